@@ -1,0 +1,11 @@
+"""The ``/api`` router: one module per resource under ``routes``."""
+
+from fastapi import APIRouter
+
+from sync_server.api.routes import auth, bills, directory, health, photos, review, sync
+
+__all__ = ["api_router"]
+
+api_router = APIRouter()
+for module in (health, auth, sync, photos, review, directory, bills):
+    api_router.include_router(module.router)

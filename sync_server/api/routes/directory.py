@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel
+from sqlmodel import col, select
+
+from sync_server.deps import CurrentUser, NowDep, SessionDep, access
+from sync_server.directory import assign_meter, unassign_meter
+from sync_server.models import Assignment, Block, Meter, Role, Tariff, Unit, User
+
+router = APIRouter(tags=["directory"])
+
+READERS = (Role.SUPERVISOR, Role.ADMIN)
+
+
+class BlockOut(BaseModel):
+    id: int
+    code: str
+    name: str
+
+
+class UnitOut(BaseModel):
+    id: int
+    code: str
+    block_id: int
+    category: str
+    unit_type: str
+    floor: str | None
+    tariff_id: int | None
+    rate_override: Decimal | None
+    fixed_charge_waived: bool
+
+
+class MeterOut(BaseModel):
+    id: int
+    number: str
+    block_id: int
+    unit_id: int | None
+    kind: str
+    label: str | None
+    dials: int
+    decimals: int
+    multiplier: Decimal
+    lat: float | None
+    lon: float | None
+    engineer_id: int | None
+
+
+class TariffOut(BaseModel):
+    id: int
+    code: str
+    name: str
+    valid_from: date
+    config: dict[str, Any]
+
+
+class UserOut(BaseModel):
+    id: int
+    username: str
+    full_name: str
+    role: str
+
+
+class AssignmentIn(BaseModel):
+    engineer_id: int
+
+
+@router.get("/blocks", **access(*READERS))
+def list_blocks(session: SessionDep) -> list[BlockOut]:
+    """Blocks of the society."""
+    return [BlockOut.model_validate(b, from_attributes=True) for b in session.exec(select(Block)).all()]
+
+
+@router.get("/units", **access(*READERS))
+def list_units(session: SessionDep) -> list[UnitOut]:
+    """Units (flats, villas, shops) with their type and tariff."""
+    units = session.exec(select(Unit).order_by(col(Unit.code))).all()
+    return [UnitOut.model_validate(u, from_attributes=True) for u in units]
+
+
+@router.get("/meters", **access(*READERS))
+def list_meters(session: SessionDep) -> list[MeterOut]:
+    """Meters with their register shape, registered location and assigned engineer."""
+    rows = session.exec(
+        select(Meter, Assignment.engineer_id)
+        .outerjoin(Assignment, col(Assignment.meter_id) == col(Meter.id))
+        .order_by(col(Meter.number))
+    ).all()
+    return [
+        MeterOut.model_validate({**meter.model_dump(), "engineer_id": engineer_id}) for meter, engineer_id in rows
+    ]
+
+
+@router.get("/tariffs", **access(*READERS))
+def list_tariffs(session: SessionDep) -> list[TariffOut]:
+    """Tariffs, stored as data."""
+    return [TariffOut.model_validate(t, from_attributes=True) for t in session.exec(select(Tariff)).all()]
+
+
+@router.get("/users", **access(Role.ADMIN))
+def list_users(session: SessionDep, role: Role | None = None) -> list[UserOut]:
+    """Users, optionally of one role."""
+    query = select(User).order_by(col(User.username))
+    if role is not None:
+        query = query.where(User.role == role)
+    return [UserOut.model_validate(u, from_attributes=True) for u in session.exec(query).all()]
+
+
+@router.put("/meters/{meter_id}/assignment", **access(Role.ADMIN))
+def put_assignment(
+    meter_id: int, body: AssignmentIn, session: SessionDep, user: CurrentUser, now: NowDep
+) -> Response:
+    """Assign a meter to a field engineer (replacing any earlier one)."""
+    assign_meter(session, meter_id=meter_id, engineer_id=body.engineer_id, actor=user, now=now)
+    return Response(status_code=204)
+
+
+@router.delete("/meters/{meter_id}/assignment", **access(Role.ADMIN))
+def delete_assignment(meter_id: int, session: SessionDep, user: CurrentUser, now: NowDep) -> Response:
+    """Take a meter off its engineer's route; the phone drops it on the next pull."""
+    unassign_meter(session, meter_id=meter_id, actor=user, now=now)
+    return Response(status_code=204)

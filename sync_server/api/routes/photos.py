@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from datetime import datetime
+
+from fastapi import APIRouter, Path, Request, Response
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+from starlette.concurrency import run_in_threadpool
+
+from sync_server.context import AppContext
+from sync_server.deps import ContextDep, CurrentUser, NowDep, SessionDep, access
+from sync_server.models import AuditEvent, Photo, Reading, Role, User
+from sync_server.problems import Problem
+
+router = APIRouter(prefix="/photos", tags=["photos"])
+
+Sha256 = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
+ACCEPTED_TYPES = {"image/jpeg", "image/png", "image/webp"}
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise Problem(413, "photo.too_large", f"{declared} bytes; the limit is {limit}")
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > limit:
+            raise Problem(413, "photo.too_large", f"More than {limit} bytes")
+    return bytes(body)
+
+
+def _authorize_upload(session: Session, user: User, sha256: str) -> bool:
+    """True when the photo is already stored; raises unless one of the caller's readings names it."""
+    referenced = session.exec(
+        select(Reading.id).where(Reading.photo_sha256 == sha256, Reading.engineer_id == user.id)
+    ).first()
+    if referenced is None:
+        raise Problem(404, "photo.not_referenced")
+    return session.get(Photo, sha256) is not None
+
+
+def _store(context: AppContext, session: Session, user: User, sha256: str, data: bytes, now: datetime) -> int:
+    checked = context.photos.check(sha256, data)
+    context.photos.save(sha256, data)  # the file first: a row never points at a missing blob
+    session.add(
+        Photo(
+            sha256=sha256,
+            content_type=checked.content_type,
+            size_bytes=checked.size_bytes,
+            width=checked.width,
+            height=checked.height,
+            stored_at=now,
+            uploaded_by_id=user.id,
+        )
+    )
+    session.add(AuditEvent(at=now, actor_id=user.id, action="photo.stored", entity="photo", entity_id=sha256))
+    try:
+        session.commit()
+    except IntegrityError:  # the same photo arrived twice at once: the other upload stored it
+        session.rollback()
+        return 200
+    return 201
+
+
+@router.put("/{sha256}", status_code=201, **access(Role.ENGINEER))
+async def upload_photo(
+    sha256: Sha256, request: Request, context: ContextDep, session: SessionDep, user: CurrentUser, now: NowDep
+) -> Response:
+    """Store a reading's photo under its SHA-256 (201); a repeat is a no-op (200)."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in ACCEPTED_TYPES:
+        raise Problem(415, "photo.unsupported_type", f"Content-Type {content_type or 'missing'} is not accepted")
+    # Database and Pillow work runs in the thread pool: this route is async only to stream the body.
+    if await run_in_threadpool(_authorize_upload, session, user, sha256):
+        return Response(status_code=200)
+    data = await _read_limited(request, context.settings.max_photo_bytes)
+    status = await run_in_threadpool(_store, context, session, user, sha256, data, now)
+    return Response(status_code=status)
+
+
+@router.get("/{sha256}", **access(Role.ENGINEER, Role.SUPERVISOR, Role.ADMIN))
+def get_photo(sha256: Sha256, context: ContextDep, session: SessionDep, user: CurrentUser) -> Response:
+    """The stored photo, byte for byte."""
+    photo = session.get(Photo, sha256)
+    if photo is None:
+        raise Problem(404, "photo.not_found")
+    if user.role == Role.ENGINEER:
+        own = session.exec(
+            select(Reading.id).where(Reading.photo_sha256 == sha256, col(Reading.engineer_id) == user.id)
+        ).first()
+        if own is None:
+            raise Problem(404, "photo.not_found")
+    return Response(
+        context.photos.read(sha256),
+        media_type=photo.content_type,
+        headers={"Cache-Control": "private, max-age=31536000, immutable"},
+    )

@@ -1,0 +1,157 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, StringConstraints
+from sqlmodel import Session, col, select
+
+from sync_server.deps import CurrentUser, NowDep, SessionDep, access
+from sync_server.models import Block, Meter, Reading, ReadingFlag, ReadingStatus, Role, Unit
+from sync_server.review import decide, get_reading, photo_pending
+
+router = APIRouter(prefix="/review", tags=["review"])
+
+
+class ReviewItem(BaseModel):
+    uuid: UUID
+    meter_id: int
+    meter_number: str
+    unit_code: str | None
+    block_code: str
+    read_type: str
+    skip_reason: str | None
+    value: str | None
+    previous_value: str | None
+    consumption: str | None
+    captured_at: datetime
+    received_at: datetime
+    period: str
+    engineer_id: int | None
+    gps_lat: float | None
+    gps_lon: float | None
+    gps_accuracy_m: float | None
+    distance_m: float | None
+    meter_lat: float | None
+    meter_lon: float | None
+    note: str | None
+    replaces: UUID | None
+    flags: list[str]
+    photo_sha256: str | None
+    photo_url: str | None
+    photo_pending: bool
+    status: str
+    decision_reason: str | None
+
+
+class Reason(BaseModel):
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+def _previous_value(session: Session, reading: Reading) -> Reading | None:
+    return session.exec(
+        select(Reading)
+        .where(
+            Reading.meter_id == reading.meter_id,
+            Reading.status == ReadingStatus.APPROVED,
+            col(Reading.captured_at) < reading.captured_at,
+            col(Reading.value).is_not(None),
+        )
+        .order_by(col(Reading.captured_at).desc())
+    ).first()
+
+
+def review_item(session: Session, reading: Reading) -> ReviewItem:
+    meter = session.get(Meter, reading.meter_id)
+    assert meter is not None and reading.id is not None
+    block = session.get(Block, meter.block_id)
+    unit = session.get(Unit, meter.unit_id) if meter.unit_id is not None else None
+    previous = _previous_value(session, reading)
+    consumption = None
+    if previous is not None and previous.value is not None and reading.value is not None:
+        consumption = format((reading.value - previous.value) * meter.multiplier, "f")
+    flags = session.exec(select(ReadingFlag.code).where(ReadingFlag.reading_id == reading.id)).all()
+    pending = photo_pending(session, reading)
+    return ReviewItem(
+        uuid=reading.uuid,
+        meter_id=reading.meter_id,
+        meter_number=meter.number,
+        unit_code=unit.code if unit else meter.label,
+        block_code=block.code if block else "",
+        read_type=reading.read_type,
+        skip_reason=reading.skip_reason,
+        value=reading.value_text,
+        previous_value=previous.value_text if previous else None,
+        consumption=consumption,
+        captured_at=reading.captured_at,
+        received_at=reading.received_at,
+        period=reading.period,
+        engineer_id=reading.engineer_id,
+        gps_lat=reading.gps_lat,
+        gps_lon=reading.gps_lon,
+        gps_accuracy_m=reading.gps_accuracy_m,
+        distance_m=reading.distance_m,
+        meter_lat=meter.lat,
+        meter_lon=meter.lon,
+        note=reading.note,
+        replaces=reading.replaces,
+        flags=list(flags) + (["photo_pending"] if pending else []),
+        photo_sha256=reading.photo_sha256,
+        photo_url=f"/api/photos/{reading.photo_sha256}" if reading.photo_sha256 and not pending else None,
+        photo_pending=pending,
+        status=reading.status,
+        decision_reason=reading.decision_reason,
+    )
+
+
+@router.get("/readings", **access(Role.SUPERVISOR, Role.ADMIN))
+def list_readings(
+    session: SessionDep,
+    status: ReadingStatus = ReadingStatus.SUBMITTED,
+    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+) -> list[ReviewItem]:
+    """Readings in a review state, oldest first, with flags, previous reading, distance and photo link."""
+    readings = session.exec(
+        select(Reading).where(Reading.status == status).order_by(col(Reading.id)).limit(limit)
+    ).all()
+    return [review_item(session, reading) for reading in readings]
+
+
+@router.get("/readings/{reading_uuid}", **access(Role.SUPERVISOR, Role.ADMIN))
+def get_one(reading_uuid: UUID, session: SessionDep) -> ReviewItem:
+    """One reading with everything a reviewer needs."""
+    return review_item(session, get_reading(session, reading_uuid))
+
+
+@router.post("/readings/{reading_uuid}/approve", **access(Role.SUPERVISOR))
+def approve(reading_uuid: UUID, session: SessionDep, user: CurrentUser, now: NowDep) -> ReviewItem:
+    """Approve a reading (refused while its photo is pending)."""
+    reading = decide(
+        session, reading_uuid=reading_uuid, status=ReadingStatus.APPROVED, reason=None, supervisor=user, now=now
+    )
+    return review_item(session, reading)
+
+
+@router.post("/readings/{reading_uuid}/reject", **access(Role.SUPERVISOR))
+def reject(reading_uuid: UUID, body: Reason, session: SessionDep, user: CurrentUser, now: NowDep) -> ReviewItem:
+    """Reject a reading with a reason the engineer will see."""
+    reading = decide(
+        session,
+        reading_uuid=reading_uuid,
+        status=ReadingStatus.REJECTED,
+        reason=body.reason,
+        supervisor=user,
+        now=now,
+    )
+    return review_item(session, reading)
+
+
+@router.post("/readings/{reading_uuid}/reread", **access(Role.SUPERVISOR))
+def reread(reading_uuid: UUID, body: Reason, session: SessionDep, user: CurrentUser, now: NowDep) -> ReviewItem:
+    """Send a reading back for a re-read; the engineer gets it as a task on the next pull."""
+    reading = decide(
+        session, reading_uuid=reading_uuid, status=ReadingStatus.REREAD, reason=body.reason, supervisor=user, now=now
+    )
+    return review_item(session, reading)

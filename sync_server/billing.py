@@ -1,0 +1,225 @@
+"""Produce one unit's bill for the period of an approved reading, with ``shared_billing``.
+
+Consumption = this approved reading − the latest approved reading of an earlier period (DOMAIN.md). A unit on a
+shared meter (water motor) also pays its share of that meter's units, split over the members' own units; every
+member and the shared meter need approved readings for the period, or the bill waits. A unit-period is billed at
+most once (unique constraint), and an approved reading at most once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, or_, select
+
+from shared_billing.billing import BillResult, SharedMeterUse, compute_bill
+from shared_billing.consumption import subtractive_consumption
+from shared_billing.errors import BillingError
+from shared_billing.tariffs import RateOverride, Tariff
+from sync_server.models import (
+    AuditEvent,
+    Bill,
+    BillNumberCounter,
+    Meter,
+    Reading,
+    ReadingStatus,
+    SharedMeterMember,
+    Unit,
+    User,
+)
+from sync_server.models import Tariff as TariffRow
+from sync_server.periods import financial_year
+from sync_server.problems import Problem
+from sync_server.review import get_reading
+
+__all__ = ["bill_for_reading"]
+
+
+@dataclass(frozen=True)
+class MeterConsumption:
+    units: Decimal
+    current: Reading
+    previous: Reading
+
+
+def _approved_in_period(session: Session, meter_id: int, period: str) -> Reading | None:
+    return session.exec(
+        select(Reading)
+        .where(
+            Reading.meter_id == meter_id,
+            Reading.period == period,
+            Reading.status == ReadingStatus.APPROVED,
+            col(Reading.value).is_not(None),
+        )
+        .order_by(col(Reading.captured_at).desc())
+    ).first()
+
+
+def _previous_approved(session: Session, meter_id: int, period: str) -> Reading | None:
+    return session.exec(
+        select(Reading)
+        .where(
+            Reading.meter_id == meter_id,
+            col(Reading.period) < period,
+            Reading.status == ReadingStatus.APPROVED,
+            col(Reading.value).is_not(None),
+        )
+        .order_by(col(Reading.captured_at).desc())
+    ).first()
+
+
+def _consumption(session: Session, meter: Meter, current: Reading) -> MeterConsumption:
+    assert meter.id is not None and current.value is not None
+    previous = _previous_approved(session, meter.id, current.period)
+    if previous is None or previous.value is None:
+        raise Problem(409, "bill.no_previous_reading", f"Meter {meter.number} has no approved reading before")
+    try:
+        units = subtractive_consumption(previous.value, current.value, multiplier=meter.multiplier)
+    except BillingError as error:
+        raise Problem(
+            409,
+            "bill.negative_consumption",
+            f"Meter {meter.number}: {error.message}",
+            {"previous": previous.value_text, "current": current.value_text},
+        ) from error
+    return MeterConsumption(units, current, previous)
+
+
+def _unit_consumption(session: Session, unit_id: int, period: str) -> Decimal | None:
+    meter = session.exec(select(Meter).where(Meter.unit_id == unit_id, Meter.kind == "unit")).first()
+    if meter is None or meter.id is None:
+        return None
+    current = _approved_in_period(session, meter.id, period)
+    if current is None:
+        return None
+    return _consumption(session, meter, current).units
+
+
+def _shared_uses(session: Session, unit: Unit, own_units: Decimal, period: str) -> list[SharedMeterUse]:
+    assert unit.id is not None
+    first_day = date.fromisoformat(period + "-01")
+    active = (col(SharedMeterMember.valid_from) <= first_day) & or_(
+        col(SharedMeterMember.valid_to).is_(None), col(SharedMeterMember.valid_to) > first_day
+    )
+    memberships = session.exec(select(SharedMeterMember).where(SharedMeterMember.unit_id == unit.id, active)).all()
+    uses: list[SharedMeterUse] = []
+    for membership in memberships:
+        shared = session.get(Meter, membership.meter_id)
+        assert shared is not None and shared.id is not None
+        missing: list[str] = []
+        current = _approved_in_period(session, shared.id, period)
+        if current is None:
+            missing.append(shared.label or shared.number)
+        member_ids = session.exec(
+            select(SharedMeterMember.unit_id).where(SharedMeterMember.meter_id == shared.id, active)
+        ).all()
+        group_units = Decimal(0)
+        for member_id in member_ids:
+            units = own_units if member_id == unit.id else _unit_consumption(session, member_id, period)
+            if units is None:
+                member = session.get(Unit, member_id)
+                missing.append(member.code if member else str(member_id))
+            else:
+                group_units += units
+        if missing or current is None:
+            raise Problem(
+                409,
+                "bill.shared_meter_incomplete",
+                f"Shared meter {shared.label or shared.number} needs approved readings for {period}",
+                {"missing": missing},
+            )
+        meter_units = _consumption(session, shared, current).units
+        uses.append(SharedMeterUse(shared.label or shared.number, meter_units, own_units, group_units))
+    return uses
+
+
+def _next_bill_number(session: Session, period: str) -> str:
+    # Consecutive per financial year, ≤ 16 characters of A-Z 0-9 - / (bill-of-supply rule, DOMAIN.md).
+    fy = financial_year(period)
+    counter = session.get(BillNumberCounter, fy, with_for_update=True) or BillNumberCounter(financial_year=fy)
+    counter.last_number += 1
+    session.add(counter)
+    return f"FM/{fy[2:4]}{fy[5:7]}/{counter.last_number:06d}"
+
+
+def _line_json(result: BillResult) -> list[dict[str, Any]]:
+    return [
+        {
+            "code": line.code,
+            "description": line.description,
+            "quantity": str(line.quantity),
+            "rate": None if line.rate is None else str(line.rate),
+            "amount": str(line.amount),
+        }
+        for line in result.lines
+    ]
+
+
+def bill_for_reading(session: Session, *, reading_uuid: UUID, actor: User, now: datetime) -> Bill:
+    reading = get_reading(session, reading_uuid)
+    if reading.status != ReadingStatus.APPROVED or reading.value is None:
+        raise Problem(409, "bill.reading_not_approved")
+    meter = session.get(Meter, reading.meter_id)
+    assert meter is not None
+    if meter.unit_id is None or meter.kind != "unit":
+        raise Problem(409, "bill.not_a_unit_meter")
+    unit = session.get(Unit, meter.unit_id)
+    assert unit is not None and unit.id is not None and reading.id is not None
+    existing = session.exec(select(Bill).where(Bill.unit_id == unit.id, Bill.period == reading.period)).first()
+    if existing is not None:
+        raise Problem(409, "bill.already_billed", details={"bill_id": existing.id, "bill_number": existing.bill_number})
+    tariff_row = session.get(TariffRow, unit.tariff_id) if unit.tariff_id is not None else None
+    if tariff_row is None or tariff_row.id is None:
+        raise Problem(409, "bill.no_tariff", f"Unit {unit.code} has no tariff")
+    own = _consumption(session, meter, reading).units
+    override = None
+    if unit.rate_override is not None:
+        override = RateOverride(
+            rate_per_unit=unit.rate_override, fixed_charge=Decimal(0) if unit.fixed_charge_waived else None
+        )
+    try:
+        result = compute_bill(
+            Tariff.from_dict(tariff_row.config),
+            unit_type=unit.unit_type,
+            own_units=own,
+            shared=_shared_uses(session, unit, own, reading.period),
+            rate_override=override,
+        )
+    except BillingError as error:
+        raise Problem(409, error.code, error.message, dict(error.details)) from error
+    bill = Bill(
+        bill_number=_next_bill_number(session, reading.period),
+        unit_id=unit.id,
+        period=reading.period,
+        reading_id=reading.id,
+        tariff_id=tariff_row.id,
+        lines=_line_json(result),
+        trace=list(result.trace),
+        total=result.total,
+        round_off=result.round_off,
+        payable=result.payable,
+        created_at=now,
+        created_by_id=actor.id or 0,
+    )
+    session.add(bill)
+    session.add(
+        AuditEvent(
+            at=now,
+            actor_id=actor.id,
+            action="bill.created",
+            entity="bill",
+            entity_id=bill.bill_number,
+            detail={"unit": unit.code, "period": reading.period, "payable": str(result.payable)},
+        )
+    )
+    try:
+        session.commit()
+    except IntegrityError as error:  # a concurrent request billed the same unit-period first
+        session.rollback()
+        raise Problem(409, "bill.already_billed") from error
+    return bill

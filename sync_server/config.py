@@ -1,0 +1,85 @@
+"""Settings from the environment (``FIELDMETER_*``, ``DATABASE_URL``) and the CLI's flags."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from sync_server.clock import Clock, OffsetClock, system_clock
+
+__all__ = ["Settings", "load_secret_key"]
+
+SECRET_FILE = "secret.key"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FIELDMETER_", extra="ignore")
+
+    data_dir: Path = Path("data")
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "FIELDMETER_DATABASE_URL")
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # None: generated once into the data dir (never a default string).
+    secret_key: str | None = None
+    now: datetime | None = None  # FIELDMETER_NOW: where the server clock starts (demos, tests)
+    society_name: str = "Blessings City"
+    society_timezone: str = "Asia/Kolkata"
+    access_token_minutes: int = 15
+    refresh_token_days: int = 30
+    max_photo_bytes: int = 10 * 1024 * 1024
+    max_photo_pixels: int = 40_000_000
+    gps_accuracy_limit_m: float = 50.0
+    gps_radius_m: float = 100.0
+    clock_drift_limit_s: int = 600
+    photo_required: bool = True
+    mount_web_app: bool = False
+
+    @field_validator("society_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        ZoneInfo(value)
+        return value
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL with a driver SQLAlchemy can use (``postgresql://`` → psycopg 3)."""
+        url = self.database_url or f"sqlite:///{(self.data_dir / 'fieldmeter.db').resolve()}"
+        if url.startswith("postgres://"):
+            url = "postgresql://" + url.removeprefix("postgres://")
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+        return url
+
+    @property
+    def photo_dir(self) -> Path:
+        return self.data_dir / "photos"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.society_timezone)
+
+    def clock(self) -> Clock:
+        return OffsetClock(self.now) if self.now is not None else system_clock
+
+
+def load_secret_key(settings: Settings) -> str:
+    """The configured secret, or one generated on first start and kept (mode 600) in the data dir."""
+    if settings.secret_key:
+        if len(settings.secret_key) < 32:
+            raise ValueError("FIELDMETER_SECRET_KEY must be at least 32 characters")
+        return settings.secret_key
+    path = settings.data_dir / SECRET_FILE
+    if path.exists():
+        return path.read_text().strip()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.touch(mode=0o600)
+    path.write_text(key)
+    return key

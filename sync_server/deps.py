@@ -1,0 +1,97 @@
+"""Request dependencies and the per-route access rule.
+
+Every route declares who may call it with ``**access(...)``: the rule is enforced by a dependency and published
+in OpenAPI as ``x-roles``, and a test walks the app's routes so a route without a rule cannot be added.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel import Session
+
+from sync_server.context import AppContext
+from sync_server.models import Role, User
+from sync_server.problems import Problem
+
+__all__ = [
+    "ANY_ROLE",
+    "PUBLIC",
+    "ContextDep",
+    "CurrentUser",
+    "NowDep",
+    "SessionDep",
+    "access",
+]
+
+PUBLIC = "public"
+ANY_ROLE = tuple(Role)
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def get_context(request: Request) -> AppContext:
+    context: AppContext = request.app.state.context
+    return context
+
+
+ContextDep = Annotated[AppContext, Depends(get_context)]
+
+
+def get_session(context: ContextDep) -> Iterator[Session]:
+    with Session(context.engine, expire_on_commit=False) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_now(context: ContextDep) -> datetime:
+    return context.clock()
+
+
+NowDep = Annotated[datetime, Depends(get_now)]
+
+
+def get_current_user(
+    context: ContextDep,
+    session: SessionDep,
+    now: NowDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> User:
+    if credentials is None:
+        raise Problem(401, "auth.invalid_token", "Sign in first: no bearer token")
+    claims = context.tokens.read_access_token(credentials.credentials, now)
+    user = session.get(User, claims.user_id)
+    if user is None or not user.active:
+        raise Problem(401, "auth.invalid_token", "The token's user is not active")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def _role_guard(allowed: frozenset[str]) -> Any:
+    def guard(user: CurrentUser) -> User:
+        if user.role not in allowed:
+            raise Problem(403, "auth.forbidden", f"A {user.role} may not do this", {"allowed": sorted(allowed)})
+        return user
+
+    return guard
+
+
+def access(*roles: str) -> dict[str, Any]:
+    """Route keyword arguments that restrict it to ``roles`` (or ``PUBLIC``) and document that in OpenAPI."""
+    if roles == (PUBLIC,):
+        return {"openapi_extra": {"x-roles": [PUBLIC]}}
+    if not roles or PUBLIC in roles:
+        raise ValueError("name the roles, or PUBLIC alone")
+    allowed = frozenset(str(role) for role in roles)
+    return {
+        "dependencies": [Depends(_role_guard(allowed))],
+        "openapi_extra": {"x-roles": sorted(allowed)},
+    }

@@ -1,0 +1,86 @@
+"""The app factory: ``create_app(settings)`` wires settings, database, clock and routes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from sync_server import __version__
+from sync_server.api import api_router
+from sync_server.auth import TokenService
+from sync_server.clock import Clock
+from sync_server.config import Settings, load_secret_key
+from sync_server.context import AppContext
+from sync_server.db import create_db_engine, migrate
+from sync_server.photo_store import PhotoStore
+from sync_server.problems import Problem
+
+__all__ = ["create_app"]
+
+
+def _problem_response(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
+    body = {"code": code, "message": message, "details": jsonable_encoder(details or {})}
+    return JSONResponse(body, status_code=status)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def problem(_request: Request, exc: Problem) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        response = _problem_response(exc.status, exc.code, exc.message, exc.details)
+        if headers:
+            response.headers.update(headers)
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": list(error.get("loc", ())), "msg": error.get("msg", ""), "type": error.get("type", "")}
+            for error in exc.errors()
+        ]
+        first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+        where = ".".join(str(part) for part in first["loc"])
+        return _problem_response(422, "request.invalid", f"{where}: {first['msg']}", {"errors": errors})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = "request.not_found" if exc.status_code == 404 else "request.invalid"
+        return _problem_response(exc.status_code, code, str(exc.detail))
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None, run_migrations: bool = True) -> FastAPI:
+    settings = settings or Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_db_engine(settings.sqlalchemy_url)
+    if run_migrations:
+        migrate(engine)
+    context = AppContext(
+        settings=settings,
+        engine=engine,
+        clock=clock or settings.clock(),
+        tokens=TokenService(
+            load_secret_key(settings),
+            access_ttl=timedelta(minutes=settings.access_token_minutes),
+            refresh_ttl=timedelta(days=settings.refresh_token_days),
+        ),
+        photos=PhotoStore(
+            settings.photo_dir, max_bytes=settings.max_photo_bytes, max_pixels=settings.max_photo_pixels
+        ),
+    )
+    app = FastAPI(
+        title="Fieldmeter",
+        version=__version__,
+        openapi_url="/api/openapi.json",
+        docs_url=None,  # Swagger UI loads from a CDN and renders blank offline
+        redoc_url=None,
+    )
+    app.state.context = context
+    _install_error_handlers(app)
+    app.include_router(api_router, prefix="/api")
+    return app

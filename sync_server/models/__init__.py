@@ -1,0 +1,27 @@
+"""SQLModel tables of the central database, one module per concept; import from here."""
+
+from sync_server.models.audit import AuditEvent
+from sync_server.models.billing import Bill, BillNumberCounter, Tariff
+from sync_server.models.directory import Assignment, Block, Meter, SharedMeterMember, Unit
+from sync_server.models.readings import Photo, Reading, ReadingFlag, ReadingStatus, SyncEvent
+from sync_server.models.users import RefreshToken, Role, User
+
+__all__ = [
+    "Assignment",
+    "AuditEvent",
+    "Bill",
+    "BillNumberCounter",
+    "Block",
+    "Meter",
+    "Photo",
+    "Reading",
+    "ReadingFlag",
+    "ReadingStatus",
+    "RefreshToken",
+    "Role",
+    "SharedMeterMember",
+    "SyncEvent",
+    "Tariff",
+    "Unit",
+    "User",
+]

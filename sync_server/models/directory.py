@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlmodel import Field, SQLModel
+
+from sync_server.db_types import Money, Units, UTCDateTime
+
+
+class Block(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=16, unique=True)
+    name: str = Field(max_length=120)
+
+
+class Unit(SQLModel, table=True):
+    """A billable connection: a flat, villa or shop (SCO)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=40, unique=True)  # e.g. 5BHK-B17-FF
+    block_id: int = Field(foreign_key="block.id", index=True)
+    category: str = Field(max_length=8)  # flat | villa | shop
+    unit_type: str = Field(max_length=16)  # 2BHK, 4BHK, 5BHK, VILLA, SCO: picks the fixed charge
+    floor: str | None = Field(default=None, max_length=4)
+    consumer_name: str | None = Field(default=None, max_length=120)
+    tariff_id: int | None = Field(default=None, foreign_key="tariff.id")
+    # Blessings bills a few flats at a special rate with no fixed charge.
+    rate_override: Decimal | None = Field(default=None, sa_type=Money)
+    fixed_charge_waived: bool = False
+
+
+class Meter(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(max_length=32, unique=True)
+    block_id: int = Field(foreign_key="block.id", index=True)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)  # None for shared meters
+    kind: str = Field(default="unit", max_length=8)  # unit | shared
+    label: str | None = Field(default=None, max_length=40)  # e.g. MOTOR-B
+    dials: int = 6
+    decimals: int = 0
+    multiplier: Decimal = Field(default=Decimal(1), sa_type=Units)
+    lat: float | None = None
+    lon: float | None = None
+    active: bool = True
+
+
+class SharedMeterMember(SQLModel, table=True):
+    """Which units share a meter's units (water motors), effective-dated: membership changes over time."""
+
+    __tablename__ = "shared_meter_member"
+
+    id: int | None = Field(default=None, primary_key=True)
+    meter_id: int = Field(foreign_key="meter.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    valid_from: date
+    valid_to: date | None = None  # exclusive; None = still a member
+
+
+class Assignment(SQLModel, table=True):
+    """One field engineer per meter."""
+
+    meter_id: int = Field(foreign_key="meter.id", primary_key=True)
+    engineer_id: int = Field(foreign_key="user.id", index=True)
+    assigned_at: datetime = Field(sa_type=UTCDateTime)

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import uuid as uuid_mod
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlmodel import Field, SQLModel
+
+from sync_server.db_types import Units, UTCDateTime
+
+
+class ReadingStatus(StrEnum):
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    REREAD = "reread"
+
+
+class Reading(SQLModel, table=True):
+    """A reading exactly as the phone sent it, plus what the server learnt; ``id`` is the server sequence."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    uuid: uuid_mod.UUID = Field(unique=True)
+    meter_id: int = Field(foreign_key="meter.id", index=True)
+    engineer_id: int | None = Field(default=None, foreign_key="user.id", index=True)
+    device_id: str | None = Field(default=None, max_length=64)
+    read_type: str = Field(max_length=12)
+    skip_reason: str | None = Field(default=None, max_length=24)
+    value_text: str | None = Field(default=None, max_length=32)
+    value: Decimal | None = Field(default=None, sa_type=Units)
+    captured_at: datetime = Field(sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    received_at: datetime = Field(sa_type=UTCDateTime)
+    period: str = Field(max_length=7, index=True)  # YYYY-MM in the society's time zone
+    gps_lat: float | None = None
+    gps_lon: float | None = None
+    gps_accuracy_m: float | None = None
+    distance_m: float | None = None
+    photo_sha256: str | None = Field(default=None, max_length=64, index=True)
+    photo_required: bool = True
+    note: str | None = Field(default=None, max_length=500)
+    replaces: uuid_mod.UUID | None = None
+    payload_sha256: str | None = Field(default=None, max_length=64)  # None for seeded/imported history
+    source: str = Field(default="field", max_length=8)  # field | seed | import
+    status: str = Field(default=ReadingStatus.SUBMITTED, max_length=12, index=True)
+    decided_by_id: int | None = Field(default=None, foreign_key="user.id")
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    decision_reason: str | None = Field(default=None, max_length=500)
+
+
+class ReadingFlag(SQLModel, table=True):
+    __tablename__ = "reading_flag"
+
+    id: int | None = Field(default=None, primary_key=True)
+    reading_id: int = Field(foreign_key="reading.id", index=True)
+    code: str = Field(max_length=32)
+
+
+class Photo(SQLModel, table=True):
+    """One stored blob per SHA-256; the bytes live in the photo store under that hash."""
+
+    sha256: str = Field(primary_key=True, max_length=64)
+    content_type: str = Field(max_length=16)
+    size_bytes: int
+    width: int
+    height: int
+    stored_at: datetime = Field(sa_type=UTCDateTime)
+    uploaded_by_id: int | None = Field(default=None, foreign_key="user.id")
+
+
+class SyncEvent(SQLModel, table=True):
+    """What an engineer's next pull must learn; ``id`` is the pull cursor."""
+
+    __tablename__ = "sync_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    engineer_id: int = Field(foreign_key="user.id", index=True)
+    kind: str = Field(max_length=16)  # assigned | unassigned | previous | decision
+    meter_id: int | None = None
+    reading_id: int | None = None
+    created_at: datetime = Field(sa_type=UTCDateTime)

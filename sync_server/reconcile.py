@@ -1,0 +1,111 @@
+"""Pure judgement of one pushed reading: stored, duplicate, conflict or rejected, and its advisory flags.
+
+No database here: ``ingest`` gathers the facts (meter, assignment, existing row, previous value) and applies the
+verdict. Rules: ARCHITECTURE.md "Identity" and "Limits"; DOMAIN.md "Meter reading rules".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from shared_billing.checks import CheckLimits, reading_flags
+from shared_billing.errors import BillingError
+from shared_billing.protocol import Outcome, ReadingV1, ReadType
+from shared_billing.readings import parse_register_value
+
+__all__ = ["ExistingReading", "MeterFacts", "Verdict", "judge"]
+
+
+@dataclass(frozen=True)
+class MeterFacts:
+    meter_id: int
+    dials: int
+    decimals: int
+    assigned_to_caller: bool
+    previous_value: Decimal | None
+    distance_m: float | None  # from the registered location to the GPS fix; None without either
+
+
+@dataclass(frozen=True)
+class ExistingReading:
+    payload_sha256: str | None
+    status: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    outcome: Outcome
+    code: str | None = None
+    message: str | None = None
+    value: Decimal | None = None
+    flags: list[str] = field(default_factory=list)
+
+
+def _rejected(code: str, message: str) -> Verdict:
+    return Verdict(Outcome.REJECTED, code=code, message=message)
+
+
+def _check_shape(reading: ReadingV1) -> Verdict | None:
+    if reading.read_type is ReadType.SKIP:
+        if reading.skip_reason is None:
+            return _rejected("reading.skip_reason_required", "A skipped reading needs a reason code")
+        if reading.value is not None:
+            return _rejected("reading.value_on_skip", "A skipped reading carries no value")
+        return None
+    if reading.value is None or not reading.value.strip():
+        return _rejected("reading.value_required", f"An {reading.read_type.value} reading needs a value")
+    return None
+
+
+def judge(
+    reading: ReadingV1,
+    *,
+    payload_sha256: str,
+    existing: ExistingReading | None,
+    meter: MeterFacts | None,
+    replaces_ok: bool,
+    second_in_period: bool,
+    sent_at: datetime,
+    received_at: datetime,
+    limits: CheckLimits,
+) -> Verdict:
+    """Decide what happens to one reading of a push."""
+    if existing is not None:
+        if existing.payload_sha256 == payload_sha256:
+            return Verdict(Outcome.DUPLICATE)
+        return Verdict(
+            Outcome.CONFLICT,
+            code="reading.conflict",
+            message="A different reading with this id is already stored; it was left unchanged",
+        )
+    if meter is None:
+        return _rejected("reading.unknown_meter", f"There is no meter {reading.meter_id}")
+    if not meter.assigned_to_caller:
+        return _rejected("reading.not_assigned", f"Meter {reading.meter_id} is not assigned to you")
+    shape_error = _check_shape(reading)
+    if shape_error is not None:
+        return shape_error
+    if reading.replaces is not None and not replaces_ok:
+        return _rejected("reading.unknown_replaces", f"Reading {reading.replaces} of this meter is not known")
+    value: Decimal | None = None
+    if reading.value is not None:
+        try:
+            value = parse_register_value(reading.value, dials=meter.dials, decimals=meter.decimals)
+        except BillingError as error:
+            return _rejected(error.code, error.message)
+    flags = reading_flags(
+        value=value,
+        previous_value=meter.previous_value,
+        gps_lat=reading.gps_lat,
+        gps_lon=reading.gps_lon,
+        gps_accuracy_m=reading.gps_accuracy_m,
+        distance_m=meter.distance_m,
+        sent_at=sent_at,
+        received_at=received_at,
+        limits=limits,
+    )
+    if second_in_period:
+        flags.append("second_read_in_period")
+    return Verdict(Outcome.STORED, value=value, flags=flags)
