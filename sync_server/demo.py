@@ -28,10 +28,12 @@ from sync_server.models import (
     ReadingStatus,
     Role,
     SharedMeterMember,
+    SyncEvent,
     Tariff,
     Unit,
     User,
 )
+from sync_server.events import record_events
 from sync_server.periods import period_of
 
 __all__ = ["DEMO_PASSWORD", "DEMO_USERS", "WALKTHROUGH_UNIT", "seed_demo"]
@@ -168,14 +170,19 @@ def seed_demo(engine: Engine, *, now: datetime, tz: ZoneInfo) -> bool:
         )
         times = demo_times(now, tz)
         supervisor = users["supervisor"]
+        assignment_events: list[SyncEvent] = []
         for code, (meter, engineer) in meters.items():
             engineer_id = users[engineer].id or 0
             session.add(Assignment(meter_id=meter.id or 0, engineer_id=engineer_id, assigned_at=now))
+            assignment_events.append(
+                SyncEvent(engineer_id=engineer_id, kind="assigned", meter_id=meter.id, created_at=now)
+            )
             previous = rng.randrange(1_000, 60_000)
             session.add(_seed_reading(meter, previous, times.last_month_at, tz, supervisor, engineer_id))
             if code in THIS_MONTH_USE:
                 current = previous + THIS_MONTH_USE[code]
                 session.add(_seed_reading(meter, current, times.this_month_at, tz, supervisor, engineer_id))
+        record_events(session, assignment_events)
         session.add(AuditEvent(at=now, action="demo.seeded", entity="society", entity_id="demo"))
         session.commit()
         return True

@@ -71,7 +71,7 @@ def review_item(session: Session, reading: Reading) -> ReviewItem:
     previous = _previous_value(session, reading)
     consumption = None
     if previous is not None and previous.value is not None and reading.value is not None:
-        consumption = format((reading.value - previous.value) * meter.multiplier, "f")
+        consumption = format(((reading.value - previous.value) * meter.multiplier).normalize(), "f")
     flags = session.exec(select(ReadingFlag.code).where(ReadingFlag.reading_id == reading.id)).all()
     pending = photo_pending(session, reading)
     return ReviewItem(
