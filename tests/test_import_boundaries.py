@@ -1,0 +1,392 @@
+"""The package boundaries of ARCHITECTURE.md ("Packages and their boundaries"), enforced on the AST.
+
+- ``shared_billing`` is pure: the standard library only (pydantic only in ``shared_billing.protocol``); never
+  flet, httpx, fastapi, sqlmodel, sqlalchemy, mobile_app or sync_server.
+- ``mobile_app`` never imports sync_server or fastapi.
+- ``mobile_app.store`` and ``mobile_app.sync`` never import flet (nor a Flet extension), not even through
+  another first-party module they import at module level (parent packages' ``__init__`` included), so they run
+  in tests and threads without a UI.
+- ``sync_server`` never imports mobile_app, except lazily (inside a function) in ``sync_server/cli.py`` (the
+  ``app`` command) and ``sync_server/web.py`` (the browser-mode mount).
+
+Every import statement counts, wherever it is (``if TYPE_CHECKING:`` blocks too), as do
+``importlib.import_module`` and ``__import__`` calls with a constant name. The checker reads source text, so
+it works on half-written packages, and it is itself tested on synthetic sources below.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("shared_billing", "mobile_app", "sync_server")
+
+STDLIB = frozenset(sys.stdlib_module_names) | {"__future__"}
+PROTOCOL_MODULE = "shared_billing.protocol"
+PROTOCOL_EXTRA = ("pydantic", "pydantic_core")
+FLET = ("flet", "flet_*")  # flet and its extensions (flet_geolocator, flet_camera, flet_web, ...)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Modules under any of ``applies_to`` must not import anything under ``forbidden``."""
+
+    text: str
+    applies_to: tuple[str, ...]
+    forbidden: tuple[str, ...]
+    lazy_allowed_in: tuple[str, ...] = ()  # modules where an import inside a function body is fine
+    transitive: bool = False  # also through first-party modules imported at module level
+
+
+RULES = (
+    Rule(
+        "shared_billing is pure domain code",
+        ("shared_billing",),
+        ("flet", "flet_*", "httpx", "fastapi", "sqlmodel", "sqlalchemy", "mobile_app", "sync_server"),
+    ),
+    Rule("mobile_app never imports the server", ("mobile_app",), ("sync_server", "fastapi")),
+    Rule(
+        "mobile_app.store and mobile_app.sync must work without a UI",
+        ("mobile_app.store", "mobile_app.sync"),
+        FLET,
+        transitive=True,
+    ),
+    Rule(
+        "sync_server imports mobile_app only lazily, for the CLI's app command and the web mount",
+        ("sync_server",),
+        ("mobile_app",),
+        lazy_allowed_in=("sync_server.cli", "sync_server.web"),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Import:
+    name: str  # absolute dotted module name (for ``from a import b``: both ``a`` and ``a.b`` are recorded)
+    lineno: int
+    lazy: bool  # inside a function body: runs only when called
+
+
+@dataclass(frozen=True)
+class Module:
+    name: str
+    path: str
+    imports: tuple[Import, ...]
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Violation:
+    path: str
+    lineno: int
+    module: str
+    imported: str
+    rule: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.lineno}: {self.module} imports {self.imported} -- {self.rule}"
+
+
+def under(name: str, prefix: str) -> bool:
+    """``name`` is ``prefix`` or inside it; a prefix ending in ``*`` matches top-level names by prefix."""
+    if prefix.endswith("*"):
+        return name.split(".", 1)[0].startswith(prefix[:-1])
+    return name == prefix or name.startswith(prefix + ".")
+
+
+def module_name(relpath: str) -> tuple[str, bool]:
+    """``mobile_app/store/__init__.py`` -> (``mobile_app.store``, is_package=True)."""
+    parts = list(Path(relpath).with_suffix("").parts)
+    is_package = parts[-1] == "__init__"
+    if is_package:
+        parts.pop()
+    return ".".join(parts), is_package
+
+
+def _resolve(level: int, target: str | None, module: str, is_package: bool) -> str:
+    package = module.split(".") if is_package else module.split(".")[:-1]
+    if level > 1:
+        package = package[: len(package) - (level - 1)]
+    return ".".join([*package, *([target] if target else [])])
+
+
+class _Collector(ast.NodeVisitor):
+    def __init__(self, module: str, is_package: bool) -> None:
+        self.module = module
+        self.is_package = is_package
+        self.depth = 0  # function nesting
+        self.found: list[Import] = []
+
+    def _add(self, name: str, node: ast.AST) -> None:
+        if name:
+            self.found.append(Import(name, getattr(node, "lineno", 0), self.depth > 0))
+
+    def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
+        # Decorators and defaults run at definition time: they are not lazy.
+        if not isinstance(node, ast.Lambda):
+            for decorator in node.decorator_list:
+                self.visit(decorator)
+            if node.returns is not None:
+                self.visit(node.returns)
+        self.visit(node.args)
+        self.depth += 1
+        for child in node.body if isinstance(node.body, list) else [node.body]:
+            self.visit(child)
+        self.depth -= 1
+
+    visit_FunctionDef = visit_AsyncFunctionDef = visit_Lambda = _function
+
+    def visit_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            self._add(alias.name, node)
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        base = node.module or ""
+        if node.level:
+            base = _resolve(node.level, node.module, self.module, self.is_package)
+        self._add(base, node)
+        for alias in node.names:
+            if alias.name != "*":
+                self._add(f"{base}.{alias.name}" if base else alias.name, node)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        func = node.func
+        is_dynamic = (isinstance(func, ast.Name) and func.id in {"__import__", "import_module"}) or (
+            isinstance(func, ast.Attribute) and func.attr == "import_module"
+        )
+        if is_dynamic and node.args:
+            first = node.args[0]
+            if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                name = first.value
+                if name.startswith("."):
+                    level = len(name) - len(name.lstrip("."))
+                    name = _resolve(level, name.lstrip(".") or None, self.module, self.is_package)
+                self._add(name, node)
+        self.generic_visit(node)
+
+
+def parse_module(relpath: str, source: str) -> Module:
+    name, is_package = module_name(relpath)
+    try:
+        tree = ast.parse(source, filename=relpath)
+    except SyntaxError as exc:
+        return Module(name, relpath, (), error=f"{relpath}:{exc.lineno}: cannot parse: {exc.msg}")
+    collector = _Collector(name, is_package)
+    collector.visit(tree)
+    return Module(name, relpath, tuple(collector.found))
+
+
+def _ancestors(name: str) -> list[str]:
+    parts = name.split(".")
+    return [".".join(parts[:i]) for i in range(1, len(parts))]
+
+
+def _loaded_modules(name: str, modules: Mapping[str, Module]) -> Iterable[tuple[str, Module]]:
+    """First-party modules that importing ``name`` runs: parent packages, then what they import eagerly."""
+    seen: set[str] = set()
+    stack = [*_ancestors(name), name]
+    while stack:
+        current = stack.pop()
+        if current in seen or current not in modules:
+            continue
+        seen.add(current)
+        module = modules[current]
+        yield current, module
+        for imp in module.imports:
+            if not imp.lazy:
+                stack.extend(n for n in [*_ancestors(imp.name), imp.name] if n in modules)
+
+
+def check_modules(modules: Mapping[str, Module]) -> list[Violation]:
+    violations: list[Violation] = []
+    for module in modules.values():
+        if module.error:
+            violations.append(Violation(module.path, 0, module.name, "?", module.error))
+            continue
+        violations.extend(_direct_violations(module))
+        for rule in RULES:
+            if rule.transitive and any(under(module.name, p) for p in rule.applies_to):
+                violations.extend(_transitive_violations(module, rule, modules))
+    return sorted(set(violations), key=lambda v: (v.path, v.lineno, v.imported))
+
+
+def _direct_violations(module: Module) -> Iterable[Violation]:
+    for imp in module.imports:
+        for rule in RULES:
+            if not any(under(module.name, p) for p in rule.applies_to):
+                continue
+            if not any(under(imp.name, f) for f in rule.forbidden):
+                continue
+            if imp.lazy and module.name in rule.lazy_allowed_in:
+                continue
+            extra = (
+                f" (allowed lazily only in {', '.join(rule.lazy_allowed_in)})" if rule.lazy_allowed_in else ""
+            )
+            yield Violation(module.path, imp.lineno, module.name, imp.name, rule.text + extra)
+        if under(module.name, "shared_billing"):
+            top = imp.name.split(".", 1)[0]
+            allowed = top in STDLIB or top == "shared_billing"
+            if under(module.name, PROTOCOL_MODULE) and top in PROTOCOL_EXTRA:
+                allowed = True
+            if not allowed:
+                yield Violation(
+                    module.path,
+                    imp.lineno,
+                    module.name,
+                    imp.name,
+                    f"shared_billing uses the standard library only ({', '.join(PROTOCOL_EXTRA)} "
+                    f"only in {PROTOCOL_MODULE})",
+                )
+
+
+def _transitive_violations(module: Module, rule: Rule, modules: Mapping[str, Module]) -> Iterable[Violation]:
+    for via_name, via in _loaded_modules(module.name, modules):
+        if via_name == module.name:
+            continue  # its own imports are direct violations
+        for imp in via.imports:
+            if not imp.lazy and any(under(imp.name, f) for f in rule.forbidden):
+                yield Violation(
+                    module.path,
+                    0,
+                    module.name,
+                    imp.name,
+                    f"{rule.text}: importing it runs {via.path}:{imp.lineno}, which imports {imp.name}",
+                )
+
+
+def check_sources(sources: Mapping[str, str]) -> list[Violation]:
+    """Check ``{relative path: source text}`` (e.g. ``{"mobile_app/store/db.py": "import flet"}``)."""
+    modules = {m.name: m for m in (parse_module(path, text) for path, text in sources.items())}
+    return check_modules(modules)
+
+
+def first_party_sources(root: Path = ROOT) -> dict[str, str]:
+    sources: dict[str, str] = {}
+    for package in PACKAGES:
+        for path in sorted((root / package).rglob("*.py")):
+            if "__pycache__" in path.parts:
+                continue
+            relpath = path.relative_to(root).as_posix()
+            sources[relpath] = path.read_text(encoding="utf-8", errors="replace")
+    return sources
+
+
+# --- the project ------------------------------------------------------------
+
+
+def test_packages_exist() -> None:
+    missing = [p for p in PACKAGES if not (ROOT / p).is_dir()]
+    assert not missing, f"first-party packages not found under {ROOT}: {missing}"
+
+
+def test_first_party_imports_respect_the_package_boundaries() -> None:
+    violations = check_sources(first_party_sources())
+    assert not violations, (
+        "import boundary violations (ARCHITECTURE.md, 'Packages and their boundaries'):\n"
+        + ("\n".join(f"  {v}" for v in violations))
+    )
+
+
+# --- the checker itself ------------------------------------------------------------
+
+
+def _imported(sources: Mapping[str, str]) -> list[tuple[str, str]]:
+    return [(v.module, v.imported) for v in check_sources(sources)]
+
+
+@pytest.mark.parametrize(
+    ("path", "source", "imported"),
+    [
+        ("shared_billing/billing.py", "import httpx\n", "httpx"),
+        ("shared_billing/billing.py", "from sqlmodel import SQLModel\n", "sqlmodel"),
+        ("shared_billing/billing.py", "import sqlalchemy.orm\n", "sqlalchemy.orm"),
+        ("shared_billing/tariffs.py", "from pydantic import BaseModel\n", "pydantic"),
+        ("shared_billing/money.py", "import numpy as np\n", "numpy"),
+        ("shared_billing/money.py", "def f():\n    import flet\n", "flet"),
+        ("shared_billing/money.py", "from mobile_app.state import AppState\n", "mobile_app.state"),
+        ("mobile_app/views/home.py", "from sync_server.models import Reading\n", "sync_server.models"),
+        ("mobile_app/app.py", "import fastapi\n", "fastapi"),
+        ("mobile_app/store/db.py", "import flet as ft\n", "flet"),
+        (
+            "mobile_app/sync/client.py",
+            "def f():\n    from flet_geolocator import Geolocator\n",
+            "flet_geolocator",
+        ),
+        ("mobile_app/store/db.py", "import importlib\nimportlib.import_module('flet')\n", "flet"),
+        (
+            "mobile_app/store/db.py",
+            "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import flet\n",
+            "flet",
+        ),
+        ("sync_server/routes/sync.py", "def f():\n    import mobile_app.app\n", "mobile_app.app"),
+        ("sync_server/cli.py", "import mobile_app.app\n", "mobile_app.app"),
+        ("sync_server/web.py", "from mobile_app import app\n", "mobile_app"),
+    ],
+)
+def test_checker_catches_a_violation(path: str, source: str, imported: str) -> None:
+    module, _ = module_name(path)
+    assert (module, imported) in _imported({path: source})
+
+
+@pytest.mark.parametrize(
+    ("path", "source"),
+    [
+        (
+            "shared_billing/billing.py",
+            "from __future__ import annotations\nimport decimal\nfrom . import money\n",
+        ),
+        ("shared_billing/protocol.py", "from pydantic import BaseModel\nimport hashlib\n"),
+        ("shared_billing/protocol/v2.py", "from pydantic import BaseModel\n"),
+        ("mobile_app/views/home.py", "import flet as ft\nimport httpx\nfrom shared_billing import billing\n"),
+        ("mobile_app/store/db.py", "import sqlmodel\nfrom shared_billing.protocol import ReadingV1\n"),
+        ("sync_server/cli.py", "import typer\ndef app():\n    from mobile_app.app import main\n"),
+        ("sync_server/web.py", "async def mount(api):\n    import mobile_app.app\n"),
+        ("sync_server/main.py", "import fastapi\nfrom shared_billing import billing\n"),
+        ("mobile_app/__init__.py", ""),
+    ],
+)
+def test_checker_accepts_allowed_imports(path: str, source: str) -> None:
+    assert check_sources({path: source}) == []
+
+
+def test_checker_follows_first_party_imports_into_flet() -> None:
+    sources = {
+        "mobile_app/__init__.py": "",
+        "mobile_app/store/__init__.py": "",
+        "mobile_app/store/db.py": "from mobile_app import state\n",
+        "mobile_app/state.py": "from .components import banner\n",
+        "mobile_app/components/__init__.py": "",
+        "mobile_app/components/banner.py": "import flet as ft\n",
+        "mobile_app/sync/__init__.py": "",
+        "mobile_app/sync/client.py": "def later():\n    from mobile_app import state\n",  # lazy: fine
+    }
+    assert _imported(sources) == [("mobile_app.store.db", "flet")]
+
+
+def test_checker_sees_flet_in_a_parent_package_init() -> None:
+    sources = {
+        "mobile_app/__init__.py": "from .app import main\n",
+        "mobile_app/app.py": "import flet as ft\n",
+        "mobile_app/sync/__init__.py": "",
+        "mobile_app/sync/client.py": "import httpx\n",
+    }
+    assert ("mobile_app.sync.client", "flet") in _imported(sources)
+    assert ("mobile_app.sync", "flet") in _imported(sources)
+
+
+def test_checker_resolves_relative_imports() -> None:
+    sources = {"sync_server/api/routes/sync.py": "from ....mobile_app import state\n"}
+    assert ("sync_server.api.routes.sync", "mobile_app") in _imported(sources)
+    sources = {"shared_billing/money.py": "from .. import sync_server\n"}
+    assert ("shared_billing.money", "sync_server") in _imported(sources)
+
+
+def test_checker_reports_unparsable_source() -> None:
+    [violation] = check_sources({"mobile_app/store/db.py": "def broken(:\n"})
+    assert "cannot parse" in violation.rule
