@@ -1,0 +1,60 @@
+"""The phone's local store: SQLite via SQLModel, with the outbox that carries readings to the server.
+
+Never imports Flet (it runs in tests and in the sync thread). Nothing here ever deletes a reading.
+
+Errors::
+
+    StoreError
+    ├── DuplicateReadingError   the uuid is already saved; nothing changed
+    └── PhotoMismatchError      the photo file and the reading's photo_sha256 disagree
+"""
+
+from mobile_app.store.database import DuplicateReadingError, PhotoMismatchError, Store, StoreError, open_store
+from mobile_app.store.meters import apply_pull, get_meters
+from mobile_app.store.outbox import (
+    OutboxItem,
+    apply_push_results,
+    count_due_outbox,
+    mark_retry,
+    next_outbox_attempt_at,
+    pending_outbox,
+)
+from mobile_app.store.photos import PendingPhoto, mark_photo_failed, mark_photo_uploaded, photos_to_upload
+from mobile_app.store.readings import ReadingRecord, list_readings, record_reading
+from mobile_app.store.sync_state import (
+    delete_state,
+    get_or_create_device_id,
+    get_pull_cursor,
+    get_state,
+    set_state,
+)
+from mobile_app.store.tables import LocalState
+
+__all__ = [
+    "DuplicateReadingError",
+    "LocalState",
+    "OutboxItem",
+    "PendingPhoto",
+    "PhotoMismatchError",
+    "ReadingRecord",
+    "Store",
+    "StoreError",
+    "apply_pull",
+    "apply_push_results",
+    "count_due_outbox",
+    "delete_state",
+    "get_meters",
+    "get_or_create_device_id",
+    "get_pull_cursor",
+    "get_state",
+    "list_readings",
+    "mark_photo_failed",
+    "mark_photo_uploaded",
+    "mark_retry",
+    "next_outbox_attempt_at",
+    "open_store",
+    "pending_outbox",
+    "photos_to_upload",
+    "record_reading",
+    "set_state",
+]

@@ -1,0 +1,133 @@
+"""The outbox: readings waiting for the server's answer, and what each answer does to them.
+
+An outbox row goes only when the server answered for that uuid; the reading itself is never deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, func, or_
+from sqlmodel import col, delete, select, update
+
+from mobile_app.store.database import Store
+from mobile_app.store.readings import reading_from_row
+from mobile_app.store.tables import LocalReading, LocalState, OutboxEntry
+from shared_billing.protocol import Outcome, PushResult, ReadingV1
+
+__all__ = [
+    "OutboxItem",
+    "apply_push_results",
+    "count_due_outbox",
+    "mark_retry",
+    "next_outbox_attempt_at",
+    "pending_outbox",
+]
+
+_STATE_BY_OUTCOME = {
+    Outcome.STORED: LocalState.UPLOADED,
+    Outcome.DUPLICATE: LocalState.UPLOADED,
+    Outcome.REJECTED: LocalState.REJECTED,
+    Outcome.CONFLICT: LocalState.CONFLICT,
+}
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """A reading due to be pushed, with its retry bookkeeping."""
+
+    reading: ReadingV1
+    attempts: int
+    next_attempt_at: datetime | None
+    last_error: str | None
+
+
+def _is_due(now: datetime) -> ColumnElement[bool]:
+    return or_(col(OutboxEntry.next_attempt_at).is_(None), col(OutboxEntry.next_attempt_at) <= now)
+
+
+def pending_outbox(*, store: Store, limit: int, now: datetime) -> list[OutboxItem]:
+    """Up to ``limit`` outbox readings due at ``now``, in the order they were saved."""
+    with store.transaction() as session:
+        rows = session.exec(
+            select(OutboxEntry, LocalReading)
+            .join(LocalReading, col(LocalReading.uuid) == col(OutboxEntry.reading_uuid))
+            .where(_is_due(now))
+            .order_by(col(LocalReading.seq))
+            .limit(limit)
+        ).all()
+    return [
+        OutboxItem(
+            reading=reading_from_row(reading),
+            attempts=entry.attempts,
+            next_attempt_at=entry.next_attempt_at,
+            last_error=entry.last_error,
+        )
+        for entry, reading in rows
+    ]
+
+
+def count_due_outbox(*, store: Store, now: datetime) -> int:
+    """How many outbox readings are due at ``now`` (the total for progress reports)."""
+    with store.transaction() as session:
+        return session.exec(select(func.count()).select_from(OutboxEntry).where(_is_due(now))).one()
+
+
+def next_outbox_attempt_at(*, store: Store, now: datetime) -> datetime | None:
+    """When the earliest outbox row that is not yet due becomes due, or None if none is waiting."""
+    with store.transaction() as session:
+        return session.exec(
+            select(func.min(OutboxEntry.next_attempt_at)).where(col(OutboxEntry.next_attempt_at) > now)
+        ).one()
+
+
+def apply_push_results(*, store: Store, results: Iterable[PushResult], now: datetime) -> int:
+    """Record the server's per-reading answers; returns how many named a reading on this phone.
+
+    Every outcome is an answer, so the outbox row goes: ``stored``/``duplicate`` mark the reading uploaded;
+    ``rejected``/``conflict`` are terminal and mark it with the server's code and message (a fix is a new
+    reading that names it in ``replaces``). Results for unknown uuids are ignored. One transaction for all.
+    """
+    applied = 0
+    with store.transaction() as session:
+        for result in results:
+            uuid = str(result.uuid)
+            reading = session.exec(select(LocalReading).where(LocalReading.uuid == uuid)).first()
+            if reading is None:
+                continue
+            applied += 1
+            reading.state = _STATE_BY_OUTCOME[result.outcome].value
+            reading.answered_at = now
+            if result.outcome is Outcome.CONFLICT:
+                # The server may send no code for a conflict; the sync screen still needs one to show.
+                reading.server_code = result.code or "reading.conflict"
+            else:
+                reading.server_code = result.code
+            reading.server_message = result.message
+            reading.flags = list(result.flags)
+            if result.status is not None:
+                reading.review_status = result.status
+            session.add(reading)
+            session.exec(delete(OutboxEntry).where(col(OutboxEntry.reading_uuid) == uuid))
+    return applied
+
+
+def mark_retry(*, store: Store, uuids: Sequence[str], error: str, next_attempt_at: datetime) -> None:
+    """Keep these readings in the outbox for another try at ``next_attempt_at``, counting the failed attempt.
+
+    Uuids whose outbox row is already gone (answered meanwhile) are left alone.
+    """
+    if not uuids:
+        return
+    with store.transaction() as session:
+        session.exec(
+            update(OutboxEntry)
+            .where(col(OutboxEntry.reading_uuid).in_(list(uuids)))
+            .values(
+                attempts=col(OutboxEntry.attempts) + 1,
+                next_attempt_at=next_attempt_at,
+                last_error=error[:500],
+            )
+        )

@@ -1,0 +1,139 @@
+"""Saving readings (with their outbox row, atomically) and listing them for the sync screen."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+
+from mobile_app.store.database import DuplicateReadingError, PhotoMismatchError, Store
+from mobile_app.store.tables import LocalPhoto, LocalReading, LocalState, OutboxEntry
+from shared_billing.protocol import ReadingV1, payload_sha256
+
+__all__ = ["ReadingRecord", "list_readings", "record_reading"]
+
+
+@dataclass(frozen=True)
+class ReadingRecord:
+    """A saved reading as the sync screen shows it."""
+
+    reading: ReadingV1
+    state: LocalState
+    server_code: str | None
+    server_message: str | None
+    answered_at: datetime | None
+    flags: tuple[str, ...]
+    review_status: str | None
+    review_reason: str | None
+    reviewed_at: datetime | None
+    photo_path: str | None
+    photo_pending: bool  # names a photo that has not reached the server yet
+    photo_error: str | None
+    in_outbox: bool
+    attempts: int
+    next_attempt_at: datetime | None
+    last_error: str | None
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 16), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _check_photo(reading: ReadingV1, photo_path: Path | None) -> None:
+    # Caught here, the engineer can retake the photo; caught by the server, the reading stays photo pending.
+    if photo_path is None:
+        if reading.photo_sha256 is not None:
+            raise PhotoMismatchError(f"reading {reading.uuid} names photo {reading.photo_sha256} but no file")
+        return
+    if reading.photo_sha256 is None:
+        raise PhotoMismatchError(f"reading {reading.uuid} has a photo file but no photo_sha256")
+    actual = _file_sha256(photo_path)
+    if actual != reading.photo_sha256:
+        raise PhotoMismatchError(f"{photo_path} hashes to {actual}, the reading says {reading.photo_sha256}")
+
+
+def record_reading(*, store: Store, reading: ReadingV1, photo_path: Path | str | None = None) -> None:
+    """Save ``reading`` and its outbox row in one transaction (both or neither).
+
+    Raises ``DuplicateReadingError`` if the uuid is already saved (nothing changes) and ``PhotoMismatchError``
+    if ``photo_path`` is missing, extra, or does not hash to ``reading.photo_sha256``.
+    """
+    path = Path(photo_path) if photo_path is not None else None
+    _check_photo(reading, path)
+    uuid = str(reading.uuid)
+    row = LocalReading(
+        uuid=uuid,
+        meter_id=reading.meter_id,
+        read_type=reading.read_type.value,
+        skip_reason=reading.skip_reason.value if reading.skip_reason else None,
+        value=reading.value,
+        captured_at=reading.captured_at,
+        gps_lat=reading.gps_lat,
+        gps_lon=reading.gps_lon,
+        gps_accuracy_m=reading.gps_accuracy_m,
+        photo_sha256=reading.photo_sha256,
+        note=reading.note,
+        replaces=str(reading.replaces) if reading.replaces else None,
+        payload_json=reading.model_dump_json(),
+        payload_sha256=payload_sha256(reading),
+        photo_path=str(path) if path else None,
+    )
+    try:
+        with store.transaction() as session:
+            if session.exec(select(LocalReading.seq).where(LocalReading.uuid == uuid)).first() is not None:
+                raise DuplicateReadingError(uuid)
+            session.add(row)
+            # Flushed first so the outbox row's foreign key finds its reading.
+            session.flush()
+            session.add(OutboxEntry(reading_uuid=uuid))
+            if reading.photo_sha256 is not None and session.get(LocalPhoto, reading.photo_sha256) is None:
+                # Photos are content-addressed: a second reading naming the same bytes shares the row.
+                session.add(LocalPhoto(sha256=reading.photo_sha256, local_path=str(path)))
+    except IntegrityError as error:
+        # Backstop for the unique uuid if another writer slipped in between the check and the insert.
+        raise DuplicateReadingError(uuid) from error
+
+
+def reading_from_row(row: LocalReading) -> ReadingV1:
+    """The exact reading that was saved (and is pushed): rebuilt from the stored wire payload."""
+    return ReadingV1.model_validate_json(row.payload_json)
+
+
+def list_readings(*, store: Store) -> list[ReadingRecord]:
+    """Every reading on the phone, newest saved first, with its sync, review and photo state."""
+    with store.transaction() as session:
+        rows = session.exec(
+            select(LocalReading, OutboxEntry, LocalPhoto)
+            .join(OutboxEntry, col(OutboxEntry.reading_uuid) == col(LocalReading.uuid), isouter=True)
+            .join(LocalPhoto, col(LocalPhoto.sha256) == col(LocalReading.photo_sha256), isouter=True)
+            .order_by(col(LocalReading.seq).desc())
+        ).all()
+    return [
+        ReadingRecord(
+            reading=reading_from_row(reading),
+            state=LocalState(reading.state),
+            server_code=reading.server_code,
+            server_message=reading.server_message,
+            answered_at=reading.answered_at,
+            flags=tuple(reading.flags),
+            review_status=reading.review_status,
+            review_reason=reading.review_reason,
+            reviewed_at=reading.reviewed_at,
+            photo_path=reading.photo_path,
+            photo_pending=reading.photo_sha256 is not None and (photo is None or photo.uploaded_at is None),
+            photo_error=photo.error_code if photo is not None else None,
+            in_outbox=outbox is not None,
+            attempts=outbox.attempts if outbox is not None else 0,
+            next_attempt_at=outbox.next_attempt_at if outbox is not None else None,
+            last_error=outbox.last_error if outbox is not None else None,
+        )
+        for reading, outbox, photo in rows
+    ]

@@ -1,0 +1,148 @@
+"""The phone's tables. They live in their own registry, so they never mix with the server's SQLModel tables.
+
+Readings are immutable facts: the row keeps the exact wire payload (``payload_json``) that is pushed, plus the
+same fields as columns for listing and searching, plus local sync state that changes as the server answers.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, String
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import registry
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+__all__ = [
+    "CachedMeter",
+    "LocalBase",
+    "LocalPhoto",
+    "LocalReading",
+    "LocalState",
+    "OutboxEntry",
+    "SyncStateEntry",
+    "UTCDateTime",
+]
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Refuses naive datetimes, stores UTC and hands back aware UTC (SQLite itself keeps no zone)."""
+
+    impl = DateTime()
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime refused: store timezone-aware UTC")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC)
+
+
+class LocalBase(SQLModel, registry=registry()):
+    """Base of every phone table; its ``metadata`` holds only the phone's tables."""
+
+
+class LocalState(StrEnum):
+    """Where a reading stands between the phone and the server."""
+
+    SAVED = "saved"  # on the phone, waiting in the outbox
+    UPLOADED = "uploaded"  # the server answered stored or duplicate
+    REJECTED = "rejected"  # terminal: the server refused it (per item or the whole batch); kept and shown
+    CONFLICT = "conflict"  # terminal: the server holds a different reading under this uuid
+
+
+def _utc_column(*, nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class LocalReading(LocalBase, table=True):
+    __tablename__ = "local_readings"
+
+    # Save order on this phone: the sync screen and the outbox follow it (device clocks are not trusted).
+    seq: int | None = Field(default=None, primary_key=True)
+    uuid: str = Field(sa_column=Column(String(36), unique=True, nullable=False))
+    # ReadingV1 fields, for listing; the pushed bytes come from payload_json.
+    meter_id: int = Field(index=True)
+    read_type: str
+    skip_reason: str | None = None
+    value: str | None = None
+    captured_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    gps_lat: float | None = None
+    gps_lon: float | None = None
+    gps_accuracy_m: float | None = None
+    photo_sha256: str | None = Field(default=None, index=True)
+    note: str | None = None
+    replaces: str | None = None
+    payload_json: str
+    payload_sha256: str
+    photo_path: str | None = None
+    # Local sync state.
+    state: str = Field(default=LocalState.SAVED.value, index=True)
+    server_code: str | None = None
+    server_message: str | None = None
+    answered_at: datetime | None = _utc_column()
+    flags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    review_status: str | None = None  # submitted/approved/rejected/reread, as the server last said
+    review_reason: str | None = None
+    reviewed_at: datetime | None = _utc_column()
+
+
+class OutboxEntry(LocalBase, table=True):
+    __tablename__ = "outbox"
+
+    # The foreign key makes the outbox unable to name a reading that is not saved, and keeps the reading
+    # from ever being deleted while it waits (SQLite enforces it: foreign_keys=ON in the connect listener).
+    reading_uuid: str = Field(
+        sa_column=Column(String(36), ForeignKey("local_readings.uuid", ondelete="RESTRICT"), primary_key=True)
+    )
+    attempts: int = 0
+    next_attempt_at: datetime | None = _utc_column(index=True)  # None: due now
+    last_error: str | None = None
+
+
+class LocalPhoto(LocalBase, table=True):
+    __tablename__ = "local_photos"
+
+    sha256: str = Field(primary_key=True)
+    local_path: str
+    uploaded_at: datetime | None = _utc_column()
+    error_code: str | None = None
+    error_message: str | None = None
+    # A terminal error (the server refused these bytes) stops re-uploads; the reading stays photo pending.
+    error_is_terminal: bool = False
+
+
+class CachedMeter(LocalBase, table=True):
+    """``protocol.MeterAssignment`` flattened: a meter assigned to the signed-in engineer."""
+
+    __tablename__ = "cached_meters"
+
+    meter_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    meter_number: str = Field(index=True)
+    unit_code: str | None = None
+    block_code: str
+    kind: str
+    dials: int
+    decimals: int
+    multiplier: str
+    lat: float | None = None
+    lon: float | None = None
+    previous_value: str | None = None
+    previous_captured_at: datetime | None = _utc_column()
+
+
+class SyncStateEntry(LocalBase, table=True):
+    __tablename__ = "sync_state"
+
+    key: str = Field(primary_key=True)
+    value: str

@@ -1,0 +1,197 @@
+"""The phone's HTTP client for ``/api`` (docs/api.md): one method per route the sync needs.
+
+The ``httpx.Client`` is injected: the app passes one with timeouts, tests a ``MockTransport`` one, and the
+contract test Starlette's ``TestClient`` (an ``httpx.Client`` too). URLs are ``f"{base_url}/api/..."``, so an
+empty ``base_url`` uses the client's own.
+
+Errors::
+
+    SyncError            base: the call did not do what was asked
+    ├── TransportError   no usable answer: connect/read errors, timeouts, 5xx, 408, 429, 3xx, an unreadable
+    │                    2xx body (captive portals, cut-off responses). Retryable, with backoff.
+    ├── AuthExpired      401, and refreshing the tokens failed or there were none: the user must sign in again
+    └── ApiError         any other 4xx: the server's answer ``{"code", "message", "details"}``, kept on the
+                         exception (``status``, ``code``, ``message``, ``details``). Not retryable as it is.
+
+A 401 on any signed-in call refreshes the tokens once and retries the call once.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from mobile_app.sync.tokens import TokenPair, TokenStore
+from shared_billing.protocol import PullResponse, PushRequest, PushResponse
+
+__all__ = ["ApiError", "AuthExpired", "Me", "SyncApi", "SyncError", "TransportError"]
+
+_Model = TypeVar("_Model", bound=BaseModel)
+# Answers that say "try again later", not "this request is wrong".
+_RETRYABLE_4XX = frozenset({408, 425, 429})
+
+
+class SyncError(Exception):
+    """Base of the sync client's errors."""
+
+
+class TransportError(SyncError):
+    """No usable answer from the server; retry later. ``status`` is the HTTP status when there was one."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+class AuthExpired(SyncError):
+    """The session is over (refresh refused or no tokens): sign in again. The outbox keeps its readings."""
+
+
+class ApiError(SyncError):
+    """A 4xx answer with the server's stable error ``code``."""
+
+    def __init__(self, status: int, code: str, message: str, details: dict[str, Any] | None = None) -> None:
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details: dict[str, Any] = details or {}
+        super().__init__(f"{status} {code}: {message}")
+
+
+class Me(BaseModel):
+    """``GET /api/me``."""
+
+    id: int
+    username: str
+    full_name: str
+    role: str
+
+
+def _raise_for_status(response: httpx.Response) -> None:
+    status = response.status_code
+    if 200 <= status < 300:
+        return
+    if status >= 500 or status < 200 or 300 <= status < 400 or status in _RETRYABLE_4XX:
+        raise TransportError(f"server answered {status}", status=status)
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("code"), str):
+        details = body.get("details")
+        message = str(body.get("message") or "")
+        raise ApiError(status, body["code"], message, details if isinstance(details, dict) else None)
+    # Not our error shape (a proxy's page, a route this server lacks): keep the status as the code.
+    raise ApiError(status, f"http.{status}", response.text[:200] or response.reason_phrase)
+
+
+def _parse(model: type[_Model], response: httpx.Response) -> _Model:
+    try:
+        return model.model_validate_json(response.content)
+    except ValidationError as error:
+        raise TransportError(f"unreadable answer from the server: {error.error_count()} errors") from error
+
+
+class SyncApi:
+    """Calls ``/api`` with the signed-in user's tokens; safe to share between threads."""
+
+    def __init__(
+        self, *, http: httpx.Client, tokens: TokenStore, base_url: str = "", device_id: str | None = None
+    ) -> None:
+        """``device_id`` binds refresh tokens; ``login`` sets it too, so it is needed only when resuming."""
+        self._http = http
+        self._tokens = tokens
+        self._base_url = base_url.rstrip("/")
+        self._device_id = device_id
+        # Refresh tokens rotate and a reused one revokes the device: only one refresh may run at a time.
+        self._refresh_lock = threading.Lock()
+
+    def _url(self, path: str) -> str:
+        return f"{self._base_url}/api{path}"
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """Send without tokens and map failures to the error hierarchy."""
+        try:
+            response = self._http.request(method, self._url(path), **kwargs)
+        except httpx.TransportError as error:
+            raise TransportError(f"{type(error).__name__}: {error}") from error
+        _raise_for_status(response)
+        return response
+
+    def _signed_in_call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """Send with the access token; on 401 refresh once and retry once."""
+        response, used = self._send_with_token(method, path, kwargs)
+        if response.status_code == 401:
+            self._refresh_after_401(used)
+            response, _ = self._send_with_token(method, path, kwargs)
+            if response.status_code == 401:
+                raise AuthExpired("the server refused the refreshed token")
+        _raise_for_status(response)
+        return response
+
+    def _send_with_token(self, method: str, path: str, kwargs: dict[str, Any]) -> tuple[httpx.Response, str]:
+        tokens = self._tokens.get()
+        if tokens is None:
+            raise AuthExpired("not signed in")
+        headers = {**kwargs.get("headers", {}), "Authorization": f"Bearer {tokens.access_token}"}
+        try:
+            response = self._http.request(method, self._url(path), **{**kwargs, "headers": headers})
+        except httpx.TransportError as error:
+            raise TransportError(f"{type(error).__name__}: {error}") from error
+        return response, tokens.access_token
+
+    def _refresh_after_401(self, refused_access_token: str) -> None:
+        with self._refresh_lock:
+            current = self._tokens.get()
+            if current is not None and current.access_token != refused_access_token:
+                return  # another thread refreshed while this call was in flight: just retry
+            self._refresh_locked()
+
+    def _refresh_locked(self) -> TokenPair:
+        tokens = self._tokens.get()
+        if tokens is None or self._device_id is None:
+            raise AuthExpired("no refresh token for this device: sign in")
+        body = {"refresh_token": tokens.refresh_token, "device_id": self._device_id}
+        try:
+            response = self._call("POST", "/auth/refresh", json=body)
+        except ApiError as error:
+            raise AuthExpired(f"refresh refused: {error.code}") from error
+        fresh = _parse(TokenPair, response)
+        self._tokens.set(fresh)
+        return fresh
+
+    def login(self, *, username: str, password: str, device_id: str) -> TokenPair:
+        """Sign in on this device and keep the tokens; wrong credentials are ``ApiError`` (401)."""
+        body = {"username": username, "password": password, "device_id": device_id}
+        tokens = _parse(TokenPair, self._call("POST", "/auth/login", json=body))
+        self._device_id = device_id
+        self._tokens.set(tokens)
+        return tokens
+
+    def refresh(self) -> TokenPair:
+        """Exchange the refresh token for a new pair (the old one stops working). Refused: ``AuthExpired``."""
+        with self._refresh_lock:
+            return self._refresh_locked()
+
+    def push(self, request: PushRequest) -> PushResponse:
+        """``POST /api/sync/push``: one result per reading, in the order sent."""
+        response = self._signed_in_call("POST", "/sync/push", json=request.model_dump(mode="json"))
+        return _parse(PushResponse, response)
+
+    def upload_photo(self, *, sha256: str, data: bytes, content_type: str) -> bool:
+        """``PUT /api/photos/{sha256}``; True if the server stored it now (201), False if it had it (200)."""
+        response = self._signed_in_call(
+            "PUT", f"/photos/{sha256}", content=data, headers={"Content-Type": content_type}
+        )
+        return response.status_code == 201
+
+    def pull(self, *, cursor: int) -> PullResponse:
+        """``GET /api/sync/pull?cursor=N``: assignments (all when cursor is 0, else changes) and decisions."""
+        return _parse(PullResponse, self._signed_in_call("GET", "/sync/pull", params={"cursor": cursor}))
+
+    def me(self) -> Me:
+        """``GET /api/me``: who the tokens belong to."""
+        return _parse(Me, self._signed_in_call("GET", "/me"))

@@ -1,0 +1,143 @@
+"""Advisory plausibility checks on a reading: each returns a flag code or ``None``, and never blocks a save.
+
+DOMAIN.md "GPS": store accuracy; a fix worse than a threshold (50 m) is flagged; distance from the meter's
+registered location minus accuracy beyond a radius (100 m) is flagged, never blocking the save (indoor meter
+rooms have poor fixes). ARCHITECTURE.md "Time": device clock drift above 10 minutes is flagged.
+A value below the previous one may be a rollover, a replaced meter or a typo: a supervisor decides, so it is
+a flag here, while billing refuses it (``consumption.negative``) until the later rollover/replacement rules
+apply.
+
+Distances are computed by the caller (geopy lives at the edges), so this module stays pure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "CheckLimits",
+    "ReadingFlag",
+    "check_below_previous",
+    "check_clock_drift",
+    "check_gps_far",
+    "check_gps_inaccurate",
+    "check_gps_missing",
+    "reading_flags",
+]
+
+
+class ReadingFlag(StrEnum):
+    """Advisory flag codes, as stored with a reading and sent in ``PushResult.flags``."""
+
+    BELOW_PREVIOUS = "below_previous"
+    GPS_MISSING = "gps_missing"
+    GPS_INACCURATE = "gps_inaccurate"
+    GPS_FAR = "gps_far"
+    CLOCK_DRIFT = "clock_drift"
+
+
+@dataclass(frozen=True)
+class CheckLimits:
+    """Thresholds of the advisory checks (ARCHITECTURE.md "Limits"); a society may configure its own."""
+
+    gps_accuracy_limit_m: float = 50.0
+    gps_radius_m: float = 100.0
+    clock_drift_limit: timedelta = timedelta(minutes=10)
+
+    def __post_init__(self) -> None:
+        if self.gps_accuracy_limit_m < 0 or self.gps_radius_m < 0:
+            raise ValueError("GPS limits must be ≥ 0 metres")
+        if self.clock_drift_limit < timedelta(0):
+            raise ValueError("the clock drift limit must be ≥ 0")
+
+
+DEFAULT_LIMITS = CheckLimits()
+
+
+def check_below_previous(value: Decimal | None, previous_value: Decimal | None) -> str | None:
+    """``below_previous`` when the value is below the previous approved value (rollover, replacement, typo?).
+
+    No value (a skip) or no previous approved reading gives no flag; an equal value is zero consumption.
+    """
+    if value is None or previous_value is None:
+        return None
+    return ReadingFlag.BELOW_PREVIOUS.value if value < previous_value else None
+
+
+def check_gps_missing(lat: float | None, lon: float | None) -> str | None:
+    """``gps_missing`` when the reading carries no position fix."""
+    return ReadingFlag.GPS_MISSING.value if lat is None or lon is None else None
+
+
+def check_gps_inaccurate(accuracy_m: float | None, limits: CheckLimits = DEFAULT_LIMITS) -> str | None:
+    """``gps_inaccurate`` when the fix's accuracy radius is worse than the limit (default 50 m).
+
+    A fix without an accuracy figure cannot be trusted either, so it is flagged too.
+    """
+    if accuracy_m is None or accuracy_m > limits.gps_accuracy_limit_m:
+        return ReadingFlag.GPS_INACCURATE.value
+    return None
+
+
+def check_gps_far(
+    distance_m: float | None, accuracy_m: float | None, limits: CheckLimits = DEFAULT_LIMITS
+) -> str | None:
+    """``gps_far`` when distance − accuracy exceeds the radius (default 100 m): the reader was elsewhere.
+
+    ``distance_m`` is from the fix to the meter's registered location, computed by the caller; ``None`` (no
+    registered location, or no fix) gives no flag. A missing accuracy counts as 0 m, the strictest reading.
+    """
+    if distance_m is None:
+        return None
+    if distance_m - (accuracy_m or 0.0) > limits.gps_radius_m:
+        return ReadingFlag.GPS_FAR.value
+    return None
+
+
+def check_clock_drift(
+    sent_at: datetime, received_at: datetime, limits: CheckLimits = DEFAULT_LIMITS
+) -> str | None:
+    """``clock_drift`` when device ``sent_at`` and server ``received_at`` differ by more than the limit.
+
+    Both times must be timezone-aware (a naive time is a caller bug: ``ValueError``).
+    """
+    if sent_at.utcoffset() is None or received_at.utcoffset() is None:
+        raise ValueError("sent_at and received_at must be timezone-aware")
+    if abs(sent_at - received_at) > limits.clock_drift_limit:
+        return ReadingFlag.CLOCK_DRIFT.value
+    return None
+
+
+def reading_flags(
+    *,
+    value: Decimal | None,
+    previous_value: Decimal | None,
+    gps_lat: float | None,
+    gps_lon: float | None,
+    gps_accuracy_m: float | None,
+    distance_m: float | None = None,
+    sent_at: datetime | None = None,
+    received_at: datetime | None = None,
+    limits: CheckLimits = DEFAULT_LIMITS,
+) -> list[str]:
+    """All advisory flags for one reading, in ``ReadingFlag`` order, as plain strings.
+
+    GPS fields are required (pass explicit ``None`` when there is no fix, as the protocol does) so that a
+    forgotten argument cannot pass for a missing fix. Without a fix only ``gps_missing`` is reported. The
+    clock check runs only when both ``sent_at`` and ``received_at`` are given (a phone preview has no receipt
+    time).
+    """
+    flags = [check_below_previous(value, previous_value)]
+    missing = check_gps_missing(gps_lat, gps_lon)
+    if missing is not None:
+        flags.append(missing)
+    else:
+        flags.append(check_gps_inaccurate(gps_accuracy_m, limits))
+        flags.append(check_gps_far(distance_m, gps_accuracy_m, limits))
+    if sent_at is not None and received_at is not None:
+        flags.append(check_clock_drift(sent_at, received_at, limits))
+    return [flag for flag in flags if flag is not None]

@@ -1,0 +1,125 @@
+"""Errors raised by the billing core, each with a stable ``code`` for the wire.
+
+The hierarchy::
+
+    BillingError                     billing.error (base; never raised itself)
+    ├── RegisterValueError           reading.invalid_value: not ASCII digits with an optional fraction
+    │   ├── NegativeRegisterValue    reading.negative_value: a register never shows a negative value
+    │   ├── TooManyDigits            reading.too_many_digits: value ≥ 10**dials
+    │   └── TooManyDecimals          reading.too_many_decimals: more fraction digits than the meter shows
+    ├── NegativeConsumption          consumption.negative: current register value below the previous one
+    ├── TariffError                  tariff.invalid: unusable tariff data (negative rate, float, unknown key)
+    │   └── UnknownUnitType          tariff.unknown_unit_type: no fixed charge for that unit type
+    └── SharedMeterError             bill.shared_meter_invalid: inconsistent shared-meter (motor) figures
+        ├── SharedMeterIncomplete    bill.shared_meter_incomplete: a member flat has no consumption yet
+        └── SharedMeterUnallocatable bill.shared_meter_unallocatable: motor units, but its flats used none
+
+A route maps any ``BillingError`` to ``{"code": err.code, "message": err.message, "details": err.details}``.
+Codes are part of the API: never change one, add a new class instead. Programming errors (a meter configured
+with zero dials, a naive datetime) raise ``ValueError``, not a ``BillingError``.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+__all__ = [
+    "ALL_ERRORS",
+    "BillingError",
+    "NegativeConsumption",
+    "NegativeRegisterValue",
+    "RegisterValueError",
+    "SharedMeterError",
+    "SharedMeterIncomplete",
+    "SharedMeterUnallocatable",
+    "TariffError",
+    "TooManyDecimals",
+    "TooManyDigits",
+    "UnknownUnitType",
+]
+
+
+class BillingError(Exception):
+    """Base of every domain error: a stable ``code``, a human ``message`` and string ``details``."""
+
+    code: ClassVar[str] = "billing.error"
+
+    def __init__(self, message: str, **details: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details: dict[str, str] = dict(details)
+
+
+class RegisterValueError(BillingError):
+    """The typed register value is not a number of the accepted form."""
+
+    code = "reading.invalid_value"
+
+
+class NegativeRegisterValue(RegisterValueError):
+    """The typed register value is negative; a register never shows one."""
+
+    code = "reading.negative_value"
+
+
+class TooManyDigits(RegisterValueError):
+    """The value needs more digits than the meter has dials (value ≥ 10**dials)."""
+
+    code = "reading.too_many_digits"
+
+
+class TooManyDecimals(RegisterValueError):
+    """The value has more fraction digits than the meter shows."""
+
+    code = "reading.too_many_decimals"
+
+
+class NegativeConsumption(BillingError):
+    """The current register value is below the previous one (rollover, replacement or typo)."""
+
+    code = "consumption.negative"
+
+
+class TariffError(BillingError):
+    """The tariff data cannot be used (negative or non-Decimal amount, unknown key or setting)."""
+
+    code = "tariff.invalid"
+
+
+class UnknownUnitType(TariffError):
+    """The tariff has no fixed charge for this unit type."""
+
+    code = "tariff.unknown_unit_type"
+
+
+class SharedMeterError(BillingError):
+    """The shared meter's figures are inconsistent (negative, own above group, listed twice)."""
+
+    code = "bill.shared_meter_invalid"
+
+
+class SharedMeterIncomplete(SharedMeterError):
+    """A flat on the shared meter has no consumption for the period yet."""
+
+    code = "bill.shared_meter_incomplete"
+
+
+class SharedMeterUnallocatable(SharedMeterError):
+    """The shared meter recorded units but its flats used none, so shares are undefined."""
+
+    code = "bill.shared_meter_unallocatable"
+
+
+#: Every concrete error class, for registries of wire codes (e.g. the server's ``problems.py``).
+ALL_ERRORS: tuple[type[BillingError], ...] = (
+    RegisterValueError,
+    NegativeRegisterValue,
+    TooManyDigits,
+    TooManyDecimals,
+    NegativeConsumption,
+    TariffError,
+    UnknownUnitType,
+    SharedMeterError,
+    SharedMeterIncomplete,
+    SharedMeterUnallocatable,
+)

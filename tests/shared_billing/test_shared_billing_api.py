@@ -1,0 +1,107 @@
+"""The billing core's public API, locked: the names other packages import and the error codes on the wire."""
+
+import importlib
+import re
+
+import pytest
+
+import shared_billing
+from shared_billing.errors import ALL_ERRORS, BillingError
+
+DOMAIN_MODULES = {
+    "shared_billing.money": {"PAISA", "RUPEE", "round_paise", "round_rupee", "round_units"},
+    "shared_billing.readings": {"format_register_value", "parse_register_value"},
+    "shared_billing.checks": {
+        "DEFAULT_LIMITS",
+        "CheckLimits",
+        "ReadingFlag",
+        "check_below_previous",
+        "check_clock_drift",
+        "check_gps_far",
+        "check_gps_inaccurate",
+        "check_gps_missing",
+        "reading_flags",
+    },
+    "shared_billing.consumption": {"subtractive_consumption"},
+    "shared_billing.tariffs": {
+        "SCHEMA_VERSION",
+        "FlatRate",
+        "RateOverride",
+        "ShareRounding",
+        "Tariff",
+        "blessings_tariff",
+    },
+    "shared_billing.shared_meters": {"SHARE_PLACES", "SharedMeterUse", "allocate_shares", "exact_share"},
+    "shared_billing.billing": {
+        "BillLine",
+        "BillResult",
+        "LineCode",
+        "SharedMeterUse",
+        "allocate_shares",
+        "compute_bill",
+    },
+    "shared_billing.errors": {
+        "ALL_ERRORS",
+        "BillingError",
+        "NegativeConsumption",
+        "NegativeRegisterValue",
+        "RegisterValueError",
+        "SharedMeterError",
+        "SharedMeterIncomplete",
+        "SharedMeterUnallocatable",
+        "TariffError",
+        "TooManyDecimals",
+        "TooManyDigits",
+        "UnknownUnitType",
+    },
+}
+
+
+@pytest.mark.parametrize(("module_name", "names"), sorted(DOMAIN_MODULES.items()))
+def test_module_exports_exactly_its_public_api(module_name, names):
+    module = importlib.import_module(module_name)
+    assert set(module.__all__) == names
+    assert all(hasattr(module, name) for name in module.__all__)
+
+
+def test_package_reexports_resolve():
+    assert all(hasattr(shared_billing, name) for name in shared_billing.__all__)
+
+
+def test_error_codes_are_unique_dotted_and_stable():
+    codes = [cls.code for cls in ALL_ERRORS]
+    assert len(set(codes)) == len(codes)
+    assert all(re.fullmatch(r"[a-z]+\.[a-z_]+", code) for code in codes)
+    assert {
+        "reading.invalid_value",
+        "reading.negative_value",
+        "reading.too_many_digits",
+        "reading.too_many_decimals",
+        "consumption.negative",
+        "tariff.invalid",
+        "tariff.unknown_unit_type",
+        "bill.shared_meter_invalid",
+        "bill.shared_meter_incomplete",
+        "bill.shared_meter_unallocatable",
+    } == set(codes)
+
+
+def test_every_concrete_error_is_listed():
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    assert set(subclasses(BillingError)) == set(ALL_ERRORS)
+
+
+def test_errors_carry_message_and_details():
+    error = ALL_ERRORS[0]("Value 'x' is not a meter reading", value="x")
+    assert str(error) == error.message
+    assert error.details == {"value": "x"}
+
+
+def test_every_error_documents_itself_in_one_line():
+    # The server's problem registry uses the first docstring line as the code's description.
+    for cls in ALL_ERRORS:
+        assert (cls.__doc__ or "").strip(), cls.__name__

@@ -1,0 +1,100 @@
+"""Every API route × every role: the declared rule (OpenAPI ``x-roles``) is the enforced one.
+
+Generated from the app's routes, so a new route without a rule fails here.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from sync_server.config import Settings
+from sync_server.deps import PUBLIC
+from sync_server.main import create_app
+from sync_server.models import Role
+from tests.sync_server.factories import auth
+
+_PLACEHOLDERS = {
+    "sha256": "0" * 64,
+    "reading_uuid": str(uuid.UUID(int=0)),
+    "meter_id": "999999",
+    "bill_id": "999999",
+}
+
+
+def _operations(app: FastAPI) -> list[tuple[str, str, list[str]]]:
+    """(method, path, x-roles) of every operation, from the OpenAPI the app generates from its routes."""
+    schema = app.openapi()
+    return [
+        (method.upper(), path, operation.get("x-roles", []))
+        for path, item in schema["paths"].items()
+        for method, operation in item.items()
+    ]
+
+
+def _concrete(path: str) -> str:
+    return re.sub(r"\{(\w+)(:[^}]*)?\}", lambda m: _PLACEHOLDERS[m.group(1)], path)
+
+
+def test_every_route_declares_roles(tmp_path: Path) -> None:
+    app = create_app(Settings(data_dir=tmp_path, secret_key="r" * 40))
+    operations = _operations(app)
+    assert len(operations) >= 15
+    assert all(path.startswith("/api/") for _, path, _ in operations)
+    assert [f"{m} {p}" for m, p, roles in operations if not roles] == []
+    known = {PUBLIC, *(role.value for role in Role)}
+    assert all(set(roles) <= known for _, _, roles in operations)
+
+
+def test_route_role_matrix(client: TestClient) -> None:
+    tokens = {role.value: auth(client, name) for name, role in _USERS.items()}
+    tokens["anonymous"] = {}
+    checked = 0
+    for method, path, roles in _operations(client.app):  # type: ignore[arg-type]
+        allowed = set(roles)
+        for who, headers in tokens.items():
+            response = client.request(method, _concrete(path), headers=headers, json={})
+            where = f"{method} {path} as {who}: {response.status_code} {response.text[:120]}"
+            if PUBLIC in allowed:
+                assert response.status_code not in (401, 403), where
+            elif who == "anonymous":
+                assert response.status_code == 401, where
+            elif who in allowed:
+                assert response.status_code not in (401, 403), where
+            else:
+                assert response.status_code == 403, where
+                assert response.json()["code"] == "auth.forbidden", where
+            assert response.status_code < 500, where
+            checked += 1
+    assert checked >= 15 * 4
+
+
+_USERS = {"engineer1": Role.ENGINEER, "supervisor": Role.SUPERVISOR, "admin": Role.ADMIN}
+
+
+@pytest.mark.parametrize("role", [Role.ACCOUNTANT, Role.RESIDENT])
+def test_reserved_roles_reach_only_me(client: TestClient, role: Role) -> None:
+    from sqlmodel import Session
+
+    from sync_server.auth import hash_password
+    from sync_server.models import User
+    from tests.sync_server.factories import NOW
+
+    with Session(client.app.state.context.engine) as session:  # type: ignore[attr-defined]
+        session.add(User(username=f"x-{role}", full_name="X", role=role, password_hash=hash_password("pw-123456"),
+                         created_at=NOW))
+        session.commit()
+    token = client.post(
+        "/api/auth/login", json={"username": f"x-{role}", "password": "pw-123456", "device_id": "d"}
+    ).json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    for method, path, roles in _operations(client.app):  # type: ignore[arg-type]
+        status = client.request(method, _concrete(path), headers=headers, json={}).status_code
+        if PUBLIC not in roles and role.value not in roles:
+            assert status == 403, f"{method} {path}"
