@@ -145,9 +145,7 @@ def compute_bill(
     numbers = [use.meter_number for use in shared]
     repeated = sorted({number for number in numbers if numbers.count(number) > 1})
     if repeated:
-        raise SharedMeterError(
-            f"shared meter listed more than once: {', '.join(repeated)}", meters=",".join(repeated)
-        )
+        raise SharedMeterError(f"shared meter listed more than once: {', '.join(repeated)}", meters=",".join(repeated))
 
     energy = tariff.energy if rate_override is None else FlatRate(rate_override.rate_per_unit)
     override_note = ""
@@ -173,9 +171,7 @@ def compute_bill(
         fixed_note = f"Fixed charge: {_inr(round_paise(fixed))}{override_note}"
     else:
         fixed_note = f"Fixed charge for {unit_type} under tariff {tariff.code}: {_inr(round_paise(fixed))}"
-    lines.append(
-        BillLine(LineCode.FIXED.value, f"Fixed charge ({unit_type})", _ONE, fixed, round_paise(fixed))
-    )
+    lines.append(BillLine(LineCode.FIXED.value, f"Fixed charge ({unit_type})", _ONE, fixed, round_paise(fixed)))
     trace.append(fixed_note + ", due whatever the consumption")
 
     if arrears != 0:

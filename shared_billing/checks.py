@@ -98,9 +98,7 @@ def check_gps_far(
     return None
 
 
-def check_clock_drift(
-    sent_at: datetime, received_at: datetime, limits: CheckLimits = DEFAULT_LIMITS
-) -> str | None:
+def check_clock_drift(sent_at: datetime, received_at: datetime, limits: CheckLimits = DEFAULT_LIMITS) -> str | None:
     """``clock_drift`` when device ``sent_at`` and server ``received_at`` differ by more than the limit.
 
     Both times must be timezone-aware (a naive time is a caller bug: ``ValueError``).

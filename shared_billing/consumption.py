@@ -17,9 +17,7 @@ from shared_billing.errors import NegativeConsumption
 __all__ = ["subtractive_consumption"]
 
 
-def subtractive_consumption(
-    previous: Decimal, current: Decimal, *, multiplier: Decimal = Decimal(1)
-) -> Decimal:
+def subtractive_consumption(previous: Decimal, current: Decimal, *, multiplier: Decimal = Decimal(1)) -> Decimal:
     """Units consumed: ``(current − previous) × multiplier``, exact (no rounding).
 
     Raises ``NegativeConsumption`` (``consumption.negative``) when ``current < previous``: a rollover, a

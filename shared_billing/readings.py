@@ -68,8 +68,7 @@ def parse_register_value(text: str, *, dials: int, decimals: int) -> Decimal:
         )
     if len(fraction) > decimals:
         raise TooManyDecimals(
-            f"Value {text} has {_places(len(fraction))}; "
-            f"meter shows {_places(decimals) if decimals else 'none'}",
+            f"Value {text} has {_places(len(fraction))}; meter shows {_places(decimals) if decimals else 'none'}",
             value=text,
             decimals=str(decimals),
         )

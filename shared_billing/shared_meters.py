@@ -107,14 +107,12 @@ class SharedMeterUse:
         _check_units("group_units", self.group_units)
         if self.own_units > self.group_units:
             raise SharedMeterError(
-                f"{self.meter_number}: the flat's {self.own_units} units exceed its group's "
-                f"{self.group_units}",
+                f"{self.meter_number}: the flat's {self.own_units} units exceed its group's {self.group_units}",
                 meter=self.meter_number,
             )
         if self.group_units == 0 and self.meter_units != 0:
             raise SharedMeterUnallocatable(
-                f"{self.meter_number}: {self.meter_units} units but its flats used none: "
-                "the share is undefined",
+                f"{self.meter_number}: {self.meter_units} units but its flats used none: the share is undefined",
                 meter=self.meter_number,
             )
         if self.share_units is not None:
@@ -151,9 +149,7 @@ class SharedMeterUse:
             )
         known = {flat: units for flat, units in member_units.items() if units is not None}
         if member not in known:
-            raise SharedMeterError(
-                f"{member} is not served by shared meter {meter_number}", meter=meter_number
-            )
+            raise SharedMeterError(f"{member} is not served by shared meter {meter_number}", meter=meter_number)
         shares = allocate_shares(meter_units, known, rounding)
         return cls(
             meter_number=meter_number,

@@ -104,9 +104,7 @@ class FlatRate:
         data = _mapping_from_json("energy", data)
         _only_keys("energy", data, {"kind", "rate_per_unit"}, set())
         if data["kind"] != cls.KIND:
-            raise TariffError(
-                f"energy kind {data['kind']!r} is not supported (known: flat)", field="energy.kind"
-            )
+            raise TariffError(f"energy kind {data['kind']!r} is not supported (known: flat)", field="energy.kind")
         return cls(rate_per_unit=_decimal_from_json("energy.rate_per_unit", data["rate_per_unit"]))
 
 
@@ -135,9 +133,7 @@ class Tariff:
         fixed: dict[str, Decimal] = {}
         for unit_type, amount in self.fixed_by_unit_type.items():
             if not isinstance(unit_type, str) or not unit_type.strip() or unit_type != unit_type.strip():
-                raise TariffError(
-                    f"unit type {unit_type!r} must be a non-blank string", field="fixed_by_unit_type"
-                )
+                raise TariffError(f"unit type {unit_type!r} must be a non-blank string", field="fixed_by_unit_type")
             fixed[unit_type] = _checked_amount(f"fixed_by_unit_type[{unit_type}]", amount)
         object.__setattr__(self, "fixed_by_unit_type", MappingProxyType(fixed))
 
@@ -165,9 +161,7 @@ class Tariff:
             "code": self.code,
             "name": self.name,
             "energy": self.energy.to_dict(),
-            "fixed_by_unit_type": {
-                unit_type: str(amount) for unit_type, amount in self.fixed_by_unit_type.items()
-            },
+            "fixed_by_unit_type": {unit_type: str(amount) for unit_type, amount in self.fixed_by_unit_type.items()},
             "share_rounding": self.share_rounding.value,
             "bill_shared_meters": self.bill_shared_meters,
         }

@@ -50,7 +50,7 @@ class TokenPair:
     expires_in: int
     role: str
     user_id: int
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
 
 
 @dataclass(frozen=True)
@@ -103,9 +103,7 @@ class TokenService:
         return self._issue(session, user, device_id, now)
 
     def refresh(self, session: Session, *, refresh_token: str, device_id: str, now: datetime) -> TokenPair:
-        stored = session.exec(
-            select(RefreshToken).where(RefreshToken.token_sha256 == _sha256(refresh_token))
-        ).first()
+        stored = session.exec(select(RefreshToken).where(RefreshToken.token_sha256 == _sha256(refresh_token))).first()
         if stored is None or stored.device_id != device_id:
             raise Problem(401, "auth.invalid_token", "Unknown refresh token")
         if stored.used_at is not None or stored.revoked_at is not None:

@@ -74,7 +74,8 @@ def _previous_approved(session: Session, meter_id: int, period: str) -> Reading 
 
 
 def _consumption(session: Session, meter: Meter, current: Reading) -> MeterConsumption:
-    assert meter.id is not None and current.value is not None
+    assert meter.id is not None
+    assert current.value is not None
     previous = _previous_approved(session, meter.id, current.period)
     if previous is None or previous.value is None:
         raise Problem(409, "bill.no_previous_reading", f"Meter {meter.number} has no approved reading before")
@@ -110,7 +111,8 @@ def _shared_uses(session: Session, unit: Unit, own_units: Decimal, period: str) 
     uses: list[SharedMeterUse] = []
     for membership in memberships:
         shared = session.get(Meter, membership.meter_id)
-        assert shared is not None and shared.id is not None
+        assert shared is not None
+        assert shared.id is not None
         missing: list[str] = []
         current = _approved_in_period(session, shared.id, period)
         if current is None:
@@ -169,7 +171,9 @@ def bill_for_reading(session: Session, *, reading_uuid: UUID, actor: User, now: 
     if meter.unit_id is None or meter.kind != "unit":
         raise Problem(409, "bill.not_a_unit_meter")
     unit = session.get(Unit, meter.unit_id)
-    assert unit is not None and unit.id is not None and reading.id is not None
+    assert unit is not None
+    assert unit.id is not None
+    assert reading.id is not None
     existing = session.exec(select(Bill).where(Bill.unit_id == unit.id, Bill.period == reading.period)).first()
     if existing is not None:
         raise Problem(409, "bill.already_billed", details={"bill_id": existing.id, "bill_number": existing.bill_number})

@@ -14,7 +14,7 @@ from sync_server.clock import Clock, OffsetClock, system_clock
 
 __all__ = ["Settings", "load_secret_key"]
 
-SECRET_FILE = "secret.key"
+SECRET_FILE = "secret.key"  # noqa: S105 - a file name
 
 
 class Settings(BaseSettings):

@@ -43,12 +43,13 @@ class ExactDecimal(TypeDecorator[Decimal]):
 
     def __init__(self, precision: int, scale: int) -> None:
         super().__init__(precision, scale, asdecimal=True)
+        self.precision = precision
         self.scale = scale
 
     def load_dialect_impl(self, dialect: Dialect) -> Any:
         if dialect.name == "sqlite":
             return dialect.type_descriptor(String(40))
-        return dialect.type_descriptor(Numeric(self.impl.precision, self.scale, asdecimal=True))  # type: ignore[attr-defined]
+        return dialect.type_descriptor(Numeric(self.precision, self.scale, asdecimal=True))
 
     def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
         if value is None:
@@ -64,9 +65,9 @@ class ExactDecimal(TypeDecorator[Decimal]):
         return Decimal(value).quantize(Decimal(1).scaleb(-self.scale))
 
 
-def Money() -> ExactDecimal:  # noqa: N802 - reads like a type in column declarations
+def Money() -> ExactDecimal:
     return ExactDecimal(14, 2)
 
 
-def Units() -> ExactDecimal:  # noqa: N802
+def Units() -> ExactDecimal:
     return ExactDecimal(18, 4)

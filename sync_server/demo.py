@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 
 from shared_billing.tariffs import blessings_tariff
 from sync_server.auth import hash_password
+from sync_server.events import record_events
 from sync_server.models import (
     Assignment,
     AuditEvent,
@@ -33,12 +34,11 @@ from sync_server.models import (
     Unit,
     User,
 )
-from sync_server.events import record_events
 from sync_server.periods import period_of
 
 __all__ = ["DEMO_PASSWORD", "DEMO_USERS", "WALKTHROUGH_UNIT", "seed_demo"]
 
-DEMO_PASSWORD = "fieldmeter-demo"
+DEMO_PASSWORD = "fieldmeter-demo"  # noqa: S105 - demo data only, printed by `serve --demo`
 DEMO_USERS = {
     "engineer1": Role.ENGINEER,
     "engineer2": Role.ENGINEER,
@@ -116,8 +116,13 @@ def seed_demo(engine: Engine, *, now: datetime, tz: ZoneInfo) -> bool:
         if not _is_empty(session):
             return False
         users = {
-            name: User(username=name, full_name=name.title(), role=role, password_hash=hash_password(DEMO_PASSWORD),
-                       created_at=now)
+            name: User(
+                username=name,
+                full_name=name.title(),
+                role=role,
+                password_hash=hash_password(DEMO_PASSWORD),
+                created_at=now,
+            )
             for name, role in DEMO_USERS.items()
         }
         session.add_all(users.values())
@@ -127,7 +132,7 @@ def seed_demo(engine: Engine, *, now: datetime, tz: ZoneInfo) -> bool:
         session.add(tariff)
         session.add_all(blocks.values())
         session.flush()
-        rng = random.Random(20251101)  # fixed seed: the same society every time
+        rng = random.Random(20251101)  # noqa: S311 - fixed seed: the same synthetic society every time
         units: dict[str, Unit] = {}
         meters: dict[str, tuple[Meter, str]] = {}
         for index, (code, block, category, unit_type, engineer, special) in enumerate(_UNITS):
@@ -157,8 +162,13 @@ def seed_demo(engine: Engine, *, now: datetime, tz: ZoneInfo) -> bool:
             )
             meters[code] = (meter, engineer)
         motor = Meter(
-            number="40019999", block_id=blocks["B"].id or 0, kind="shared", label=MOTOR_LABEL, dials=6,
-            lat=_ORIGIN[0] - 0.0001, lon=_ORIGIN[1],
+            number="40019999",
+            block_id=blocks["B"].id or 0,
+            kind="shared",
+            label=MOTOR_LABEL,
+            dials=6,
+            lat=_ORIGIN[0] - 0.0001,
+            lon=_ORIGIN[1],
         )
         meters[MOTOR_LABEL] = (motor, "engineer1")
         session.add_all(meter for meter, _ in meters.values())

@@ -58,7 +58,8 @@ def unassign_meter(session: Session, *, meter_id: int, actor: User, now: datetim
         return
     session.delete(current)
     record_events(
-        session, [SyncEvent(engineer_id=current.engineer_id, kind="unassigned", meter_id=meter_id, created_at=now)]
+        session,
+        [SyncEvent(engineer_id=current.engineer_id, kind="unassigned", meter_id=meter_id, created_at=now)],
     )
     session.add(
         AuditEvent(

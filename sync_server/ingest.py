@@ -50,8 +50,8 @@ def _latest_approved_values(session: Session, meter_ids: set[int]) -> dict[int, 
         .subquery()
     )
     rows = session.exec(
-        select(Reading.meter_id, Reading.value).join(
-            newest, (Reading.meter_id == newest.c.meter_id) & (Reading.captured_at == newest.c.at)
+        select(Reading.meter_id, col(Reading.value)).join(
+            newest, (col(Reading.meter_id) == newest.c.meter_id) & (col(Reading.captured_at) == newest.c.at)
         )
     ).all()
     return {meter_id: value for meter_id, value in rows if value is not None}

@@ -69,9 +69,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
             access_ttl=timedelta(minutes=settings.access_token_minutes),
             refresh_ttl=timedelta(days=settings.refresh_token_days),
         ),
-        photos=PhotoStore(
-            settings.photo_dir, max_bytes=settings.max_photo_bytes, max_pixels=settings.max_photo_pixels
-        ),
+        photos=PhotoStore(settings.photo_dir, max_bytes=settings.max_photo_bytes, max_pixels=settings.max_photo_pixels),
     )
     app = FastAPI(
         title="Fieldmeter",

@@ -60,7 +60,9 @@ class PhotoStore:
                     width, height = image.size
                     if width * height > self.max_pixels:
                         raise Problem(
-                            422, "photo.too_many_pixels", f"{width}×{height} pixels; the limit is {self.max_pixels}"
+                            422,
+                            "photo.too_many_pixels",
+                            f"{width}×{height} pixels; the limit is {self.max_pixels}",
                         )
                     image.load()
                     content_type = CONTENT_TYPES[image.format]

@@ -26,13 +26,11 @@ def _previous_readings(session: Session, meter_ids: set[int]) -> dict[int, Previ
         .subquery()
     )
     rows = session.exec(
-        select(Reading.meter_id, Reading.value_text, Reading.captured_at).join(
-            newest, (Reading.meter_id == newest.c.meter_id) & (Reading.captured_at == newest.c.at)
+        select(Reading.meter_id, col(Reading.value_text), Reading.captured_at).join(
+            newest, (col(Reading.meter_id) == newest.c.meter_id) & (col(Reading.captured_at) == newest.c.at)
         )
     ).all()
-    return {
-        meter_id: PreviousReading(value=value, captured_at=at) for meter_id, value, at in rows if value is not None
-    }
+    return {meter_id: PreviousReading(value=value, captured_at=at) for meter_id, value, at in rows if value is not None}
 
 
 def _assignments(session: Session, engineer_id: int, meter_ids: set[int] | None) -> list[MeterAssignment]:
@@ -69,7 +67,9 @@ def _assignments(session: Session, engineer_id: int, meter_ids: set[int] | None)
 
 def _decisions(session: Session, engineer_id: int, reading_ids: set[int] | None) -> list[Decision]:
     query = select(Reading).where(
-        Reading.engineer_id == engineer_id, Reading.status != ReadingStatus.SUBMITTED, Reading.source == "field"
+        Reading.engineer_id == engineer_id,
+        Reading.status != ReadingStatus.SUBMITTED,
+        Reading.source == "field",
     )
     if reading_ids is not None:
         query = query.where(col(Reading.id).in_(reading_ids))
@@ -99,9 +99,7 @@ def pull_for(session: Session, user: User, cursor: int) -> PullResponse:
             decisions=_decisions(session, user.id, None),
         )
     events = session.exec(
-        select(SyncEvent).where(
-            SyncEvent.engineer_id == user.id, col(SyncEvent.id) > cursor, col(SyncEvent.id) <= high
-        )
+        select(SyncEvent).where(SyncEvent.engineer_id == user.id, col(SyncEvent.id) > cursor, col(SyncEvent.id) <= high)
     ).all()
     touched = {e.meter_id for e in events if e.meter_id is not None and e.kind != "decision"}
     meters = _assignments(session, user.id, touched) if touched else []

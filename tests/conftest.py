@@ -22,9 +22,7 @@ if str(ROOT) not in sys.path:
 from tests.support.postgres import ENV_VAR as PG_ENV_VAR  # noqa: E402
 from tests.support.postgres import PG_SKIP_REASON, postgres_admin_url  # noqa: E402
 
-_CHROMIUM_MISSING = (
-    "chromium is not on PATH (scripts/test installs Debian's package: apt-get install chromium)"
-)
+_CHROMIUM_MISSING = "chromium is not on PATH (scripts/test installs Debian's package: apt-get install chromium)"
 
 
 def _on_ci() -> bool:

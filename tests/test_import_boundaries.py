@@ -225,9 +225,7 @@ def _direct_violations(module: Module) -> Iterable[Violation]:
                 continue
             if imp.lazy and module.name in rule.lazy_allowed_in:
                 continue
-            extra = (
-                f" (allowed lazily only in {', '.join(rule.lazy_allowed_in)})" if rule.lazy_allowed_in else ""
-            )
+            extra = f" (allowed lazily only in {', '.join(rule.lazy_allowed_in)})" if rule.lazy_allowed_in else ""
             yield Violation(module.path, imp.lineno, module.name, imp.name, rule.text + extra)
         if under(module.name, "shared_billing"):
             top = imp.name.split(".", 1)[0]
@@ -287,9 +285,8 @@ def test_packages_exist() -> None:
 
 def test_first_party_imports_respect_the_package_boundaries() -> None:
     violations = check_sources(first_party_sources())
-    assert not violations, (
-        "import boundary violations (ARCHITECTURE.md, 'Packages and their boundaries'):\n"
-        + ("\n".join(f"  {v}" for v in violations))
+    assert not violations, "import boundary violations (ARCHITECTURE.md, 'Packages and their boundaries'):\n" + (
+        "\n".join(f"  {v}" for v in violations)
     )
 
 

@@ -34,10 +34,7 @@ def test_postgres_url_forms() -> None:
     admin = "postgresql://postgres@127.0.0.1:5432/test"
     assert sqlalchemy_url(admin) == "postgresql+psycopg://postgres@127.0.0.1:5432/test"
     assert sqlalchemy_url(admin, database="x") == "postgresql+psycopg://postgres@127.0.0.1:5432/x"
-    assert (
-        libpq_url("postgresql+psycopg://u:p%40ss@db:5433/x", database="y")
-        == "postgresql://u:p%40ss@db:5433/y"
-    )
+    assert libpq_url("postgresql+psycopg://u:p%40ss@db:5433/x", database="y") == "postgresql://u:p%40ss@db:5433/y"
 
 
 @pytest.mark.postgres

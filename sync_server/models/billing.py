@@ -31,9 +31,9 @@ class Bill(SQLModel, table=True):
     tariff_id: int = Field(foreign_key="tariff.id")
     lines: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
     trace: list[str] = Field(sa_column=Column(JSON, nullable=False))
-    total: Decimal = Field(sa_type=Money)
-    round_off: Decimal = Field(sa_type=Money)
-    payable: Decimal = Field(sa_type=Money)
+    total: Decimal = Field(sa_type=Money())
+    round_off: Decimal = Field(sa_type=Money())
+    payable: Decimal = Field(sa_type=Money())
     created_at: datetime = Field(sa_type=UTCDateTime)
     created_by_id: int = Field(foreign_key="user.id")
 

@@ -26,7 +26,7 @@ class Unit(SQLModel, table=True):
     consumer_name: str | None = Field(default=None, max_length=120)
     tariff_id: int | None = Field(default=None, foreign_key="tariff.id")
     # Blessings bills a few flats at a special rate with no fixed charge.
-    rate_override: Decimal | None = Field(default=None, sa_type=Money)
+    rate_override: Decimal | None = Field(default=None, sa_type=Money())
     fixed_charge_waived: bool = False
 
 
@@ -39,7 +39,7 @@ class Meter(SQLModel, table=True):
     label: str | None = Field(default=None, max_length=40)  # e.g. MOTOR-B
     dials: int = 6
     decimals: int = 0
-    multiplier: Decimal = Field(default=Decimal(1), sa_type=Units)
+    multiplier: Decimal = Field(default=Decimal(1), sa_type=Units())
     lat: float | None = None
     lon: float | None = None
     active: bool = True

@@ -28,7 +28,7 @@ class Reading(SQLModel, table=True):
     read_type: str = Field(max_length=12)
     skip_reason: str | None = Field(default=None, max_length=24)
     value_text: str | None = Field(default=None, max_length=32)
-    value: Decimal | None = Field(default=None, sa_type=Units)
+    value: Decimal | None = Field(default=None, sa_type=Units())
     captured_at: datetime = Field(sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     received_at: datetime = Field(sa_type=UTCDateTime)

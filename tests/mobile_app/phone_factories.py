@@ -159,11 +159,7 @@ class FakeServer:
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
         path = request.url.path
-        route = (
-            f"{request.method} /api/photos/*"
-            if path.startswith("/api/photos/")
-            else f"{request.method} {path}"
-        )
+        route = f"{request.method} /api/photos/*" if path.startswith("/api/photos/") else f"{request.method} {path}"
         if self.queued.get(route):
             return self.queued[route].popleft()
         if route == "POST /api/auth/login":
@@ -174,9 +170,7 @@ class FakeServer:
         if bearer not in self.access_tokens:
             return problem(401, "auth.invalid_token")
         if route == "GET /api/me":
-            return httpx.Response(
-                200, json={"id": 7, "username": self.username, "full_name": "E", "role": "engineer"}
-            )
+            return httpx.Response(200, json={"id": 7, "username": self.username, "full_name": "E", "role": "engineer"})
         if route == "POST /api/sync/push":
             return self._push(PushRequest.model_validate_json(request.content))
         if route == "PUT /api/photos/*":
@@ -201,9 +195,7 @@ class FakeServer:
         for reading in push.readings:
             uuid, digest = str(reading.uuid), payload_sha256(reading)
             if reading.meter_id in self.not_assigned:
-                results.append(
-                    {"uuid": uuid, "outcome": "rejected", "code": "reading.not_assigned", "message": "no"}
-                )
+                results.append({"uuid": uuid, "outcome": "rejected", "code": "reading.not_assigned", "message": "no"})
             elif uuid not in self.stored:
                 self.stored[uuid] = digest
                 if reading.photo_sha256:

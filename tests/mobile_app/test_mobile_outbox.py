@@ -84,9 +84,7 @@ def test_rejected_removes_outbox_row_but_keeps_reading_with_reason(tmp_path: Pat
     apply_push_results(
         store=store,
         results=[
-            PushResult(
-                uuid=reading.uuid, outcome=Outcome.REJECTED, code="reading.not_assigned", message="Not yours"
-            )
+            PushResult(uuid=reading.uuid, outcome=Outcome.REJECTED, code="reading.not_assigned", message="Not yours")
         ],
         now=T0,
     )

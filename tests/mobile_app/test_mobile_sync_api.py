@@ -26,9 +26,7 @@ def _client(server: FakeServer) -> httpx.Client:
 
 
 def _push_request(*readings: ReadingV1) -> PushRequest:
-    return PushRequest(
-        device_id="device-1", sent_at=datetime(2026, 3, 1, tzinfo=UTC), readings=list(readings)
-    )
+    return PushRequest(device_id="device-1", sent_at=datetime(2026, 3, 1, tzinfo=UTC), readings=list(readings))
 
 
 def test_login_keeps_the_tokens() -> None:
@@ -164,9 +162,7 @@ def test_unreadable_success_body_is_transport_error() -> None:
 def test_4xx_carries_the_servers_code_message_and_details() -> None:
     server = FakeServer()
     api = make_api(server)
-    server.queue(
-        "POST /api/sync/push", problem(422, "request.invalid", "Bad body", errors=[{"loc": ["sent_at"]}])
-    )
+    server.queue("POST /api/sync/push", problem(422, "request.invalid", "Bad body", errors=[{"loc": ["sent_at"]}]))
 
     with pytest.raises(ApiError) as caught:
         api.push(_push_request(make_reading()))

@@ -113,9 +113,7 @@ def test_pull_after_push_applies_meters_decisions_and_cursor(tmp_path: Path) -> 
     store, server, clock = make_store(tmp_path), FakeServer(), Clock()
     reading = make_reading()
     record_reading(store=store, reading=reading)
-    server.pull_response = make_pull(
-        cursor=42, meters=[make_meter(meter_id=3)], decisions=[make_decision(reading)]
-    )
+    server.pull_response = make_pull(cursor=42, meters=[make_meter(meter_id=3)], decisions=[make_decision(reading)])
 
     report = make_engine(store, server, clock).run_once()
 

@@ -100,9 +100,7 @@ def test_inconsistent_figures_are_refused():
 
 
 units = st.decimals(min_value=0, max_value=5000, places=2, allow_nan=False, allow_infinity=False)
-members = st.dictionaries(
-    st.text(alphabet="ABCDEF0123456789-", min_size=1, max_size=6), units, min_size=1, max_size=12
-)
+members = st.dictionaries(st.text(alphabet="ABCDEF0123456789-", min_size=1, max_size=6), units, min_size=1, max_size=12)
 
 
 @given(units, members.filter(lambda m: sum(m.values()) > 0))
@@ -118,9 +116,7 @@ def test_largest_remainder_sums_exactly_and_stays_within_a_hundredth(meter_units
 @given(units, members.filter(lambda m: sum(m.values()) > 0))
 def test_largest_remainder_does_not_depend_on_member_order(meter_units, member_units):
     reversed_units = dict(reversed(list(member_units.items())))
-    assert allocate_shares(meter_units, member_units, LARGEST) == allocate_shares(
-        meter_units, reversed_units, LARGEST
-    )
+    assert allocate_shares(meter_units, member_units, LARGEST) == allocate_shares(meter_units, reversed_units, LARGEST)
 
 
 @given(units, members.filter(lambda m: sum(m.values()) > 0))

@@ -84,9 +84,7 @@ def test_rate_override_prices_every_unit_and_drops_the_fixed_charge():
 
 
 def test_rate_override_without_fixed_charge_keeps_the_tariffs():
-    bill = compute_bill(
-        blessings_tariff(), unit_type="4BHK", own_units=D(10), rate_override=RateOverride(D(9))
-    )
+    bill = compute_bill(blessings_tariff(), unit_type="4BHK", own_units=D(10), rate_override=RateOverride(D(9)))
     assert bill.payable == D(90 + 1890)
 
 
@@ -139,9 +137,7 @@ def test_largest_remainder_tariff_uses_the_group_allocation():
     bill = compute_bill(tariff, unit_type="2BHK", own_units=D(1), shared=[first])
     assert bill.lines[1].quantity == D("33.34")
     with pytest.raises(SharedMeterError, match="for_member"):
-        compute_bill(
-            tariff, unit_type="2BHK", own_units=D(1), shared=[SharedMeterUse("M", D(100), D(1), D(3))]
-        )
+        compute_bill(tariff, unit_type="2BHK", own_units=D(1), shared=[SharedMeterUse("M", D(100), D(1), D(3))])
 
 
 def test_tariff_that_does_not_bill_shared_meters_says_so():
@@ -162,8 +158,7 @@ def bill_inputs(draw):
         others = draw(units)
         uses.append(SharedMeterUse(f"MOTOR-{number}", draw(units), own, own + others + D(1)))
     override = draw(
-        st.none()
-        | st.builds(RateOverride, st.decimals(0, 20, places=2), st.none() | st.decimals(0, 3000, places=2))
+        st.none() | st.builds(RateOverride, st.decimals(0, 20, places=2), st.none() | st.decimals(0, 3000, places=2))
     )
     arrears = draw(st.decimals(min_value=-10000, max_value=10000, places=2))
     unit_type = draw(st.sampled_from(["2BHK", "4BHK", "5BHK", "VILLA", "SCO"]))
@@ -192,9 +187,7 @@ def test_total_is_the_sum_of_the_lines_and_round_off_within_half_a_rupee(inputs)
 def test_bill_matches_the_seed_formula(inputs):
     # Seed: (flat units + Σ motor shares rounded to 0.01) × ₹12 + fixed + arrears, rounded to the rupee.
     tariff = blessings_tariff()
-    shares = sum(
-        (round_units(use.meter_units * use.own_units / use.group_units, 2) for use in inputs["shared"]), D(0)
-    )
+    shares = sum((round_units(use.meter_units * use.own_units / use.group_units, 2) for use in inputs["shared"]), D(0))
     seed_total = (inputs["own_units"] + shares) * 12 + tariff.fixed_by_unit_type[inputs["unit_type"]]
     bill = compute_bill(tariff, **inputs)
     assert bill.total == seed_total + inputs["arrears"]

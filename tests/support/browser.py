@@ -70,9 +70,7 @@ CHROMIUM_ARGS = (
 # Chromium's fake camera/microphone, for camera tests (flet-camera in the browser).
 FAKE_MEDIA_ARGS = ("--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream")
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
-CHROMIUM_MISSING = (
-    "chromium is not on PATH (scripts/test installs Debian's package: apt-get install chromium)"
-)
+CHROMIUM_MISSING = "chromium is not on PATH (scripts/test installs Debian's package: apt-get install chromium)"
 
 
 def chromium_path() -> str | None:
@@ -159,9 +157,7 @@ def enable_flutter_semantics(page: Page, timeout: float = 30.0) -> None:
     Flutter web draws on a canvas; the semantics tree appears only after its hidden placeholder is clicked.
     Waits up to ``timeout`` seconds for the Flutter app to have started (the placeholder exists).
     """
-    page.wait_for_function(
-        "() => document.querySelector('flt-semantics-placeholder') !== null", timeout=timeout * 1000
-    )
+    page.wait_for_function("() => document.querySelector('flt-semantics-placeholder') !== null", timeout=timeout * 1000)
     page.evaluate("() => document.querySelector('flt-semantics-placeholder')?.click()")
     page.wait_for_function(
         "() => document.querySelector('flt-semantics-placeholder') === null"

@@ -95,8 +95,7 @@ def _drop_database(admin_url: str, name: str) -> None:
         # Connections a test left open (a pool, a leaked session) must not keep the database alive.
         # WITH (FORCE) (PostgreSQL 13+) terminates them too; terminating first keeps the intent explicit.
         conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE datname = %s AND pid <> pg_backend_pid()",
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
             (name,),
         )
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
@@ -112,9 +111,7 @@ def fresh_postgres_database(admin_url: str) -> Iterator[str]:
     name = DATABASE_PREFIX + secrets.token_hex(8)
     with _admin_connection(admin_url) as conn:
         # template0: copying template1 fails while anyone else is connected to it (parallel test runs).
-        conn.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE template0 ENCODING 'UTF8'").format(sql.Identifier(name))
-        )
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0 ENCODING 'UTF8'").format(sql.Identifier(name)))
     try:
         yield sqlalchemy_url(admin_url, database=name)
     finally:

@@ -21,8 +21,8 @@ from sync_server.config import Settings
 from sync_server.db import create_db_engine, migrate
 from sync_server.demo import seed_demo
 from sync_server.main import create_app
-from tests.sync_server.factories import NOW
 from tests.support.postgres import fresh_postgres_database, require_postgres_admin_url
+from tests.sync_server.factories import NOW
 
 
 @pytest.fixture(scope="session")

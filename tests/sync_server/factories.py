@@ -64,7 +64,12 @@ def push(
 ) -> list[dict[str, Any]]:
     response = client.post(
         "/api/sync/push",
-        json={"protocol": 1, "device_id": "test-device", "sent_at": sent_at.isoformat(), "readings": readings},
+        json={
+            "protocol": 1,
+            "device_id": "test-device",
+            "sent_at": sent_at.isoformat(),
+            "readings": readings,
+        },
         headers=headers,
     )
     assert response.status_code == 200, response.text

@@ -10,9 +10,7 @@ from tests.sync_server.factories import auth, login
 
 
 def test_login_wrong_password_is_401(client: TestClient) -> None:
-    response = client.post(
-        "/api/auth/login", json={"username": "engineer1", "password": "nope", "device_id": "d"}
-    )
+    response = client.post("/api/auth/login", json={"username": "engineer1", "password": "nope", "device_id": "d"})
     assert (response.status_code, response.json()["code"]) == (401, "auth.invalid_credentials")
 
 
@@ -28,7 +26,8 @@ def test_passwords_are_stored_as_argon2(client: TestClient) -> None:
 
     with Session(client.app.state.context.engine) as session:  # type: ignore[attr-defined]
         hashes = session.exec(select(User.password_hash)).all()
-    assert hashes and all(h.startswith("$argon2id$") for h in hashes)
+    assert hashes
+    assert all(h.startswith("$argon2id$") for h in hashes)
 
 
 def test_me_returns_the_caller(client: TestClient) -> None:
@@ -71,18 +70,14 @@ def test_engineer_on_supervisor_and_admin_routes_is_403(client: TestClient) -> N
 def test_refresh_rotates_and_reuse_revokes_device(client: TestClient, clock: FixedClock) -> None:
     first = login(client, "engineer1", device_id="phone-1")
     clock.advance(timedelta(minutes=20))
-    rotated = client.post(
-        "/api/auth/refresh", json={"refresh_token": first["refresh_token"], "device_id": "phone-1"}
-    )
+    rotated = client.post("/api/auth/refresh", json={"refresh_token": first["refresh_token"], "device_id": "phone-1"})
     assert rotated.status_code == 200
     new_pair = rotated.json()
     assert client.get("/api/me", headers={"Authorization": f"Bearer {new_pair['access_token']}"}).status_code == 200
     reused = client.post("/api/auth/refresh", json={"refresh_token": first["refresh_token"], "device_id": "phone-1"})
     assert reused.status_code == 401
     # The leak detection revoked the device: even the newest refresh token is gone.
-    after = client.post(
-        "/api/auth/refresh", json={"refresh_token": new_pair["refresh_token"], "device_id": "phone-1"}
-    )
+    after = client.post("/api/auth/refresh", json={"refresh_token": new_pair["refresh_token"], "device_id": "phone-1"})
     assert after.status_code == 401
 
 

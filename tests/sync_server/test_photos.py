@@ -78,9 +78,7 @@ def _truncated_jpeg() -> bytes:
         ("gif", 415, "photo.unsupported_type"),
     ],
 )
-def test_bad_photo_is_refused_and_reading_stays_pending(
-    client: TestClient, name: str, status: int, code: str
-) -> None:
+def test_bad_photo_is_refused_and_reading_stays_pending(client: TestClient, name: str, status: int, code: str) -> None:
     if name == "not_an_image":
         data = b"%PDF-1.4 definitely not a photo" * 10
     elif name == "truncated":

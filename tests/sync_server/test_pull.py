@@ -11,7 +11,9 @@ def test_pull_first_is_full_and_scoped_to_caller(client: TestClient) -> None:
     assert first["full"] is True
     ones = {m["meter_id"] for m in first["meters"]}
     twos = {m["meter_id"] for m in second["meters"]}
-    assert ones and twos and not ones & twos
+    assert ones
+    assert twos
+    assert not ones & twos
     assert all(m["previous"] is not None for m in first["meters"])
     assert any(m["unit_code"] == "MOTOR-B" for m in first["meters"])
 
@@ -20,7 +22,8 @@ def test_pull_incremental_returns_only_changes(client: TestClient) -> None:
     headers = auth(client, "engineer1")
     cursor = client.get("/api/sync/pull", headers=headers).json()["cursor"]
     unchanged = client.get(f"/api/sync/pull?cursor={cursor}", headers=headers).json()
-    assert unchanged["meters"] == [] and unchanged["removed_meter_ids"] == []
+    assert unchanged["meters"] == []
+    assert unchanged["removed_meter_ids"] == []
 
 
 def test_unassigned_meter_is_removed_and_reassigned_one_appears(client: TestClient) -> None:
@@ -44,9 +47,7 @@ def test_reassigning_moves_meter_between_engineers(client: TestClient) -> None:
     p1 = client.get("/api/sync/pull", headers=one).json()
     p2 = client.get("/api/sync/pull", headers=two).json()
     meter_id = p1["meters"][0]["meter_id"]
-    engineer2_id = next(
-        u["id"] for u in client.get("/api/users", headers=admin).json() if u["username"] == "engineer2"
-    )
+    engineer2_id = next(u["id"] for u in client.get("/api/users", headers=admin).json() if u["username"] == "engineer2")
     client.put(f"/api/meters/{meter_id}/assignment", json={"engineer_id": engineer2_id}, headers=admin)
     assert client.get(f"/api/sync/pull?cursor={p1['cursor']}", headers=one).json()["removed_meter_ids"] == [meter_id]
     gained = client.get(f"/api/sync/pull?cursor={p2['cursor']}", headers=two).json()

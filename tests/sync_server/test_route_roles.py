@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import uuid
-
 from pathlib import Path
 
 import pytest
@@ -87,8 +86,15 @@ def test_reserved_roles_reach_only_me(client: TestClient, role: Role) -> None:
     from tests.sync_server.factories import NOW
 
     with Session(client.app.state.context.engine) as session:  # type: ignore[attr-defined]
-        session.add(User(username=f"x-{role}", full_name="X", role=role, password_hash=hash_password("pw-123456"),
-                         created_at=NOW))
+        session.add(
+            User(
+                username=f"x-{role}",
+                full_name="X",
+                role=role,
+                password_hash=hash_password("pw-123456"),
+                created_at=NOW,
+            )
+        )
         session.commit()
     token = client.post(
         "/api/auth/login", json={"username": f"x-{role}", "password": "pw-123456", "device_id": "d"}

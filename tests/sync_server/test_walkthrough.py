@@ -16,9 +16,7 @@ def _read_b17_ff(client: TestClient, extra_units: int = 77) -> tuple[dict[str, s
     item = reading(meter, value=str(int(meter["previous"]["value"]) + extra_units), photo_sha256=sha256(photo))
     [result] = push(client, headers, [item])
     assert result["outcome"] == "stored"
-    upload = client.put(
-        f"/api/photos/{sha256(photo)}", content=photo, headers=headers | {"Content-Type": "image/jpeg"}
-    )
+    upload = client.put(f"/api/photos/{sha256(photo)}", content=photo, headers=headers | {"Content-Type": "image/jpeg"})
     assert upload.status_code == 201
     return headers, item["uuid"]
 
@@ -40,7 +38,8 @@ def test_walkthrough_bill_is_3711(client: TestClient) -> None:
     assert Decimal(bill["payable"]) == Decimal("3711")
     assert Decimal(bill["round_off"]) == Decimal("0.44")
     share = [line for line in bill["lines"] if "MOTOR-B" in line["description"]]
-    assert share and Decimal(share[0]["quantity"]) == Decimal("39.63")
+    assert share
+    assert Decimal(share[0]["quantity"]) == Decimal("39.63")
     assert bill["trace"]
 
     again = client.post("/api/bills", json={"reading_uuid": reading_uuid}, headers=admin)
@@ -81,7 +80,8 @@ def test_decision_appears_in_next_pull(client: TestClient) -> None:
         (reading_uuid, "rejected", "Photo shows B18")
     ]
     again = client.get(f"/api/sync/pull?cursor={pulled['cursor']}", headers=headers).json()
-    assert again["decisions"] == [] and again["meters"] == []
+    assert again["decisions"] == []
+    assert again["meters"] == []
 
 
 def test_decided_reading_cannot_be_decided_again(client: TestClient) -> None:
@@ -95,6 +95,8 @@ def test_decided_reading_cannot_be_decided_again(client: TestClient) -> None:
 def test_reject_needs_a_reason(client: TestClient) -> None:
     _, reading_uuid = _read_b17_ff(client)
     response = client.post(
-        f"/api/review/readings/{reading_uuid}/reject", json={"reason": "  "}, headers=auth(client, "supervisor")
+        f"/api/review/readings/{reading_uuid}/reject",
+        json={"reason": "  "},
+        headers=auth(client, "supervisor"),
     )
     assert response.status_code == 422

@@ -46,7 +46,9 @@ class BillOut(BaseModel):
 def _bill_out(session: Session, bill: Bill) -> BillOut:
     unit = session.get(Unit, bill.unit_id)
     reading = session.get(Reading, bill.reading_id)
-    assert unit is not None and reading is not None and bill.id is not None
+    assert unit is not None
+    assert reading is not None
+    assert bill.id is not None
     return BillOut(
         id=bill.id,
         bill_number=bill.bill_number,

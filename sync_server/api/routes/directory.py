@@ -90,9 +90,7 @@ def list_meters(session: SessionDep) -> list[MeterOut]:
         .outerjoin(Assignment, col(Assignment.meter_id) == col(Meter.id))
         .order_by(col(Meter.number))
     ).all()
-    return [
-        MeterOut.model_validate({**meter.model_dump(), "engineer_id": engineer_id}) for meter, engineer_id in rows
-    ]
+    return [MeterOut.model_validate({**meter.model_dump(), "engineer_id": engineer_id}) for meter, engineer_id in rows]
 
 
 @router.get("/tariffs", **access(*READERS))
@@ -111,9 +109,7 @@ def list_users(session: SessionDep, role: Role | None = None) -> list[UserOut]:
 
 
 @router.put("/meters/{meter_id}/assignment", **access(Role.ADMIN))
-def put_assignment(
-    meter_id: int, body: AssignmentIn, session: SessionDep, user: CurrentUser, now: NowDep
-) -> Response:
+def put_assignment(meter_id: int, body: AssignmentIn, session: SessionDep, user: CurrentUser, now: NowDep) -> Response:
     """Assign a meter to a field engineer (replacing any earlier one)."""
     assign_meter(session, meter_id=meter_id, engineer_id=body.engineer_id, actor=user, now=now)
     return Response(status_code=204)

@@ -65,7 +65,8 @@ def _previous_value(session: Session, reading: Reading) -> Reading | None:
 
 def review_item(session: Session, reading: Reading) -> ReviewItem:
     meter = session.get(Meter, reading.meter_id)
-    assert meter is not None and reading.id is not None
+    assert meter is not None
+    assert reading.id is not None
     block = session.get(Block, meter.block_id)
     unit = session.get(Unit, meter.unit_id) if meter.unit_id is not None else None
     previous = _previous_value(session, reading)
@@ -129,7 +130,12 @@ def get_one(reading_uuid: UUID, session: SessionDep) -> ReviewItem:
 def approve(reading_uuid: UUID, session: SessionDep, user: CurrentUser, now: NowDep) -> ReviewItem:
     """Approve a reading (refused while its photo is pending)."""
     reading = decide(
-        session, reading_uuid=reading_uuid, status=ReadingStatus.APPROVED, reason=None, supervisor=user, now=now
+        session,
+        reading_uuid=reading_uuid,
+        status=ReadingStatus.APPROVED,
+        reason=None,
+        supervisor=user,
+        now=now,
     )
     return review_item(session, reading)
 
@@ -152,6 +158,11 @@ def reject(reading_uuid: UUID, body: Reason, session: SessionDep, user: CurrentU
 def reread(reading_uuid: UUID, body: Reason, session: SessionDep, user: CurrentUser, now: NowDep) -> ReviewItem:
     """Send a reading back for a re-read; the engineer gets it as a task on the next pull."""
     reading = decide(
-        session, reading_uuid=reading_uuid, status=ReadingStatus.REREAD, reason=body.reason, supervisor=user, now=now
+        session,
+        reading_uuid=reading_uuid,
+        status=ReadingStatus.REREAD,
+        reason=body.reason,
+        supervisor=user,
+        now=now,
     )
     return review_item(session, reading)

@@ -14,9 +14,7 @@ router = APIRouter(prefix="/sync", tags=["sync"])
 
 
 @router.post("/push", **access(Role.ENGINEER))
-def push(
-    body: PushRequest, context: ContextDep, session: SessionDep, user: CurrentUser, now: NowDep
-) -> PushResponse:
+def push(body: PushRequest, context: ContextDep, session: SessionDep, user: CurrentUser, now: NowDep) -> PushResponse:
     """Store a batch of readings; one outcome per reading (stored, duplicate, rejected, conflict)."""
     return ingest_batch(session, user=user, request=body, now=now, settings=context.settings)
 
