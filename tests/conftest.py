@@ -22,6 +22,9 @@ if str(ROOT) not in sys.path:
 from tests.support.postgres import ENV_VAR as PG_ENV_VAR  # noqa: E402
 from tests.support.postgres import PG_SKIP_REASON, postgres_admin_url  # noqa: E402
 
+# Server fixtures (``app``, ``client``, ``database_url`` on SQLite and PostgreSQL) for server and contract tests.
+pytest_plugins = ["tests.support.server_app"]
+
 _CHROMIUM_MISSING = "chromium is not on PATH (scripts/test installs Debian's package: apt-get install chromium)"
 
 

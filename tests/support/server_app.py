@@ -1,4 +1,4 @@
-"""Server fixtures: every test that takes ``app``/``client`` runs on SQLite and on PostgreSQL.
+"""Server fixtures (a pytest plugin loaded by tests/conftest.py): ``app`` and ``client`` run on SQLite and PostgreSQL.
 
 Schemas come from the Alembic migrations, once per run: SQLite tests copy a migrated template file; PostgreSQL
 tests share one fresh database (created and dropped by this run) and truncate it before each test.
