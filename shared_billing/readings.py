@@ -10,7 +10,7 @@ from decimal import Context, Decimal
 
 from shared_billing.errors import NegativeRegisterValue, RegisterValueError, TooManyDecimals, TooManyDigits
 
-__all__ = ["format_register_value", "parse_register_value"]
+__all__ = ["format_quantity", "format_register_value", "parse_register_value"]
 
 # ASCII only: str.isdigit() and Decimal() also accept other scripts' digits ("١٢"), which a dial never shows.
 _DIGITS = frozenset("0123456789")
@@ -88,3 +88,8 @@ def format_register_value(value: Decimal, *, decimals: int) -> str:
     if shown != value:
         raise ValueError(f"{value} has more than {decimals} decimal places")
     return f"{shown:f}"
+
+
+def format_quantity(value: Decimal) -> str:
+    """A quantity without trailing zeros or exponent (``77.00000000`` → ``77``, ``1E+2`` → ``100``), for display."""
+    return f"{value.normalize():f}"

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, or_, select
 from shared_billing.billing import BillResult, SharedMeterUse, compute_bill
 from shared_billing.consumption import subtractive_consumption
 from shared_billing.errors import BillingError
+from shared_billing.readings import format_quantity
 from shared_billing.tariffs import RateOverride, Tariff
 from sync_server.models import (
     AuditEvent,
@@ -154,8 +155,8 @@ def _line_json(result: BillResult) -> list[dict[str, Any]]:
         {
             "code": line.code,
             "description": line.description,
-            "quantity": str(line.quantity),
-            "rate": None if line.rate is None else str(line.rate),
+            "quantity": format_quantity(line.quantity),
+            "rate": None if line.rate is None else format_quantity(line.rate),
             "amount": str(line.amount),
         }
         for line in result.lines

@@ -157,3 +157,11 @@ def test_parse_either_returns_an_in_range_value_or_raises_a_register_value_error
         return
     assert 0 <= value < 10**dials
     assert value.as_tuple().exponent == -decimals
+
+
+def test_format_quantity_drops_trailing_zeros_without_exponent() -> None:
+    from shared_billing.readings import format_quantity
+
+    assert format_quantity(Decimal("77.00000000")) == "77"
+    assert format_quantity(Decimal("100.0000")) == "100"
+    assert format_quantity(Decimal("39.6300")) == "39.63"

@@ -10,7 +10,7 @@ from shared_billing.errors import ALL_ERRORS, BillingError
 
 DOMAIN_MODULES = {
     "shared_billing.money": {"PAISA", "RUPEE", "round_paise", "round_rupee", "round_units"},
-    "shared_billing.readings": {"format_register_value", "parse_register_value"},
+    "shared_billing.readings": {"format_quantity", "format_register_value", "parse_register_value"},
     "shared_billing.checks": {
         "DEFAULT_LIMITS",
         "CheckLimits",

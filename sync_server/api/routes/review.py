@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, StringConstraints
 from sqlmodel import Session, col, select
 
+from shared_billing.readings import format_quantity
 from sync_server.deps import CurrentUser, NowDep, SessionDep, access
 from sync_server.models import Block, Meter, Reading, ReadingFlag, ReadingStatus, Role, Unit
 from sync_server.review import decide, get_reading, photo_pending
@@ -72,7 +73,7 @@ def review_item(session: Session, reading: Reading) -> ReviewItem:
     previous = _previous_value(session, reading)
     consumption = None
     if previous is not None and previous.value is not None and reading.value is not None:
-        consumption = format(((reading.value - previous.value) * meter.multiplier).normalize(), "f")
+        consumption = format_quantity((reading.value - previous.value) * meter.multiplier)
     flags = session.exec(select(ReadingFlag.code).where(ReadingFlag.reading_id == reading.id)).all()
     pending = photo_pending(session, reading)
     return ReviewItem(
