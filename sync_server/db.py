@@ -33,7 +33,11 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
+    # No server-side prepared statements: their generic plans for "= ANY(:ids)" batch lookups turn to
+    # sequential scans after a few executions (measured in bench/sync_ingest.py).
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args={"prepare_threshold": None}, **kwargs
+    )
 
 
 def alembic_config(url: str) -> Config:

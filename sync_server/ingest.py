@@ -9,20 +9,31 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
-from geopy.distance import geodesic
-from sqlalchemy import func
+from geopy.distance import great_circle
+from sqlalchemy import Integer, Uuid, func, insert
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from shared_billing.checks import CheckLimits
-from shared_billing.protocol import Outcome, PushRequest, PushResponse, PushResult, ReadingV1, payload_sha256
+from shared_billing.protocol import (
+    Outcome,
+    PushRequest,
+    PushResponse,
+    PushResult,
+    ReadingV1,
+    ReadType,
+    payload_sha256,
+)
 from sync_server.config import Settings
 from sync_server.models import Assignment, AuditEvent, Meter, Photo, Reading, ReadingFlag, ReadingStatus, User
 from sync_server.periods import period_of
 from sync_server.reconcile import ExistingReading, MeterFacts, Verdict, judge
+from sync_server.sql import one_of, table_of
 
 __all__ = ["ingest_batch"]
 
@@ -35,16 +46,18 @@ def check_limits(settings: Settings) -> CheckLimits:
     )
 
 
-def _distance_m(meter: Meter, reading: ReadingV1) -> float | None:
-    if None in (meter.lat, meter.lon, reading.gps_lat, reading.gps_lon):
+def _distance_m(meter: _MeterRow, reading: ReadingV1) -> float | None:
+    if meter.lat is None or meter.lon is None or reading.gps_lat is None or reading.gps_lon is None:
         return None
-    return float(geodesic((meter.lat, meter.lon), (reading.gps_lat, reading.gps_lon)).meters)
+    # Great-circle (spherical) distance: within 0.5 % of the ellipsoid at these ranges, ten times cheaper per
+    # reading, and the check it feeds has a 100 m radius.
+    return float(great_circle((meter.lat, meter.lon), (reading.gps_lat, reading.gps_lon)).meters)
 
 
 def _latest_approved_values(session: Session, meter_ids: set[int]) -> dict[int, Decimal]:
     newest = (
         select(Reading.meter_id, func.max(Reading.captured_at).label("at"))
-        .where(col(Reading.meter_id).in_(meter_ids), Reading.status == ReadingStatus.APPROVED)
+        .where(one_of(session, Reading.meter_id, meter_ids, Integer), Reading.status == ReadingStatus.APPROVED)
         .where(col(Reading.value).is_not(None))
         .group_by(col(Reading.meter_id))
         .subquery()
@@ -57,6 +70,14 @@ def _latest_approved_values(session: Session, meter_ids: set[int]) -> dict[int, 
     return {meter_id: value for meter_id, value in rows if value is not None}
 
 
+class _MeterRow(NamedTuple):
+    id: int
+    dials: int
+    decimals: int
+    lat: float | None
+    lon: float | None
+
+
 class _ToStore(NamedTuple):
     reading: ReadingV1
     payload_sha256: str
@@ -65,24 +86,42 @@ class _ToStore(NamedTuple):
 
 
 class _BatchFacts:
-    def __init__(self, session: Session, user: User, readings: Sequence[ReadingV1]) -> None:
+    def __init__(self, session: Session, user: User, readings: Sequence[ReadingV1], tz: ZoneInfo) -> None:
         uuids = [reading.uuid for reading in readings]
         meter_ids = {reading.meter_id for reading in readings}
         self.existing = {
-            row.uuid: row for row in session.exec(select(Reading).where(col(Reading.uuid).in_(uuids))).all()
+            row_uuid: ExistingReading(digest, status)
+            for row_uuid, digest, status in session.exec(
+                select(Reading.uuid, col(Reading.payload_sha256), Reading.status).where(
+                    one_of(session, Reading.uuid, uuids, Uuid)
+                )
+            ).all()
         }
-        self.meters = {m.id: m for m in session.exec(select(Meter).where(col(Meter.id).in_(meter_ids))).all()}
+        self.meters = {
+            meter.id: meter
+            for meter in (
+                _MeterRow(*row)
+                for row in session.execute(
+                    sa_select(
+                        col(Meter.id), col(Meter.dials), col(Meter.decimals), col(Meter.lat), col(Meter.lon)
+                    ).where(one_of(session, Meter.id, meter_ids, Integer))
+                ).all()
+            )
+        }
         self.assigned = set(
             session.exec(
                 select(Assignment.meter_id).where(
-                    col(Assignment.meter_id).in_(meter_ids), Assignment.engineer_id == user.id
+                    one_of(session, Assignment.meter_id, meter_ids, Integer), Assignment.engineer_id == user.id
                 )
             ).all()
         )
         self.previous = _latest_approved_values(session, meter_ids)
+        periods = {period_of(reading.captured_at, tz) for reading in readings}
         open_rows = session.exec(
             select(Reading.uuid, Reading.meter_id, Reading.period).where(
-                col(Reading.meter_id).in_(meter_ids), Reading.status != ReadingStatus.REJECTED
+                one_of(session, Reading.meter_id, meter_ids, Integer),
+                col(Reading.period).in_(periods),
+                Reading.status != ReadingStatus.REJECTED,
             )
         ).all()
         self.by_meter: dict[int, list[tuple[UUID, str]]] = {}
@@ -92,7 +131,7 @@ class _BatchFacts:
         self.replaceable = {
             (row_uuid, meter_id)
             for row_uuid, meter_id in session.exec(
-                select(Reading.uuid, Reading.meter_id).where(col(Reading.uuid).in_(replaced))
+                select(Reading.uuid, Reading.meter_id).where(one_of(session, Reading.uuid, replaced, Uuid))
             ).all()
         }
         photo_hashes = {r.photo_sha256 for r in readings if r.photo_sha256}
@@ -102,7 +141,7 @@ class _BatchFacts:
 def _judge_all(
     session: Session, user: User, request: PushRequest, now: datetime, settings: Settings
 ) -> tuple[list[PushResult], list[_ToStore]]:
-    facts = _BatchFacts(session, user, request.readings)
+    facts = _BatchFacts(session, user, request.readings, settings.tz)
     limits = check_limits(settings)
     tz = settings.tz
     results: list[PushResult] = []
@@ -110,8 +149,7 @@ def _judge_all(
     in_batch: dict[UUID, str] = {}
     for reading in request.readings:
         digest = payload_sha256(reading)
-        row = facts.existing.get(reading.uuid)
-        existing = ExistingReading(row.payload_sha256, row.status) if row is not None else None
+        existing = facts.existing.get(reading.uuid)
         if existing is None and reading.uuid in in_batch:
             existing = ExistingReading(in_batch[reading.uuid], ReadingStatus.SUBMITTED)
         meter = facts.meters.get(reading.meter_id)
@@ -140,7 +178,7 @@ def _judge_all(
             limits=limits,
         )
         flags = list(verdict.flags)
-        status = row.status if row is not None else None
+        status = existing.status if existing is not None else None
         if verdict.outcome is Outcome.STORED:
             in_batch[reading.uuid] = digest
             facts.by_meter.setdefault(reading.meter_id, []).append((reading.uuid, period))
@@ -176,57 +214,89 @@ def _write(
     now: datetime,
     settings: Settings,
 ) -> None:
-    rows = [
-        Reading(
-            uuid=reading.uuid,
-            meter_id=reading.meter_id,
-            engineer_id=user.id,
-            device_id=request.device_id,
-            read_type=reading.read_type.value,
-            skip_reason=reading.skip_reason.value if reading.skip_reason else None,
-            value_text=reading.value,
-            value=verdict.value,
-            captured_at=reading.captured_at,
-            sent_at=request.sent_at,
-            received_at=now,
-            period=period_of(reading.captured_at, settings.tz),
-            gps_lat=reading.gps_lat,
-            gps_lon=reading.gps_lon,
-            gps_accuracy_m=reading.gps_accuracy_m,
-            photo_sha256=reading.photo_sha256,
-            photo_required=settings.photo_required and reading.read_type.value != "skip",
-            note=reading.note,
-            replaces=reading.replaces,
-            payload_sha256=digest,
-            distance_m=distance_m,
-        )
-        for reading, digest, verdict, distance_m in to_store
+    # Core executemany, no RETURNING: the push is a bulk insert with checks, not a unit of work (see bench/).
+    readings = [
+        {
+            "uuid": reading.uuid,
+            "meter_id": reading.meter_id,
+            "engineer_id": user.id,
+            "device_id": request.device_id,
+            "read_type": reading.read_type.value,
+            "skip_reason": reading.skip_reason.value if reading.skip_reason else None,
+            "value_text": reading.value,
+            "value": item.verdict.value,
+            "captured_at": reading.captured_at,
+            "sent_at": request.sent_at,
+            "received_at": now,
+            "period": period_of(reading.captured_at, settings.tz),
+            "gps_lat": reading.gps_lat,
+            "gps_lon": reading.gps_lon,
+            "gps_accuracy_m": reading.gps_accuracy_m,
+            "distance_m": item.distance_m,
+            "photo_sha256": reading.photo_sha256,
+            "photo_required": settings.photo_required and reading.read_type is not ReadType.SKIP,
+            "note": reading.note,
+            "replaces": reading.replaces,
+            "payload_sha256": item.payload_sha256,
+            "source": "field",
+            "status": ReadingStatus.SUBMITTED.value,
+            "decided_by_id": None,
+            "decided_at": None,
+            "decision_reason": None,
+        }
+        for item in to_store
+        for reading in (item.reading,)
     ]
-    session.add_all(rows)
-    session.flush()
-    flag_rows: list[ReadingFlag] = []
-    audit_rows: list[AuditEvent] = []
-    for row, item in zip(rows, to_store, strict=True):
-        assert row.id is not None
-        flag_rows.extend(ReadingFlag(reading_id=row.id, code=flag) for flag in item.verdict.flags)
-        audit_rows.append(
-            AuditEvent(at=now, actor_id=user.id, action="reading.stored", entity="reading", entity_id=str(row.uuid))
-        )
-    audit_rows.extend(
-        AuditEvent(
-            at=now,
-            actor_id=user.id,
-            action="reading.conflict",
-            entity="reading",
-            entity_id=str(reading.uuid),
-            reason="same id, different payload; original kept",
-            detail={"payload_sha256": digest},
+    flags = [{"reading_uuid": item.reading.uuid, "code": flag} for item in to_store for flag in item.verdict.flags]
+    # The reading row itself records who stored it, from which device, when (sent and received) and its payload
+    # hash; the log gets one event per push, plus one per conflict (a key misuse worth its own line).
+    push_event = _audit_row(
+        user,
+        now,
+        "sync.push",
+        "device",
+        request.device_id,
+        None,
+        {"stored": [str(item.reading.uuid) for item in to_store], "received": len(request.readings)},
+    )
+    audit = [push_event] + [
+        _audit_row(
+            user,
+            now,
+            "reading.conflict",
+            "reading",
+            str(reading.uuid),
+            "same id, different payload; original kept",
+            {"payload_sha256": digest},
         )
         for reading, digest in conflicts
-    )
-    session.add_all(flag_rows)
-    session.add_all(audit_rows)
+    ]
+    connection = session.connection()
+    for model, rows in ((Reading, readings), (ReadingFlag, flags), (AuditEvent, audit)):
+        if rows:
+            # Core on the session's connection, not the ORM's bulk path: it is the cost the bench compares with.
+            connection.execute(insert(table_of(model)), rows)
     session.commit()
+
+
+def _audit_row(
+    user: User,
+    now: datetime,
+    action: str,
+    entity: str,
+    entity_id: str,
+    reason: str | None,
+    detail: dict[str, Any],
+) -> dict[str, Any]:
+    return {
+        "at": now,
+        "actor_id": user.id,
+        "action": action,
+        "entity": entity,
+        "entity_id": entity_id,
+        "reason": reason,
+        "detail": detail,
+    }
 
 
 def ingest_batch(

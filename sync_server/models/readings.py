@@ -5,6 +5,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from sync_server.db_types import Units, UTCDateTime
@@ -19,6 +20,12 @@ class ReadingStatus(StrEnum):
 
 class Reading(SQLModel, table=True):
     """A reading exactly as the phone sent it, plus what the server learnt; ``id`` is the server sequence."""
+
+    # The push path asks, per batch of meters: the newest approved reading, and open readings in a period.
+    __table_args__ = (
+        Index("ix_reading_meter_status_captured", "meter_id", "status", "captured_at"),
+        Index("ix_reading_meter_period", "meter_id", "period"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     uuid: uuid_mod.UUID = Field(unique=True)
@@ -50,10 +57,12 @@ class Reading(SQLModel, table=True):
 
 
 class ReadingFlag(SQLModel, table=True):
+    """An advisory flag on a reading, keyed by the reading's UUID so a push writes flags without reading ids back."""
+
     __tablename__ = "reading_flag"
 
     id: int | None = Field(default=None, primary_key=True)
-    reading_id: int = Field(foreign_key="reading.id", index=True)
+    reading_uuid: uuid_mod.UUID = Field(foreign_key="reading.uuid", index=True)
     code: str = Field(max_length=32)
 
 

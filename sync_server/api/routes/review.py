@@ -74,7 +74,7 @@ def review_item(session: Session, reading: Reading) -> ReviewItem:
     consumption = None
     if previous is not None and previous.value is not None and reading.value is not None:
         consumption = format_quantity((reading.value - previous.value) * meter.multiplier)
-    flags = session.exec(select(ReadingFlag.code).where(ReadingFlag.reading_id == reading.id)).all()
+    flags = session.exec(select(ReadingFlag.code).where(ReadingFlag.reading_uuid == reading.uuid)).all()
     pending = photo_pending(session, reading)
     return ReviewItem(
         uuid=reading.uuid,
