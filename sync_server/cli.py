@@ -54,6 +54,25 @@ def serve(
     uvicorn.run(api, host=settings.host, port=settings.port, log_level="info")
 
 
+@app.command("app")
+def field_app(
+    server: Annotated[str, typer.Option("--server", help="The sync server's URL, e.g. http://127.0.0.1:8000")],
+    web: Annotated[bool, typer.Option("--web", help="Serve the app to a browser instead of a desktop window")] = False,
+    port: Annotated[int, typer.Option("--port", help="Port for --web")] = 8550,
+    host: Annotated[str, typer.Option("--host", help="Address for --web")] = "127.0.0.1",
+    data_dir: Annotated[Path, typer.Option("--data-dir", help="The phone's local database and photos")] = Path(
+        "phone-data"
+    ),
+    backoff_cap_s: Annotated[
+        float, typer.Option("--backoff-cap", envvar="FIELDMETER_SYNC_BACKOFF_CAP_S", help="Longest sync retry wait (s)")
+    ] = 300.0,
+) -> None:
+    """Run the field engineer's app with its own local database (the phone, or its stand-in)."""
+    from mobile_app.app import run_field_app
+
+    run_field_app(server_url=server, data_dir=data_dir, web=web, host=host, port=port, backoff_cap_s=backoff_cap_s)
+
+
 @app.command()
 def migrate(data_dir: DataDir = None) -> None:
     """Create or upgrade the database schema."""

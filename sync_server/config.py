@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     gps_radius_m: float = 100.0
     clock_drift_limit_s: int = 600
     photo_required: bool = True
-    mount_web_app: bool = False
+    mount_web_app: bool = True  # the browser console at /; tests of the API alone switch it off
 
     @field_validator("society_timezone")
     @classmethod

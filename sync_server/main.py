@@ -81,4 +81,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.state.context = context
     _install_error_handlers(app)
     app.include_router(api_router, prefix="/api")
+    if settings.mount_web_app:
+        from sync_server.web import mount_console
+
+        mount_console(app)  # after /api: the console takes every other path
     return app

@@ -70,7 +70,7 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", database_url=database_url, secret_key="t" * 40)
+    return Settings(data_dir=tmp_path / "data", database_url=database_url, secret_key="t" * 40, mount_web_app=False)
 
 
 @pytest.fixture

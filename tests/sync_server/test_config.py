@@ -34,5 +34,5 @@ def test_database_url_forms(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_unknown_timezone_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown time zone"):
         Settings(data_dir=tmp_path, society_timezone="Mars/Olympus")

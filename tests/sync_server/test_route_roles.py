@@ -42,7 +42,7 @@ def _concrete(path: str) -> str:
 
 
 def test_every_route_declares_roles(tmp_path: Path) -> None:
-    app = create_app(Settings(data_dir=tmp_path, secret_key="r" * 40))
+    app = create_app(Settings(data_dir=tmp_path, secret_key="r" * 40, mount_web_app=False))
     operations = _operations(app)
     assert len(operations) >= 15
     assert all(path.startswith("/api/") for _, path, _ in operations)

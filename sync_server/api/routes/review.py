@@ -20,6 +20,7 @@ class ReviewItem(BaseModel):
     uuid: UUID
     meter_id: int
     meter_number: str
+    meter_kind: str
     unit_code: str | None
     block_code: str
     read_type: str
@@ -80,6 +81,7 @@ def review_item(session: Session, reading: Reading) -> ReviewItem:
         uuid=reading.uuid,
         meter_id=reading.meter_id,
         meter_number=meter.number,
+        meter_kind=meter.kind,
         unit_code=unit.code if unit else meter.label,
         block_code=block.code if block else "",
         read_type=reading.read_type,

@@ -1,0 +1,77 @@
+"""Browser mode: the same app, served by the sync server at ``/`` for supervisors and admins.
+
+Sign-in picks the views by role. Each browser tab is a session with its own signed-in client.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import flet as ft
+import httpx
+
+from mobile_app.console_client import ConsoleApiError, ConsoleClient
+from mobile_app.ui.admin import AdminView
+from mobile_app.ui.review import ReviewView
+from mobile_app.ui.sign_in import SignInView
+
+__all__ = ["console_main"]
+
+HttpFactory = Callable[[], httpx.AsyncClient]
+
+
+class ConsoleApp:
+    def __init__(self, page: ft.Page, client: ConsoleClient) -> None:
+        self.page = page
+        self.client = client
+        self.device_id = f"browser-{secrets.token_hex(6)}"
+        self.body = ft.Container(expand=True, padding=16)
+
+    def start(self) -> None:
+        self.page.title = "Fieldmeter console"
+        self.page.add(self.body)
+        self.show_sign_in()
+
+    def show_sign_in(self) -> None:
+        self.page.appbar = None
+        self.body.content = SignInView(
+            heading="Fieldmeter console", hint="Supervisors review readings; admins bill them.", sign_in=self._sign_in
+        )
+        self.page.update()
+
+    async def _sign_in(self, username: str, password: str) -> str | None:
+        try:
+            role = await self.client.sign_in(username.strip(), password, self.device_id)
+        except ConsoleApiError as error:
+            return "Wrong username or password" if error.status == 401 else error.message
+        view: ft.Control
+        if role == "supervisor":
+            view = ReviewView(self.client)
+        elif role == "admin":
+            view = AdminView(self.client)
+        else:
+            view = ft.Text("Field engineers use the Fieldmeter app on their phone.", key="wrong_role")
+        self.page.appbar = ft.AppBar(
+            title=ft.Text(f"Fieldmeter · {username.strip()} ({role})"),
+            actions=[ft.TextButton("Sign out", key="sign_out", on_click=self._sign_out)],
+        )
+        self.body.content = view
+        self.page.update()
+        if isinstance(view, ReviewView | AdminView):
+            await view.load()
+        return None
+
+    def _sign_out(self, _event: ft.Event[Any]) -> None:
+        self.client.sign_out()
+        self.show_sign_in()
+
+
+def console_main(http_factory: HttpFactory) -> Callable[[ft.Page], Awaitable[None]]:
+    async def main(page: ft.Page) -> None:
+        app = ConsoleApp(page, ConsoleClient(http_factory()))
+        page.on_disconnect = lambda _e: None
+        app.start()
+
+    return main

@@ -1,0 +1,176 @@
+"""The phone's process-wide service: local store, sign-in, saving readings, and the background sync loop.
+
+Flet-free (the views hold one and call it), so it runs in plain tests. One per process, shared by every UI
+session: in web mode (tests, demos) several browser tabs are the same phone. The sync loop runs in its own thread
+whenever someone is signed in, wakes early on "sync now" or a new reading, and otherwise waits what the engine
+asks (backoff with jitter after errors, capped by ``backoff_cap_s``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+from mobile_app.capture import CaptureDraft, build_reading
+from mobile_app.photos import prepare_photo, save_photo
+from mobile_app.store import (
+    ReadingRecord,
+    Store,
+    delete_state,
+    get_meters,
+    get_or_create_device_id,
+    get_state,
+    list_readings,
+    open_store,
+    record_reading,
+    set_state,
+)
+from mobile_app.sync import ApiError, Backoff, StoreTokenStore, SyncApi, SyncEngine, SyncReport, TransportError
+from shared_billing.protocol import MeterAssignment, ReadingV1
+
+__all__ = ["FieldService", "Profile", "SignInError"]
+
+log = logging.getLogger(__name__)
+PROFILE_KEY = "field.profile"
+
+
+class SignInError(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Profile:
+    username: str
+    role: str
+    user_id: int
+
+
+class FieldService:
+    def __init__(
+        self,
+        *,
+        data_dir: Path,
+        server_url: str,
+        http: httpx.Client | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        backoff_cap_s: float = 300.0,
+    ) -> None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.server_url = server_url.rstrip("/")
+        self.photo_dir = data_dir / "photos"
+        self.store: Store = open_store(path=data_dir / "phone.db")
+        self.device_id = get_or_create_device_id(store=self.store)
+        self.clock = clock
+        self.http = http or httpx.Client(base_url=self.server_url, timeout=httpx.Timeout(15.0, connect=3.0))
+        self.tokens = StoreTokenStore(self.store)
+        self.api = SyncApi(http=self.http, tokens=self.tokens, device_id=self.device_id)
+        self.engine = SyncEngine(
+            store=self.store,
+            api=self.api,
+            device_id=self.device_id,
+            clock=clock,
+            backoff=Backoff(random=random.random, cap_s=backoff_cap_s),
+            idle_delay_s=min(60.0, backoff_cap_s),
+        )
+        self.last_report: SyncReport | None = None
+        self.last_sync_at: datetime | None = None
+        self.version = 0  # bumped on every local change and sync pass; views poll it to refresh
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # --- who is signed in (kept on the device: the app reopens offline) ----------------------------------------
+    def profile(self) -> Profile | None:
+        raw = get_state(store=self.store, key=PROFILE_KEY)
+        return Profile(**json.loads(raw)) if raw else None
+
+    def sign_in(self, username: str, password: str) -> Profile:
+        try:
+            tokens = self.api.login(username=username.strip(), password=password, device_id=self.device_id)
+        except TransportError as error:
+            raise SignInError("Cannot reach the server. Sign in once while online.") from error
+        except ApiError as error:
+            raise SignInError(error.message if error.status != 401 else "Wrong username or password") from error
+        if tokens.role != "engineer":
+            self.tokens.set(None)
+            raise SignInError("This app is for field engineers; supervisors and admins use the browser console.")
+        profile = Profile(username=username.strip(), role=tokens.role, user_id=tokens.user_id)
+        set_state(store=self.store, key=PROFILE_KEY, value=json.dumps(profile.__dict__))
+        self._changed()
+        return profile
+
+    def sign_out(self) -> None:
+        delete_state(store=self.store, key=PROFILE_KEY)
+        self.tokens.set(None)
+        self._changed()
+
+    # --- data for the views --------------------------------------------------------------------------------------
+    def meters(self, search: str | None = None) -> list[MeterAssignment]:
+        return get_meters(store=self.store, search=search or None)
+
+    def meter(self, meter_id: int) -> MeterAssignment | None:
+        return next((m for m in self.meters() if m.meter_id == meter_id), None)
+
+    def readings(self) -> list[ReadingRecord]:
+        return list_readings(store=self.store)
+
+    def attach_photo(self, data: bytes) -> tuple[str, Path]:
+        """Compress, hash and keep a photo on the device; returns its SHA-256 and path."""
+        prepared = prepare_photo(data)
+        return prepared.sha256, save_photo(prepared, self.photo_dir)
+
+    def save(self, draft: CaptureDraft) -> ReadingV1:
+        """Save at once: the reading and its outbox row in one local transaction; then nudge the sync loop."""
+        reading = build_reading(draft, captured_at=self.clock())
+        record_reading(store=self.store, reading=reading, photo_path=draft.photo_path)
+        self._changed()
+        self._wake.set()
+        return reading
+
+    # --- background sync -------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="fieldmeter-sync", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=20)
+
+    def sync_now(self) -> None:
+        self._wake.set()
+
+    def sync_once(self) -> SyncReport:
+        report = self.engine.run_once()
+        self.last_report = report
+        if report.error is None:
+            self.last_sync_at = self.clock()
+        self._changed()
+        return report
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            delay = 5.0
+            if self.profile() is not None:
+                try:
+                    delay = self.sync_once().next_delay_s
+                except Exception:  # the loop must outlive any one pass; the outbox keeps the work
+                    log.exception("sync pass failed")
+                    delay = 30.0
+            self._wake.wait(timeout=max(0.5, delay))
+            self._wake.clear()
+
+    def _changed(self) -> None:
+        self.version += 1

@@ -1,0 +1,1 @@
+"""Flet views: they render state and forward events; no database or socket here."""

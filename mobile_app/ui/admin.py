@@ -1,0 +1,118 @@
+"""The admin's console: approved readings to bill, the bills produced, and the directory of meters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flet as ft
+
+from mobile_app.console_client import ConsoleApiError, ConsoleClient
+from mobile_app.ui.common import rupees, show_message, title
+
+__all__ = ["AdminView"]
+
+
+class AdminView(ft.Column):
+    def __init__(self, client: ConsoleClient) -> None:
+        self.client = client
+        self.readings = ft.Column(spacing=6)
+        self.bills = ft.Column(spacing=6)
+        self.meters = ft.Column(spacing=2)
+        super().__init__(
+            expand=True,
+            scroll=ft.ScrollMode.AUTO,
+            controls=[
+                ft.Row(
+                    [
+                        title("Billing"),
+                        ft.IconButton(ft.Icons.REFRESH, key="refresh", tooltip="Refresh", on_click=self._refresh),
+                    ]
+                ),
+                ft.Text("Approved readings", weight=ft.FontWeight.BOLD),
+                self.readings,
+                ft.Text("Bills", weight=ft.FontWeight.BOLD),
+                self.bills,
+                ft.Text("Meters and units", weight=ft.FontWeight.BOLD),
+                self.meters,
+            ],
+        )
+
+    async def _refresh(self, _event: ft.Event[Any] | None = None) -> None:
+        await self.load()
+
+    async def load(self) -> None:
+        try:
+            readings, bills, meters, units = (
+                await self.client.approved_readings(),
+                await self.client.bills(),
+                await self.client.meters(),
+                await self.client.units(),
+            )
+        except ConsoleApiError as error:
+            self.readings.controls = [ft.Text(error.message, color=ft.Colors.RED_700)]
+            return
+        billed = {bill["reading_uuid"] for bill in bills}
+        # Billable: a unit's own meter with a consumption (an earlier approved reading to measure from).
+        field_readings = [r for r in readings if r["meter_kind"] == "unit" and r["consumption"] is not None]
+        self.readings.controls = [self._reading_row(r, r["uuid"] in billed) for r in field_readings[:50]] or [
+            ft.Text("No approved readings")
+        ]
+        self.bills.controls = [self._bill_row(bill) for bill in bills] or [ft.Text("No bills yet", key="no_bills")]
+        unit_names = {unit["id"]: unit["code"] for unit in units}
+        self.meters.controls = [
+            ft.Text(
+                f"{meter['number']} · {unit_names.get(meter['unit_id'], meter['label'] or 'shared')} · "
+                f"{meter['dials']} dials · engineer {meter['engineer_id'] or '—'}",
+                size=12,
+            )
+            for meter in meters
+        ]
+        self.update()
+
+    def _reading_row(self, reading: dict[str, Any], billed: bool) -> ft.Control:
+        uuid = reading["uuid"]
+        button: ft.Control = (
+            ft.Text("billed", color=ft.Colors.GREEN_700)
+            if billed
+            else ft.FilledButton("Produce bill", key=f"bill-{uuid}", on_click=lambda e, u=uuid: self._bill(u))
+        )
+        return ft.Row(
+            [
+                ft.Text(
+                    f"{reading['unit_code']} · {reading['period']} · {reading['value']} "
+                    f"({reading['consumption'] or '—'} units)",
+                    expand=True,
+                ),
+                button,
+            ],
+            key=f"approved-{uuid}",
+        )
+
+    def _bill_row(self, bill: dict[str, Any]) -> ft.Control:
+        lines = ", ".join(f"{line['description']} {rupees(line['amount'])}" for line in bill["lines"])
+        return ft.Container(
+            key=f"billrow-{bill['id']}",
+            padding=8,
+            border=ft.Border.all(1, ft.Colors.GREY_300),
+            border_radius=8,
+            content=ft.Column(
+                [
+                    ft.Text(
+                        f"{bill['bill_number']} · {bill['unit_code']} · {bill['period']}", weight=ft.FontWeight.BOLD
+                    ),
+                    ft.Text(f"Payable {rupees(bill['payable'])}", size=18, key=f"payable-{bill['id']}"),
+                    ft.Text(lines, size=12),
+                ]
+            ),
+        )
+
+    async def _bill(self, reading_uuid: str) -> None:
+        try:
+            bill = await self.client.create_bill(reading_uuid)
+        except ConsoleApiError as error:
+            if self.page is not None:
+                show_message(self.page, error.message, error=True)
+            return
+        if self.page is not None:
+            show_message(self.page, f"Bill {bill['bill_number']}: {rupees(bill['payable'])}")
+        await self.load()

@@ -1,0 +1,157 @@
+"""The supervisor's review queue: each reading with its flags, photo, previous reading and where it was taken."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flet as ft
+
+from mobile_app.console_client import ConsoleApiError, ConsoleClient
+from mobile_app.ui.common import local_time, show_message, title
+from mobile_app.ui.location_map import location_map
+
+__all__ = ["ReviewView"]
+
+FLAG_TEXT = {
+    "below_previous": "below previous",
+    "gps_missing": "no GPS fix",
+    "gps_inaccurate": "poor GPS accuracy",
+    "gps_far": "far from meter",
+    "clock_drift": "phone clock off",
+    "second_read_in_period": "second read this month",
+    "photo_pending": "photo pending",
+}
+
+
+class ReviewView(ft.Column):
+    def __init__(self, client: ConsoleClient) -> None:
+        self.client = client
+        self.summary = ft.Text("Loading…", key="review_summary")
+        self.list = ft.ListView(expand=True, spacing=12)
+        super().__init__(
+            expand=True,
+            controls=[
+                ft.Row(
+                    [
+                        title("Review queue"),
+                        ft.IconButton(ft.Icons.REFRESH, key="refresh", tooltip="Refresh", on_click=self._refresh),
+                    ]
+                ),
+                self.summary,
+                self.list,
+            ],
+        )
+
+    async def _refresh(self, _event: ft.Event[Any] | None = None) -> None:
+        await self.load()
+
+    async def load(self) -> None:
+        try:
+            items = await self.client.review_queue()
+        except ConsoleApiError as error:
+            self.summary.value = error.message
+            return
+        self.summary.value = f"{len(items)} readings waiting" if items else "Nothing waiting for review"
+        cards = []
+        for item in items:
+            photo = await self.client.photo(item["photo_sha256"]) if item["photo_url"] else None
+            cards.append(self._card(item, photo))
+        self.list.controls = cards
+        self.update()
+
+    def _card(self, item: dict[str, Any], photo: bytes | None) -> ft.Control:
+        uuid = item["uuid"]
+        flags: list[ft.Control] = [
+            ft.Chip(label=ft.Text(FLAG_TEXT.get(flag, flag)), bgcolor=ft.Colors.AMBER_100) for flag in item["flags"]
+        ]
+        value = item["value"] if item["value"] is not None else f"skipped: {item['skip_reason']}"
+        facts: list[ft.Control] = [
+            ft.Text(
+                f"{item['unit_code']} · meter {item['meter_number']} · block {item['block_code']}",
+                weight=ft.FontWeight.BOLD,
+            ),
+            ft.Text(
+                f"Reading {value} · previous {item['previous_value'] or '—'} · "
+                f"consumption {item['consumption'] or '—'} units",
+                key=f"facts-{uuid}",
+            ),
+            ft.Text(
+                f"Read {local_time_iso(item['captured_at'])}"
+                + (f" · {item['distance_m']:.0f} m from the meter" if item["distance_m"] is not None else "")
+                + (f" (±{item['gps_accuracy_m']:.0f} m)" if item["gps_accuracy_m"] is not None else "")
+            ),
+            ft.Row(flags, wrap=True),
+        ]
+        if item["note"]:
+            facts.append(ft.Text(f"Note: {item['note']}", italic=True))
+        reason = ft.TextField(label="Reason (for reject or re-read)", key=f"reason-{uuid}", width=320)
+        actions = ft.Row(
+            wrap=True,
+            controls=[
+                ft.FilledButton(
+                    "Approve",
+                    icon=ft.Icons.CHECK,
+                    key=f"approve-{uuid}",
+                    disabled=item["photo_pending"],
+                    on_click=lambda e, u=uuid: self._decide(u, "approve", None),
+                ),
+                reason,
+                ft.OutlinedButton(
+                    "Reject", key=f"reject-{uuid}", on_click=lambda e, u=uuid, r=reason: self._decide(u, "reject", r)
+                ),
+                ft.OutlinedButton(
+                    "Re-read", key=f"reread-{uuid}", on_click=lambda e, u=uuid, r=reason: self._decide(u, "reread", r)
+                ),
+            ],
+        )
+        picture: ft.Control = (
+            ft.Image(src=photo, width=240, height=180, fit=ft.BoxFit.CONTAIN, key=f"photo-{uuid}")
+            if photo
+            else ft.Container(
+                ft.Text("Photo pending", italic=True),
+                width=240,
+                height=180,
+                alignment=ft.Alignment.CENTER,
+                bgcolor=ft.Colors.GREY_200,
+            )
+        )
+        where = location_map(
+            item["meter_lat"], item["meter_lon"], item["gps_lat"], item["gps_lon"], item["gps_accuracy_m"]
+        )
+        return ft.Card(
+            key=f"review-{uuid}",
+            content=ft.Container(
+                padding=12,
+                content=ft.Column(
+                    [
+                        ft.Row(
+                            [picture, where, ft.Column(facts, expand=True)],
+                            wrap=True,
+                            vertical_alignment=ft.CrossAxisAlignment.START,
+                        ),
+                        actions,
+                    ]
+                ),
+            ),
+        )
+
+    async def _decide(self, uuid: str, action: str, reason_field: ft.TextField | None) -> None:
+        reason = (reason_field.value or "").strip() if reason_field else None
+        if reason_field is not None and not reason:
+            reason_field.error = "Say why: the engineer sees this"
+            return
+        try:
+            await self.client.decide(uuid, action, reason)
+        except ConsoleApiError as error:
+            if self.page is not None:
+                show_message(self.page, error.message, error=True)
+            return
+        if self.page is not None:
+            show_message(self.page, {"approve": "Approved", "reject": "Rejected", "reread": "Sent back"}[action])
+        await self.load()
+
+
+def local_time_iso(text: str) -> str:
+    from datetime import datetime
+
+    return local_time(datetime.fromisoformat(text.replace("Z", "+00:00")))

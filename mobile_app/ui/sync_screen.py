@@ -1,0 +1,102 @@
+"""Every reading on the phone with its state, "sync now", and "record again" for rejected ones."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import flet as ft
+
+from mobile_app.field_service import FieldService
+from mobile_app.store import ReadingRecord
+from mobile_app.ui.common import STATE_COLORS, local_time, title
+
+__all__ = ["SyncView", "reading_state"]
+
+
+def reading_state(record: ReadingRecord) -> str:
+    """What the engineer needs to know about a reading, in words."""
+    if record.review_status == "approved":
+        return "approved"
+    if record.review_status == "rejected":
+        return "rejected"
+    if record.review_status == "reread":
+        return "re-read requested"
+    if record.state.value in ("rejected", "conflict"):
+        return record.state.value
+    if record.state.value == "uploaded":
+        return "photo pending" if record.photo_pending else "uploaded"
+    return "saved"
+
+
+class SyncView(ft.Column):
+    def __init__(self, service: FieldService, *, record_again: Callable[[ReadingRecord], None]) -> None:
+        self.service = service
+        self.record_again = record_again
+        self.status = ft.Text("", key="sync_status")
+        self.list = ft.ListView(expand=True, spacing=4)
+        super().__init__(
+            expand=True,
+            controls=[
+                title("Sync"),
+                ft.Row(
+                    [
+                        ft.FilledButton("Sync now", icon=ft.Icons.SYNC, key="sync_now", on_click=self._sync_now),
+                        self.status,
+                    ],
+                    wrap=True,
+                ),
+                self.list,
+            ],
+        )
+        self.refresh()
+
+    def _sync_now(self, _event: ft.Event[Any]) -> None:
+        self.service.sync_now()
+        self.status.value = "Syncing…"
+
+    def _status_text(self, records: list[ReadingRecord]) -> str:
+        waiting = sum(1 for r in records if r.in_outbox)
+        photos = sum(1 for r in records if r.photo_pending)
+        report = self.service.last_report
+        parts = [f"{waiting} to upload", f"{photos} photos pending"]
+        if report is not None and report.error is not None:
+            parts.append(f"last attempt failed: {report.error}")
+        elif self.service.last_sync_at is not None:
+            parts.append(f"last sync {local_time(self.service.last_sync_at)}")
+        return " · ".join(parts)
+
+    def refresh(self) -> None:
+        records = self.service.readings()
+        self.status.value = self._status_text(records)
+        self.list.controls = [self._row(record) for record in records] or [
+            ft.Text("Nothing recorded on this phone yet.", key="no_readings")
+        ]
+
+    def _row(self, record: ReadingRecord) -> ft.Control:
+        reading = record.reading
+        state = reading_state(record)
+        what = f"{reading.value}" if reading.value is not None else f"skipped ({reading.skip_reason})"
+        reason = record.review_reason or record.server_message or record.last_error
+        details: list[ft.Control] = [ft.Text(f"Meter {reading.meter_id} · {what} · {local_time(reading.captured_at)}")]
+        if reason:
+            details.append(ft.Text(reason, color=ft.Colors.RED_700 if state in ("rejected", "conflict") else None))
+        trailing: ft.Control = ft.Text(
+            state, color=STATE_COLORS.get(state), weight=ft.FontWeight.BOLD, key=f"state-{reading.uuid}"
+        )
+        actions: list[ft.Control] = [trailing]
+        if state in ("rejected", "re-read requested"):
+            actions.append(
+                ft.OutlinedButton(
+                    "Record again",
+                    key=f"record_again-{reading.uuid}",
+                    on_click=lambda _e, r=record: self.record_again(r),
+                )
+            )
+        return ft.Container(
+            key=f"reading-{reading.uuid}",
+            padding=8,
+            border=ft.Border.all(1, ft.Colors.GREY_300),
+            border_radius=8,
+            content=ft.Row([ft.Column(details, expand=True, spacing=2), ft.Column(actions)]),
+        )
