@@ -21,9 +21,7 @@ class DeviceError(Exception):
 
 class Devices:
     def __init__(self) -> None:
-        self.geolocator = fg.Geolocator(
-            configuration=fg.GeolocatorConfiguration(accuracy=fg.GeolocatorPositionAccuracy.BEST)
-        )
+        self.geolocator = fg.Geolocator()
         self.file_picker = ft.FilePicker()
 
     async def locate(self) -> Fix:

@@ -43,7 +43,6 @@ class FieldApp:
 
     def start(self) -> None:
         self.page.title = "Fieldmeter"
-        self.page.services.extend([self.devices.geolocator, self.devices.file_picker])
         self.page.navigation_bar = self.nav
         self.page.add(self.body)
         if self.service.profile() is None:
@@ -61,17 +60,16 @@ class FieldApp:
             self.nav.selected_index = nav
         self.page.update()
 
-    def show_sign_in(self) -> None:
-        self._show(
-            SignInView(
-                heading="Fieldmeter",
-                hint="Field engineers sign in once; the app then works offline.",
-                sign_in=self._sign_in,
-            ),
-            nav=None,
-        )
+    def show_sign_in(self, hint: str = "Field engineers sign in once; the app then works offline.") -> None:
+        self.page.appbar = None
+        self._show(SignInView(heading="Fieldmeter", hint=hint, sign_in=self._sign_in), nav=None)
 
     def show_route(self) -> None:
+        profile = self.service.profile()
+        self.page.appbar = ft.AppBar(
+            title=ft.Text(f"Fieldmeter · {profile.username}" if profile else "Fieldmeter"),
+            actions=[ft.TextButton("Sign out", key="sign_out", on_click=self._sign_out)],
+        )
         self._show(RouteView(self.service, open_meter=self.show_capture), nav=0)
 
     def show_sync(self) -> None:
@@ -89,6 +87,11 @@ class FieldApp:
         self.show_route()
         return None
 
+    def _sign_out(self, _event: ft.Event[Any]) -> None:
+        # Readings stay on the phone and keep syncing once someone signs in again.
+        self.service.sign_out()
+        self.show_sign_in()
+
     def _nav(self, event: ft.Event[Any]) -> None:
         (self.show_route if self.nav.selected_index == 0 else self.show_sync)()
 
@@ -101,6 +104,9 @@ class FieldApp:
         # The sync thread changes the store; lists on screen follow it (capture forms are left alone).
         while True:
             await asyncio.sleep(REFRESH_S)
+            if self.service.needs_sign_in() and not isinstance(self.current, SignInView):
+                self.show_sign_in("Your session has ended: sign in again. Readings on this phone are kept.")
+                continue
             if self.service.version != self.seen_version and isinstance(self.current, RouteView | SyncView):
                 self.seen_version = self.service.version
                 self.current.refresh()

@@ -24,6 +24,7 @@ from mobile_app.photos import prepare_photo, save_photo
 from mobile_app.store import (
     ReadingRecord,
     Store,
+    count_due_outbox,
     delete_state,
     get_meters,
     get_or_create_device_id,
@@ -33,6 +34,7 @@ from mobile_app.store import (
     record_reading,
     set_state,
 )
+from mobile_app.store.sync_state import PULL_CURSOR_KEY
 from mobile_app.sync import ApiError, Backoff, StoreTokenStore, SyncApi, SyncEngine, SyncReport, TransportError
 from shared_billing.protocol import MeterAssignment, ReadingV1
 
@@ -40,6 +42,7 @@ __all__ = ["FieldService", "Profile", "SignInError"]
 
 log = logging.getLogger(__name__)
 PROFILE_KEY = "field.profile"
+LAST_USER_KEY = "field.last_user_id"
 
 
 class SignInError(Exception):
@@ -88,6 +91,7 @@ class FieldService:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._force = True  # the first pass after start pushes everything: the outage may be over
 
     # --- who is signed in (kept on the device: the app reopens offline) ----------------------------------------
     def profile(self) -> Profile | None:
@@ -95,6 +99,7 @@ class FieldService:
         return Profile(**json.loads(raw)) if raw else None
 
     def sign_in(self, username: str, password: str) -> Profile:
+        previous_tokens = self.tokens.get()
         try:
             tokens = self.api.login(username=username.strip(), password=password, device_id=self.device_id)
         except TransportError as error:
@@ -102,12 +107,26 @@ class FieldService:
         except ApiError as error:
             raise SignInError(error.message if error.status != 401 else "Wrong username or password") from error
         if tokens.role != "engineer":
-            self.tokens.set(None)
+            self.tokens.set(previous_tokens)  # whoever was signed in stays signed in
             raise SignInError("This app is for field engineers; supervisors and admins use the browser console.")
+        last_user = get_state(store=self.store, key=LAST_USER_KEY)
+        if last_user is not None and int(last_user) != tokens.user_id:
+            if count_due_outbox(store=self.store, now=datetime.max.replace(tzinfo=UTC)):
+                self.tokens.set(previous_tokens)
+                raise SignInError("Readings of the previous engineer are still waiting to upload: sync them first.")
+            # Another engineer's phone now: their route comes with a full pull, not a delta of someone else's.
+            set_state(store=self.store, key=PULL_CURSOR_KEY, value="0")
         profile = Profile(username=username.strip(), role=tokens.role, user_id=tokens.user_id)
         set_state(store=self.store, key=PROFILE_KEY, value=json.dumps(profile.__dict__))
+        set_state(store=self.store, key=LAST_USER_KEY, value=str(tokens.user_id))
+        self.last_report = None  # an "expired" report from before belongs to the old tokens
         self._changed()
+        self.sync_now()
         return profile
+
+    def needs_sign_in(self) -> bool:
+        """The server no longer accepts this phone's tokens (expired or revoked): the engineer must sign in."""
+        return self.last_report is not None and self.last_report.needs_sign_in
 
     def sign_out(self) -> None:
         delete_state(store=self.store, key=PROFILE_KEY)
@@ -140,6 +159,7 @@ class FieldService:
     # --- background sync -------------------------------------------------------------------------------------------
     def start(self) -> None:
         if self._thread is None:
+            self._force = True
             self._thread = threading.Thread(target=self._loop, name="fieldmeter-sync", daemon=True)
             self._thread.start()
 
@@ -148,12 +168,16 @@ class FieldService:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=20)
+        self._thread = None
+        self._stop.clear()
 
     def sync_now(self) -> None:
+        """Sync as soon as possible, including readings still waiting out their retry time."""
+        self._force = True
         self._wake.set()
 
-    def sync_once(self) -> SyncReport:
-        report = self.engine.run_once()
+    def sync_once(self, *, ignore_retry_times: bool = False) -> SyncReport:
+        report = self.engine.run_once(ignore_retry_times=ignore_retry_times)
         self.last_report = report
         if report.error is None:
             self.last_sync_at = self.clock()
@@ -164,8 +188,9 @@ class FieldService:
         while not self._stop.is_set():
             delay = 5.0
             if self.profile() is not None:
+                force, self._force = self._force, False
                 try:
-                    delay = self.sync_once().next_delay_s
+                    delay = self.sync_once(ignore_retry_times=force).next_delay_s
                 except Exception:  # the loop must outlive any one pass; the outbox keeps the work
                     log.exception("sync pass failed")
                     delay = 30.0

@@ -84,7 +84,7 @@ def format_register_value(value: Decimal, *, decimals: int) -> str:
     """
     if decimals < 0:
         raise ValueError(f"a meter shows 0 or more decimals, not {decimals}")
-    shown = value.quantize(Decimal(1).scaleb(-decimals))
+    shown = value.quantize(Decimal(1).scaleb(-decimals), context=Context(prec=max(28, value.adjusted() + decimals + 2)))
     if shown != value:
         raise ValueError(f"{value} has more than {decimals} decimal places")
     return f"{shown:f}"

@@ -11,7 +11,7 @@ import random
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from mobile_app.store import (
@@ -105,12 +105,16 @@ class SyncEngine:
         self._consecutive_failures = 0
         self._one_pass_at_a_time = threading.Lock()
 
-    def run_once(self) -> SyncReport:
-        """One pass; sync errors go into the report (never raised), anything else is a bug and propagates."""
+    def run_once(self, *, ignore_retry_times: bool = False) -> SyncReport:
+        """One pass; sync errors go into the report (never raised), anything else is a bug and propagates.
+
+        ``ignore_retry_times`` pushes readings still waiting out their backoff too: a person asked ("sync now"),
+        or the app has just started and the reason for the earlier failures may be gone.
+        """
         with self._one_pass_at_a_time:
             report = SyncReport()
             try:
-                self._push_outbox(report)
+                self._push_outbox(report, ignore_retry_times)
                 self._upload_photos(report)
                 self._pull(report)
             except SyncError as error:
@@ -138,14 +142,15 @@ class SyncEngine:
             # Readings saved during the pass are pushed too, so done may pass the count taken at the start.
             self._on_progress(done, max(done, total))
 
-    def _push_outbox(self, report: SyncReport) -> None:
+    def _push_outbox(self, report: SyncReport, ignore_retry_times: bool) -> None:
         started_at = self._clock()
-        total = count_due_outbox(store=self._store, now=started_at)
+        due_by = datetime.max.replace(tzinfo=UTC) if ignore_retry_times else started_at
+        total = count_due_outbox(store=self._store, now=due_by)
         sent: set[UUID] = set()
         if total:
             self._progress(0, total)
         while True:
-            items = pending_outbox(store=self._store, limit=self._batch_size, now=started_at)
+            items = pending_outbox(store=self._store, limit=self._batch_size, now=due_by)
             if not items or any(item.reading.uuid in sent for item in items):
                 # Every batch either leaves the outbox or raises, so a repeat would mean a loop: stop.
                 return

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import flet as ft
 
 from mobile_app.console_client import ConsoleApiError, ConsoleClient
-from mobile_app.ui.common import rupees, show_message, title
+from mobile_app.ui.common import mounted_page, push_update, rupees, show_message, title
 
 __all__ = ["AdminView"]
 
@@ -50,6 +51,7 @@ class AdminView(ft.Column):
             )
         except ConsoleApiError as error:
             self.readings.controls = [ft.Text(error.message, color=ft.Colors.RED_700)]
+            push_update(self)
             return
         billed = {bill["reading_uuid"] for bill in bills}
         # Billable: a unit's own meter with a consumption (an earlier approved reading to measure from).
@@ -67,14 +69,14 @@ class AdminView(ft.Column):
             )
             for meter in meters
         ]
-        self.update()
+        push_update(self)
 
     def _reading_row(self, reading: dict[str, Any], billed: bool) -> ft.Control:
         uuid = reading["uuid"]
         button: ft.Control = (
             ft.Text("billed", color=ft.Colors.GREEN_700)
             if billed
-            else ft.FilledButton("Produce bill", key=f"bill-{uuid}", on_click=lambda e, u=uuid: self._bill(u))
+            else ft.FilledButton(f"Bill {reading['unit_code']}", key=f"bill-{uuid}", on_click=partial(self._bill, uuid))
         )
         return ft.Row(
             [
@@ -106,13 +108,13 @@ class AdminView(ft.Column):
             ),
         )
 
-    async def _bill(self, reading_uuid: str) -> None:
+    async def _bill(self, reading_uuid: str, _event: ft.Event[Any] | None = None) -> None:
         try:
             bill = await self.client.create_bill(reading_uuid)
         except ConsoleApiError as error:
-            if self.page is not None:
-                show_message(self.page, error.message, error=True)
+            if (page := mounted_page(self)) is not None:
+                show_message(page, error.message, error=True)
             return
-        if self.page is not None:
-            show_message(self.page, f"Bill {bill['bill_number']}: {rupees(bill['payable'])}")
+        if (page := mounted_page(self)) is not None:
+            show_message(page, f"Bill {bill['bill_number']}: {rupees(bill['payable'])}")
         await self.load()

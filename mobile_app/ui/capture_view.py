@@ -22,7 +22,7 @@ from mobile_app.capture import (
 from mobile_app.device import DeviceError, Devices
 from mobile_app.field_service import FieldService
 from mobile_app.photos import PhotoError
-from mobile_app.ui.common import local_time, show_message, title
+from mobile_app.ui.common import local_time, mounted_page, push_update, show_message, title
 from shared_billing.protocol import MeterAssignment, SkipReason
 
 __all__ = ["CaptureView"]
@@ -157,8 +157,10 @@ class CaptureView(ft.Column):
         try:
             fix = await self.devices.locate()
         except DeviceError as error:
+            self.draft.fix = None  # an earlier fix from elsewhere must not ride along with this reading
             self.gps.value = "No GPS fix"
             self.gps_warning.value = error.message
+            push_update(self)
             return
         self.draft.fix = fix
         accuracy = f"±{fix.accuracy_m:.0f} m" if fix.accuracy_m is not None else "accuracy unknown"
@@ -166,6 +168,7 @@ class CaptureView(ft.Column):
         where = f", {away:.0f} m from the meter" if away is not None else ""
         self.gps.value = f"{fix.lat:.5f}, {fix.lon:.5f} ({accuracy}{where})"
         self.gps_warning.value = distance_warning(self.draft.meter, fix) or ""
+        push_update(self)
 
     async def _pick_photo(self, _event: ft.Event[Any]) -> None:
         try:
@@ -182,11 +185,13 @@ class CaptureView(ft.Column):
             sha256, path = await asyncio.to_thread(self.service.attach_photo, data)
         except PhotoError as error:
             self.photo_status.value = f"Photo refused: {error.message}"
+            push_update(self)
             return
         self.draft.photo_sha256, self.draft.photo_path = sha256, path
         self.photo.src = path.read_bytes()
         self.photo.visible = True
-        self.photo_status.value = f"Photo {name} ready ({path.stat().st_size // 1024} KB)"
+        self.photo_status.value = f"Photo {name} ready ({max(1, round(path.stat().st_size / 1024))} KB)"
+        push_update(self)
 
     async def _save(self, _event: ft.Event[Any]) -> None:
         self.draft.note = self.note.value or ""
@@ -198,6 +203,7 @@ class CaptureView(ft.Column):
             if "rollover" in error.message:
                 self.question.visible = True
             return
-        if self.page is not None:
-            show_message(self.page, "Saved on this phone; it will sync when online")
+        page = mounted_page(self)
+        if page is not None:
+            show_message(page, "Saved on this phone; it will sync when online")
         self.on_done()

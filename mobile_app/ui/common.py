@@ -8,7 +8,7 @@ from decimal import Decimal
 import flet as ft
 from babel.numbers import format_currency
 
-__all__ = ["STATE_COLORS", "local_time", "rupees", "show_message", "title"]
+__all__ = ["STATE_COLORS", "local_time", "mounted_page", "plural", "push_update", "rupees", "show_message", "title"]
 
 STATE_COLORS = {
     "saved": ft.Colors.AMBER_800,
@@ -33,6 +33,10 @@ def rupees(amount: Decimal | str) -> str:
     return format_currency(Decimal(amount), "INR", locale="en_IN")
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def title(text: str) -> ft.Text:
     return ft.Text(text, size=20, weight=ft.FontWeight.BOLD)
 
@@ -41,3 +45,21 @@ def show_message(page: ft.Page, text: str, *, error: bool = False) -> None:
     page.show_dialog(
         ft.SnackBar(ft.Text(text), bgcolor=ft.Colors.RED_700 if error else None, duration=4000, key="message")
     )
+
+
+def mounted_page(control: ft.Control) -> ft.Page | None:
+    """The control's page, or None once it has been taken off the screen."""
+    try:
+        return control.page
+    except RuntimeError:
+        return None
+
+
+def push_update(control: ft.Control) -> None:
+    """Send the control's changes now.
+
+    Flet sends a handler's changes by itself only when the handler never called ``update()``; a handler that
+    showed progress ("Locating…") before awaiting must send its final state itself.
+    """
+    if mounted_page(control) is not None:
+        control.update()

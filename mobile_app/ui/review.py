@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import flet as ft
 
 from mobile_app.console_client import ConsoleApiError, ConsoleClient
-from mobile_app.ui.common import local_time, show_message, title
+from mobile_app.ui.common import local_time, mounted_page, plural, push_update, show_message, title
 from mobile_app.ui.location_map import location_map
 
 __all__ = ["ReviewView"]
@@ -50,14 +51,15 @@ class ReviewView(ft.Column):
             items = await self.client.review_queue()
         except ConsoleApiError as error:
             self.summary.value = error.message
+            push_update(self)
             return
-        self.summary.value = f"{len(items)} readings waiting" if items else "Nothing waiting for review"
+        self.summary.value = f"{plural(len(items), 'reading')} waiting" if items else "Nothing waiting for review"
         cards = []
         for item in items:
             photo = await self.client.photo(item["photo_sha256"]) if item["photo_url"] else None
             cards.append(self._card(item, photo))
         self.list.controls = cards
-        self.update()
+        push_update(self)
 
     def _card(self, item: dict[str, Any], photo: bytes | None) -> ft.Control:
         uuid = item["uuid"]
@@ -80,27 +82,26 @@ class ReviewView(ft.Column):
                 + (f" · {item['distance_m']:.0f} m from the meter" if item["distance_m"] is not None else "")
                 + (f" (±{item['gps_accuracy_m']:.0f} m)" if item["gps_accuracy_m"] is not None else "")
             ),
-            ft.Row(flags, wrap=True),
+            ft.Row(flags, spacing=4),
         ]
         if item["note"]:
             facts.append(ft.Text(f"Note: {item['note']}", italic=True))
         reason = ft.TextField(label="Reason (for reject or re-read)", key=f"reason-{uuid}", width=320)
         actions = ft.Row(
-            wrap=True,
             controls=[
                 ft.FilledButton(
                     "Approve",
                     icon=ft.Icons.CHECK,
                     key=f"approve-{uuid}",
                     disabled=item["photo_pending"],
-                    on_click=lambda e, u=uuid: self._decide(u, "approve", None),
+                    on_click=partial(self._decide, uuid, "approve", None),
                 ),
                 reason,
                 ft.OutlinedButton(
-                    "Reject", key=f"reject-{uuid}", on_click=lambda e, u=uuid, r=reason: self._decide(u, "reject", r)
+                    "Reject", key=f"reject-{uuid}", on_click=partial(self._decide, uuid, "reject", reason)
                 ),
                 ft.OutlinedButton(
-                    "Re-read", key=f"reread-{uuid}", on_click=lambda e, u=uuid, r=reason: self._decide(u, "reread", r)
+                    "Re-read", key=f"reread-{uuid}", on_click=partial(self._decide, uuid, "reread", reason)
                 ),
             ],
         )
@@ -124,9 +125,9 @@ class ReviewView(ft.Column):
                 padding=12,
                 content=ft.Column(
                     [
+                        # No wrap around an expanded child: Flutter's Wrap cannot size one (a grey error box).
                         ft.Row(
-                            [picture, where, ft.Column(facts, expand=True)],
-                            wrap=True,
+                            [picture, where, ft.Column(facts, expand=True, spacing=6)],
                             vertical_alignment=ft.CrossAxisAlignment.START,
                         ),
                         actions,
@@ -135,19 +136,22 @@ class ReviewView(ft.Column):
             ),
         )
 
-    async def _decide(self, uuid: str, action: str, reason_field: ft.TextField | None) -> None:
+    async def _decide(
+        self, uuid: str, action: str, reason_field: ft.TextField | None, _event: ft.Event[Any] | None = None
+    ) -> None:
         reason = (reason_field.value or "").strip() if reason_field else None
         if reason_field is not None and not reason:
             reason_field.error = "Say why: the engineer sees this"
+            push_update(self)
             return
         try:
             await self.client.decide(uuid, action, reason)
         except ConsoleApiError as error:
-            if self.page is not None:
-                show_message(self.page, error.message, error=True)
+            if (page := mounted_page(self)) is not None:
+                show_message(page, error.message, error=True)
             return
-        if self.page is not None:
-            show_message(self.page, {"approve": "Approved", "reject": "Rejected", "reread": "Sent back"}[action])
+        if (page := mounted_page(self)) is not None:
+            show_message(page, {"approve": "Approved", "reject": "Rejected", "reread": "Sent back"}[action])
         await self.load()
 
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 import flet as ft
 
 from mobile_app.field_service import FieldService
-from mobile_app.ui.common import local_time, title
+from mobile_app.ui.common import local_time, plural, title
 from shared_billing.protocol import MeterAssignment
 
 __all__ = ["RouteView"]
@@ -31,7 +30,7 @@ class RouteView(ft.Column):
         self.refresh()
 
     def _read_this_month(self) -> set[int]:
-        now = datetime.now().astimezone()
+        now = self.service.clock().astimezone()
         return {
             record.reading.meter_id
             for record in self.service.readings()
@@ -41,7 +40,9 @@ class RouteView(ft.Column):
     def refresh(self) -> None:
         meters = self.service.meters(self.search.value or None)
         done = self._read_this_month()
-        self.summary.value = f"{len(meters)} meters · {len(done & {m.meter_id for m in meters})} read this month"
+        self.summary.value = (
+            f"{plural(len(meters), 'meter')} · {len(done & {m.meter_id for m in meters})} read this month"
+        )
         self.list.controls = [self._tile(meter, meter.meter_id in done) for meter in meters]
         if not meters:
             self.list.controls = [ft.Text("No meters yet: sync when online to fetch your route.", key="no_meters")]

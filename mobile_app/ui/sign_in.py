@@ -7,6 +7,8 @@ from typing import Any
 
 import flet as ft
 
+from mobile_app.ui.common import push_update
+
 __all__ = ["SignInView"]
 
 SignIn = Callable[[str, str], Awaitable[str | None]]  # returns an error message, or None when signed in
@@ -46,3 +48,4 @@ class SignInView(ft.Column):
         finally:
             self.button.disabled = False
         self.error.value = failure or ""
+        push_update(self)

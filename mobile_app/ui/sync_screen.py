@@ -35,6 +35,7 @@ class SyncView(ft.Column):
         self.record_again = record_again
         self.status = ft.Text("", key="sync_status")
         self.list = ft.ListView(expand=True, spacing=4)
+        self.names: dict[int, str] = {}
         super().__init__(
             expand=True,
             controls=[
@@ -68,6 +69,7 @@ class SyncView(ft.Column):
 
     def refresh(self) -> None:
         records = self.service.readings()
+        self.names = {m.meter_id: m.unit_code or m.meter_number for m in self.service.meters()}
         self.status.value = self._status_text(records)
         self.list.controls = [self._row(record) for record in records] or [
             ft.Text("Nothing recorded on this phone yet.", key="no_readings")
@@ -78,7 +80,8 @@ class SyncView(ft.Column):
         state = reading_state(record)
         what = f"{reading.value}" if reading.value is not None else f"skipped ({reading.skip_reason})"
         reason = record.review_reason or record.server_message or record.last_error
-        details: list[ft.Control] = [ft.Text(f"Meter {reading.meter_id} · {what} · {local_time(reading.captured_at)}")]
+        where = self.names.get(reading.meter_id, f"Meter {reading.meter_id}")
+        details: list[ft.Control] = [ft.Text(f"{where} · {what} · {local_time(reading.captured_at)}")]
         if reason:
             details.append(ft.Text(reason, color=ft.Colors.RED_700 if state in ("rejected", "conflict") else None))
         trailing: ft.Control = ft.Text(

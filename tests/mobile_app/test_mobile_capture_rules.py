@@ -1,0 +1,344 @@
+"""The phone's capture rules (mobile_app.capture), without a UI or a server: values, questions, skips, GPS."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from geopy.distance import geodesic
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mobile_app.capture import (
+    BelowPreviousAnswer,
+    CaptureDraft,
+    CaptureError,
+    Fix,
+    build_reading,
+    check_value,
+    distance_warning,
+)
+from shared_billing.checks import CheckLimits
+from shared_billing.protocol import MeterAssignment, PreviousReading, ReadType, SkipReason
+from shared_billing.readings import parse_register_value
+
+CAPTURED_AT = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+PHOTO = "ab" * 32
+METER_LAT, METER_LON = 30.9010, 75.8573
+
+
+def meter(**overrides: Any) -> MeterAssignment:
+    fields: dict[str, Any] = {
+        "meter_id": 7,
+        "meter_number": "40012000",
+        "unit_code": "2BHK-B1-GF",
+        "block_code": "B",
+        "kind": "unit",
+        "dials": 6,
+        "decimals": 1,
+        "multiplier": "1",
+        "lat": METER_LAT,
+        "lon": METER_LON,
+        "previous": PreviousReading(value="1200.0", captured_at=CAPTURED_AT - timedelta(days=30)),
+    }
+    fields.update(overrides)
+    return MeterAssignment(**fields)
+
+
+def draft(**overrides: Any) -> CaptureDraft:
+    fields: dict[str, Any] = {
+        "meter": meter(),
+        "value_text": "1250.5",
+        "fix": Fix(METER_LAT, METER_LON, 5.0),
+        "photo_sha256": PHOTO,
+    }
+    fields.update(overrides)
+    return CaptureDraft(**fields)
+
+
+def fix_at(distance_m: float, accuracy_m: float | None) -> Fix:
+    """A fix ``distance_m`` due north of the meter's registered location."""
+    point = geodesic(meters=distance_m).destination((METER_LAT, METER_LON), bearing=0)
+    return Fix(point.latitude, point.longitude, accuracy_m)
+
+
+def refusal(capture: CaptureDraft) -> str:
+    with pytest.raises(CaptureError) as caught:
+        build_reading(capture, captured_at=CAPTURED_AT)
+    return caught.value.message
+
+
+# --- check_value -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["", "   "])
+def test_check_value_asks_for_a_value_when_empty(text: str) -> None:
+    assert check_value(meter(), text) == (None, "Enter the register value")
+
+
+@pytest.mark.parametrize("text", ["12a", "1,250", "1e3", ".5"])
+def test_check_value_refuses_what_is_not_a_number(text: str) -> None:
+    value, message = check_value(meter(), text)
+
+    assert value is None
+    assert message == (
+        f"Value {text!r} is not a meter reading: expected digits with an optional fraction, like 12345 or 12345.6"
+    )
+
+
+def test_check_value_refuses_more_digits_than_dials() -> None:
+    assert check_value(meter(dials=6), "1234567") == (None, "Value 1234567 has 7 digits; meter has 6 dials")
+
+
+def test_check_value_refuses_more_decimals_than_the_meter_shows() -> None:
+    assert check_value(meter(decimals=1), "12.34") == (
+        None,
+        "Value 12.34 has 2 decimal places; meter shows 1 decimal place",
+    )
+    assert check_value(meter(decimals=0), "12.0") == (None, "Value 12.0 has 1 decimal place; meter shows none")
+
+
+def test_check_value_accepts_a_valid_value_around_spaces() -> None:
+    assert check_value(meter(decimals=2), " 123.4 ") == (Decimal("123.40"), None)
+
+
+# --- build_reading: actual reads ---------------------------------------------------------------------------------
+
+
+def test_actual_reading_carries_the_draft() -> None:
+    reading_id = uuid.uuid4()
+    replaced = uuid.uuid4()
+
+    reading = build_reading(
+        draft(note="  gate code 42  ", replaces=replaced), captured_at=CAPTURED_AT, new_id=reading_id
+    )
+
+    assert reading.uuid == reading_id
+    assert reading.meter_id == 7
+    assert reading.read_type is ReadType.ACTUAL
+    assert reading.value == "1250.5"
+    assert reading.photo_sha256 == PHOTO
+    assert reading.captured_at == CAPTURED_AT
+    assert reading.note == "gate code 42"
+    assert reading.replaces == replaced
+    assert reading.skip_reason is None
+
+
+def test_actual_reading_needs_a_photo() -> None:
+    assert refusal(draft(photo_sha256=None)) == "Add a photo of the meter"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "Enter the register value"),
+        ("abc", "Value 'abc' is not a meter reading: expected digits with an optional fraction, like 12345 or 12345.6"),
+        ("-5", "Value -5 is negative; a meter register never is"),
+        ("1234567", "Value 1234567 has 7 digits; meter has 6 dials"),
+        ("1250.55", "Value 1250.55 has 2 decimal places; meter shows 1 decimal place"),
+    ],
+)
+def test_actual_reading_refuses_the_value_check_value_refuses(text: str, message: str) -> None:
+    assert check_value(meter(), text) == (None, message)
+    assert refusal(draft(value_text=text)) == message
+
+
+def test_value_is_formatted_at_the_meters_decimals() -> None:
+    two_decimals = meter(decimals=2, previous=None)
+    none_shown = meter(decimals=0, previous=None)
+
+    assert build_reading(draft(meter=two_decimals, value_text="123.4"), captured_at=CAPTURED_AT).value == "123.40"
+    assert build_reading(draft(meter=two_decimals, value_text="123"), captured_at=CAPTURED_AT).value == "123.00"
+    assert build_reading(draft(meter=none_shown, value_text="000123"), captured_at=CAPTURED_AT).value == "123"
+
+
+def test_equal_to_previous_is_not_below_it() -> None:
+    assert build_reading(draft(value_text="1200"), captured_at=CAPTURED_AT).read_type is ReadType.ACTUAL
+
+
+# --- below the previous reading ----------------------------------------------------------------------------------
+
+
+def test_below_previous_without_an_answer_asks_the_question() -> None:
+    assert refusal(draft(value_text="1199.9")) == "Below the previous reading: rollover, replaced meter, or typo?"
+
+
+def test_below_previous_answered_typo_is_refused() -> None:
+    assert refusal(draft(value_text="15", below_previous_answer=BelowPreviousAnswer.TYPO)) == (
+        "Correct the value, then save"
+    )
+
+
+@pytest.mark.parametrize(
+    ("answer", "note", "expected"),
+    [
+        (BelowPreviousAnswer.ROLLOVER, "", "Meter rolled over"),
+        (BelowPreviousAnswer.REPLACED, "", "Meter replaced"),
+        (BelowPreviousAnswer.ROLLOVER, "  dials reset at 999999 ", "Meter rolled over. dials reset at 999999"),
+        (BelowPreviousAnswer.REPLACED, "new serial 123", "Meter replaced. new serial 123"),
+    ],
+)
+def test_below_previous_confirmed_is_a_verified_read_with_the_reason(
+    answer: BelowPreviousAnswer, note: str, expected: str
+) -> None:
+    reading = build_reading(draft(value_text="15", below_previous_answer=answer, note=note), captured_at=CAPTURED_AT)
+
+    assert reading.read_type is ReadType.VERIFIED
+    assert reading.value == "15.0"
+    assert reading.note == expected
+    assert reading.photo_sha256 == PHOTO
+
+
+def test_an_answer_is_ignored_when_the_value_is_not_below_previous() -> None:
+    reading = build_reading(
+        draft(value_text="1300", below_previous_answer=BelowPreviousAnswer.ROLLOVER), captured_at=CAPTURED_AT
+    )
+
+    assert reading.read_type is ReadType.ACTUAL
+    assert reading.note is None
+
+
+def test_a_meter_without_a_previous_reading_never_asks() -> None:
+    reading = build_reading(draft(meter=meter(previous=None), value_text="0"), captured_at=CAPTURED_AT)
+
+    assert reading.read_type is ReadType.ACTUAL
+    assert reading.value == "0.0"
+
+
+# --- skips -------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("reason", [r for r in SkipReason if r is not SkipReason.OTHER])
+def test_skip_needs_no_value_and_no_photo(reason: SkipReason) -> None:
+    reading = build_reading(draft(value_text="  ", photo_sha256=None, skip_reason=reason), captured_at=CAPTURED_AT)
+
+    assert reading.read_type is ReadType.SKIP
+    assert reading.skip_reason is reason
+    assert reading.value is None
+    assert reading.photo_sha256 is None
+    assert reading.note is None
+
+
+def test_skip_refuses_a_value() -> None:
+    assert refusal(draft(value_text="1250", skip_reason=SkipReason.LOCKED)) == (
+        "A skipped meter has no value: clear the value or the skip reason"
+    )
+
+
+@pytest.mark.parametrize("note", ["", "   "])
+def test_skip_other_needs_a_note(note: str) -> None:
+    assert refusal(draft(value_text="", skip_reason=SkipReason.OTHER, note=note)) == (
+        "Say why in the note when the reason is Other"
+    )
+
+
+def test_skip_other_with_a_note_keeps_it() -> None:
+    reading = build_reading(
+        draft(value_text="", photo_sha256=None, skip_reason=SkipReason.OTHER, note=" flooded basement "),
+        captured_at=CAPTURED_AT,
+    )
+
+    assert reading.read_type is ReadType.SKIP
+    assert reading.note == "flooded basement"
+
+
+# --- GPS ---------------------------------------------------------------------------------------------------------
+
+
+def test_gps_fields_are_none_without_a_fix() -> None:
+    reading = build_reading(draft(fix=None), captured_at=CAPTURED_AT)
+
+    assert (reading.gps_lat, reading.gps_lon, reading.gps_accuracy_m) == (None, None, None)
+
+
+def test_gps_fields_come_from_the_fix() -> None:
+    reading = build_reading(draft(fix=Fix(30.9, 75.85, 12.5)), captured_at=CAPTURED_AT)
+
+    assert (reading.gps_lat, reading.gps_lon, reading.gps_accuracy_m) == (30.9, 75.85, 12.5)
+
+
+def test_gps_fields_of_a_skip_come_from_the_fix_too() -> None:
+    reading = build_reading(
+        draft(value_text="", skip_reason=SkipReason.DOG, fix=Fix(30.9, 75.85, None)), captured_at=CAPTURED_AT
+    )
+
+    assert (reading.gps_lat, reading.gps_lon, reading.gps_accuracy_m) == (30.9, 75.85, None)
+
+
+def test_no_distance_warning_near_the_meter() -> None:
+    assert distance_warning(meter(), Fix(METER_LAT, METER_LON, 5.0)) is None
+    assert distance_warning(meter(), fix_at(90, None)) is None
+
+
+def test_distance_warning_for_poor_accuracy() -> None:
+    assert distance_warning(meter(), Fix(METER_LAT, METER_LON, 80.0)) == "GPS accuracy is poor (±80 m)"
+    assert distance_warning(meter(), Fix(METER_LAT, METER_LON, 50.0)) is None  # the limit itself is fine
+
+
+def test_distance_warning_when_far_from_the_meter() -> None:
+    assert distance_warning(meter(), fix_at(250, 10.0)) == "You are 250 m from this meter's registered location"
+
+
+def test_accuracy_is_counted_in_the_engineers_favour() -> None:
+    # 140 m away ± 45 m could be 95 m away: no warning; 150 m ± 45 m is at least 105 m away: warned.
+    assert distance_warning(meter(), fix_at(140, 45.0)) is None
+    assert distance_warning(meter(), fix_at(150, 45.0)) == "You are 150 m from this meter's registered location"
+
+
+def test_distance_warning_follows_the_limits() -> None:
+    strict = CheckLimits(gps_accuracy_limit_m=10.0, gps_radius_m=20.0)
+
+    assert distance_warning(meter(), fix_at(30, 5.0), strict) == "You are 30 m from this meter's registered location"
+    assert distance_warning(meter(), Fix(METER_LAT, METER_LON, 15.0), strict) == "GPS accuracy is poor (±15 m)"
+
+
+def test_distance_warning_without_a_fix() -> None:
+    assert distance_warning(meter(), None) == "No GPS fix: the reading will be flagged for the supervisor"
+
+
+def test_no_distance_warning_for_a_meter_without_a_location() -> None:
+    assert distance_warning(meter(lat=None, lon=None), fix_at(5000, 5.0)) is None
+
+
+# --- property: every valid value survives the trip ---------------------------------------------------------------
+
+
+@st.composite
+def meter_and_value(draw: st.DrawFn, max_dials: int = 12) -> tuple[MeterAssignment, str]:
+    dials = draw(st.integers(min_value=1, max_value=max_dials))
+    decimals = draw(st.integers(min_value=0, max_value=4))
+    leading_zeros = "0" * draw(st.integers(min_value=0, max_value=3))
+    whole = draw(st.text(alphabet="0123456789", min_size=1, max_size=dials))
+    fraction = draw(st.text(alphabet="0123456789", max_size=decimals))
+    text = leading_zeros + whole + (f".{fraction}" if fraction else "")
+    return meter(dials=dials, decimals=decimals, previous=None), text
+
+
+@given(meter_and_value())
+def test_any_valid_value_builds_a_reading_that_parses_back_equal(case: tuple[MeterAssignment, str]) -> None:
+    assignment, text = case
+    typed = parse_register_value(text, dials=assignment.dials, decimals=assignment.decimals)
+
+    reading = build_reading(draft(meter=assignment, value_text=text), captured_at=CAPTURED_AT)
+
+    assert reading.read_type is ReadType.ACTUAL
+    assert reading.value is not None
+    assert parse_register_value(reading.value, dials=assignment.dials, decimals=assignment.decimals) == typed
+    assert Decimal(reading.value) == Decimal(text)
+    # Fixed point at the meter's decimals, never an exponent.
+    _, dot, shown_fraction = reading.value.partition(".")
+    assert len(shown_fraction) == assignment.decimals
+    assert bool(dot) == (assignment.decimals > 0)
+    assert "E" not in reading.value.upper()
+
+
+def test_a_value_longer_than_28_digits_builds_a_reading() -> None:
+    wide = meter(dials=30, decimals=2, previous=None)
+    text = "1" * 27 + ".12"
+
+    reading = build_reading(draft(meter=wide, value_text=text), captured_at=CAPTURED_AT)
+
+    assert reading.value == text

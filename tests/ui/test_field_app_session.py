@@ -1,0 +1,400 @@
+"""The field engineer's app, headless: the real ``field_main(service)`` against the real server in-process.
+
+The phone's ``FieldService`` reaches the server through a ``TestClient``; its background thread is never started:
+the tests run ``service.sync_once()`` themselves and wait (bounded) for the app's 1 s refresh to show the result.
+GPS fixes, permission denial and picked photos are scripted answers to the app's service calls.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mobile_app.field_app import field_main
+from mobile_app.field_service import FieldService
+from tests.support.flet_driver import GPS_ERRORS, FletDriver, picked_file_result, position_result, run_app
+from tests.ui.ui_fixtures import FLAT, Server, go_to_tab, meter_photo, select_option, sign_in, value_of, wait_value
+
+TIMEOUT = 20.0  # a whole scenario; each single wait stays bounded by the driver's 5 s
+
+
+def run(service: FieldService, scenario: Any) -> None:
+    run_app(field_main(service), scenario, timeout=TIMEOUT)
+
+
+@dataclass(frozen=True)
+class Meter:
+    """An assigned meter as the phone pulled it, with the optional parts the tests rely on checked."""
+
+    meter_id: int
+    meter_number: str
+    unit_code: str
+    previous: int
+    lat: float
+    lon: float
+
+
+def the_meter(service: FieldService, unit_code: str = FLAT) -> Meter:
+    [meter] = [m for m in service.meters() if m.unit_code == unit_code]
+    assert meter.previous is not None
+    assert meter.lat is not None
+    assert meter.lon is not None
+    return Meter(meter.meter_id, meter.meter_number, unit_code, int(meter.previous.value), meter.lat, meter.lon)
+
+
+async def open_meter(driver: FletDriver, meter: Meter) -> None:
+    await driver.type_text("search", meter.unit_code)
+    await driver.click(f"meter-{meter.meter_id}")
+    await driver.wait_for_text(f"{meter.unit_code} · {meter.meter_number}")
+
+
+async def locate_at(driver: FletDriver, lat: float, lon: float, accuracy: float = 4.0) -> None:
+    driver.answer("get_current_position", result=position_result(lat, lon, accuracy), once=True)
+    await driver.click("locate")
+
+
+async def attach_photo(driver: FletDriver, data: bytes, name: str = "meter.jpg") -> None:
+    driver.answer("pick_files", result=picked_file_result(name, data), once=True)
+    await driver.click("pick_photo")
+    await driver.wait_for(lambda: "ready" in (value_of(driver, "photo_status") or ""), message="photo ready")
+
+
+async def capture(driver: FletDriver, meter: Meter, value: int) -> None:
+    """Open the meter, read ``value`` at its location with a photo, save; back on the route."""
+    await open_meter(driver, meter)
+    await driver.type_text("value", str(value))
+    await locate_at(driver, meter.lat, meter.lon)
+    await attach_photo(driver, meter_photo())
+    await driver.click("save")
+    await driver.wait_for_text("Saved on this phone")
+    assert value_of(driver, "route_summary") is not None
+
+
+# --- sign-in ---------------------------------------------------------------------------------------------------------
+
+
+def test_sign_in_refuses_empty_fields_and_a_wrong_password(service: FieldService) -> None:
+    async def scenario(driver: FletDriver) -> None:
+        assert "Field engineers sign in once; the app then works offline." in driver.texts()
+        assert driver.find("nav").visible is False
+        await driver.click("sign_in")
+        assert driver.find("sign_in_error").value == "Enter your username and password"
+        await sign_in(driver, "engineer1", "not-the-password")
+        await driver.wait_for_text("Wrong username or password")
+        assert driver.find("sign_in_error").value == "Wrong username or password"
+        assert driver.find("sign_in").disabled is False  # can try again
+        assert service.profile() is None
+        assert driver.crashes() == []
+
+    run(service, scenario)
+
+
+def test_a_supervisor_is_sent_to_the_browser_console(service: FieldService) -> None:
+    async def scenario(driver: FletDriver) -> None:
+        await sign_in(driver, "supervisor")
+        await driver.wait_for_text("supervisors and admins use the browser console")
+        assert driver.find("sign_in_error").value == (
+            "This app is for field engineers; supervisors and admins use the browser console."
+        )
+        assert service.profile() is None
+        assert service.tokens.get() is None  # refused tokens are not kept on the phone
+        assert driver.find("username").visible  # still on the sign-in screen
+        assert driver.crashes() == []
+
+    run(service, scenario)
+
+
+def test_engineer_signs_in_then_the_route_lists_and_searches_17_meters(service: FieldService) -> None:
+    async def scenario(driver: FletDriver) -> None:
+        await sign_in(driver, "engineer1")
+        await driver.wait_for_text("No meters yet: sync when online to fetch your route.")
+        assert driver.find("route_summary").value == "0 meters · 0 read this month"
+        assert driver.find("nav").visible is True
+        assert service.profile() is not None
+        assert service.sync_once().pulled == 17
+        await wait_value(driver, "route_summary", "17 meters · 0 read this month")
+        b17 = the_meter(service)
+        assert driver.find(f"meter-{b17.meter_id}").title.value == f"{FLAT} · meter {b17.meter_number}"
+        await driver.type_text("search", "b17")  # any case
+        assert driver.find("route_summary").value == "1 meter · 0 read this month"
+        tiles = [c for c in driver.walk() if str(getattr(c, "key", "") or "").startswith("meter-")]
+        assert [t.key for t in tiles] == [f"meter-{b17.meter_id}"]
+        await driver.type_text("search", "VILLA")
+        assert driver.find("route_summary").value == "4 meters · 0 read this month"
+        await driver.type_text("search", "nothing-like-this")
+        assert driver.find("route_summary").value == "0 meters · 0 read this month"
+        assert driver.crashes() == []
+
+    run(service, scenario)
+
+
+# --- capture ---------------------------------------------------------------------------------------------------------
+
+
+def test_capture_shows_the_previous_reading_and_validates_the_value(engineer_service: FieldService) -> None:
+    meter = the_meter(engineer_service)
+
+    async def scenario(driver: FletDriver) -> None:
+        await open_meter(driver, meter)
+        assert driver.find("previous").value.startswith(f"Previous reading {meter.previous} on ")
+        assert driver.find("value").helper == "6 dials"
+        assert driver.find("nav").visible is False
+        await driver.type_text("value", "1234567")
+        error = driver.find("value").error
+        assert "7 digits" in error
+        assert "6 dials" in error
+        await driver.type_text("value", "12a")
+        assert "not a meter reading" in driver.find("value").error
+        await driver.type_text("value", "")
+        assert driver.find("value").error is None  # an empty field is not shouted at while typing
+        await driver.type_text("value", str(meter.previous + 77))
+        assert driver.find("value").error is None
+        assert driver.find("below_previous").visible is False
+        await driver.click("save")
+        assert driver.find("capture_error").value == "Add a photo of the meter"
+        assert engineer_service.readings() == []
+        await driver.click("cancel")
+        await driver.wait_for_text("17 meters")
+        assert driver.crashes() == []
+
+    run(engineer_service, scenario)
+
+
+def test_gps_fix_near_far_and_permission_denied(engineer_service: FieldService) -> None:
+    meter = the_meter(engineer_service)
+
+    async def scenario(driver: FletDriver) -> None:
+        await open_meter(driver, meter)
+        assert driver.find("gps").value == "No GPS fix yet"
+        await locate_at(driver, meter.lat + 0.00005, meter.lon, accuracy=4.0)  # ~6 m north
+        assert driver.find("gps").value == f"{meter.lat + 0.00005:.5f}, {meter.lon:.5f} (±4 m, 6 m from the meter)"
+        assert driver.find("gps_warning").value == ""
+        call = driver.calls[-1]
+        assert (call.control_type, call.name) == ("Geolocator", "get_current_position")
+
+        await locate_at(driver, meter.lat + 0.01, meter.lon, accuracy=4.0)  # ~1.1 km north
+        assert "1109 m from the meter" in driver.find("gps").value
+        assert driver.find("gps_warning").value == "You are 1109 m from this meter's registered location"
+
+        await locate_at(driver, meter.lat, meter.lon, accuracy=80.0)
+        assert driver.find("gps_warning").value == "GPS accuracy is poor (±80 m)"
+
+        driver.fail("get_current_position", GPS_ERRORS["permission_denied"], once=True)
+        await driver.click("locate")
+        assert driver.find("gps").value == "No GPS fix"
+        warning = driver.find("gps_warning").value
+        assert "permission denied" in warning.lower()
+        assert warning == "Location permission denied: allow location to record where the meter was read"
+        assert driver.crashes() == []
+
+    run(engineer_service, scenario)
+
+
+def test_photo_then_save_returns_to_the_route_with_the_reading_and_its_outbox_row(
+    engineer_service: FieldService,
+) -> None:
+    meter = the_meter(engineer_service)
+    photo = meter_photo()
+
+    async def scenario(driver: FletDriver) -> None:
+        await open_meter(driver, meter)
+        assert driver.find("photo_status").value == "No photo yet"
+        assert driver.find("photo").visible is False
+        await driver.type_text("value", str(meter.previous + 77))
+        await locate_at(driver, meter.lat, meter.lon)
+        await attach_photo(driver, photo, name="b17.jpg")
+        status = driver.find("photo_status").value
+        assert status.startswith("Photo b17.jpg ready (")
+        assert driver.find("photo").visible is True
+        pick = driver.calls[-1]
+        assert (pick.control_type, pick.name, pick.args["with_data"]) == ("FilePicker", "pick_files", True)
+        await driver.type_text("note", "  gate code 1234 ")
+        await driver.click("save")
+        await driver.wait_for_text("Saved on this phone; it will sync when online")
+        assert driver.find("route_summary").value == "17 meters · 1 read this month"
+        assert driver.find("nav").visible is True
+        assert driver.crashes() == []
+
+    run(engineer_service, scenario)
+    [record] = engineer_service.readings()
+    saved = record.reading
+    assert (saved.meter_id, saved.read_type.value, saved.value) == (
+        meter.meter_id,
+        "actual",
+        str(meter.previous + 77),
+    )
+    assert saved.note == "gate code 1234"
+    assert (saved.gps_lat, saved.gps_lon, saved.gps_accuracy_m) == (meter.lat, meter.lon, 4.0)
+    assert saved.photo_sha256 is not None
+    assert record.photo_path is not None
+    assert Path(record.photo_path).name == f"{saved.photo_sha256}.jpg"
+    assert record.state.value == "saved"
+    assert record.in_outbox
+    assert record.photo_pending
+    assert saved.captured_at == engineer_service.clock()
+
+
+def test_below_previous_asks_typo_asks_to_correct_rollover_saves_verified(engineer_service: FieldService) -> None:
+    meter = the_meter(engineer_service)
+    previous = meter.previous
+
+    async def scenario(driver: FletDriver) -> None:
+        await open_meter(driver, meter)
+        await attach_photo(driver, meter_photo())
+        await driver.type_text("value", str(previous - 5))
+        assert driver.find("below_previous").visible is True
+        assert "Below the previous reading: rollover, replaced meter, or typo?" in driver.texts()
+        await driver.click("save")  # unanswered: not saved
+        assert driver.find("capture_error").value == "Below the previous reading: rollover, replaced meter, or typo?"
+        await driver.click("below_typo")
+        assert driver.find("capture_error").value == "Correct the value, then save"
+        assert driver.find("below_previous").visible is False
+        await driver.click("save")  # still the typo: not saved
+        assert driver.find("capture_error").value == "Correct the value, then save"
+        assert engineer_service.readings() == []
+
+        await driver.type_text("value", str(previous - 4))  # a new value asks again
+        assert driver.find("below_previous").visible is True
+        await driver.click("below_rollover")
+        assert driver.find("capture_error").value == "Noted: rollover. Save when ready."
+        await driver.click("save")
+        await driver.wait_for_text("Saved on this phone")
+        assert driver.crashes() == []
+
+    run(engineer_service, scenario)
+    [record] = engineer_service.readings()
+    assert record.reading.read_type.value == "verified"
+    assert record.reading.value == str(previous - 4)
+    assert record.reading.note == "Meter rolled over"
+    assert record.in_outbox
+
+
+def test_a_locked_meter_is_skipped_without_value_or_photo(engineer_service: FieldService) -> None:
+    meter = the_meter(engineer_service, "VILLA-A2")
+
+    async def scenario(driver: FletDriver) -> None:
+        await open_meter(driver, meter)
+        await driver.type_text("value", "123")
+        await select_option(driver, "skip_reason", "locked")
+        await driver.click("save")
+        assert driver.find("capture_error").value == (
+            "A skipped meter has no value: clear the value or the skip reason"
+        )
+        await driver.type_text("value", "")
+        await driver.click("save")
+        await driver.wait_for_text("Saved on this phone")
+        assert driver.crashes() == []
+
+    run(engineer_service, scenario)
+    [record] = engineer_service.readings()
+    saved = record.reading
+    assert (saved.meter_id, saved.read_type.value, saved.skip_reason) == (meter.meter_id, "skip", "locked")
+    assert saved.value is None
+    assert saved.photo_sha256 is None
+    assert record.photo_path is None
+    assert record.in_outbox
+    assert not record.photo_pending
+
+
+def test_a_failed_locate_does_not_keep_the_earlier_fix(engineer_service: FieldService) -> None:
+    meter = the_meter(engineer_service)
+
+    async def scenario(driver: FletDriver) -> None:
+        await open_meter(driver, meter)
+        await driver.type_text("value", str(meter.previous + 1))
+        await attach_photo(driver, meter_photo())
+        await locate_at(driver, meter.lat + 0.01, meter.lon)
+        driver.fail("get_current_position", GPS_ERRORS["permission_denied"], once=True)
+        await driver.click("locate")
+        assert driver.find("gps").value == "No GPS fix"
+        await driver.click("save")
+        await driver.wait_for_text("Saved on this phone")
+
+    run(engineer_service, scenario)
+    [record] = engineer_service.readings()
+    assert record.reading.gps_lat is None  # what the screen said when it was saved
+
+
+# --- sync screen -----------------------------------------------------------------------------------------------------
+
+
+def test_sync_screen_saved_then_photo_pending_uploaded_and_approved(
+    engineer_service: FieldService, server: Server
+) -> None:
+    meter = the_meter(engineer_service)
+
+    async def scenario(driver: FletDriver) -> None:
+        await capture(driver, meter, meter.previous + 77)
+        [record] = engineer_service.readings()
+        state = f"state-{record.reading.uuid}"
+        await go_to_tab(driver, 1)
+        assert driver.find(state).value == "saved"
+        assert driver.find("sync_status").value.startswith("1 to upload · 1 photos pending · last sync ")
+        assert any(t.startswith(f"Meter {meter.meter_id} · {meter.previous + 77} · ") for t in driver.texts())
+
+        # The photo's storage is away during the pass: the reading goes up, its photo waits.
+        assert record.photo_path is not None
+        photo_path = Path(record.photo_path)
+        parked = photo_path.with_suffix(".away")
+        shutil.move(photo_path, parked)
+        report = engineer_service.sync_once()
+        assert (report.stored, report.photos, report.error) == (1, 0, None)
+        await wait_value(driver, state, "photo pending")
+        await driver.wait_for_text("0 to upload · 1 photos pending · last sync ")
+
+        shutil.move(parked, photo_path)
+        assert engineer_service.sync_once().photos == 1
+        await wait_value(driver, state, "uploaded")
+        assert driver.find("sync_status").value.startswith("0 to upload · 0 photos pending · last sync ")
+        assert server.review_item(record.reading.uuid)["status"] == "submitted"
+
+        server.decide(record.reading.uuid, "approve")
+        assert engineer_service.sync_once().decisions == 1
+        await wait_value(driver, state, "approved")
+        assert f"record_again-{record.reading.uuid}" not in [str(c.key) for c in driver.controls()]
+        await go_to_tab(driver, 0)
+        assert driver.find("route_summary").value == "17 meters · 1 read this month"
+        assert driver.crashes() == []
+
+    run(engineer_service, scenario)
+    [record] = engineer_service.readings()
+    assert (record.review_status, record.in_outbox, record.photo_pending) == ("approved", False, False)
+
+
+def test_a_rejected_reading_shows_the_reason_and_record_again_opens_a_re_read(
+    engineer_service: FieldService, server: Server
+) -> None:
+    meter = the_meter(engineer_service)
+    reason = "Photo shows B18, not B17"
+
+    async def scenario(driver: FletDriver) -> None:
+        await capture(driver, meter, meter.previous + 77)
+        [first] = engineer_service.readings()
+        assert engineer_service.sync_once().error is None
+        server.decide(first.reading.uuid, "reject", reason)
+        assert engineer_service.sync_once().decisions == 1
+
+        await go_to_tab(driver, 1)
+        assert driver.find(f"state-{first.reading.uuid}").value == "rejected"
+        assert reason in driver.texts()
+        await driver.click(f"record_again-{first.reading.uuid}")
+        await driver.wait_for_text("Re-read requested: this reading replaces the earlier one")
+        assert f"{FLAT} · {meter.meter_number}" in driver.texts()
+        assert driver.find("nav").visible is False
+
+        await driver.type_text("value", str(meter.previous + 78))
+        await locate_at(driver, meter.lat, meter.lon)
+        await attach_photo(driver, meter_photo(shade=90))
+        await driver.click("save")
+        await driver.wait_for_text("Saved on this phone")
+        assert driver.crashes() == []
+
+    run(engineer_service, scenario)
+    again, first = engineer_service.readings()  # newest first
+    assert first.review_status == "rejected"
+    assert first.review_reason == reason
+    assert again.reading.replaces == first.reading.uuid
+    assert again.reading.value == str(meter.previous + 78)
+    assert again.in_outbox
