@@ -6,7 +6,10 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any, cast
 
+from sqlalchemy import Table, insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -69,37 +72,59 @@ def record_reading(*, store: Store, reading: ReadingV1, photo_path: Path | str |
     path = Path(photo_path) if photo_path is not None else None
     _check_photo(reading, path)
     uuid = str(reading.uuid)
-    row = LocalReading(
-        uuid=uuid,
-        meter_id=reading.meter_id,
-        read_type=reading.read_type.value,
-        skip_reason=reading.skip_reason.value if reading.skip_reason else None,
-        value=reading.value,
-        captured_at=reading.captured_at,
-        gps_lat=reading.gps_lat,
-        gps_lon=reading.gps_lon,
-        gps_accuracy_m=reading.gps_accuracy_m,
-        photo_sha256=reading.photo_sha256,
-        note=reading.note,
-        replaces=str(reading.replaces) if reading.replaces else None,
-        payload_json=reading.model_dump_json(),
-        payload_sha256=payload_sha256(reading),
-        photo_path=str(path) if path else None,
-    )
+    row = {
+        "uuid": uuid,
+        "meter_id": reading.meter_id,
+        "read_type": reading.read_type.value,
+        "skip_reason": reading.skip_reason.value if reading.skip_reason else None,
+        "value": reading.value,
+        "captured_at": reading.captured_at,
+        "gps_lat": reading.gps_lat,
+        "gps_lon": reading.gps_lon,
+        "gps_accuracy_m": reading.gps_accuracy_m,
+        "photo_sha256": reading.photo_sha256,
+        "note": reading.note,
+        "replaces": str(reading.replaces) if reading.replaces else None,
+        "payload_json": reading.model_dump_json(),
+        "payload_sha256": payload_sha256(reading),
+        "photo_path": str(path) if path else None,
+        "state": LocalState.SAVED.value,
+        "server_code": None,
+        "server_message": None,
+        "answered_at": None,
+        "flags": [],
+        "review_status": None,
+        "review_reason": None,
+        "reviewed_at": None,
+    }
     try:
         with store.transaction() as session:
-            if session.exec(select(LocalReading.seq).where(LocalReading.uuid == uuid)).first() is not None:
-                raise DuplicateReadingError(uuid)
-            session.add(row)
-            # Flushed first so the outbox row's foreign key finds its reading.
-            session.flush()
-            session.add(OutboxEntry(reading_uuid=uuid))
-            if reading.photo_sha256 is not None and session.get(LocalPhoto, reading.photo_sha256) is None:
+            # Core inserts on the transaction's connection: a save is on the engineer's critical path, and the
+            # ORM's unit of work costs several times the insert itself (bench/local_save.py).
+            connection = session.connection()
+            connection.execute(insert(_table(LocalReading)), row)
+            outbox = {"reading_uuid": uuid, "attempts": 0, "next_attempt_at": None, "last_error": None}
+            connection.execute(insert(_table(OutboxEntry)), outbox)
+            if reading.photo_sha256 is not None:
                 # Photos are content-addressed: a second reading naming the same bytes shares the row.
-                session.add(LocalPhoto(sha256=reading.photo_sha256, local_path=str(path)))
+                photo = {
+                    "sha256": reading.photo_sha256,
+                    "local_path": str(path),
+                    "uploaded_at": None,
+                    "error_code": None,
+                    "error_message": None,
+                    "error_is_terminal": False,
+                }
+                connection.execute(sqlite_insert(_table(LocalPhoto)).values(photo).on_conflict_do_nothing())
     except IntegrityError as error:
-        # Backstop for the unique uuid if another writer slipped in between the check and the insert.
-        raise DuplicateReadingError(uuid) from error
+        # The unique uuid (BEGIN IMMEDIATE serializes writers, so this is the only way in for a duplicate).
+        if "local_readings.uuid" in str(error.orig):
+            raise DuplicateReadingError(uuid) from error
+        raise
+
+
+def _table(model: type[Any]) -> Table:
+    return cast(Table, model.__table__)
 
 
 def reading_from_row(row: LocalReading) -> ReadingV1:

@@ -22,6 +22,7 @@ from mobile_app.capture import (
 from mobile_app.device import DeviceError, Devices
 from mobile_app.field_service import FieldService
 from mobile_app.photos import PhotoError
+from mobile_app.ui.camera_dialog import CameraDialog
 from mobile_app.ui.common import local_time, mounted_page, push_update, show_message, title
 from shared_billing.protocol import MeterAssignment, SkipReason
 
@@ -112,7 +113,10 @@ class CaptureView(ft.Column):
                 ft.Row(
                     [
                         ft.OutlinedButton(
-                            "Add photo", icon=ft.Icons.PHOTO_CAMERA, key="pick_photo", on_click=self._pick_photo
+                            "Take photo", icon=ft.Icons.PHOTO_CAMERA, key="camera_photo", on_click=self._open_camera
+                        ),
+                        ft.OutlinedButton(
+                            "Add photo", icon=ft.Icons.PHOTO_LIBRARY, key="pick_photo", on_click=self._pick_photo
                         ),
                         self.photo_status,
                     ],
@@ -176,9 +180,15 @@ class CaptureView(ft.Column):
         except DeviceError as error:
             self.photo_status.value = error.message
             return
-        if picked is None:
-            return
-        name, data = picked
+        if picked is not None:
+            await self._attach(*picked)
+
+    async def _open_camera(self, _event: ft.Event[Any]) -> None:
+        dialog = CameraDialog(on_photo=self._attach)
+        self.page.show_dialog(dialog)
+        await dialog.start()
+
+    async def _attach(self, name: str, data: bytes) -> None:
         self.photo_status.value = "Compressing…"
         self.update()
         try:

@@ -9,7 +9,7 @@ import flet as ft
 
 from mobile_app.field_service import FieldService
 from mobile_app.store import ReadingRecord
-from mobile_app.ui.common import STATE_COLORS, local_time, title
+from mobile_app.ui.common import STATE_COLORS, local_time, plural, title
 
 __all__ = ["SyncView", "reading_state"]
 
@@ -60,7 +60,7 @@ class SyncView(ft.Column):
         waiting = sum(1 for r in records if r.in_outbox)
         photos = sum(1 for r in records if r.photo_pending)
         report = self.service.last_report
-        parts = [f"{waiting} to upload", f"{photos} photos pending"]
+        parts = [f"{waiting} to upload", f"{plural(photos, 'photo')} pending"]
         if report is not None and report.error is not None:
             parts.append(f"last attempt failed: {report.error}")
         elif self.service.last_sync_at is not None:

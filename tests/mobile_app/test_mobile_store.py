@@ -50,16 +50,17 @@ def test_record_reading_writes_reading_and_outbox_row(tmp_path: Path) -> None:
 def test_record_reading_failure_mid_transaction_leaves_neither_row(tmp_path: Path) -> None:
     store = make_store(tmp_path)
 
-    def fail_outbox_insert(*_args: object) -> None:
-        raise RuntimeError("power cut between the two inserts")
+    def fail_outbox_insert(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO OUTBOX"):
+            raise RuntimeError("power cut between the two inserts")
 
-    # The reading row is already INSERTed (flushed) when the outbox insert fails.
-    event.listen(OutboxEntry, "before_insert", fail_outbox_insert)
+    # The reading row is already INSERTed when the outbox insert fails.
+    event.listen(store.engine, "before_cursor_execute", fail_outbox_insert)
     try:
         with pytest.raises(RuntimeError, match="power cut"):
             record_reading(store=store, reading=make_reading())
     finally:
-        event.remove(OutboxEntry, "before_insert", fail_outbox_insert)
+        event.remove(store.engine, "before_cursor_execute", fail_outbox_insert)
 
     assert _counts(store) == (0, 0)
 

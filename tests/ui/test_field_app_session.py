@@ -331,8 +331,8 @@ def test_sync_screen_saved_then_photo_pending_uploaded_and_approved(
         state = f"state-{record.reading.uuid}"
         await go_to_tab(driver, 1)
         assert driver.find(state).value == "saved"
-        assert driver.find("sync_status").value.startswith("1 to upload · 1 photos pending · last sync ")
-        assert any(t.startswith(f"Meter {meter.meter_id} · {meter.previous + 77} · ") for t in driver.texts())
+        assert driver.find("sync_status").value.startswith("1 to upload · 1 photo pending · last sync ")
+        assert any(t.startswith(f"{meter.unit_code} · {meter.previous + 77} · ") for t in driver.texts())
 
         # The photo's storage is away during the pass: the reading goes up, its photo waits.
         assert record.photo_path is not None
@@ -342,7 +342,7 @@ def test_sync_screen_saved_then_photo_pending_uploaded_and_approved(
         report = engineer_service.sync_once()
         assert (report.stored, report.photos, report.error) == (1, 0, None)
         await wait_value(driver, state, "photo pending")
-        await driver.wait_for_text("0 to upload · 1 photos pending · last sync ")
+        await driver.wait_for_text("0 to upload · 1 photo pending · last sync ")
 
         shutil.move(parked, photo_path)
         assert engineer_service.sync_once().photos == 1
@@ -398,3 +398,52 @@ def test_a_rejected_reading_shows_the_reason_and_record_again_opens_a_re_read(
     assert again.reading.replaces == first.reading.uuid
     assert again.reading.value == str(meter.previous + 78)
     assert again.in_outbox
+
+
+# --- camera ----------------------------------------------------------------------------------------------------------
+
+BACK_CAMERA = {"name": "back", "lens_direction": "back", "sensor_orientation": 90, "lens_type": "unknown"}
+
+
+def test_camera_photo_is_compressed_and_attached(engineer_service: FieldService) -> None:
+    meter = the_meter(engineer_service)
+
+    async def scenario(driver: FletDriver) -> None:
+        driver.answer("get_available_cameras", result=[BACK_CAMERA])
+        driver.answer("initialize", result=None)
+        driver.answer("take_picture", result=meter_photo(1600, 1200))
+        await open_meter(driver, meter)
+        await driver.click("camera_photo")
+        await driver.wait_for(lambda: not driver.find("shutter").disabled, message="camera ready")
+        [initialize] = [call for call in driver.calls if call.name == "initialize"]
+        assert initialize.args["enable_audio"] is False
+        await driver.click("shutter")
+        await driver.wait_for(lambda: "ready" in (value_of(driver, "photo_status") or ""), message="photo ready")
+        assert driver.crashes() == []
+
+    run(engineer_service, scenario)
+    photos = list(engineer_service.photo_dir.glob("*.jpg"))
+    assert len(photos) == 1
+    from PIL import Image
+
+    with Image.open(photos[0]) as image:
+        assert max(image.size) <= 1600
+
+
+def test_no_camera_says_so_and_offers_the_picker(engineer_service: FieldService) -> None:
+    meter = the_meter(engineer_service)
+
+    async def scenario(driver: FletDriver) -> None:
+        driver.answer("get_available_cameras", result=[])
+        await open_meter(driver, meter)
+        await driver.click("camera_photo")
+        await driver.wait_for(
+            lambda: "Camera unavailable" in (value_of(driver, "camera_status") or ""), message="camera status"
+        )
+        assert "use Add photo instead" in value_of(driver, "camera_status")
+        assert driver.find("shutter").disabled
+        await driver.click("camera_close")
+        assert driver.crashes() == []
+
+    run(engineer_service, scenario)
+    assert list(engineer_service.photo_dir.glob("*.jpg")) == []

@@ -1,0 +1,64 @@
+"""Take the meter's photo with the device camera (flet-camera): a preview and a shutter button in a dialog."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import flet as ft
+import flet_camera as fc
+
+from mobile_app.ui.common import push_update
+
+__all__ = ["CameraDialog"]
+
+OnPhoto = Callable[[str, bytes], Awaitable[None]]
+
+
+class CameraDialog(ft.AlertDialog):
+    def __init__(self, on_photo: OnPhoto) -> None:
+        self.on_photo = on_photo
+        self.camera = fc.Camera(preview_enabled=True, width=320, height=240, key="camera")
+        self.status = ft.Text("Starting the camera…", key="camera_status")
+        self.shutter = ft.FilledButton(
+            "Take photo", icon=ft.Icons.CAMERA, key="shutter", disabled=True, on_click=self._take
+        )
+        super().__init__(
+            modal=True,
+            title=ft.Text("Photo of the meter"),
+            content=ft.Column([self.camera, self.status], tight=True),
+            actions=[self.shutter, ft.TextButton("Close", key="camera_close", on_click=self._close)],
+        )
+
+    async def start(self) -> None:
+        """Open the back camera (the one facing the meter), or say why there is none."""
+        try:
+            cameras = await self.camera.get_available_cameras()
+            if not cameras:
+                raise RuntimeError("no camera on this device")
+            back = next((c for c in cameras if c.lens_direction == fc.CameraLensDirection.BACK), cameras[0])
+            await self.camera.initialize(back, fc.ResolutionPreset.HIGH, enable_audio=False)
+        except Exception as error:  # the platform reports a missing or refused camera as an error
+            self.status.value = f"Camera unavailable ({error}): use Add photo instead"
+            push_update(self)
+            return
+        self.status.value = "Point at the register and take the photo"
+        self.shutter.disabled = False
+        push_update(self)
+
+    async def _take(self, _event: ft.Event[Any]) -> None:
+        self.shutter.disabled = True
+        self.status.value = "Taking the photo…"
+        push_update(self)
+        try:
+            data = await self.camera.take_picture()
+        except Exception as error:
+            self.status.value = f"The photo failed ({error}); try again"
+            self.shutter.disabled = False
+            push_update(self)
+            return
+        self.page.pop_dialog()
+        await self.on_photo("camera.jpg", data)
+
+    def _close(self, _event: ft.Event[Any]) -> None:
+        self.page.pop_dialog()
