@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -30,6 +31,10 @@ class Settings(BaseSettings):
     secret_key: str | None = None
     now: datetime | None = None  # FIELDMETER_NOW: where the server clock starts (demos, tests)
     society_name: str = "Blessings City"
+    society_address: str = "Blessings City, Ludhiana, Punjab"
+    society_upi_vpa: str = "blessingscity@upi"  # where residents pay; the invoice's UPI QR names it
+    bill_due_days: int = 15  # a bill is due, and overdue after, this many days from issue
+    late_fee_annual_percent: Decimal = Decimal(18)  # on principal only, daily pro-rata on a 365-day year
     society_timezone: str = "Asia/Kolkata"
     access_token_minutes: int = 15
     refresh_token_days: int = 30

@@ -44,6 +44,7 @@ DEMO_USERS = {
     "engineer2": Role.ENGINEER,
     "supervisor": Role.SUPERVISOR,
     "admin": Role.ADMIN,
+    "accountant": Role.ACCOUNTANT,
 }
 WALKTHROUGH_UNIT = "5BHK-B17-FF"
 MOTOR_LABEL = "MOTOR-B"

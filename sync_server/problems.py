@@ -48,6 +48,14 @@ CODES: dict[str, str] = {
     "bill.no_tariff": "The unit has no tariff",
     "bill.not_a_unit_meter": "Shared meters are not billed on their own",
     "meter.unknown_engineer": "No such field engineer",
+    "bill.already_issued": "An issued bill cannot be issued or changed again",
+    "bill.not_found": "No such bill",
+    "billing.period_closed": "The period is closed for this block: correct bills with credit or debit notes",
+    "billing.invalid_period": "A period is a month written YYYY-MM",
+    "billing.unknown_block": "No such block",
+    "billing.run_not_done": "The bill run has not finished",
+    "payment.invalid_amount": "A payment is a positive amount",
+    "payment.wrong_bill": "The bill is not an issued bill of this unit",
 }
 
 # Domain errors travel with their own codes (shared_billing.errors); register them so Problem accepts them.

@@ -1,7 +1,17 @@
 """SQLModel tables of the central database, one module per concept; import from here."""
 
 from sync_server.models.audit import AuditEvent
-from sync_server.models.billing import Bill, BillNumberCounter, Tariff
+from sync_server.models.billing import (
+    Bill,
+    BillNote,
+    BillNumberCounter,
+    BillRun,
+    BillStatus,
+    ClosedPeriod,
+    LedgerEntry,
+    Payment,
+    Tariff,
+)
 from sync_server.models.directory import Assignment, Block, Meter, SharedMeterMember, Unit
 from sync_server.models.readings import Photo, Reading, ReadingFlag, ReadingStatus, SyncEvent
 from sync_server.models.users import RefreshToken, Role, User
@@ -10,9 +20,15 @@ __all__ = [
     "Assignment",
     "AuditEvent",
     "Bill",
+    "BillNote",
     "BillNumberCounter",
+    "BillRun",
+    "BillStatus",
     "Block",
+    "ClosedPeriod",
+    "LedgerEntry",
     "Meter",
+    "Payment",
     "Photo",
     "Reading",
     "ReadingFlag",

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Column, UniqueConstraint
@@ -20,11 +21,26 @@ class Tariff(SQLModel, table=True):
     config: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
 
 
+class BillStatus(StrEnum):
+    DRAFT = "draft"
+    ISSUED = "issued"
+    PARTLY_PAID = "partly_paid"
+    PAID = "paid"
+    OVERDUE = "overdue"
+
+
 class Bill(SQLModel, table=True):
+    """A unit's bill for a period. Drafts have no number; issuing numbers it and makes it immutable."""
+
     __table_args__ = (UniqueConstraint("unit_id", "period", name="uq_bill_unit_period"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    bill_number: str = Field(max_length=16, unique=True)
+    bill_number: str | None = Field(default=None, max_length=16, unique=True)
+    status: str = Field(default=BillStatus.ISSUED, max_length=12, index=True)
+    run_id: int | None = Field(default=None, foreign_key="bill_run.id", index=True)
+    issued_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    due_on: date | None = None
+    charges: Decimal = Field(default=Decimal(0), sa_type=Money())  # this period's charges, rounded to the rupee
     unit_id: int = Field(foreign_key="unit.id", index=True)
     period: str = Field(max_length=7)
     reading_id: int = Field(foreign_key="reading.id", unique=True)
@@ -36,6 +52,82 @@ class Bill(SQLModel, table=True):
     payable: Decimal = Field(sa_type=Money())
     created_at: datetime = Field(sa_type=UTCDateTime)
     created_by_id: int = Field(foreign_key="user.id")
+
+
+class BillRun(SQLModel, table=True):
+    """One run of billing for a block and period; its counters show progress while it runs."""
+
+    __tablename__ = "bill_run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    block_id: int = Field(foreign_key="block.id", index=True)
+    period: str = Field(max_length=7)
+    status: str = Field(default="running", max_length=12)  # running | done | failed
+    total_units: int = 0
+    processed: int = 0
+    created: int = 0
+    skipped: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    started_by_id: int = Field(foreign_key="user.id")
+    error: str | None = Field(default=None, max_length=500)
+
+
+class ClosedPeriod(SQLModel, table=True):
+    """A block's period closed for billing runs: corrections go through credit/debit notes."""
+
+    __tablename__ = "closed_period"
+    __table_args__ = (UniqueConstraint("block_id", "period", name="uq_closed_block_period"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    block_id: int = Field(foreign_key="block.id")
+    period: str = Field(max_length=7)
+    closed_at: datetime = Field(sa_type=UTCDateTime)
+    closed_by_id: int = Field(foreign_key="user.id")
+
+
+class BillNote(SQLModel, table=True):
+    """A credit (negative) or debit (positive) note against an issued bill: issued bills never change."""
+
+    __tablename__ = "bill_note"
+
+    id: int | None = Field(default=None, primary_key=True)
+    bill_id: int = Field(foreign_key="bill.id", index=True)
+    kind: str = Field(max_length=8)  # credit | debit
+    amount: Decimal = Field(sa_type=Money())
+    reason: str = Field(max_length=500)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    created_by_id: int = Field(foreign_key="user.id")
+
+
+class Payment(SQLModel, table=True):
+    __tablename__ = "payment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    bill_id: int | None = Field(default=None, foreign_key="bill.id", index=True)
+    amount: Decimal = Field(sa_type=Money())
+    paid_on: date
+    mode: str = Field(max_length=12)  # cash | upi | cheque | bank
+    reference: str | None = Field(default=None, max_length=64)
+    recorded_at: datetime = Field(sa_type=UTCDateTime)
+    recorded_by_id: int = Field(foreign_key="user.id")
+
+
+class LedgerEntry(SQLModel, table=True):
+    """An account's ledger: charges positive, payments and credits negative; arrears are its balance."""
+
+    __tablename__ = "ledger_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    kind: str = Field(max_length=12)  # charge | payment | credit_note | debit_note | late_fee
+    amount: Decimal = Field(sa_type=Money())
+    booked_on: date
+    bill_id: int | None = Field(default=None, foreign_key="bill.id")
+    payment_id: int | None = Field(default=None, foreign_key="payment.id")
+    description: str = Field(max_length=200)
+    created_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class BillNumberCounter(SQLModel, table=True):

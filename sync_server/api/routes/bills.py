@@ -1,17 +1,18 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
 from sync_server.api.routes.review import ReviewItem, review_item
 from sync_server.billing import bill_for_reading
-from sync_server.deps import CurrentUser, NowDep, SessionDep, access
-from sync_server.models import Bill, Reading, ReadingStatus, Role, Unit
+from sync_server.deps import ContextDep, CurrentUser, NowDep, SessionDep, access
+from sync_server.models import Bill, BillStatus, Reading, ReadingStatus, Role, Unit
 from sync_server.problems import Problem
 
 router = APIRouter(tags=["billing"])
@@ -31,9 +32,15 @@ class BillLineOut(BaseModel):
 
 class BillOut(BaseModel):
     id: int
-    bill_number: str
+    bill_number: str | None
+    status: str
+    unit_id: int
     unit_code: str
+    block_id: int
     period: str
+    issued_at: datetime | None
+    due_on: date | None
+    charges: Decimal
     reading_uuid: UUID
     lines: list[BillLineOut]
     trace: list[str]
@@ -52,8 +59,14 @@ def _bill_out(session: Session, bill: Bill) -> BillOut:
     return BillOut(
         id=bill.id,
         bill_number=bill.bill_number,
+        status=bill.status,
+        unit_id=bill.unit_id,
         unit_code=unit.code,
+        block_id=unit.block_id,
         period=bill.period,
+        issued_at=bill.issued_at,
+        due_on=bill.due_on,
+        charges=bill.charges,
         reading_uuid=reading.uuid,
         lines=[BillLineOut.model_validate(line) for line in bill.lines],
         trace=bill.trace,
@@ -74,25 +87,35 @@ def list_approved_readings(session: SessionDep, status: ReadingStatus = ReadingS
 
 
 @router.post("/bills", status_code=201, **access(Role.ADMIN))
-def create_bill(body: BillRequest, session: SessionDep, user: CurrentUser, now: NowDep) -> BillOut:
-    """Bill the unit of an approved reading for that reading's period (once per unit and period)."""
-    bill = bill_for_reading(session, reading_uuid=body.reading_uuid, actor=user, now=now)
+def create_bill(body: BillRequest, context: ContextDep, session: SessionDep, user: CurrentUser, now: NowDep) -> BillOut:
+    """Bill and issue the unit of an approved reading for that reading's period (once per unit and period)."""
+    bill = bill_for_reading(session, reading_uuid=body.reading_uuid, actor=user, now=now, settings=context.settings)
     return _bill_out(session, bill)
 
 
-@router.get("/bills", **access(Role.ADMIN))
-def list_bills(session: SessionDep, period: str | None = None) -> list[BillOut]:
-    """Bills, newest first, optionally for one period (YYYY-MM)."""
-    query = select(Bill).order_by(col(Bill.id).desc())
+@router.get("/bills", **access(Role.ADMIN, Role.ACCOUNTANT))
+def list_bills(
+    session: SessionDep,
+    period: str | None = None,
+    block_id: int | None = None,
+    status: BillStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+) -> list[BillOut]:
+    """Bills, newest first, filtered by period (YYYY-MM), block and status."""
+    query = select(Bill).join(Unit, col(Unit.id) == col(Bill.unit_id)).order_by(col(Bill.id).desc())
     if period is not None:
         query = query.where(Bill.period == period)
-    return [_bill_out(session, bill) for bill in session.exec(query.limit(500)).all()]
+    if block_id is not None:
+        query = query.where(Unit.block_id == block_id)
+    if status is not None:
+        query = query.where(Bill.status == status)
+    return [_bill_out(session, bill) for bill in session.exec(query.limit(limit)).all()]
 
 
-@router.get("/bills/{bill_id}", **access(Role.ADMIN))
+@router.get("/bills/{bill_id}", **access(Role.ADMIN, Role.ACCOUNTANT))
 def get_bill(bill_id: int, session: SessionDep) -> BillOut:
     """One bill with its lines and calculation trace."""
     bill = session.get(Bill, bill_id)
     if bill is None:
-        raise Problem(404, "request.not_found", f"No bill {bill_id}")
+        raise Problem(404, "bill.not_found", f"No bill {bill_id}")
     return _bill_out(session, bill)

@@ -22,10 +22,11 @@ from shared_billing.consumption import subtractive_consumption
 from shared_billing.errors import BillingError
 from shared_billing.readings import format_quantity
 from shared_billing.tariffs import RateOverride, Tariff
+from sync_server.config import Settings
 from sync_server.models import (
-    AuditEvent,
     Bill,
     BillNumberCounter,
+    BillStatus,
     Meter,
     Reading,
     ReadingStatus,
@@ -38,7 +39,7 @@ from sync_server.periods import financial_year
 from sync_server.problems import Problem
 from sync_server.review import get_reading
 
-__all__ = ["bill_for_reading"]
+__all__ = ["PricedReading", "apply_result", "bill_for_reading", "draft_bill", "next_bill_number", "price_reading"]
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,7 @@ def _shared_uses(session: Session, unit: Unit, own_units: Decimal, period: str) 
     return uses
 
 
-def _next_bill_number(session: Session, period: str) -> str:
+def next_bill_number(session: Session, period: str) -> str:
     # Consecutive per financial year, ≤ 16 characters of A-Z 0-9 - / (bill-of-supply rule, DOMAIN.md).
     fy = financial_year(period)
     counter = session.get(BillNumberCounter, fy, with_for_update=True) or BillNumberCounter(financial_year=fy)
@@ -150,7 +151,7 @@ def _next_bill_number(session: Session, period: str) -> str:
     return f"FM/{fy[2:4]}{fy[5:7]}/{counter.last_number:06d}"
 
 
-def _line_json(result: BillResult) -> list[dict[str, Any]]:
+def line_json(result: BillResult) -> list[dict[str, Any]]:
     return [
         {
             "code": line.code,
@@ -163,8 +164,16 @@ def _line_json(result: BillResult) -> list[dict[str, Any]]:
     ]
 
 
-def bill_for_reading(session: Session, *, reading_uuid: UUID, actor: User, now: datetime) -> Bill:
-    reading = get_reading(session, reading_uuid)
+@dataclass(frozen=True)
+class PricedReading:
+    unit: Unit
+    tariff_id: int
+    reading: Reading
+    result: BillResult
+
+
+def price_reading(session: Session, reading: Reading, *, arrears: Decimal = Decimal(0)) -> PricedReading:
+    """The bill an approved reading makes for its unit and period; checks everything, writes nothing."""
     if reading.status != ReadingStatus.APPROVED or reading.value is None:
         raise Problem(409, "bill.reading_not_approved")
     meter = session.get(Meter, reading.meter_id)
@@ -173,11 +182,6 @@ def bill_for_reading(session: Session, *, reading_uuid: UUID, actor: User, now: 
         raise Problem(409, "bill.not_a_unit_meter")
     unit = session.get(Unit, meter.unit_id)
     assert unit is not None
-    assert unit.id is not None
-    assert reading.id is not None
-    existing = session.exec(select(Bill).where(Bill.unit_id == unit.id, Bill.period == reading.period)).first()
-    if existing is not None:
-        raise Problem(409, "bill.already_billed", details={"bill_id": existing.id, "bill_number": existing.bill_number})
     tariff_row = session.get(TariffRow, unit.tariff_id) if unit.tariff_id is not None else None
     if tariff_row is None or tariff_row.id is None:
         raise Problem(409, "bill.no_tariff", f"Unit {unit.code} has no tariff")
@@ -194,34 +198,61 @@ def bill_for_reading(session: Session, *, reading_uuid: UUID, actor: User, now: 
             own_units=own,
             shared=_shared_uses(session, unit, own, reading.period),
             rate_override=override,
+            arrears=arrears,
         )
     except BillingError as error:
         raise Problem(409, error.code, error.message, dict(error.details)) from error
+    return PricedReading(unit, tariff_row.id, reading, result)
+
+
+def apply_result(bill: Bill, priced: PricedReading) -> None:
+    """Write a computation onto a bill (drafts only: an issued bill never changes)."""
+    assert bill.status == BillStatus.DRAFT or bill.id is None
+    result = priced.result
+    bill.tariff_id = priced.tariff_id
+    bill.lines = line_json(result)
+    bill.trace = list(result.trace)
+    bill.total = result.total
+    bill.round_off = result.round_off
+    bill.payable = result.payable
+
+
+def draft_bill(session: Session, reading: Reading, *, actor: User, now: datetime, run_id: int | None = None) -> Bill:
+    """A draft bill (no number yet) for the reading's unit and period; the caller commits."""
+    priced = price_reading(session, reading)
+    assert priced.unit.id is not None
+    assert reading.id is not None
+    existing = session.exec(select(Bill).where(Bill.unit_id == priced.unit.id, Bill.period == reading.period)).first()
+    if existing is not None:
+        raise Problem(409, "bill.already_billed", details={"bill_id": existing.id, "bill_number": existing.bill_number})
     bill = Bill(
-        bill_number=_next_bill_number(session, reading.period),
-        unit_id=unit.id,
+        status=BillStatus.DRAFT,
+        unit_id=priced.unit.id,
         period=reading.period,
         reading_id=reading.id,
-        tariff_id=tariff_row.id,
-        lines=_line_json(result),
-        trace=list(result.trace),
-        total=result.total,
-        round_off=result.round_off,
-        payable=result.payable,
+        run_id=run_id,
+        tariff_id=priced.tariff_id,
+        lines=[],
+        trace=[],
+        total=Decimal(0),
+        round_off=Decimal(0),
+        payable=Decimal(0),
         created_at=now,
         created_by_id=actor.id or 0,
     )
+    apply_result(bill, priced)
     session.add(bill)
-    session.add(
-        AuditEvent(
-            at=now,
-            actor_id=actor.id,
-            action="bill.created",
-            entity="bill",
-            entity_id=bill.bill_number,
-            detail={"unit": unit.code, "period": reading.period, "payable": str(result.payable)},
-        )
-    )
+    return bill
+
+
+def bill_for_reading(session: Session, *, reading_uuid: UUID, actor: User, now: datetime, settings: Settings) -> Bill:
+    """Bill one approved reading at once: a draft, issued in the same transaction."""
+    from sync_server.billing.issue import issue_bill
+
+    reading = get_reading(session, reading_uuid)
+    bill = draft_bill(session, reading, actor=actor, now=now)
+    session.flush()
+    issue_bill(session, bill, actor=actor, now=now, settings=settings)
     try:
         session.commit()
     except IntegrityError as error:  # a concurrent request billed the same unit-period first

@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, BackgroundTasks
+from pydantic import BaseModel, StringConstraints
+from sqlalchemy.exc import IntegrityError
+
+from sync_server.api.routes.bills import BillOut, _bill_out
+from sync_server.billing.ledger import refresh_statuses
+from sync_server.billing.runs import execute_run, issue_run, start_run
+from sync_server.deps import ContextDep, CurrentUser, NowDep, SessionDep, access
+from sync_server.models import AuditEvent, BillRun, ClosedPeriod, Role
+from sync_server.problems import Problem
+
+router = APIRouter(prefix="/billing", tags=["billing"])
+
+Period = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+
+
+class RunRequest(BaseModel):
+    block_id: int
+    period: Period
+
+
+class RunOut(BaseModel):
+    id: int
+    block_id: int
+    period: str
+    status: str
+    total_units: int
+    processed: int
+    created: int
+    skipped: list[dict[str, Any]]
+    started_at: datetime
+    finished_at: datetime | None
+    error: str | None
+
+
+class CloseRequest(BaseModel):
+    block_id: int
+    period: Period
+
+
+class StatusRefresh(BaseModel):
+    changed: int
+
+
+def _run_out(run: BillRun) -> RunOut:
+    return RunOut.model_validate(run, from_attributes=True)
+
+
+@router.post("/runs", status_code=202, **access(Role.ADMIN))
+def create_run(
+    body: RunRequest,
+    background: BackgroundTasks,
+    context: ContextDep,
+    session: SessionDep,
+    user: CurrentUser,
+    now: NowDep,
+) -> RunOut:
+    """Start a bill run for a block and period; it drafts bills in the background (poll it for progress)."""
+    run = start_run(session, block_id=body.block_id, period=body.period, actor=user, now=now)
+    assert run.id is not None
+    background.add_task(execute_run, context.engine, run.id, clock=context.clock)
+    return _run_out(run)
+
+
+@router.get("/runs/{run_id}", **access(Role.ADMIN, Role.ACCOUNTANT))
+def get_run(run_id: int, session: SessionDep) -> RunOut:
+    """A bill run with its progress (units processed of total, bills created, units skipped and why)."""
+    run = session.get(BillRun, run_id)
+    if run is None:
+        raise Problem(404, "request.not_found", f"No bill run {run_id}")
+    session.refresh(run)
+    return _run_out(run)
+
+
+@router.post("/runs/{run_id}/issue", **access(Role.ADMIN))
+def issue(run_id: int, context: ContextDep, session: SessionDep, user: CurrentUser, now: NowDep) -> list[BillOut]:
+    """Issue every draft of a finished run: numbered, charged to the ledger, immutable."""
+    bills = issue_run(session, run_id, actor=user, now=now, settings=context.settings)
+    session.commit()
+    return [_bill_out(session, bill) for bill in bills]
+
+
+@router.post("/periods/close", status_code=201, **access(Role.ADMIN))
+def close_period(body: CloseRequest, session: SessionDep, user: CurrentUser, now: NowDep) -> dict[str, str]:
+    """Close a block's period: no more runs for it; corrections go through credit or debit notes."""
+    session.add(ClosedPeriod(block_id=body.block_id, period=body.period, closed_at=now, closed_by_id=user.id or 0))
+    session.add(
+        AuditEvent(
+            at=now,
+            actor_id=user.id,
+            action="period.closed",
+            entity="block",
+            entity_id=str(body.block_id),
+            detail={"period": body.period},
+        )
+    )
+    try:
+        session.commit()
+    except IntegrityError as error:
+        session.rollback()
+        raise Problem(409, "billing.period_closed", "The period is already closed") from error
+    return {"block_id": str(body.block_id), "period": body.period, "status": "closed"}
+
+
+@router.post("/statuses/refresh", **access(Role.ADMIN, Role.ACCOUNTANT))
+def refresh(context: ContextDep, session: SessionDep, user: CurrentUser, now: NowDep) -> StatusRefresh:
+    """Recompute every open bill's status (paid, partly paid, overdue after its due date)."""
+    changed = refresh_statuses(session, today=now.astimezone(context.settings.tz).date(), now=now, actor=user)
+    session.commit()
+    return StatusRefresh(changed=changed)

@@ -1,0 +1,62 @@
+"""Issuing bills: numbered, dated, charged to the ledger, and from then on immutable."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlmodel import Session
+
+from sync_server.billing.compute import apply_result, next_bill_number, price_reading
+from sync_server.billing.ledger import balance
+from sync_server.config import Settings
+from sync_server.models import AuditEvent, Bill, BillStatus, LedgerEntry, Reading, User
+from sync_server.problems import Problem
+
+__all__ = ["issue_bill"]
+
+
+def issue_bill(session: Session, bill: Bill, *, actor: User, now: datetime, settings: Settings) -> Bill:
+    """Price the draft again with the account's balance as arrears, number it, and charge it; caller commits."""
+    if bill.status != BillStatus.DRAFT:
+        raise Problem(409, "bill.already_issued", f"Bill {bill.bill_number} is issued and cannot change")
+    assert bill.id is not None
+    reading = session.get(Reading, bill.reading_id)
+    assert reading is not None
+    arrears = balance(session, bill.unit_id)
+    priced = price_reading(session, reading, arrears=arrears)
+    apply_result(bill, priced)
+    issued_on = now.astimezone(settings.tz).date()
+    bill.bill_number = next_bill_number(session, bill.period)
+    bill.status = BillStatus.ISSUED
+    bill.issued_at = now
+    bill.due_on = issued_on + timedelta(days=settings.bill_due_days)
+    # The ledger is charged what this period adds; the payable also shows the arrears already on it.
+    bill.charges = bill.payable - arrears
+    session.add(bill)
+    session.add(
+        LedgerEntry(
+            unit_id=bill.unit_id,
+            kind="charge",
+            amount=bill.charges,
+            booked_on=issued_on,
+            bill_id=bill.id,
+            description=f"Bill {bill.bill_number} for {bill.period}",
+            created_at=now,
+        )
+    )
+    session.add(
+        AuditEvent(
+            at=now,
+            actor_id=actor.id,
+            action="bill.issued",
+            entity="bill",
+            entity_id=bill.bill_number,
+            detail={
+                "unit_id": bill.unit_id,
+                "period": bill.period,
+                "payable": str(bill.payable),
+                "arrears": str(arrears),
+            },
+        )
+    )
+    return bill

@@ -1,0 +1,136 @@
+"""An account's ledger (charges positive, payments and credits negative): balances, payments, bill statuses.
+
+Arrears are the ledger balance, never a field copied between bills (DOMAIN.md). A payment larger than what is
+owed leaves a negative balance: a credit the next bill uses up, never lost.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from sync_server.models import AuditEvent, Bill, BillStatus, LedgerEntry, Payment, Unit, User
+from sync_server.problems import Problem
+
+__all__ = ["balance", "bill_status", "record_payment", "refresh_statuses"]
+
+OPEN_STATUSES = (BillStatus.ISSUED, BillStatus.PARTLY_PAID, BillStatus.OVERDUE)
+
+
+def balance(session: Session, unit_id: int) -> Decimal:
+    total = session.exec(select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(LedgerEntry.unit_id == unit_id))
+    return Decimal(str(total.one())).quantize(Decimal("0.01"))
+
+
+def _paid_towards(session: Session, bill: Bill) -> Decimal:
+    paid = session.exec(select(func.coalesce(func.sum(Payment.amount), 0)).where(Payment.bill_id == bill.id)).one()
+    return Decimal(str(paid))
+
+
+def bill_status(session: Session, bill: Bill, today: date) -> BillStatus:
+    """Paid when the account owes nothing; otherwise overdue past the due date, partly paid, or issued."""
+    if bill.status == BillStatus.DRAFT:
+        return BillStatus.DRAFT
+    if balance(session, bill.unit_id) <= 0:
+        return BillStatus.PAID
+    if bill.due_on is not None and today > bill.due_on:
+        return BillStatus.OVERDUE
+    return BillStatus.PARTLY_PAID if _paid_towards(session, bill) > 0 else BillStatus.ISSUED
+
+
+def _set_status(session: Session, bill: Bill, status: BillStatus, *, actor: User | None, now: datetime) -> bool:
+    if bill.status == status:
+        return False
+    session.add(
+        AuditEvent(
+            at=now,
+            actor_id=actor.id if actor else None,
+            action="bill.status",
+            entity="bill",
+            entity_id=bill.bill_number or str(bill.id),
+            detail={"from": bill.status, "to": status.value},
+        )
+    )
+    bill.status = status
+    session.add(bill)
+    return True
+
+
+def refresh_statuses(session: Session, *, today: date, now: datetime, actor: User | None = None) -> int:
+    """Recompute the status of every open bill (overdue after the due date); returns how many changed."""
+    changed = 0
+    for bill in session.exec(select(Bill).where(col(Bill.status).in_([s.value for s in OPEN_STATUSES]))).all():
+        changed += _set_status(session, bill, bill_status(session, bill, today), actor=actor, now=now)
+    return changed
+
+
+def record_payment(
+    session: Session,
+    *,
+    unit_id: int,
+    amount: Decimal,
+    paid_on: date,
+    mode: str,
+    reference: str | None,
+    bill_id: int | None,
+    actor: User,
+    now: datetime,
+) -> Payment:
+    """Book a payment against the account (and a bill, when named); the caller commits."""
+    if amount <= 0:
+        raise Problem(422, "payment.invalid_amount", "A payment is a positive amount")
+    unit = session.get(Unit, unit_id)
+    if unit is None:
+        raise Problem(404, "request.not_found", f"No unit {unit_id}")
+    bill = session.get(Bill, bill_id) if bill_id is not None else _latest_open_bill(session, unit_id)
+    if bill is not None and (bill.unit_id != unit_id or bill.status == BillStatus.DRAFT):
+        raise Problem(409, "payment.wrong_bill", "The bill is not an issued bill of this unit")
+    payment = Payment(
+        unit_id=unit_id,
+        bill_id=bill.id if bill else None,
+        amount=amount,
+        paid_on=paid_on,
+        mode=mode,
+        reference=reference,
+        recorded_at=now,
+        recorded_by_id=actor.id or 0,
+    )
+    session.add(payment)
+    session.flush()
+    session.add(
+        LedgerEntry(
+            unit_id=unit_id,
+            kind="payment",
+            amount=-amount,
+            booked_on=paid_on,
+            bill_id=payment.bill_id,
+            payment_id=payment.id,
+            description=f"Payment ({mode}{', ' + reference if reference else ''})",
+            created_at=now,
+        )
+    )
+    session.add(
+        AuditEvent(
+            at=now,
+            actor_id=actor.id,
+            action="payment.recorded",
+            entity="payment",
+            entity_id=str(payment.id),
+            detail={"unit": unit.code, "amount": str(amount), "mode": mode, "bill_id": payment.bill_id},
+        )
+    )
+    session.flush()
+    if bill is not None:
+        _set_status(session, bill, bill_status(session, bill, paid_on), actor=actor, now=now)
+    return payment
+
+
+def _latest_open_bill(session: Session, unit_id: int) -> Bill | None:
+    return session.exec(
+        select(Bill)
+        .where(Bill.unit_id == unit_id, col(Bill.status).in_([s.value for s in OPEN_STATUSES]))
+        .order_by(col(Bill.period).desc())
+    ).first()

@@ -1,0 +1,145 @@
+"""Bill runs per block and period, issuing, the ledger, payments and statuses, over the API."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from sync_server.clock import FixedClock
+from tests.sync_server.factories import NOW, auth, jpeg_bytes, meters_by_unit, push, reading, sha256
+
+PERIOD = NOW.strftime("%Y-%m")  # the demo's "this month" follows the pinned clock
+
+
+def _approve_walkthrough(client: TestClient) -> str:
+    """engineer1 reads 5BHK-B17-FF at previous + 77 with a photo; the supervisor approves it."""
+    headers = auth(client, "engineer1")
+    meter = meters_by_unit(client, headers)["5BHK-B17-FF"]
+    photo = jpeg_bytes()
+    item = reading(meter, value=str(int(meter["previous"]["value"]) + 77), photo_sha256=sha256(photo))
+    push(client, headers, [item])
+    client.put(f"/api/photos/{sha256(photo)}", content=photo, headers=headers | {"Content-Type": "image/jpeg"})
+    assert client.post(f"/api/review/readings/{item['uuid']}/approve", headers=auth(client, "supervisor")).is_success
+    return str(item["uuid"])
+
+
+def _block_b(client: TestClient, headers: dict[str, str]) -> int:
+    return next(b["id"] for b in client.get("/api/blocks", headers=headers).json() if b["code"] == "B")
+
+
+def _run(client: TestClient, headers: dict[str, str], block_id: int) -> dict[str, Any]:
+    started = client.post("/api/billing/runs", json={"block_id": block_id, "period": PERIOD}, headers=headers)
+    assert started.status_code == 202, started.text
+    run = client.get(f"/api/billing/runs/{started.json()['id']}", headers=headers).json()
+    assert run["status"] == "done", run
+    return dict(run)
+
+
+def test_bill_run_drafts_bills_and_is_idempotent(client: TestClient) -> None:
+    _approve_walkthrough(client)
+    admin = auth(client, "admin")
+    block = _block_b(client, admin)
+    first = _run(client, admin, block)
+    assert first["processed"] == first["total_units"] == 12
+    assert first["created"] == 4  # the motor's four flats read this month
+    reasons = {s["unit"]: s["code"] for s in first["skipped"]}
+    assert reasons["2BHK-B1-GF"] == "bill.no_approved_reading"
+    drafts = client.get(f"/api/bills?period={PERIOD}&block_id={block}", headers=admin).json()
+    assert {b["status"] for b in drafts} == {"draft"}
+    assert {b["bill_number"] for b in drafts} == {None}
+    walk = next(b for b in drafts if b["unit_code"] == "5BHK-B17-FF")
+    assert Decimal(walk["payable"]) == Decimal("3711")
+
+    again = _run(client, admin, block)
+    assert again["created"] == 0
+    assert sum(1 for s in again["skipped"] if s["code"] == "bill.already_billed") == 4
+    after = client.get(f"/api/bills?period={PERIOD}&block_id={block}", headers=admin).json()
+    assert sorted((b["unit_code"], b["payable"], b["lines"]) for b in after) == sorted(
+        (b["unit_code"], b["payable"], b["lines"]) for b in drafts
+    )
+
+
+def test_issue_numbers_consecutively_charges_ledger_and_is_final(client: TestClient) -> None:
+    _approve_walkthrough(client)
+    admin = auth(client, "admin")
+    run = _run(client, admin, _block_b(client, admin))
+    issued = client.post(f"/api/billing/runs/{run['id']}/issue", headers=admin)
+    assert issued.status_code == 200, issued.text
+    bills = issued.json()
+    numbers = [b["bill_number"] for b in bills]
+    assert [int(n.rsplit("/", 1)[1]) for n in numbers] == [1, 2, 3, 4]
+    assert all(len(n) <= 16 for n in numbers)
+    assert {b["status"] for b in bills} == {"issued"}
+    walk = next(b for b in bills if b["unit_code"] == "5BHK-B17-FF")
+    ledger = client.get(f"/api/accounts/{walk['unit_id']}/ledger", headers=admin).json()
+    assert Decimal(ledger["balance"]) == Decimal("3711")
+    assert [e["kind"] for e in ledger["entries"]] == ["charge"]
+
+    # Issuing again makes nothing new, and bills keep their numbers.
+    assert client.post(f"/api/billing/runs/{run['id']}/issue", headers=admin).json() == []
+    assert client.get(f"/api/bills/{walk['id']}", headers=admin).json()["bill_number"] == walk["bill_number"]
+
+
+def test_payments_set_status_and_overpayment_is_a_credit(client: TestClient, clock: FixedClock) -> None:
+    _approve_walkthrough(client)
+    admin, accountant = auth(client, "admin"), auth(client, "accountant")
+    run = _run(client, admin, _block_b(client, admin))
+    bills = client.post(f"/api/billing/runs/{run['id']}/issue", headers=admin).json()
+    walk = next(b for b in bills if b["unit_code"] == "5BHK-B17-FF")
+    today = NOW.date().isoformat()
+
+    part = client.post(
+        "/api/payments",
+        json={"unit_id": walk["unit_id"], "bill_id": walk["id"], "amount": "1000.00", "paid_on": today, "mode": "upi"},
+        headers=accountant,
+    )
+    assert part.status_code == 201, part.text
+    assert Decimal(part.json()["balance"]) == Decimal("2711.00")
+    assert client.get(f"/api/bills/{walk['id']}", headers=accountant).json()["status"] == "partly_paid"
+
+    extra = client.post(
+        "/api/payments",
+        json={"unit_id": walk["unit_id"], "amount": "3000.00", "paid_on": today, "mode": "cash"},
+        headers=accountant,
+    )
+    assert extra.status_code == 201
+    assert Decimal(extra.json()["balance"]) == Decimal("-289.00")  # a credit, never lost
+    assert client.get(f"/api/bills/{walk['id']}", headers=accountant).json()["status"] == "paid"
+
+    # Another flat leaves its bill unpaid past the due date: overdue on the next refresh.
+    clock.advance(timedelta(days=16))
+    accountant = auth(client, "accountant")  # sixteen days on, a new sign-in
+    refreshed = client.post("/api/billing/statuses/refresh", headers=accountant)
+    assert refreshed.json()["changed"] == 3
+    statuses = {b["unit_code"]: b["status"] for b in client.get("/api/bills", headers=accountant).json()}
+    assert statuses["5BHK-B17-FF"] == "paid"
+    assert statuses["4BHK-B5-FF"] == "overdue"
+
+
+def test_payment_refused_for_non_positive_amount(client: TestClient) -> None:
+    accountant = auth(client, "accountant")
+    unit_id = client.get("/api/units", headers=auth(client, "admin")).json()[0]["id"]
+    response = client.post(
+        "/api/payments",
+        json={"unit_id": unit_id, "amount": "-5", "paid_on": NOW.date().isoformat(), "mode": "cash"},
+        headers=accountant,
+    )
+    assert response.status_code == 422
+
+
+def test_closed_period_takes_no_run(client: TestClient) -> None:
+    admin = auth(client, "admin")
+    block = _block_b(client, admin)
+    closed = client.post("/api/billing/periods/close", json={"block_id": block, "period": PERIOD}, headers=admin)
+    assert closed.status_code == 201
+    refused = client.post("/api/billing/runs", json={"block_id": block, "period": PERIOD}, headers=admin)
+    assert (refused.status_code, refused.json()["code"]) == (409, "billing.period_closed")
+
+
+def test_run_for_a_malformed_period_is_422(client: TestClient) -> None:
+    admin = auth(client, "admin")
+    response = client.post("/api/billing/runs", json={"block_id": 1, "period": "2025-13"}, headers=admin)
+    assert response.status_code == 422
