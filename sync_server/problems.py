@@ -50,6 +50,8 @@ CODES: dict[str, str] = {
     "meter.unknown_engineer": "No such field engineer",
     "bill.already_issued": "An issued bill cannot be issued or changed again",
     "bill.not_found": "No such bill",
+    "bill.not_issued": "Only issued bills take credit or debit notes",
+    "bill.nothing_owed": "Nothing is owed on this bill's account",
     "billing.period_closed": "The period is closed for this block: correct bills with credit or debit notes",
     "billing.invalid_period": "A period is a month written YYYY-MM",
     "billing.unknown_block": "No such block",

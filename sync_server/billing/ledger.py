@@ -12,10 +12,10 @@ from decimal import Decimal
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from sync_server.models import AuditEvent, Bill, BillStatus, LedgerEntry, Payment, Unit, User
+from sync_server.models import AuditEvent, Bill, BillNote, BillStatus, LedgerEntry, Payment, Unit, User
 from sync_server.problems import Problem
 
-__all__ = ["balance", "bill_status", "record_payment", "refresh_statuses"]
+__all__ = ["add_note", "balance", "bill_status", "outstanding", "record_payment", "refresh_statuses"]
 
 OPEN_STATUSES = (BillStatus.ISSUED, BillStatus.PARTLY_PAID, BillStatus.OVERDUE)
 
@@ -134,3 +134,47 @@ def _latest_open_bill(session: Session, unit_id: int) -> Bill | None:
         .where(Bill.unit_id == unit_id, col(Bill.status).in_([s.value for s in OPEN_STATUSES]))
         .order_by(col(Bill.period).desc())
     ).first()
+
+
+def add_note(
+    session: Session, *, bill: Bill, kind: str, amount: Decimal, reason: str, actor: User, now: datetime, today: date
+) -> BillNote:
+    """A credit or debit note against an issued bill; the bill itself never changes. Caller commits."""
+    if bill.status == BillStatus.DRAFT:
+        raise Problem(409, "bill.not_issued", "A draft is corrected by running it again, not by a note")
+    signed = -amount if kind == "credit" else amount
+    note = BillNote(
+        bill_id=bill.id or 0, kind=kind, amount=signed, reason=reason, created_at=now, created_by_id=actor.id or 0
+    )
+    session.add(note)
+    session.flush()
+    session.add(
+        LedgerEntry(
+            unit_id=bill.unit_id,
+            kind=f"{kind}_note",
+            amount=signed,
+            booked_on=today,
+            bill_id=bill.id,
+            description=f"{kind.title()} note on {bill.bill_number}: {reason}"[:200],
+            created_at=now,
+        )
+    )
+    session.add(
+        AuditEvent(
+            at=now,
+            actor_id=actor.id,
+            action=f"bill.{kind}_note",
+            entity="bill",
+            entity_id=bill.bill_number or str(bill.id),
+            reason=reason,
+            detail={"amount": str(signed)},
+        )
+    )
+    session.flush()
+    _set_status(session, bill, bill_status(session, bill, today), actor=actor, now=now)
+    return note
+
+
+def outstanding(session: Session, bill: Bill) -> Decimal:
+    """What is still owed on the bill's account (never below zero)."""
+    return max(balance(session, bill.unit_id), Decimal(0))

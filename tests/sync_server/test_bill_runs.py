@@ -143,3 +143,55 @@ def test_run_for_a_malformed_period_is_422(client: TestClient) -> None:
     admin = auth(client, "admin")
     response = client.post("/api/billing/runs", json={"block_id": 1, "period": "2025-13"}, headers=admin)
     assert response.status_code == 422
+
+
+def _issued_block_b(client: TestClient) -> list[dict[str, Any]]:
+    _approve_walkthrough(client)
+    admin = auth(client, "admin")
+    run = _run(client, admin, _block_b(client, admin))
+    return list(client.post(f"/api/billing/runs/{run['id']}/issue", headers=admin).json())
+
+
+def test_credit_note_corrects_an_issued_bill_which_stays_unchanged(client: TestClient) -> None:
+    walk = next(b for b in _issued_block_b(client) if b["unit_code"] == "5BHK-B17-FF")
+    admin = auth(client, "admin")
+    note = client.post(
+        f"/api/bills/{walk['id']}/notes",
+        json={"kind": "credit", "amount": "111.00", "reason": "meter misread"},
+        headers=admin,
+    )
+    assert note.status_code == 201, note.text
+    assert Decimal(note.json()["balance"]) == Decimal("3600.00")
+    bill = client.get(f"/api/bills/{walk['id']}", headers=admin).json()
+    assert (bill["payable"], bill["lines"]) == (walk["payable"], walk["lines"])
+    kinds = [e["kind"] for e in client.get(f"/api/accounts/{walk['unit_id']}/ledger", headers=admin).json()["entries"]]
+    assert kinds == ["charge", "credit_note"]
+
+
+def test_note_on_a_draft_is_refused(client: TestClient) -> None:
+    _approve_walkthrough(client)
+    admin = auth(client, "admin")
+    _run(client, admin, _block_b(client, admin))
+    draft = client.get("/api/bills?status=draft", headers=admin).json()[0]
+    refused = client.post(
+        f"/api/bills/{draft['id']}/notes", json={"kind": "debit", "amount": "5", "reason": "x"}, headers=admin
+    )
+    assert (refused.status_code, refused.json()["code"]) == (409, "bill.not_issued")
+
+
+def test_bulk_mark_paid_records_payments_and_skips_paid_ones(client: TestClient) -> None:
+    bills = _issued_block_b(client)
+    accountant = auth(client, "accountant")
+    ids = [b["id"] for b in bills]
+    today = NOW.date().isoformat()
+    first = client.post(
+        "/api/bills/mark-paid", json={"bill_ids": ids, "paid_on": today, "mode": "bank"}, headers=accountant
+    ).json()
+    assert sorted(first["paid"]) == sorted(ids)
+    statuses = {b["status"] for b in client.get("/api/bills", headers=accountant).json()}
+    assert statuses == {"paid"}
+    again = client.post(
+        "/api/bills/mark-paid", json={"bill_ids": ids, "paid_on": today, "mode": "bank"}, headers=accountant
+    ).json()
+    assert again["paid"] == []
+    assert {s["code"] for s in again["skipped"]} == {"bill.nothing_owed"}

@@ -6,11 +6,11 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field, StringConstraints
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
-from sync_server.billing.ledger import balance, record_payment
-from sync_server.deps import CurrentUser, NowDep, SessionDep, access
-from sync_server.models import LedgerEntry, Role, Unit
+from sync_server.billing.ledger import add_note, balance, outstanding, record_payment
+from sync_server.deps import ContextDep, CurrentUser, NowDep, SessionDep, access
+from sync_server.models import Bill, BillStatus, LedgerEntry, Role, Unit
 from sync_server.problems import Problem
 
 router = APIRouter(tags=["payments"])
@@ -76,6 +76,101 @@ def create_payment(body: PaymentIn, session: SessionDep, user: CurrentUser, now:
         mode=payment.mode,
         balance=balance(session, payment.unit_id),
     )
+
+
+class NoteIn(BaseModel):
+    kind: Literal["credit", "debit"]
+    amount: Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2)]
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+
+
+class NoteOut(BaseModel):
+    id: int
+    bill_id: int
+    kind: str
+    amount: Decimal
+    reason: str
+    balance: Decimal
+
+
+class BulkPaid(BaseModel):
+    bill_ids: Annotated[list[int], Field(min_length=1, max_length=1000)]
+    paid_on: date
+    mode: Literal["cash", "upi", "cheque", "bank"]
+    reference: Annotated[str, StringConstraints(max_length=64)] | None = None
+
+
+class BulkResult(BaseModel):
+    paid: list[int]
+    skipped: list[dict[str, str | int]]
+
+
+def _bill(session: Session, bill_id: int) -> Bill:
+    bill = session.get(Bill, bill_id)
+    if bill is None:
+        raise Problem(404, "bill.not_found", f"No bill {bill_id}")
+    return bill
+
+
+@router.post("/bills/{bill_id}/notes", status_code=201, **access(Role.ADMIN))
+def create_note(
+    bill_id: int, body: NoteIn, context: ContextDep, session: SessionDep, user: CurrentUser, now: NowDep
+) -> NoteOut:
+    """Correct an issued bill with a credit or debit note (the bill itself stays as issued)."""
+    bill = _bill(session, bill_id)
+    note = add_note(
+        session,
+        bill=bill,
+        kind=body.kind,
+        amount=body.amount,
+        reason=body.reason,
+        actor=user,
+        now=now,
+        today=now.astimezone(context.settings.tz).date(),
+    )
+    session.commit()
+    assert note.id is not None
+    return NoteOut(
+        id=note.id,
+        bill_id=bill_id,
+        kind=note.kind,
+        amount=note.amount,
+        reason=note.reason,
+        balance=balance(session, bill.unit_id),
+    )
+
+
+@router.post("/bills/mark-paid", **access(Role.ACCOUNTANT, Role.ADMIN))
+def mark_paid(body: BulkPaid, session: SessionDep, user: CurrentUser, now: NowDep) -> BulkResult:
+    """Mark many bills paid at once: each records a payment of what its account still owes."""
+    result = BulkResult(paid=[], skipped=[])
+    for bill_id in body.bill_ids:
+        bill = session.get(Bill, bill_id)
+        owed = outstanding(session, bill) if bill is not None else Decimal(0)
+        if bill is None or bill.status == BillStatus.DRAFT or owed <= 0:
+            reason = (
+                "bill.not_found"
+                if bill is None
+                else "bill.not_issued"
+                if bill.status == "draft"
+                else "bill.nothing_owed"
+            )
+            result.skipped.append({"bill_id": bill_id, "code": reason})
+            continue
+        record_payment(
+            session,
+            unit_id=bill.unit_id,
+            amount=owed,
+            paid_on=body.paid_on,
+            mode=body.mode,
+            reference=body.reference,
+            bill_id=bill.id,
+            actor=user,
+            now=now,
+        )
+        result.paid.append(bill_id)
+    session.commit()
+    return result
 
 
 @router.get("/accounts/{unit_id}/ledger", **access(Role.ACCOUNTANT, Role.ADMIN))
