@@ -93,6 +93,23 @@ class TokenService:
             raise Problem(401, "auth.invalid_token", "The token has expired")
         return AccessClaims(user_id=int(claims["sub"]), role=str(claims["role"]))
 
+    def download_token(self, subject: str, now: datetime, ttl: timedelta = timedelta(minutes=10)) -> str:
+        """A short-lived signed link for a browser to open one document (a PDF) without a bearer header."""
+        claims = {"sub": subject, "aud": "download", "exp": int((now + ttl).timestamp())}
+        return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
+
+    def read_download_token(self, token: str, now: datetime) -> str | None:
+        """The subject of a valid, unexpired download token; None otherwise."""
+        try:
+            claims = jwt.decode(
+                token, self._secret, algorithms=[ALGORITHM], audience="download", options={"verify_exp": False}
+            )
+        except jwt.PyJWTError:
+            return None
+        if int(claims.get("exp", 0)) <= int(now.timestamp()):
+            return None
+        return str(claims["sub"])
+
     def login(self, session: Session, *, username: str, password: str, device_id: str, now: datetime) -> TokenPair:
         user = session.exec(select(User).where(User.username == username)).first()
         if user is None:

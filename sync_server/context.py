@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import Engine
 
@@ -21,3 +22,4 @@ class AppContext:
     clock: Clock
     tokens: TokenService
     photos: PhotoStore
+    assets_dir: Path  # fonts and the logo for invoices

@@ -18,6 +18,7 @@ from sync_server.clock import Clock
 from sync_server.config import Settings, load_secret_key
 from sync_server.context import AppContext
 from sync_server.db import create_db_engine, migrate
+from sync_server.invoices import DEFAULT_ASSETS_DIR
 from sync_server.photo_store import PhotoStore
 from sync_server.problems import Problem
 
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
             refresh_ttl=timedelta(days=settings.refresh_token_days),
         ),
         photos=PhotoStore(settings.photo_dir, max_bytes=settings.max_photo_bytes, max_pixels=settings.max_photo_pixels),
+        assets_dir=DEFAULT_ASSETS_DIR,
     )
     app = FastAPI(
         title="Fieldmeter",

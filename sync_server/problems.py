@@ -56,6 +56,7 @@ CODES: dict[str, str] = {
     "billing.invalid_period": "A period is a month written YYYY-MM",
     "billing.unknown_block": "No such block",
     "billing.run_not_done": "The bill run has not finished",
+    "download.invalid": "The link is not valid or has expired",
     "payment.invalid_amount": "A payment is a positive amount",
     "payment.wrong_bill": "The bill is not an issued bill of this unit",
 }

@@ -2,10 +2,21 @@
 
 from fastapi import APIRouter
 
-from sync_server.api.routes import auth, billing_runs, bills, directory, health, payments, photos, review, sync
+from sync_server.api.routes import (
+    auth,
+    billing_runs,
+    bills,
+    directory,
+    documents,
+    health,
+    payments,
+    photos,
+    review,
+    sync,
+)
 
 __all__ = ["api_router"]
 
 api_router = APIRouter()
-for module in (health, auth, sync, photos, review, directory, bills, billing_runs, payments):
+for module in (health, auth, sync, photos, review, directory, bills, billing_runs, payments, documents):
     api_router.include_router(module.router)

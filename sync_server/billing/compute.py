@@ -62,7 +62,7 @@ def _approved_in_period(session: Session, meter_id: int, period: str) -> Reading
     ).first()
 
 
-def _previous_approved(session: Session, meter_id: int, period: str) -> Reading | None:
+def previous_approved(session: Session, meter_id: int, period: str) -> Reading | None:
     return session.exec(
         select(Reading)
         .where(
@@ -78,7 +78,7 @@ def _previous_approved(session: Session, meter_id: int, period: str) -> Reading 
 def _consumption(session: Session, meter: Meter, current: Reading) -> MeterConsumption:
     assert meter.id is not None
     assert current.value is not None
-    previous = _previous_approved(session, meter.id, current.period)
+    previous = previous_approved(session, meter.id, current.period)
     if previous is None or previous.value is None:
         raise Problem(409, "bill.no_previous_reading", f"Meter {meter.number} has no approved reading before")
     try:

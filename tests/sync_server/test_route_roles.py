@@ -26,6 +26,7 @@ _PLACEHOLDERS = {
     "bill_id": "999999",
     "run_id": "999999",
     "unit_id": "999999",
+    "token": "not-a-token",
 }
 
 

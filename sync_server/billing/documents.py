@@ -1,0 +1,88 @@
+"""Issued bills as the printable invoice data the PDF template takes (sync_server.invoices)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from sqlmodel import Session, col, select
+
+from sync_server.billing.compute import previous_approved
+from sync_server.config import Settings
+from sync_server.invoices import InvoiceData, InvoiceLine, render_block, render_invoice
+from sync_server.models import Bill, BillStatus, Meter, Reading, Unit
+from sync_server.problems import Problem
+
+__all__ = ["bill_pdf", "block_pdf", "invoice_for"]
+
+
+def _period_days(period: str) -> tuple[date, date]:
+    first = date.fromisoformat(period + "-01")
+    next_first = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return first, next_first - timedelta(days=1)
+
+
+def invoice_for(session: Session, bill: Bill, settings: Settings) -> InvoiceData:
+    if bill.status == BillStatus.DRAFT or bill.bill_number is None or bill.issued_at is None:
+        raise Problem(409, "bill.not_issued", "Drafts have no invoice yet: issue the bill first")
+    unit = session.get(Unit, bill.unit_id)
+    reading = session.get(Reading, bill.reading_id)
+    assert unit is not None
+    assert reading is not None
+    assert reading.value is not None
+    meter = session.get(Meter, reading.meter_id)
+    assert meter is not None
+    previous = previous_approved(session, reading.meter_id, bill.period)
+    charges = [line for line in bill.lines if line["code"] not in ("arrears", "round_off")]
+    arrears = sum((Decimal(line["amount"]) for line in bill.lines if line["code"] == "arrears"), Decimal("0.00"))
+    total = sum((Decimal(line["amount"]) for line in charges), Decimal("0.00"))
+    period_from, period_to = _period_days(bill.period)
+    return InvoiceData(
+        society_name=settings.society_name,
+        society_address=settings.society_address,
+        upi_vpa=settings.society_upi_vpa,
+        payee_name=settings.society_name,
+        bill_number=bill.bill_number,
+        bill_date=bill.issued_at.astimezone(settings.tz).date(),
+        due_date=bill.due_on or bill.issued_at.astimezone(settings.tz).date(),
+        period_from=period_from,
+        period_to=period_to,
+        unit_code=unit.code,
+        consumer_name=unit.consumer_name or unit.code,
+        meter_number=meter.number,
+        previous_reading=previous.value if previous is not None and previous.value is not None else reading.value,
+        current_reading=reading.value,
+        units=Decimal(next((line["quantity"] for line in charges if line["code"] == "energy"), "0")),
+        lines=[
+            InvoiceLine(
+                line["description"],
+                Decimal(line["quantity"]),
+                None if line["rate"] is None else Decimal(line["rate"]),
+                Decimal(line["amount"]),
+            )
+            for line in charges
+        ],
+        total=total,
+        round_off=bill.round_off,
+        payable=total + bill.round_off,
+        arrears=arrears.quantize(Decimal("0.01")),
+        status=bill.status,
+    )
+
+
+def bill_pdf(session: Session, bill: Bill, settings: Settings, assets_dir: Path) -> bytes:
+    return render_invoice(invoice_for(session, bill, settings), assets_dir=assets_dir)
+
+
+def block_pdf(session: Session, *, block_id: int, period: str, settings: Settings, assets_dir: Path) -> bytes:
+    """Every issued bill of a block for a period, a page each in unit order."""
+    bills = session.exec(
+        select(Bill)
+        .join(Unit, col(Unit.id) == col(Bill.unit_id))
+        .where(Unit.block_id == block_id, Bill.period == period, Bill.status != BillStatus.DRAFT)
+        .order_by(col(Unit.code))
+    ).all()
+    if not bills:
+        raise Problem(404, "bill.not_found", "No issued bills for this block and period")
+    return render_block([invoice_for(session, bill, settings) for bill in bills], assets_dir=assets_dir)
