@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import flet as ft
 import httpx
 
-from mobile_app.console_client import ConsoleApiError, ConsoleClient
+from mobile_app.console_client import BillingClient, ConsoleApiError
 from mobile_app.ui.admin import AdminView
+from mobile_app.ui.bill_runs import BillRunView
+from mobile_app.ui.bills_view import BillsView
+from mobile_app.ui.common import push_update
 from mobile_app.ui.review import ReviewView
 from mobile_app.ui.sign_in import SignInView
 
@@ -23,7 +27,7 @@ HttpFactory = Callable[[], httpx.AsyncClient]
 
 
 class ConsoleApp:
-    def __init__(self, page: ft.Page, client: ConsoleClient) -> None:
+    def __init__(self, page: ft.Page, client: BillingClient) -> None:
         self.page = page
         self.client = client
         self.device_id = f"browser-{secrets.token_hex(6)}"
@@ -50,7 +54,9 @@ class ConsoleApp:
         if role == "supervisor":
             view = ReviewView(self.client)
         elif role == "admin":
-            view = AdminView(self.client)
+            view = AdminShell(self.client)
+        elif role == "accountant":
+            view = BillsView(self.client, can_record_payments=True)
         else:
             view = ft.Text("Field engineers use the Fieldmeter app on their phone.", key="wrong_role")
         self.page.appbar = ft.AppBar(
@@ -59,7 +65,7 @@ class ConsoleApp:
         )
         self.body.content = view
         self.page.update()
-        if isinstance(view, ReviewView | AdminView):
+        if isinstance(view, ReviewView | AdminShell | BillsView):
             await view.load()
         return None
 
@@ -68,9 +74,37 @@ class ConsoleApp:
         self.show_sign_in()
 
 
+class AdminShell(ft.Column):
+    """The admin's sections: bill runs, bills per block, approved readings and the directory."""
+
+    def __init__(self, client: BillingClient) -> None:
+        self.sections: dict[str, ReviewView | AdminView | BillRunView | BillsView] = {
+            "runs": BillRunView(client),
+            "bills": BillsView(client, can_record_payments=True),
+            "readings": AdminView(client),
+        }
+        labels = {"runs": "Bill run", "bills": "Bills", "readings": "Readings & directory"}
+        self.body = ft.Container(content=self.sections["runs"], expand=True)
+        nav = ft.Row(
+            [
+                ft.TextButton(label, key=f"section-{name}", on_click=partial(self._show, name))
+                for name, label in labels.items()
+            ]
+        )
+        super().__init__([nav, self.body], expand=True, scroll=ft.ScrollMode.AUTO)
+
+    async def load(self) -> None:
+        await self.sections["runs"].load()
+
+    async def _show(self, name: str, _event: ft.Event[Any]) -> None:
+        self.body.content = self.sections[name]
+        push_update(self)
+        await self.sections[name].load()
+
+
 def console_main(http_factory: HttpFactory) -> Callable[[ft.Page], Awaitable[None]]:
     async def main(page: ft.Page) -> None:
-        app = ConsoleApp(page, ConsoleClient(http_factory()))
+        app = ConsoleApp(page, BillingClient(http_factory()))
         page.on_disconnect = lambda _e: None
         app.start()
 

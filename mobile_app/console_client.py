@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-__all__ = ["ConsoleApiError", "ConsoleClient"]
+__all__ = ["BillingClient", "ConsoleApiError", "ConsoleClient"]
 
 
 class ConsoleApiError(Exception):
@@ -79,3 +79,42 @@ class ConsoleClient:
 
     async def bills(self) -> list[dict[str, Any]]:
         return list((await self._call("GET", "/bills")).json())
+
+
+class BillingClient(ConsoleClient):
+    """The billing calls of the console (admins run and issue; accountants record payments)."""
+
+    async def blocks(self) -> list[dict[str, Any]]:
+        return list((await self._call("GET", "/blocks")).json())
+
+    async def start_run(self, block_id: int, period: str) -> dict[str, Any]:
+        return dict((await self._call("POST", "/billing/runs", json={"block_id": block_id, "period": period})).json())
+
+    async def run(self, run_id: int) -> dict[str, Any]:
+        return dict((await self._call("GET", f"/billing/runs/{run_id}")).json())
+
+    async def issue_run(self, run_id: int) -> list[dict[str, Any]]:
+        return list((await self._call("POST", f"/billing/runs/{run_id}/issue")).json())
+
+    async def find_bills(
+        self, *, block_id: int | None = None, period: str | None = None, status: str | None = None
+    ) -> list[dict[str, Any]]:
+        params = {k: v for k, v in {"block_id": block_id, "period": period, "status": status}.items() if v}
+        return list((await self._call("GET", "/bills", params=params)).json())
+
+    async def pdf_link(self, bill_id: int) -> str:
+        return str((await self._call("POST", f"/bills/{bill_id}/pdf-link")).json()["url"])
+
+    async def block_pdf_link(self, block_id: int, period: str) -> str:
+        body = {"block_id": block_id, "period": period}
+        return str((await self._call("POST", "/billing/block-pdf-link", json=body)).json()["url"])
+
+    async def record_payment(
+        self, *, unit_id: int, bill_id: int, amount: str, paid_on: str, mode: str
+    ) -> dict[str, Any]:
+        body = {"unit_id": unit_id, "bill_id": bill_id, "amount": amount, "paid_on": paid_on, "mode": mode}
+        return dict((await self._call("POST", "/payments", json=body)).json())
+
+    async def mark_paid(self, bill_ids: list[int], paid_on: str, mode: str) -> dict[str, Any]:
+        body = {"bill_ids": bill_ids, "paid_on": paid_on, "mode": mode}
+        return dict((await self._call("POST", "/bills/mark-paid", json=body)).json())

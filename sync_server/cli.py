@@ -1,4 +1,4 @@
-"""The ``fieldmeter`` command: ``serve`` (the sync server and browser app), ``migrate``."""
+"""The ``fieldmeter`` command: ``serve`` (the sync server and browser app), ``migrate``, ``quote`` (price a bill)."""
 
 from __future__ import annotations
 
@@ -82,6 +82,103 @@ def migrate(data_dir: DataDir = None) -> None:
     settings = _settings(data_dir, None, None)
     run_migrations(create_db_engine(settings.sqlalchemy_url))
     typer.echo("Schema is current.")
+
+
+@app.command()
+def quote(
+    tariff: Annotated[Path, typer.Option("--tariff", help="Tariff file (TOML, see docs/tariff-format.md)")],
+    period: Annotated[
+        tuple[str, str], typer.Option("--period", metavar="FROM TO", help="Period dates, YYYY-MM-DD YYYY-MM-DD")
+    ],
+    reads: Annotated[
+        tuple[str, str] | None,
+        typer.Option("--reads", metavar="PREVIOUS CURRENT", help="Register values (rollover when plausible)"),
+    ] = None,
+    units: Annotated[str | None, typer.Option("--units", help="Consumption in units, instead of --reads")] = None,
+    new_meter: Annotated[
+        tuple[str, str] | None,
+        typer.Option(
+            "--new-meter", metavar="INITIAL CURRENT", help="Replacement meter; --reads are the old PREVIOUS FINAL"
+        ),
+    ] = None,
+    dials: Annotated[int | None, typer.Option("--dials", help="Register dials (default: digits of the reads)")] = None,
+    multiplier: Annotated[str, typer.Option("--multiplier", help="Multiplying factor")] = "1",
+    unit_type: Annotated[str, typer.Option("--unit-type", help="Unit type for the fixed charge (* = any)")] = "*",
+    load_kw: Annotated[str | None, typer.Option("--load-kw", help="Sanctioned load, for per-kW fixed charges")] = None,
+    shared_meter: Annotated[
+        tuple[str, str, str] | None,
+        typer.Option(
+            "--shared-meter", metavar="NAME UNITS GROUP_UNITS", help="A shared meter and its flats' total units"
+        ),
+    ] = None,
+    arrears: Annotated[str, typer.Option("--arrears", help="Balance brought forward (negative: credit)")] = "0",
+) -> None:
+    """Price one bill from a tariff file and print its lines, total and trace as JSON (no database)."""
+    import json
+    from datetime import date
+    from decimal import Decimal, InvalidOperation
+
+    from shared_billing.billing import compute_bill
+    from shared_billing.consumption import MeterRegister, meter_consumption, replacement_consumption
+    from shared_billing.errors import BillingError
+    from shared_billing.periods import BillingPeriod
+    from shared_billing.shared_meters import SharedMeterUse
+    from shared_billing.tariff_file import parse_tariff_toml
+
+    if (reads is None) == (units is None) or (new_meter is not None and reads is None):
+        raise typer.BadParameter("give either --reads PREVIOUS CURRENT (with --new-meter if replaced) or --units N")
+    try:
+        start_on, end_on = (date.fromisoformat(day) for day in period)
+        numbers = [Decimal(text) for text in (*(reads or ()), *(new_meter or ()), units or "0", multiplier, arrears)]
+        load = None if load_kw is None else Decimal(load_kw)
+        shared_figures = [Decimal(text) for text in shared_meter[1:]] if shared_meter else []
+    except (ValueError, InvalidOperation) as error:
+        raise typer.BadParameter(f"dates are YYYY-MM-DD and figures decimal numbers ({error})") from error
+    try:
+        schedule = parse_tariff_toml(tariff.read_text(encoding="utf-8"), source=str(tariff))
+        consumption: list[str] = []
+        own = Decimal(units) if units is not None else Decimal(0)
+        if reads is not None:
+            values = numbers[: 4 if new_meter else 2]
+            width = dials or max(len(str(int(value))) for value in values)
+            register = MeterRegister(dials=width, multiplier=Decimal(multiplier))
+            used = (
+                replacement_consumption(register, values[0], values[1], register, values[2], values[3])
+                if new_meter
+                else meter_consumption(register, values[0], values[1])
+            )
+            own, consumption = used.units, list(used.explanation)
+        shared = []
+        if shared_meter is not None:
+            # The other flats on the meter count as one member: enough to quote this flat's share.
+            members = {"this unit": own, "other units": shared_figures[1] - own}
+            name = shared_meter[0]
+            shared.append(
+                SharedMeterUse.for_member(name, shared_figures[0], members, "this unit", schedule.share_rounding)
+            )
+        result = compute_bill(
+            schedule,
+            unit_type=unit_type,
+            own_units=own,
+            shared=shared,
+            period=BillingPeriod(start_on, end_on),
+            sanctioned_load_kw=load,
+            arrears=Decimal(arrears),
+        )
+    except BillingError as error:
+        typer.echo(json.dumps({"code": error.code, "message": error.message, "details": error.details}), err=True)
+        raise typer.Exit(1) from error
+    except OSError as error:
+        raise typer.BadParameter(f"cannot read the tariff file: {error}") from error
+    document = {
+        "tariff": schedule.code,
+        "period": {"from": start_on.isoformat(), "to": end_on.isoformat(), "day_count": schedule.day_count.value},
+        "unit_type": unit_type,
+        "units": str(own),
+        "consumption": consumption,
+        **result.to_dict(),
+    }
+    typer.echo(json.dumps(document, ensure_ascii=False, indent=2))
 
 
 def main() -> None:

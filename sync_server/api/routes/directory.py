@@ -14,7 +14,7 @@ from sync_server.models import Assignment, Block, Meter, Role, Tariff, Unit, Use
 
 router = APIRouter(tags=["directory"])
 
-READERS = (Role.SUPERVISOR, Role.ADMIN)
+READERS = (Role.SUPERVISOR, Role.ADMIN, Role.ACCOUNTANT)
 
 
 class BlockOut(BaseModel):

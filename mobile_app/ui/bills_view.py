@@ -1,0 +1,162 @@
+"""Bills per block with their status; PDFs; payments (accountant) and marking many bills paid at once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+import flet as ft
+
+from mobile_app.console_client import BillingClient, ConsoleApiError
+from mobile_app.ui.common import mounted_page, push_update, rupees, show_message, title
+
+__all__ = ["BillsView"]
+
+STATUS_COLORS = {
+    "draft": ft.Colors.GREY_600,
+    "issued": ft.Colors.BLUE_700,
+    "partly_paid": ft.Colors.AMBER_800,
+    "paid": ft.Colors.GREEN_700,
+    "overdue": ft.Colors.RED_700,
+}
+MODES = ("upi", "cash", "cheque", "bank")
+
+
+class BillsView(ft.Column):
+    def __init__(self, client: BillingClient, *, can_record_payments: bool) -> None:
+        self.client = client
+        self.can_pay = can_record_payments
+        self.block = ft.Dropdown(label="Block", key="bills_block", width=220, on_select=self._refresh)
+        self.period = ft.TextField(
+            label="Month (YYYY-MM)",
+            key="bills_period",
+            width=180,
+            value=datetime.now().astimezone().strftime("%Y-%m"),
+            on_submit=self._refresh,
+        )
+        self.summary = ft.Row(key="bills_summary", wrap=True)
+        self.list = ft.Column(spacing=8)
+        self.selected: set[int] = set()
+        self.launcher = ft.UrlLauncher()  # kept: Flet drops services nobody references
+        actions: list[ft.Control] = [
+            ft.OutlinedButton("Show", key="bills_show", on_click=self._refresh),
+            ft.OutlinedButton("Block PDF", icon=ft.Icons.PICTURE_AS_PDF, key="block_pdf", on_click=self._block_pdf),
+        ]
+        if can_record_payments:
+            actions.append(ft.FilledButton("Mark selected paid", key="mark_paid", on_click=self._mark_paid))
+        super().__init__(
+            spacing=12,
+            controls=[title("Bills"), ft.Row([self.block, self.period, *actions], wrap=True), self.summary, self.list],
+        )
+
+    async def load(self) -> None:
+        blocks = await self.client.blocks()
+        self.block.options = [ft.DropdownOption(key=str(b["id"]), text=f"{b['code']} · {b['name']}") for b in blocks]
+        if blocks and self.block.value is None:
+            self.block.value = str(blocks[0]["id"])
+        await self._refresh()
+
+    async def _refresh(self, _event: ft.Event[Any] | None = None) -> None:
+        if not self.block.value:
+            return
+        try:
+            bills = await self.client.find_bills(block_id=int(self.block.value), period=self.period.value or None)
+        except ConsoleApiError as error:
+            self.list.controls = [ft.Text(error.message, color=ft.Colors.RED_700)]
+            push_update(self)
+            return
+        self.selected &= {b["id"] for b in bills}
+        counts: dict[str, int] = {}
+        for bill in bills:
+            counts[bill["status"]] = counts.get(bill["status"], 0) + 1
+        # A bar per status, as wide as its share: the month's collection at a glance.
+        self.summary.controls = [
+            ft.Container(
+                content=ft.Text(f"{status.replace('_', ' ')} {count}", color=ft.Colors.WHITE, size=12),
+                bgcolor=STATUS_COLORS.get(status),
+                padding=ft.Padding.symmetric(horizontal=8, vertical=4),
+                width=max(90, 600 * count // max(len(bills), 1)),
+                key=f"summary-{status}",
+            )
+            for status, count in sorted(counts.items())
+        ] or [ft.Text("No bills for this block and month", key="no_bills")]
+        self.list.controls = [self._row(bill) for bill in bills]
+        push_update(self)
+
+    def _row(self, bill: dict[str, Any]) -> ft.Control:
+        bill_id = bill["id"]
+        status = bill["status"]
+        parts: list[ft.Control] = []
+        if self.can_pay and status not in ("draft", "paid"):
+            parts.append(
+                ft.Checkbox(
+                    key=f"select-{bill_id}", value=bill_id in self.selected, on_change=partial(self._toggle, bill_id)
+                )
+            )
+        parts += [
+            ft.Text(f"{bill['bill_number'] or 'draft'} · {bill['unit_code']}", width=260, weight=ft.FontWeight.BOLD),
+            ft.Text(rupees(bill["payable"]), width=120, key=f"payable-{bill_id}"),
+            ft.Text(status.replace("_", " "), color=STATUS_COLORS.get(status), width=100, key=f"status-{bill_id}"),
+        ]
+        if status != "draft":
+            parts.append(ft.TextButton("PDF", key=f"pdf-{bill_id}", on_click=partial(self._open_pdf, bill_id)))
+        if self.can_pay and status not in ("draft", "paid"):
+            amount = ft.TextField(label="Amount ₹", key=f"amount-{bill_id}", width=130)
+            mode = ft.Dropdown(
+                key=f"mode-{bill_id}",
+                width=120,
+                value="upi",
+                options=[ft.DropdownOption(key=m, text=m.upper()) for m in MODES],
+            )
+            parts += [
+                amount,
+                mode,
+                ft.OutlinedButton(
+                    "Record payment", key=f"pay-{bill_id}", on_click=partial(self._pay, bill, amount, mode)
+                ),
+            ]
+        return ft.Row(parts, key=f"bills-row-{bill_id}", vertical_alignment=ft.CrossAxisAlignment.CENTER)
+
+    def _toggle(self, bill_id: int, event: ft.Event[Any]) -> None:
+        if event.control.value:
+            self.selected.add(bill_id)
+        else:
+            self.selected.discard(bill_id)
+
+    async def _open_pdf(self, bill_id: int, _event: ft.Event[Any]) -> None:
+        # A short-lived signed link: the browser opens it in a new tab without our bearer token.
+        await self.launcher.launch_url(await self.client.pdf_link(bill_id), web_only_window_name="_blank")
+
+    async def _block_pdf(self, _event: ft.Event[Any]) -> None:
+        if self.block.value and self.period.value:
+            url = await self.client.block_pdf_link(int(self.block.value), self.period.value)
+            await self.launcher.launch_url(url, web_only_window_name="_blank")
+
+    async def _pay(self, bill: dict[str, Any], amount: ft.TextField, mode: ft.Dropdown, _event: ft.Event[Any]) -> None:
+        today = datetime.now().astimezone().date().isoformat()
+        try:
+            paid = await self.client.record_payment(
+                unit_id=bill["unit_id"],
+                bill_id=bill["id"],
+                amount=(amount.value or "").strip(),
+                paid_on=today,
+                mode=mode.value or "upi",
+            )
+        except ConsoleApiError as error:
+            amount.error = error.message
+            push_update(self)
+            return
+        if (page := mounted_page(self)) is not None:
+            show_message(page, f"Payment recorded; balance {rupees(paid['balance'])}")
+        await self._refresh()
+
+    async def _mark_paid(self, _event: ft.Event[Any]) -> None:
+        if not self.selected:
+            return
+        today = datetime.now().astimezone().date().isoformat()
+        result = await self.client.mark_paid(sorted(self.selected), today, "bank")
+        self.selected.clear()
+        if (page := mounted_page(self)) is not None:
+            show_message(page, f"Marked {len(result['paid'])} paid")
+        await self._refresh()

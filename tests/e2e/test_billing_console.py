@@ -1,0 +1,123 @@
+"""Billing in the browser console (Chromium): a bill run with progress, issued bills and their statuses, a
+payment recorded by the accountant, and a bill's PDF whose text holds the bill number, the ₹ total and UPI link.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from PIL import Image
+from playwright.sync_api import sync_playwright
+from pypdf import PdfReader
+
+from tests.e2e.test_offline_reading_to_bill import (
+    PASSWORD,
+    _eventually,
+    _server,
+    _sign_in,
+    _visible,
+)
+from tests.support.browser import first_page, free_port, launch_browser, wait_settled_screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def _read_and_approve_b17(base: str) -> None:
+    """The walk-through's reading over the API, so block B's four motor flats can all be billed."""
+
+    def login(name: str) -> dict[str, str]:
+        body = {"username": name, "password": PASSWORD, "device_id": "e2e"}
+        return {"Authorization": "Bearer " + httpx.post(f"{base}/auth/login", json=body).json()["access_token"]}
+
+    engineer = login("engineer1")
+    meter = next(
+        m for m in httpx.get(f"{base}/sync/pull", headers=engineer).json()["meters"] if m["unit_code"] == "5BHK-B17-FF"
+    )
+    buffer = io.BytesIO()
+    Image.new("RGB", (640, 480), (80, 80, 80)).save(buffer, "JPEG")
+    photo = buffer.getvalue()
+    digest = hashlib.sha256(photo).hexdigest()
+    now = datetime.now(UTC).isoformat()
+    reading_id = str(uuid.uuid4())
+    item = {
+        "uuid": reading_id,
+        "meter_id": meter["meter_id"],
+        "read_type": "actual",
+        "value": str(int(meter["previous"]["value"]) + 77),
+        "captured_at": now,
+        "gps_lat": meter["lat"],
+        "gps_lon": meter["lon"],
+        "gps_accuracy_m": 5.0,
+        "photo_sha256": digest,
+    }
+    pushed = httpx.post(
+        f"{base}/sync/push", headers=engineer, json={"device_id": "e2e", "sent_at": now, "readings": [item]}
+    )
+    assert pushed.json()["results"][0]["outcome"] == "stored"
+    assert (
+        httpx.put(
+            f"{base}/photos/{digest}", content=photo, headers=engineer | {"Content-Type": "image/jpeg"}
+        ).status_code
+        == 201
+    )
+    assert httpx.post(f"{base}/review/readings/{reading_id}/approve", headers=login("supervisor")).is_success
+
+
+def test_bill_run_payment_and_pdf_in_the_console(tmp_path: Path) -> None:
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    with _server(port, tmp_path / "server", tmp_path / "server.log"), sync_playwright() as playwright:
+        _read_and_approve_b17(f"http://127.0.0.1:{port}/api")
+        browser = launch_browser(playwright, tmp_path)
+        try:
+            page = first_page(browser)
+            _sign_in(page, url, "admin")
+            _eventually(lambda: _visible(page, "Run billing"), 30, "the bill run section")
+            page.get_by_role("button", name="Run billing").click()
+            _eventually(lambda: _visible(page, "12 of 12 units"), 30, "the run's progress to finish")
+            assert _visible(page, "4 draft bills")
+            assert _visible(page, "bill.no_approved_reading")
+            assert page.get_by_role("progressbar").count() == 1
+            wait_settled_screenshot(page, shots / "bill-run.png")
+            page.get_by_role("button", name="Issue 4 bills").click()
+            _eventually(lambda: _visible(page, "Issued 4 bills"), 30, "the issue")
+
+            page.get_by_role("button", name="Bills").click()
+            _eventually(lambda: _visible(page, "issued 4"), 30, "the block's bills with their status")
+            assert _visible(page, "₹3,711.00")
+            with browser.expect_page() as opened:
+                page.get_by_role("button", name="PDF").first.click()
+            pdf_url = opened.value.url
+            pdf = browser.request.get(pdf_url)
+            assert pdf.ok
+            text = PdfReader(io.BytesIO(pdf.body())).pages[0].extract_text()
+            assert "FM/" in text
+            assert "₹" in text
+            assert "upi://pay?" in text
+            number = text.split("FM/", 1)[1].split()[0]
+            assert f"tr=FM%2F{number.replace('/', '%2F')}" in text.replace("\n", "")
+
+            page.get_by_role("button", name="Sign out").click()
+            _sign_in(page, url, "accountant")
+            _eventually(lambda: _visible(page, "issued 4"), 30, "the accountant's bills")
+            rows = page.get_by_role("textbox", name="Amount ₹")
+            assert rows.count() == 4
+            wait_settled_screenshot(page, shots / "accountant-bills.png")
+            amount_box = page.get_by_role("textbox", name="Amount ₹").first
+            amount_box.click()
+            page.wait_for_timeout(300)
+            page.keyboard.type("100000", delay=40)
+            page.get_by_role("button", name="Record payment").first.click()
+            _eventually(lambda: _visible(page, "paid 1"), 30, "the payment to mark the bill paid")
+            assert _visible(page, "issued 3")
+        finally:
+            browser.close()
+    print(f"\nscreenshots: {shots}")
