@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sync_server import __version__
 from sync_server.api import api_router
+from sync_server.audit import install_audit_chain
 from sync_server.auth import TokenService
 from sync_server.clock import Clock
 from sync_server.config import Settings, load_secret_key
@@ -57,6 +58,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None, run_migrations: bool = True) -> FastAPI:
     settings = settings or Settings()
+    install_audit_chain()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_db_engine(settings.sqlalchemy_url)
     if run_migrations:

@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from sync_server.api.routes import (
+    audit,
     auth,
     billing_runs,
     bills,
@@ -18,5 +19,5 @@ from sync_server.api.routes import (
 __all__ = ["api_router"]
 
 api_router = APIRouter()
-for module in (health, auth, sync, photos, review, directory, bills, billing_runs, payments, documents):
+for module in (health, auth, sync, photos, review, directory, bills, billing_runs, payments, documents, audit):
     api_router.include_router(module.router)

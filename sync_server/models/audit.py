@@ -22,3 +22,6 @@ class AuditEvent(SQLModel, table=True):
     entity_id: str = Field(max_length=64)
     reason: str | None = Field(default=None, max_length=500)
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # The chain (sync_server.audit): this event's digest over its content and the previous event's digest.
+    prev_sha256: str = Field(default="", max_length=64)
+    sha256: str = Field(default="", max_length=64)

@@ -105,6 +105,9 @@ def upgrade() -> None:
     with op.batch_alter_table('ledger_entry', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_ledger_entry_unit_id'), ['unit_id'], unique=False)
 
+    with op.batch_alter_table('audit_event', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('prev_sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False, server_default=''))
+        batch_op.add_column(sa.Column('sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False, server_default=''))
     with op.batch_alter_table('bill', schema=None) as batch_op:
         batch_op.add_column(sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False, server_default='issued'))
         batch_op.add_column(sa.Column('run_id', sa.Integer(), nullable=True))
@@ -122,6 +125,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('audit_event', schema=None) as batch_op:
+        batch_op.drop_column('sha256')
+        batch_op.drop_column('prev_sha256')
     # Existing bills were issued when made (issue 2): they become 'issued' with unknown charges until re-rated.
     with op.batch_alter_table('bill', schema=None) as batch_op:
         batch_op.drop_constraint('fk_bill_run_id', type_='foreignkey')
