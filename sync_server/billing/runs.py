@@ -25,6 +25,7 @@ from sync_server.models import (
     ClosedPeriod,
     Meter,
     Reading,
+    ReadingFlag,
     ReadingStatus,
     Unit,
     User,
@@ -144,8 +145,19 @@ def _draft_one(session: Session, run: BillRun, unit: Unit, meter: Meter, actor: 
         session.flush()
     except Problem as problem:
         run.skipped = [*run.skipped, {"unit": unit.code, "code": problem.code, "message": problem.message}]
+        if problem.code == "bill.negative_consumption":
+            _flag(session, reading, "negative_consumption")
         return
     run.created += 1
+
+
+def _flag(session: Session, reading: Reading, code: str) -> None:
+    """Mark a reading for the supervisor (once): not billed, and why."""
+    exists = session.exec(
+        select(ReadingFlag.id).where(ReadingFlag.reading_uuid == reading.uuid, ReadingFlag.code == code)
+    ).first()
+    if exists is None:
+        session.add(ReadingFlag(reading_uuid=reading.uuid, code=code))
 
 
 def issue_run(session: Session, run_id: int, *, actor: User, now: datetime, settings: Settings) -> list[Bill]:

@@ -6,6 +6,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from sync_server.clock import FixedClock
@@ -195,3 +196,41 @@ def test_bulk_mark_paid_records_payments_and_skips_paid_ones(client: TestClient)
     ).json()
     assert again["paid"] == []
     assert {s["code"] for s in again["skipped"]} == {"bill.nothing_owed"}
+
+
+def test_negative_consumption_is_not_billed_and_is_flagged(client: TestClient) -> None:
+    headers = auth(client, "engineer1")
+    meter = meters_by_unit(client, headers)["4BHK-B5-GF"]  # not on the motor: billed on its own
+    photo = jpeg_bytes()
+    item = reading(meter, value=str(int(meter["previous"]["value"]) - 40), photo_sha256=sha256(photo))
+    [result] = push(client, headers, [item])
+    assert "below_previous" in result["flags"]
+    client.put(f"/api/photos/{sha256(photo)}", content=photo, headers=headers | {"Content-Type": "image/jpeg"})
+    assert client.post(f"/api/review/readings/{item['uuid']}/approve", headers=auth(client, "supervisor")).is_success
+    admin = auth(client, "admin")
+    run = _run(client, admin, _block_b(client, admin))
+    assert {"unit": "4BHK-B5-GF", "code": "bill.negative_consumption"} in [
+        {"unit": s["unit"], "code": s["code"]} for s in run["skipped"]
+    ]
+    flags = client.get(f"/api/review/readings/{item['uuid']}", headers=admin).json()["flags"]
+    assert "negative_consumption" in flags
+    assert all(b["unit_code"] != "4BHK-B5-GF" for b in client.get("/api/bills", headers=admin).json())
+
+
+def test_issuing_an_issued_bill_is_refused(client: TestClient) -> None:
+    from sqlmodel import Session
+
+    from sync_server.billing.issue import issue_bill
+    from sync_server.models import Bill, User
+    from sync_server.problems import Problem
+
+    walk = next(b for b in _issued_block_b(client) if b["unit_code"] == "5BHK-B17-FF")
+    context = client.app.state.context  # type: ignore[attr-defined]
+    with Session(context.engine) as session:
+        bill = session.get(Bill, walk["id"])
+        admin = session.get(User, 4)
+        assert bill is not None
+        assert admin is not None
+        with pytest.raises(Problem) as refused:
+            issue_bill(session, bill, actor=admin, now=context.clock(), settings=context.settings)
+    assert (refused.value.status, refused.value.code) == (409, "bill.already_issued")
