@@ -39,7 +39,16 @@ from sync_server.periods import financial_year
 from sync_server.problems import Problem
 from sync_server.review import get_reading
 
-__all__ = ["PricedReading", "apply_result", "bill_for_reading", "draft_bill", "next_bill_number", "price_reading"]
+__all__ = [
+    "PricedReading",
+    "apply_result",
+    "approved_in_period",
+    "bill_for_reading",
+    "draft_bill",
+    "next_bill_number",
+    "previous_approved",
+    "price_reading",
+]
 
 
 @dataclass(frozen=True)
@@ -49,7 +58,7 @@ class MeterConsumption:
     previous: Reading
 
 
-def _approved_in_period(session: Session, meter_id: int, period: str) -> Reading | None:
+def approved_in_period(session: Session, meter_id: int, period: str) -> Reading | None:
     return session.exec(
         select(Reading)
         .where(
@@ -97,7 +106,7 @@ def _unit_consumption(session: Session, unit_id: int, period: str) -> Decimal | 
     meter = session.exec(select(Meter).where(Meter.unit_id == unit_id, Meter.kind == "unit")).first()
     if meter is None or meter.id is None:
         return None
-    current = _approved_in_period(session, meter.id, period)
+    current = approved_in_period(session, meter.id, period)
     if current is None:
         return None
     return _consumption(session, meter, current).units
@@ -116,7 +125,7 @@ def _shared_uses(session: Session, unit: Unit, own_units: Decimal, period: str) 
         assert shared is not None
         assert shared.id is not None
         missing: list[str] = []
-        current = _approved_in_period(session, shared.id, period)
+        current = approved_in_period(session, shared.id, period)
         if current is None:
             missing.append(shared.label or shared.number)
         member_ids = session.exec(

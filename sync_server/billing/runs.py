@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from sync_server.billing.compute import draft_bill
+from sync_server.billing.compute import approved_in_period, draft_bill
 from sync_server.billing.issue import issue_bill
 from sync_server.config import Settings
 from sync_server.models import (
@@ -26,7 +26,6 @@ from sync_server.models import (
     Meter,
     Reading,
     ReadingFlag,
-    ReadingStatus,
     Unit,
     User,
 )
@@ -81,19 +80,6 @@ def start_run(session: Session, *, block_id: int, period: str, actor: User, now:
     return run
 
 
-def _approved_reading(session: Session, meter_id: int, period: str) -> Reading | None:
-    return session.exec(
-        select(Reading)
-        .where(
-            Reading.meter_id == meter_id,
-            Reading.period == period,
-            Reading.status == ReadingStatus.APPROVED,
-            col(Reading.value).is_not(None),
-        )
-        .order_by(col(Reading.captured_at).desc())
-    ).first()
-
-
 def execute_run(engine: Engine, run_id: int, *, clock: Callable[[], datetime]) -> BillRun:
     """Draft the run's bills, committing progress as it goes; a failure marks the run failed, drafts kept."""
     with Session(engine, expire_on_commit=False) as session:
@@ -135,7 +121,7 @@ def _draft_one(session: Session, run: BillRun, unit: Unit, meter: Meter, actor: 
     if session.exec(select(Bill.id).where(Bill.unit_id == unit.id, Bill.period == run.period)).first() is not None:
         run.skipped = [*run.skipped, {"unit": unit.code, "code": "bill.already_billed"}]
         return
-    reading = _approved_reading(session, meter.id, run.period)
+    reading = approved_in_period(session, meter.id, run.period)
     if reading is None:
         run.skipped = [*run.skipped, {"unit": unit.code, "code": "bill.no_approved_reading"}]
         return
