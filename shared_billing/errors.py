@@ -8,8 +8,14 @@ The hierarchy::
     │   ├── TooManyDigits            reading.too_many_digits: value ≥ 10**dials
     │   └── TooManyDecimals          reading.too_many_decimals: more fraction digits than the meter shows
     ├── NegativeConsumption          consumption.negative: current register value below the previous one
+    ├── EstimateLimitReached         consumption.estimate_limit: too many estimates in a row; a visit is due
+    ├── NoConsumptionHistory         consumption.no_history: no actual months to estimate from
+    ├── PeriodError                  period.invalid: a period that cannot be billed (ends before it starts, …)
+    ├── MissingSanctionedLoad        bill.no_sanctioned_load: a per-kW fixed charge needs the sanctioned load
     ├── TariffError                  tariff.invalid: unusable tariff data (negative rate, float, unknown key)
-    │   └── UnknownUnitType          tariff.unknown_unit_type: no fixed charge for that unit type
+    │   ├── UnknownUnitType          tariff.unknown_unit_type: no fixed charge for that unit type
+    │   ├── NoTariffVersion          tariff.no_version: no version of the tariff in force on a billed day
+    │   └── TariffFileError          tariff.file_invalid: a tariff file refused, with the line at fault
     └── SharedMeterError             bill.shared_meter_invalid: inconsistent shared-meter (motor) figures
         ├── SharedMeterIncomplete    bill.shared_meter_incomplete: a member flat has no consumption yet
         └── SharedMeterUnallocatable bill.shared_meter_unallocatable: motor units, but its flats used none
@@ -26,13 +32,19 @@ from typing import ClassVar
 __all__ = [
     "ALL_ERRORS",
     "BillingError",
+    "EstimateLimitReached",
+    "MissingSanctionedLoad",
     "NegativeConsumption",
     "NegativeRegisterValue",
+    "NoConsumptionHistory",
+    "NoTariffVersion",
+    "PeriodError",
     "RegisterValueError",
     "SharedMeterError",
     "SharedMeterIncomplete",
     "SharedMeterUnallocatable",
     "TariffError",
+    "TariffFileError",
     "TooManyDecimals",
     "TooManyDigits",
     "UnknownUnitType",
@@ -80,6 +92,30 @@ class NegativeConsumption(BillingError):
     code = "consumption.negative"
 
 
+class EstimateLimitReached(BillingError):
+    """Too many consecutive estimated bills: the meter must be visited and read."""
+
+    code = "consumption.estimate_limit"
+
+
+class NoConsumptionHistory(BillingError):
+    """No actual monthly consumption to base an estimate on."""
+
+    code = "consumption.no_history"
+
+
+class PeriodError(BillingError):
+    """The billing period cannot be billed (ends before it starts, or breaks the tariff's day count)."""
+
+    code = "period.invalid"
+
+
+class MissingSanctionedLoad(BillingError):
+    """The tariff charges a fixed amount per kW, and the account's sanctioned load is not known."""
+
+    code = "bill.no_sanctioned_load"
+
+
 class TariffError(BillingError):
     """The tariff data cannot be used (negative or non-Decimal amount, unknown key or setting)."""
 
@@ -90,6 +126,18 @@ class UnknownUnitType(TariffError):
     """The tariff has no fixed charge for this unit type."""
 
     code = "tariff.unknown_unit_type"
+
+
+class NoTariffVersion(TariffError):
+    """No version of the tariff is in force on a day of the period."""
+
+    code = "tariff.no_version"
+
+
+class TariffFileError(TariffError):
+    """A tariff file is refused; the message names the line at fault (``details``: line, key, problem)."""
+
+    code = "tariff.file_invalid"
 
 
 class SharedMeterError(BillingError):
@@ -117,8 +165,14 @@ ALL_ERRORS: tuple[type[BillingError], ...] = (
     TooManyDigits,
     TooManyDecimals,
     NegativeConsumption,
+    EstimateLimitReached,
+    NoConsumptionHistory,
+    PeriodError,
+    MissingSanctionedLoad,
     TariffError,
     UnknownUnitType,
+    NoTariffVersion,
+    TariffFileError,
     SharedMeterError,
     SharedMeterIncomplete,
     SharedMeterUnallocatable,

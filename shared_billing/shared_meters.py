@@ -2,36 +2,40 @@
 
 DOMAIN.md "Its production bill": motor share = motor units × flat units ÷ units of all flats on that motor.
 DOMAIN.md "Rounding": shares are in 0.01 unit, rounded either per flat half-up (seed-compatible) or by largest
-remainder so that they sum exactly to the motor's units. All arithmetic here is on integers, so ties are exact
-ties (a float or a 28-digit Decimal quotient can turn 0.004999… into a false tie, or the reverse).
+remainder so that they sum exactly to the motor's units (``apportionment``, exact integer arithmetic).
+DOMAIN.md: "membership changes over time, so it is effective-dated": a flat that joins or leaves inside the
+period counts its units pro-rated by the days it was a member (``shared_meter_uses``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 
+from shared_billing.apportionment import largest_remainder, rounded_shares
 from shared_billing.errors import SharedMeterError, SharedMeterIncomplete, SharedMeterUnallocatable
 from shared_billing.money import round_units
+from shared_billing.periods import DaySpan
 from shared_billing.tariffs import ShareRounding
 
-__all__ = ["SHARE_PLACES", "SharedMeterUse", "allocate_shares", "exact_share"]
+__all__ = [
+    "SHARE_PLACES",
+    "Membership",
+    "SharedMeterUse",
+    "allocate_shares",
+    "exact_share",
+    "shared_meter_uses",
+]
 
 #: Shares are whole hundredths of a unit (0.01 kWh).
 SHARE_PLACES = 2
-_QUANTA_PER_UNIT = 10**SHARE_PLACES
 
 
 def _check_units(what: str, units: Decimal) -> None:
     if not isinstance(units, Decimal) or not units.is_finite() or units < 0:
         raise SharedMeterError(f"{what} must be a finite Decimal ≥ 0, not {units!r}", field=what)
-
-
-def _places(value: Decimal) -> int:
-    exponent = value.as_tuple().exponent
-    assert isinstance(exponent, int)  # finite values only (checked by the caller)
-    return max(0, -exponent)
 
 
 def exact_share(meter_units: Decimal, own_units: Decimal, group_units: Decimal) -> Decimal:
@@ -62,27 +66,11 @@ def allocate_shares(
                 meter_units=str(meter_units),
             )
         return {member: Decimal(0).scaleb(-SHARE_PLACES) for member in member_units}
-    # Integers scaled by 10**places: share in quanta = M·u·100 ÷ (U·10**places), exactly.
-    places = max([_places(meter_units), *(_places(units) for units in member_units.values())])
-    meter_int = int(meter_units.scaleb(places))
-    units_int = {member: int(units.scaleb(places)) for member, units in member_units.items()}
-    denominator = sum(units_int.values()) * 10**places
-    floors: dict[str, int] = {}
-    remainders: dict[str, int] = {}
-    for member, scaled in units_int.items():
-        floors[member], remainders[member] = divmod(meter_int * scaled * _QUANTA_PER_UNIT, denominator)
-    quanta = dict(floors)
     if rounding == ShareRounding.PER_UNIT_HALF_UP:
-        for member, remainder in remainders.items():
-            quanta[member] += 1 if 2 * remainder >= denominator else 0
-    elif rounding == ShareRounding.LARGEST_REMAINDER:
-        target = int(round_units(meter_units, SHARE_PLACES).scaleb(SHARE_PLACES))
-        missing = target - sum(floors.values())
-        for member in sorted(remainders, key=lambda m: (-remainders[m], m))[:missing]:
-            quanta[member] += 1
-    else:
-        raise ValueError(f"unknown share rounding {rounding!r}")
-    return {member: Decimal(count).scaleb(-SHARE_PLACES) for member, count in quanta.items()}
+        return rounded_shares(meter_units, member_units, SHARE_PLACES)
+    if rounding == ShareRounding.LARGEST_REMAINDER:
+        return largest_remainder(meter_units, member_units, SHARE_PLACES)
+    raise ValueError(f"unknown share rounding {rounding!r}")
 
 
 @dataclass(frozen=True)
@@ -92,7 +80,9 @@ class SharedMeterUse:
     ``meter_units``: the shared meter's consumption; ``own_units``: the flat's consumption; ``group_units``:
     the consumption of all flats on that meter, this one included. ``share_units`` is the flat's share when it
     was allocated over the whole group (``for_member``), which largest-remainder rounding needs; with per-flat
-    half-up rounding it may be left out and is computed from the three figures.
+    half-up rounding it may be left out and is computed from the three figures. ``counted_units`` is the part
+    of the flat's units counted in the split when it was a member for only part of the period (its units
+    pro-rated by its days of membership, see ``shared_meter_uses``); ``None`` counts all of ``own_units``.
     """
 
     meter_number: str
@@ -100,14 +90,22 @@ class SharedMeterUse:
     own_units: Decimal
     group_units: Decimal
     share_units: Decimal | None = None
+    counted_units: Decimal | None = None
 
     def __post_init__(self) -> None:
         _check_units("meter_units", self.meter_units)
         _check_units("own_units", self.own_units)
         _check_units("group_units", self.group_units)
-        if self.own_units > self.group_units:
+        if self.counted_units is not None:
+            _check_units("counted_units", self.counted_units)
+            if self.counted_units > self.own_units:
+                raise SharedMeterError(
+                    f"{self.meter_number}: counted units {self.counted_units} exceed the flat's {self.own_units}",
+                    meter=self.meter_number,
+                )
+        if self.counted > self.group_units:
             raise SharedMeterError(
-                f"{self.meter_number}: the flat's {self.own_units} units exceed its group's {self.group_units}",
+                f"{self.meter_number}: the flat's {self.counted} units exceed its group's {self.group_units}",
                 meter=self.meter_number,
             )
         if self.group_units == 0 and self.meter_units != 0:
@@ -117,12 +115,17 @@ class SharedMeterUse:
             )
         if self.share_units is not None:
             _check_units("share_units", self.share_units)
-            exact = exact_share(self.meter_units, self.own_units, self.group_units)
+            exact = exact_share(self.meter_units, self.counted, self.group_units)
             if abs(self.share_units - exact) >= Decimal(1).scaleb(-SHARE_PLACES):
                 raise SharedMeterError(
                     f"{self.meter_number}: share {self.share_units} is not within 0.01 of {exact:.6f}",
                     meter=self.meter_number,
                 )
+
+    @property
+    def counted(self) -> Decimal:
+        """The flat's units that count in the split (``counted_units``, else ``own_units``)."""
+        return self.own_units if self.counted_units is None else self.counted_units
 
     @classmethod
     def for_member(
@@ -173,7 +176,7 @@ class SharedMeterUse:
                     meter=self.meter_number,
                 )
             return self.share_units
-        others = {"own": self.own_units, "others": self.group_units - self.own_units}
+        others = {"own": self.counted, "others": self.group_units - self.counted}
         share = allocate_shares(self.meter_units, others, rounding)["own"]
         if self.share_units is not None and self.share_units != share:
             raise SharedMeterError(
@@ -181,3 +184,71 @@ class SharedMeterUse:
                 meter=self.meter_number,
             )
         return share
+
+
+@dataclass(frozen=True)
+class Membership:
+    """A flat served by a shared meter from ``valid_from`` until the day before ``valid_to`` (``None``: still)."""
+
+    member: str
+    valid_from: date
+    valid_to: date | None = None
+
+
+def _member_days(span: DaySpan, memberships: Sequence[Membership]) -> dict[str, int]:
+    days: dict[str, int] = {}
+    for membership in memberships:
+        last = None if membership.valid_to is None else membership.valid_to - timedelta(days=1)
+        part = span.overlap(membership.valid_from, last)
+        if part is not None:
+            days[membership.member] = days.get(membership.member, 0) + part.days
+    return days
+
+
+def shared_meter_uses(
+    meter_number: str,
+    meter_units: Decimal,
+    *,
+    span: DaySpan,
+    memberships: Sequence[Membership],
+    member_units: Mapping[str, Decimal | None],
+    rounding: ShareRounding,
+) -> dict[str, SharedMeterUse]:
+    """Every member's use of the shared meter over ``span`` (the billed days), keyed by member.
+
+    A flat counts if its membership covers any day of the span. A member for the whole span counts its own
+    units; one that joined or left inside it counts ``own × member days ÷ span days``, half-up to 0.01 unit
+    (DOMAIN.md: membership is effective-dated). ``member_units`` gives each flat's consumption for the span,
+    ``None`` (or absent) when it has no approved reading yet: ``SharedMeterIncomplete``.
+    """
+    days = _member_days(span, memberships)
+    missing = sorted(member for member in days if member_units.get(member) is None)
+    if missing:
+        raise SharedMeterIncomplete(
+            f"{meter_number}: no consumption yet for {', '.join(missing)} ({len(missing)} of {len(days)} flats)",
+            meter=meter_number,
+            missing=",".join(missing),
+        )
+    own = {member: member_units[member] for member in days}
+    counted: dict[str, Decimal] = {}
+    for member, member_days in days.items():
+        units = own[member]
+        assert units is not None
+        _check_units(f"units of {member}", units)
+        full = member_days >= span.days
+        counted[member] = units if full else round_units(units * member_days / span.days, SHARE_PLACES)
+    shares = allocate_shares(meter_units, counted, rounding)
+    group = sum(counted.values(), Decimal(0))
+    uses: dict[str, SharedMeterUse] = {}
+    for member, units in own.items():
+        assert units is not None
+        partial = days[member] < span.days
+        uses[member] = SharedMeterUse(
+            meter_number=meter_number,
+            meter_units=meter_units,
+            own_units=units,
+            group_units=group,
+            share_units=shares[member],
+            counted_units=counted[member] if partial else None,
+        )
+    return uses

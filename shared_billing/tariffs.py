@@ -1,25 +1,49 @@
-"""Tariffs as data: rates, fixed charges and allocation settings, stored by the server as JSON.
+"""Tariffs as data: one version of a tariff (``Tariff``), stored by the server as JSON (``to_dict``).
 
-This slice prices energy at one rate per unit (``FlatRate``); DOMAIN.md's telescopic slabs and band tariffs
-are later ``energy`` kinds beside it (``to_dict`` already tags the kind), and levies, pro-ration and effective
-dates are later fields. The seed system's bill is *a configuration* of ``Tariff`` (``blessings_tariff()``),
-not code.
+A version holds the energy charge (``FlatRate``, telescopic ``Slabs`` or ``Bands``), the monthly fixed charge
+(per connection by unit type, ``"*"`` for any type, or per kW of sanctioned load), an optional monthly minimum
+charge, levies and subsidies, and its settings: which days a period bills (``DayCount``), the places of the
+pro-ration factor and of scaled slab limits, and how shared meters are split. ``TariffSchedule`` (in
+``schedules``) strings versions together by ``effective_from``.
+
+The seed system's bill is *a configuration* of this model (``blessings_tariff()``), not code: a flat ₹12 rate,
+fixed charges by unit type, calendar months, per-flat half-up motor shares, no levies.
+
+Stored form (``to_dict``): ``schema`` stays 1 and the keys added since are optional and written only when they
+differ from their defaults, so a tariff that uses none of them serialises exactly as before (the demo seed's
+stored Blessings tariff reads back equal), and an older reader refuses, by its unknown-key check, any tariff
+that does use them instead of mis-billing it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import Any
 
+from shared_billing.energy import Bands, Energy, FlatRate, Slabs, energy_from_dict
 from shared_billing.errors import TariffError, UnknownUnitType
-from shared_billing.money import round_paise
+from shared_billing.levies import Levy, Subsidy
+from shared_billing.periods import DayCount
+from shared_billing.tariff_data import (
+    checked_amount,
+    date_from_data,
+    decimal_from_data,
+    list_from_data,
+    mapping_from_data,
+    only_keys,
+    under,
+    whole_from_data,
+)
 
 __all__ = [
+    "ANY_UNIT_TYPE",
     "SCHEMA_VERSION",
+    "FixedBasis",
     "FlatRate",
     "RateOverride",
     "ShareRounding",
@@ -28,6 +52,8 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 1
+#: The key of ``fixed_by_unit_type`` that applies to every unit type not listed on its own.
+ANY_UNIT_TYPE = "*"
 
 
 class ShareRounding(StrEnum):
@@ -42,121 +68,101 @@ class ShareRounding(StrEnum):
     LARGEST_REMAINDER = "largest_remainder"
 
 
-def _checked_amount(what: str, value: object) -> Decimal:
-    # Money and rates are Decimal only: the system we replace lost paise to float artefacts.
-    if not isinstance(value, Decimal) or not value.is_finite():
-        raise TariffError(f"{what} must be a finite Decimal, not {value!r}", field=what)
-    if value < 0:
-        raise TariffError(f"{what} must not be negative (got {value})", field=what, value=str(value))
-    return value
+class FixedBasis(StrEnum):
+    """DOMAIN.md: fixed/demand charge per connection or per kW of sanctioned load, pro-rated by days."""
+
+    CONNECTION = "connection"
+    KW = "kw"
 
 
-def _decimal_from_json(what: str, value: object) -> Decimal:
-    # JSON carries decimals as strings (or whole numbers written by hand); floats and booleans are refused.
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise TariffError(f"{what} must be a decimal string, not {value!r}", field=what)
-    try:
-        return _checked_amount(what, Decimal(value))
-    except InvalidOperation:
-        raise TariffError(f"{what} must be a decimal string, not {value!r}", field=what) from None
-
-
-def _mapping_from_json(what: str, value: object) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise TariffError(f"{what} must be an object, not {value!r}", field=what)
-    return value
-
-
-def _only_keys(what: str, data: Mapping[str, Any], required: set[str], optional: set[str]) -> None:
-    missing = required - data.keys()
-    unknown = data.keys() - required - optional
-    if missing or unknown:
-        raise TariffError(
-            f"{what}: missing {sorted(missing)}, unknown {sorted(unknown)}",
-            field=what,
-            missing=",".join(sorted(missing)),
-            unknown=",".join(sorted(unknown)),
-        )
-
-
-@dataclass(frozen=True)
-class FlatRate:
-    """Energy priced at one rate for every unit (the seed's ₹12/unit)."""
-
-    KIND: ClassVar[str] = "flat"
-
-    rate_per_unit: Decimal
-
-    def __post_init__(self) -> None:
-        _checked_amount("energy.rate_per_unit", self.rate_per_unit)
-
-    def amount_for(self, units: Decimal) -> Decimal:
-        """The charge for ``units`` at this rate, rounded to paise (DOMAIN.md: each line to paise)."""
-        return round_paise(units * self.rate_per_unit)
-
-    def to_dict(self) -> dict[str, str]:
-        """JSON-safe form, tagged with its kind so slab and band kinds can join later."""
-        return {"kind": self.KIND, "rate_per_unit": str(self.rate_per_unit)}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> FlatRate:
-        """Inverse of ``to_dict``; raises ``TariffError`` on anything else."""
-        data = _mapping_from_json("energy", data)
-        _only_keys("energy", data, {"kind", "rate_per_unit"}, set())
-        if data["kind"] != cls.KIND:
-            raise TariffError(f"energy kind {data['kind']!r} is not supported (known: flat)", field="energy.kind")
-        return cls(rate_per_unit=_decimal_from_json("energy.rate_per_unit", data["rate_per_unit"]))
+def _enum_from_data(what: str, value: object, kind: type[StrEnum]) -> Any:
+    if value not in {member.value for member in kind}:
+        known = ", ".join(member.value for member in kind)
+        raise TariffError(f"unknown {what.replace('_', ' ')} {value!r} (known: {known})", field=what)
+    return kind(str(value))
 
 
 @dataclass(frozen=True)
 class Tariff:
-    """A tariff as data. ``fixed_by_unit_type`` maps a unit type ("2BHK", "VILLA", …) to its monthly charge.
+    """One version of a tariff, as data. Monthly amounts; a period's pro-ration factor scales them.
 
-    Unit types match exactly (case-sensitive). The mapping is copied and frozen on construction.
+    ``fixed_by_unit_type`` maps a unit type ("2BHK", "VILLA", …, or ``"*"`` for any) to its monthly fixed
+    charge, per connection or per kW (``fixed_basis``). Unit types match exactly (case-sensitive). Mappings are
+    copied and frozen on construction; ``levies`` and ``subsidies`` become tuples.
     """
 
     code: str
     name: str
-    energy: FlatRate
+    energy: Energy
     fixed_by_unit_type: Mapping[str, Decimal]
     share_rounding: ShareRounding = ShareRounding.LARGEST_REMAINDER
     # Whether shared meters (water motors) are shared out onto the flats' bills at the energy rate.
     bill_shared_meters: bool = True
+    effective_from: date | None = None
+    fixed_basis: FixedBasis = FixedBasis.CONNECTION
+    minimum_charge: Decimal | None = None
+    levies: Sequence[Levy] = field(default=())
+    subsidies: Sequence[Subsidy] = field(default=())
+    day_count: DayCount = DayCount.CALENDAR_MONTH
+    factor_places: int = 4
+    limit_places: int = 0
 
     def __post_init__(self) -> None:
         if not self.code.strip():
             raise TariffError("a tariff needs a code", field="code")
-        if not isinstance(self.energy, FlatRate):
-            raise TariffError(f"energy must be a FlatRate, not {self.energy!r}", field="energy")
-        if not isinstance(self.share_rounding, ShareRounding):
-            raise TariffError(f"unknown share rounding {self.share_rounding!r}", field="share_rounding")
+        if not isinstance(self.energy, FlatRate | Slabs | Bands):
+            raise TariffError(f"energy must be a FlatRate, Slabs or Bands, not {self.energy!r}", field="energy")
+        for what, kind in (
+            ("share_rounding", ShareRounding),
+            ("fixed_basis", FixedBasis),
+            ("day_count", DayCount),
+        ):
+            if not isinstance(getattr(self, what), kind):
+                raise TariffError(f"unknown {what.replace('_', ' ')} {getattr(self, what)!r}", field=what)
         fixed: dict[str, Decimal] = {}
         for unit_type, amount in self.fixed_by_unit_type.items():
             if not isinstance(unit_type, str) or not unit_type.strip() or unit_type != unit_type.strip():
                 raise TariffError(f"unit type {unit_type!r} must be a non-blank string", field="fixed_by_unit_type")
-            fixed[unit_type] = _checked_amount(f"fixed_by_unit_type[{unit_type}]", amount)
+            fixed[unit_type] = checked_amount(f"fixed_by_unit_type[{unit_type}]", amount)
         object.__setattr__(self, "fixed_by_unit_type", MappingProxyType(fixed))
+        if self.minimum_charge is not None:
+            checked_amount("minimum_charge", self.minimum_charge)
+        for what in ("factor_places", "limit_places"):
+            places = getattr(self, what)
+            if not isinstance(places, int) or isinstance(places, bool) or not 0 <= places <= 6:
+                raise TariffError(f"{what} must be a whole number from 0 to 6, not {places!r}", field=what)
+        object.__setattr__(self, "levies", tuple(self.levies))
+        object.__setattr__(self, "subsidies", tuple(self.subsidies))
+        self._check_unique("levies", [levy.code for levy in self.levies], "code")
+        self._check_unique("levies", [str(levy.order) for levy in self.levies], "order")
+        self._check_unique("subsidies", [subsidy.code for subsidy in self.subsidies], "code")
+
+    @staticmethod
+    def _check_unique(what: str, values: list[str], key: str) -> None:
+        for index, value in enumerate(values):
+            if value in values[:index]:
+                raise TariffError(f"two {what} with {key} {value}", field=f"{what}[{index}].{key}", problem="duplicate")
 
     def __hash__(self) -> int:
         # The frozen mapping is not hashable itself; hash its items so tariffs can key caches.
         fixed = tuple(sorted(self.fixed_by_unit_type.items()))
-        return hash((self.code, self.name, self.energy, fixed, self.share_rounding, self.bill_shared_meters))
+        return hash((self.code, self.effective_from, self.energy, fixed, self.levies, self.subsidies))
 
     def fixed_charge_for(self, unit_type: str) -> Decimal:
-        """The monthly fixed charge for ``unit_type``; ``UnknownUnitType`` if the tariff has none."""
-        try:
-            return self.fixed_by_unit_type[unit_type]
-        except KeyError:
-            known = ", ".join(sorted(self.fixed_by_unit_type))
-            raise UnknownUnitType(
-                f"Tariff {self.code} has no fixed charge for unit type {unit_type!r} (known: {known})",
-                tariff=self.code,
-                unit_type=unit_type,
-            ) from None
+        """The monthly fixed charge for ``unit_type`` (else ``"*"``); ``UnknownUnitType`` if neither is set."""
+        for key in (unit_type, ANY_UNIT_TYPE):
+            if key in self.fixed_by_unit_type:
+                return self.fixed_by_unit_type[key]
+        known = ", ".join(sorted(self.fixed_by_unit_type))
+        raise UnknownUnitType(
+            f"Tariff {self.code} has no fixed charge for unit type {unit_type!r} (known: {known})",
+            tariff=self.code,
+            unit_type=unit_type,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form (decimals as strings), as the server stores it; ``from_dict`` reads it back."""
-        return {
+        data: dict[str, Any] = {
             "schema": SCHEMA_VERSION,
             "code": self.code,
             "name": self.name,
@@ -165,41 +171,85 @@ class Tariff:
             "share_rounding": self.share_rounding.value,
             "bill_shared_meters": self.bill_shared_meters,
         }
+        optional: dict[str, Any] = {
+            "effective_from": None if self.effective_from is None else self.effective_from.isoformat(),
+            "fixed_basis": None if self.fixed_basis == FixedBasis.CONNECTION else self.fixed_basis.value,
+            "minimum_charge": None if self.minimum_charge is None else str(self.minimum_charge),
+            "levies": [levy.to_dict() for levy in self.levies] or None,
+            "subsidies": [subsidy.to_dict() for subsidy in self.subsidies] or None,
+            "day_count": None if self.day_count == DayCount.CALENDAR_MONTH else self.day_count.value,
+            "factor_places": None if self.factor_places == 4 else self.factor_places,
+            "limit_places": None if self.limit_places == 0 else self.limit_places,
+        }
+        data.update({key: value for key, value in optional.items() if value is not None})
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Tariff:
-        """Build a tariff from its ``to_dict`` form, refusing unknown keys, floats and negative amounts."""
-        data = _mapping_from_json("tariff", data)
-        _only_keys(
-            "tariff",
-            data,
-            {"code", "name", "energy", "fixed_by_unit_type"},
-            {"schema", "share_rounding", "bill_shared_meters"},
-        )
+        """Build a tariff from its ``to_dict`` form, refusing unknown keys, floats and negative amounts.
+
+        Every ``TariffError`` names the value at fault in ``details["field"]`` (``levies[1].base``).
+        """
+        data = mapping_from_data("tariff", data)
+        optional = {"schema", "share_rounding", "bill_shared_meters", *_OPTIONAL}
+        only_keys("tariff", data, {"code", "name", "energy", "fixed_by_unit_type"}, optional)
         if data.get("schema", SCHEMA_VERSION) != SCHEMA_VERSION:
             raise TariffError(f"tariff schema {data['schema']!r} is not supported", field="schema")
         for key in ("code", "name"):
             if not isinstance(data[key], str):
                 raise TariffError(f"{key} must be a string, not {data[key]!r}", field=key)
-        fixed = _mapping_from_json("fixed_by_unit_type", data["fixed_by_unit_type"])
-        rounding = data.get("share_rounding", ShareRounding.LARGEST_REMAINDER.value)
-        if rounding not in {member.value for member in ShareRounding}:
-            known = ", ".join(member.value for member in ShareRounding)
-            raise TariffError(f"unknown share rounding {rounding!r} (known: {known})", field="share_rounding")
+        fixed = mapping_from_data("fixed_by_unit_type", data["fixed_by_unit_type"])
         bill_shared = data.get("bill_shared_meters", True)
         if not isinstance(bill_shared, bool):
             raise TariffError("bill_shared_meters must be true or false", field="bill_shared_meters")
+        rounding = data.get("share_rounding", ShareRounding.LARGEST_REMAINDER.value)
         return cls(
             code=data["code"],
             name=data["name"],
-            energy=FlatRate.from_dict(data["energy"]),
+            energy=energy_from_dict(data["energy"]),
             fixed_by_unit_type={
-                str(unit_type): _decimal_from_json(f"fixed_by_unit_type[{unit_type}]", amount)
+                str(unit_type): decimal_from_data(f"fixed_by_unit_type[{unit_type}]", amount)
                 for unit_type, amount in fixed.items()
             },
-            share_rounding=ShareRounding(rounding),
+            share_rounding=_enum_from_data("share_rounding", rounding, ShareRounding),
             bill_shared_meters=bill_shared,
+            **_optional_from_dict(data),
         )
+
+
+_OPTIONAL = (
+    "effective_from",
+    "fixed_basis",
+    "minimum_charge",
+    "levies",
+    "subsidies",
+    "day_count",
+    "factor_places",
+    "limit_places",
+)
+
+
+def _optional_from_dict(data: Mapping[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if "effective_from" in data:
+        values["effective_from"] = date_from_data("effective_from", data["effective_from"])
+    if "fixed_basis" in data:
+        values["fixed_basis"] = _enum_from_data("fixed_basis", data["fixed_basis"], FixedBasis)
+    if "day_count" in data:
+        values["day_count"] = _enum_from_data("day_count", data["day_count"], DayCount)
+    if "minimum_charge" in data:
+        values["minimum_charge"] = decimal_from_data("minimum_charge", data["minimum_charge"])
+    for what in ("factor_places", "limit_places"):
+        if what in data:
+            values[what] = whole_from_data(what, data[what])
+    for what, kind in (("levies", Levy), ("subsidies", Subsidy)):
+        if what in data:
+            items: list[Any] = []
+            for index, item in enumerate(list_from_data(what, data[what])):
+                with under(f"{what}[{index}]"):
+                    items.append(kind.from_dict(item))
+            values[what] = tuple(items)
+    return values
 
 
 @dataclass(frozen=True)
@@ -208,8 +258,9 @@ class RateOverride:
 
     The seed bills three flats at ₹9/unit with no fixed charge: ``RateOverride(Decimal(9), Decimal(0))``.
     The rate prices every unit on the bill, the flat's own and its shared-meter share alike (the seed
-    multiplies their sum by the flat's rate). ``fixed_charge=None`` keeps the tariff's fixed charge for the
-    unit type.
+    multiplies their sum by the flat's rate), in place of the tariff's energy charge (flat, slabs or bands).
+    ``fixed_charge=None`` keeps the tariff's fixed charge for the unit type; a given one is monthly, pro-rated
+    like the tariff's. Levies and subsidies of the tariff still apply.
     """
 
     rate_per_unit: Decimal
@@ -217,16 +268,16 @@ class RateOverride:
     reason: str = ""
 
     def __post_init__(self) -> None:
-        _checked_amount("rate_override.rate_per_unit", self.rate_per_unit)
+        checked_amount("rate_override.rate_per_unit", self.rate_per_unit)
         if self.fixed_charge is not None:
-            _checked_amount("rate_override.fixed_charge", self.fixed_charge)
+            checked_amount("rate_override.fixed_charge", self.fixed_charge)
 
 
 def blessings_tariff() -> Tariff:
     """The seed system's tariff (DOMAIN.md "Its production bill"), for the server to store via ``to_dict``.
 
     ``(flat units + share of the motor's units) × ₹12 + fixed charge by unit type``; each flat's motor share
-    rounded on its own to 0.01 unit, half-up, before pricing.
+    rounded on its own to 0.01 unit, half-up, before pricing; monthly bills for calendar months.
     """
     return Tariff(
         code="BLESSINGS",
@@ -241,4 +292,5 @@ def blessings_tariff() -> Tariff:
         },
         share_rounding=ShareRounding.PER_UNIT_HALF_UP,
         bill_shared_meters=True,
+        day_count=DayCount.CALENDAR_MONTH,
     )

@@ -1,0 +1,114 @@
+"""The charges of one bill segment (a stretch of days billed by one tariff version), line by line.
+
+Order (DOMAIN.md "Billing rules a utility would expect"): energy; fixed charge, pro-rated by the factor; the
+minimum charge as max(energy + fixed, minimum) — a top-up line when energy + fixed falls short — before any
+tax; levies in their declared order, each on its declared base; subsidies as separate negative lines. Every
+line is rounded to paise half-up on its own (DOMAIN.md "Rounding").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from shared_billing.bill_lines import BillLine, LineCode, inr
+from shared_billing.energy import EnergySource, FlatRate, Priced
+from shared_billing.errors import MissingSanctionedLoad
+from shared_billing.levies import ChargeBases, levy_lines, subsidy_lines
+from shared_billing.money import round_paise
+from shared_billing.periods import DaySpan
+from shared_billing.tariffs import ANY_UNIT_TYPE, FixedBasis, RateOverride, Tariff
+
+__all__ = ["Segment", "segment_charges"]
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Days billed by one version: ``span`` (``None`` for a plain month at the monthly charges) and its factor."""
+
+    span: DaySpan | None
+    version: Tariff
+    factor: Decimal
+
+
+def _override_note(rate_override: RateOverride | None) -> str:
+    if rate_override is None:
+        return ""
+    return f" (rate override{': ' + rate_override.reason if rate_override.reason else ''})"
+
+
+def _fixed(
+    segment: Segment, unit_type: str, load_kw: Decimal | None, rate_override: RateOverride | None
+) -> tuple[BillLine, str]:
+    version, factor = segment.version, segment.factor
+    monthly = version.fixed_charge_for(unit_type)
+    # A tariff with one fixed charge for every type ("*") says just "Fixed charge".
+    named = "" if unit_type == ANY_UNIT_TYPE else f" ({unit_type})"
+    for_type = "" if unit_type == ANY_UNIT_TYPE else f" for {unit_type}"
+    scaled = "" if factor == 1 else f" a month × {factor}"
+    if rate_override is not None and rate_override.fixed_charge is not None:
+        monthly = rate_override.fixed_charge
+        amount = round_paise(monthly * factor)
+        line = BillLine(LineCode.FIXED.value, f"Fixed charge{named}", factor, monthly, amount)
+        equals = f" = {inr(amount)}" if scaled else ""
+        note = _override_note(rate_override)
+        return line, f"Fixed charge: {inr(monthly)}{scaled}{equals}{note}, due whatever the consumption"
+    if version.fixed_basis == FixedBasis.KW:
+        if load_kw is None:
+            raise MissingSanctionedLoad(
+                f"Tariff {version.code} charges the fixed charge per kW: the sanctioned load is needed",
+                tariff=version.code,
+            )
+        quantity = load_kw * factor
+        amount = round_paise(monthly * quantity)
+        line = BillLine(LineCode.FIXED.value, f"Fixed charge ({load_kw} kW sanctioned)", quantity, monthly, amount)
+        trace = (
+            f"Fixed charge: {load_kw} kW × {inr(monthly)} per kW{scaled} = {inr(amount)}, due whatever the consumption"
+        )
+        return line, trace
+    amount = round_paise(monthly * factor)
+    line = BillLine(LineCode.FIXED.value, f"Fixed charge{named}", factor, monthly, amount)
+    equals = f" = {inr(amount)}" if scaled else ""
+    return line, (
+        f"Fixed charge{for_type} under tariff {version.code}: {inr(monthly)}{scaled}{equals}, "
+        "due whatever the consumption"
+    )
+
+
+def segment_charges(
+    segment: Segment,
+    *,
+    sources: Sequence[EnergySource],
+    unit_type: str,
+    sanctioned_load_kw: Decimal | None,
+    rate_override: RateOverride | None,
+) -> Priced:
+    """Lines (with their trace) for one segment; ``None`` lines are trace-only notes."""
+    version = segment.version
+    energy = version.energy if rate_override is None else FlatRate(rate_override.rate_per_unit)
+    priced: Priced = list(energy.price(sources, segment.factor, version.limit_places))
+    energy_total = sum((line.amount for line, _ in priced if line is not None), Decimal(0))
+    fixed_line, fixed_trace = _fixed(segment, unit_type, sanctioned_load_kw, rate_override)
+    priced.append((fixed_line, fixed_trace))
+    charges = energy_total + fixed_line.amount
+    if version.minimum_charge is not None:
+        # DOMAIN.md: minimum charge = max(computed energy + fixed, minimum), before taxes.
+        minimum = round_paise(version.minimum_charge * segment.factor)
+        how = f"Minimum charge {inr(version.minimum_charge)} a month × {segment.factor} = {inr(minimum)}"
+        if charges < minimum:
+            top_up = minimum - charges
+            line = BillLine(LineCode.MINIMUM_CHARGE.value, "Minimum charge top-up", Decimal(1), None, top_up)
+            priced.append((line, f"{how}; energy + fixed {inr(charges)} falls short by {inr(top_up)}"))
+            charges = minimum
+        else:
+            priced.append((None, f"{how}; energy + fixed {inr(charges)} meets it"))
+    bases = ChargeBases(
+        energy=energy_total,
+        fixed=fixed_line.amount,
+        charges=charges,
+        units=sum((source.units for source in sources), Decimal(0)),
+    )
+    priced.extend(levy_lines(version.levies, bases))
+    priced.extend(subsidy_lines(version.subsidies, bases, segment.factor, version.limit_places))
+    return priced

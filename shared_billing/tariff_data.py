@@ -1,0 +1,130 @@
+"""Reading tariff data (the stored JSON form, or a TOML file parsed by ``tariff_file``) into typed values.
+
+Every refusal is a ``TariffError`` whose ``details["field"]`` is the path of the value at fault, written
+``energy.slabs[1].from`` (keys joined by dots, list positions in brackets). ``tariff_file`` turns that path into
+the line of the file. ``details["problem"]`` names the kind of fault where one is known (``negative_rate``,
+``slabs_overlap``, ``slabs_gap``, ``unknown_levy_base``, …).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from shared_billing.errors import TariffError
+
+__all__ = [
+    "checked_amount",
+    "date_from_data",
+    "decimal_from_data",
+    "join_field",
+    "list_from_data",
+    "mapping_from_data",
+    "only_keys",
+    "under",
+    "whole_from_data",
+]
+
+
+def join_field(prefix: str, field: str) -> str:
+    """``join_field("energy", "slabs[1].rate")`` → ``energy.slabs[1].rate`` (no dot before a bracket)."""
+    if not prefix:
+        return field
+    if not field:
+        return prefix
+    return f"{prefix}{field}" if field.startswith("[") else f"{prefix}.{field}"
+
+
+@contextmanager
+def under(prefix: str) -> Iterator[None]:
+    """Re-raise a ``TariffError`` from inside with ``prefix`` put before its field path."""
+    try:
+        yield
+    except TariffError as error:
+        error.details["field"] = join_field(prefix, error.details.get("field", ""))
+        raise
+
+
+def checked_amount(what: str, value: object) -> Decimal:
+    """A finite, non-negative ``Decimal`` (rates, charges); anything else is a ``TariffError``.
+
+    Money and rates are Decimal only: the system we replace lost paise to float artefacts.
+    """
+    if not isinstance(value, Decimal) or not value.is_finite():
+        raise TariffError(f"{what} must be a finite Decimal, not {value!r}", field=what)
+    if value < 0:
+        raise TariffError(
+            f"{what} must not be negative (got {value})", field=what, value=str(value), problem="negative_rate"
+        )
+    return value
+
+
+def decimal_from_data(what: str, value: object) -> Decimal:
+    """A decimal written as a string, a whole number, or (from TOML) an exact ``Decimal``; ≥ 0.
+
+    Floats and booleans are refused: a float has already lost the figure the admin wrote.
+    """
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+        raise TariffError(f"{what} must be a decimal string, not {value!r}", field=what)
+    try:
+        return checked_amount(what, Decimal(value))
+    except InvalidOperation:
+        raise TariffError(f"{what} must be a decimal string, not {value!r}", field=what) from None
+
+
+def whole_from_data(what: str, value: object, *, minimum: int = 0) -> int:
+    """A whole number ≥ ``minimum`` (places, orders, unit limits)."""
+    amount = decimal_from_data(what, value)
+    if amount != amount.to_integral_value() or amount < minimum:
+        raise TariffError(f"{what} must be a whole number ≥ {minimum}, not {value!r}", field=what)
+    return int(amount)
+
+
+def date_from_data(what: str, value: object) -> date:
+    """A date: ISO text (``2015-04-01``) or a TOML date; a date with a time of day is refused."""
+    if isinstance(value, datetime):
+        raise TariffError(f"{what} must be a date without a time, not {value!r}", field=what)
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise TariffError(f"{what} must be a date like 2015-04-01, not {value!r}", field=what)
+
+
+def mapping_from_data(what: str, value: object) -> Mapping[str, Any]:
+    """A table (JSON object)."""
+    if not isinstance(value, Mapping):
+        raise TariffError(f"{what} must be an object, not {value!r}", field=what)
+    return value
+
+
+def list_from_data(what: str, value: object) -> Sequence[Any]:
+    """A list (JSON array, TOML array or array of tables)."""
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+        raise TariffError(f"{what} must be a list, not {value!r}", field=what)
+    return value
+
+
+def only_keys(
+    what: str, data: Mapping[str, Any], required: set[str], optional: set[str], *, at: str | None = None
+) -> None:
+    """Refuse missing and unknown keys of the table ``what`` (at path ``at``, by default ``what``).
+
+    The error's field is the first unknown key, else the table itself.
+    """
+    missing = required - data.keys()
+    unknown = data.keys() - required - optional
+    if missing or unknown:
+        table = ("" if what == "tariff" else what) if at is None else at
+        raise TariffError(
+            f"{what}: missing {sorted(missing)}, unknown {sorted(unknown)}",
+            field=join_field(table, sorted(unknown)[0] if unknown else ""),
+            missing=",".join(sorted(missing)),
+            unknown=",".join(sorted(unknown)),
+        )
