@@ -15,6 +15,7 @@ __all__ = ["CODES", "Problem"]
 CODES: dict[str, str] = {
     "request.invalid": "The request body or parameters do not match the schema",
     "request.not_found": "No such resource",
+    "request.too_large": "The request body is over the limit",
     "auth.invalid_credentials": "Wrong username or password",
     "auth.invalid_token": "The token is missing, expired or not valid",
     "auth.forbidden": "Your role may not do this",
@@ -56,6 +57,7 @@ CODES: dict[str, str] = {
     "billing.invalid_period": "A period is a month written YYYY-MM",
     "billing.unknown_block": "No such block",
     "billing.run_not_done": "The bill run has not finished",
+    "tariff.exists": "A tariff version with this code and date is already stored",
     "download.invalid": "The link is not valid or has expired",
     "payment.invalid_amount": "A payment is a positive amount",
     "payment.wrong_bill": "The bill is not an issued bill of this unit",

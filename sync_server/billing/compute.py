@@ -20,6 +20,7 @@ from sqlmodel import Session, col, or_, select
 from shared_billing.billing import BillResult, SharedMeterUse, compute_bill
 from shared_billing.consumption import subtractive_consumption
 from shared_billing.errors import BillingError
+from shared_billing.periods import BillingPeriod
 from shared_billing.readings import format_quantity
 from shared_billing.tariffs import RateOverride, Tariff
 from sync_server.config import Settings
@@ -208,6 +209,8 @@ def price_reading(session: Session, reading: Reading, *, arrears: Decimal = Deci
             shared=_shared_uses(session, unit, own, reading.period),
             rate_override=override,
             arrears=arrears,
+            # The calendar month of the reading: pro-rated tariffs scale slabs and fixed charges by its days.
+            period=BillingPeriod.month(*(int(part) for part in reading.period.split("-"))),
         )
     except BillingError as error:
         raise Problem(409, error.code, error.message, dict(error.details)) from error

@@ -12,6 +12,7 @@ from decimal import Decimal
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from shared_billing.late_payment import LatePaymentPolicy, late_payment_surcharge
 from sync_server.models import AuditEvent, Bill, BillNote, BillStatus, LedgerEntry, Payment, Unit, User
 from sync_server.problems import Problem
 
@@ -78,6 +79,7 @@ def record_payment(
     bill_id: int | None,
     actor: User,
     now: datetime,
+    late_fee_percent: Decimal = Decimal(18),
 ) -> Payment:
     """Book a payment against the account (and a bill, when named); the caller commits."""
     if amount <= 0:
@@ -88,6 +90,7 @@ def record_payment(
     bill = session.get(Bill, bill_id) if bill_id is not None else _latest_open_bill(session, unit_id)
     if bill is not None and (bill.unit_id != unit_id or bill.status == BillStatus.DRAFT):
         raise Problem(409, "payment.wrong_bill", "The bill is not an issued bill of this unit")
+    owed_before = balance(session, unit_id)
     payment = Payment(
         unit_id=unit_id,
         bill_id=bill.id if bill else None,
@@ -124,8 +127,39 @@ def record_payment(
     )
     session.flush()
     if bill is not None:
+        _charge_late_fee(session, bill, payment, owed_before, late_fee_percent, now)
         _set_status(session, bill, bill_status(session, bill, paid_on), actor=actor, now=now)
     return payment
+
+
+def _charge_late_fee(
+    session: Session, bill: Bill, payment: Payment, owed_before: Decimal, annual_percent: Decimal, now: datetime
+) -> None:
+    """Paid after the due date: a surcharge on the part of the bill's own charges this payment settles late
+    (principal only, never on arrears or earlier surcharges — DOMAIN.md "Late payment surcharge")."""
+    if bill.due_on is None or payment.paid_on <= bill.due_on:
+        return
+    principal = min(payment.amount, bill.charges, max(owed_before, Decimal(0)))
+    surcharge = late_payment_surcharge(
+        principal,
+        due_on=bill.due_on,
+        paid_on=payment.paid_on,
+        policy=LatePaymentPolicy(annual_percent=annual_percent),
+    )
+    if surcharge.amount <= 0:
+        return
+    session.add(
+        LedgerEntry(
+            unit_id=bill.unit_id,
+            kind="late_fee",
+            amount=surcharge.amount,
+            booked_on=payment.paid_on,
+            bill_id=bill.id,
+            payment_id=payment.id,
+            description=surcharge.explanation[:200],
+            created_at=now,
+        )
+    )
 
 
 def _latest_open_bill(session: Session, unit_id: int) -> Bill | None:

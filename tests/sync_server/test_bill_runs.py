@@ -234,3 +234,46 @@ def test_issuing_an_issued_bill_is_refused(client: TestClient) -> None:
         with pytest.raises(Problem) as refused:
             issue_bill(session, bill, actor=admin, now=context.clock(), settings=context.settings)
     assert (refused.value.status, refused.value.code) == (409, "bill.already_issued")
+
+
+def test_paying_20_days_late_adds_the_surcharge_on_principal(client: TestClient) -> None:
+    walk = next(b for b in _issued_block_b(client) if b["unit_code"] == "5BHK-B17-FF")
+    accountant = auth(client, "accountant")
+    from datetime import date
+
+    paid_on = (date.fromisoformat(walk["due_on"]) + timedelta(days=20)).isoformat()
+    paid = client.post(
+        "/api/payments",
+        json={
+            "unit_id": walk["unit_id"],
+            "bill_id": walk["id"],
+            "amount": "3711.00",
+            "paid_on": paid_on,
+            "mode": "upi",
+        },
+        headers=accountant,
+    )
+    assert paid.status_code == 201, paid.text
+    assert Decimal(paid.json()["balance"]) == Decimal("36.60")  # DOMAIN.md: ₹3711.00 paid 20 days late
+    entries = client.get(f"/api/accounts/{walk['unit_id']}/ledger", headers=accountant).json()["entries"]
+    assert [(e["kind"], e["amount"]) for e in entries] == [
+        ("charge", "3711.00"),
+        ("payment", "-3711.00"),
+        ("late_fee", "36.60"),
+    ]
+
+
+def test_paying_on_time_adds_no_surcharge(client: TestClient) -> None:
+    walk = next(b for b in _issued_block_b(client) if b["unit_code"] == "5BHK-B17-FF")
+    paid = client.post(
+        "/api/payments",
+        json={
+            "unit_id": walk["unit_id"],
+            "bill_id": walk["id"],
+            "amount": "3711.00",
+            "paid_on": walk["due_on"],
+            "mode": "cash",
+        },
+        headers=auth(client, "accountant"),
+    )
+    assert Decimal(paid.json()["balance"]) == Decimal("0.00")

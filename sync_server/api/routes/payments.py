@@ -52,7 +52,9 @@ class Ledger(BaseModel):
 
 
 @router.post("/payments", status_code=201, **access(Role.ACCOUNTANT, Role.ADMIN))
-def create_payment(body: PaymentIn, session: SessionDep, user: CurrentUser, now: NowDep) -> PaymentOut:
+def create_payment(
+    body: PaymentIn, context: ContextDep, session: SessionDep, user: CurrentUser, now: NowDep
+) -> PaymentOut:
     """Record a payment (date and mode); more than is owed stays on the account as a credit."""
     payment = record_payment(
         session,
@@ -64,6 +66,7 @@ def create_payment(body: PaymentIn, session: SessionDep, user: CurrentUser, now:
         bill_id=body.bill_id,
         actor=user,
         now=now,
+        late_fee_percent=context.settings.late_fee_annual_percent,
     )
     session.commit()
     assert payment.id is not None
@@ -141,7 +144,7 @@ def create_note(
 
 
 @router.post("/bills/mark-paid", **access(Role.ACCOUNTANT, Role.ADMIN))
-def mark_paid(body: BulkPaid, session: SessionDep, user: CurrentUser, now: NowDep) -> BulkResult:
+def mark_paid(body: BulkPaid, context: ContextDep, session: SessionDep, user: CurrentUser, now: NowDep) -> BulkResult:
     """Mark many bills paid at once: each records a payment of what its account still owes."""
     result = BulkResult(paid=[], skipped=[])
     for bill_id in body.bill_ids:
