@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from shared_billing.late_payment import LatePaymentPolicy, late_payment_surcharge
@@ -22,13 +21,13 @@ OPEN_STATUSES = (BillStatus.ISSUED, BillStatus.PARTLY_PAID, BillStatus.OVERDUE)
 
 
 def balance(session: Session, unit_id: int) -> Decimal:
-    total = session.exec(select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(LedgerEntry.unit_id == unit_id))
-    return Decimal(str(total.one())).quantize(Decimal("0.01"))
+    # Summed in Python: on SQLite the exact decimals are stored as text, and SQL's SUM would go through floats.
+    amounts = session.exec(select(col(LedgerEntry.amount)).where(LedgerEntry.unit_id == unit_id)).all()
+    return sum(amounts, Decimal("0.00"))
 
 
 def _paid_towards(session: Session, bill: Bill) -> Decimal:
-    paid = session.exec(select(func.coalesce(func.sum(Payment.amount), 0)).where(Payment.bill_id == bill.id)).one()
-    return Decimal(str(paid))
+    return sum(session.exec(select(col(Payment.amount)).where(Payment.bill_id == bill.id)).all(), Decimal("0.00"))
 
 
 def bill_status(session: Session, bill: Bill, today: date) -> BillStatus:

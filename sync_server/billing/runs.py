@@ -118,7 +118,8 @@ def execute_run(engine: Engine, run_id: int, *, clock: Callable[[], datetime]) -
 def _draft_one(session: Session, run: BillRun, unit: Unit, meter: Meter, actor: User, now: datetime) -> None:
     assert unit.id is not None
     assert meter.id is not None
-    if session.exec(select(Bill.id).where(Bill.unit_id == unit.id, Bill.period == run.period)).first() is not None:
+    billed = session.exec(select(Bill.id).where(Bill.unit_id == unit.id, Bill.period == run.period)).first()
+    if billed is not None:
         run.skipped = [*run.skipped, {"unit": unit.code, "code": "bill.already_billed"}]
         return
     reading = approved_in_period(session, meter.id, run.period)
