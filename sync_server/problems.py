@@ -51,6 +51,7 @@ CODES: dict[str, str] = {
     "meter.unknown_engineer": "No such field engineer",
     "bill.already_issued": "An issued bill cannot be issued or changed again",
     "bill.not_found": "No such bill",
+    "bill.estimate_shared_meter": "Units on a shared meter are billed on actual readings only",
     "bill.not_issued": "Only issued bills take credit or debit notes",
     "bill.nothing_owed": "Nothing is owed on this bill's account",
     "billing.period_closed": "The period is closed for this block: correct bills with credit or debit notes",

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, or_, select
 from shared_billing.billing import BillResult, SharedMeterUse, compute_bill
 from shared_billing.consumption import subtractive_consumption
 from shared_billing.errors import BillingError
+from shared_billing.estimates import BilledEstimate, true_up
 from shared_billing.periods import BillingPeriod
 from shared_billing.readings import format_quantity
 from shared_billing.tariffs import RateOverride, Tariff
@@ -46,6 +47,7 @@ __all__ = [
     "approved_in_period",
     "bill_for_reading",
     "draft_bill",
+    "new_draft",
     "next_bill_number",
     "previous_approved",
     "price_reading",
@@ -176,14 +178,65 @@ def line_json(result: BillResult) -> list[dict[str, Any]]:
 
 @dataclass(frozen=True)
 class PricedReading:
+    """A computed bill and what it was computed from: an approved reading, or an estimate (reading None)."""
+
     unit: Unit
     tariff_id: int
-    reading: Reading
+    reading: Reading | None
     result: BillResult
+    estimated_units: Decimal | None = None
+    notes: tuple[str, ...] = ()  # how the consumption was found, ahead of the engine's trace
+
+
+def month_period(period: str) -> BillingPeriod:
+    """The calendar month of a period key: pro-rated tariffs scale slabs and fixed charges by its days."""
+    year, month = (int(part) for part in period.split("-"))
+    return BillingPeriod.month(year, month)
+
+
+def unit_tariff(session: Session, unit: Unit) -> tuple[int, Tariff]:
+    tariff_row = session.get(TariffRow, unit.tariff_id) if unit.tariff_id is not None else None
+    if tariff_row is None or tariff_row.id is None:
+        raise Problem(409, "bill.no_tariff", f"Unit {unit.code} has no tariff")
+    return tariff_row.id, Tariff.from_dict(tariff_row.config)
+
+
+def rate_override_of(unit: Unit) -> RateOverride | None:
+    if unit.rate_override is None:
+        return None
+    return RateOverride(rate_per_unit=unit.rate_override, fixed_charge=Decimal(0) if unit.fixed_charge_waived else None)
+
+
+def charges_of(bill: Bill) -> Decimal:
+    """A bill's own charges: its lines without arrears, adjustments and round-off."""
+    return sum(
+        (Decimal(line["amount"]) for line in bill.lines if line["code"] not in ("arrears", "round_off", "adjustment")),
+        Decimal("0.00"),
+    )
+
+
+def estimated_bills_between(session: Session, unit_id: int, after: str, before: str) -> list[Bill]:
+    """Bills made on estimates for the periods between two actual reads (to true up when the actual arrives)."""
+    return list(
+        session.exec(
+            select(Bill)
+            .where(
+                Bill.unit_id == unit_id,
+                col(Bill.estimated_units).is_not(None),
+                col(Bill.period) > after,
+                col(Bill.period) < before,
+            )
+            .order_by(col(Bill.period))
+        ).all()
+    )
 
 
 def price_reading(session: Session, reading: Reading, *, arrears: Decimal = Decimal(0)) -> PricedReading:
-    """The bill an approved reading makes for its unit and period; checks everything, writes nothing."""
+    """The bill an approved reading makes for its unit and period; checks everything, writes nothing.
+
+    When months in between were billed on estimates, the actual consumption since the last actual read is
+    spread over them by days and their charges are netted off (a true-up line), DOMAIN.md "Estimated reads".
+    """
     if reading.status != ReadingStatus.APPROVED or reading.value is None:
         raise Problem(409, "bill.reading_not_approved")
     meter = session.get(Meter, reading.meter_id)
@@ -192,29 +245,41 @@ def price_reading(session: Session, reading: Reading, *, arrears: Decimal = Deci
         raise Problem(409, "bill.not_a_unit_meter")
     unit = session.get(Unit, meter.unit_id)
     assert unit is not None
-    tariff_row = session.get(TariffRow, unit.tariff_id) if unit.tariff_id is not None else None
-    if tariff_row is None or tariff_row.id is None:
-        raise Problem(409, "bill.no_tariff", f"Unit {unit.code} has no tariff")
-    own = _consumption(session, meter, reading).units
-    override = None
-    if unit.rate_override is not None:
-        override = RateOverride(
-            rate_per_unit=unit.rate_override, fixed_charge=Decimal(0) if unit.fixed_charge_waived else None
-        )
+    assert unit.id is not None
+    tariff_id, tariff = unit_tariff(session, unit)
+    consumption = _consumption(session, meter, reading)
+    own = consumption.units
+    override = rate_override_of(unit)
+    adjustments = []
     try:
+        estimated = estimated_bills_between(session, unit.id, consumption.previous.period, reading.period)
+        if estimated:
+            trued = true_up(
+                tariff,
+                estimated=[
+                    BilledEstimate(month_period(b.period), b.estimated_units or Decimal(0), charges_of(b))
+                    for b in estimated
+                ],
+                current=month_period(reading.period),
+                actual_units=own,
+                unit_type=unit.unit_type,
+                rate_override=override,
+            )
+            own = trued.current_units
+            adjustments.append(trued.as_adjustment())
         result = compute_bill(
-            Tariff.from_dict(tariff_row.config),
+            tariff,
             unit_type=unit.unit_type,
             own_units=own,
             shared=_shared_uses(session, unit, own, reading.period),
             rate_override=override,
             arrears=arrears,
-            # The calendar month of the reading: pro-rated tariffs scale slabs and fixed charges by its days.
-            period=BillingPeriod.month(*(int(part) for part in reading.period.split("-"))),
+            period=month_period(reading.period),
+            adjustments=adjustments,
         )
     except BillingError as error:
         raise Problem(409, error.code, error.message, dict(error.details)) from error
-    return PricedReading(unit, tariff_row.id, reading, result)
+    return PricedReading(unit, tariff_id, reading, result)
 
 
 def apply_result(bill: Bill, priced: PricedReading) -> None:
@@ -223,7 +288,7 @@ def apply_result(bill: Bill, priced: PricedReading) -> None:
     result = priced.result
     bill.tariff_id = priced.tariff_id
     bill.lines = line_json(result)
-    bill.trace = list(result.trace)
+    bill.trace = [*priced.notes, *result.trace]
     bill.total = result.total
     bill.round_off = result.round_off
     bill.payable = result.payable
@@ -231,17 +296,22 @@ def apply_result(bill: Bill, priced: PricedReading) -> None:
 
 def draft_bill(session: Session, reading: Reading, *, actor: User, now: datetime, run_id: int | None = None) -> Bill:
     """A draft bill (no number yet) for the reading's unit and period; the caller commits."""
-    priced = price_reading(session, reading)
+    return new_draft(session, price_reading(session, reading), reading.period, actor=actor, now=now, run_id=run_id)
+
+
+def new_draft(
+    session: Session, priced: PricedReading, period: str, *, actor: User, now: datetime, run_id: int | None
+) -> Bill:
     assert priced.unit.id is not None
-    assert reading.id is not None
-    existing = session.exec(select(Bill).where(Bill.unit_id == priced.unit.id, Bill.period == reading.period)).first()
+    existing = session.exec(select(Bill).where(Bill.unit_id == priced.unit.id, Bill.period == period)).first()
     if existing is not None:
         raise Problem(409, "bill.already_billed", details={"bill_id": existing.id, "bill_number": existing.bill_number})
     bill = Bill(
         status=BillStatus.DRAFT,
         unit_id=priced.unit.id,
-        period=reading.period,
-        reading_id=reading.id,
+        period=period,
+        reading_id=priced.reading.id if priced.reading is not None else None,
+        estimated_units=priced.estimated_units,
         run_id=run_id,
         tariff_id=priced.tariff_id,
         lines=[],

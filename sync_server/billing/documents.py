@@ -27,13 +27,18 @@ def invoice_for(session: Session, bill: Bill, settings: Settings) -> InvoiceData
     if bill.status == BillStatus.DRAFT or bill.bill_number is None or bill.issued_at is None:
         raise Problem(409, "bill.not_issued", "Drafts have no invoice yet: issue the bill first")
     unit = session.get(Unit, bill.unit_id)
-    reading = session.get(Reading, bill.reading_id)
     assert unit is not None
-    assert reading is not None
-    assert reading.value is not None
-    meter = session.get(Meter, reading.meter_id)
-    assert meter is not None
-    previous = previous_approved(session, reading.meter_id, bill.period)
+    meter = session.exec(select(Meter).where(Meter.unit_id == unit.id, Meter.kind == "unit")).one()
+    assert meter.id is not None
+    reading = session.get(Reading, bill.reading_id) if bill.reading_id is not None else None
+    previous = previous_approved(session, meter.id, bill.period)
+    previous_value = previous.value if previous is not None and previous.value is not None else Decimal(0)
+    # An estimated bill shows where the register would be: the last actual read plus the estimate.
+    current_value = (
+        reading.value
+        if reading is not None and reading.value is not None
+        else (previous_value + (bill.estimated_units or Decimal(0)))
+    )
     charges = [line for line in bill.lines if line["code"] not in ("arrears", "round_off")]
     arrears = sum((Decimal(line["amount"]) for line in bill.lines if line["code"] == "arrears"), Decimal("0.00"))
     total = sum((Decimal(line["amount"]) for line in charges), Decimal("0.00"))
@@ -51,8 +56,8 @@ def invoice_for(session: Session, bill: Bill, settings: Settings) -> InvoiceData
         unit_code=unit.code,
         consumer_name=unit.consumer_name or unit.code,
         meter_number=meter.number,
-        previous_reading=previous.value if previous is not None and previous.value is not None else reading.value,
-        current_reading=reading.value,
+        previous_reading=previous_value,
+        current_reading=current_value,
         units=Decimal(next((line["quantity"] for line in charges if line["code"] == "energy"), "0")),
         lines=[
             InvoiceLine(

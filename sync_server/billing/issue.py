@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from sync_server.billing.compute import apply_result, next_bill_number, price_reading
+from sync_server.billing.estimates import price_estimate
 from sync_server.billing.ledger import balance
 from sync_server.config import Settings
-from sync_server.models import AuditEvent, Bill, BillStatus, LedgerEntry, Reading, User
+from sync_server.models import AuditEvent, Bill, BillStatus, LedgerEntry, Meter, Reading, Unit, User
 from sync_server.problems import Problem
 
 __all__ = ["issue_bill"]
@@ -20,10 +21,19 @@ def issue_bill(session: Session, bill: Bill, *, actor: User, now: datetime, sett
     if bill.status != BillStatus.DRAFT:
         raise Problem(409, "bill.already_issued", f"Bill {bill.bill_number} is issued and cannot change")
     assert bill.id is not None
-    reading = session.get(Reading, bill.reading_id)
-    assert reading is not None
     arrears = balance(session, bill.unit_id)
-    priced = price_reading(session, reading, arrears=arrears)
+    if bill.reading_id is None:  # billed on an estimate: the same units, now with the account's arrears
+        unit = session.get(Unit, bill.unit_id)
+        assert unit is not None
+        meter = session.exec(select(Meter).where(Meter.unit_id == unit.id, Meter.kind == "unit")).one()
+        how = tuple(bill.trace[:1])  # the draft's "average of the last months" explanation
+        priced = price_estimate(
+            session, unit, meter, bill.period, arrears=arrears, units=bill.estimated_units, notes=how
+        )
+    else:
+        reading = session.get(Reading, bill.reading_id)
+        assert reading is not None
+        priced = price_reading(session, reading, arrears=arrears)
     apply_result(bill, priced)
     issued_on = now.astimezone(settings.tz).date()
     bill.bill_number = next_bill_number(session, bill.period)

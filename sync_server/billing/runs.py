@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from sync_server.billing.compute import approved_in_period, draft_bill
+from sync_server.billing.estimates import draft_estimated_bill
 from sync_server.billing.issue import issue_bill
 from sync_server.config import Settings
 from sync_server.models import (
@@ -124,7 +125,14 @@ def _draft_one(session: Session, run: BillRun, unit: Unit, meter: Meter, actor: 
         return
     reading = approved_in_period(session, meter.id, run.period)
     if reading is None:
-        run.skipped = [*run.skipped, {"unit": unit.code, "code": "bill.no_approved_reading"}]
+        try:
+            draft_estimated_bill(session, unit, meter, run.period, actor=actor, now=now, run_id=run.id)
+            session.flush()
+        except Problem as problem:  # no history, too many estimates, a shared meter: it must be read
+            reason = {"unit": unit.code, "code": "bill.no_approved_reading", "estimate": problem.code}
+            run.skipped = [*run.skipped, reason]
+            return
+        run.created += 1
         return
     try:
         # Every refusal is raised before anything is written, so the run's earlier drafts stay in the session.
@@ -149,7 +157,7 @@ def _flag(session: Session, reading: Reading, code: str) -> None:
 
 def issue_run(session: Session, run_id: int, *, actor: User, now: datetime, settings: Settings) -> list[Bill]:
     """Issue every draft of a finished run, in unit order (consecutive bill numbers); the caller commits."""
-    run = session.get(BillRun, run_id)
+    run = session.get(BillRun, run_id, populate_existing=True)  # the run ran in its own session
     if run is None:
         raise Problem(404, "request.not_found", f"No bill run {run_id}")
     if run.status != "done":

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from sync_server.db_types import JSON, Money, UTCDateTime
+from sync_server.db_types import JSON, Money, Units, UTCDateTime
 
 
 class Tariff(SQLModel, table=True):
@@ -43,7 +43,8 @@ class Bill(SQLModel, table=True):
     charges: Decimal = Field(default=Decimal(0), sa_type=Money())  # this period's charges, rounded to the rupee
     unit_id: int = Field(foreign_key="unit.id", index=True)
     period: str = Field(max_length=7)
-    reading_id: int = Field(foreign_key="reading.id", unique=True)
+    reading_id: int | None = Field(default=None, foreign_key="reading.id", unique=True)  # None: estimated
+    estimated_units: Decimal | None = Field(default=None, sa_type=Units())  # set on bills made on an estimate
     tariff_id: int = Field(foreign_key="tariff.id")
     lines: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
     trace: list[str] = Field(sa_column=Column(JSON, nullable=False))

@@ -41,7 +41,8 @@ class BillOut(BaseModel):
     issued_at: datetime | None
     due_on: date | None
     charges: Decimal
-    reading_uuid: UUID
+    reading_uuid: UUID | None  # None: billed on an estimate
+    estimated_units: Decimal | None
     lines: list[BillLineOut]
     trace: list[str]
     total: Decimal
@@ -52,9 +53,8 @@ class BillOut(BaseModel):
 
 def _bill_out(session: Session, bill: Bill) -> BillOut:
     unit = session.get(Unit, bill.unit_id)
-    reading = session.get(Reading, bill.reading_id)
+    reading = session.get(Reading, bill.reading_id) if bill.reading_id is not None else None
     assert unit is not None
-    assert reading is not None
     assert bill.id is not None
     return BillOut(
         id=bill.id,
@@ -67,7 +67,8 @@ def _bill_out(session: Session, bill: Bill) -> BillOut:
         issued_at=bill.issued_at,
         due_on=bill.due_on,
         charges=bill.charges,
-        reading_uuid=reading.uuid,
+        reading_uuid=reading.uuid if reading is not None else None,
+        estimated_units=bill.estimated_units,
         lines=[BillLineOut.model_validate(line) for line in bill.lines],
         trace=bill.trace,
         total=bill.total,

@@ -114,8 +114,12 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('issued_at', sync_server.db_types.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('due_on', sa.Date(), nullable=True))
         batch_op.add_column(sa.Column('charges', sync_server.db_types.ExactDecimal(precision=14, scale=2), nullable=False, server_default='0'))
+        batch_op.add_column(sa.Column('estimated_units', sync_server.db_types.ExactDecimal(precision=18, scale=4), nullable=True))
         batch_op.alter_column('bill_number',
                existing_type=sa.VARCHAR(length=16),
+               nullable=True)
+        batch_op.alter_column('reading_id',
+               existing_type=sa.INTEGER(),
                nullable=True)
         batch_op.create_index(batch_op.f('ix_bill_run_id'), ['run_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_bill_status'), ['status'], unique=False)
@@ -133,9 +137,13 @@ def downgrade() -> None:
         batch_op.drop_constraint('fk_bill_run_id', type_='foreignkey')
         batch_op.drop_index(batch_op.f('ix_bill_status'))
         batch_op.drop_index(batch_op.f('ix_bill_run_id'))
+        batch_op.alter_column('reading_id',
+               existing_type=sa.INTEGER(),
+               nullable=False)
         batch_op.alter_column('bill_number',
                existing_type=sa.VARCHAR(length=16),
                nullable=False)
+        batch_op.drop_column('estimated_units')
         batch_op.drop_column('charges')
         batch_op.drop_column('due_on')
         batch_op.drop_column('issued_at')
