@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     society_name: str = "Blessings City"
     society_address: str = "Blessings City, Ludhiana, Punjab"
     society_upi_vpa: str = "blessingscity@upi"  # where residents pay; the invoice's UPI QR names it
+    status_refresh_minutes: float = 60.0  # how often the server marks bills overdue by itself (0: never)
     bill_due_days: int = 15  # a bill is due, and overdue after, this many days from issue
     late_fee_annual_percent: Decimal = Decimal(18)  # on principal only, daily pro-rata on a 365-day year
     society_timezone: str = "Asia/Kolkata"

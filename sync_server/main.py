@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -19,6 +22,7 @@ from sync_server.clock import Clock
 from sync_server.config import Settings, load_secret_key
 from sync_server.context import AppContext
 from sync_server.db import create_db_engine, migrate
+from sync_server.housekeeping import status_refresh_loop
 from sync_server.invoices import DEFAULT_ASSETS_DIR
 from sync_server.photo_store import PhotoStore
 from sync_server.problems import Problem
@@ -75,7 +79,20 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         photos=PhotoStore(settings.photo_dir, max_bytes=settings.max_photo_bytes, max_pixels=settings.max_photo_pixels),
         assets_dir=DEFAULT_ASSETS_DIR,
     )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        task = None
+        if settings.status_refresh_minutes > 0:
+            task = asyncio.create_task(status_refresh_loop(context, settings.status_refresh_minutes * 60))
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Fieldmeter",
         version=__version__,
         openapi_url="/api/openapi.json",

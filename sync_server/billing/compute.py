@@ -18,12 +18,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, or_, select
 
 from shared_billing.billing import BillResult, SharedMeterUse, compute_bill
-from shared_billing.consumption import subtractive_consumption
+from shared_billing.consumption import MeterRegister, meter_consumption
 from shared_billing.errors import BillingError
 from shared_billing.estimates import BilledEstimate, true_up
 from shared_billing.periods import BillingPeriod
 from shared_billing.readings import format_quantity
-from shared_billing.tariffs import RateOverride, Tariff
+from shared_billing.tariffs import RateOverride, ShareRounding, Tariff
 from sync_server.config import Settings
 from sync_server.models import (
     Bill,
@@ -59,6 +59,7 @@ class MeterConsumption:
     units: Decimal
     current: Reading
     previous: Reading
+    notes: tuple[str, ...] = ()
 
 
 def approved_in_period(session: Session, meter_id: int, period: str) -> Reading | None:
@@ -93,8 +94,10 @@ def _consumption(session: Session, meter: Meter, current: Reading) -> MeterConsu
     previous = previous_approved(session, meter.id, current.period)
     if previous is None or previous.value is None:
         raise Problem(409, "bill.no_previous_reading", f"Meter {meter.number} has no approved reading before")
+    register = MeterRegister(dials=meter.dials, decimals=meter.decimals, multiplier=meter.multiplier)
     try:
-        units = subtractive_consumption(previous.value, current.value, multiplier=meter.multiplier)
+        # At most one rollover, and only when plausible (DOMAIN.md "Rollover"); any other drop is refused.
+        found = meter_consumption(register, previous.value, current.value)
     except BillingError as error:
         raise Problem(
             409,
@@ -102,7 +105,7 @@ def _consumption(session: Session, meter: Meter, current: Reading) -> MeterConsu
             f"Meter {meter.number}: {error.message}",
             {"previous": previous.value_text, "current": current.value_text},
         ) from error
-    return MeterConsumption(units, current, previous)
+    return MeterConsumption(found.units, current, previous, found.explanation if found.rollover else ())
 
 
 def _unit_consumption(session: Session, unit_id: int, period: str) -> Decimal | None:
@@ -115,7 +118,9 @@ def _unit_consumption(session: Session, unit_id: int, period: str) -> Decimal | 
     return _consumption(session, meter, current).units
 
 
-def _shared_uses(session: Session, unit: Unit, own_units: Decimal, period: str) -> list[SharedMeterUse]:
+def _shared_uses(
+    session: Session, unit: Unit, own_units: Decimal, period: str, rounding: ShareRounding
+) -> list[SharedMeterUse]:
     assert unit.id is not None
     first_day = date.fromisoformat(period + "-01")
     active = (col(SharedMeterMember.valid_from) <= first_day) & or_(
@@ -134,14 +139,14 @@ def _shared_uses(session: Session, unit: Unit, own_units: Decimal, period: str) 
         member_ids = session.exec(
             select(SharedMeterMember.unit_id).where(SharedMeterMember.meter_id == shared.id, active)
         ).all()
-        group_units = Decimal(0)
+        member_units: dict[str, Decimal | None] = {}
         for member_id in member_ids:
             units = own_units if member_id == unit.id else _unit_consumption(session, member_id, period)
+            member = session.get(Unit, member_id)
+            code = member.code if member else str(member_id)
+            member_units[code] = units
             if units is None:
-                member = session.get(Unit, member_id)
-                missing.append(member.code if member else str(member_id))
-            else:
-                group_units += units
+                missing.append(code)
         if missing or current is None:
             raise Problem(
                 409,
@@ -150,7 +155,11 @@ def _shared_uses(session: Session, unit: Unit, own_units: Decimal, period: str) 
                 {"missing": missing},
             )
         meter_units = _consumption(session, shared, current).units
-        uses.append(SharedMeterUse(shared.label or shared.number, meter_units, own_units, group_units))
+        # The whole group is allocated with the tariff's rounding (largest remainder sums exactly; the
+        # Blessings configuration rounds each flat on its own), and this unit keeps its share.
+        uses.append(
+            SharedMeterUse.for_member(shared.label or shared.number, meter_units, member_units, unit.code, rounding)
+        )
     return uses
 
 
@@ -271,7 +280,7 @@ def price_reading(session: Session, reading: Reading, *, arrears: Decimal = Deci
             tariff,
             unit_type=unit.unit_type,
             own_units=own,
-            shared=_shared_uses(session, unit, own, reading.period),
+            shared=_shared_uses(session, unit, own, reading.period, tariff.share_rounding),
             rate_override=override,
             arrears=arrears,
             period=month_period(reading.period),
@@ -279,7 +288,7 @@ def price_reading(session: Session, reading: Reading, *, arrears: Decimal = Deci
         )
     except BillingError as error:
         raise Problem(409, error.code, error.message, dict(error.details)) from error
-    return PricedReading(unit, tariff_id, reading, result)
+    return PricedReading(unit, tariff_id, reading, result, notes=consumption.notes)
 
 
 def apply_result(bill: Bill, priced: PricedReading) -> None:

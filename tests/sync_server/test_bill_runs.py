@@ -277,3 +277,13 @@ def test_paying_on_time_adds_no_surcharge(client: TestClient) -> None:
         headers=auth(client, "accountant"),
     )
     assert Decimal(paid.json()["balance"]) == Decimal("0.00")
+
+
+def test_server_marks_overdue_bills_by_itself(client: TestClient, clock: FixedClock) -> None:
+    from sync_server.housekeeping import refresh_bill_statuses
+
+    _issued_block_b(client)
+    clock.advance(timedelta(days=16))
+    assert refresh_bill_statuses(client.app.state.context) == 4  # type: ignore[attr-defined]
+    statuses = {b["status"] for b in client.get("/api/bills", headers=auth(client, "accountant")).json()}
+    assert statuses == {"overdue"}

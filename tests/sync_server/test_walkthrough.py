@@ -100,3 +100,27 @@ def test_reject_needs_a_reason(client: TestClient) -> None:
         headers=auth(client, "supervisor"),
     )
     assert response.status_code == 422
+
+
+def test_plausible_rollover_is_billed_as_such(client: TestClient) -> None:
+    from sqlmodel import Session, select
+
+    from sync_server.models import Reading
+
+    headers = auth(client, "engineer1")
+    meter = meters_by_unit(client, headers)["4BHK-B5-GF"]
+    with Session(client.app.state.context.engine) as session:  # type: ignore[attr-defined]
+        last = session.exec(select(Reading).where(Reading.meter_id == meter["meter_id"])).one()
+        last.value, last.value_text = Decimal("999950"), "999950"  # six dials, nearly full
+        session.add(last)
+        session.commit()
+    photo = jpeg_bytes()
+    item = reading(meter, value="120", photo_sha256=sha256(photo))
+    [result] = push(client, headers, [item])
+    assert "below_previous" in result["flags"]  # the phone asked "rollover, replaced meter, or typo?"
+    client.put(f"/api/photos/{sha256(photo)}", content=photo, headers=headers | {"Content-Type": "image/jpeg"})
+    assert client.post(f"/api/review/readings/{item['uuid']}/approve", headers=auth(client, "supervisor")).is_success
+    bill = client.post("/api/bills", json={"reading_uuid": item["uuid"]}, headers=auth(client, "admin")).json()
+    energy = next(line for line in bill["lines"] if line["code"] == "energy")
+    assert Decimal(energy["quantity"]) == Decimal("170")  # 999,950 → 000,120 over a 6-dial register
+    assert any("rolled over" in line for line in bill["trace"])
