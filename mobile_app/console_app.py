@@ -105,7 +105,6 @@ class AdminShell(ft.Column):
 def console_main(http_factory: HttpFactory) -> Callable[[ft.Page], Awaitable[None]]:
     async def main(page: ft.Page) -> None:
         app = ConsoleApp(page, BillingClient(http_factory()))
-        page.on_disconnect = lambda _e: None
         app.start()
 
     return main
