@@ -32,7 +32,6 @@ import contextlib
 import os
 import random
 import re
-import secrets
 import sys
 import tempfile
 import time
@@ -46,9 +45,8 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg import sql
+from bench_support import DEFAULT_PG_ADMIN_URL, BenchError, batches, fresh_pg_database
 from sqlalchemy import Engine, event, func, insert, select
-from sqlalchemy.engine import make_url
 from sqlmodel import Session, col
 
 from shared_billing.tariffs import blessings_tariff
@@ -59,14 +57,9 @@ from sync_server.demo import demo_times, seed_demo
 from sync_server.models import Bill, BillStatus, Block, LedgerEntry, Meter, Reading, ReadingStatus, Tariff, Unit, User
 from sync_server.periods import period_of, previous_period
 
-DEFAULT_PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 BENCH_BLOCK = "BENCH"
 RAW_BATCH = 500
 SLOW_RUN_S = 180.0
-
-
-class BenchError(RuntimeError):
-    pass
 
 
 # --- statement counting -----------------------------------------------------------------------------------
@@ -149,25 +142,6 @@ class StatementCounter:
 
 
 # --- databases --------------------------------------------------------------------------------------------
-
-
-def _libpq(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-@contextlib.contextmanager
-def fresh_pg_database(admin_url: str) -> Iterator[str]:
-    """Create ``fieldmeter_bench_<hex>``; yield its ``postgresql+psycopg://`` URL; drop it (forcefully) after."""
-    name = "fieldmeter_bench_" + secrets.token_hex(6)
-    admin = _libpq(admin_url)
-    with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0 ENCODING 'UTF8'").format(sql.Identifier(name)))
-    try:
-        url = make_url(admin).set(drivername="postgresql+psycopg", database=name)
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 # --- workload ---------------------------------------------------------------------------------------------
@@ -282,11 +256,6 @@ def seed_block(engine: Engine, count: int, now: datetime, settings: Settings, rn
     return BenchBlock(block_id, period, previous_reading)
 
 
-def batches(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 # --- one backend ------------------------------------------------------------------------------------------
 
 
@@ -372,7 +341,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> Result:
     settings = Settings()
     with contextlib.ExitStack() as stack:
         if backend == "postgresql":
-            url = stack.enter_context(fresh_pg_database(args.pg_admin_url))
+            url = stack.enter_context(fresh_pg_database(args.pg_admin_url, driver="postgresql+psycopg"))
         else:
             data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="fm-bench-billrun-")))
             url = f"sqlite:///{(data_dir / 'fieldmeter.db').resolve()}"

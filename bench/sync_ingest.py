@@ -32,7 +32,6 @@ import contextlib
 import json
 import os
 import random
-import secrets
 import shutil
 import signal
 import socket
@@ -42,7 +41,6 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -52,10 +50,9 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import psycopg
+from bench_support import DEFAULT_PG_ADMIN_URL, BenchError, batches, fresh_pg_database
 from geopy.distance import great_circle
-from psycopg import sql
 from sqlalchemy import Engine, func, insert, select
-from sqlalchemy.engine import make_url
 from sqlmodel import col
 
 from shared_billing.protocol import MAX_BATCH, PushRequest, ReadingV1, ReadType, payload_sha256
@@ -66,7 +63,6 @@ from sync_server.models import Assignment, AuditEvent, Block, Meter, Reading, Re
 from sync_server.periods import period_of
 
 HOST = "127.0.0.1"
-DEFAULT_PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 ENGINEER = "engineer1"
 DEVICE_ID = "bench-device-1"
 BENCH_BLOCK = "BENCH"
@@ -76,10 +72,6 @@ STOP_TIMEOUT_S = 10.0
 ORIGIN = (30.9100, 75.8600)  # a bench block near the demo society
 DEG_PER_M = 1 / 111_320  # degrees of latitude per metre (close enough for "a few metres away")
 TZ = ZoneInfo(Settings.model_fields["society_timezone"].default)
-
-
-class BenchError(RuntimeError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -183,24 +175,6 @@ class Server:
                     os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=STOP_TIMEOUT_S)
         self._log.close()
-
-
-def _libpq(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-@contextlib.contextmanager
-def fresh_pg_database(admin_url: str) -> Iterator[str]:
-    """Create ``fieldmeter_bench_<hex>``; yield its ``postgresql://`` URL; drop it (forcefully) afterwards."""
-    name = "fieldmeter_bench_" + secrets.token_hex(6)
-    admin = _libpq(admin_url)
-    with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0 ENCODING 'UTF8'").format(sql.Identifier(name)))
-    try:
-        yield make_url(admin).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def sqlalchemy_url(database_url: str | None, data_dir: Path) -> str:
@@ -367,11 +341,6 @@ def check_equivalent(engine: Engine, pushed: ReadingV1, raw: dict[str, Any]) -> 
     }
     if differ:
         raise BenchError(f"raw row differs from the pushed row: {differ}")
-
-
-def batches(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 # --- one backend ------------------------------------------------------------------------------------------
