@@ -23,7 +23,7 @@ from tests.support.postgres import ENV_VAR as PG_ENV_VAR  # noqa: E402
 from tests.support.postgres import PG_SKIP_REASON, postgres_admin_url  # noqa: E402
 
 # Server fixtures (``app``, ``client``, ``database_url`` on SQLite and PostgreSQL) for server and contract tests.
-pytest_plugins = ["tests.support.server_app"]
+pytest_plugins = ["tests.support.server_app", "tests.support.live_server"]
 
 _CHROMIUM_MISSING = "chromium is not on PATH (scripts/test installs Debian's package: apt-get install chromium)"
 
