@@ -14,6 +14,9 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from sqlalchemy import Executable, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, or_, select
 
@@ -40,13 +43,16 @@ from sync_server.models import Tariff as TariffRow
 from sync_server.periods import financial_year
 from sync_server.problems import Problem
 from sync_server.review import get_reading
+from sync_server.sql import table_of
 
 __all__ = [
     "PricedReading",
+    "already_billed",
     "apply_result",
     "approved_in_period",
     "bill_for_reading",
     "draft_bill",
+    "existing_bill",
     "new_draft",
     "next_bill_number",
     "previous_approved",
@@ -164,12 +170,39 @@ def _shared_uses(
 
 
 def next_bill_number(session: Session, period: str) -> str:
-    # Consecutive per financial year, ≤ 16 characters of A-Z 0-9 - / (bill-of-supply rule, DOMAIN.md).
+    """The next number of the period's financial year, taken inside the caller's (issuing) transaction.
+
+    Consecutive per financial year, ≤ 16 characters of A-Z 0-9 - / (bill-of-supply rule, DOMAIN.md). The counter
+    row is incremented in place (``UPDATE … RETURNING``): on PostgreSQL that row lock holds a concurrent issuer
+    until this transaction ends, on SQLite the write lock does, and a rolled-back issue takes its increment
+    with it, so numbers have no gaps. The first bill of a year creates the row (``ON CONFLICT DO NOTHING``: two
+    first bills at once both find it).
+    """
     fy = financial_year(period)
-    counter = session.get(BillNumberCounter, fy, with_for_update=True) or BillNumberCounter(financial_year=fy)
-    counter.last_number += 1
-    session.add(counter)
-    return f"FM/{fy[2:4]}{fy[5:7]}/{counter.last_number:06d}"
+    number = _bump_counter(session, fy)
+    if number is None:
+        session.execute(_insert_ignore(session, fy))
+        number = _bump_counter(session, fy)
+    assert number is not None
+    return f"FM/{fy[2:4]}{fy[5:7]}/{number:06d}"
+
+
+def _bump_counter(session: Session, fy: str) -> int | None:
+    counter = table_of(BillNumberCounter)
+    bumped = session.execute(
+        update(counter)
+        .where(counter.c.financial_year == fy)
+        .values(last_number=counter.c.last_number + 1)
+        .returning(counter.c.last_number)
+    ).scalar_one_or_none()
+    return None if bumped is None else int(bumped)
+
+
+def _insert_ignore(session: Session, fy: str) -> Executable:
+    counter = table_of(BillNumberCounter)
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return insert(counter).values(financial_year=fy, last_number=0).on_conflict_do_nothing()
 
 
 def line_json(result: BillResult) -> list[dict[str, Any]]:
@@ -308,13 +341,24 @@ def draft_bill(session: Session, reading: Reading, *, actor: User, now: datetime
     return new_draft(session, price_reading(session, reading), reading.period, actor=actor, now=now, run_id=run_id)
 
 
+def existing_bill(session: Session, unit_id: int, period: str) -> Bill | None:
+    """The unit's bill for the period, draft or issued (a unit-period is billed at most once)."""
+    return session.exec(select(Bill).where(Bill.unit_id == unit_id, Bill.period == period)).first()
+
+
+def already_billed(bill: Bill | None) -> Problem:
+    """409 naming the bill that is already there (None: it vanished again, e.g. a discarded draft)."""
+    details = {} if bill is None else {"bill_id": bill.id, "bill_number": bill.bill_number, "status": bill.status}
+    return Problem(409, "bill.already_billed", details=details)
+
+
 def new_draft(
     session: Session, priced: PricedReading, period: str, *, actor: User, now: datetime, run_id: int | None
 ) -> Bill:
     assert priced.unit.id is not None
-    existing = session.exec(select(Bill).where(Bill.unit_id == priced.unit.id, Bill.period == period)).first()
+    existing = existing_bill(session, priced.unit.id, period)
     if existing is not None:
-        raise Problem(409, "bill.already_billed", details={"bill_id": existing.id, "bill_number": existing.bill_number})
+        raise already_billed(existing)
     bill = Bill(
         status=BillStatus.DRAFT,
         unit_id=priced.unit.id,
@@ -337,16 +381,26 @@ def new_draft(
 
 
 def bill_for_reading(session: Session, *, reading_uuid: UUID, actor: User, now: datetime, settings: Settings) -> Bill:
-    """Bill one approved reading at once: a draft, issued in the same transaction."""
+    """Bill one approved reading at once: a draft, issued in the same transaction.
+
+    Concurrent requests for one reading all pass the "already billed?" look-up before any of them commits; the
+    unique constraints (unit-period, reading) then let exactly one insert through and the others fail at the
+    insert, before they touch the bill-number counter. They answer 409 naming the bill that won, never 500.
+    """
     from sync_server.billing.issue import issue_bill
 
     reading = get_reading(session, reading_uuid)
-    bill = draft_bill(session, reading, actor=actor, now=now)
-    session.flush()
-    issue_bill(session, bill, actor=actor, now=now, settings=settings)
+    reading_id, period, meter_id = reading.id, reading.period, reading.meter_id
     try:
+        bill = draft_bill(session, reading, actor=actor, now=now)
+        session.flush()
+        issue_bill(session, bill, actor=actor, now=now, settings=settings)
         session.commit()
-    except IntegrityError as error:  # a concurrent request billed the same unit-period first
+    except IntegrityError as error:
         session.rollback()
-        raise Problem(409, "bill.already_billed") from error
+        meter = session.get(Meter, meter_id)
+        winner = session.exec(select(Bill).where(Bill.reading_id == reading_id)).first()
+        if winner is None and meter is not None and meter.unit_id is not None:
+            winner = existing_bill(session, meter.unit_id, period)
+        raise already_billed(winner) from error
     return bill

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any, cast
 
+from sqlalchemy import CursorResult, update
 from sqlmodel import Session, select
 
 from sync_server.billing.compute import apply_result, next_bill_number, price_reading
@@ -12,15 +14,37 @@ from sync_server.billing.ledger import balance
 from sync_server.config import Settings
 from sync_server.models import AuditEvent, Bill, BillStatus, LedgerEntry, Meter, Reading, Unit, User
 from sync_server.problems import Problem
+from sync_server.sql import table_of
 
-__all__ = ["issue_bill"]
+__all__ = ["claim_draft", "issue_bill"]
+
+
+def claim_draft(session: Session, bill_id: int) -> bool:
+    """Compare-and-set draft → issued; True for the one transaction that made the change.
+
+    The ``WHERE status = 'draft'`` is re-checked by the database after waiting for a concurrent issuer: on
+    PostgreSQL the row lock holds the second ``UPDATE`` until the first transaction ends, then it matches no
+    row; on SQLite the write lock serializes the two and the second finds the row issued. So a bill is charged
+    and numbered exactly once however many requests issue it at the same time.
+    """
+    bills = table_of(Bill)
+    claimed = session.execute(
+        update(bills)
+        .where(bills.c.id == bill_id, bills.c.status == BillStatus.DRAFT.value)
+        .values(status=BillStatus.ISSUED.value)
+    )
+    return cast(CursorResult[Any], claimed).rowcount == 1
 
 
 def issue_bill(session: Session, bill: Bill, *, actor: User, now: datetime, settings: Settings) -> Bill:
-    """Price the draft again with the account's balance as arrears, number it, and charge it; caller commits."""
-    if bill.status != BillStatus.DRAFT:
-        raise Problem(409, "bill.already_issued", f"Bill {bill.bill_number} is issued and cannot change")
+    """Price the draft again with the account's balance as arrears, number it, and charge it; caller commits.
+
+    ``bill.already_issued`` (409) when the bill is issued already, also when a concurrent transaction issued it
+    first (``claim_draft``); nothing is then numbered or charged.
+    """
     assert bill.id is not None
+    if bill.status != BillStatus.DRAFT or not claim_draft(session, bill.id):
+        raise Problem(409, "bill.already_issued", f"Bill {bill.bill_number or bill.id} is issued and cannot change")
     arrears = balance(session, bill.unit_id)
     if bill.reading_id is None:  # billed on an estimate: the same units, now with the account's arrears
         unit = session.get(Unit, bill.unit_id)

@@ -78,9 +78,13 @@ def record_payment(
     bill_id: int | None,
     actor: User,
     now: datetime,
-    late_fee_percent: Decimal = Decimal(18),
+    late_fee_percent: Decimal,
 ) -> Payment:
-    """Book a payment against the account (and a bill, when named); the caller commits."""
+    """Book a payment against the account (and a bill, when named); the caller commits.
+
+    ``late_fee_percent`` is the configured rate (``Settings.late_fee_annual_percent``), with no default here so
+    that no caller can silently bill the surcharge at another rate.
+    """
     if amount <= 0:
         raise Problem(422, "payment.invalid_amount", "A payment is a positive amount")
     unit = session.get(Unit, unit_id)

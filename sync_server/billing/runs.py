@@ -156,18 +156,35 @@ def _flag(session: Session, reading: Reading, code: str) -> None:
 
 
 def issue_run(session: Session, run_id: int, *, actor: User, now: datetime, settings: Settings) -> list[Bill]:
-    """Issue every draft of a finished run, in unit order (consecutive bill numbers); the caller commits."""
+    """Issue every draft of a finished run in unit order (consecutive numbers); the caller commits.
+
+    Idempotent and safe to run twice at once (a double click, a retry): each draft is claimed with a
+    compare-and-set (``issue.claim_draft``), a draft another request issued first is left alone, and every
+    caller gets the run's issued bills, the same list.
+    """
     run = session.get(BillRun, run_id, populate_existing=True)  # the run ran in its own session
     if run is None:
         raise Problem(404, "request.not_found", f"No bill run {run_id}")
     if run.status != "done":
         raise Problem(409, "billing.run_not_done")
-    drafts = session.exec(
-        select(Bill)
-        .join(Unit, col(Unit.id) == col(Bill.unit_id))
-        .where(Bill.run_id == run_id, Bill.status == BillStatus.DRAFT)
-        .order_by(col(Unit.code))
-    ).all()
-    for bill in drafts:
-        issue_bill(session, bill, actor=actor, now=now, settings=settings)
-    return list(drafts)
+    for bill in _run_bills(session, run_id, drafts=True):
+        try:
+            issue_bill(session, bill, actor=actor, now=now, settings=settings)
+        except Problem as problem:
+            if problem.code != "bill.already_issued":
+                raise
+    session.flush()
+    return _run_bills(session, run_id, drafts=False)
+
+
+def _run_bills(session: Session, run_id: int, *, drafts: bool) -> list[Bill]:
+    status = col(Bill.status) == BillStatus.DRAFT if drafts else col(Bill.status) != BillStatus.DRAFT
+    return list(
+        session.exec(
+            select(Bill)
+            .join(Unit, col(Unit.id) == col(Bill.unit_id))
+            .where(Bill.run_id == run_id, status)
+            .order_by(col(Unit.code))
+            .execution_options(populate_existing=True)  # bills a concurrent request issued, as they are now
+        ).all()
+    )

@@ -170,6 +170,7 @@ def mark_paid(body: BulkPaid, context: ContextDep, session: SessionDep, user: Cu
             bill_id=bill.id,
             actor=user,
             now=now,
+            late_fee_percent=context.settings.late_fee_annual_percent,
         )
         result.paid.append(bill_id)
     session.commit()
