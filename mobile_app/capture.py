@@ -7,6 +7,7 @@ distance is a warning, never a block).
 
 from __future__ import annotations
 
+import math
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,6 +32,7 @@ __all__ = [
     "distance_m",
     "distance_warning",
     "is_below_previous",
+    "usable_fix",
 ]
 
 SKIP_LABELS = {
@@ -58,6 +60,10 @@ class BelowPreviousAnswer(StrEnum):
     TYPO = "typo"
 
 
+# The protocol's bound for a fix's accuracy (a fix worse than 100 km is noise, not a position).
+MAX_ACCURACY_M = 100_000.0
+
+
 @dataclass(frozen=True)
 class Fix:
     """A GPS fix as the device reported it (never typed)."""
@@ -65,6 +71,25 @@ class Fix:
     lat: float
     lon: float
     accuracy_m: float | None
+
+
+def _within(value: float, low: float, high: float) -> bool:
+    # NaN fails every comparison and infinities fail the bounds, so this is also the finiteness check.
+    return math.isfinite(value) and low <= value <= high
+
+
+def usable_fix(fix: Fix | None) -> Fix | None:
+    """The fix with finite, in-range numbers only, or None when its position is not a real place.
+
+    Devices and browsers have reported NaN or infinite coordinates; JSON cannot carry them and the protocol
+    refuses them, so such a position is no fix at all (the server flags the reading "no GPS" instead), and an
+    accuracy that is not a finite number between 0 and ``MAX_ACCURACY_M`` is unknown.
+    """
+    if fix is None or not (_within(fix.lat, -90.0, 90.0) and _within(fix.lon, -180.0, 180.0)):
+        return None
+    if fix.accuracy_m is None or _within(fix.accuracy_m, 0.0, MAX_ACCURACY_M):
+        return fix
+    return Fix(lat=fix.lat, lon=fix.lon, accuracy_m=None)
 
 
 @dataclass
@@ -96,14 +121,17 @@ def is_below_previous(meter: MeterAssignment, value: Decimal) -> bool:
 
 
 def distance_m(meter: MeterAssignment, fix: Fix) -> float | None:
-    if meter.lat is None or meter.lon is None:
+    """Metres from the meter's registered location; None when either position is unknown or not finite."""
+    usable = usable_fix(fix)
+    if meter.lat is None or meter.lon is None or usable is None:
         return None
-    return float(geodesic((meter.lat, meter.lon), (fix.lat, fix.lon)).meters)
+    return float(geodesic((meter.lat, meter.lon), (usable.lat, usable.lon)).meters)
 
 
 def distance_warning(meter: MeterAssignment, fix: Fix | None, limits: CheckLimits | None = None) -> str | None:
     """A warning when the fix is poor or far from the meter's registered location (the save goes ahead)."""
     limits = limits or CheckLimits()
+    fix = usable_fix(fix)
     if fix is None:
         return "No GPS fix: the reading will be flagged for the supervisor"
     if fix.accuracy_m is not None and fix.accuracy_m > limits.gps_accuracy_limit_m:
@@ -115,8 +143,12 @@ def distance_warning(meter: MeterAssignment, fix: Fix | None, limits: CheckLimit
 
 
 def build_reading(draft: CaptureDraft, *, captured_at: datetime, new_id: uuid.UUID | None = None) -> ReadingV1:
-    """The protocol reading for a complete draft; raises ``CaptureError`` with what is missing."""
-    fix = draft.fix
+    """The protocol reading for a complete draft; raises ``CaptureError`` with what is missing.
+
+    Only finite GPS numbers go into the reading (``usable_fix``): the reading is hashed as saved and never
+    changes afterwards, so this is the one place they can be dropped without the payload hash disagreeing.
+    """
+    fix = usable_fix(draft.fix)
     common = {
         "uuid": new_id or uuid.uuid4(),
         "meter_id": draft.meter.meter_id,

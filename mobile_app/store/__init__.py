@@ -16,11 +16,12 @@ from mobile_app.store.outbox import (
     apply_push_results,
     count_due_outbox,
     mark_retry,
+    mark_server_failure,
     next_outbox_attempt_at,
     pending_outbox,
 )
 from mobile_app.store.photos import PendingPhoto, mark_photo_failed, mark_photo_uploaded, photos_to_upload
-from mobile_app.store.readings import ReadingRecord, list_readings, record_reading
+from mobile_app.store.readings import ReadingRecord, finite_gps, list_readings, record_reading
 from mobile_app.store.sync_state import (
     delete_state,
     get_or_create_device_id,
@@ -43,6 +44,7 @@ __all__ = [
     "apply_push_results",
     "count_due_outbox",
     "delete_state",
+    "finite_gps",
     "get_meters",
     "get_or_create_device_id",
     "get_pull_cursor",
@@ -51,6 +53,7 @@ __all__ = [
     "mark_photo_failed",
     "mark_photo_uploaded",
     "mark_retry",
+    "mark_server_failure",
     "next_outbox_attempt_at",
     "open_store",
     "pending_outbox",

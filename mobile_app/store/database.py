@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Column, Engine, event
+from sqlalchemy.schema import CreateColumn
 from sqlmodel import Session, create_engine
 
 from mobile_app.store.tables import LocalBase
@@ -84,4 +85,34 @@ def open_store(*, path: Path | str) -> Store:
     event.listen(engine, "connect", _on_connect)
     event.listen(engine, "begin", _on_begin)
     LocalBase.metadata.create_all(engine)
+    upgrade_schema(engine)
     return Store(engine=engine, path=db_path)
+
+
+def missing_columns(engine: Engine) -> list[Column[Any]]:
+    """Columns of the phone's tables that the database file lacks (it was created by an older app)."""
+    missing: list[Column[Any]] = []
+    with engine.connect() as connection:
+        for table in LocalBase.metadata.sorted_tables:
+            rows = connection.exec_driver_sql(f'PRAGMA table_info("{table.name}")').all()
+            present = {row[1] for row in rows}
+            missing.extend(column for column in table.columns if column.name not in present)
+    return missing
+
+
+def upgrade_schema(engine: Engine) -> None:
+    """Add the columns newer app versions need to an existing phone database, keeping every row.
+
+    The phone has no migration tool: ``create_all`` makes missing tables but never alters an existing one, so each
+    new column is added here with ``ALTER TABLE ... ADD COLUMN``. That is only safe for a column that is nullable
+    or has a server default (existing rows need a value), which is checked rather than assumed.
+    """
+    columns = missing_columns(engine)
+    if not columns:
+        return
+    with engine.begin() as connection:
+        for column in columns:
+            if not column.nullable and column.server_default is None:
+                raise StoreError(f"{column.table.name}.{column.name} is NOT NULL without a server default")
+            ddl = CreateColumn(column).compile(dialect=engine.dialect)
+            connection.exec_driver_sql(f'ALTER TABLE "{column.table.name}" ADD COLUMN {ddl}')

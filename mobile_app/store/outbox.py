@@ -22,6 +22,7 @@ __all__ = [
     "apply_push_results",
     "count_due_outbox",
     "mark_retry",
+    "mark_server_failure",
     "next_outbox_attempt_at",
     "pending_outbox",
 ]
@@ -42,19 +43,26 @@ class OutboxItem:
     attempts: int
     next_attempt_at: datetime | None
     last_error: str | None
+    seq: int = 0  # save order on this phone
+    server_failures: int = 0  # 500s for this reading alone (see mark_server_failure)
+    parked_at: datetime | None = None
 
 
 def _is_due(now: datetime) -> ColumnElement[bool]:
     return or_(col(OutboxEntry.next_attempt_at).is_(None), col(OutboxEntry.next_attempt_at) <= now)
 
 
-def pending_outbox(*, store: Store, limit: int, now: datetime) -> list[OutboxItem]:
-    """Up to ``limit`` outbox readings due at ``now``, in the order they were saved."""
+def pending_outbox(*, store: Store, limit: int, now: datetime, after_seq: int = 0) -> list[OutboxItem]:
+    """Up to ``limit`` outbox readings due at ``now``, in the order they were saved, saved after ``after_seq``.
+
+    ``after_seq`` pages through the outbox in one pass: a reading that failed and stays due (a forced pass ignores
+    retry times) is not handed out again.
+    """
     with store.transaction() as session:
         rows = session.exec(
             select(OutboxEntry, LocalReading)
             .join(LocalReading, col(LocalReading.uuid) == col(OutboxEntry.reading_uuid))
-            .where(_is_due(now))
+            .where(_is_due(now), col(LocalReading.seq) > after_seq)
             .order_by(col(LocalReading.seq))
             .limit(limit)
         ).all()
@@ -64,6 +72,9 @@ def pending_outbox(*, store: Store, limit: int, now: datetime) -> list[OutboxIte
             attempts=entry.attempts,
             next_attempt_at=entry.next_attempt_at,
             last_error=entry.last_error,
+            seq=reading.seq or 0,
+            server_failures=entry.server_failures,
+            parked_at=entry.parked_at,
         )
         for entry, reading in rows
     ]
@@ -131,3 +142,34 @@ def mark_retry(*, store: Store, uuids: Sequence[str], error: str, next_attempt_a
                 last_error=error[:500],
             )
         )
+
+
+def mark_server_failure(
+    *,
+    store: Store,
+    uuid: str,
+    error: str,
+    now: datetime,
+    retry_at: datetime,
+    park_after: int,
+    parked_retry_at: datetime,
+) -> int | None:
+    """Count one more 500 for this reading sent alone; park it once that happened ``park_after`` times.
+
+    A parked reading waits until ``parked_retry_at`` (or a forced pass) and is listed as held back; the others
+    wait until ``retry_at``. The attempt itself was already counted by ``mark_retry``. Returns the reading's
+    count, or None if its outbox row is gone (answered meanwhile). The parking time is kept from the first time.
+    """
+    with store.transaction() as session:
+        entry = session.get(OutboxEntry, uuid)
+        if entry is None:
+            return None
+        entry.server_failures += 1
+        entry.last_error = error[:500]
+        if entry.server_failures >= park_after:
+            entry.parked_at = entry.parked_at or now
+            entry.next_attempt_at = parked_retry_at
+        else:
+            entry.next_attempt_at = retry_at
+        session.add(entry)
+        return entry.server_failures

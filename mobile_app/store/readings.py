@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
+from uuid import UUID
 
+from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import Table, insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -15,9 +18,9 @@ from sqlmodel import col, select
 
 from mobile_app.store.database import DuplicateReadingError, PhotoMismatchError, Store
 from mobile_app.store.tables import LocalPhoto, LocalReading, LocalState, OutboxEntry
-from shared_billing.protocol import ReadingV1, payload_sha256
+from shared_billing.protocol import ReadingV1, ReadType, SkipReason, payload_sha256
 
-__all__ = ["ReadingRecord", "list_readings", "record_reading"]
+__all__ = ["ReadingRecord", "finite_gps", "list_readings", "record_reading"]
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,13 @@ class ReadingRecord:
     in_outbox: bool
     attempts: int
     next_attempt_at: datetime | None
-    last_error: str | None
+    last_error: str | None  # diagnostics only: the sync screen never shows it
+    server_failures: int = 0  # times the server failed (500) on this reading alone
+    parked_at: datetime | None = None  # held back after repeated server failures; retried rarely
+
+    @property
+    def parked(self) -> bool:
+        return self.in_outbox and self.parked_at is not None
 
 
 def _file_sha256(path: Path) -> str:
@@ -63,12 +72,31 @@ def _check_photo(reading: ReadingV1, photo_path: Path | None) -> None:
         raise PhotoMismatchError(f"{photo_path} hashes to {actual}, the reading says {reading.photo_sha256}")
 
 
-def record_reading(*, store: Store, reading: ReadingV1, photo_path: Path | str | None = None) -> None:
-    """Save ``reading`` and its outbox row in one transaction (both or neither).
+def _not_finite(value: float | None) -> bool:
+    return value is not None and not math.isfinite(value)
 
-    Raises ``DuplicateReadingError`` if the uuid is already saved (nothing changes) and ``PhotoMismatchError``
-    if ``photo_path`` is missing, extra, or does not hash to ``reading.photo_sha256``.
+
+def finite_gps(reading: ReadingV1) -> ReadingV1:
+    """``reading`` without GPS numbers JSON cannot carry: a non-finite coordinate drops the position (half a
+    position is no position), a non-finite accuracy becomes unknown. The same object when nothing changes."""
+    update: dict[str, None] = {}
+    if _not_finite(reading.gps_lat) or _not_finite(reading.gps_lon):
+        update.update(gps_lat=None, gps_lon=None)
+    if _not_finite(reading.gps_accuracy_m):
+        update["gps_accuracy_m"] = None
+    # model_copy skips validation: the reading was valid, and removing optional numbers keeps it so.
+    return reading.model_copy(update=update) if update else reading
+
+
+def record_reading(*, store: Store, reading: ReadingV1, photo_path: Path | str | None = None) -> ReadingV1:
+    """Save ``reading`` and its outbox row in one transaction (both or neither); returns the reading as saved.
+
+    Non-finite GPS numbers are dropped first (``finite_gps``; capture already does it) so the saved payload, its
+    hash and what is pushed are the same forever. Raises ``DuplicateReadingError`` if the uuid is already saved
+    (nothing changes) and ``PhotoMismatchError`` if ``photo_path`` is missing, extra, or does not hash to
+    ``reading.photo_sha256``.
     """
+    reading = finite_gps(reading)
     path = Path(photo_path) if photo_path is not None else None
     _check_photo(reading, path)
     uuid = str(reading.uuid)
@@ -121,15 +149,44 @@ def record_reading(*, store: Store, reading: ReadingV1, photo_path: Path | str |
         if "local_readings.uuid" in str(error.orig):
             raise DuplicateReadingError(uuid) from error
         raise
+    return reading
 
 
 def _table(model: type[Any]) -> Table:
     return cast(Table, model.__table__)
 
 
+class _SavedPayload(BaseModel):
+    """``ReadingV1`` as the first app versions saved it, before the protocol bounded its numbers and times."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    uuid: UUID
+    meter_id: int
+    read_type: ReadType
+    skip_reason: SkipReason | None = None
+    value: str | None = None
+    captured_at: datetime
+    gps_lat: float | None = None
+    gps_lon: float | None = None
+    gps_accuracy_m: float | None = None
+    photo_sha256: str | None = None
+    note: str | None = None
+    replaces: UUID | None = None
+
+
 def reading_from_row(row: LocalReading) -> ReadingV1:
-    """The exact reading that was saved (and is pushed): rebuilt from the stored wire payload."""
-    return ReadingV1.model_validate_json(row.payload_json)
+    """The exact reading that was saved (and is pushed): rebuilt from the stored wire payload.
+
+    A reading saved before the protocol's bounds tightened (a 1970 phone clock, a latitude of 91) must still
+    be listed and pushed, never crash the sync screen or stop the outbox: it is rebuilt without validation so the
+    server can judge it (and reject it per item, with a reason the engineer sees).
+    """
+    try:
+        return ReadingV1.model_validate_json(row.payload_json)
+    except ValidationError:
+        saved = _SavedPayload.model_validate_json(row.payload_json)
+        return finite_gps(ReadingV1.model_construct(**saved.model_dump()))
 
 
 def list_readings(*, store: Store) -> list[ReadingRecord]:
@@ -159,6 +216,8 @@ def list_readings(*, store: Store) -> list[ReadingRecord]:
             attempts=outbox.attempts if outbox is not None else 0,
             next_attempt_at=outbox.next_attempt_at if outbox is not None else None,
             last_error=outbox.last_error if outbox is not None else None,
+            server_failures=outbox.server_failures if outbox is not None else 0,
+            parked_at=outbox.parked_at if outbox is not None else None,
         )
         for reading, outbox, photo in rows
     ]

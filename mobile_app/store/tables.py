@@ -107,7 +107,12 @@ class OutboxEntry(LocalBase, table=True):
     )
     attempts: int = 0
     next_attempt_at: datetime | None = _utc_column(index=True)  # None: due now
-    last_error: str | None = None
+    last_error: str | None = None  # the last failure as the sync client saw it (diagnostics, never shown)
+    # Added after the first release (database.upgrade_schema adds them to older phone files), hence the server
+    # defaults. Times the server answered 500 for this reading sent alone while it was otherwise working:
+    server_failures: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # Set when server_failures reached the limit: the reading is tried rarely and shown as held back.
+    parked_at: datetime | None = _utc_column()
 
 
 class LocalPhoto(LocalBase, table=True):

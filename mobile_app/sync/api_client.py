@@ -35,14 +35,17 @@ _RETRYABLE_4XX = frozenset({408, 425, 429})
 
 
 class SyncError(Exception):
-    """Base of the sync client's errors."""
+    """Base of the sync client's errors. ``retry_after`` is the answer's ``Retry-After`` header, if it had one."""
+
+    retry_after: str | None = None
 
 
 class TransportError(SyncError):
     """No usable answer from the server; retry later. ``status`` is the HTTP status when there was one."""
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
+    def __init__(self, message: str, *, status: int | None = None, retry_after: str | None = None) -> None:
         self.status = status
+        self.retry_after = retry_after
         super().__init__(message)
 
 
@@ -53,11 +56,20 @@ class AuthExpired(SyncError):
 class ApiError(SyncError):
     """A 4xx answer with the server's stable error ``code``."""
 
-    def __init__(self, status: int, code: str, message: str, details: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: dict[str, Any] | None = None,
+        *,
+        retry_after: str | None = None,
+    ) -> None:
         self.status = status
         self.code = code
         self.message = message
         self.details: dict[str, Any] = details or {}
+        self.retry_after = retry_after
         super().__init__(f"{status} {code}: {message}")
 
 
@@ -74,8 +86,9 @@ def _raise_for_status(response: httpx.Response) -> None:
     status = response.status_code
     if 200 <= status < 300:
         return
+    retry_after = response.headers.get("Retry-After")
     if status >= 500 or status < 200 or 300 <= status < 400 or status in _RETRYABLE_4XX:
-        raise TransportError(f"server answered {status}", status=status)
+        raise TransportError(f"server answered {status}", status=status, retry_after=retry_after)
     try:
         body = response.json()
     except ValueError:
@@ -83,9 +96,10 @@ def _raise_for_status(response: httpx.Response) -> None:
     if isinstance(body, dict) and isinstance(body.get("code"), str):
         details = body.get("details")
         message = str(body.get("message") or "")
-        raise ApiError(status, body["code"], message, details if isinstance(details, dict) else None)
+        details = details if isinstance(details, dict) else None
+        raise ApiError(status, body["code"], message, details, retry_after=retry_after)
     # Not our error shape (a proxy's page, a route this server lacks): keep the status as the code.
-    raise ApiError(status, f"http.{status}", response.text[:200] or response.reason_phrase)
+    raise ApiError(status, f"http.{status}", response.text[:200] or response.reason_phrase, retry_after=retry_after)
 
 
 def _parse(model: type[_Model], response: httpx.Response) -> _Model:
@@ -177,8 +191,14 @@ class SyncApi:
             return self._refresh_locked()
 
     def push(self, request: PushRequest) -> PushResponse:
-        """``POST /api/sync/push``: one result per reading, in the order sent."""
-        response = self._signed_in_call("POST", "/sync/push", json=request.model_dump(mode="json"))
+        """``POST /api/sync/push``: one result per reading, in the order sent.
+
+        Serialized by pydantic, which writes a non-finite float as ``null``; ``json.dumps`` would write ``NaN``,
+        which is not JSON (or raise): whatever slipped past capture, no NaN ever leaves the phone.
+        """
+        body = request.model_dump_json()
+        headers = {"Content-Type": "application/json"}
+        response = self._signed_in_call("POST", "/sync/push", content=body, headers=headers)
         return _parse(PushResponse, response)
 
     def upload_photo(self, *, sha256: str, data: bytes, content_type: str) -> bool:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 
-__all__ = ["Backoff"]
+__all__ = ["Backoff", "parse_retry_after"]
 
 
 @dataclass(frozen=True)
@@ -36,3 +38,23 @@ class Backoff:
         """A jittered delay after ``failures`` consecutive failures; always within ``[0, cap_s]``."""
         fraction = min(max(self.random(), 0.0), 1.0)
         return fraction * self.ceiling_s(failures)
+
+
+def parse_retry_after(value: str | None, *, now: datetime) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date), or None if there is none.
+
+    An HTTP date is judged against ``now`` (aware); a date in the past means "now" (0). Anything unreadable is
+    ignored rather than trusted: the caller's own backoff still applies.
+    """
+    if value is None:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(int(text))
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # RFC 9110 dates are GMT; "-0000" parses as naive
+        return None
+    return max(0.0, (when - now).total_seconds())
