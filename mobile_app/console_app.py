@@ -1,6 +1,7 @@
 """Browser mode: the same app, served by the sync server at ``/`` for supervisors and admins.
 
-Sign-in picks the views by role. Each browser tab is a session with its own signed-in client.
+Sign-in picks the views by role. Each browser tab is a session with its own signed-in client, which refreshes its
+tokens by itself (a tab stays open all day); when the server refuses the refresh, the tab shows sign-in again.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 import flet as ft
 import httpx
 
-from mobile_app.console_client import BillingClient, ConsoleApiError
+from mobile_app.console_client import BillingClient, ConsoleApiError, SessionExpired
 from mobile_app.ui.admin import AdminView
 from mobile_app.ui.bill_runs import BillRunView
 from mobile_app.ui.bills_view import BillsView
@@ -30,6 +31,7 @@ class ConsoleApp:
     def __init__(self, page: ft.Page, client: BillingClient) -> None:
         self.page = page
         self.client = client
+        client.on_session_expired = self._session_expired
         self.device_id = f"browser-{secrets.token_hex(6)}"
         self.body = ft.Container(expand=True, padding=16)
 
@@ -38,12 +40,18 @@ class ConsoleApp:
         self.page.add(self.body)
         self.show_sign_in()
 
-    def show_sign_in(self) -> None:
+    def show_sign_in(self, notice: str = "") -> None:
         self.page.appbar = None
-        self.body.content = SignInView(
+        view = SignInView(
             heading="Fieldmeter console", hint="Supervisors review readings; admins bill them.", sign_in=self._sign_in
         )
+        view.error.value = notice
+        self.body.content = view
         self.page.update()
+
+    def _session_expired(self) -> None:
+        # Called by the client while a view's call fails; that view is taken off the screen here.
+        self.show_sign_in(SessionExpired().message)
 
     async def _sign_in(self, username: str, password: str) -> str | None:
         try:

@@ -3,15 +3,33 @@
 Async httpx, so calls from the mounted Flet app never block the server's event loop; the transport is injected:
 an in-process ASGI transport when the console is mounted in the server, a network one otherwise. One
 authorization path for phones and browsers: every call carries the signed-in user's bearer token.
+
+Sessions last like the phone's: a 401 on a signed-in call exchanges the refresh token once (under a lock: refresh
+tokens rotate, and presenting a used one revokes the device) and retries the call once, the rule of
+``mobile_app.sync.api_client.SyncApi``. That class is synchronous (a thread-safe ``httpx.Client``); the console must
+stay async, so the rule is restated here for ``httpx.AsyncClient`` and the token model is shared. When the refresh is
+refused the session is over: the tokens are forgotten, ``on_session_expired`` runs (the app shows sign-in) and the
+call raises :class:`SessionExpired`.
+
+"Today", the billing month and the zone times are shown in are the society's, asked of the server
+(``GET /api/clock``), never taken from this process's clock or zone.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
+from pydantic import ValidationError
 
-__all__ = ["BillingClient", "ConsoleApiError", "ConsoleClient"]
+from mobile_app.sync.tokens import TokenPair
+
+__all__ = ["BillingClient", "ConsoleApiError", "ConsoleClient", "SessionExpired", "SocietyTime"]
 
 
 class ConsoleApiError(Exception):
@@ -22,37 +40,111 @@ class ConsoleApiError(Exception):
         self.message = message
 
 
+class SessionExpired(ConsoleApiError):
+    """The refresh token was refused (expired, revoked, or the user deactivated): sign in again."""
+
+    def __init__(self) -> None:
+        super().__init__(401, "auth.session_expired", "Your session has ended: sign in again")
+
+
+@dataclass(frozen=True)
+class SocietyTime:
+    """``GET /api/clock``: the server's now, and the society's date, billing month and zone."""
+
+    now: datetime
+    today: date
+    period: str
+    zone: ZoneInfo
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> SocietyTime:
+        return cls(
+            now=datetime.fromisoformat(body["now"]),
+            today=date.fromisoformat(body["today"]),
+            period=str(body["period"]),
+            zone=ZoneInfo(body["timezone"]),
+        )
+
+
+def _checked(response: httpx.Response) -> httpx.Response:
+    if response.status_code < 400:
+        return response
+    try:
+        body = response.json()
+    except ValueError:
+        raise ConsoleApiError(response.status_code, "", response.text) from None
+    if not isinstance(body, dict):
+        raise ConsoleApiError(response.status_code, "", response.text)
+    raise ConsoleApiError(response.status_code, str(body.get("code", "")), str(body.get("message", response.text)))
+
+
 class ConsoleClient:
-    def __init__(self, http: httpx.AsyncClient) -> None:
+    def __init__(self, http: httpx.AsyncClient, *, on_session_expired: Callable[[], None] | None = None) -> None:
         self.http = http
-        self.token: str | None = None
+        self.on_session_expired = on_session_expired
+        self.tokens: TokenPair | None = None
         self.role: str | None = None
         self.username: str | None = None
+        self._device_id: str | None = None
+        self._refresh_lock = asyncio.Lock()
 
-    async def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+    async def _send(self, method: str, path: str, tokens: TokenPair | None, kwargs: dict[str, Any]) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {tokens.access_token}"} if tokens else {}
         try:
-            response = await self.http.request(method, f"/api{path}", headers=headers, **kwargs)
+            return await self.http.request(method, f"/api{path}", headers=headers, **kwargs)
         except httpx.HTTPError as error:
             raise ConsoleApiError(0, "transport", f"The server did not answer: {error}") from error
-        if response.status_code >= 400:
-            try:
-                body = response.json()
-                raise ConsoleApiError(response.status_code, body.get("code", ""), body.get("message", response.text))
-            except ValueError:
-                raise ConsoleApiError(response.status_code, "", response.text) from None
-        return response
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """A signed-in call; on 401 refresh the tokens once and retry once."""
+        used = self.tokens
+        response = await self._send(method, path, used, kwargs)
+        if response.status_code == 401 and used is not None:
+            await self._refresh_after_401(used)
+            response = await self._send(method, path, self.tokens, kwargs)
+            if response.status_code == 401:  # refused even fresh tokens: the user was deactivated
+                self._end_session()
+                raise SessionExpired()
+        return _checked(response)
+
+    async def _refresh_after_401(self, refused: TokenPair) -> None:
+        async with self._refresh_lock:
+            current = self.tokens
+            if current is None or self._device_id is None:
+                raise SessionExpired()  # another call already ended the session
+            if current.access_token != refused.access_token:
+                return  # another call refreshed while this one was in flight: just retry
+            body = {"refresh_token": current.refresh_token, "device_id": self._device_id}
+            response = await self._send("POST", "/auth/refresh", None, {"json": body})
+            if 400 <= response.status_code < 500:
+                self._end_session()
+                raise SessionExpired()
+            self.tokens = self._token_pair(_checked(response))
+
+    @staticmethod
+    def _token_pair(response: httpx.Response) -> TokenPair:
+        try:
+            return TokenPair.model_validate_json(response.content)
+        except ValidationError as error:
+            raise ConsoleApiError(response.status_code, "transport", "Unreadable answer from the server") from error
+
+    def _end_session(self) -> None:
+        self.sign_out()
+        if self.on_session_expired is not None:
+            self.on_session_expired()
 
     async def sign_in(self, username: str, password: str, device_id: str) -> str:
-        response = await self._call(
-            "POST", "/auth/login", json={"username": username, "password": password, "device_id": device_id}
-        )
-        body = response.json()
-        self.token, self.role, self.username = body["access_token"], body["role"], username
-        return str(body["role"])
+        body = {"username": username, "password": password, "device_id": device_id}
+        tokens = self._token_pair(_checked(await self._send("POST", "/auth/login", None, {"json": body})))
+        self.tokens, self.role, self.username, self._device_id = tokens, tokens.role, username, device_id
+        return tokens.role
 
     def sign_out(self) -> None:
-        self.token = self.role = self.username = None
+        self.tokens = None
+        self.role = self.username = None
+
+    async def society_time(self) -> SocietyTime:
+        return SocietyTime.from_json((await self._call("GET", "/clock")).json())
 
     async def review_queue(self) -> list[dict[str, Any]]:
         return list((await self._call("GET", "/review/readings")).json())

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from functools import partial
 from typing import Any
 
 import flet as ft
 
 from mobile_app.console_client import ConsoleApiError, ConsoleClient
-from mobile_app.ui.common import mounted_page, push_update, rupees, show_message, title
+from mobile_app.ui.common import day, mounted_page, push_update, rupees, show_message, society_time, title
 
 __all__ = ["AdminView"]
 
@@ -43,11 +44,12 @@ class AdminView(ft.Column):
 
     async def load(self) -> None:
         try:
-            readings, bills, meters, units = (
+            readings, bills, meters, units, society = (
                 await self.client.approved_readings(),
                 await self.client.bills(),
                 await self.client.meters(),
                 await self.client.units(),
+                await self.client.society_time(),
             )
         except ConsoleApiError as error:
             self.readings.controls = [ft.Text(error.message, color=ft.Colors.RED_700)]
@@ -59,7 +61,9 @@ class AdminView(ft.Column):
         self.readings.controls = [self._reading_row(r, r["uuid"] in billed) for r in field_readings[:50]] or [
             ft.Text("No approved readings")
         ]
-        self.bills.controls = [self._bill_row(bill) for bill in bills] or [ft.Text("No bills yet", key="no_bills")]
+        self.bills.controls = [self._bill_row(bill, society.zone) for bill in bills] or [
+            ft.Text("No bills yet", key="no_bills")
+        ]
         unit_names = {unit["id"]: unit["code"] for unit in units}
         self.meters.controls = [
             ft.Text(
@@ -90,7 +94,7 @@ class AdminView(ft.Column):
             key=f"approved-{uuid}",
         )
 
-    def _bill_row(self, bill: dict[str, Any]) -> ft.Control:
+    def _bill_row(self, bill: dict[str, Any], zone: tzinfo) -> ft.Control:
         lines = ", ".join(f"{line['description']} {rupees(line['amount'])}" for line in bill["lines"])
         return ft.Container(
             key=f"billrow-{bill['id']}",
@@ -103,6 +107,11 @@ class AdminView(ft.Column):
                         f"{bill['bill_number']} · {bill['unit_code']} · {bill['period']}", weight=ft.FontWeight.BOLD
                     ),
                     ft.Text(f"Payable {rupees(bill['payable'])}", size=18, key=f"payable-{bill['id']}"),
+                    ft.Text(
+                        f"Issued {society_time(bill['issued_at'], zone)} · due {day(bill['due_on'])}",
+                        size=12,
+                        key=f"issued-at-{bill['id']}",
+                    ),
                     ft.Text(lines, size=12),
                 ]
             ),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -21,9 +20,9 @@ class BillRunView(ft.Column):
     def __init__(self, client: BillingClient) -> None:
         self.client = client
         self.block = ft.Dropdown(label="Block", key="run_block", width=220)
-        self.period = ft.TextField(
-            label="Month (YYYY-MM)", key="run_period", width=180, value=datetime.now().astimezone().strftime("%Y-%m")
-        )
+        # Filled in by load() with the society's current month from the server, never this process's clock.
+        self.period = ft.TextField(label="Month (YYYY-MM)", key="run_period", width=180, value="")
+        self._default_period = ""
         self.start_button = ft.FilledButton(
             "Run billing", icon=ft.Icons.PLAY_ARROW, key="run_billing", on_click=self._start
         )
@@ -47,7 +46,16 @@ class BillRunView(ft.Column):
         )
 
     async def load(self) -> None:
-        blocks = await self.client.blocks()
+        try:
+            blocks = await self.client.blocks()
+            society = await self.client.society_time()
+        except ConsoleApiError as error:
+            self.status.value = error.message
+            push_update(self)
+            return
+        # Follow the month as it turns (a console stays open for days) unless someone typed another one.
+        if (self.period.value or "") in ("", self._default_period):
+            self.period.value = self._default_period = society.period
         self.block.options = [ft.DropdownOption(key=str(b["id"]), text=f"{b['code']} · {b['name']}") for b in blocks]
         if blocks and self.block.value is None:
             self.block.value = str(blocks[0]["id"])

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import tzinfo
 from functools import partial
 from typing import Any
 
 import flet as ft
 
 from mobile_app.console_client import BillingClient, ConsoleApiError
-from mobile_app.ui.common import mounted_page, push_update, rupees, show_message, title
+from mobile_app.ui.common import day, mounted_page, push_update, rupees, show_message, society_time, title
 
 __all__ = ["BillsView"]
 
@@ -28,13 +28,12 @@ class BillsView(ft.Column):
         self.client = client
         self.can_pay = can_record_payments
         self.block = ft.Dropdown(label="Block", key="bills_block", width=220, on_select=self._refresh)
+        # Filled in by load() with the society's current month from the server, never this process's clock.
         self.period = ft.TextField(
-            label="Month (YYYY-MM)",
-            key="bills_period",
-            width=180,
-            value=datetime.now().astimezone().strftime("%Y-%m"),
-            on_submit=self._refresh,
+            label="Month (YYYY-MM)", key="bills_period", width=180, value="", on_submit=self._refresh
         )
+        self._default_period = ""
+        self.zone: tzinfo | None = None  # the society's, from the server; times are shown in it
         self.summary = ft.Row(key="bills_summary", wrap=True)
         self.list = ft.Column(spacing=8)
         self.selected: set[int] = set()
@@ -51,7 +50,17 @@ class BillsView(ft.Column):
         )
 
     async def load(self) -> None:
-        blocks = await self.client.blocks()
+        try:
+            blocks = await self.client.blocks()
+            society = await self.client.society_time()
+        except ConsoleApiError as error:
+            self.list.controls = [ft.Text(error.message, color=ft.Colors.RED_700)]
+            push_update(self)
+            return
+        self.zone = society.zone
+        # Follow the month as it turns (a console stays open for days) unless someone typed another one.
+        if (self.period.value or "") in ("", self._default_period):
+            self.period.value = self._default_period = society.period
         self.block.options = [ft.DropdownOption(key=str(b["id"]), text=f"{b['code']} · {b['name']}") for b in blocks]
         if blocks and self.block.value is None:
             self.block.value = str(blocks[0]["id"])
@@ -95,7 +104,7 @@ class BillsView(ft.Column):
                 )
             )
         parts += [
-            ft.Text(f"{bill['bill_number'] or 'draft'} · {bill['unit_code']}", width=260, weight=ft.FontWeight.BOLD),
+            self._heading(bill),
             ft.Text(rupees(bill["payable"]), width=120, key=f"payable-{bill_id}"),
             ft.Text(status.replace("_", " "), color=STATUS_COLORS.get(status), width=100, key=f"status-{bill_id}"),
         ]
@@ -118,6 +127,21 @@ class BillsView(ft.Column):
             ]
         return ft.Row(parts, key=f"bills-row-{bill_id}", vertical_alignment=ft.CrossAxisAlignment.CENTER)
 
+    def _heading(self, bill: dict[str, Any]) -> ft.Control:
+        """Number and unit; under them when and until when (the society's calendar), within the same width."""
+        lines: list[ft.Control] = [
+            ft.Text(f"{bill['bill_number'] or 'draft'} · {bill['unit_code']}", weight=ft.FontWeight.BOLD)
+        ]
+        if bill["issued_at"] is not None and self.zone is not None:
+            lines.append(
+                ft.Text(
+                    f"issued {society_time(bill['issued_at'], self.zone)} · due {day(bill['due_on'])}",
+                    size=12,
+                    key=f"issued-at-{bill['id']}",
+                )
+            )
+        return ft.Column(lines, spacing=2, width=260)
+
     def _toggle(self, bill_id: int, event: ft.Event[Any]) -> None:
         if event.control.value:
             self.selected.add(bill_id)
@@ -126,21 +150,35 @@ class BillsView(ft.Column):
 
     async def _open_pdf(self, bill_id: int, _event: ft.Event[Any]) -> None:
         # A short-lived signed link: the browser opens it in a new tab without our bearer token.
-        await self.launcher.launch_url(await self.client.pdf_link(bill_id), web_only_window_name="_blank")
+        try:
+            url = await self.client.pdf_link(bill_id)
+        except ConsoleApiError as error:
+            self._complain(error)
+            return
+        await self.launcher.launch_url(url, web_only_window_name="_blank")
 
     async def _block_pdf(self, _event: ft.Event[Any]) -> None:
         if self.block.value and self.period.value:
-            url = await self.client.block_pdf_link(int(self.block.value), self.period.value)
+            try:
+                url = await self.client.block_pdf_link(int(self.block.value), self.period.value)
+            except ConsoleApiError as error:
+                self._complain(error)
+                return
             await self.launcher.launch_url(url, web_only_window_name="_blank")
 
+    def _complain(self, error: ConsoleApiError) -> None:
+        if (page := mounted_page(self)) is not None:
+            show_message(page, error.message, error=True)
+
     async def _pay(self, bill: dict[str, Any], amount: ft.TextField, mode: ft.Dropdown, _event: ft.Event[Any]) -> None:
-        today = datetime.now().astimezone().date().isoformat()
         try:
+            # Paid today in the society's calendar (late fees count its days), asked now: the tab may be days old.
+            today = (await self.client.society_time()).today
             paid = await self.client.record_payment(
                 unit_id=bill["unit_id"],
                 bill_id=bill["id"],
                 amount=(amount.value or "").strip(),
-                paid_on=today,
+                paid_on=today.isoformat(),
                 mode=mode.value or "upi",
             )
         except ConsoleApiError as error:
@@ -154,8 +192,12 @@ class BillsView(ft.Column):
     async def _mark_paid(self, _event: ft.Event[Any]) -> None:
         if not self.selected:
             return
-        today = datetime.now().astimezone().date().isoformat()
-        result = await self.client.mark_paid(sorted(self.selected), today, "bank")
+        try:
+            today = (await self.client.society_time()).today
+            result = await self.client.mark_paid(sorted(self.selected), today.isoformat(), "bank")
+        except ConsoleApiError as error:
+            self._complain(error)
+            return
         self.selected.clear()
         if (page := mounted_page(self)) is not None:
             show_message(page, f"Marked {len(result['paid'])} paid")

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, tzinfo
 from decimal import Decimal
 
 import flet as ft
 from babel.numbers import format_currency
 
-__all__ = ["STATE_COLORS", "local_time", "mounted_page", "plural", "push_update", "rupees", "show_message", "title"]
+__all__ = [
+    "STATE_COLORS",
+    "day",
+    "local_time",
+    "mounted_page",
+    "plural",
+    "push_update",
+    "rupees",
+    "show_message",
+    "society_time",
+    "title",
+]
 
 STATE_COLORS = {
     "saved": ft.Colors.AMBER_800,
@@ -21,11 +32,27 @@ STATE_COLORS = {
 }
 
 
-def local_time(moment: datetime | None) -> str:
-    """Stored times are UTC; people read them in the device's local time."""
+def local_time(moment: datetime | None, zone: tzinfo | None = None) -> str:
+    """Stored times are UTC; people read them in ``zone``: the society's in the console (it comes from the server),
+    the device's own on the phone (``None``)."""
     if moment is None:
         return "—"
-    return moment.astimezone().strftime("%d %b %Y, %H:%M")
+    return moment.astimezone(zone).strftime("%d %b %Y, %H:%M")
+
+
+def society_time(text: str | None, zone: tzinfo) -> str:
+    """An API timestamp (ISO 8601, aware) shown in the society's zone; a naive one is refused, never guessed."""
+    if text is None:
+        return "—"
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError(f"a time without a zone: {text!r}")
+    return local_time(moment, zone)
+
+
+def day(text: str | None) -> str:
+    """An API calendar date (already the society's: due dates, payment dates) for people."""
+    return date.fromisoformat(text).strftime("%d %b %Y") if text else "—"
 
 
 def rupees(amount: Decimal | str) -> str:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from functools import partial
 from typing import Any
 
 import flet as ft
 
 from mobile_app.console_client import ConsoleApiError, ConsoleClient
-from mobile_app.ui.common import local_time, mounted_page, plural, push_update, show_message, title
+from mobile_app.ui.common import mounted_page, plural, push_update, show_message, society_time, title
 from mobile_app.ui.location_map import location_map
 
 __all__ = ["ReviewView"]
@@ -48,20 +49,21 @@ class ReviewView(ft.Column):
 
     async def load(self) -> None:
         try:
+            society = await self.client.society_time()
             items = await self.client.review_queue()
+            cards = []
+            for item in items:
+                photo = await self.client.photo(item["photo_sha256"]) if item["photo_url"] else None
+                cards.append(self._card(item, photo, society.zone))
         except ConsoleApiError as error:
             self.summary.value = error.message
             push_update(self)
             return
         self.summary.value = f"{plural(len(items), 'reading')} waiting" if items else "Nothing waiting for review"
-        cards = []
-        for item in items:
-            photo = await self.client.photo(item["photo_sha256"]) if item["photo_url"] else None
-            cards.append(self._card(item, photo))
         self.list.controls = cards
         push_update(self)
 
-    def _card(self, item: dict[str, Any], photo: bytes | None) -> ft.Control:
+    def _card(self, item: dict[str, Any], photo: bytes | None, zone: tzinfo) -> ft.Control:
         uuid = item["uuid"]
         flags: list[ft.Control] = [
             ft.Chip(label=ft.Text(FLAG_TEXT.get(flag, flag)), bgcolor=ft.Colors.AMBER_100) for flag in item["flags"]
@@ -78,9 +80,10 @@ class ReviewView(ft.Column):
                 key=f"facts-{uuid}",
             ),
             ft.Text(
-                f"Read {local_time_iso(item['captured_at'])}"
+                f"Read {society_time(item['captured_at'], zone)}"
                 + (f" · {item['distance_m']:.0f} m from the meter" if item["distance_m"] is not None else "")
-                + (f" (±{item['gps_accuracy_m']:.0f} m)" if item["gps_accuracy_m"] is not None else "")
+                + (f" (±{item['gps_accuracy_m']:.0f} m)" if item["gps_accuracy_m"] is not None else ""),
+                key=f"read-{uuid}",
             ),
             ft.Row(flags, spacing=4),
         ]
@@ -153,9 +156,3 @@ class ReviewView(ft.Column):
         if (page := mounted_page(self)) is not None:
             show_message(page, {"approve": "Approved", "reject": "Rejected", "reread": "Sent back"}[action])
         await self.load()
-
-
-def local_time_iso(text: str) -> str:
-    from datetime import datetime
-
-    return local_time(datetime.fromisoformat(text.replace("Z", "+00:00")))

@@ -7,6 +7,7 @@ from sync_server.api.routes import (
     auth,
     billing_runs,
     bills,
+    clock,
     directory,
     documents,
     health,
@@ -19,5 +20,5 @@ from sync_server.api.routes import (
 __all__ = ["api_router"]
 
 api_router = APIRouter()
-for module in (health, auth, sync, photos, review, directory, bills, billing_runs, payments, documents, audit):
+for module in (health, clock, auth, sync, photos, review, directory, bills, billing_runs, payments, documents, audit):
     api_router.include_router(module.router)

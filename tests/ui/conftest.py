@@ -3,8 +3,9 @@
 SQLite only (the parametrized ``client``/``app`` fixtures would double every run on PostgreSQL for nothing the UI
 shows). The demo is seeded once per run into a template file, which each test copies.
 
-The server clock is pinned to the real "now" taken once per run (not ``factories.NOW``): the route view decides
-"read this month" from the device's own ``datetime.now()``, so the phone and server must agree with the real date.
+The server clock is pinned (``UI_NOW``), never the real date: the phone is handed the same clock, and the console
+asks the server for the society's month. Mid-month in India and in UTC alike, so no zone puts it in another month;
+tests of the night the zones disagree pass their own instant (tests/ui/test_console_time_zones.py).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -26,6 +28,7 @@ from sync_server.main import create_app
 from tests.ui.ui_fixtures import PASSWORD, Server
 
 SECRET = "u" * 40
+UI_NOW = datetime(2026, 11, 20, 10, 0, tzinfo=ZoneInfo("Asia/Kolkata")).astimezone(UTC)
 
 
 def _settings(data_dir: Path, database: Path) -> Settings:
@@ -34,7 +37,7 @@ def _settings(data_dir: Path, database: Path) -> Settings:
 
 @pytest.fixture(scope="session")
 def ui_now() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
+    return UI_NOW
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,37 @@
+"""``GET /api/clock``: the server's "now" and what it means in the society's zone.
+
+Billing months and due dates are the society's (``Settings.society_timezone``), not the browser's or the
+process's: clients take "today", the current period and the zone to show times in from here, so a console in UTC
+and a server billing in India agree on the month even on the night they differ.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from sync_server.deps import ANY_ROLE, ContextDep, NowDep, access
+from sync_server.periods import period_of
+
+router = APIRouter(tags=["clock"])
+
+
+class ClockOut(BaseModel):
+    now: datetime  # aware UTC, from the server's clock (FIELDMETER_NOW pins it)
+    today: date  # the society's calendar date
+    period: str  # the society's billing month, YYYY-MM
+    timezone: str  # IANA name of the society's zone, for showing times
+
+
+@router.get("/clock", **access(*ANY_ROLE))
+def clock(context: ContextDep, now: NowDep) -> ClockOut:
+    """The server's time, the society's date and billing month, and its time zone."""
+    tz = context.settings.tz
+    return ClockOut(
+        now=now.astimezone(UTC),
+        today=now.astimezone(tz).date(),
+        period=period_of(now, tz),
+        timezone=context.settings.society_timezone,
+    )
