@@ -1,4 +1,5 @@
-"""The ``fieldmeter`` command: ``serve`` (the sync server and browser app), ``migrate``, ``quote`` (price a bill)."""
+"""The ``fieldmeter`` command: ``serve`` (the sync server and browser app), ``migrate``, ``quote`` (price a bill),
+``audit verify`` (check the audit log's chain)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import typer
 from sync_server.config import Settings
 
 app = typer.Typer(help="Fieldmeter: meter reading and billing.", no_args_is_help=True, add_completion=False)
+audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Folder for the SQLite database, photos, secret")]
 Host = Annotated[str | None, typer.Option("--host", help="Address to bind (default 127.0.0.1)")]
@@ -179,6 +182,56 @@ def quote(
         **result.to_dict(),
     }
     typer.echo(json.dumps(document, ensure_ascii=False, indent=2))
+
+
+@audit_app.command("verify")
+def audit_verify(
+    data_dir: DataDir = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+    read_only: Annotated[
+        bool, typer.Option("--read-only", help="Do not seal pending events first (only read the database)")
+    ] = False,
+) -> None:
+    """Verify the audit log's chain with the server's secret (same settings and environment as serve).
+
+    Exit code 0 when intact, 1 when broken, 2 when the log cannot be checked.
+    """
+    import json
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from sync_server.audit import AuditSealer, chain_key
+    from sync_server.config import SECRET_FILE, load_secret_key
+    from sync_server.db import create_db_engine
+    from sync_server.leases import new_holder_id
+
+    settings = _settings(data_dir, None, None)
+    if not settings.secret_key and not (settings.data_dir / SECRET_FILE).is_file():
+        # load_secret_key would make a new secret, and every event would then look forged.
+        typer.echo(
+            f"no server secret: set FIELDMETER_SECRET_KEY or point --data-dir at the server's data folder "
+            f"(it keeps {SECRET_FILE})",
+            err=True,
+        )
+        raise typer.Exit(2)
+    engine = create_db_engine(settings.sqlalchemy_url)
+    sealer = AuditSealer(engine, chain_key(load_secret_key(settings)), new_holder_id())
+    try:
+        report = sealer.verify(seal_first=not read_only)
+        if not read_only:
+            sealer.release()
+    except SQLAlchemyError as error:
+        # The error's class only: its text can carry SQL and connection details.
+        typer.echo(f"cannot read the audit log ({type(error).__name__}); is the schema migrated?", err=True)
+        raise typer.Exit(2) from error
+    finally:
+        engine.dispose()
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        typer.echo(f"Audit log {report.message}.", err=not report.intact)
+    if not report.intact:
+        raise typer.Exit(1)
 
 
 def main() -> None:

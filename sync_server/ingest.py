@@ -29,7 +29,6 @@ from shared_billing.protocol import (
     ReadType,
     payload_sha256,
 )
-from sync_server.audit import chain_rows
 from sync_server.config import Settings
 from sync_server.models import Assignment, AuditEvent, Meter, Photo, Reading, ReadingFlag, ReadingStatus, User
 from sync_server.periods import period_of
@@ -272,7 +271,6 @@ def _write(
         )
         for reading, digest in conflicts
     ]
-    chain_rows(session, audit)
     connection = session.connection()
     for model, rows in ((Reading, readings), (ReadingFlag, flags), (AuditEvent, audit)):
         if rows:

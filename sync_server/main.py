@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
 from typing import Any
 
@@ -12,18 +12,20 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sync_server import __version__
 from sync_server.api import api_router
-from sync_server.audit import install_audit_chain
+from sync_server.audit import AuditSealer, chain_key
 from sync_server.auth import TokenService
 from sync_server.clock import Clock
 from sync_server.config import Settings, load_secret_key
 from sync_server.context import AppContext
 from sync_server.db import create_db_engine, migrate
-from sync_server.housekeeping import status_refresh_loop
+from sync_server.housekeeping import STATUS_REFRESH_LEASE, audit_seal_loop, status_refresh_loop
 from sync_server.invoices import DEFAULT_ASSETS_DIR
+from sync_server.leases import new_holder_id, release
 from sync_server.photo_store import PhotoStore
 from sync_server.problems import Problem
 
@@ -62,7 +64,6 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None, run_migrations: bool = True) -> FastAPI:
     settings = settings or Settings()
-    install_audit_chain()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_db_engine(settings.sqlalchemy_url)
     if run_migrations:
@@ -80,16 +81,26 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         assets_dir=DEFAULT_ASSETS_DIR,
     )
 
+    # One holder name per app instance for its job leases; the sealer keys the audit chain with the server secret.
+    holder = new_holder_id()
+    sealer = AuditSealer(engine, chain_key(load_secret_key(settings)), holder, clock=context.clock)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        task = None
+        tasks = [asyncio.create_task(audit_seal_loop(sealer))]
         if settings.status_refresh_minutes > 0:
-            task = asyncio.create_task(status_refresh_loop(context, settings.status_refresh_minutes * 60))
+            every_s = settings.status_refresh_minutes * 60
+            tasks.append(asyncio.create_task(status_refresh_loop(context, every_s, holder)))
         try:
             yield
         finally:
-            if task is not None:
+            for task in tasks:
                 task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            # Hand the leases over now rather than when they expire (another process may be waiting).
+            for lease in (sealer.release, lambda: release(engine, STATUS_REFRESH_LEASE, holder)):
+                with suppress(Exception):  # the database may be gone at shutdown
+                    await run_in_threadpool(lease)
 
     app = FastAPI(
         lifespan=lifespan,
@@ -100,6 +111,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         redoc_url=None,
     )
     app.state.context = context
+    app.state.sealer = sealer
     _install_error_handlers(app)
     app.include_router(api_router, prefix="/api")
     if settings.mount_web_app:

@@ -1,6 +1,6 @@
 """SQLModel tables of the central database, one module per concept; import from here."""
 
-from sync_server.models.audit import AuditEvent
+from sync_server.models.audit import AuditChainHead, AuditEvent
 from sync_server.models.billing import (
     Bill,
     BillNote,
@@ -13,11 +13,13 @@ from sync_server.models.billing import (
     Tariff,
 )
 from sync_server.models.directory import Assignment, Block, Meter, SharedMeterMember, Unit
+from sync_server.models.leases import JobLease
 from sync_server.models.readings import Photo, Reading, ReadingFlag, ReadingStatus, SyncEvent
 from sync_server.models.users import RefreshToken, Role, User
 
 __all__ = [
     "Assignment",
+    "AuditChainHead",
     "AuditEvent",
     "Bill",
     "BillNote",
@@ -26,6 +28,7 @@ __all__ = [
     "BillStatus",
     "Block",
     "ClosedPeriod",
+    "JobLease",
     "LedgerEntry",
     "Meter",
     "Payment",
