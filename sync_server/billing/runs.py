@@ -6,11 +6,14 @@ creates nothing new. Issuing a run numbers its drafts in unit order. A closed pe
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import Engine
+from sqlalchemy import CursorResult, Engine, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from sync_server.billing.compute import approved_in_period, draft_bill
@@ -30,11 +33,17 @@ from sync_server.models import (
     Unit,
     User,
 )
-from sync_server.problems import Problem
+from sync_server.problems import CODES, Problem
+from sync_server.sql import table_of
 
-__all__ = ["execute_run", "issue_run", "start_run"]
+__all__ = ["RUN_STALE_AFTER", "execute_run", "is_stale", "issue_run", "start_run"]
+
+log = logging.getLogger(__name__)
 
 PROGRESS_EVERY = 25  # units between progress commits: often enough for a progress bar, cheap enough for 10,000
+# A running run whose progress has not moved for this long lost its process (a killed or restarted server:
+# background tasks die with it); a new start may then supersede it. Far above the time 25 units take.
+RUN_STALE_AFTER = timedelta(minutes=5)
 _PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
@@ -49,6 +58,9 @@ def _units_of_block(session: Session, block_id: int) -> list[tuple[Unit, Meter]]
 
 
 def start_run(session: Session, *, block_id: int, period: str, actor: User, now: datetime) -> BillRun:
+    """A new running run, or 409 ``billing.run_in_progress`` naming the run already running for the block and
+    period. The partial unique index decides between concurrent starts; a running run whose heartbeat is older
+    than ``RUN_STALE_AFTER`` (its server was stopped mid-run) is marked failed and replaced."""
     if not _PERIOD.match(period):
         raise Problem(422, "billing.invalid_period", f"{period!r} is not a month written YYYY-MM")
     if session.get(Block, block_id) is None:
@@ -58,53 +70,137 @@ def start_run(session: Session, *, block_id: int, period: str, actor: User, now:
     ).first()
     if closed is not None:
         raise Problem(409, "billing.period_closed")
-    run = BillRun(
-        block_id=block_id,
-        period=period,
-        total_units=len(_units_of_block(session, block_id)),
-        started_at=now,
-        started_by_id=actor.id or 0,
+    total_units = len(_units_of_block(session, block_id))
+    actor_id = actor.id
+    for _attempt in range(3):  # a stale run superseded, then (rarely) another starter beating us to the insert
+        running = _running_run(session, block_id, period)
+        if running is not None and not _supersede_if_stale(session, running, now):
+            raise _in_progress(running)
+        run = BillRun(
+            block_id=block_id,
+            period=period,
+            total_units=total_units,
+            started_at=now,
+            heartbeat_at=now,
+            started_by_id=actor_id or 0,
+        )
+        session.add(run)
+        try:
+            session.flush()
+        except IntegrityError:  # a concurrent start committed its run first: report that one
+            session.rollback()
+            continue
+        session.add(
+            AuditEvent(
+                at=now,
+                actor_id=actor_id,
+                action="billrun.started",
+                entity="bill_run",
+                entity_id=str(run.id),
+                detail={"block_id": block_id, "period": period},
+            )
+        )
+        session.commit()
+        return run
+    running = _running_run(session, block_id, period)
+    raise _in_progress(running) if running is not None else Problem(409, "billing.run_in_progress")
+
+
+def _running_run(session: Session, block_id: int, period: str) -> BillRun | None:
+    return session.exec(
+        select(BillRun)
+        .where(BillRun.block_id == block_id, BillRun.period == period, BillRun.status == "running")
+        .execution_options(populate_existing=True)
+    ).first()
+
+
+def _in_progress(run: BillRun) -> Problem:
+    return Problem(
+        409,
+        "billing.run_in_progress",
+        f"Bill run {run.id} for this block and period is still running ({run.processed} of {run.total_units})",
+        {"run_id": run.id, "processed": run.processed, "total_units": run.total_units},
     )
-    session.add(run)
-    session.flush()
-    session.add(
-        AuditEvent(
-            at=now,
-            actor_id=actor.id,
-            action="billrun.started",
-            entity="bill_run",
-            entity_id=str(run.id),
-            detail={"block_id": block_id, "period": period},
+
+
+def is_stale(run: BillRun, now: datetime) -> bool:
+    """No progress committed for ``RUN_STALE_AFTER``: the process running it is gone (a run commits every
+    ``PROGRESS_EVERY`` units, seconds apart)."""
+    return run.status == "running" and (run.heartbeat_at or run.started_at) < now - RUN_STALE_AFTER
+
+
+def _supersede_if_stale(session: Session, run: BillRun, now: datetime) -> bool:
+    """Mark a stale running run failed (compare-and-set on its staleness, so a run that just moved on is left
+    alone); True when it no longer blocks a new run. Its drafts stay: the new run skips them as billed."""
+    if not is_stale(run, now):
+        return False
+    runs = table_of(BillRun)
+    ended = session.execute(
+        update(runs)
+        .where(runs.c.id == run.id, runs.c.status == "running", runs.c.heartbeat_at < now - RUN_STALE_AFTER)
+        .values(
+            status="failed",
+            error_code="billing.run_superseded",
+            error=CODES["billing.run_superseded"],
+            finished_at=now,
         )
     )
-    session.commit()
-    return run
+    if cast(CursorResult[Any], ended).rowcount != 1:
+        session.rollback()
+        return False
+    log.warning("bill run %s made no progress since %s: superseded", run.id, run.heartbeat_at)
+    return True
+
+
+def _still_ours(session: Session, run: BillRun, now: datetime) -> bool:
+    """Beat the run's heartbeat, if it is still running (not superseded): a compare-and-set before each commit."""
+    runs = table_of(BillRun)
+    with session.no_autoflush:  # the run's own unflushed status ("done", "failed") must not answer for it
+        beat = session.execute(
+            update(runs).where(runs.c.id == run.id, runs.c.status == "running").values(heartbeat_at=now)
+        )
+    run.heartbeat_at = now
+    return cast(CursorResult[Any], beat).rowcount == 1
 
 
 def execute_run(engine: Engine, run_id: int, *, clock: Callable[[], datetime]) -> BillRun:
-    """Draft the run's bills, committing progress as it goes; a failure marks the run failed, drafts kept."""
+    """Draft the run's bills, committing progress as it goes; a failure marks the run failed, drafts kept.
+
+    A failure stores a stable code and plain words (``billing.run_failed``), never the exception's text (it can
+    hold SQL and parameters); the exception goes to the server log. A run superseded while it ran stops at its
+    next progress commit without writing anything more.
+    """
     with Session(engine, expire_on_commit=False) as session:
         run = session.get(BillRun, run_id)
         assert run is not None
         actor = session.get(User, run.started_by_id)
         assert actor is not None
+        unit_code = ""
         try:
             for index, (unit, meter) in enumerate(_units_of_block(session, run.block_id), start=1):
+                unit_code = unit.code
                 _draft_one(session, run, unit, meter, actor, clock())
                 run.processed = index
                 if index % PROGRESS_EVERY == 0:
+                    if not _still_ours(session, run, clock()):
+                        return _abandon(session, run_id)
                     session.add(run)
                     session.commit()
             run.status = "done"
-        except Exception as error:  # the run is a record of what happened: say it failed, keep what was made
+        except Exception:  # the run is a record of what happened: say it failed, keep what was committed
+            log.exception("bill run %s failed at unit %s", run_id, unit_code)
             session.rollback()
-            run = session.get(BillRun, run_id) or run
-            run.status, run.error = "failed", str(error)[:500]
-        run.finished_at = clock()
+            run = session.get(BillRun, run_id, populate_existing=True) or run
+            run.status, run.error_code = "failed", "billing.run_failed"
+            run.error = f"{CODES['billing.run_failed']} (at unit {unit_code})"[:500]
+        finished_at = clock()
+        if not _still_ours(session, run, finished_at):
+            return _abandon(session, run_id)
+        run.finished_at = finished_at
         session.add(run)
         session.add(
             AuditEvent(
-                at=run.finished_at,
+                at=finished_at,
                 actor_id=actor.id,
                 action=f"billrun.{run.status}",
                 entity="bill_run",
@@ -114,6 +210,15 @@ def execute_run(engine: Engine, run_id: int, *, clock: Callable[[], datetime]) -
         )
         session.commit()
         return run
+
+
+def _abandon(session: Session, run_id: int) -> BillRun:
+    """Superseded while running: drop this chunk's work and leave the run as the superseder wrote it."""
+    session.rollback()
+    log.warning("bill run %s was superseded while running: stopped", run_id)
+    run = session.get(BillRun, run_id, populate_existing=True)
+    assert run is not None
+    return run
 
 
 def _draft_one(session: Session, run: BillRun, unit: Unit, meter: Meter, actor: User, now: datetime) -> None:

@@ -5,7 +5,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, UniqueConstraint
+from sqlalchemy import Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from sync_server.db_types import JSON, Money, Units, UTCDateTime
@@ -55,10 +55,25 @@ class Bill(SQLModel, table=True):
     created_by_id: int = Field(foreign_key="user.id")
 
 
+#: At most one running run per block and period, enforced by the database (a partial unique index, on SQLite
+#: and PostgreSQL alike) so two concurrent starts cannot both win.
+RUNNING_RUN_INDEX = "uq_bill_run_running"
+
+
 class BillRun(SQLModel, table=True):
     """One run of billing for a block and period; its counters show progress while it runs."""
 
     __tablename__ = "bill_run"
+    __table_args__ = (
+        Index(
+            RUNNING_RUN_INDEX,
+            "block_id",
+            "period",
+            unique=True,
+            sqlite_where=text("status = 'running'"),
+            postgresql_where=text("status = 'running'"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     block_id: int = Field(foreign_key="block.id", index=True)
@@ -71,7 +86,11 @@ class BillRun(SQLModel, table=True):
     started_at: datetime = Field(sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     started_by_id: int = Field(foreign_key="user.id")
-    error: str | None = Field(default=None, max_length=500)
+    # When the run last committed progress: a run whose heartbeat stopped (its server was killed) may be
+    # superseded by a new start (billing.runs.RUN_STALE_AFTER).
+    heartbeat_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    error: str | None = Field(default=None, max_length=500)  # plain words, never an exception's text
+    error_code: str | None = Field(default=None, max_length=40)  # a problems.CODES code
 
 
 class ClosedPeriod(SQLModel, table=True):

@@ -35,7 +35,8 @@ class RunOut(BaseModel):
     skipped: list[dict[str, Any]]
     started_at: datetime
     finished_at: datetime | None
-    error: str | None
+    error: str | None  # plain words for people; the details of an unexpected failure are in the server log
+    error_code: str | None  # billing.run_failed, billing.run_superseded, billing.run_interrupted
 
 
 class CloseRequest(BaseModel):
@@ -60,7 +61,10 @@ def create_run(
     user: CurrentUser,
     now: NowDep,
 ) -> RunOut:
-    """Start a bill run for a block and period; it drafts bills in the background (poll it for progress)."""
+    """Start a bill run for a block and period; it drafts bills in the background (poll it for progress).
+
+    One run per block and period at a time: 409 ``billing.run_in_progress`` names the running run's id (a run
+    with no progress for five minutes lost its server and is superseded instead)."""
     run = start_run(session, block_id=body.block_id, period=body.period, actor=user, now=now)
     assert run.id is not None
     background.add_task(execute_run, context.engine, run.id, clock=context.clock)
