@@ -150,8 +150,10 @@ class FieldService:
 
     def save(self, draft: CaptureDraft) -> ReadingV1:
         """Save at once: the reading and its outbox row in one local transaction; then nudge the sync loop."""
-        reading = build_reading(draft, captured_at=self.clock())
-        record_reading(store=self.store, reading=reading, photo_path=draft.photo_path)
+        # The reading as saved (only finite GPS numbers): the same bytes are pushed, so its hash never changes.
+        reading = record_reading(
+            store=self.store, reading=build_reading(draft, captured_at=self.clock()), photo_path=draft.photo_path
+        )
         self._changed()
         self._wake.set()
         return reading

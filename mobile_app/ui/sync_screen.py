@@ -9,13 +9,21 @@ import flet as ft
 
 from mobile_app.field_service import FieldService
 from mobile_app.store import ReadingRecord
+from mobile_app.sync import ApiError, AuthExpired, SyncError, TransportError
 from mobile_app.ui.common import STATE_COLORS, local_time, plural, title
 
-__all__ = ["SyncView", "reading_state"]
+__all__ = ["HELD_BACK_REASON", "RETRY_REASON", "SyncView", "reading_reason", "reading_state", "sync_problem"]
+
+# Plain words only: the engineer can act on none of the technical detail (kept in the outbox for diagnostics).
+HELD_BACK_REASON = "The server could not process this reading; it will be retried later"
+RETRY_REASON = "Not uploaded yet; it will be retried automatically"
+_STATE_COLORS = {**STATE_COLORS, "on hold": ft.Colors.DEEP_ORANGE_700}
 
 
 def reading_state(record: ReadingRecord) -> str:
     """What the engineer needs to know about a reading, in words."""
+    if record.parked:
+        return "on hold"
     if record.review_status == "approved":
         return "approved"
     if record.review_status == "rejected":
@@ -27,6 +35,30 @@ def reading_state(record: ReadingRecord) -> str:
     if record.state.value == "uploaded":
         return "photo pending" if record.photo_pending else "uploaded"
     return "saved"
+
+
+def reading_reason(record: ReadingRecord) -> str | None:
+    """The line under a reading: the supervisor's or the server's reason, or why it is still on the phone."""
+    if record.review_reason or record.server_message:
+        return record.review_reason or record.server_message
+    if record.parked:
+        return HELD_BACK_REASON
+    if record.in_outbox and record.attempts > 0:
+        return RETRY_REASON
+    return None
+
+
+def sync_problem(error: SyncError) -> str:
+    """Why the last pass stopped, in words (never the exception's text)."""
+    if isinstance(error, AuthExpired):
+        return "sign in again to upload"
+    if isinstance(error, TransportError):
+        if error.status is not None and error.status >= 500:
+            return "the server is not available right now; retrying automatically"
+        return "cannot reach the server; retrying automatically"
+    if isinstance(error, ApiError):
+        return f"the server refused the upload ({error.code}); retrying automatically"
+    return "retrying automatically"
 
 
 class SyncView(ft.Column):
@@ -59,10 +91,13 @@ class SyncView(ft.Column):
     def _status_text(self, records: list[ReadingRecord]) -> str:
         waiting = sum(1 for r in records if r.in_outbox)
         photos = sum(1 for r in records if r.photo_pending)
+        held = sum(1 for r in records if r.parked)
         report = self.service.last_report
         parts = [f"{waiting} to upload", f"{plural(photos, 'photo')} pending"]
+        if held:
+            parts.append(f"{held} on hold")
         if report is not None and report.error is not None:
-            parts.append(f"last attempt failed: {report.error}")
+            parts.append(f"last attempt failed: {sync_problem(report.error)}")
         elif self.service.last_sync_at is not None:
             parts.append(f"last sync {local_time(self.service.last_sync_at)}")
         return " · ".join(parts)
@@ -79,13 +114,19 @@ class SyncView(ft.Column):
         reading = record.reading
         state = reading_state(record)
         what = f"{reading.value}" if reading.value is not None else f"skipped ({reading.skip_reason})"
-        reason = record.review_reason or record.server_message or record.last_error
+        reason = reading_reason(record)
         where = self.names.get(reading.meter_id, f"Meter {reading.meter_id}")
         details: list[ft.Control] = [ft.Text(f"{where} · {what} · {local_time(reading.captured_at)}")]
         if reason:
-            details.append(ft.Text(reason, color=ft.Colors.RED_700 if state in ("rejected", "conflict") else None))
+            details.append(
+                ft.Text(
+                    reason,
+                    key=f"reason-{reading.uuid}",
+                    color=ft.Colors.RED_700 if state in ("rejected", "conflict") else None,
+                )
+            )
         trailing: ft.Control = ft.Text(
-            state, color=STATE_COLORS.get(state), weight=ft.FontWeight.BOLD, key=f"state-{reading.uuid}"
+            state, color=_STATE_COLORS.get(state), weight=ft.FontWeight.BOLD, key=f"state-{reading.uuid}"
         )
         actions: list[ft.Control] = [trailing]
         if state in ("rejected", "re-read requested"):

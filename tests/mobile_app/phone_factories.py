@@ -14,6 +14,7 @@ from typing import Any
 from uuid import uuid4
 
 import httpx
+from pydantic import ValidationError
 
 from mobile_app.store import Store, open_store
 from mobile_app.sync import Backoff, MemoryTokenStore, SyncApi, SyncEngine, TokenPair
@@ -172,7 +173,7 @@ class FakeServer:
         if route == "GET /api/me":
             return httpx.Response(200, json={"id": 7, "username": self.username, "full_name": "E", "role": "engineer"})
         if route == "POST /api/sync/push":
-            return self._push(PushRequest.model_validate_json(request.content))
+            return self._push(request.content)
         if route == "PUT /api/photos/*":
             return self._photo(path.rsplit("/", 1)[1], request.content)
         if route == "GET /api/sync/pull":
@@ -189,10 +190,21 @@ class FakeServer:
             return problem(401, "auth.invalid_token")
         return httpx.Response(200, json=self.issue_tokens(body["device_id"]).model_dump())
 
-    def _push(self, push: PushRequest) -> httpx.Response:
-        self.push_sizes.append(len(push.readings))
+    def _push(self, content: bytes) -> httpx.Response:
+        # Like the server: the envelope is checked as a whole, each reading on its own (a bad one is rejected).
+        body = json.loads(content)
+        items = body.pop("readings")
+        PushRequest.model_validate({**body, "readings": []})
+        self.push_sizes.append(len(items))
         results: list[dict[str, object]] = []
-        for reading in push.readings:
+        for item in items:
+            try:
+                reading = ReadingV1.model_validate(item)
+            except ValidationError:
+                results.append(
+                    {"uuid": item["uuid"], "outcome": "rejected", "code": "reading.invalid", "message": "no"}
+                )
+                continue
             uuid, digest = str(reading.uuid), payload_sha256(reading)
             if reading.meter_id in self.not_assigned:
                 results.append({"uuid": uuid, "outcome": "rejected", "code": "reading.not_assigned", "message": "no"})

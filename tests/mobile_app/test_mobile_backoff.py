@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from mobile_app.sync import Backoff
+from mobile_app.sync.backoff import parse_retry_after
+
+NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
 @given(
@@ -38,3 +43,20 @@ def test_default_cap_is_five_minutes() -> None:
 def test_nonpositive_base_refused() -> None:
     with pytest.raises(ValueError, match="base_s"):
         Backoff(random=lambda: 0.5, base_s=0)
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [
+        (None, None),
+        ("120", 120.0),
+        (" 0 ", 0.0),
+        ("Sun, 01 Mar 2026 09:02:30 GMT", 150.0),
+        ("Sun, 01 Mar 2026 08:00:00 GMT", 0.0),  # already past: no extra wait
+        ("soon", None),
+        ("-5", None),
+        ("1.5", None),
+    ],
+)
+def test_retry_after_in_seconds_or_as_a_date(header: str | None, seconds: float | None) -> None:
+    assert parse_retry_after(header, now=NOW) == seconds

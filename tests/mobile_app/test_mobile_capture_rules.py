@@ -19,6 +19,7 @@ from mobile_app.capture import (
     Fix,
     build_reading,
     check_value,
+    distance_m,
     distance_warning,
 )
 from shared_billing.checks import CheckLimits
@@ -266,6 +267,44 @@ def test_gps_fields_of_a_skip_come_from_the_fix_too() -> None:
     )
 
     assert (reading.gps_lat, reading.gps_lon, reading.gps_accuracy_m) == (30.9, 75.85, None)
+
+
+NAN, INF = float("nan"), float("inf")
+
+
+@pytest.mark.parametrize(
+    ("fix", "expected"),
+    [
+        (Fix(NAN, 75.85, 5.0), (None, None, None)),
+        (Fix(30.9, -INF, 5.0), (None, None, None)),
+        (Fix(91.0, 75.85, 5.0), (None, None, None)),
+        (Fix(30.9, 181.0, 5.0), (None, None, None)),
+        (Fix(30.9, 75.85, NAN), (30.9, 75.85, None)),
+        (Fix(30.9, 75.85, INF), (30.9, 75.85, None)),
+        (Fix(30.9, 75.85, -1.0), (30.9, 75.85, None)),
+        (Fix(30.9, 75.85, 200_000.0), (30.9, 75.85, None)),
+        (Fix(-90.0, 180.0, 0.0), (-90.0, 180.0, 0.0)),
+    ],
+    ids=["nan-lat", "inf-lon", "lat-91", "lon-181", "nan-acc", "inf-acc", "negative-acc", "acc-200km", "edges"],
+)
+def test_only_finite_in_range_gps_numbers_go_into_the_reading(
+    fix: Fix, expected: tuple[float | None, float | None, float | None]
+) -> None:
+    for capture in (draft(fix=fix), draft(value_text="", skip_reason=SkipReason.DOG, fix=fix)):
+        reading = build_reading(capture, captured_at=CAPTURED_AT)
+        assert (reading.gps_lat, reading.gps_lon, reading.gps_accuracy_m) == expected
+        # The reading serializes as real JSON (no NaN) and reads back equal, so its payload hash never moves.
+        assert "NaN" not in reading.model_dump_json()
+        assert "Infinity" not in reading.model_dump_json()
+        assert type(reading).model_validate_json(reading.model_dump_json()) == reading
+
+
+def test_a_non_finite_fix_is_no_fix_for_the_warnings_and_the_distance() -> None:
+    no_fix = "No GPS fix: the reading will be flagged for the supervisor"
+
+    assert distance_warning(meter(), Fix(NAN, METER_LON, 5.0)) == no_fix
+    assert distance_m(meter(), Fix(METER_LAT, INF, 5.0)) is None
+    assert distance_warning(meter(), Fix(METER_LAT, METER_LON, NAN)) is None  # position fine, accuracy unknown
 
 
 def test_no_distance_warning_near_the_meter() -> None:
