@@ -4,8 +4,14 @@ Both sides compute a reading's payload hash from this module, so the hash means 
 SHA-256 of the canonical JSON of ``ReadingV1`` (sorted keys, no spaces, decimals and UUIDs as strings, times as
 UTC ISO 8601 with microseconds). Changing a field of ``ReadingV1`` changes every hash: add a ``ReadingV2`` instead.
 
-Envelope fields are strictly typed (a wrong type is a 422 for the whole request); the *meaning* of an item (is the
-value a number, is the meter assigned) is checked per item by the server, so one bad reading never fails the rest.
+Envelope fields are strictly typed (a wrong type is a 422 for the whole request). Each item is validated on its own
+by the server against ``ReadingV1`` (its bounds are published in the schema) and its *meaning* (is the value a
+number, is the meter assigned) is checked per item too, so one bad reading never fails the rest.
+
+The bounds below are the wire contract shared by every API parameter (``sync_server/api/types.py`` builds on them):
+ids fit the database's 32-bit integer columns, numbers are finite, times lie between 2000 and 2100 (a phone clock a
+day or a year off is still accepted and drift-flagged; year 1 or 9999 is garbage), and text never carries NUL
+(PostgreSQL cannot store it).
 """
 
 from __future__ import annotations
@@ -20,11 +26,23 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StrictStr, StringConstraints
 
 __all__ = [
+    "DB_ID_MAX",
+    "EARLIEST",
+    "LATEST",
     "MAX_BATCH",
+    "NO_NUL",
     "PROTOCOL_VERSION",
+    "AccuracyM",
+    "DbId",
     "Decision",
     "DecisionStatus",
+    "DeviceId",
+    "Instant",
+    "Latitude",
+    "Longitude",
     "MeterAssignment",
+    "Note",
+    "NulFreeStr",
     "Outcome",
     "PreviousReading",
     "PullResponse",
@@ -41,7 +59,32 @@ __all__ = [
 PROTOCOL_VERSION = 1
 MAX_BATCH = 500
 
+DB_ID_MAX = 2**31 - 1  # ids are INTEGER columns on PostgreSQL (32-bit signed)
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold U+0000
+MAX_GPS_ACCURACY_M = 100_000.0  # a fix worse than 100 km is noise, not a position
+
 Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+DbId = Annotated[StrictInt, Field(ge=1, le=DB_ID_MAX)]
+NulFreeStr = Annotated[str, StringConstraints(pattern=NO_NUL)]
+# Aware, and within the years a real device clock can show; the bound is in the description because JSON Schema has
+# no minimum for date-time strings.
+Instant = Annotated[
+    AwareDatetime,
+    Field(
+        ge=EARLIEST,
+        le=LATEST,
+        description=f"ISO 8601 with an offset, from {EARLIEST.date()} to {LATEST.date()}",
+    ),
+]
+
+
+Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
+Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+AccuracyM = Annotated[float, Field(ge=0, le=MAX_GPS_ACCURACY_M, allow_inf_nan=False)]
+DeviceId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=NO_NUL)]
+Note = Annotated[str, StringConstraints(max_length=500, pattern=NO_NUL)]
 
 
 class ReadType(StrEnum):
@@ -64,17 +107,17 @@ class ReadingV1(BaseModel):
     """One reading as captured on the phone. Immutable once saved: a fix is a new reading naming ``replaces``."""
 
     uuid: UUID
-    meter_id: StrictInt
+    meter_id: DbId
     read_type: ReadType
     skip_reason: SkipReason | None = None
     # The register value exactly as typed, at the meter's decimals; parsed per item by the server.
-    value: Annotated[StrictStr, StringConstraints(max_length=32)] | None = None
-    captured_at: AwareDatetime
-    gps_lat: float | None = None
-    gps_lon: float | None = None
-    gps_accuracy_m: float | None = None
+    value: Annotated[StrictStr, StringConstraints(max_length=32, pattern=NO_NUL)] | None = None
+    captured_at: Instant
+    gps_lat: Latitude | None = None
+    gps_lon: Longitude | None = None
+    gps_accuracy_m: AccuracyM | None = None
     photo_sha256: Sha256Hex | None = None
-    note: Annotated[str, StringConstraints(max_length=500)] | None = None
+    note: Note | None = None
     replaces: UUID | None = None
 
     # Strict types where JSON has a native type (a number sent as a string is a client bug, not a value to guess).
@@ -105,8 +148,8 @@ class PushRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     protocol: Literal[1] = 1
-    device_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    sent_at: AwareDatetime
+    device_id: DeviceId
+    sent_at: Instant
     readings: Annotated[list[ReadingV1], Field(max_length=MAX_BATCH)]
 
 

@@ -6,7 +6,7 @@ in OpenAPI as ``x-roles``, and a test walks the app's routes so a route without 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -15,6 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
 from sync_server.context import AppContext
+from sync_server.error_body import error_responses
 from sync_server.models import Role, User
 from sync_server.problems import Problem
 
@@ -84,14 +85,29 @@ def _role_guard(allowed: frozenset[str]) -> Any:
     return guard
 
 
-def access(*roles: str) -> dict[str, Any]:
-    """Route keyword arguments that restrict it to ``roles`` (or ``PUBLIC``) and document that in OpenAPI."""
+def access(
+    *roles: str,
+    errors: Iterable[int] = (),
+    responses: dict[int | str, dict[str, Any]] | None = None,
+    openapi_extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Route keyword arguments that restrict it to ``roles`` (or ``PUBLIC``) and document that in OpenAPI.
+
+    The route's error statuses are declared here too (a route cannot pass ``responses=`` twice): 422 for every
+    route (bodies and parameters), 401/403 for protected ones, plus ``errors`` the route itself answers (404,
+    409, ...), each with the one error schema; ``responses`` adds FastAPI entries of the route's own (media types)
+    and ``openapi_extra`` what FastAPI cannot see (the body of a route that reads the raw request).
+    """
     if roles == (PUBLIC,):
-        return {"openapi_extra": {"x-roles": [PUBLIC]}}
+        return {
+            "openapi_extra": {"x-roles": [PUBLIC], **(openapi_extra or {})},
+            "responses": {**error_responses(422, *errors), **(responses or {})},
+        }
     if not roles or PUBLIC in roles:
         raise ValueError("name the roles, or PUBLIC alone")
     allowed = frozenset(str(role) for role in roles)
     return {
         "dependencies": [Depends(_role_guard(allowed))],
-        "openapi_extra": {"x-roles": sorted(allowed)},
+        "openapi_extra": {"x-roles": sorted(allowed), **(openapi_extra or {})},
+        "responses": {**error_responses(401, 403, 422, *errors), **(responses or {})},
     }

@@ -6,7 +6,7 @@ outcome. If a concurrent push of the same ids wins the race, the batch is judged
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -90,9 +90,9 @@ class _BatchFacts:
         uuids = [reading.uuid for reading in readings]
         meter_ids = {reading.meter_id for reading in readings}
         self.existing = {
-            row_uuid: ExistingReading(digest, status)
-            for row_uuid, digest, status in session.exec(
-                select(Reading.uuid, col(Reading.payload_sha256), Reading.status).where(
+            row_uuid: ExistingReading(digest, status, owned_by_caller=engineer_id == user.id)
+            for row_uuid, digest, status, engineer_id in session.exec(
+                select(Reading.uuid, col(Reading.payload_sha256), Reading.status, Reading.engineer_id).where(
                     one_of(session, Reading.uuid, uuids, Uuid)
                 )
             ).all()
@@ -140,12 +140,13 @@ class _BatchFacts:
 
 def _judge_all(
     session: Session, user: User, request: PushRequest, now: datetime, settings: Settings
-) -> tuple[list[PushResult], list[_ToStore]]:
+) -> tuple[list[PushResult], list[_ToStore], list[tuple[ReadingV1, str]]]:
     facts = _BatchFacts(session, user, request.readings, settings.tz)
     limits = check_limits(settings)
     tz = settings.tz
     results: list[PushResult] = []
     to_store: list[_ToStore] = []
+    conflicts: list[tuple[ReadingV1, str]] = []
     in_batch: dict[UUID, str] = {}
     for reading in request.readings:
         digest = payload_sha256(reading)
@@ -178,7 +179,10 @@ def _judge_all(
             limits=limits,
         )
         flags = list(verdict.flags)
-        status = existing.status if existing is not None else None
+        # Another engineer's reading: its status is theirs, and nothing is written against it.
+        status = existing.status if existing is not None and existing.owned_by_caller else None
+        if verdict.outcome is Outcome.CONFLICT and existing is not None and existing.owned_by_caller:
+            conflicts.append((reading, digest))
         if verdict.outcome is Outcome.STORED:
             in_batch[reading.uuid] = digest
             facts.by_meter.setdefault(reading.meter_id, []).append((reading.uuid, period))
@@ -196,7 +200,7 @@ def _judge_all(
                 status=status,
             )
         )
-    return results, to_store
+    return results, to_store, conflicts
 
 
 def _photo_pending(reading: ReadingV1, stored: set[str], settings: Settings) -> bool:
@@ -213,6 +217,7 @@ def _write(
     conflicts: list[tuple[ReadingV1, str]],
     now: datetime,
     settings: Settings,
+    received: int,
 ) -> None:
     # Core executemany, no RETURNING: the push is a bulk insert with checks, not a unit of work (see bench/).
     readings = [
@@ -257,7 +262,7 @@ def _write(
         "device",
         request.device_id,
         None,
-        {"stored": [str(item.reading.uuid) for item in to_store], "received": len(request.readings)},
+        {"stored": [str(item.reading.uuid) for item in to_store], "received": received},
     )
     audit = [push_event] + [
         _audit_row(
@@ -300,21 +305,32 @@ def _audit_row(
 
 
 def ingest_batch(
-    session: Session, *, user: User, request: PushRequest, now: datetime, settings: Settings
+    session: Session,
+    *,
+    user: User,
+    request: PushRequest,
+    now: datetime,
+    settings: Settings,
+    rejected: Mapping[int, PushResult] | None = None,
 ) -> PushResponse:
-    """Store what is new, answer every reading; see the module docstring for the race handling."""
+    """Store what is new, answer every reading; see the module docstring for the race handling.
+
+    ``rejected`` are the batch's items that failed protocol validation, by their index in the batch as sent:
+    their answers go back in place, between the answers for ``request.readings``.
+    """
+    rejected = rejected or {}
     for attempt in range(2):
-        results, to_store = _judge_all(session, user, request, now, settings)
-        conflicts = [
-            (reading, payload_sha256(reading))
-            for reading, result in zip(request.readings, results, strict=True)
-            if result.outcome is Outcome.CONFLICT
-        ]
+        results, to_store, conflicts = _judge_all(session, user, request, now, settings)
         try:
-            _write(session, user, request, to_store, conflicts, now, settings)
+            _write(session, user, request, to_store, conflicts, now, settings, len(results) + len(rejected))
             break
         except IntegrityError:
             session.rollback()
             if attempt == 1:
                 raise
-    return PushResponse(received_at=now, results=results)
+    return PushResponse(received_at=now, results=_in_batch_order(results, rejected))
+
+
+def _in_batch_order(judged: list[PushResult], rejected: Mapping[int, PushResult]) -> list[PushResult]:
+    answers = iter(judged)
+    return [rejected[index] if index in rejected else next(answers) for index in range(len(judged) + len(rejected))]

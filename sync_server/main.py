@@ -6,60 +6,27 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
-from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.encoders import jsonable_encoder
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sync_server import __version__
 from sync_server.api import api_router
 from sync_server.audit import AuditSealer, chain_key
 from sync_server.auth import TokenService
+from sync_server.body_limit import install_body_limit
 from sync_server.clock import Clock
 from sync_server.config import Settings, load_secret_key
 from sync_server.context import AppContext
 from sync_server.db import create_db_engine, migrate
+from sync_server.error_handlers import install_error_handlers
 from sync_server.housekeeping import STATUS_REFRESH_LEASE, audit_seal_loop, status_refresh_loop
 from sync_server.invoices import DEFAULT_ASSETS_DIR
 from sync_server.leases import new_holder_id, release
+from sync_server.openapi import install_openapi
 from sync_server.photo_store import PhotoStore
-from sync_server.problems import Problem
 
 __all__ = ["create_app"]
-
-
-def _problem_response(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
-    body = {"code": code, "message": message, "details": jsonable_encoder(details or {})}
-    return JSONResponse(body, status_code=status)
-
-
-def _install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(Problem)
-    async def problem(_request: Request, exc: Problem) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        response = _problem_response(exc.status, exc.code, exc.message, exc.details)
-        if headers:
-            response.headers.update(headers)
-        return response
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"loc": list(error.get("loc", ())), "msg": error.get("msg", ""), "type": error.get("type", "")}
-            for error in exc.errors()
-        ]
-        first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
-        where = ".".join(str(part) for part in first["loc"])
-        return _problem_response(422, "request.invalid", f"{where}: {first['msg']}", {"errors": errors})
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = "request.not_found" if exc.status_code == 404 else "request.invalid"
-        return _problem_response(exc.status_code, code, str(exc.detail))
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None, run_migrations: bool = True) -> FastAPI:
@@ -112,7 +79,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     )
     app.state.context = context
     app.state.sealer = sealer
-    _install_error_handlers(app)
+    install_error_handlers(app)
+    install_body_limit(app)
+    install_openapi(app)
     app.include_router(api_router, prefix="/api")
     if settings.mount_web_app:
         from sync_server.web import mount_console

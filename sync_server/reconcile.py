@@ -32,6 +32,7 @@ class MeterFacts:
 class ExistingReading:
     payload_sha256: str | None
     status: str
+    owned_by_caller: bool = True  # False: another engineer's reading, which a push must not reveal or touch
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,9 @@ def judge(
 ) -> Verdict:
     """Decide what happens to one reading of a push."""
     if existing is not None:
+        if not existing.owned_by_caller:
+            # Even an identical payload: "duplicate" would confirm what another engineer stored.
+            return Verdict(Outcome.CONFLICT, code="reading.conflict", message="This reading id is already taken")
         if existing.payload_sha256 == payload_sha256:
             return Verdict(Outcome.DUPLICATE)
         return Verdict(

@@ -6,8 +6,34 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.exceptions import HTTPException
+from starlette.routing import Match
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 __all__ = ["mount_console"]
+
+
+def _api_paths_stay_json(api: FastAPI, console: ASGIApp) -> ASGIApp:
+    """The console takes every path except ``/api``: an unknown API path is a JSON 404 (a wrong method on a known
+    one a JSON 405), never the console's HTML page. Raised here, the app's error handlers answer them."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        path = str(scope.get("path", ""))
+        if scope["type"] == "http" and (path == "/api" or path.startswith("/api/")):
+            # The mount at / is a full match for every path, so the router never reached its own 405 for a
+            # known path with another method: find it here.
+            allowed = sorted(
+                method
+                for route in api.router.routes
+                if route.matches(scope)[0] is Match.PARTIAL
+                for method in (getattr(route, "methods", None) or ())
+            )
+            if allowed:
+                raise HTTPException(405, headers={"Allow": ", ".join(allowed)})
+            raise HTTPException(404)
+        await console(scope, receive, send)
+
+    return app
 
 
 def mount_console(api: FastAPI) -> None:
@@ -15,7 +41,7 @@ def mount_console(api: FastAPI) -> None:
 
     from mobile_app.app import console_asgi_app
 
-    api.mount("/", console_asgi_app(api))
+    api.mount("/", _api_paths_stay_json(api, console_asgi_app(api)))
     inner = api.router.lifespan_context
 
     @asynccontextmanager

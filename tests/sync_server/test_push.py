@@ -123,19 +123,13 @@ def test_push_malformed_json_is_422_with_message(client: TestClient) -> None:
     assert response.json()["message"]
 
 
-def test_push_wrong_types_is_422_and_nothing_stored(client: TestClient) -> None:
+def test_push_wrong_type_in_an_item_rejects_that_item_and_stores_nothing_for_it(client: TestClient) -> None:
     headers = auth(client, "engineer1")
     meter = meters_by_unit(client, headers)["2BHK-B1-GF"]
     before = _count_readings(client)
-    response = client.post(
-        "/api/sync/push",
-        json={"device_id": "d", "sent_at": NOW.isoformat(), "readings": [reading(meter, value=12345)]},
-        headers=headers,
-    )
-    assert response.status_code == 422
-    body = response.json()
-    assert body["code"] == "request.invalid"
-    assert "value" in body["message"]
+    [result] = push(client, headers, [reading(meter, value=12345)])
+    assert (result["outcome"], result["code"]) == ("rejected", "reading.invalid")
+    assert "value" in result["message"]
     assert _count_readings(client) == before
 
 

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
+from sync_server.api.types import SearchText
 from sync_server.audit import AuditSealer
 from sync_server.deps import SessionDep, access
 from sync_server.models import AuditEvent, Role
@@ -41,7 +42,7 @@ class ChainCheck(BaseModel):
 
 @router.get("/events", **access(Role.ADMIN))
 def list_events(
-    session: SessionDep, action: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 200
+    session: SessionDep, action: SearchText | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 200
 ) -> list[AuditOut]:
     """The audit log, newest first: who did what, when and why."""
     query = select(AuditEvent).order_by(col(AuditEvent.id).desc()).limit(limit)

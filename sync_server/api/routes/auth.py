@@ -1,25 +1,22 @@
 from __future__ import annotations
 
-from typing import Annotated
-
 from fastapi import APIRouter
-from pydantic import BaseModel, StringConstraints
+from pydantic import BaseModel
 
+from sync_server.api.types import DeviceId, Password, Token, Username
 from sync_server.deps import ANY_ROLE, PUBLIC, ContextDep, CurrentUser, NowDep, SessionDep, access
 
 router = APIRouter(tags=["auth"])
 
-DeviceId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-
 
 class LoginRequest(BaseModel):
-    username: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    username: Username
+    password: Password
     device_id: DeviceId
 
 
 class RefreshRequest(BaseModel):
-    refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    refresh_token: Token
     device_id: DeviceId
 
 
@@ -39,7 +36,7 @@ class Me(BaseModel):
     role: str
 
 
-@router.post("/auth/login", **access(PUBLIC))
+@router.post("/auth/login", **access(PUBLIC, errors=(401,)))
 def login(body: LoginRequest, context: ContextDep, session: SessionDep, now: NowDep) -> TokenPairOut:
     """Exchange a username and password for an access token and a device-bound refresh token."""
     pair = context.tokens.login(
@@ -48,7 +45,7 @@ def login(body: LoginRequest, context: ContextDep, session: SessionDep, now: Now
     return TokenPairOut(**pair.__dict__)
 
 
-@router.post("/auth/refresh", **access(PUBLIC))
+@router.post("/auth/refresh", **access(PUBLIC, errors=(401,)))
 def refresh(body: RefreshRequest, context: ContextDep, session: SessionDep, now: NowDep) -> TokenPairOut:
     """Rotate a refresh token: returns a new pair; the presented token stops working."""
     pair = context.tokens.refresh(session, refresh_token=body.refresh_token, device_id=body.device_id, now=now)

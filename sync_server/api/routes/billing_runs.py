@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks
-from pydantic import BaseModel, StringConstraints
+from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 
 from sync_server.api.routes.bills import BillOut, _bill_out
+from sync_server.api.types import Id, Period
 from sync_server.billing.ledger import refresh_statuses
 from sync_server.billing.runs import execute_run, issue_run, start_run
 from sync_server.deps import ContextDep, CurrentUser, NowDep, SessionDep, access
@@ -16,11 +17,9 @@ from sync_server.problems import Problem
 
 router = APIRouter(prefix="/billing", tags=["billing"])
 
-Period = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
-
 
 class RunRequest(BaseModel):
-    block_id: int
+    block_id: Id
     period: Period
 
 
@@ -40,7 +39,7 @@ class RunOut(BaseModel):
 
 
 class CloseRequest(BaseModel):
-    block_id: int
+    block_id: Id
     period: Period
 
 
@@ -52,7 +51,7 @@ def _run_out(run: BillRun) -> RunOut:
     return RunOut.model_validate(run, from_attributes=True)
 
 
-@router.post("/runs", status_code=202, **access(Role.ADMIN))
+@router.post("/runs", status_code=202, **access(Role.ADMIN, errors=(404, 409)))
 def create_run(
     body: RunRequest,
     background: BackgroundTasks,
@@ -71,8 +70,8 @@ def create_run(
     return _run_out(run)
 
 
-@router.get("/runs/{run_id}", **access(Role.ADMIN, Role.ACCOUNTANT))
-def get_run(run_id: int, session: SessionDep) -> RunOut:
+@router.get("/runs/{run_id}", **access(Role.ADMIN, Role.ACCOUNTANT, errors=(404,)))
+def get_run(run_id: Id, session: SessionDep) -> RunOut:
     """A bill run with its progress (units processed of total, bills created, units skipped and why)."""
     run = session.get(BillRun, run_id)
     if run is None:
@@ -81,15 +80,15 @@ def get_run(run_id: int, session: SessionDep) -> RunOut:
     return _run_out(run)
 
 
-@router.post("/runs/{run_id}/issue", **access(Role.ADMIN))
-def issue(run_id: int, context: ContextDep, session: SessionDep, user: CurrentUser, now: NowDep) -> list[BillOut]:
+@router.post("/runs/{run_id}/issue", **access(Role.ADMIN, errors=(404, 409)))
+def issue(run_id: Id, context: ContextDep, session: SessionDep, user: CurrentUser, now: NowDep) -> list[BillOut]:
     """Issue every draft of a finished run: numbered, charged to the ledger, immutable."""
     bills = issue_run(session, run_id, actor=user, now=now, settings=context.settings)
     session.commit()
     return [_bill_out(session, bill) for bill in bills]
 
 
-@router.post("/periods/close", status_code=201, **access(Role.ADMIN))
+@router.post("/periods/close", status_code=201, **access(Role.ADMIN, errors=(409,)))
 def close_period(body: CloseRequest, session: SessionDep, user: CurrentUser, now: NowDep) -> dict[str, str]:
     """Close a block's period: no more runs for it; corrections go through credit or debit notes."""
     session.add(ClosedPeriod(block_id=body.block_id, period=body.period, closed_at=now, closed_by_id=user.id or 0))

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
 from sync_server.api.routes.review import ReviewItem, review_item
+from sync_server.api.types import Id, Period
 from sync_server.billing import bill_for_reading
 from sync_server.deps import ContextDep, CurrentUser, NowDep, SessionDep, access
 from sync_server.models import Bill, BillStatus, Reading, ReadingStatus, Role, Unit
@@ -87,7 +88,7 @@ def list_approved_readings(session: SessionDep, status: ReadingStatus = ReadingS
     return [review_item(session, reading) for reading in readings]
 
 
-@router.post("/bills", status_code=201, **access(Role.ADMIN))
+@router.post("/bills", status_code=201, **access(Role.ADMIN, errors=(404, 409)))
 def create_bill(body: BillRequest, context: ContextDep, session: SessionDep, user: CurrentUser, now: NowDep) -> BillOut:
     """Bill and issue the unit of an approved reading for that reading's period (once per unit and period)."""
     bill = bill_for_reading(session, reading_uuid=body.reading_uuid, actor=user, now=now, settings=context.settings)
@@ -97,8 +98,8 @@ def create_bill(body: BillRequest, context: ContextDep, session: SessionDep, use
 @router.get("/bills", **access(Role.ADMIN, Role.ACCOUNTANT))
 def list_bills(
     session: SessionDep,
-    period: str | None = None,
-    block_id: int | None = None,
+    period: Period | None = None,
+    block_id: Id | None = None,
     status: BillStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> list[BillOut]:
@@ -113,8 +114,8 @@ def list_bills(
     return [_bill_out(session, bill) for bill in session.exec(query.limit(limit)).all()]
 
 
-@router.get("/bills/{bill_id}", **access(Role.ADMIN, Role.ACCOUNTANT))
-def get_bill(bill_id: int, session: SessionDep) -> BillOut:
+@router.get("/bills/{bill_id}", **access(Role.ADMIN, Role.ACCOUNTANT, errors=(404,)))
+def get_bill(bill_id: Id, session: SessionDep) -> BillOut:
     """One bill with its lines and calculation trace."""
     bill = session.get(Bill, bill_id)
     if bill is None:

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from shared_billing.errors import BillingError
 from shared_billing.tariff_file import parse_tariff_toml
+from sync_server.api.types import Id
 from sync_server.deps import CurrentUser, NowDep, SessionDep, access
 from sync_server.directory import assign_meter, unassign_meter
 from sync_server.models import Assignment, AuditEvent, Block, Meter, Role, Tariff, Unit, User
@@ -72,7 +73,7 @@ class UserOut(BaseModel):
 
 
 class AssignmentIn(BaseModel):
-    engineer_id: int
+    engineer_id: Id
 
 
 @router.get("/blocks", **access(*READERS))
@@ -138,7 +139,21 @@ def _store_tariff_file(session: Session, text: str, user: User, now: datetime) -
     return [TariffOut.model_validate(row, from_attributes=True) for row in rows]
 
 
-@router.post("/tariffs", status_code=201, **access(Role.ADMIN))
+@router.post(
+    "/tariffs",
+    status_code=201,
+    **access(
+        Role.ADMIN,
+        errors=(409, 413),
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "description": "A tariff file (docs/tariff-format.md)",
+                "content": {"application/toml": {"schema": {"type": "string", "maxLength": MAX_TARIFF_BYTES}}},
+            }
+        },
+    ),
+)
 async def import_tariff(request: Request, session: SessionDep, user: CurrentUser, now: NowDep) -> list[TariffOut]:
     """Import a tariff file (TOML, docs/tariff-format.md) sent as the body: every version is stored as data;
     a bad file is refused with the line at fault and nothing is stored."""
@@ -159,15 +174,15 @@ def list_users(session: SessionDep, role: Role | None = None) -> list[UserOut]:
     return [UserOut.model_validate(u, from_attributes=True) for u in session.exec(query).all()]
 
 
-@router.put("/meters/{meter_id}/assignment", **access(Role.ADMIN))
-def put_assignment(meter_id: int, body: AssignmentIn, session: SessionDep, user: CurrentUser, now: NowDep) -> Response:
+@router.put("/meters/{meter_id}/assignment", status_code=204, **access(Role.ADMIN, errors=(404,)))
+def put_assignment(meter_id: Id, body: AssignmentIn, session: SessionDep, user: CurrentUser, now: NowDep) -> Response:
     """Assign a meter to a field engineer (replacing any earlier one)."""
     assign_meter(session, meter_id=meter_id, engineer_id=body.engineer_id, actor=user, now=now)
     return Response(status_code=204)
 
 
-@router.delete("/meters/{meter_id}/assignment", **access(Role.ADMIN))
-def delete_assignment(meter_id: int, session: SessionDep, user: CurrentUser, now: NowDep) -> Response:
+@router.delete("/meters/{meter_id}/assignment", status_code=204, **access(Role.ADMIN, errors=(404,)))
+def delete_assignment(meter_id: Id, session: SessionDep, user: CurrentUser, now: NowDep) -> Response:
     """Take a meter off its engineer's route; the phone drops it on the next pull."""
     unassign_meter(session, meter_id=meter_id, actor=user, now=now)
     return Response(status_code=204)

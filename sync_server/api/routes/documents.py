@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
-from sync_server.api.routes.billing_runs import Period
+from sync_server.api.types import Id, Period, Token
 from sync_server.billing.documents import bill_pdf, block_pdf
 from sync_server.deps import PUBLIC, ContextDep, NowDep, SessionDep, access
 from sync_server.models import Bill, Role
@@ -19,12 +19,12 @@ class DownloadLink(BaseModel):
 
 
 class BlockPdfRequest(BaseModel):
-    block_id: int
+    block_id: Id
     period: Period
 
 
-@router.post("/bills/{bill_id}/pdf-link", **access(*READERS))
-def bill_pdf_link(bill_id: int, context: ContextDep, session: SessionDep, now: NowDep) -> DownloadLink:
+@router.post("/bills/{bill_id}/pdf-link", **access(*READERS, errors=(404,)))
+def bill_pdf_link(bill_id: Id, context: ContextDep, session: SessionDep, now: NowDep) -> DownloadLink:
     """A link (valid 10 minutes) to the bill's PDF, for a browser to open without the bearer header."""
     if session.get(Bill, bill_id) is None:
         raise Problem(404, "bill.not_found", f"No bill {bill_id}")
@@ -38,8 +38,16 @@ def block_pdf_link(body: BlockPdfRequest, context: ContextDep, now: NowDep) -> D
     return DownloadLink(url=f"/api/downloads/{context.tokens.download_token(subject, now)}")
 
 
-@router.get("/downloads/{token}", **access(PUBLIC))
-def download(token: str, context: ContextDep, session: SessionDep, now: NowDep) -> Response:
+@router.get(
+    "/downloads/{token}",
+    **access(
+        PUBLIC,
+        errors=(404, 409),
+        responses={200: {"content": {"application/pdf": {}}, "description": "The PDF"}},
+    ),
+    response_class=Response,
+)
+def download(token: Token, context: ContextDep, session: SessionDep, now: NowDep) -> Response:
     """The document a signed link names; the link itself is the authorization (it expires)."""
     subject = context.tokens.read_download_token(token, now)
     if subject is None:

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field, StringConstraints
 from sqlmodel import Session, col, select
 
+from sync_server.api.types import Day, Id, IdList, Reason, Reference
 from sync_server.billing.ledger import add_note, balance, outstanding, record_payment
 from sync_server.deps import ContextDep, CurrentUser, NowDep, SessionDep, access
 from sync_server.models import Bill, BillStatus, LedgerEntry, Role, Unit
@@ -17,12 +18,12 @@ router = APIRouter(tags=["payments"])
 
 
 class PaymentIn(BaseModel):
-    unit_id: int
-    bill_id: int | None = None
+    unit_id: Id
+    bill_id: Id | None = None
     amount: Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2)]
-    paid_on: date
+    paid_on: Day
     mode: Literal["cash", "upi", "cheque", "bank"]
-    reference: Annotated[str, StringConstraints(max_length=64)] | None = None
+    reference: Reference | None = None
 
 
 class PaymentOut(BaseModel):
@@ -51,7 +52,7 @@ class Ledger(BaseModel):
     entries: list[LedgerLine]
 
 
-@router.post("/payments", status_code=201, **access(Role.ACCOUNTANT, Role.ADMIN))
+@router.post("/payments", status_code=201, **access(Role.ACCOUNTANT, Role.ADMIN, errors=(404, 409)))
 def create_payment(
     body: PaymentIn, context: ContextDep, session: SessionDep, user: CurrentUser, now: NowDep
 ) -> PaymentOut:
@@ -84,7 +85,7 @@ def create_payment(
 class NoteIn(BaseModel):
     kind: Literal["credit", "debit"]
     amount: Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2)]
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+    reason: Annotated[Reason, StringConstraints(max_length=300)]
 
 
 class NoteOut(BaseModel):
@@ -97,10 +98,10 @@ class NoteOut(BaseModel):
 
 
 class BulkPaid(BaseModel):
-    bill_ids: Annotated[list[int], Field(min_length=1, max_length=1000)]
-    paid_on: date
+    bill_ids: IdList
+    paid_on: Day
     mode: Literal["cash", "upi", "cheque", "bank"]
-    reference: Annotated[str, StringConstraints(max_length=64)] | None = None
+    reference: Reference | None = None
 
 
 class BulkResult(BaseModel):
@@ -115,9 +116,9 @@ def _bill(session: Session, bill_id: int) -> Bill:
     return bill
 
 
-@router.post("/bills/{bill_id}/notes", status_code=201, **access(Role.ADMIN))
+@router.post("/bills/{bill_id}/notes", status_code=201, **access(Role.ADMIN, errors=(404, 409)))
 def create_note(
-    bill_id: int, body: NoteIn, context: ContextDep, session: SessionDep, user: CurrentUser, now: NowDep
+    bill_id: Id, body: NoteIn, context: ContextDep, session: SessionDep, user: CurrentUser, now: NowDep
 ) -> NoteOut:
     """Correct an issued bill with a credit or debit note (the bill itself stays as issued)."""
     bill = _bill(session, bill_id)
@@ -177,8 +178,8 @@ def mark_paid(body: BulkPaid, context: ContextDep, session: SessionDep, user: Cu
     return result
 
 
-@router.get("/accounts/{unit_id}/ledger", **access(Role.ACCOUNTANT, Role.ADMIN))
-def ledger(unit_id: int, session: SessionDep) -> Ledger:
+@router.get("/accounts/{unit_id}/ledger", **access(Role.ACCOUNTANT, Role.ADMIN, errors=(404,)))
+def ledger(unit_id: Id, session: SessionDep) -> Ledger:
     """An account's ledger, oldest first, and its balance (positive: owed; negative: credit)."""
     unit = session.get(Unit, unit_id)
     if unit is None:

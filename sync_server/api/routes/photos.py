@@ -5,9 +5,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 
+from sync_server.api.types import Sha256 as Sha256Hex
 from sync_server.context import AppContext
 from sync_server.deps import ContextDep, CurrentUser, NowDep, SessionDep, access
 from sync_server.models import AuditEvent, Photo, Reading, Role, User
@@ -15,7 +16,7 @@ from sync_server.problems import Problem
 
 router = APIRouter(prefix="/photos", tags=["photos"])
 
-Sha256 = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
+Sha256 = Annotated[Sha256Hex, Path()]
 ACCEPTED_TYPES = {"image/jpeg", "image/png", "image/webp"}
 
 
@@ -64,7 +65,22 @@ def _store(context: AppContext, session: Session, user: User, sha256: str, data:
     return 201
 
 
-@router.put("/{sha256}", status_code=201, **access(Role.ENGINEER))
+@router.put(
+    "/{sha256}",
+    status_code=201,
+    **access(
+        Role.ENGINEER,
+        errors=(400, 404, 413, 415),
+        responses={200: {"description": "Already stored"}},
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in sorted(ACCEPTED_TYPES)},
+            }
+        },
+    ),
+    response_class=Response,
+)
 async def upload_photo(
     sha256: Sha256, request: Request, context: ContextDep, session: SessionDep, user: CurrentUser, now: NowDep
 ) -> Response:
@@ -80,18 +96,26 @@ async def upload_photo(
     return Response(status_code=status)
 
 
-@router.get("/{sha256}", **access(Role.ENGINEER, Role.SUPERVISOR, Role.ADMIN))
+@router.get(
+    "/{sha256}",
+    **access(
+        Role.ENGINEER,
+        Role.SUPERVISOR,
+        Role.ADMIN,
+        errors=(404,),
+        responses={200: {"content": {t: {} for t in sorted(ACCEPTED_TYPES)}, "description": "The photo"}},
+    ),
+    response_class=Response,
+)
 def get_photo(sha256: Sha256, context: ContextDep, session: SessionDep, user: CurrentUser) -> Response:
     """The stored photo, byte for byte."""
     photo = session.get(Photo, sha256)
     if photo is None:
         raise Problem(404, "photo.not_found")
-    if user.role == Role.ENGINEER:
-        own = session.exec(
-            select(Reading.id).where(Reading.photo_sha256 == sha256, col(Reading.engineer_id) == user.id)
-        ).first()
-        if own is None:
-            raise Problem(404, "photo.not_found")
+    # Supervisors and admins review every photo; an engineer sees only the photos he uploaded himself (naming
+    # someone else's hash in a reading of his own must not open it). 404 either way: existence is not revealed.
+    if user.role == Role.ENGINEER and photo.uploaded_by_id != user.id:
+        raise Problem(404, "photo.not_found")
     return Response(
         context.photos.read(sha256),
         media_type=photo.content_type,

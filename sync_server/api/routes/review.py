@@ -5,10 +5,11 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, StringConstraints
+from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
 from shared_billing.readings import format_quantity
+from sync_server.api.types import Reason
 from sync_server.deps import CurrentUser, NowDep, SessionDep, access
 from sync_server.models import Block, Meter, Reading, ReadingFlag, ReadingStatus, Role, Unit
 from sync_server.review import decide, get_reading, photo_pending
@@ -48,8 +49,8 @@ class ReviewItem(BaseModel):
     decision_reason: str | None
 
 
-class Reason(BaseModel):
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+class DecisionReason(BaseModel):
+    reason: Reason
 
 
 def _previous_value(session: Session, reading: Reading) -> Reading | None:
@@ -123,13 +124,13 @@ def list_readings(
     return [review_item(session, reading) for reading in readings]
 
 
-@router.get("/readings/{reading_uuid}", **access(Role.SUPERVISOR, Role.ADMIN))
+@router.get("/readings/{reading_uuid}", **access(Role.SUPERVISOR, Role.ADMIN, errors=(404,)))
 def get_one(reading_uuid: UUID, session: SessionDep) -> ReviewItem:
     """One reading with everything a reviewer needs."""
     return review_item(session, get_reading(session, reading_uuid))
 
 
-@router.post("/readings/{reading_uuid}/approve", **access(Role.SUPERVISOR))
+@router.post("/readings/{reading_uuid}/approve", **access(Role.SUPERVISOR, errors=(404, 409)))
 def approve(reading_uuid: UUID, session: SessionDep, user: CurrentUser, now: NowDep) -> ReviewItem:
     """Approve a reading (refused while its photo is pending)."""
     reading = decide(
@@ -143,8 +144,8 @@ def approve(reading_uuid: UUID, session: SessionDep, user: CurrentUser, now: Now
     return review_item(session, reading)
 
 
-@router.post("/readings/{reading_uuid}/reject", **access(Role.SUPERVISOR))
-def reject(reading_uuid: UUID, body: Reason, session: SessionDep, user: CurrentUser, now: NowDep) -> ReviewItem:
+@router.post("/readings/{reading_uuid}/reject", **access(Role.SUPERVISOR, errors=(404, 409)))
+def reject(reading_uuid: UUID, body: DecisionReason, session: SessionDep, user: CurrentUser, now: NowDep) -> ReviewItem:
     """Reject a reading with a reason the engineer will see."""
     reading = decide(
         session,
@@ -157,8 +158,8 @@ def reject(reading_uuid: UUID, body: Reason, session: SessionDep, user: CurrentU
     return review_item(session, reading)
 
 
-@router.post("/readings/{reading_uuid}/reread", **access(Role.SUPERVISOR))
-def reread(reading_uuid: UUID, body: Reason, session: SessionDep, user: CurrentUser, now: NowDep) -> ReviewItem:
+@router.post("/readings/{reading_uuid}/reread", **access(Role.SUPERVISOR, errors=(404, 409)))
+def reread(reading_uuid: UUID, body: DecisionReason, session: SessionDep, user: CurrentUser, now: NowDep) -> ReviewItem:
     """Send a reading back for a re-read; the engineer gets it as a task on the next pull."""
     reading = decide(
         session,

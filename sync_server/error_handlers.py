@@ -1,0 +1,86 @@
+"""Every error leaves the server as ``{"code","message","details"}``, whatever raised it.
+
+Routes raise ``Problem``; FastAPI raises validation errors; Starlette raises 404/405; the database may still refuse
+a value the edge let through (the last line of defence: a data error is the client's 4xx, never a 500); anything
+else is a bug, answered with a generic 500 body and logged here with its traceback, never with SQL text.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from sync_server.problems import CODES, Problem
+
+__all__ = ["install_error_handlers", "problem_response"]
+
+log = logging.getLogger("sync_server.errors")
+
+_HTTP_CODES = {
+    404: "request.not_found",
+    405: "request.method_not_allowed",
+    413: "request.too_large",
+}
+
+
+def problem_response(
+    status: int, code: str, message: str | None = None, details: Any = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    body = {"code": code, "message": message or CODES[code], "details": jsonable_encoder(details or {})}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    # loc, msg and type only: pydantic's "input" would echo the caller's bytes (possibly huge) back.
+    return [
+        {
+            "loc": [str(part) for part in error.get("loc", ())],
+            "msg": error.get("msg", ""),
+            "type": error.get("type", ""),
+        }
+        for error in exc.errors()
+    ]
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def problem(_request: Request, exc: Problem) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return problem_response(exc.status, exc.code, exc.message, exc.details, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = _validation_errors(exc)
+        first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+        where = ".".join(first["loc"])
+        return problem_response(422, "request.invalid", f"{where}: {first['msg']}", {"errors": errors})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(exc.status_code, "request.invalid")
+        message = CODES[code] if exc.status_code in _HTTP_CODES else str(exc.detail)
+        return problem_response(exc.status_code, code, message, headers=dict(exc.headers or {}))
+
+    @app.exception_handler(DataError)
+    async def data_error(request: Request, exc: DataError) -> JSONResponse:
+        # A value the database cannot hold (out of range, bad encoding) that slipped past the edge's bounds.
+        log.warning("data error on %s %s: %s", request.method, request.url.path, exc.orig)
+        return problem_response(422, "request.out_of_range")
+
+    @app.exception_handler(IntegrityError)
+    async def integrity_error(request: Request, exc: IntegrityError) -> JSONResponse:
+        # A uniqueness or reference the routes did not check first: the data conflicts, the server is fine.
+        log.warning("integrity error on %s %s: %s", request.method, request.url.path, exc.orig)
+        return problem_response(409, "request.conflict")
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return problem_response(500, "server.error")

@@ -1,0 +1,60 @@
+"""The published OpenAPI, completed where FastAPI cannot know the truth from the route signatures.
+
+- ``POST /api/sync/push`` reads its body leniently (each reading is validated on its own, so one bad item never
+  fails the batch) but the contract is the strict ``PushRequest``: that is the schema published for it.
+- Every operation that takes a body can answer 413 (``sync_server/body_limit.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from pydantic import BaseModel
+
+from shared_billing.protocol import PushRequest
+
+__all__ = ["STRICT_BODIES", "install_openapi"]
+
+# (method, path) -> the model the route validates its body against, item by item.
+STRICT_BODIES: dict[tuple[str, str], type[BaseModel]] = {("post", "/api/sync/push"): PushRequest}
+_ERROR_REF = {"$ref": "#/components/schemas/ErrorOut"}
+
+
+def _publish_model(schema: dict[str, Any], model: type[BaseModel]) -> dict[str, str]:
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    generated = model.model_json_schema(ref_template="#/components/schemas/{model}", mode="validation")
+    for name, definition in generated.pop("$defs", {}).items():
+        components.setdefault(name, definition)
+    components[model.__name__] = generated
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _complete(schema: dict[str, Any]) -> None:
+    for path, item in schema.get("paths", {}).items():
+        for method, operation in item.items():
+            strict = STRICT_BODIES.get((method, path))
+            if strict is not None:
+                content = operation["requestBody"]["content"]["application/json"]
+                content["schema"] = _publish_model(schema, strict)
+            if "requestBody" in operation:
+                operation["responses"].setdefault(
+                    "413",
+                    {
+                        "description": "The request body is over the limit",
+                        "content": {"application/json": {"schema": _ERROR_REF}},
+                    },
+                )
+
+
+def install_openapi(app: FastAPI) -> None:
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            _complete(schema)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
