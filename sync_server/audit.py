@@ -13,11 +13,11 @@ finds), and deleting every event together with the head leaves an empty, intact 
 
 Ordering on PostgreSQL: ids come from a sequence before commit, so a transaction still in flight can commit an
 event with a lower id after a higher one was sealed. Each event records its inserting transaction id (``txid``,
-a server default); the sealer takes only events whose transaction is older than the oldest one still running
-(``pg_snapshot_xmin``), in (txid, id) order. Every event that becomes visible later has a txid at or above that
-horizon, so the chain's order is fixed and nothing is ever chained "before" a sealed event. The horizon is
-cluster-wide: a long transaction anywhere on the server delays sealing (never breaks it). SQLite serializes
-writers, so every committed event is final and they are sealed in id order.
+a server default); the sealer takes only events whose transaction is older than the oldest one of this database
+still running (``_PG_HORIZON``, from the statement's own snapshot), in (txid, id) order. Every event that
+becomes visible later has a txid at or above that horizon, so the chain's order is fixed and nothing is ever
+chained "before" a sealed event. A long writing transaction in this database delays sealing (never breaks it).
+SQLite serializes writers, so every committed event is final and they are sealed in id order.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from datetime import UTC, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import BigInteger, Engine, Text, bindparam, cast, func, insert, or_, update
+from sqlalchemy import Engine, bindparam, func, insert, literal_column, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -113,10 +113,21 @@ def _head_is_valid(key: bytes, head: AuditChainHead) -> bool:
     return hmac.compare_digest(head.mac, head_mac(key, head.seq, head.digest))
 
 
+# The oldest transaction id that may still add an audit event: this statement's snapshot's oldest in-progress
+# transaction, leaving out those known to run in *other* databases of the cluster (xids are cluster-wide, so
+# pg_snapshot_xmin alone would let any long transaction elsewhere stall sealing), or the next xid if none.
+# A transaction that ends between the snapshot and the pg_stat_activity read counts as ours: sealing waits a pass.
+_PG_HORIZON = """(SELECT LEAST(
+    pg_snapshot_xmax(pg_current_snapshot())::text::bigint,
+    (SELECT min(x::text::bigint) FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+     WHERE x::xid NOT IN (SELECT a.backend_xid FROM pg_stat_activity AS a
+                          WHERE a.backend_xid IS NOT NULL AND a.datname IS DISTINCT FROM current_database()))))"""
+
+
 def _sealable(session: Session, limit: int) -> list[AuditEvent]:
     query = select(AuditEvent).where(col(AuditEvent.seq).is_(None))
     if session.get_bind().dialect.name == "postgresql":
-        horizon = cast(cast(func.pg_snapshot_xmin(func.pg_current_snapshot()), Text), BigInteger)
+        horizon = literal_column(_PG_HORIZON)
         # NULL txid: events from before migration 0003, all committed long ago.
         query = query.where(or_(col(AuditEvent.txid).is_(None), col(AuditEvent.txid) < horizon))
         query = query.order_by(func.coalesce(col(AuditEvent.txid), 0), col(AuditEvent.id))
