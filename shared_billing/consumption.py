@@ -8,6 +8,9 @@ DOMAIN.md "Meter reading rules":
 - meter replacement: ``(old final − old previous) + (new current − new initial)``; slabs apply to the sum
   (old 4,500 → 4,620 and new 0 → 75 = 195 units).
 
+``meter_consumption`` rounds the units to the meter's own precision (its decimals, half up) before anything
+prices or splits them, and its explanations print quantities without trailing zeros.
+
 *Plausible rollover* here: the previous value is in the top tenth of the register's range (≥ 0.9 × 10^dials)
 and the current one in the bottom tenth (< 0.1 × 10^dials), and, when the caller knows the expected window
 for the period (from history), the rollover consumption does not exceed its upper bound. A rollover's
@@ -24,6 +27,8 @@ from enum import StrEnum
 
 from shared_billing.checks import ReadingFlag
 from shared_billing.errors import NegativeConsumption, TooManyDigits
+from shared_billing.money import round_units
+from shared_billing.readings import format_quantity as _q
 
 __all__ = [
     "ROLLOVER_BAND",
@@ -67,6 +72,14 @@ class MeterRegister:
     def capacity(self) -> Decimal:
         """10^dials: register values are below it, and it wraps to 0 there."""
         return Decimal(10) ** self.dials
+
+    def round(self, units: Decimal) -> Decimal:
+        """Units at the meter's precision (its decimals), half up: what pricing and true-ups work on.
+
+        Stored register values and multipliers carry 4 places, so their product has 8; priced or split by days
+        at that precision, a true-up drifts by a paisa from the published arithmetic on whole units.
+        """
+        return round_units(units, self.decimals)
 
     def check(self, value: Decimal) -> None:
         """``TooManyDigits`` for a value the register cannot show."""
@@ -153,16 +166,16 @@ def meter_consumption(
     rollover raises ``NegativeConsumption`` with ``details["flag"] = "below_previous"`` and the reason.
     """
     register.check(current)
-    multiplier = register.multiplier
+    multiplier = _q(register.multiplier)
     if register.kind == RegisterKind.CONSUMPTION:
-        units = current * multiplier
-        return Consumption(units, (f"Consumption register: {current} × {multiplier} = {units} units",))
+        units = register.round(current * register.multiplier)
+        return Consumption(units, (f"Consumption register: {_q(current)} × {multiplier} = {units} units",))
     if previous is None:
         raise ValueError("a cumulative register needs the previous value")
     register.check(previous)
     if current >= previous:
-        units = subtractive_consumption(previous, current, multiplier=multiplier)
-        return Consumption(units, (f"Meter: ({current} − {previous}) × {multiplier} = {units} units",))
+        units = register.round(subtractive_consumption(previous, current, multiplier=register.multiplier))
+        return Consumption(units, (f"Meter: ({_q(current)} − {_q(previous)}) × {multiplier} = {units} units",))
     refusal = _rollover_refusal(register, previous, current, expected_max_units, band)
     if refusal is not None:
         raise NegativeConsumption(
@@ -173,9 +186,9 @@ def meter_consumption(
             flag=ReadingFlag.BELOW_PREVIOUS.value,
             reason=refusal,
         )
-    units = _wrapped(register, previous, current)
+    units = register.round(_wrapped(register, previous, current))
     explanation = (
-        f"Meter rolled over at {register.capacity} ({register.dials} dials): ({current} − {previous}) mod "
+        f"Meter rolled over at {register.capacity} ({register.dials} dials): ({_q(current)} − {_q(previous)}) mod "
         f"{register.capacity} × {multiplier} = {units} units"
     )
     return Consumption(units, (explanation,), rollover=True)
@@ -204,8 +217,8 @@ def replacement_consumption(
         )
     units = old_part.units + new_part.units
     explanation = (
-        f"Meter replaced: old meter {old_part.units} units ({old_previous} → {old_final}) + new meter "
-        f"{new_part.units} units ({new_initial} → {new_current}) = {units} units, priced together"
+        f"Meter replaced: old meter {old_part.units} units ({_q(old_previous)} → {_q(old_final)}) + new meter "
+        f"{new_part.units} units ({_q(new_initial)} → {_q(new_current)}) = {units} units, priced together"
     )
     return Consumption(
         units,

@@ -22,6 +22,7 @@ from shared_billing.consumption import Consumption
 from shared_billing.errors import EstimateLimitReached, NoConsumptionHistory
 from shared_billing.money import round_paise, round_units
 from shared_billing.periods import BillingPeriod, billed_days, split_units_by_days
+from shared_billing.readings import format_quantity
 from shared_billing.schedules import TariffSchedule
 from shared_billing.tariffs import RateOverride, Tariff
 
@@ -66,7 +67,7 @@ def estimate_consumption(
     units = round_units(total / len(recent), places)
     explanation = (
         f"Estimated: average of the last {len(recent)} actual months "
-        f"({' + '.join(str(month) for month in recent)}) ÷ {len(recent)} = {units} units "
+        f"({' + '.join(format_quantity(month) for month in recent)}) ÷ {len(recent)} = {units} units "
         f"(estimate {consecutive_estimates + 1} of at most {max_consecutive} in a row)"
     )
     return Consumption(units, (explanation,), estimated=True)

@@ -50,11 +50,16 @@ __all__ = [
     "already_billed",
     "apply_result",
     "approved_in_period",
+    "awaiting_review",
     "bill_for_reading",
+    "consumption_base",
     "draft_bill",
     "existing_bill",
+    "last_actual_bill",
+    "later_bill",
     "new_draft",
     "next_bill_number",
+    "open_estimates",
     "previous_approved",
     "price_reading",
 ]
@@ -94,10 +99,23 @@ def previous_approved(session: Session, meter_id: int, period: str) -> Reading |
     ).first()
 
 
-def _consumption(session: Session, meter: Meter, current: Reading) -> MeterConsumption:
+def awaiting_review(session: Session, meter_id: int, period: str) -> Reading | None:
+    """A reading with a value for the period still waiting for the supervisor: the period waits for it."""
+    return session.exec(
+        select(Reading).where(
+            Reading.meter_id == meter_id,
+            Reading.period == period,
+            Reading.status == ReadingStatus.SUBMITTED,
+            col(Reading.value).is_not(None),
+        )
+    ).first()
+
+
+def _consumption(session: Session, meter: Meter, current: Reading, previous: Reading | None = None) -> MeterConsumption:
     assert meter.id is not None
     assert current.value is not None
-    previous = previous_approved(session, meter.id, current.period)
+    if previous is None:
+        previous = previous_approved(session, meter.id, current.period)
     if previous is None or previous.value is None:
         raise Problem(409, "bill.no_previous_reading", f"Meter {meter.number} has no approved reading before")
     register = MeterRegister(dials=meter.dials, decimals=meter.decimals, multiplier=meter.multiplier)
@@ -257,20 +275,54 @@ def charges_of(bill: Bill) -> Decimal:
     )
 
 
-def estimated_bills_between(session: Session, unit_id: int, after: str, before: str) -> list[Bill]:
-    """Bills made on estimates for the periods between two actual reads (to true up when the actual arrives)."""
-    return list(
-        session.exec(
-            select(Bill)
-            .where(
-                Bill.unit_id == unit_id,
-                col(Bill.estimated_units).is_not(None),
-                col(Bill.period) > after,
-                col(Bill.period) < before,
-            )
-            .order_by(col(Bill.period))
-        ).all()
+def last_actual_bill(session: Session, unit_id: int, period: str) -> Bill | None:
+    """The unit's latest bill before ``period`` made on an actual reading (draft or issued)."""
+    return session.exec(
+        select(Bill)
+        .where(Bill.unit_id == unit_id, col(Bill.reading_id).is_not(None), col(Bill.period) < period)
+        .order_by(col(Bill.period).desc())
+    ).first()
+
+
+def open_estimates(session: Session, unit_id: int, period: str) -> list[Bill]:
+    """Estimated bills before ``period`` not trued up yet: every one after the unit's last actual bill.
+
+    A bill on an actual reading trues up every estimate before it, so these are exactly the estimates the next
+    actual bill must true up, and how many estimates in a row the unit has had (the cap counts bills, not
+    readings: an actual reading approved after its month was estimated neither trues up nor resets anything).
+    """
+    last = last_actual_bill(session, unit_id, period)
+    query = select(Bill).where(
+        Bill.unit_id == unit_id, col(Bill.estimated_units).is_not(None), col(Bill.period) < period
     )
+    if last is not None:
+        query = query.where(col(Bill.period) > last.period)
+    return list(session.exec(query.order_by(col(Bill.period))).all())
+
+
+def consumption_base(session: Session, meter: Meter, unit_id: int, period: str) -> tuple[Reading | None, list[Bill]]:
+    """The reading an actual bill for ``period`` measures from, and the open estimates it trues up.
+
+    The base is the reading of the unit's last actual bill (so consecutive actual bills telescope: no unit is
+    billed twice or lost, whatever order readings are approved and runs happen in); before any actual bill,
+    the last approved reading before the first open estimate (or before ``period``).
+    """
+    assert meter.id is not None
+    estimates = open_estimates(session, unit_id, period)
+    last = last_actual_bill(session, unit_id, period)
+    if last is not None and last.reading_id is not None:
+        base = session.get(Reading, last.reading_id)
+        if base is not None and base.meter_id == meter.id and base.value is not None:
+            return base, estimates
+    before = estimates[0].period if estimates else period
+    return previous_approved(session, meter.id, before), estimates
+
+
+def later_bill(session: Session, unit_id: int, period: str) -> Bill | None:
+    """A bill of the unit for a period after ``period``: it measured its consumption across this one."""
+    return session.exec(
+        select(Bill).where(Bill.unit_id == unit_id, col(Bill.period) > period).order_by(col(Bill.period))
+    ).first()
 
 
 def price_reading(session: Session, reading: Reading, *, arrears: Decimal = Decimal(0)) -> PricedReading:
@@ -289,12 +341,14 @@ def price_reading(session: Session, reading: Reading, *, arrears: Decimal = Deci
     assert unit is not None
     assert unit.id is not None
     tariff_id, tariff = unit_tariff(session, unit)
-    consumption = _consumption(session, meter, reading)
+    base, estimated = consumption_base(session, meter, unit.id, reading.period)
+    if base is None:
+        raise Problem(409, "bill.no_previous_reading", f"Meter {meter.number} has no approved reading before")
+    consumption = _consumption(session, meter, reading, base)
     own = consumption.units
     override = rate_override_of(unit)
     adjustments = []
     try:
-        estimated = estimated_bills_between(session, unit.id, consumption.previous.period, reading.period)
         if estimated:
             trued = true_up(
                 tariff,
@@ -359,6 +413,14 @@ def new_draft(
     existing = existing_bill(session, priced.unit.id, period)
     if existing is not None:
         raise already_billed(existing)
+    later = later_bill(session, priced.unit.id, period)
+    if later is not None:  # billing this period now would bill its units a second time
+        raise Problem(
+            409,
+            "bill.later_period_billed",
+            f"{later.period} is billed already and measured its units across {period}",
+            {"bill_id": later.id, "period": later.period},
+        )
     bill = Bill(
         status=BillStatus.DRAFT,
         unit_id=priced.unit.id,

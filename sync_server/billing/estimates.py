@@ -1,9 +1,11 @@
 """Bills on estimated consumption for units with no approved reading in the period (DOMAIN.md "Estimated reads").
 
 The estimate is the average of the last three actual months (shared_billing.estimates), capped at two
-consecutive estimates, after which the meter must be read. Units on a shared meter are not estimated: their
-share depends on the other members' actual readings. When the actual read arrives, pricing trues the estimated
-months up (compute.price_reading).
+consecutive estimated bills (not trued up by an actual bill yet), after which the meter must be read. Units on
+a shared meter are not estimated: their share depends on the other members' actual readings, and a unit whose
+reading for the period awaits review is not estimated either (the run skips it: it is billed once reviewed).
+The next bill on an actual reading trues every open estimate up (compute.price_reading), whatever order
+readings are approved and runs happen in.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ from sqlmodel import Session, col, or_, select
 from shared_billing.billing import compute_bill
 from shared_billing.errors import BillingError
 from shared_billing.estimates import estimate_consumption
+from shared_billing.money import round_units
 from sync_server.billing.compute import (
     PricedReading,
-    estimated_bills_between,
     month_period,
     new_draft,
+    open_estimates,
     previous_approved,
     rate_override_of,
     unit_tariff,
@@ -51,8 +54,9 @@ def monthly_history(session: Session, meter: Meter, before: str) -> list[Decimal
     ).all()
     latest = {period: value for period, value in rows if value is not None}  # the last read of each month wins
     periods = sorted(latest)
+    # At the meter's precision, like billed consumption (stored values and multiplier carry 4 places each).
     return [
-        (latest[later] - latest[earlier]) * meter.multiplier
+        round_units((latest[later] - latest[earlier]) * meter.multiplier, meter.decimals)
         for earlier, later in pairwise(periods)
         if _next_month(earlier) == later and latest[later] >= latest[earlier]
     ]
@@ -91,9 +95,11 @@ def price_estimate(
             last_actual = previous_approved(session, meter.id, period)
             if last_actual is None:
                 raise Problem(409, "bill.no_previous_reading", f"Meter {meter.number} has never been read")
-            earlier = estimated_bills_between(session, unit.id, last_actual.period, period)
+            # Estimates in a row are counted on bills: those not trued up by an actual bill yet.
             consumption = estimate_consumption(
-                monthly_history(session, meter, period), consecutive_estimates=len(earlier)
+                monthly_history(session, meter, period),
+                consecutive_estimates=len(open_estimates(session, unit.id, period)),
+                places=meter.decimals,
             )
             units, notes = consumption.units, consumption.explanation
         result = compute_bill(

@@ -16,7 +16,7 @@ from sqlalchemy import CursorResult, Engine, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from sync_server.billing.compute import approved_in_period, draft_bill
+from sync_server.billing.compute import approved_in_period, awaiting_review, draft_bill
 from sync_server.billing.estimates import draft_estimated_bill
 from sync_server.billing.issue import issue_bill
 from sync_server.config import Settings
@@ -230,6 +230,13 @@ def _draft_one(session: Session, run: BillRun, unit: Unit, meter: Meter, actor: 
         return
     reading = approved_in_period(session, meter.id, run.period)
     if reading is None:
+        if awaiting_review(session, meter.id, run.period) is not None:  # never estimate what was read
+            message = "The reading awaits review: the unit is billed once it is reviewed (run the period again)"
+            run.skipped = [
+                *run.skipped,
+                {"unit": unit.code, "code": "bill.reading_awaiting_review", "message": message},
+            ]
+            return
         try:
             draft_estimated_bill(session, unit, meter, run.period, actor=actor, now=now, run_id=run.id)
             session.flush()
