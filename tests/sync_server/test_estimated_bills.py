@@ -96,3 +96,100 @@ def test_units_with_no_history_are_skipped_not_guessed(demo_app: FastAPI, clock:
     skipped = {s["unit"]: s for s in done.skipped}
     assert skipped["2BHK-B1-GF"]["estimate"] == "consumption.no_history"
     assert skipped["4BHK-B5-FF"]["code"] == "bill.shared_meter_incomplete"
+
+
+def _flat_with_history(session: Session) -> tuple[Meter, Reading]:
+    """FLAT's meter with three actual months (100, 120, 140 units) up to the demo's October read."""
+    meter = session.exec(select(Meter).join(Unit, col(Unit.id) == col(Meter.unit_id)).where(Unit.code == FLAT)).one()
+    october = session.exec(select(Reading).where(Reading.meter_id == meter.id)).one()
+    assert october.value is not None
+    for months_back, used_since in ((3, 360), (2, 260), (1, 140)):
+        at = october.captured_at - timedelta(days=30 * months_back)
+        _add_read(session, meter, october.value - used_since, at, at.strftime("%Y-%m"))
+    session.commit()
+    return meter, october
+
+
+def _run_only(session: Session, app: FastAPI, clock: FixedClock, period: str) -> dict[str, dict[str, str]]:
+    """Run the block for the period without issuing; the skipped units and why."""
+    admin = session.exec(select(User).where(User.username == "admin")).one()
+    block = session.exec(select(Block).where(Block.code == "B")).one()
+    run = start_run(session, block_id=block.id or 0, period=period, actor=admin, now=clock())
+    done = execute_run(app.state.context.engine, run.id or 0, clock=clock)
+    assert done.status == "done", done.error
+    return {skip["unit"]: skip for skip in done.skipped}
+
+
+def _units_billed(bill: Bill) -> Decimal:
+    energy = next(line for line in bill.lines if line["code"] == "energy")
+    return Decimal(energy["quantity"])
+
+
+def _trued_up_units(bill: Bill) -> Decimal:
+    """Units the true-up line adds back at ₹12/unit (FLAT's flat rate)."""
+    line = next((line for line in bill.lines if line["code"] == "adjustment"), None)
+    return Decimal(0) if line is None else Decimal(line["amount"]) / 12
+
+
+def test_a_reading_awaiting_review_is_not_estimated(demo_app: FastAPI, clock: FixedClock) -> None:
+    with Session(demo_app.state.context.engine, expire_on_commit=False) as session:
+        meter, october = _flat_with_history(session)
+        assert october.value is not None
+        _add_read(session, meter, october.value + 150, clock() - timedelta(hours=2), "2025-11")
+        waiting = session.exec(select(Reading).where(Reading.meter_id == meter.id, Reading.period == "2025-11")).one()
+        waiting.status = ReadingStatus.SUBMITTED
+        session.commit()
+        skipped = _run_only(session, demo_app, clock, "2025-11")
+        assert skipped[FLAT]["code"] == "bill.reading_awaiting_review"
+        assert session.exec(select(Bill).where(Bill.unit_id == meter.unit_id)).first() is None
+
+        # Approved later, the next run bills it on the actual reading.
+        waiting.status = ReadingStatus.APPROVED
+        session.add(waiting)
+        session.commit()
+        [bill] = [b for b in _run_and_issue(session, demo_app, clock, "2025-11") if b.unit_id == meter.unit_id]
+        assert (bill.reading_id, bill.estimated_units, _units_billed(bill)) == (waiting.id, None, Decimal(150))
+
+
+def test_an_estimate_is_trued_up_when_its_month_is_read_late(demo_app: FastAPI, clock: FixedClock) -> None:
+    with Session(demo_app.state.context.engine, expire_on_commit=False) as session:
+        meter, october = _flat_with_history(session)
+        assert october.value is not None
+        [november] = [b for b in _run_and_issue(session, demo_app, clock, "2025-11") if b.unit_id == meter.unit_id]
+        assert november.estimated_units == Decimal(120)
+        # November's actual read (190 units) is approved after November was billed on the estimate.
+        _add_read(session, meter, october.value + 190, clock() - timedelta(hours=1), "2025-11")
+        clock.advance(timedelta(days=30))
+        _add_read(session, meter, october.value + 340, clock() - timedelta(hours=1), "2025-12")
+        session.commit()
+        [december] = [b for b in _run_and_issue(session, demo_app, clock, "2025-12") if b.unit_id == meter.unit_id]
+        # Nothing lost: the estimate plus its true-up plus December's units are the 340 units actually used.
+        assert december.reading_id is not None
+        assert Decimal(120) + _trued_up_units(december) + _units_billed(december) == Decimal(340)
+
+
+def test_the_estimate_cap_counts_estimated_bills_not_readings(demo_app: FastAPI, clock: FixedClock) -> None:
+    with Session(demo_app.state.context.engine, expire_on_commit=False) as session:
+        meter, october = _flat_with_history(session)
+        assert october.value is not None
+        used = Decimal(0)
+        for period, actual in (("2025-11", 130), ("2025-12", 110)):
+            [bill] = [b for b in _run_and_issue(session, demo_app, clock, period) if b.unit_id == meter.unit_id]
+            assert bill.estimated_units is not None  # estimated, then its actual read is approved late
+            used += actual
+            _add_read(session, meter, october.value + used, clock() - timedelta(hours=1), period)
+            session.commit()
+            clock.advance(timedelta(days=31))
+        skipped = _run_only(session, demo_app, clock, "2026-01")
+        assert skipped[FLAT]["estimate"] == "consumption.estimate_limit"  # a third estimate in a row: read it
+
+        # The January read trues both estimates up: every unit since October billed once.
+        used += 125
+        _add_read(session, meter, october.value + used, clock() - timedelta(hours=1), "2026-01")
+        session.commit()
+        [january] = [b for b in _run_and_issue(session, demo_app, clock, "2026-01") if b.unit_id == meter.unit_id]
+        estimates = session.exec(
+            select(Bill).where(Bill.unit_id == meter.unit_id, col(Bill.estimated_units).is_not(None))
+        ).all()
+        billed = sum((b.estimated_units or Decimal(0) for b in estimates), Decimal(0))
+        assert billed + _trued_up_units(january) + _units_billed(january) == used
