@@ -2,7 +2,7 @@
 
 - ``POST /api/sync/push`` reads its body leniently (each reading is validated on its own, so one bad item never
   fails the batch) but the contract is the strict ``PushRequest``: that is the schema published for it.
-- Every operation that takes a body can answer 413 (``sync_server/body_limit.py``).
+- Every operation that takes a body can answer 400 (undecodable bytes) and 413 (``sync_server/body_limit.py``).
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ __all__ = ["STRICT_BODIES", "install_openapi"]
 # (method, path) -> the model the route validates its body against, item by item.
 STRICT_BODIES: dict[tuple[str, str], type[BaseModel]] = {("post", "/api/sync/push"): PushRequest}
 _ERROR_REF = {"$ref": "#/components/schemas/ErrorOut"}
+# What any body can earn before the route sees it: bytes that are not text (Starlette's 400), too many bytes.
+_BODY_ERRORS = {"400": "The request body cannot be read", "413": "The request body is over the limit"}
 
 
 def _publish_model(schema: dict[str, Any], model: type[BaseModel]) -> dict[str, str]:
@@ -38,13 +40,10 @@ def _complete(schema: dict[str, Any]) -> None:
                 content = operation["requestBody"]["content"]["application/json"]
                 content["schema"] = _publish_model(schema, strict)
             if "requestBody" in operation:
-                operation["responses"].setdefault(
-                    "413",
-                    {
-                        "description": "The request body is over the limit",
-                        "content": {"application/json": {"schema": _ERROR_REF}},
-                    },
-                )
+                for status, description in _BODY_ERRORS.items():
+                    operation["responses"].setdefault(
+                        status, {"description": description, "content": {"application/json": {"schema": _ERROR_REF}}}
+                    )
 
 
 def install_openapi(app: FastAPI) -> None:

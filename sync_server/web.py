@@ -7,10 +7,18 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from starlette.exceptions import HTTPException
-from starlette.routing import Match
+from starlette.routing import Match, Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 __all__ = ["mount_console"]
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _api_matches(api: FastAPI, probe: Scope) -> bool:
+    probe.pop("fastapi", None)  # FastAPI keeps per-request matching state there: the probe gets its own
+    return any(route.matches(probe)[0] is Match.FULL for route in api.router.routes if not isinstance(route, Mount))
 
 
 def _api_paths_stay_json(api: FastAPI, console: ASGIApp) -> ASGIApp:
@@ -21,13 +29,8 @@ def _api_paths_stay_json(api: FastAPI, console: ASGIApp) -> ASGIApp:
         path = str(scope.get("path", ""))
         if scope["type"] == "http" and (path == "/api" or path.startswith("/api/")):
             # The mount at / is a full match for every path, so the router never reached its own 405 for a
-            # known path with another method: find it here.
-            allowed = sorted(
-                method
-                for route in api.router.routes
-                if route.matches(scope)[0] is Match.PARTIAL
-                for method in (getattr(route, "methods", None) or ())
-            )
+            # known path with another method: ask the API's routes which methods would have matched.
+            allowed = [method for method in _METHODS if _api_matches(api, {**scope, "method": method})]
             if allowed:
                 raise HTTPException(405, headers={"Allow": ", ".join(allowed)})
             raise HTTPException(404)
