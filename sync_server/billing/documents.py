@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlmodel import Session, col, select
 
-from sync_server.billing.compute import previous_approved
+from sync_server.billing.compute import consumption_base, previous_approved
 from sync_server.config import Settings
 from sync_server.invoices import InvoiceData, InvoiceLine, render_block, render_invoice
 from sync_server.models import Bill, BillStatus, Meter, Reading, Unit
@@ -31,7 +31,13 @@ def invoice_for(session: Session, bill: Bill, settings: Settings) -> InvoiceData
     meter = session.exec(select(Meter).where(Meter.unit_id == unit.id, Meter.kind == "unit")).one()
     assert meter.id is not None
     reading = session.get(Reading, bill.reading_id) if bill.reading_id is not None else None
-    previous = previous_approved(session, meter.id, bill.period)
+    # The reading the bill measured from (the last actual bill's, compute.consumption_base), not merely the
+    # latest approved one: a reading approved after its month was estimated is not where this bill started.
+    previous = (
+        consumption_base(session, meter, unit.id or 0, bill.period)[0]
+        if reading is not None
+        else previous_approved(session, meter.id, bill.period)
+    )
     previous_value = previous.value if previous is not None and previous.value is not None else Decimal(0)
     # An estimated bill shows where the register would be: the last actual read plus the estimate.
     current_value = (
