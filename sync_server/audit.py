@@ -26,13 +26,14 @@ import hashlib
 import hmac
 import json
 import logging
+from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, func, insert, literal_column, or_, update
+from sqlalchemy import ColumnElement, Engine, bindparam, func, insert, literal_column, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -75,7 +76,7 @@ PROBLEMS: dict[str, str] = {
 
 
 class SealRefused(Exception):
-    """The chain head fails its MAC: sealing onto a forged head would bless it, so the sealer stops."""
+    """The chain head is forged or behind the sealed events: sealing onto it would bless it, so the sealer stops."""
 
 
 def chain_key(secret: str) -> bytes:
@@ -127,7 +128,7 @@ _PG_HORIZON = """(SELECT LEAST(
 def _sealable(session: Session, limit: int) -> list[AuditEvent]:
     query = select(AuditEvent).where(col(AuditEvent.seq).is_(None))
     if session.get_bind().dialect.name == "postgresql":
-        horizon = literal_column(_PG_HORIZON)
+        horizon: ColumnElement[int] = literal_column(_PG_HORIZON)
         # NULL txid: events from before migration 0003, all committed long ago.
         query = query.where(or_(col(AuditEvent.txid).is_(None), col(AuditEvent.txid) < horizon))
         query = query.order_by(func.coalesce(col(AuditEvent.txid), 0), col(AuditEvent.id))
@@ -172,12 +173,16 @@ def _seal_batch(engine: Engine, key: bytes, limit: int, clock: Clock) -> int:
             session.rollback()
             return 0
         events_table = table_of(AuditEvent)
-        session.execute(
-            update(events_table)
-            .where(events_table.c.id == bindparam("event_id"), events_table.c.seq.is_(None))
-            .values(seq=bindparam("seq"), prev_digest=bindparam("prev_digest"), digest=bindparam("digest")),
-            rows,
-        )
+        try:
+            session.execute(
+                update(events_table)
+                .where(events_table.c.id == bindparam("event_id"), events_table.c.seq.is_(None))
+                .values(seq=bindparam("seq"), prev_digest=bindparam("prev_digest"), digest=bindparam("digest")),
+                rows,
+            )
+        except IntegrityError as clash:  # positions past the head are taken: the head was rolled back
+            session.rollback()
+            raise SealRefused("sealed events lie beyond the audit chain head; run `fieldmeter audit verify`") from clash
         sealed = session.exec(
             select(func.count()).where(col(AuditEvent.seq) > start_seq, col(AuditEvent.seq) <= seq)
         ).one()
@@ -194,7 +199,7 @@ def seal_pending(
     *,
     batch: int = SEAL_BATCH,
     clock: Clock = system_clock,
-    keep_going: Any = None,
+    keep_going: Callable[[], bool] | None = None,
 ) -> int:
     """Seal every event that can be sealed now, in batches; returns how many were sealed.
 
@@ -268,6 +273,7 @@ def verify_chain(engine: Engine, key: bytes) -> ChainReport:
     read again afterwards covers them.
     """
     head = _read_head(engine)
+    head_ok = head is None or _head_is_valid(key, head)
     with Session(engine) as session:
         unsealed = session.exec(select(func.count()).where(col(AuditEvent.seq).is_(None))).one()
         sealed = session.exec(select(func.count()).where(col(AuditEvent.seq).is_not(None))).one()
@@ -280,7 +286,7 @@ def verify_chain(engine: Engine, key: bytes) -> ChainReport:
                 problem = "event.missing"
             elif event.prev_digest != previous or not hmac.compare_digest(event.digest or "", digest):
                 problem = "event.altered"
-            elif head is not None and expected == head.seq and event.digest != head.digest:
+            elif head is not None and head_ok and expected == head.seq and event.digest != head.digest:
                 problem = "head.mismatch"
             if problem is not None:
                 return _report(
@@ -295,8 +301,9 @@ def verify_chain(engine: Engine, key: bytes) -> ChainReport:
             previous = digest
             expected += 1
     last = expected - 1
-    found = partial(_report, checked=last, sealed=sealed, unsealed=unsealed, head=head)
-    if head is not None and not _head_is_valid(key, head):
+    # The walk went through every sealed event it could see: ``last`` of them (the count may predate a seal).
+    found = partial(_report, checked=last, sealed=last, unsealed=unsealed, head=head)
+    if not head_ok:
         return found(problem="head.invalid")
     if head is not None and head.seq > last:
         return found(problem="chain.truncated", seq=last + 1)
@@ -320,7 +327,7 @@ class AuditSealer:
     holder: str
     clock: Clock = system_clock
     lease_ttl: timedelta = timedelta(seconds=15)
-    _refused: bool = False
+    _refused: bool = field(default=False, init=False, repr=False)  # logged once, not every second
 
     def _renew(self) -> bool:
         return try_acquire(self.engine, SEALER_LEASE, self.holder, self.lease_ttl)

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlmodel import Session, col, select
 
-from sync_server.audit import GENESIS, AuditSealer, SealRefused, chain_key, seal_pending, verify_chain
+from sync_server.audit import GENESIS, AuditSealer, SealRefused, chain_key, head_mac, seal_pending, verify_chain
 from sync_server.models import AuditChainHead, AuditEvent
 from tests.sync_server.factories import auth, meters_by_unit, push, reading
 from tests.sync_server.test_bill_runs import _issued_block_b
@@ -237,3 +237,23 @@ def test_head_record_matches_the_last_sealed_event(client: TestClient) -> None:
         head = session.get(AuditChainHead, 1)
     assert head is not None
     assert (head.seq, head.digest) == (events[-1].seq, events[-1].digest)
+
+
+def test_an_old_head_record_replayed_is_detected_and_not_sealed_onto(client: TestClient) -> None:
+    events = _sealed_log(client)
+    engine, key = _engine(client), _sealer(client).key
+    old = events[-3]  # a genuine head record from an earlier pass, kept by someone and written back
+    _execute(
+        engine,
+        "UPDATE audit_chain_head SET seq = :s, digest = :d, mac = :m",
+        s=old.seq,
+        d=old.digest,
+        m=head_mac(key, old.seq or 0, old.digest or ""),
+    )
+    check = verify_chain(engine, key)
+    assert (check.intact, check.problem, check.first_broken_seq) == (False, "head.mismatch", (old.seq or 0) + 1)
+    with Session(engine) as session:
+        session.add(AuditEvent(at=datetime(2025, 11, 20, tzinfo=UTC), action="t.after", entity="t", entity_id="x"))
+        session.commit()
+    with pytest.raises(SealRefused):
+        seal_pending(engine, key)
