@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import FastAPI
@@ -38,7 +39,11 @@ def _complete(schema: dict[str, Any]) -> None:
             strict = STRICT_BODIES.get((method, path))
             if strict is not None:
                 content = operation["requestBody"]["content"]["application/json"]
+                lenient = content["schema"].get("$ref", "").rpartition("/")[2]
                 content["schema"] = _publish_model(schema, strict)
+                # The lenient model is the route's implementation detail, not part of the contract.
+                if lenient and f'"#/components/schemas/{lenient}"' not in json.dumps(schema):
+                    schema["components"]["schemas"].pop(lenient, None)
             if "requestBody" in operation:
                 for status, description in _BODY_ERRORS.items():
                     operation["responses"].setdefault(
