@@ -215,7 +215,7 @@ def audit_verify(
         )
         raise typer.Exit(2)
     engine = create_db_engine(settings.sqlalchemy_url)
-    sealer = AuditSealer(engine, chain_key(load_secret_key(settings)), new_holder_id())
+    sealer = AuditSealer(engine, chain_key(load_secret_key(settings)), new_holder_id(), clock=settings.clock())
     try:
         report = sealer.verify(seal_first=not read_only)
         if not read_only:
