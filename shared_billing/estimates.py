@@ -81,6 +81,9 @@ class BilledEstimate:
     period: BillingPeriod
     units: Decimal
     charges: Decimal
+    #: The period's own actual consumption, when its reading arrived after the period was billed on the
+    #: estimate: the true-up then re-rates it on exactly that, and spreads only the rest by days.
+    actual_units: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -127,15 +130,29 @@ def true_up(
 
     ``actual_units`` is the consumption from the last actual read to the new one, covering every period in
     ``estimated`` and ``current``; it is allocated to them by days billed (largest remainder, so the parts sum
-    to it exactly).
+    to it exactly). An estimated period whose own actual consumption is known (``BilledEstimate.actual_units``,
+    a reading approved after it was billed) keeps exactly that, and only the rest is spread by days; when the
+    known parts exceed the total (readings that do not add up) everything is spread by days.
     """
     schedule = tariff if isinstance(tariff, TariffSchedule) else TariffSchedule((tariff,))
     periods = [*(bill.period for bill in estimated), current]
-    spans = [billed_days(period, schedule.day_count) for period in periods]
-    parts = split_units_by_days(actual_units, spans)
+    known: list[Decimal | None] = [*(bill.actual_units for bill in estimated), None]
+    known_total = sum((units for units in known if units is not None), Decimal(0))
+    if known_total > actual_units:
+        known = [None] * len(periods)
+        known_total = Decimal(0)
+    spread = [index for index, units in enumerate(known) if units is None]
+    spans = [billed_days(periods[index], schedule.day_count) for index in spread]
+    shares = iter(split_units_by_days(actual_units - known_total, spans))
+    parts = [units if units is not None else next(shares) for units in known]
     days = " + ".join(str(span.days) for span in spans)
     trace = [
-        f"Actual {actual_units} units over {len(periods)} periods, by days ({days}): {' + '.join(map(str, parts))}"
+        f"Actual {format_quantity(actual_units)} units over {len(periods)} periods, by days ({days}): "
+        f"{' + '.join(map(format_quantity, parts))}"
+        if known_total == 0
+        else f"Actual {format_quantity(actual_units)} units over {len(periods)} periods: "
+        f"{' + '.join(map(format_quantity, parts))} (periods read late keep their own reading's units; "
+        f"the rest {format_quantity(actual_units - known_total)} by days: {days})"
     ]
     rerated: list[TrueUpPeriod] = []
     for bill, units in zip(estimated, parts, strict=False):
@@ -150,9 +167,10 @@ def true_up(
         row = TrueUpPeriod(bill.period, bill.units, units, round_paise(bill.charges), result.total)
         rerated.append(row)
         trace.append(
-            f"{bill.period}: billed {bill.units} units (estimated) {inr(row.billed_charges)}, actual {units} units "
+            f"{bill.period}: billed {format_quantity(bill.units)} units (estimated) {inr(row.billed_charges)}, "
+            f"actual {format_quantity(units)} units "
             f"re-rated {inr(row.rerated_charges)}, difference {signed_inr(row.difference)}"
         )
     adjustment = sum((row.difference for row in rerated), Decimal("0.00"))
-    trace.append(f"Net true-up: {signed_inr(adjustment)}; current period keeps {parts[-1]} units")
+    trace.append(f"Net true-up: {signed_inr(adjustment)}; current period keeps {format_quantity(parts[-1])} units")
     return TrueUp(tuple(rerated), parts[-1], round_paise(adjustment), tuple(trace))

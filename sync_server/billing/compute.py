@@ -62,6 +62,7 @@ __all__ = [
     "open_estimates",
     "previous_approved",
     "price_reading",
+    "read_late",
 ]
 
 
@@ -318,6 +319,25 @@ def consumption_base(session: Session, meter: Meter, unit_id: int, period: str) 
     return previous_approved(session, meter.id, before), estimates
 
 
+def read_late(session: Session, meter: Meter, base: Reading, estimates: list[Bill]) -> list[Decimal | None]:
+    """Each open estimate's own actual consumption when its month's reading was approved after the month was
+    billed on the estimate (None otherwise), measured along the chain of readings from ``base``; the true-up
+    re-rates such a month on exactly that. A link the meter cannot explain (a drop) is left to the by-days
+    split."""
+    assert meter.id is not None
+    register = MeterRegister(dials=meter.dials, decimals=meter.decimals, multiplier=meter.multiplier)
+    boundary = base.value
+    known: list[Decimal | None] = []
+    for bill in estimates:
+        read = approved_in_period(session, meter.id, bill.period)
+        units = None
+        if read is not None and read.value is not None and boundary is not None and read.value >= boundary:
+            units = meter_consumption(register, boundary, read.value).units
+        known.append(units)
+        boundary = read.value if read is not None else None
+    return known
+
+
 def later_bill(session: Session, unit_id: int, period: str) -> Bill | None:
     """A bill of the unit for a period after ``period``: it measured its consumption across this one."""
     return session.exec(
@@ -353,8 +373,8 @@ def price_reading(session: Session, reading: Reading, *, arrears: Decimal = Deci
             trued = true_up(
                 tariff,
                 estimated=[
-                    BilledEstimate(month_period(b.period), b.estimated_units or Decimal(0), charges_of(b))
-                    for b in estimated
+                    BilledEstimate(month_period(b.period), b.estimated_units or Decimal(0), charges_of(b), known)
+                    for b, known in zip(estimated, read_late(session, meter, base, estimated), strict=True)
                 ],
                 current=month_period(reading.period),
                 actual_units=own,

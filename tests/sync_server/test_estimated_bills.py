@@ -163,9 +163,11 @@ def test_an_estimate_is_trued_up_when_its_month_is_read_late(demo_app: FastAPI, 
         _add_read(session, meter, october.value + 340, clock() - timedelta(hours=1), "2025-12")
         session.commit()
         [december] = [b for b in _run_and_issue(session, demo_app, clock, "2025-12") if b.unit_id == meter.unit_id]
-        # Nothing lost: the estimate plus its true-up plus December's units are the 340 units actually used.
+        # Nothing lost: the estimate plus its true-up plus December's units are the 340 units actually used,
+        # and November is re-rated on its own late reading: 190 − 120 = 70 units more, December keeps 150.
         assert december.reading_id is not None
         assert Decimal(120) + _trued_up_units(december) + _units_billed(december) == Decimal(340)
+        assert (_trued_up_units(december), _units_billed(december)) == (Decimal(70), Decimal(150))
 
 
 def test_the_estimate_cap_counts_estimated_bills_not_readings(demo_app: FastAPI, clock: FixedClock) -> None:
@@ -193,3 +195,5 @@ def test_the_estimate_cap_counts_estimated_bills_not_readings(demo_app: FastAPI,
         ).all()
         billed = sum((b.estimated_units or Decimal(0) for b in estimates), Decimal(0))
         assert billed + _trued_up_units(january) + _units_billed(january) == used
+        assert _units_billed(january) == Decimal(125)  # November and December re-rated on their late reads
+        assert _trued_up_units(january) == Decimal(130 + 110) - billed
