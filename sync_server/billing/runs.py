@@ -74,8 +74,10 @@ def start_run(session: Session, *, block_id: int, period: str, actor: User, now:
     actor_id = actor.id
     for _attempt in range(3):  # a stale run superseded, then (rarely) another starter beating us to the insert
         running = _running_run(session, block_id, period)
-        if running is not None and not _supersede_if_stale(session, running, now):
+        if running is not None and not is_stale(running, now):
             raise _in_progress(running)
+        if running is not None and not _supersede(session, running, now):
+            continue  # it moved on, or another start superseded it first: look again
         run = BillRun(
             block_id=block_id,
             period=period,
@@ -129,11 +131,9 @@ def is_stale(run: BillRun, now: datetime) -> bool:
     return run.status == "running" and (run.heartbeat_at or run.started_at) < now - RUN_STALE_AFTER
 
 
-def _supersede_if_stale(session: Session, run: BillRun, now: datetime) -> bool:
+def _supersede(session: Session, run: BillRun, now: datetime) -> bool:
     """Mark a stale running run failed (compare-and-set on its staleness, so a run that just moved on is left
-    alone); True when it no longer blocks a new run. Its drafts stay: the new run skips them as billed."""
-    if not is_stale(run, now):
-        return False
+    alone); True when this transaction did it. Its drafts stay: the new run skips them as billed."""
     runs = table_of(BillRun)
     ended = session.execute(
         update(runs)
