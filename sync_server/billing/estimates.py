@@ -102,6 +102,8 @@ def price_estimate(
                 places=meter.decimals,
             )
             units, notes = consumption.units, consumption.explanation
+        else:  # a stored estimate carries the column's 4 places: price and print it as the meter shows units
+            units = round_units(units, meter.decimals)
         result = compute_bill(
             tariff,
             unit_type=unit.unit_type,

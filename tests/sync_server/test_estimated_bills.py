@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from sync_server.billing.runs import execute_run, issue_run, start_run
 from sync_server.clock import FixedClock
 from sync_server.models import Bill, Block, Meter, Reading, ReadingStatus, Unit, User
+from tests.sync_server.factories import auth
 
 FLAT = "4BHK-B5-GF"  # ₹12/unit + ₹1890 fixed, not on the motor
 
@@ -168,6 +171,11 @@ def test_an_estimate_is_trued_up_when_its_month_is_read_late(demo_app: FastAPI, 
         assert december.reading_id is not None
         assert Decimal(120) + _trued_up_units(december) + _units_billed(december) == Decimal(340)
         assert (_trued_up_units(december), _units_billed(december)) == (Decimal(70), Decimal(150))
+        # Quantities print as the meter shows units, not at the columns' 4 (or products' 8) places.
+        assert not [step for step in [*november.trace, *december.trace] if re.search(r"\.\d*0000 units", step)]
+        with TestClient(demo_app) as http:
+            shown = http.get(f"/api/bills/{november.id}", headers=auth(http, "admin")).json()
+        assert shown["estimated_units"] == "120"
 
 
 def test_the_estimate_cap_counts_estimated_bills_not_readings(demo_app: FastAPI, clock: FixedClock) -> None:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
+from shared_billing.readings import format_quantity
 from sync_server.api.routes.review import ReviewItem, review_item
 from sync_server.api.types import Id, Period
 from sync_server.billing import bill_for_reading
@@ -69,7 +70,8 @@ def _bill_out(session: Session, bill: Bill) -> BillOut:
         due_on=bill.due_on,
         charges=bill.charges,
         reading_uuid=reading.uuid if reading is not None else None,
-        estimated_units=bill.estimated_units,
+        # Without the column's trailing zeros (120, not 120.0000), like the lines' quantities.
+        estimated_units=None if bill.estimated_units is None else Decimal(format_quantity(bill.estimated_units)),
         lines=[BillLineOut.model_validate(line) for line in bill.lines],
         trace=bill.trace,
         total=bill.total,
