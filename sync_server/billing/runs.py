@@ -16,7 +16,7 @@ from sqlalchemy import CursorResult, Engine, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from sync_server.billing.compute import approved_in_period, awaiting_review, draft_bill
+from sync_server.billing.compute import approved_in_period, awaiting_review, draft_bill, existing_bill
 from sync_server.billing.estimates import draft_estimated_bill
 from sync_server.billing.issue import issue_bill
 from sync_server.config import Settings
@@ -224,7 +224,15 @@ def _abandon(session: Session, run_id: int) -> BillRun:
 def _draft_one(session: Session, run: BillRun, unit: Unit, meter: Meter, actor: User, now: datetime) -> None:
     assert unit.id is not None
     assert meter.id is not None
-    billed = session.exec(select(Bill.id).where(Bill.unit_id == unit.id, Bill.period == run.period)).first()
+    billed = existing_bill(session, unit.id, run.period)
+    if billed is not None and _orphan_draft(session, billed, run):
+        # A draft left by an earlier run of this block and period that failed (or was superseded after its
+        # server was killed): this run takes it over, or nothing would ever issue it (a failed run is not
+        # issued, and POST /api/bills finds the unit billed). Issuing prices it again.
+        billed.run_id = run.id
+        session.add(billed)
+        run.created += 1
+        return
     if billed is not None:
         run.skipped = [*run.skipped, {"unit": unit.code, "code": "bill.already_billed"}]
         return
@@ -256,6 +264,14 @@ def _draft_one(session: Session, run: BillRun, unit: Unit, meter: Meter, actor: 
             _flag(session, reading, "negative_consumption")
         return
     run.created += 1
+
+
+def _orphan_draft(session: Session, bill: Bill, run: BillRun) -> bool:
+    """A draft whose run failed: no one else will issue it (a done run's drafts are issued with that run)."""
+    if bill.status != BillStatus.DRAFT or bill.run_id == run.id:
+        return False
+    owner = session.get(BillRun, bill.run_id) if bill.run_id is not None else None
+    return owner is None or owner.status == "failed"
 
 
 def _flag(session: Session, reading: Reading, code: str) -> None:

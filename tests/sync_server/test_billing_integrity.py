@@ -110,3 +110,28 @@ def test_bulk_mark_paid_charges_the_configured_late_fee_rate(client: TestClient,
     assert fee == expected
     assert fee != late_payment_surcharge(Decimal(walk["payable"]), due_on=due, paid_on=paid_on).amount
     assert NOW.date() < paid_on  # paid after the due date, as the surcharge needs
+
+
+def test_drafts_of_a_run_cut_off_by_a_killed_server_are_taken_over_and_issued(client: TestClient) -> None:
+    _approve_walkthrough(client)
+    admin = auth(client, "admin")
+    block = _block_b(client, admin)
+    first = _run(client, admin, block)
+    assert first["created"] == 4
+    # As if the server had been killed mid-run: the run still 'running', its progress long stopped.
+    context = client.app.state.context  # type: ignore[attr-defined]
+    with Session(context.engine) as session:
+        killed = session.get(BillRun, first["id"])
+        assert killed is not None
+        killed.status, killed.finished_at = "running", None
+        killed.heartbeat_at = context.clock() - RUN_STALE_AFTER - timedelta(minutes=1)
+        session.add(killed)
+        session.commit()
+
+    second = _run(client, admin, block)
+    assert second["created"] == 4  # the killed run's drafts, taken over
+    issued = client.post(f"/api/billing/runs/{second['id']}/issue", headers=admin)
+    assert issued.status_code == 200, issued.text
+    assert sorted(int(b["bill_number"].rsplit("/", 1)[1]) for b in issued.json()) == [1, 2, 3, 4]
+    refused = client.post(f"/api/billing/runs/{first['id']}/issue", headers=admin)
+    assert (refused.status_code, refused.json()["code"]) == (409, "billing.run_not_done")
