@@ -34,7 +34,7 @@ SEED = 20261120
 # Examples per operation and mode: more for the roles the operation admits (they get past the access check and
 # reach the route's own code), a few for the others (they must all answer 401/403 in the one error shape).
 EXAMPLES = {
-    True: {GenerationMode.POSITIVE: 10, GenerationMode.NEGATIVE: 4},
+    True: {GenerationMode.POSITIVE: 20, GenerationMode.NEGATIVE: 8},
     False: {GenerationMode.POSITIVE: 2, GenerationMode.NEGATIVE: 1},
 }
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
