@@ -47,10 +47,22 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+# Key of the transaction-scoped advisory lock that serializes migrations on PostgreSQL (any fixed number).
+MIGRATION_LOCK_KEY = 7422
+
+
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest migration (no-op when it is current)."""
+    """Bring the schema to the newest migration (no-op when it is current).
+
+    On PostgreSQL the upgrade runs under an advisory lock held by its own transaction: processes starting
+    together on one database (servers, ``fieldmeter migrate``) queue, the first migrates, and the others then
+    find the schema current. Without it two of them would both create ``alembic_version`` and the tables, and
+    one would crash. SQLite's write lock already serializes the whole upgrade transaction.
+    """
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
