@@ -1,6 +1,6 @@
 """Apportionment: splitting a quantity in proportion to weights, in whole steps of 10**-places.
 
-DOMAIN.md "Rounding": new tariffs allocate with largest-remainder rounding so shares sum exactly (100 units over
+docs/domain.md "Rounding": new tariffs allocate with largest-remainder rounding so shares sum exactly (100 units over
 three equal flats → 33.34/33.33/33.33); the seed-compatible configuration rounds each share on its own, half-up.
 Both are computed on integers (weights scaled to whole numbers), so a tie is an exact tie: a float or a
 28-digit Decimal quotient can turn 0.004999… into a false tie, or the reverse.

@@ -1,6 +1,6 @@
 """Bill lines, their stable codes, and the rupee formatting used in calculation traces.
 
-DOMAIN.md "Rounding": each line to paise with ROUND_HALF_UP. A line's ``code`` is a ``LineCode`` value; levy
+docs/domain.md "Rounding": each line to paise with ROUND_HALF_UP. A line's ``code`` is a ``LineCode`` value; levy
 and subsidy lines add the tariff's own code after a colon (``levy:duty``, ``subsidy:lifeline``) so a ledger can
 post each to its account.
 """
@@ -63,6 +63,6 @@ def signed_inr(amount: Decimal) -> str:
 
 
 def about(value: Decimal) -> str:
-    """Truncated to 6 places, with an ellipsis when digits were cut (DOMAIN.md writes 210 × 77 / 408 = 39.632…)."""
+    """Truncated to 6 places, with an ellipsis when digits were cut (docs/domain.md writes 210 × 77 / 408 = 39.632…)."""
     shown = value.quantize(Decimal("0.000001"), rounding=ROUND_DOWN)
     return f"{shown}" if shown == value else f"{shown}…"

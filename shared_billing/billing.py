@@ -1,9 +1,9 @@
 """Bill computation: one account's consumption for one period, priced by a tariff, explained line by line.
 
-DOMAIN.md "Rounding": each line to paise with ROUND_HALF_UP; the payable total to the rupee (≥ 50 paise up),
-with the round-off shown as its own line. DOMAIN.md "Its production bill": ``(flat units + share of the
+docs/domain.md "Rounding": each line to paise with ROUND_HALF_UP; the payable total to the rupee (≥ 50 paise up),
+with the round-off shown as its own line. docs/domain.md "The seed-compatible bill": ``(flat units + share of the
 motor's units) × rate + fixed charge by unit type + arrears``; the fixed charge applies at zero consumption.
-DOMAIN.md "Tariff change inside a period": the period is cut at each effective date, the units (own and each
+docs/domain.md "Tariff change inside a period": the period is cut at each effective date, the units (own and each
 shared-meter share) are allocated to the pieces by days, and each piece is pro-rated and priced on its own
 (``charges``). The Blessings tariff goes down the same path: one piece, factor 1, a flat rate.
 

@@ -1,9 +1,9 @@
 """The charges of one bill segment (a stretch of days billed by one tariff version), line by line.
 
-Order (DOMAIN.md "Billing rules a utility would expect"): energy; fixed charge, pro-rated by the factor; the
+Order (docs/domain.md, "Levies and subsidies"): energy; fixed charge, pro-rated by the factor; the
 minimum charge as max(energy + fixed, minimum) — a top-up line when energy + fixed falls short — before any
 tax; levies in their declared order, each on its declared base; subsidies as separate negative lines. Every
-line is rounded to paise half-up on its own (DOMAIN.md "Rounding").
+line is rounded to paise half-up on its own (docs/domain.md "Rounding").
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def segment_charges(
     priced.append((fixed_line, fixed_trace))
     charges = energy_total + fixed_line.amount
     if version.minimum_charge is not None:
-        # DOMAIN.md: minimum charge = max(computed energy + fixed, minimum), before taxes.
+        # docs/domain.md "Fixed and minimum charges": max(energy + fixed, minimum), before any levy.
         minimum = round_paise(version.minimum_charge * segment.factor)
         how = f"Minimum charge {inr(version.minimum_charge)} a month × {segment.factor} = {inr(minimum)}"
         if charges < minimum:

@@ -1,8 +1,8 @@
 """Advisory plausibility checks on a reading: each returns a flag code or ``None``, and never blocks a save.
 
-DOMAIN.md "GPS": store accuracy; a fix worse than a threshold (50 m) is flagged; distance from the meter's
-registered location minus accuracy beyond a radius (100 m) is flagged, never blocking the save (indoor meter
-rooms have poor fixes). ARCHITECTURE.md "Time": device clock drift above 10 minutes is flagged.
+docs/domain.md "Advisory checks": store accuracy; a fix worse than a threshold (50 m) is flagged; distance
+from the meter's registered location minus accuracy beyond a radius (100 m) is flagged, never blocking the save
+(indoor meter rooms have poor fixes). docs/architecture.md "Time": device clock drift above 10 minutes is flagged.
 A value below the previous one may be a rollover, a replaced meter or a typo: a supervisor decides, so it is
 a flag here, while billing refuses it (``consumption.negative``) until the later rollover/replacement rules
 apply.
@@ -42,7 +42,7 @@ class ReadingFlag(StrEnum):
 
 @dataclass(frozen=True)
 class CheckLimits:
-    """Thresholds of the advisory checks (ARCHITECTURE.md "Limits"); a society may configure its own."""
+    """Thresholds of the advisory checks (docs/architecture.md "Limits"); a society may configure its own."""
 
     gps_accuracy_limit_m: float = 50.0
     gps_radius_m: float = 100.0

@@ -1,6 +1,6 @@
 """Consumption: the units a meter recorded between two register values.
 
-DOMAIN.md "Meter reading rules":
+docs/domain.md "Consumption", "Rollover", "Meter replacement":
 - cumulative (subtractive) registers: ``(current − previous) × multiplier``; consumption registers show the
   period's units themselves: ``value × multiplier``;
 - rollover: ``consumption = (curr − prev) mod 10^dials × multiplier``, only when plausible (prev near the

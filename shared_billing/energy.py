@@ -1,4 +1,4 @@
-"""Energy charges: a flat rate, telescopic slabs, or bands (DOMAIN.md "Billing rules a utility would expect").
+"""Energy charges: a flat rate, telescopic slabs, or bands (docs/domain.md "Energy: slabs and bands").
 
 - ``FlatRate``: one rate for every unit (the seed's ₹12/unit).
 - ``Slabs`` (telescopic): each slab priced for the units inside it. 150 units on 0–100 @4.50 / 101–300 @6.00
@@ -8,8 +8,8 @@
 Slabs and bands are written as tariff orders write them, in whole units: ``0–200, 201–400, …, above 1200``
 (each ``from`` is the previous ``to`` + 1, the first is 0, the last has no ``to``). A slab covers the units
 above the previous slab's ``to`` up to its own, so fractional units (39.63 of a motor share) fall in the right
-slab. With pro-ration the ``to`` limits are scaled by the period's factor and rounded (DOMAIN.md: 200 × 1.0151
-= 203.02 → 203).
+slab. With pro-ration the ``to`` limits are scaled by the period's factor and rounded (docs/domain.md "Period
+pro-ration": 200 × 1.0151 = 203.02 → 203).
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ class FlatRate:
         checked_amount("energy.rate_per_unit", self.rate_per_unit)
 
     def amount_for(self, units: Decimal) -> Decimal:
-        """The charge for ``units`` at this rate, rounded to paise (DOMAIN.md: each line to paise)."""
+        """The charge for ``units`` at this rate, rounded to paise (docs/domain.md "Rounding": each line to paise)."""
         return round_paise(units * self.rate_per_unit)
 
     def price(self, sources: Sequence[EnergySource], factor: Decimal, limit_places: int) -> Priced:
@@ -131,7 +131,8 @@ class Slab:
 
 
 def _check_contiguous(key: str, ranges: Sequence[Slab]) -> None:
-    # DOMAIN.md slabs "0–200, 201–400, …, >1200": no overlap, no gap, every unit priced.
+    # Slabs as tariff orders write them ("0–200, 201–400, …, >1200"; docs/domain.md "Energy: slabs and bands"):
+    # no overlap, no gap, every unit priced.
     word = key.rstrip("s")
     if not ranges:
         raise TariffError(f"at least one {word} is needed", field=key, problem="slabs_gap")
@@ -182,7 +183,8 @@ def _ranges_from_dict(key: str, data: Mapping[str, Any]) -> tuple[Slab, ...]:
 
 
 def _scaled_uppers(ranges: Sequence[Slab], factor: Decimal, places: int) -> list[tuple[Decimal, str]]:
-    # Each range's upper limit scaled by the factor and rounded (DOMAIN.md), with how it was obtained.
+    # Each range's upper limit scaled by the factor and rounded (docs/domain.md "Period pro-ration"), with how it
+    # was obtained.
     uppers: list[tuple[Decimal, str]] = []
     for slab in ranges[:-1]:
         assert slab.to_units is not None

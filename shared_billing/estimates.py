@@ -1,7 +1,8 @@
 """Estimated consumption when a meter could not be read, and the true-up when the actual read arrives.
 
-DOMAIN.md "Estimated reads: average of the last 3 actual months; cap consecutive estimates (e.g. 2), then force
-a visit; when the actual arrives, re-rate the whole span month by month and net off what was billed."
+docs/domain.md "Estimated reads and true-up": the average of the last 3 actual months; at most 2 estimates in a row,
+then the meter must be read; when the actual arrives, the whole span is re-rated month by month and what was
+billed is netted off.
 
 The true-up takes the actual consumption since the last actual read (``consumption.meter_consumption``),
 allocates it to every period of the span by days (the estimated ones and the current one), re-rates each

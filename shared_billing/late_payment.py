@@ -1,7 +1,7 @@
 """Late payment surcharge: a daily pro-rata rate on the principal paid late, never on arrears or surcharges.
 
-DOMAIN.md "Late payment surcharge on principal only (e.g. 18% a year, daily pro-rata on a 365-day year:
-₹3711.00 paid 20 days late → ₹36.60)": 3711.00 × 18% × 20 ÷ 365 = 36.6016… → ₹36.60 (half-up to paise).
+docs/domain.md "Late payment surcharge": on the principal only, 18% a year pro-rata by day over a 365-day year:
+₹3711.00 paid 20 days late is 3711.00 × 18% × 20 ÷ 365 = 36.6016… → ₹36.60 (half-up to paise).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Levies (duty, per-unit adjustments, surcharges) and subsidies, each on a declared base.
 
-DOMAIN.md "Levies on top (electricity duty %, fuel adjustment per unit, surcharges) each with a declared base and
-order; minimum charge = max(computed energy + fixed, minimum) before taxes; subsidies are separate negative
-lines." Levies apply in ascending ``order``; subsidies follow, in the order the tariff lists them.
+docs/domain.md "Levies and subsidies": levies (electricity duty %, fuel adjustment per unit, surcharges) each have a
+declared base and order; the minimum charge is max(energy + fixed, minimum), before any levy; subsidies are
+separate negative lines. Levies apply in ascending ``order``; subsidies follow, in the order the tariff lists them.
 
 Bases: ``energy`` (energy and shared-meter lines), ``fixed`` (fixed charge lines), ``charges`` (energy + fixed +
 minimum-charge top-up, i.e. max(energy + fixed, minimum)), ``units`` (units billed, for ₹-per-unit rates) and

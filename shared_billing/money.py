@@ -1,6 +1,6 @@
 """Rounding of money and units: always ``Decimal`` with ROUND_HALF_UP, never ``float`` or ``round()``.
 
-DOMAIN.md "Rounding": each line to paise with ROUND_HALF_UP; the payable total to the rupee (≥ 50 paise up).
+docs/domain.md "Rounding": each line to paise with ROUND_HALF_UP; the payable total to the rupee (≥ 50 paise up).
 The system we replace used float money with Python ``round()``, whose banker's rounding gives 1234.5 → 1234;
 here 1234.5 → 1235. ROUND_HALF_UP rounds ties away from zero, so a credit of −0.5 becomes −1.
 """

@@ -1,6 +1,6 @@
 """Billing periods: which days a period bills, the pro-ration factor, and splitting at tariff changes.
 
-DOMAIN.md "Period pro-ration (Delhi method)": slab factor = Σ over months of (days billed in that month ÷ days
+docs/domain.md "Period pro-ration" (the Delhi method): slab factor = Σ over months of (days billed in that month ÷ days
 in that month); the factor scales the fixed charge and the slab limits. Which days a period bills is a tariff
 setting (``DayCount``): TPDDL counts both the first and the last date (17-06-2015 → 17-07-2015 bills 14 June
 days and 17 July days), the Blessings bills are calendar months. Inside this module a period is turned into a
@@ -34,7 +34,7 @@ _ONE_DAY = timedelta(days=1)
 
 
 class DayCount(StrEnum):
-    """Which days a period from ``start_on`` to ``end_on`` bills (a tariff setting, DOMAIN.md).
+    """Which days a period from ``start_on`` to ``end_on`` bills (a tariff setting, docs/domain.md).
 
     ``first_and_last``: both dates (the Delhi method; consecutive periods share their reading day).
     ``first_not_last``: from the first date to the day before the last (periods chain on reading days).
@@ -108,7 +108,8 @@ class DaySpan:
         return parts
 
     def factor(self, places: int) -> Decimal:
-        """DOMAIN.md: Σ days billed in the month ÷ days in the month, rounded half-up to ``places``.
+        """Σ days billed in the month ÷ days in the month, rounded half-up to ``places`` (docs/domain.md "Period
+        pro-ration").
 
         Rounded so that the figure printed on the bill is the one every scaled amount was computed from
         (a consumer can redo 40 × 1.0151 = 40.60 by hand).
@@ -165,7 +166,7 @@ def billed_days(period: BillingPeriod, day_count: DayCount) -> DaySpan:
 
 
 def split_units_by_days(units: Decimal, spans: list[DaySpan]) -> list[Decimal]:
-    """Allocate ``units`` over ``spans`` in proportion to their days (DOMAIN.md "Tariff change inside a period").
+    """Allocate ``units`` over ``spans`` in proportion to their days (docs/domain.md "Tariff change inside a period").
 
     Largest remainder at 0.01 unit (or at the units' own precision when finer), so the parts always sum to
     ``units`` exactly; one span gets ``units`` unchanged.

@@ -1,7 +1,7 @@
 """Register values: parsing the value a reader typed, as the meter shows it.
 
 The phone uses this at entry and the server per pushed item, so both refuse the same values with the same code
-(ARCHITECTURE.md "Limits": reading values ``0 ≤ value < 10^dials``, at most the meter's decimals).
+(docs/architecture.md "Limits": reading values ``0 ≤ value < 10^dials``, at most the meter's decimals).
 """
 
 from __future__ import annotations

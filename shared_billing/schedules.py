@@ -1,7 +1,7 @@
 """Tariff schedules: the effective-dated versions of one tariff, and which version bills which days.
 
-DOMAIN.md "Tariff change inside a period: split the period at each effective date, allocate units by days,
-pro-rate slabs in each segment." A schedule's versions share the settings that decide how a period is cut and
+docs/domain.md "Tariff change inside a period": split the period at each effective date, allocate units by days,
+pro-rate slabs in each segment. A schedule's versions share the settings that decide how a period is cut and
 how shared meters are split (day count, share rounding, whether shared meters are billed), so a bill that
 crosses a change is cut and shared one way.
 """

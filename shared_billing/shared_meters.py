@@ -1,9 +1,9 @@
 """Shared meters (water motors, common areas): splitting their units between the flats they serve.
 
-DOMAIN.md "Its production bill": motor share = motor units × flat units ÷ units of all flats on that motor.
-DOMAIN.md "Rounding": shares are in 0.01 unit, rounded either per flat half-up (seed-compatible) or by largest
+docs/domain.md "Shared meters": motor share = motor units × flat units ÷ units of all flats on that motor.
+docs/domain.md "Rounding": shares are in 0.01 unit, rounded either per flat half-up (seed-compatible) or by largest
 remainder so that they sum exactly to the motor's units (``apportionment``, exact integer arithmetic).
-DOMAIN.md: "membership changes over time, so it is effective-dated": a flat that joins or leaves inside the
+docs/domain.md "Shared meters": membership is effective-dated, so a flat that joins or leaves inside the
 period counts its units pro-rated by the days it was a member (``shared_meter_uses``).
 """
 
@@ -218,8 +218,8 @@ def shared_meter_uses(
 
     A flat counts if its membership covers any day of the span. A member for the whole span counts its own
     units; one that joined or left inside it counts ``own × member days ÷ span days``, half-up to 0.01 unit
-    (DOMAIN.md: membership is effective-dated). ``member_units`` gives each flat's consumption for the span,
-    ``None`` (or absent) when it has no approved reading yet: ``SharedMeterIncomplete``.
+    (docs/domain.md "Shared meters": membership is effective-dated). ``member_units`` gives each flat's
+    consumption for the span, ``None`` (or absent) when it has no approved reading yet: ``SharedMeterIncomplete``.
     """
     days = _member_days(span, memberships)
     missing = sorted(member for member in days if member_units.get(member) is None)

@@ -59,7 +59,7 @@ ANY_UNIT_TYPE = "*"
 class ShareRounding(StrEnum):
     """How a shared meter's (water motor's) units are split between its flats, at 0.01 unit.
 
-    DOMAIN.md "Rounding": new tariffs use largest remainder, so shares sum exactly to the meter's units
+    docs/domain.md "Rounding": new tariffs use largest remainder, so shares sum exactly to the meter's units
     (100 units over three equal flats → 33.34/33.33/33.33); the seed-compatible configuration rounds each
     flat's share on its own, half-up (its shares need not sum to the meter's units).
     """
@@ -69,7 +69,8 @@ class ShareRounding(StrEnum):
 
 
 class FixedBasis(StrEnum):
-    """DOMAIN.md: fixed/demand charge per connection or per kW of sanctioned load, pro-rated by days."""
+    """Fixed/demand charge per connection or per kW of sanctioned load, pro-rated by days (docs/domain.md "Fixed and
+    minimum charges")."""
 
     CONNECTION = "connection"
     KW = "kw"
@@ -274,7 +275,7 @@ class RateOverride:
 
 
 def blessings_tariff() -> Tariff:
-    """The seed system's tariff (DOMAIN.md "Its production bill"), for the server to store via ``to_dict``.
+    """The seed system's tariff (docs/domain.md "The seed-compatible bill"), for the server to store via ``to_dict``.
 
     ``(flat units + share of the motor's units) × ₹12 + fixed charge by unit type``; each flat's motor share
     rounded on its own to 0.01 unit, half-up, before pricing; monthly bills for calendar months.

@@ -29,7 +29,7 @@ def test_per_unit_rounding_need_not_sum_to_the_meter():
 
 
 def test_per_unit_domain_example_share_is_39_63():
-    # DOMAIN: 210 × 77 / 408 = 39.632… → 39.63
+    # docs/domain.md "The seed-compatible bill": 210 × 77 / 408 = 39.632… → 39.63
     assert allocate_shares(D(210), MOTOR_B, PER_UNIT)["B17-FF"] == D("39.63")
 
 

@@ -1,4 +1,4 @@
-"""Bills under the seed-compatible tariff, checked to the paisa against DOMAIN.md's worked example."""
+"""Bills under the seed-compatible tariff, checked to the paisa against the worked example of docs/domain.md."""
 
 from decimal import Decimal
 

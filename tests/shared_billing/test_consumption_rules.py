@@ -1,4 +1,4 @@
-"""Consumption rules: registers, multiplier, plausible rollover, replacement pairs (DOMAIN.md "Meter reading")."""
+"""Consumption rules: registers, multiplier, plausible rollover, replacement pairs (docs/domain.md "Consumption")."""
 
 from decimal import Decimal
 

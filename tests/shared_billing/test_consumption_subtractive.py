@@ -25,7 +25,7 @@ def test_equal_values_are_zero_consumption():
 
 
 def test_current_below_previous_is_negative_consumption():
-    # DOMAIN rollover example (99,950 → 00,120): a later issue turns plausible ones into 170 units.
+    # docs/domain.md "Rollover" example (99,950 → 00,120): a later issue turns plausible ones into 170 units.
     with pytest.raises(NegativeConsumption) as caught:
         subtractive_consumption(D("99950"), D("120"))
     error = caught.value

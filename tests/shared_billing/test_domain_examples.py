@@ -1,4 +1,4 @@
-"""Every worked example of DOMAIN.md, to the paisa, through the general engine (and the example tariff files)."""
+"""Every worked example of docs/domain.md, to the paisa, through the general engine (and the example tariff files)."""
 
 from datetime import date
 from decimal import Decimal

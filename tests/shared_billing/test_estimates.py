@@ -1,4 +1,4 @@
-"""Estimated reads (average of the last 3 actual months, at most 2 in a row) and the true-up (DOMAIN.md)."""
+"""Estimated reads (average of the last 3 actual months, at most 2 in a row) and the true-up (docs/domain.md)."""
 
 from decimal import Decimal
 

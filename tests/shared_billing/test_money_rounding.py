@@ -1,4 +1,4 @@
-"""Money and unit rounding: ROUND_HALF_UP on Decimal (DOMAIN.md "Rounding"; the seed's banker's rounding)."""
+"""Money and unit rounding: ROUND_HALF_UP on Decimal (docs/domain.md "Rounding"; the seed's banker's rounding)."""
 
 from decimal import Decimal
 

@@ -1,4 +1,4 @@
-"""Billing periods: day counts, the Delhi pro-ration factor, splitting at tariff changes (DOMAIN.md)."""
+"""Billing periods: day counts, the Delhi pro-ration factor, splitting at tariff changes (docs/domain.md)."""
 
 from datetime import date, timedelta
 from decimal import Decimal

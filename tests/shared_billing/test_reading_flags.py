@@ -1,4 +1,5 @@
-"""Advisory reading checks: flags, never refusals (DOMAIN.md "GPS"; ARCHITECTURE.md "Time" and "Limits")."""
+"""Advisory reading checks: flags, never refusals (docs/domain.md "Advisory checks"; docs/architecture.md "Time",
+"Limits")."""
 
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal

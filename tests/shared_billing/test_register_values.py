@@ -21,7 +21,7 @@ D = Decimal
     ("text", "dials", "decimals", "expected"),
     [
         ("0", 5, 0, "0"),
-        ("00120", 5, 0, "120"),  # dials show leading zeros (DOMAIN rollover example 00,120)
+        ("00120", 5, 0, "120"),  # dials show leading zeros (docs/domain.md "Rollover" example 00,120)
         ("0000120", 6, 0, "120"),  # extra typed leading zeros do not make the value larger
         ("99999", 5, 0, "99999"),
         ("12345.6", 5, 1, "12345.6"),

@@ -1,4 +1,4 @@
-"""Shared meters with effective-dated membership (DOMAIN.md: "membership changes over time")."""
+"""Shared meters with effective-dated membership (docs/domain.md "Shared meters": membership is effective-dated)."""
 
 from datetime import date
 from decimal import Decimal
