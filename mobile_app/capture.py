@@ -1,6 +1,6 @@
 """The rules of capturing one reading on the phone, without any UI: value, GPS fix, photo, skip, questions.
 
-Views call these and show the messages; nothing here talks to a device. Rules: DOMAIN.md "Meter reading rules"
+Views call these and show the messages; nothing here talks to a device. Rules: docs/domain.md "Register values"
 (a blank read needs a reason code; below the previous reading ask "rollover, replaced meter, or typo?"; GPS
 distance is a warning, never a block).
 """

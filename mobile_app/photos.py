@@ -1,7 +1,7 @@
 """Meter photos on the phone: compress what the camera or file picker gave, then keep it until it is uploaded.
 
 ``prepare_photo`` turns camera bytes into the JPEG the server stores unchanged under its SHA-256 (see
-ARCHITECTURE.md, "Photos"): EXIF orientation applied, colour flattened to RGB (alpha on white), the longest side
+docs/architecture.md, "Photos"): EXIF orientation applied, colour flattened to RGB (alpha on white), the longest side
 scaled down to ``max_side_px`` (never up), re-encoded at ``quality`` with no EXIF, GPS, XMP, ICC or comment.
 ``save_photo`` writes it as ``<sha256>.jpg`` atomically and durably; ``record_reading(photo_path=...)`` then names
 that file in the reading.
@@ -51,7 +51,7 @@ __all__ = [
 
 DEFAULT_MAX_SIDE_PX: Final = 1600
 DEFAULT_QUALITY: Final = 80
-# The server's limit (ARCHITECTURE.md): anything larger is a decompression bomb, refused before decoding.
+# The server's limit (docs/architecture.md "Photos"): anything larger is a decompression bomb, refused before decoding.
 DEFAULT_MAX_PIXELS: Final = 40_000_000
 
 PHOTO_NOT_AN_IMAGE: Final = "photo.not_an_image"  # not a JPEG, PNG or WebP at all (or its header is cut)

@@ -1,4 +1,4 @@
-"""A synthetic society shaped like Blessings City (DOMAIN.md), seeded into an *empty* database only.
+"""A synthetic society shaped like Blessings City (docs/domain.md), seeded into an *empty* database only.
 
 The walk-through: engineer1 reads flat 5BHK-B17-FF at *previous + 77*; with MOTOR-B (210 units this month) shared
 with three flats that used 110, 110 and 111 units, its share is 39.63 units and the bill is ₹3,711.

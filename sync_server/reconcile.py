@@ -1,7 +1,7 @@
 """Pure judgement of one pushed reading: stored, duplicate, conflict or rejected, and its advisory flags.
 
 No database here: ``ingest`` gathers the facts (meter, assignment, existing row, previous value) and applies the
-verdict. Rules: ARCHITECTURE.md "Identity" and "Limits"; DOMAIN.md "Meter reading rules".
+verdict. Rules: docs/architecture.md "Protocol v1" and "Limits"; docs/domain.md "Register values" and "Advisory checks".
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Supervisor decisions on submitted readings. Approved is final (ARCHITECTURE.md invariant 8)."""
+"""Supervisor decisions on submitted readings. Approved is final (docs/architecture.md, invariant 8)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The package boundaries of ARCHITECTURE.md ("Packages and their boundaries"), enforced on the AST.
+"""The package boundaries of docs/architecture.md ("Parts and their boundaries"), enforced on the AST.
 
 - ``shared_billing`` is pure: the standard library only (pydantic only in ``shared_billing.protocol``); never
   flet, httpx, fastapi, sqlmodel, sqlalchemy, mobile_app or sync_server.
@@ -285,7 +285,7 @@ def test_packages_exist() -> None:
 
 def test_first_party_imports_respect_the_package_boundaries() -> None:
     violations = check_sources(first_party_sources())
-    assert not violations, "import boundary violations (ARCHITECTURE.md, 'Packages and their boundaries'):\n" + (
+    assert not violations, "import boundary violations (docs/architecture.md, 'Parts and their boundaries'):\n" + (
         "\n".join(f"  {v}" for v in violations)
     )
 

@@ -1,6 +1,6 @@
 """Produce one unit's bill for the period of an approved reading, with ``shared_billing``.
 
-Consumption = this approved reading − the latest approved reading of an earlier period (DOMAIN.md). A unit on a
+Consumption = this approved reading − the latest approved reading of an earlier period (docs/domain.md). A unit on a
 shared meter (water motor) also pays its share of that meter's units, split over the members' own units; every
 member and the shared meter need approved readings for the period, or the bill waits. A unit-period is billed at
 most once (unique constraint), and an approved reading at most once.
@@ -121,7 +121,7 @@ def _consumption(session: Session, meter: Meter, current: Reading, previous: Rea
         raise Problem(409, "bill.no_previous_reading", f"Meter {meter.number} has no approved reading before")
     register = MeterRegister(dials=meter.dials, decimals=meter.decimals, multiplier=meter.multiplier)
     try:
-        # At most one rollover, and only when plausible (DOMAIN.md "Rollover"); any other drop is refused.
+        # At most one rollover, and only when plausible (docs/domain.md "Rollover"); any other drop is refused.
         found = meter_consumption(register, previous.value, current.value)
     except BillingError as error:
         raise Problem(
@@ -191,8 +191,8 @@ def _shared_uses(
 def next_bill_number(session: Session, period: str) -> str:
     """The next number of the period's financial year, taken inside the caller's (issuing) transaction.
 
-    Consecutive per financial year, ≤ 16 characters of A-Z 0-9 - / (bill-of-supply rule, DOMAIN.md). The counter
-    row is incremented in place (``UPDATE … RETURNING``): on PostgreSQL that row lock holds a concurrent issuer
+    Consecutive per financial year, ≤ 16 characters of A-Z 0-9 - / (docs/domain.md, bill of supply). The
+    counter row is incremented in place (``UPDATE … RETURNING``): on PostgreSQL that row lock holds a concurrent issuer
     until this transaction ends, on SQLite the write lock does, and a rolled-back issue takes its increment
     with it, so numbers have no gaps. The first bill of a year creates the row (``ON CONFLICT DO NOTHING``: two
     first bills at once both find it).
@@ -349,7 +349,8 @@ def price_reading(session: Session, reading: Reading, *, arrears: Decimal = Deci
     """The bill an approved reading makes for its unit and period; checks everything, writes nothing.
 
     When months in between were billed on estimates, the actual consumption since the last actual read is
-    spread over them by days and their charges are netted off (a true-up line), DOMAIN.md "Estimated reads".
+    spread over them by days and their charges are netted off (a true-up line), docs/domain.md "Estimated reads and
+    true-up".
     """
     if reading.status != ReadingStatus.APPROVED or reading.value is None:
         raise Problem(409, "bill.reading_not_approved")

@@ -1,4 +1,6 @@
-"""Bills on estimated consumption for units with no approved reading in the period (DOMAIN.md "Estimated reads").
+"""Bills on estimated consumption for units with no approved reading in the period.
+
+Rules: docs/domain.md "Estimated reads and true-up".
 
 The estimate is the average of the last three actual months (shared_billing.estimates), capped at two
 consecutive estimated bills (not trued up by an actual bill yet), after which the meter must be read. Units on

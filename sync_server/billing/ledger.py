@@ -1,6 +1,6 @@
 """An account's ledger (charges positive, payments and credits negative): balances, payments, bill statuses.
 
-Arrears are the ledger balance, never a field copied between bills (DOMAIN.md). A payment larger than what is
+Arrears are the ledger balance, never a field copied between bills (docs/domain.md). A payment larger than what is
 owed leaves a negative balance: a credit the next bill uses up, never lost.
 """
 
@@ -139,7 +139,7 @@ def _charge_late_fee(
     session: Session, bill: Bill, payment: Payment, owed_before: Decimal, annual_percent: Decimal, now: datetime
 ) -> None:
     """Paid after the due date: a surcharge on the part of the bill's own charges this payment settles late
-    (principal only, never on arrears or earlier surcharges — DOMAIN.md "Late payment surcharge")."""
+    (principal only, never on arrears or earlier surcharges — docs/domain.md "Late payment surcharge")."""
     if bill.due_on is None or payment.paid_on <= bill.due_on:
         return
     principal = min(payment.amount, bill.charges, max(owed_before, Decimal(0)))

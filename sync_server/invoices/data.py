@@ -11,7 +11,8 @@ from typing import NamedTuple
 
 __all__ = ["BILL_NUMBER_PATTERN", "MAX_LINES", "InvoiceData", "InvoiceDataError", "InvoiceLine"]
 
-# Bill of supply rule (DOMAIN.md; CGST Rules 46/49): a consecutive serial of at most 16 characters. The project
+# Bill of supply rule (docs/domain.md "Bills: draft, issue, numbers"; CGST Rules 46/49): a consecutive serial of
+# at most 16 characters. The project
 # narrows "letters, digits, hyphen, slash" to upper-case A-Z so one bill number can never be keyed two ways.
 BILL_NUMBER_PATTERN = re.compile(r"[A-Z0-9/-]{1,16}")
 # A VPA is "handle@psp"; refusing anything else stops a typo from printing a QR that pays a stranger or nobody.
@@ -36,7 +37,8 @@ class InvoiceLine(NamedTuple):
 
 
 def _decimal(name: str, value: object, *, paise: bool) -> Decimal:
-    # Money as Decimal only (DOMAIN.md: the seed's float money is a defect not to repeat); int is refused as well
+    # Money as Decimal only (docs/domain.md "Rounding": the old system's float money is a defect not to repeat);
+    # int is refused as well
     # so that a caller who means paise cannot slip through, and bool (an int) with it.
     if not isinstance(value, Decimal):
         raise InvoiceDataError(f"{name} must be a Decimal, got {type(value).__name__} {value!r}")

@@ -100,7 +100,8 @@ def _header(pdf: FPDF, data: InvoiceData, logo: Path) -> None:
         pdf.cell(WIDTH, 8, "DRAFT: not issued", align=Align.R)
     pdf.set_xy(LEFT, 47)
     set_font(pdf, 8, color=MUTED)
-    # Electricity is exempt from GST, so this is a bill of supply and not a tax invoice (DOMAIN.md).
+    # Electricity is exempt from GST, so this is a bill of supply and not a tax invoice (docs/domain.md "Bills:
+    # draft, issue, numbers").
     pdf.cell(WIDTH, 4, "Supply of electricity, exempt from GST: not a tax invoice", align=Align.C)
 
 

@@ -1,7 +1,7 @@
 """UPI payment links and their QR codes (segno), as printed on a bill.
 
 A static QR only pre-fills the payer's UPI app: nothing comes back to the society when someone pays, so a payment
-counts only once it is matched on the bank statement (DOMAIN.md). ``tr`` carries the bill number so that the
+counts only once it is matched on the bank statement (docs/domain.md). ``tr`` carries the bill number so that the
 statement line can be matched to the bill.
 """
 
@@ -33,7 +33,7 @@ def _param(value: str) -> str:
 
 
 def upi_link(*, vpa: str, payee_name: str, amount: Decimal, note: str, reference: str) -> str:
-    """Build ``upi://pay?pa=<vpa>&pn=<name>&am=<0.00>&cu=INR&tn=<note>&tr=<reference>`` (DOMAIN.md).
+    """Build ``upi://pay?pa=<vpa>&pn=<name>&am=<0.00>&cu=INR&tn=<note>&tr=<reference>`` (docs/domain.md).
 
     ``amount`` must be a positive ``Decimal`` at paise; it is printed with exactly two decimals.
     >>> upi_link(vpa="rwa@bank", payee_name="Blessings City", amount=Decimal("3711"), note="Bill", reference="A/1")

@@ -1,6 +1,6 @@
 """Browser end-to-end helpers: Debian's chromium driven by Playwright, servers run as subprocesses.
 
-Per /work/shared/FLET_NOTES.md: never ``playwright install`` (no downloads); launch the system ``chromium``
+Per docs/architecture.md "Tests in layers": never ``playwright install`` (no downloads); launch the system ``chromium``
 with a fresh profile, block every request that is not to this machine, and switch Flutter's semantics tree on
 before looking for controls by role and label. A typical test::
 

@@ -1,4 +1,4 @@
-"""Headless driver for a real Flet 1.0.5 ``Session``/``Page`` (test layer 3 of ``/work/shared/FLET_NOTES.md``).
+"""Headless driver for a real Flet 1.0.5 ``Session``/``Page`` (test layer 2 of docs/architecture.md, "Tests in layers").
 
 No Flutter client, no browser, no socket: the app's own ``main(page)`` runs against a real
 :class:`flet.messaging.session.Session` whose connection is a recorder. The driver plays the Dart client's part:

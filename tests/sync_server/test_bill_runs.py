@@ -256,7 +256,7 @@ def test_paying_20_days_late_adds_the_surcharge_on_principal(client: TestClient)
         headers=accountant,
     )
     assert paid.status_code == 201, paid.text
-    assert Decimal(paid.json()["balance"]) == Decimal("36.60")  # DOMAIN.md: ₹3711.00 paid 20 days late
+    assert Decimal(paid.json()["balance"]) == Decimal("36.60")  # docs/domain.md: ₹3711.00 paid 20 days late
     entries = client.get(f"/api/accounts/{walk['unit_id']}/ledger", headers=accountant).json()["entries"]
     assert [(e["kind"], e["amount"]) for e in entries] == [
         ("charge", "3711.00"),

@@ -1,6 +1,6 @@
 """PDF bills of supply (sync_server.invoices): rendered, then read back with pypdf as a person's PDF reader would.
 
-The demo walk-through's bill (DOMAIN.md, 5BHK-B17-FF, November 2025): 77 units + 39.63 units of MOTOR-B at ₹12 and
+The demo walk-through's bill (docs/domain.md, 5BHK-B17-FF, November 2025): 77 units + 39.63 units of MOTOR-B at ₹12 and
 the 5BHK fixed charge of ₹2311 = ₹3710.56, round-off +0.44, payable ₹3711.00.
 
 No QR decoder is installed, so the QR is checked without one: the embedded image's pixels are sampled module by
@@ -107,7 +107,7 @@ def test_demo_bill_reads_back_with_its_figures(demo_pdf: bytes) -> None:
         "15 Dec 2025",
     ):
         assert expected in text, expected
-    # The footer says what a static QR cannot do (DOMAIN.md).
+    # The footer says what a static QR cannot do (docs/domain.md "Bills: draft, issue, numbers").
     assert " ".join(FOOTER_NOTE.split()) in " ".join(text.split())
 
 

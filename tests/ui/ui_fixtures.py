@@ -1,4 +1,4 @@
-"""Helpers for the headless-session tests of the real field app and console (FLET_NOTES layer 3).
+"""Helpers for the headless-session tests of the real field app and console (test layer 2 of docs/architecture.md).
 
 The server is the real FastAPI app in-process on SQLite (UI tests need not run on PostgreSQL); the field app's
 ``FieldService`` talks to it through Starlette's ``TestClient`` (an ``httpx.Client``), the console through
