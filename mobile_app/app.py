@@ -1,6 +1,6 @@
 """Entry points: ``run_field_app`` (the phone, or its stand-in in web mode) and ``console_asgi_app`` (browser mode).
 
-The server imports only this module, lazily (ARCHITECTURE.md boundaries).
+The server imports only this module, lazily (docs/architecture.md "Parts and their boundaries").
 """
 
 from __future__ import annotations
