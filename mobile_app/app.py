@@ -49,6 +49,11 @@ def console_asgi_app(api: Any) -> Any:
     import flet.fastapi as flet_fastapi
 
     def http_factory() -> httpx.AsyncClient:
-        return httpx.AsyncClient(transport=httpx.ASGITransport(app=api), base_url="http://fieldmeter.local")
+        # In-process calls: compressing an answer only to decompress it in the same process is wasted CPU.
+        return httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=api),
+            base_url="http://fieldmeter.local",
+            headers={"Accept-Encoding": "identity"},
+        )
 
     return flet_fastapi.app(console_main(http_factory), assets_dir=str(ASSETS_DIR), no_cdn=True)

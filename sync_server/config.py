@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     refresh_token_days: int = 30
     max_photo_bytes: int = 10 * 1024 * 1024
     max_photo_pixels: int = 40_000_000
+    # Photo decodes at once (PNG/WebP decode in full, ~3 bytes a pixel): bounds the server's memory under uploads.
+    photo_decode_concurrency: int = Field(default=2, ge=1)
     gps_accuracy_limit_m: float = 50.0
     gps_radius_m: float = 100.0
     clock_drift_limit_s: int = 600

@@ -16,6 +16,7 @@ from sync_server.audit import AuditSealer, chain_key
 from sync_server.auth import TokenService
 from sync_server.body_limit import install_body_limit
 from sync_server.clock import Clock
+from sync_server.compression import install_compression
 from sync_server.config import Settings, load_secret_key
 from sync_server.context import AppContext
 from sync_server.db import create_db_engine, migrate
@@ -44,7 +45,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
             access_ttl=timedelta(minutes=settings.access_token_minutes),
             refresh_ttl=timedelta(days=settings.refresh_token_days),
         ),
-        photos=PhotoStore(settings.photo_dir, max_bytes=settings.max_photo_bytes, max_pixels=settings.max_photo_pixels),
+        photos=PhotoStore(
+            settings.photo_dir,
+            max_bytes=settings.max_photo_bytes,
+            max_pixels=settings.max_photo_pixels,
+            max_concurrent_decodes=settings.photo_decode_concurrency,
+        ),
         assets_dir=DEFAULT_ASSETS_DIR,
     )
 
@@ -81,6 +87,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.state.sealer = sealer
     install_error_handlers(app)
     install_body_limit(app)
+    install_compression(app, settings.data_dir / "cache" / "gzip")
     install_openapi(app)
     app.include_router(api_router, prefix="/api")
     if settings.mount_web_app:

@@ -1,7 +1,14 @@
 """Content-addressed photo storage: the bytes are checked, then kept unchanged under their SHA-256.
 
-Checks, in order: declared size, hash, image type, pixel count (before decoding, so a decompression bomb is
-refused without inflating it), then a full decode (a truncated JPEG is refused).
+Checks, in order: declared size, hash, image type, dimensions and pixel count (from the header, before decoding,
+so a decompression bomb is refused without inflating it), then a decode (a truncated or corrupt image is refused).
+
+The decode is bounded in memory and in concurrency. A JPEG (what phones send) is decoded in draft mode at 1/8
+scale: libjpeg still entropy-decodes every block, so a truncated or corrupt stream fails as before, but the picture
+it builds is 1/64 of the full one (a 40 MP photo: about 2 MB instead of 120 MB). PNG and WebP have no scaled
+decode and are decoded in full; at most ``max_concurrent_decodes`` decodes run at once (``check_bounded``: the
+others wait on the event loop, holding no thread), so eight big photos arriving together cannot take the server
+past that many full-size pictures.
 """
 
 from __future__ import annotations
@@ -10,10 +17,12 @@ import hashlib
 import io
 import os
 import tempfile
+import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import anyio
 from PIL import Image, UnidentifiedImageError
 
 from sync_server.problems import Problem
@@ -21,6 +30,11 @@ from sync_server.problems import Problem
 __all__ = ["CONTENT_TYPES", "CheckedPhoto", "PhotoStore"]
 
 CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+# Longest side accepted: a 40 MP budget spent on a 1 × 40,000,000 strip is no photo of a meter, and Pillow's
+# per-row buffers grow with the width whatever the pixel count.
+MAX_SIDE = 16_384
+# JPEG's DCT scaling goes down to 1/8: the smallest picture libjpeg can build while reading every block.
+_DRAFT_SCALE = 8
 
 
 @dataclass(frozen=True)
@@ -33,10 +47,15 @@ class CheckedPhoto:
 
 
 class PhotoStore:
-    def __init__(self, root: Path, *, max_bytes: int, max_pixels: int) -> None:
+    def __init__(self, root: Path, *, max_bytes: int, max_pixels: int, max_concurrent_decodes: int = 2) -> None:
         self.root = root
         self.max_bytes = max_bytes
         self.max_pixels = max_pixels
+        # Created here, outside any event loop: anyio binds the limiter to the loop that first uses it.
+        self.decode_limiter = anyio.CapacityLimiter(max_concurrent_decodes)
+        self._decoding = 0
+        self.peak_decodes = 0  # the most decodes seen at once (tests and benchmarks read it)
+        self._count_lock = threading.Lock()
 
     def path_for(self, sha256: str) -> Path:
         return self.root / sha256[:2] / sha256
@@ -58,14 +77,14 @@ class PhotoStore:
                     if image.format not in CONTENT_TYPES:
                         raise Problem(415, "photo.unsupported_type", f"{image.format} images are not accepted")
                     width, height = image.size
-                    if width * height > self.max_pixels:
+                    if width * height > self.max_pixels or max(width, height) > MAX_SIDE:
                         raise Problem(
                             422,
                             "photo.too_many_pixels",
-                            f"{width}×{height} pixels; the limit is {self.max_pixels}",
+                            f"{width}×{height} pixels; the limit is {self.max_pixels} and {MAX_SIDE} a side",
                         )
-                    image.load()
                     content_type = CONTENT_TYPES[image.format]
+                    self._decode(image)
         except UnidentifiedImageError as error:
             raise Problem(415, "photo.unsupported_type", "The bytes are not a JPEG, PNG or WebP image") from error
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
@@ -73,6 +92,23 @@ class PhotoStore:
         except (OSError, SyntaxError, ValueError) as error:
             raise Problem(422, "photo.undecodable", f"The image does not decode: {error}") from error
         return CheckedPhoto(sha256, content_type, len(data), width, height)
+
+    async def check_bounded(self, sha256: str, data: bytes) -> CheckedPhoto:
+        """``check`` in a worker thread, at most ``max_concurrent_decodes`` at once (the rest wait, threadless)."""
+        return await anyio.to_thread.run_sync(self.check, sha256, data, limiter=self.decode_limiter)
+
+    def _decode(self, image: Image.Image) -> None:
+        with self._count_lock:
+            self._decoding += 1
+            self.peak_decodes = max(self.peak_decodes, self._decoding)
+        try:
+            if image.format == "JPEG":
+                width, height = image.size
+                image.draft(image.mode, (max(1, width // _DRAFT_SCALE), max(1, height // _DRAFT_SCALE)))
+            image.load()
+        finally:
+            with self._count_lock:
+                self._decoding -= 1
 
     def save(self, sha256: str, data: bytes) -> None:
         """Write atomically and durably; a repeat of the same hash leaves the existing file alone."""

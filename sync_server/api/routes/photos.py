@@ -12,6 +12,7 @@ from sync_server.api.types import Sha256 as Sha256Hex
 from sync_server.context import AppContext
 from sync_server.deps import ContextDep, CurrentUser, NowDep, SessionDep, access
 from sync_server.models import AuditEvent, Photo, Reading, Role, User
+from sync_server.photo_store import CheckedPhoto
 from sync_server.problems import Problem
 
 router = APIRouter(prefix="/photos", tags=["photos"])
@@ -39,11 +40,16 @@ def _authorize_upload(session: Session, user: User, sha256: str) -> bool:
     ).first()
     if referenced is None:
         raise Problem(404, "photo.not_referenced")
-    return session.get(Photo, sha256) is not None
+    stored = session.get(Photo, sha256) is not None
+    # End the read transaction: the body upload and the decode that follow can take seconds and must not hold
+    # a pooled database connection meanwhile (eight slow uploads would otherwise pin eight connections).
+    session.rollback()
+    return stored
 
 
-def _store(context: AppContext, session: Session, user: User, sha256: str, data: bytes, now: datetime) -> int:
-    checked = context.photos.check(sha256, data)
+def _store(
+    context: AppContext, session: Session, user: User, sha256: str, data: bytes, checked: CheckedPhoto, now: datetime
+) -> int:
     context.photos.save(sha256, data)  # the file first: a row never points at a missing blob
     session.add(
         Photo(
@@ -92,7 +98,8 @@ async def upload_photo(
     if await run_in_threadpool(_authorize_upload, session, user, sha256):
         return Response(status_code=200)
     data = await _read_limited(request, context.settings.max_photo_bytes)
-    status = await run_in_threadpool(_store, context, session, user, sha256, data, now)
+    checked = await context.photos.check_bounded(sha256, data)  # decodes bounded in number (photo_store)
+    status = await run_in_threadpool(_store, context, session, user, sha256, data, checked, now)
     return Response(status_code=status)
 
 
