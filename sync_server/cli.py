@@ -30,31 +30,56 @@ def _settings(data_dir: Path | None, host: str | None, port: int | None) -> Sett
     return Settings(**overrides)  # type: ignore[arg-type]
 
 
+Workers = Annotated[
+    int,
+    typer.Option(
+        "--workers",
+        min=1,
+        envvar="FIELDMETER_WORKERS",
+        help="Server processes sharing the port (more than 1 needs PostgreSQL)",
+    ),
+]
+
+
 @app.command()
 def serve(
     data_dir: DataDir = None,
     host: Host = None,
     port: Port = None,
     demo: Annotated[bool, typer.Option("--demo", help="Seed a demo society into an empty database")] = False,
+    workers: Workers = 1,
 ) -> None:
-    """Run the sync server (API under /api)."""
+    """Run the sync server (API under /api).
+
+    Migrations, the generated secret and the demo seed are done once, here, before any worker starts serving.
+    Exit code 2 when --workers asks for more than one process on SQLite.
+    """
     import uvicorn
 
-    from sync_server.demo import DEMO_PASSWORD, DEMO_USERS, seed_demo
+    from sync_server.demo import DEMO_PASSWORD, DEMO_USERS
     from sync_server.main import create_app
+    from sync_server.serving import APP_FACTORY, export_to_environment, prepare, workers_refusal
 
     settings = _settings(data_dir, host, port)
-    api = create_app(settings)
-    context = api.state.context
-    if demo:
-        seeded = seed_demo(context.engine, now=context.clock(), tz=settings.tz)
+    refusal = workers_refusal(settings, workers)
+    if refusal is not None:
+        typer.echo(refusal, err=True)
+        raise typer.Exit(2)
+    seeded = prepare(settings, demo=demo)
+    if seeded is not None:
         typer.echo("Demo society seeded." if seeded else "Database not empty: demo seed skipped, data kept.")
         logins = ", ".join(f"{name} ({role})" for name, role in DEMO_USERS.items())
         typer.echo(f"Demo logins: {logins}; password: {DEMO_PASSWORD}")
     database = settings.sqlalchemy_url.split("@")[-1] if "@" in settings.sqlalchemy_url else settings.sqlalchemy_url
     typer.echo(f"Database: {database}")
     typer.echo(f"Fieldmeter server: http://{settings.host}:{settings.port}/  (API: /api, health: /api/health)")
-    uvicorn.run(api, host=settings.host, port=settings.port, log_level="info")
+    if workers == 1:
+        api = create_app(settings, run_migrations=False)
+        uvicorn.run(api, host=settings.host, port=settings.port, log_level="info")
+        return
+    typer.echo(f"Workers: {workers}")
+    export_to_environment(settings)
+    uvicorn.run(APP_FACTORY, factory=True, workers=workers, host=settings.host, port=settings.port, log_level="info")
 
 
 @app.command("app")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
+import tempfile
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -81,16 +84,41 @@ class Settings(BaseSettings):
 
 
 def load_secret_key(settings: Settings) -> str:
-    """The configured secret, or one generated on first start and kept (mode 600) in the data dir."""
+    """The configured secret, or one generated on first start and kept (mode 600) in the data dir.
+
+    Several processes may start at once on one data dir (``serve --workers N``, two servers): the new secret is
+    written whole to a private temporary file and then hard-linked to its name, which fails if the name exists,
+    so exactly one value is ever published, complete, and every process returns that winner.
+    """
     if settings.secret_key:
         if len(settings.secret_key) < 32:
             raise ValueError("FIELDMETER_SECRET_KEY must be at least 32 characters")
         return settings.secret_key
     path = settings.data_dir / SECRET_FILE
-    if path.exists():
-        return path.read_text().strip()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    path.touch(mode=0o600)
-    path.write_text(key)
+    if not path.exists():
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        _publish_secret(path, secrets.token_urlsafe(48))
+    key = path.read_text().strip()
+    if len(key) < 32:  # e.g. left empty by a crash of an older version, which created the file before writing it
+        raise ValueError(f"{path} holds no usable secret (under 32 characters); restore it from a backup")
     return key
+
+
+def _publish_secret(path: Path, key: str) -> None:
+    # mkstemp creates the file with mode 600 and a unique name: nobody else reads or writes it.
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w") as file:
+            file.write(key)
+            file.flush()
+            os.fsync(file.fileno())
+        with contextlib.suppress(FileExistsError):  # another process published first: its secret wins
+            os.link(temporary, path)
+    finally:
+        os.unlink(temporary)
+    # The new name must survive a crash too, or a restart would mint a second secret.
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
