@@ -2,6 +2,16 @@
 
 Token expiry is judged by the server's injectable clock, not the wall clock, so a demo pinned to a past month
 behaves like a live one.
+
+Sign-in is throttled before any hashing (``sync_server.login_throttle``) and argon2 runs in worker threads at most
+``hash_concurrency`` at a time, so a flood of sign-ins neither starves the thread pool other requests need nor
+holds a thread per waiting request. Each sign-in starts a refresh-token *family*; its access tokens name it, and
+revoking the family (logout, deactivation, a reused token) refuses them at once.
+
+Rotation has exactly one winner: the presented token is claimed with a compare-and-set (``used_at IS NULL``).
+A loser within the reuse grace raced its own sibling (two tabs, a retried request) and gets 401
+``auth.refresh_in_use`` with the family intact; a presentation after the grace means the token leaked, and the
+family and the device's tokens are revoked.
 """
 
 from __future__ import annotations
@@ -11,15 +21,21 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import anyio
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Engine, or_, update
 from sqlmodel import Session, select
+from starlette.concurrency import run_in_threadpool
 
+from sync_server.login_throttle import ThrottleRule, record_success, reserve_attempt
 from sync_server.models import RefreshToken, User
 from sync_server.problems import Problem
 
 __all__ = [
+    "AccessClaims",
+    "BoundedHasher",
     "TokenPair",
     "TokenService",
     "hash_password",
@@ -43,6 +59,31 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
+class BoundedHasher:
+    """argon2 verification in worker threads, at most ``concurrency`` at once per process.
+
+    Waiting sign-ins wait on the limiter, not in a thread, so the thread pool stays free for other requests
+    (``/api/health`` among them) however many sign-ins arrive together. The limiter is made on first use, inside
+    the event loop that serves the requests.
+    """
+
+    def __init__(self, concurrency: int) -> None:
+        self.concurrency = concurrency
+        self._limiter: anyio.CapacityLimiter | None = None
+
+    async def verify(self, password_hash: str, password: str) -> bool:
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(self.concurrency)
+        return await anyio.to_thread.run_sync(verify_password, password_hash, password, limiter=self._limiter)
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    user_id: int
+    password_hash: str
+    active: bool
+
+
 @dataclass(frozen=True)
 class TokenPair:
     access_token: str
@@ -57,6 +98,7 @@ class TokenPair:
 class AccessClaims:
     user_id: int
     role: str
+    family: str | None = None  # the refresh-token family of the sign-in (None for tokens from before families)
 
 
 def _sha256(token: str) -> str:
@@ -64,15 +106,19 @@ def _sha256(token: str) -> str:
 
 
 class TokenService:
-    def __init__(self, secret: str, access_ttl: timedelta, refresh_ttl: timedelta) -> None:
+    def __init__(
+        self, secret: str, access_ttl: timedelta, refresh_ttl: timedelta, *, hash_concurrency: int = 2
+    ) -> None:
         self._secret = secret
         self.access_ttl = access_ttl
         self.refresh_ttl = refresh_ttl
+        self.hasher = BoundedHasher(hash_concurrency)
 
-    def access_token(self, user: User, now: datetime) -> str:
+    def access_token(self, user: User, now: datetime, family: str | None = None) -> str:
         claims = {
             "sub": str(user.id),
             "role": user.role,
+            **({"fam": family} if family else {}),
             "iat": int(now.timestamp()),
             "exp": int((now + self.access_ttl).timestamp()),
             "jti": secrets.token_hex(8),
@@ -92,7 +138,10 @@ class TokenService:
             raise Problem(401, "auth.invalid_token", "The token is not valid") from error
         if int(claims["exp"]) <= int(now.timestamp()):
             raise Problem(401, "auth.invalid_token", "The token has expired")
-        return AccessClaims(user_id=int(claims["sub"]), role=str(claims["role"]))
+        family = claims.get("fam")
+        return AccessClaims(
+            user_id=int(claims["sub"]), role=str(claims["role"]), family=str(family) if family else None
+        )
 
     def download_token(self, subject: str, now: datetime, ttl: timedelta = timedelta(minutes=10)) -> str:
         """A short-lived signed link for a browser to open one document (a PDF) without a bearer header."""
@@ -111,34 +160,117 @@ class TokenService:
             return None
         return str(claims["sub"])
 
-    def login(self, session: Session, *, username: str, password: str, device_id: str, now: datetime) -> TokenPair:
-        user = session.exec(select(User).where(User.username == username)).first()
-        if user is None:
-            verify_password(_DUMMY_HASH, password)
+    async def login(
+        self,
+        engine: Engine,
+        *,
+        username: str,
+        password: str,
+        device_id: str,
+        address: str,
+        rule: ThrottleRule,
+        now: datetime,
+    ) -> TokenPair:
+        """Sign in: throttle check (429 before any hashing), bounded argon2 verify, then a new token family."""
+        candidate = await run_in_threadpool(self._reserve_and_find, engine, username, address, rule, now)
+        # An unknown user is verified against a real hash too: "no such user" and "wrong password" take alike.
+        valid = await self.hasher.verify(candidate.password_hash if candidate else _DUMMY_HASH, password)
+        if candidate is None or not valid or not candidate.active:
             raise Problem(401, "auth.invalid_credentials")
-        if not verify_password(user.password_hash, password) or not user.active:
-            raise Problem(401, "auth.invalid_credentials")
-        return self._issue(session, user, device_id, now)
+        return await run_in_threadpool(self._signed_in, engine, candidate.user_id, username, address, device_id, now)
 
-    def refresh(self, session: Session, *, refresh_token: str, device_id: str, now: datetime) -> TokenPair:
+    @staticmethod
+    def _reserve_and_find(
+        engine: Engine, username: str, address: str, rule: ThrottleRule, now: datetime
+    ) -> _Candidate | None:
+        with engine.begin() as connection:
+            reserve_attempt(connection, username, address, rule, now)
+        with Session(engine) as session:
+            user = session.exec(select(User).where(User.username == username)).first()
+            if user is None or user.id is None:
+                return None
+            return _Candidate(user_id=user.id, password_hash=user.password_hash, active=user.active)
+
+    def _signed_in(
+        self, engine: Engine, user_id: int, username: str, address: str, device_id: str, now: datetime
+    ) -> TokenPair:
+        with engine.begin() as connection:
+            record_success(connection, username, address)
+        with Session(engine, expire_on_commit=False) as session:
+            user = session.get(User, user_id)
+            if user is None or not user.active:  # deactivated while the password was being checked
+                raise Problem(401, "auth.invalid_credentials")
+            return self._issue(session, user, device_id, secrets.token_hex(16), now)
+
+    def refresh(
+        self, session: Session, *, refresh_token: str, device_id: str, now: datetime, grace: timedelta
+    ) -> TokenPair:
         stored = session.exec(select(RefreshToken).where(RefreshToken.token_sha256 == _sha256(refresh_token))).first()
-        if stored is None or stored.device_id != device_id:
+        if stored is None or stored.device_id != device_id or stored.id is None:
             raise Problem(401, "auth.invalid_token", "Unknown refresh token")
         if stored.used_at is not None or stored.revoked_at is not None:
-            # A rotated token presented again means it leaked: end every session of that device.
-            self._revoke_device(session, stored.user_id, device_id, now)
-            session.commit()
-            raise Problem(401, "auth.invalid_token", "Refresh token already used")
+            self._judge_reuse(session, stored.id, now, grace)
         if stored.expires_at <= now:
             raise Problem(401, "auth.invalid_token", "Refresh token expired")
         user = session.get(User, stored.user_id)
         if user is None or not user.active:
             raise Problem(401, "auth.invalid_token", "User is not active")
-        stored.used_at = now
-        session.add(stored)
-        return self._issue(session, user, device_id, now)
+        # The one winner: concurrent presentations serialize on the row (PostgreSQL's row lock, SQLite's write
+        # lock) and only the first still finds it unused.
+        table = RefreshToken.__table__  # type: ignore[attr-defined]
+        claim = (
+            update(table)
+            .where(table.c.id == stored.id, table.c.used_at.is_(None), table.c.revoked_at.is_(None))
+            .values(used_at=now)
+        )
+        if session.connection().execute(claim).rowcount != 1:
+            session.rollback()
+            self._judge_reuse(session, stored.id, now, grace)
+        return self._issue(session, user, device_id, stored.family, now)
 
-    def _issue(self, session: Session, user: User, device_id: str, now: datetime) -> TokenPair:
+    def _judge_reuse(self, session: Session, token_id: int, now: datetime, grace: timedelta) -> None:
+        """A token presented after it was rotated or revoked: always raises (in use, or theft and revocation)."""
+        session.rollback()  # read what the winner committed, not this transaction's view
+        token = session.exec(select(RefreshToken).where(RefreshToken.id == token_id)).one()
+        session.refresh(token)
+        if token.revoked_at is None and token.used_at is not None and now - token.used_at <= grace:
+            raise Problem(
+                401,
+                "auth.refresh_in_use",
+                "This refresh token was just rotated by another request: retry with the newer tokens",
+                {"retry_after": max(grace.total_seconds(), 1.0)},
+            )
+        # A rotated token presented again means it leaked: end the sign-in and every session of that device.
+        self.revoke(session, now, family=token.family, user_id=token.user_id, device_id=token.device_id)
+        session.commit()
+        raise Problem(401, "auth.invalid_token", "Refresh token already used")
+
+    @staticmethod
+    def revoke(
+        session: Session,
+        now: datetime,
+        *,
+        user_id: int,
+        family: str | None = None,
+        device_id: str | None = None,
+        everything: bool = False,
+    ) -> int:
+        """Revoke the user's refresh tokens of ``family`` and/or ``device_id`` (all of them with ``everything``);
+        the caller commits. Access tokens of a revoked family are refused from the next request on."""
+        table = RefreshToken.__table__  # type: ignore[attr-defined]
+        scopes = []
+        if family:
+            scopes.append(table.c.family == family)
+        if device_id is not None:
+            scopes.append(table.c.device_id == device_id)
+        if not scopes and not everything:
+            return 0
+        statement = update(table).where(table.c.user_id == user_id, table.c.revoked_at.is_(None)).values(revoked_at=now)
+        if not everything:
+            statement = statement.where(or_(*scopes))
+        return int(session.connection().execute(statement).rowcount)
+
+    def _issue(self, session: Session, user: User, device_id: str, family: str, now: datetime) -> TokenPair:
         assert user.id is not None
         refresh = secrets.token_urlsafe(32)
         session.add(
@@ -146,28 +278,16 @@ class TokenService:
                 token_sha256=_sha256(refresh),
                 user_id=user.id,
                 device_id=device_id,
+                family=family,
                 created_at=now,
                 expires_at=now + self.refresh_ttl,
             )
         )
         session.commit()
         return TokenPair(
-            access_token=self.access_token(user, now),
+            access_token=self.access_token(user, now, family),
             refresh_token=refresh,
             expires_in=int(self.access_ttl.total_seconds()),
             role=user.role,
             user_id=user.id,
         )
-
-    @staticmethod
-    def _revoke_device(session: Session, user_id: int, device_id: str, now: datetime) -> None:
-        tokens = session.exec(
-            select(RefreshToken).where(
-                RefreshToken.user_id == user_id,
-                RefreshToken.device_id == device_id,
-                RefreshToken.revoked_at.is_(None),  # type: ignore[union-attr]
-            )
-        ).all()
-        for token in tokens:
-            token.revoked_at = now
-            session.add(token)

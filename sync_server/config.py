@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from sync_server.client_address import parse_networks
 from sync_server.clock import Clock, OffsetClock, system_clock
 
 __all__ = ["Settings", "load_secret_key"]
@@ -42,6 +43,16 @@ class Settings(BaseSettings):
     society_timezone: str = "Asia/Kolkata"
     access_token_minutes: int = 15
     refresh_token_days: int = 30
+    # Failed sign-ins before 429 auth.throttled, per username and per client address, within a fixed window.
+    login_max_failures_per_user: int = Field(default=5, ge=1)
+    login_max_failures_per_address: int = Field(default=20, ge=1)
+    login_window_minutes: float = Field(default=15.0, gt=0)
+    # Comma-separated addresses/CIDRs of reverse proxies whose X-Forwarded-For is believed (default: none).
+    trusted_proxies: str = ""
+    # A refresh token presented again within this many seconds of its rotation is a race (401
+    # auth.refresh_in_use, the session lives); later it is a leak (the family is revoked).
+    refresh_reuse_grace_seconds: float = Field(default=5.0, ge=0)
+    password_hash_concurrency: int = Field(default=2, ge=1)  # argon2 verifications at once per process
     max_photo_bytes: int = 10 * 1024 * 1024
     max_photo_pixels: int = 40_000_000
     # Photo decodes at once (PNG/WebP decode in full, ~3 bytes a pixel): bounds the server's memory under uploads.
@@ -51,6 +62,12 @@ class Settings(BaseSettings):
     clock_drift_limit_s: int = 600
     photo_required: bool = True
     mount_web_app: bool = True  # the browser console at /; tests of the API alone switch it off
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: str) -> str:
+        parse_networks(value)  # a typo must stop the start, not silently trust nobody (or everybody)
+        return value
 
     @field_validator("society_timezone")
     @classmethod

@@ -12,11 +12,12 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlmodel import Session
+from sqlalchemy import exists, false
+from sqlmodel import Session, col, select
 
 from sync_server.context import AppContext
 from sync_server.error_body import error_responses
-from sync_server.models import Role, User
+from sync_server.models import RefreshToken, Role, User
 from sync_server.problems import Problem
 
 __all__ = [
@@ -67,10 +68,19 @@ def get_current_user(
     if credentials is None:
         raise Problem(401, "auth.invalid_token", "Sign in first: no bearer token")
     claims = context.tokens.read_access_token(credentials.credentials, now)
-    user = session.get(User, claims.user_id)
-    if user is None or not user.active:
+    # One query: the user, and whether the token's sign-in (refresh-token family) was revoked by a logout, a
+    # deactivation or a reused refresh token, so such an access token is refused at once, not when it expires.
+    revoked = (
+        exists().where(col(RefreshToken.family) == claims.family, col(RefreshToken.revoked_at).is_not(None))
+        if claims.family
+        else false()
+    )
+    row = session.exec(select(User, revoked).where(User.id == claims.user_id)).first()
+    if row is None or not row[0].active:
         raise Problem(401, "auth.invalid_token", "The token's user is not active")
-    return user
+    if row[1]:
+        raise Problem(401, "auth.invalid_token", "The session has ended (signed out or revoked)")
+    return row[0]
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]

@@ -22,6 +22,7 @@ _DESCRIPTIONS = {
     413: "The request body is over the limit",
     415: "The body's media type is not accepted",
     422: "The request body or parameters are not valid",
+    429: "Too many attempts: wait as long as Retry-After says",
 }
 
 

@@ -44,6 +44,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
             load_secret_key(settings),
             access_ttl=timedelta(minutes=settings.access_token_minutes),
             refresh_ttl=timedelta(days=settings.refresh_token_days),
+            hash_concurrency=settings.password_hash_concurrency,
         ),
         photos=PhotoStore(
             settings.photo_dir,

@@ -24,6 +24,10 @@ CODES: dict[str, str] = {
     "auth.invalid_credentials": "Wrong username or password",
     "auth.invalid_token": "The token is missing, expired or not valid",
     "auth.forbidden": "Your role may not do this",
+    "auth.throttled": "Too many failed sign-ins: wait before trying again (see Retry-After)",
+    "auth.refresh_in_use": "This refresh token was just rotated by another request: retry with the newer tokens",
+    "user.not_found": "No such user",
+    "user.cannot_deactivate_self": "An admin cannot deactivate their own account",
     "reading.invalid_value": "The value is not a register value",
     "reading.negative_value": "The value is negative",
     "reading.too_many_digits": "The value has more digits than the meter's dials",
@@ -84,7 +88,13 @@ class Problem(Exception):
     """An error to answer with ``status`` and the stable ``code``."""
 
     def __init__(
-        self, status: int, code: str, message: str | None = None, details: dict[str, Any] | None = None
+        self,
+        status: int,
+        code: str,
+        message: str | None = None,
+        details: dict[str, Any] | None = None,
+        *,
+        headers: dict[str, str] | None = None,
     ) -> None:
         if code not in CODES:
             raise KeyError(f"unregistered problem code {code!r}")
@@ -92,6 +102,7 @@ class Problem(Exception):
         self.code = code
         self.message = message or CODES[code]
         self.details = details or {}
+        self.headers = headers or {}  # e.g. Retry-After on a 429
         super().__init__(f"{code}: {self.message}")
 
     def body(self) -> dict[str, Any]:

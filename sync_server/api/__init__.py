@@ -15,6 +15,7 @@ from sync_server.api.routes import (
     photos,
     review,
     sync,
+    users,
 )
 
 __all__ = ["api_router"]
@@ -22,3 +23,4 @@ __all__ = ["api_router"]
 api_router = APIRouter()
 for module in (health, clock, auth, sync, photos, review, directory, bills, billing_runs, payments, documents, audit):
     api_router.include_router(module.router)
+api_router.include_router(users.router)

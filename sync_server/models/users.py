@@ -35,7 +35,24 @@ class RefreshToken(SQLModel, table=True):
     token_sha256: str = Field(max_length=64, unique=True)
     user_id: int = Field(foreign_key="user.id", index=True)
     device_id: str = Field(max_length=64)
+    # One sign-in's chain of rotated tokens. Access tokens name their family, and a request is refused once the
+    # family is revoked (logout, deactivation, a reused token), checked in the same query as the user lookup.
+    family: str = Field(default="", max_length=32, index=True)
     created_at: datetime = Field(sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime)
     used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Failed sign-ins counted per key ("user:<name>", "addr:<ip>") in a fixed window, shared by every worker.
+
+    A login reserves a count before hashing and gives it back when it succeeds, so a burst of concurrent guesses
+    cannot slip past the limit while the first ones are still being hashed.
+    """
+
+    __tablename__ = "login_throttle"
+
+    key: str = Field(primary_key=True, max_length=80)
+    failures: int = 0
+    window_start: datetime = Field(sa_type=UTCDateTime)

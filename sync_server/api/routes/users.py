@@ -1,0 +1,82 @@
+"""Accounts an admin manages: deactivate (every session ends at once) and reactivate."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from sync_server.api.types import Id, Reason
+from sync_server.deps import ContextDep, CurrentUser, NowDep, SessionDep, access
+from sync_server.models import AuditEvent, Role, User
+from sync_server.problems import Problem
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+
+class AccountChange(BaseModel):
+    reason: Reason
+
+
+class UserOut(BaseModel):
+    id: int
+    username: str
+    full_name: str
+    role: str
+    active: bool
+
+
+def _user_out(user: User) -> UserOut:
+    assert user.id is not None
+    return UserOut(id=user.id, username=user.username, full_name=user.full_name, role=user.role, active=user.active)
+
+
+@router.post("/{user_id}/deactivate", **access(Role.ADMIN, errors=(404, 409)))
+def deactivate(
+    user_id: Id, body: AccountChange, context: ContextDep, session: SessionDep, admin: CurrentUser, now: NowDep
+) -> UserOut:
+    """Deactivate a user: their access tokens are refused from the next call on and every refresh token is
+    revoked, on every device. Audited with the reason. An admin cannot deactivate themselves (409)."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise Problem(404, "user.not_found", f"No user {user_id}")
+    if user.id == admin.id:
+        raise Problem(409, "user.cannot_deactivate_self")
+    user.active = False
+    session.add(user)
+    revoked = context.tokens.revoke(session, now, user_id=user_id, everything=True)
+    session.add(
+        AuditEvent(
+            at=now,
+            actor_id=admin.id,
+            action="user.deactivated",
+            entity="user",
+            entity_id=str(user_id),
+            reason=body.reason,
+            detail={"username": user.username, "refresh_tokens_revoked": revoked},
+        )
+    )
+    session.commit()
+    return _user_out(user)
+
+
+@router.post("/{user_id}/reactivate", **access(Role.ADMIN, errors=(404,)))
+def reactivate(user_id: Id, body: AccountChange, session: SessionDep, admin: CurrentUser, now: NowDep) -> UserOut:
+    """Let a deactivated user sign in again (their old sessions stay ended). Audited with the reason."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise Problem(404, "user.not_found", f"No user {user_id}")
+    user.active = True
+    session.add(user)
+    session.add(
+        AuditEvent(
+            at=now,
+            actor_id=admin.id,
+            action="user.reactivated",
+            entity="user",
+            entity_id=str(user_id),
+            reason=body.reason,
+            detail={"username": user.username},
+        )
+    )
+    session.commit()
+    return _user_out(user)
