@@ -62,6 +62,15 @@ class Settings(BaseSettings):
     clock_drift_limit_s: int = 600
     photo_required: bool = True
     mount_web_app: bool = True  # the browser console at /; tests of the API alone switch it off
+    # Database bounds (sync_server/db_guard.py): a database that is down, locked or hung answers 503 within
+    # seconds. Bill runs and migrations lift the statement limit for their own transactions.
+    db_connect_timeout_s: int = Field(default=5, ge=2)  # libpq connect_timeout (whole seconds, at least 2)
+    db_statement_timeout_s: float = Field(default=10.0, gt=0)  # PostgreSQL statement_timeout, lock waits included
+    db_ping_timeout_s: float = Field(default=2.0, gt=0)  # checking a pooled connection before reuse
+    db_pool_timeout_s: float = Field(default=5.0, gt=0)  # waiting for a free pooled connection
+    db_busy_timeout_s: float = Field(default=5.0, gt=0)  # SQLite: waiting for another writer's lock
+    health_timeout_s: float = Field(default=3.0, gt=0)  # /api/health answers within this, whatever the database does
+    retry_after_s: int = Field(default=5, ge=1)  # Retry-After of a 503 service.unavailable
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -10,34 +10,60 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, event, text
+from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine
+
+from sync_server.db_guard import DatabaseLimits, allow_long_statements, install_postgres_guards
 
 __all__ = ["alembic_config", "create_db_engine", "migrate", "session_scope"]
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    # WAL + FULL: an acknowledged push survives kill -9; busy_timeout lets concurrent writers queue.
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=FULL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
+def _sqlite_pragmas(busy_timeout_s: float) -> Any:
+    def pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        # WAL + FULL: an acknowledged push survives kill -9; busy_timeout lets concurrent writers queue, for a
+        # few seconds only: a writer holding the lock longer answers "database is locked" (503), not a hang.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
+        cursor.close()
+
+    return pragmas
 
 
-def create_db_engine(url: str, **kwargs: Any) -> Engine:
-    if url.startswith("sqlite"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
-        event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
+def _postgres_connect_args(url: str, limits: DatabaseLimits) -> dict[str, Any]:
+    # statement_timeout from the first statement on (lock waits included); options already in the URL are kept.
+    timeout = f"-c statement_timeout={int(limits.statement_timeout_s * 1000)}"
+    given = make_url(url).query.get("options")
+    options = f"{given} {timeout}" if isinstance(given, str) and given else timeout
     # No server-side prepared statements: their generic plans for "= ANY(:ids)" batch lookups turn to
     # sequential scans after a few executions (measured in bench/sync_ingest.py).
-    return create_engine(
-        url, pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args={"prepare_threshold": None}, **kwargs
+    return {"prepare_threshold": None, "connect_timeout": max(2, limits.connect_timeout_s), "options": options}
+
+
+def create_db_engine(url: str, limits: DatabaseLimits | None = None, **kwargs: Any) -> Engine:
+    """An engine whose every wait is bounded by ``limits`` (sync_server/db_guard.py)."""
+    limits = limits or DatabaseLimits()
+    if url.startswith("sqlite"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False}, pool_timeout=limits.pool_timeout_s, **kwargs
+        )
+        event.listen(engine, "connect", _sqlite_pragmas(limits.busy_timeout_s))
+        return engine
+    engine = create_engine(
+        url,
+        pool_size=10,
+        max_overflow=20,
+        pool_timeout=limits.pool_timeout_s,
+        connect_args=_postgres_connect_args(url, limits),
+        **kwargs,
     )
+    install_postgres_guards(engine, limits)  # also the bounded checkout ping, in place of pool_pre_ping
+    return engine
 
 
 def alembic_config(url: str) -> Config:
@@ -61,6 +87,8 @@ def migrate(engine: Engine) -> None:
     """
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
+        # A migration may rewrite big tables, and waits for another process's migration: no statement limit.
+        allow_long_statements(connection, None)
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         config.attributes["connection"] = connection

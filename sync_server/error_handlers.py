@@ -1,7 +1,8 @@
 """Every error leaves the server as ``{"code","message","details"}``, whatever raised it.
 
 Routes raise ``Problem``; FastAPI raises validation errors; Starlette raises 404/405; the database may still refuse
-a value the edge let through (the last line of defence: a data error is the client's 4xx, never a 500); anything
+a value the edge let through (the last line of defence: a data error is the client's 4xx, never a 500); a database
+that is down, locked or not answering is a 503 with Retry-After (sync_server/db_errors.py decides); anything
 else is a bug, answered with a generic 500 body and logged here with its traceback, never with SQL text.
 """
 
@@ -14,12 +15,14 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from sync_server.db_errors import unavailable_reason
 from sync_server.problems import CODES, Problem
 
-__all__ = ["install_error_handlers", "problem_response"]
+__all__ = ["install_error_handlers", "problem_response", "unavailable_response"]
 
 log = logging.getLogger("sync_server.errors")
 
@@ -35,6 +38,13 @@ def problem_response(
 ) -> JSONResponse:
     body = {"code": code, "message": message or CODES[code], "details": jsonable_encoder(details or {})}
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+def unavailable_response(request: Request, details: dict[str, Any], message: str | None = None) -> JSONResponse:
+    """``503 service.unavailable`` with ``Retry-After`` (the configured seconds): the phone backs off that long."""
+    retry_after = request.app.state.context.settings.retry_after_s
+    headers = {"Retry-After": str(retry_after)}
+    return problem_response(503, "service.unavailable", message, details, headers)
 
 
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -80,6 +90,17 @@ def install_error_handlers(app: FastAPI) -> None:
         # A uniqueness or reference the routes did not check first: the data conflicts, the server is fine.
         log.warning("integrity error on %s %s: %s", request.method, request.url.path, exc.orig)
         return problem_response(409, "request.conflict")
+
+    async def database_error(request: Request, exc: Exception) -> JSONResponse:
+        # Down, locked, hung (cut by a timeout) or out of connections: the client retries later, nothing is lost.
+        reason = unavailable_reason(exc)
+        if reason is None:
+            return await unexpected(request, exc)
+        log.warning("database %s on %s %s: %s", reason, request.method, request.url.path, exc.__cause__ or exc)
+        return unavailable_response(request, {"database": reason})
+
+    for error_class in (OperationalError, InterfaceError, PoolTimeoutError):
+        app.add_exception_handler(error_class, database_error)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -20,6 +20,7 @@ CODES: dict[str, str] = {
     "request.out_of_range": "A value does not fit what the server can store",
     "request.conflict": "The request conflicts with data already stored",
     "server.error": "Something went wrong on the server; it has been logged",
+    "service.unavailable": "The database is unavailable, locked or not answering: retry after Retry-After seconds",
     "reading.invalid": "The reading does not match protocol v1 (a field is missing, malformed or out of bounds)",
     "auth.invalid_credentials": "Wrong username or password",
     "auth.invalid_token": "The token is missing, expired or not valid",
