@@ -1,33 +1,30 @@
-"""Sync events: what an engineer's next pull must learn. Their ids are the pull cursor."""
+"""Sync events: what an engineer's next pull must learn, and where the pull cursor places them.
+
+Writers only insert events, with no lock: two writers never wait on each other here. On PostgreSQL ids come from
+a sequence before commit, so ids are not commit order; each event therefore records its inserting transaction
+(``cursor_key``, a server default: the transaction id + ``PG_CURSOR_BASE``) and the pull delivers events only up
+to the oldest transaction still in flight (``sync_server.pull``), which no later commit can precede. SQLite
+serializes writers, so there an event's id is its place.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import text
 from sqlmodel import Session, select
 
 from sync_server.models import Assignment, SyncEvent
 
-__all__ = ["record_events", "record_meter_event"]
+__all__ = ["PG_CURSOR_BASE", "record_events", "record_meter_event"]
 
-
-def _serialize_writers(session: Session) -> None:
-    # PostgreSQL hands out sequence values before commit, so two writers could commit ids out of order and a
-    # pull in between would skip the lower one forever. One transaction-scoped lock makes id order commit order.
-    # SQLite already serializes writers.
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(7421)"))
+# Added to transaction ids so that cursor keys of new events exceed every INTEGER id: events from before migration
+# 0006 keep their id as key, and cursors handed out then keep their meaning.
+PG_CURSOR_BASE = 2**31
 
 
 def record_events(session: Session, events: Iterable[SyncEvent]) -> None:
-    items = list(events)
-    if not items:
-        return
-    _serialize_writers(session)
-    session.add_all(items)
+    session.add_all(list(events))
 
 
 def record_meter_event(session: Session, *, meter_id: int, kind: str, now: datetime) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func
+from sqlalchemy import ColumnElement, func, literal_column
+from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col, select
 
 from shared_billing.protocol import (
@@ -12,6 +13,7 @@ from shared_billing.protocol import (
     PreviousReading,
     PullResponse,
 )
+from sync_server.events import PG_CURSOR_BASE
 from sync_server.models import Assignment, Block, Meter, Reading, ReadingStatus, SyncEvent, Unit, User
 
 __all__ = ["pull_for"]
@@ -85,11 +87,45 @@ def _decisions(session: Session, engineer_id: int, reading_ids: set[int] | None)
     ]
 
 
+# The oldest transaction that can still commit a sync event (as a number, xid8 with its epoch): the audit sealer's
+# horizon (sync_server/audit.py) — this snapshot's in-progress transactions, less those running in *other*
+# databases of the cluster — less those that have ended since the snapshot was taken. The sealer reads its events
+# in the same statement and must keep those; the pull reads them in later statements (READ COMMITTED: each its
+# own, newer snapshot), which see whatever has ended by now, so it need not wait for them.
+_PG_PULL_HORIZON = """(SELECT LEAST(
+    pg_snapshot_xmax(pg_current_snapshot())::text::bigint,
+    (SELECT min(x::text::bigint) FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+     WHERE pg_xact_status(x) = 'in progress'
+       AND x::xid NOT IN (SELECT a.backend_xid FROM pg_stat_activity AS a
+                          WHERE a.backend_xid IS NOT NULL AND a.datname IS DISTINCT FROM current_database()))))"""
+
+
+def _position(session: Session) -> Mapped[int | None]:
+    """The column the cursor counts in: the cursor key on PostgreSQL, the id on SQLite (see sync_server.events)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return col(SyncEvent.cursor_key)  # set on every row: migration 0006 backfilled it, then a default
+    return col(SyncEvent.id)
+
+
+def _high_water_mark(session: Session) -> int:
+    """The highest position every event at or below which is committed and visible now.
+
+    PostgreSQL: every transaction older than the horizon (the oldest one of this database still in flight) has
+    ended, and any event committed from now on belongs to a transaction at or above it, so its key is higher.
+    SQLite: writers are serialized, the newest id is final.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        horizon: ColumnElement[int] = literal_column(_PG_PULL_HORIZON)
+        return int(session.exec(select(horizon)).one()) + PG_CURSOR_BASE - 1
+    return session.exec(select(func.max(SyncEvent.id))).one() or 0
+
+
 def pull_for(session: Session, user: User, cursor: int) -> PullResponse:
     """Full snapshot when ``cursor`` is 0; otherwise what changed for this engineer since ``cursor``."""
     assert user.id is not None
-    # Read the high-water mark first: anything committed later has a larger id and comes next time.
-    high = session.exec(select(func.max(SyncEvent.id))).one() or 0
+    # Read the high-water mark first: events above it (still in flight, or committed later) come next time, and
+    # everything at or below it was committed before this read, so the queries below see it.
+    high = _high_water_mark(session)
     if cursor <= 0:
         return PullResponse(
             cursor=high,
@@ -98,8 +134,9 @@ def pull_for(session: Session, user: User, cursor: int) -> PullResponse:
             removed_meter_ids=[],
             decisions=_decisions(session, user.id, None),
         )
+    position = _position(session)
     events = session.exec(
-        select(SyncEvent).where(SyncEvent.engineer_id == user.id, col(SyncEvent.id) > cursor, col(SyncEvent.id) <= high)
+        select(SyncEvent).where(SyncEvent.engineer_id == user.id, position > cursor, position <= high)
     ).all()
     touched = {e.meter_id for e in events if e.meter_id is not None and e.kind != "decision"}
     meters = _assignments(session, user.id, touched) if touched else []

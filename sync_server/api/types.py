@@ -33,8 +33,9 @@ __all__ = [
 
 # A database row id (path, query or body): ≥ 1 and within a 32-bit signed INTEGER column.
 Id = Annotated[int, Field(ge=1, le=DB_ID_MAX)]
-# The pull cursor: the highest sync-event id seen, 0 before the first pull.
-Cursor = Annotated[int, Field(ge=0, le=DB_ID_MAX)]
+# The pull cursor, 0 before the first pull: a sync-event id on SQLite, a transaction horizon above 2**31 on
+# PostgreSQL (sync_server/pull.py), so any non-negative 64-bit number.
+Cursor = Annotated[int, Field(ge=0, le=2**63 - 1)]
 # At most this many ids in one request (bulk operations).
 IdList = Annotated[list[Id], Field(min_length=1, max_length=1000)]
 

@@ -5,7 +5,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import Index
+from sqlalchemy import BigInteger, FetchedValue, Index
 from sqlmodel import Field, SQLModel
 
 from sync_server.db_types import Units, UTCDateTime
@@ -89,3 +89,11 @@ class SyncEvent(SQLModel, table=True):
     meter_id: int | None = None
     reading_id: int | None = None
     created_at: datetime = Field(sa_type=UTCDateTime)
+    # Where the pull cursor places the event on PostgreSQL: its inserting transaction's id + 2**31, a server
+    # default set by migration 0006 (rows from before it keep their id, so cursors handed out before stay valid).
+    # Empty on SQLite, whose writers are serialized: there the id is the place. See sync_server/pull.py.
+    cursor_key: int | None = Field(
+        default=None, sa_type=BigInteger, sa_column_kwargs={"server_default": FetchedValue()}
+    )
+
+    __table_args__ = (Index("ix_sync_event_engineer_cursor", "engineer_id", "cursor_key"),)
