@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 import anyio
 import jwt
@@ -29,7 +31,7 @@ from sqlalchemy import Engine, or_, update
 from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 
-from sync_server.login_throttle import ThrottleRule, record_success, reserve_attempt
+from sync_server.login_throttle import ThrottleRule, check_attempt, record_success, reserve_attempt
 from sync_server.models import RefreshToken, User
 from sync_server.problems import Problem
 
@@ -46,6 +48,7 @@ _hasher = PasswordHasher()
 # Verifying against a real hash for unknown users keeps the timing of "no such user" and "wrong password" alike.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 ALGORITHM = "HS256"
+_T = TypeVar("_T")
 
 
 def hash_password(password: str) -> str:
@@ -60,7 +63,7 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 
 class BoundedHasher:
-    """argon2 verification in worker threads, at most ``concurrency`` at once per process.
+    """Password checks in worker threads, at most ``concurrency`` at once per process.
 
     Waiting sign-ins wait on the limiter, not in a thread, so the thread pool stays free for other requests
     (``/api/health`` among them) however many sign-ins arrive together. The limiter is made on first use, inside
@@ -71,17 +74,32 @@ class BoundedHasher:
         self.concurrency = concurrency
         self._limiter: anyio.CapacityLimiter | None = None
 
-    async def verify(self, password_hash: str, password: str) -> bool:
+    async def run(self, check: Callable[..., _T], *args: Any) -> _T:
         if self._limiter is None:
             self._limiter = anyio.CapacityLimiter(self.concurrency)
-        return await anyio.to_thread.run_sync(verify_password, password_hash, password, limiter=self._limiter)
+        return await anyio.to_thread.run_sync(check, *args, limiter=self._limiter)
 
 
-@dataclass(frozen=True)
-class _Candidate:
-    user_id: int
-    password_hash: str
-    active: bool
+def _check_throttle(engine: Engine, username: str, address: str, rule: ThrottleRule, now: datetime) -> None:
+    with engine.connect() as connection:
+        check_attempt(connection, username, address, rule, now)
+
+
+def _check_password(
+    engine: Engine, username: str, password: str, address: str, rule: ThrottleRule, now: datetime
+) -> int:
+    """In a hashing slot: reserve the attempt, verify, give the reservation back on success; the user's id."""
+    with engine.begin() as connection:
+        reserve_attempt(connection, username, address, rule, now)
+    with Session(engine) as session:
+        user = session.exec(select(User).where(User.username == username)).first()
+        password_hash, active = (user.password_hash, user.active) if user else (_DUMMY_HASH, False)
+    # An unknown user is verified against a real hash too: "no such user" and "wrong password" take alike.
+    if not verify_password(password_hash, password) or not active or user is None or user.id is None:
+        raise Problem(401, "auth.invalid_credentials")
+    with engine.begin() as connection:
+        record_success(connection, username, address)
+    return user.id
 
 
 @dataclass(frozen=True)
@@ -171,31 +189,12 @@ class TokenService:
         rule: ThrottleRule,
         now: datetime,
     ) -> TokenPair:
-        """Sign in: throttle check (429 before any hashing), bounded argon2 verify, then a new token family."""
-        candidate = await run_in_threadpool(self._reserve_and_find, engine, username, address, rule, now)
-        # An unknown user is verified against a real hash too: "no such user" and "wrong password" take alike.
-        valid = await self.hasher.verify(candidate.password_hash if candidate else _DUMMY_HASH, password)
-        if candidate is None or not valid or not candidate.active:
-            raise Problem(401, "auth.invalid_credentials")
-        return await run_in_threadpool(self._signed_in, engine, candidate.user_id, username, address, device_id, now)
+        """Sign in: 429 before any hashing, then the password checked in a bounded slot, then a new token family."""
+        await run_in_threadpool(_check_throttle, engine, username, address, rule, now)
+        user_id = await self.hasher.run(_check_password, engine, username, password, address, rule, now)
+        return await run_in_threadpool(self._signed_in, engine, user_id, device_id, now)
 
-    @staticmethod
-    def _reserve_and_find(
-        engine: Engine, username: str, address: str, rule: ThrottleRule, now: datetime
-    ) -> _Candidate | None:
-        with engine.begin() as connection:
-            reserve_attempt(connection, username, address, rule, now)
-        with Session(engine) as session:
-            user = session.exec(select(User).where(User.username == username)).first()
-            if user is None or user.id is None:
-                return None
-            return _Candidate(user_id=user.id, password_hash=user.password_hash, active=user.active)
-
-    def _signed_in(
-        self, engine: Engine, user_id: int, username: str, address: str, device_id: str, now: datetime
-    ) -> TokenPair:
-        with engine.begin() as connection:
-            record_success(connection, username, address)
+    def _signed_in(self, engine: Engine, user_id: int, device_id: str, now: datetime) -> TokenPair:
         with Session(engine, expire_on_commit=False) as session:
             user = session.get(User, user_id)
             if user is None or not user.active:  # deactivated while the password was being checked

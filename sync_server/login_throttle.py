@@ -2,10 +2,11 @@
 worker and process shares the counts.
 
 Each key ("user:<name>", "addr:<ip>") has a fixed window: the first failure opens it, failures inside it add up,
-and once it has run out the next attempt opens a new one. An attempt *reserves* a count on both keys before the
-password is hashed (one atomic upsert each), and a successful sign-in gives it back (the username's count is
-cleared, the address's reservation returned): so a burst of concurrent guesses cannot all pass the check while
-the first ones are still hashing, and an attempt over the limit is refused without spending any CPU on argon2.
+and once it has run out the next attempt opens a new one. A caller over the limit is refused by a plain read
+before it queues for hashing (no CPU spent on argon2). Holding a hashing slot, an attempt then *reserves* a count
+on both keys (one atomic upsert each) and a successful sign-in gives it back (the username's count is cleared,
+the address's reservation returned): so a burst of concurrent guesses cannot all pass the check while the first
+ones are still hashing, and a burst of correct sign-ins from one address counts at most the slots in flight.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from sync_server.models.users import LoginThrottle
 from sync_server.problems import Problem
 from sync_server.sql import table_of
 
-__all__ = ["ThrottleRule", "record_success", "reserve_attempt", "throttle_keys"]
+__all__ = ["ThrottleRule", "check_attempt", "record_success", "reserve_attempt", "throttle_keys"]
 
 
 @dataclass(frozen=True)
@@ -59,29 +60,53 @@ def retry_after_seconds(window_start: datetime, window: timedelta, now: datetime
     return max(1, math.ceil((window_start + window - now).total_seconds()))
 
 
+def _throttled(refusals: list[tuple[int, str]]) -> Problem:
+    wait, scope = max(refusals)
+    minutes = math.ceil(wait / 60)
+    return Problem(
+        429,
+        "auth.throttled",
+        f"Too many failed sign-ins; try again in {minutes} minute{'s' if minutes != 1 else ''}",
+        {"retry_after": wait, "scope": scope},
+        headers={"Retry-After": str(wait)},
+    )
+
+
+def _limits(username: str, address: str, rule: ThrottleRule) -> tuple[tuple[str, int, str], ...]:
+    user_key, address_key = throttle_keys(username, address)
+    return ((user_key, rule.max_per_user, "username"), (address_key, rule.max_per_address, "address"))
+
+
+def check_attempt(connection: Connection, username: str, address: str, rule: ThrottleRule, now: datetime) -> None:
+    """429 ``auth.throttled`` at once if the username or the address has used up its failures (a read only:
+    a refused caller does not even queue for a hashing slot)."""
+    table = table_of(LoginThrottle)
+    limits = _limits(username, address, rule)
+    rows = connection.execute(table.select().where(table.c.key.in_([key for key, _, _ in limits]))).all()
+    counts = {row.key: (int(row.failures), row.window_start) for row in rows}
+    refusals = [
+        (retry_after_seconds(counts[key][1], rule.window, now), scope)
+        for key, limit, scope in limits
+        if key in counts and counts[key][0] >= limit and counts[key][1] + rule.window > now
+    ]
+    if refusals:
+        raise _throttled(refusals)
+
+
 def reserve_attempt(connection: Connection, username: str, address: str, rule: ThrottleRule, now: datetime) -> None:
     """Count this attempt against the username and the address; 429 ``auth.throttled`` if either is over its limit.
 
-    Run in its own short transaction (committed before hashing) so concurrent attempts see each other's counts.
+    Run in its own short transaction (committed before hashing) so concurrent attempts see each other's counts,
+    by a caller holding a hashing slot: so at most that many successful attempts are counted while in flight.
     The username's row is always taken before the address's, so two attempts never wait on each other in a cycle.
     """
-    user_key, address_key = throttle_keys(username, address)
     refusals = []
-    checks = ((user_key, rule.max_per_user, "username"), (address_key, rule.max_per_address, "address"))
-    for key, limit, scope in checks:
+    for key, limit, scope in _limits(username, address, rule):
         failures, window_start = _bump(connection, key, now, rule.window)
         if failures > limit:
             refusals.append((retry_after_seconds(window_start, rule.window, now), scope))
     if refusals:
-        wait, scope = max(refusals)
-        minutes = math.ceil(wait / 60)
-        raise Problem(
-            429,
-            "auth.throttled",
-            f"Too many failed sign-ins; try again in {minutes} minute{'s' if minutes != 1 else ''}",
-            {"retry_after": wait, "scope": scope},
-            headers={"Retry-After": str(wait)},
-        )
+        raise _throttled(refusals)
 
 
 def record_success(connection: Connection, username: str, address: str) -> None:

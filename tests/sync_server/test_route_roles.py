@@ -27,17 +27,20 @@ _PLACEHOLDERS = {
     "run_id": "999999",
     "unit_id": "999999",
     "token": "not-a-token",
+    "user_id": "999999",
 }
 
 
 def _operations(app: FastAPI) -> list[tuple[str, str, list[str]]]:
     """(method, path, x-roles) of every operation, from the OpenAPI the app generates from its routes."""
     schema = app.openapi()
-    return [
+    operations = [
         (method.upper(), path, operation.get("x-roles", []))
         for path, item in schema["paths"].items()
         for method, operation in item.items()
     ]
+    # Logout ends the caller's session: called last, so every other route still sees a signed-in caller.
+    return sorted(operations, key=lambda operation: operation[1] == "/api/auth/logout")
 
 
 def _concrete(path: str) -> str:
