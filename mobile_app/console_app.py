@@ -25,6 +25,10 @@ from mobile_app.ui.sign_in import SignInView
 __all__ = ["console_main"]
 
 HttpFactory = Callable[[], httpx.AsyncClient]
+# Given the browser's address (Flet's ``page.client_ip``, the websocket's peer), a client whose requests carry it as
+# their ASGI client address: sign-ins from the console are throttled per browser, not all as the server itself.
+# The address travels in the in-process transport, not in a header, so nobody can forge it from outside.
+ClientHttpFactory = Callable[[str], httpx.AsyncClient]
 
 
 class ConsoleApp:
@@ -110,9 +114,12 @@ class AdminShell(ft.Column):
         await self.sections[name].load()
 
 
-def console_main(http_factory: HttpFactory) -> Callable[[ft.Page], Awaitable[None]]:
+def console_main(
+    http_factory: HttpFactory, *, for_client: ClientHttpFactory | None = None
+) -> Callable[[ft.Page], Awaitable[None]]:
     async def main(page: ft.Page) -> None:
-        app = ConsoleApp(page, BillingClient(http_factory()))
+        http = for_client(page.client_ip) if for_client is not None and page.client_ip else http_factory()
+        app = ConsoleApp(page, BillingClient(http))
         app.start()
 
     return main

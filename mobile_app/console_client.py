@@ -11,6 +11,11 @@ stay async, so the rule is restated here for ``httpx.AsyncClient`` and the token
 refused the session is over: the tokens are forgotten, ``on_session_expired`` runs (the app shows sign-in) and the
 call raises :class:`SessionExpired`.
 
+A refresh answered 401 ``auth.refresh_in_use`` lost a race for the same refresh token (a retried request whose
+first answer never arrived): the session is not over. The call fails with that code after a short wait (the tab
+keeps its session; the person tries again) unless the tokens changed meanwhile, then it is retried with them.
+Too many failed sign-ins answer 429 ``auth.throttled``; the error's message says how long to wait.
+
 "Today", the billing month and the zone times are shown in are the society's, asked of the server
 (``GET /api/clock``), never taken from this process's clock or zone.
 """
@@ -18,6 +23,7 @@ call raises :class:`SessionExpired`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -30,6 +36,8 @@ from pydantic import ValidationError
 from mobile_app.sync.tokens import TokenPair
 
 __all__ = ["BillingClient", "ConsoleApiError", "ConsoleClient", "SessionExpired", "SocietyTime"]
+
+REFRESH_IN_USE_WAIT_S = 0.5  # after losing a refresh race, how long to wait before looking at the tokens again
 
 
 class ConsoleApiError(Exception):
@@ -64,6 +72,15 @@ class SocietyTime:
             period=str(body["period"]),
             zone=ZoneInfo(body["timezone"]),
         )
+
+
+def _code(response: httpx.Response) -> str | None:
+    """The error code of an answer in the server's error shape, if it is one."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return str(body.get("code")) if isinstance(body, dict) and body.get("code") else None
 
 
 def _checked(response: httpx.Response) -> httpx.Response:
@@ -116,6 +133,11 @@ class ConsoleClient:
                 return  # another call refreshed while this one was in flight: just retry
             body = {"refresh_token": current.refresh_token, "device_id": self._device_id}
             response = await self._send("POST", "/auth/refresh", None, {"json": body})
+            if _code(response) == "auth.refresh_in_use":
+                await asyncio.sleep(REFRESH_IN_USE_WAIT_S)
+                if self.tokens is not None and self.tokens.refresh_token != current.refresh_token:
+                    return  # the winner's tokens are here: retry with them
+                raise ConsoleApiError(401, "auth.refresh_in_use", "The session is being renewed: try again")
             if 400 <= response.status_code < 500:
                 self._end_session()
                 raise SessionExpired()
@@ -140,8 +162,19 @@ class ConsoleClient:
         return tokens.role
 
     def sign_out(self) -> None:
+        """Forget the session here (the server's side ends with :meth:`log_out`, or when the tokens expire)."""
         self.tokens = None
         self.role = self.username = None
+
+    async def log_out(self) -> None:
+        """End the sign-in on the server too (``POST /api/auth/logout``: its tokens stop working at once), then
+        forget it; the local sign-out happens even if the server cannot be reached."""
+        tokens = self.tokens
+        self.sign_out()
+        if tokens is not None:
+            # The server is away: the access token still expires by itself.
+            with contextlib.suppress(ConsoleApiError):
+                await self._send("POST", "/auth/logout", tokens, {})
 
     async def society_time(self) -> SocietyTime:
         return SocietyTime.from_json((await self._call("GET", "/clock")).json())

@@ -13,12 +13,18 @@ Errors::
     └── ApiError         any other 4xx: the server's answer ``{"code", "message", "details"}``, kept on the
                          exception (``status``, ``code``, ``message``, ``details``). Not retryable as it is.
 
-A 401 on any signed-in call refreshes the tokens once and retries the call once.
+A 401 on any signed-in call refreshes the tokens once and retries the call once. A refresh answered 401
+``auth.refresh_in_use`` lost a race to another client of the same sign-in (the app's other thread or process
+sharing the token store): the tokens the winner stores are awaited and used; if none arrive it is a
+``TransportError`` (retry later), never a sign-out. A sign-in answered 429 ``auth.throttled`` is an ``ApiError``
+whose message says how long to wait (the person must wait, not the network).
 """
 
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import httpx
@@ -32,6 +38,8 @@ __all__ = ["ApiError", "AuthExpired", "Me", "SyncApi", "SyncError", "TransportEr
 _Model = TypeVar("_Model", bound=BaseModel)
 # Answers that say "try again later", not "this request is wrong".
 _RETRYABLE_4XX = frozenset({408, 425, 429})
+# After losing a refresh race, how often and how long to wait for the winner's tokens to appear in the store.
+REFRESH_IN_USE_WAITS = (0.25, 0.5, 1.0)
 
 
 class SyncError(Exception):
@@ -89,6 +97,12 @@ def _raise_for_status(response: httpx.Response) -> None:
     retry_after = response.headers.get("Retry-After")
     if status >= 500 or status < 200 or 300 <= status < 400 or status in _RETRYABLE_4XX:
         raise TransportError(f"server answered {status}", status=status, retry_after=retry_after)
+    raise _api_error(response)
+
+
+def _api_error(response: httpx.Response) -> ApiError:
+    status = response.status_code
+    retry_after = response.headers.get("Retry-After")
     try:
         body = response.json()
     except ValueError:
@@ -97,9 +111,9 @@ def _raise_for_status(response: httpx.Response) -> None:
         details = body.get("details")
         message = str(body.get("message") or "")
         details = details if isinstance(details, dict) else None
-        raise ApiError(status, body["code"], message, details, retry_after=retry_after)
+        return ApiError(status, body["code"], message, details, retry_after=retry_after)
     # Not our error shape (a proxy's page, a route this server lacks): keep the status as the code.
-    raise ApiError(status, f"http.{status}", response.text[:200] or response.reason_phrase, retry_after=retry_after)
+    return ApiError(status, f"http.{status}", response.text[:200] or response.reason_phrase, retry_after=retry_after)
 
 
 def _parse(model: type[_Model], response: httpx.Response) -> _Model:
@@ -113,13 +127,20 @@ class SyncApi:
     """Calls ``/api`` with the signed-in user's tokens; safe to share between threads."""
 
     def __init__(
-        self, *, http: httpx.Client, tokens: TokenStore, base_url: str = "", device_id: str | None = None
+        self,
+        *,
+        http: httpx.Client,
+        tokens: TokenStore,
+        base_url: str = "",
+        device_id: str | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         """``device_id`` binds refresh tokens; ``login`` sets it too, so it is needed only when resuming."""
         self._http = http
         self._tokens = tokens
         self._base_url = base_url.rstrip("/")
         self._device_id = device_id
+        self._sleep = sleep
         # Refresh tokens rotate and a reused one revokes the device: only one refresh may run at a time.
         self._refresh_lock = threading.Lock()
 
@@ -172,18 +193,50 @@ class SyncApi:
         try:
             response = self._call("POST", "/auth/refresh", json=body)
         except ApiError as error:
+            if error.code == "auth.refresh_in_use":
+                return self._await_winner(tokens, error)
             raise AuthExpired(f"refresh refused: {error.code}") from error
         fresh = _parse(TokenPair, response)
         self._tokens.set(fresh)
         return fresh
 
+    def _await_winner(self, presented: TokenPair, error: ApiError) -> TokenPair:
+        """Another client of this sign-in rotated the token first: use the tokens it stores. Presenting the same
+        token again would only lose again (or, after the grace, look like theft and end the sign-in)."""
+        for wait in REFRESH_IN_USE_WAITS:
+            self._sleep(wait)
+            stored = self._tokens.get()
+            if stored is not None and stored.refresh_token != presented.refresh_token:
+                return stored
+        raise TransportError("the session is being renewed by another request: retry later", status=401) from error
+
     def login(self, *, username: str, password: str, device_id: str) -> TokenPair:
         """Sign in on this device and keep the tokens; wrong credentials are ``ApiError`` (401)."""
         body = {"username": username, "password": password, "device_id": device_id}
-        tokens = _parse(TokenPair, self._call("POST", "/auth/login", json=body))
+        try:
+            response = self._http.request("POST", self._url("/auth/login"), json=body)
+        except httpx.TransportError as error:
+            raise TransportError(f"{type(error).__name__}: {error}") from error
+        if response.status_code == 429:
+            # Too many failed sign-ins: the server's message says how long to wait; show it, do not retry it.
+            raise _api_error(response)
+        _raise_for_status(response)
+        tokens = _parse(TokenPair, response)
         self._device_id = device_id
         self._tokens.set(tokens)
         return tokens
+
+    def logout(self) -> None:
+        """``POST /api/auth/logout``: end this sign-in on the server (its tokens stop working) and forget them.
+
+        The tokens are forgotten even when the server cannot be reached (signing out never waits on a network).
+        """
+        try:
+            self._signed_in_call("POST", "/auth/logout")
+        except (TransportError, ApiError, AuthExpired):
+            pass  # offline, or already over: the local sign-out still happens
+        finally:
+            self._tokens.set(None)
 
     def refresh(self) -> TokenPair:
         """Exchange the refresh token for a new pair (the old one stops working). Refused: ``AuthExpired``."""
