@@ -13,9 +13,11 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import exists, false
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session, col, select
 
 from sync_server.context import AppContext
+from sync_server.db_errors import unavailable_reason
 from sync_server.error_body import error_responses
 from sync_server.models import RefreshToken, Role, User
 from sync_server.problems import Problem
@@ -45,8 +47,17 @@ ContextDep = Annotated[AppContext, Depends(get_context)]
 
 
 def get_session(context: ContextDep) -> Iterator[Session]:
-    with Session(context.engine, expire_on_commit=False) as session:
+    session = Session(context.engine, expire_on_commit=False)
+    try:
         yield session
+    finally:
+        try:
+            session.close()
+        except (OperationalError, InterfaceError) as error:
+            # The closing rollback runs after the response is sent: a database lost by then must not break the
+            # client's kept-alive connection (the pool has dropped the dead connection already).
+            if unavailable_reason(error) is None:
+                raise
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

@@ -44,7 +44,8 @@ def _no_exclusive_lock(connection: Connection, bound_ms: int) -> None:
     if connection.dialect.name == "postgresql":
         # ACCESS SHARE conflicts only with ACCESS EXCLUSIVE (LOCK TABLE, most ALTERs): it stops nobody.
         tables = ", ".join(f'"{table.name}"' for table in SQLModel.metadata.sorted_tables)
-        connection.exec_driver_sql(f"SET LOCAL lock_timeout = {bound_ms}")
+        # Half the statement bound: the lock wait must end as "locked" (55P03) before the statement is cancelled.
+        connection.exec_driver_sql(f"SET LOCAL lock_timeout = {max(1, bound_ms // 2)}")
         connection.exec_driver_sql(f"LOCK TABLE {tables} IN ACCESS SHARE MODE")
     else:
         # WAL: readers never wait, writers do; take the write lock for an instant to see whether one is free.

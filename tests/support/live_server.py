@@ -66,12 +66,20 @@ class LiveServer:
 
 
 def start_live_server(
-    stack: ExitStack, tmp_path: Path, backend: str, *, env: dict[str, str] | None = None, now: str = LIVE_NOW
+    stack: ExitStack,
+    tmp_path: Path,
+    backend: str,
+    *,
+    env: dict[str, str] | None = None,
+    now: str = LIVE_NOW,
+    database_url: str | None = None,
 ) -> LiveServer:
-    """Start a demo-seeded server on ``backend`` ("sqlite" or "postgresql"); ``stack`` stops it and drops its DB."""
-    if backend == "postgresql":
+    """Start a demo-seeded server on ``backend`` ("sqlite" or "postgresql"); ``stack`` stops it and drops its DB.
+
+    ``database_url``: a PostgreSQL database the caller made (e.g. reached through tests/support/tcp_proxy.py)."""
+    if database_url is None and backend == "postgresql":
         database_url = stack.enter_context(fresh_postgres_database(require_postgres_admin_url()))
-    else:
+    elif database_url is None:
         database_url = ""  # the embedded default: a SQLite file in the data dir
     port = free_port()
     data_dir = tmp_path / f"live-{backend}"
