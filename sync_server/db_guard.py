@@ -165,15 +165,14 @@ def install_postgres_guards(engine: Engine, limits: DatabaseLimits) -> None:
     def _before_execute(connection: Connection, *_args: Any) -> None:
         guard(connection)
 
-    @event.listens_for(engine, "commit")
-    def _before_commit(connection: Connection) -> None:
+    def end_of_transaction(connection: Connection) -> None:
+        if connection.closed or connection.invalidated:  # nothing to send; checkin/invalidate clean up
+            return
         guard(connection)
-        connection.info.pop(STATEMENT_LIMIT_KEY, None)  # the lifted limit was for this transaction only
+        connection.info.pop(STATEMENT_LIMIT_KEY, None)  # a lifted limit was for this transaction only
 
-    @event.listens_for(engine, "rollback")
-    def _before_rollback(connection: Connection) -> None:
-        guard(connection)
-        connection.info.pop(STATEMENT_LIMIT_KEY, None)
+    event.listen(engine, "commit", end_of_transaction)
+    event.listen(engine, "rollback", end_of_transaction)
 
     @event.listens_for(engine, "connect")
     def _connected(_dbapi: Any, record: Any) -> None:

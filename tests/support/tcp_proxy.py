@@ -55,9 +55,10 @@ class TcpProxy:
     def __exit__(
         self, _type: type[BaseException] | None, _value: BaseException | None, _traceback: TracebackType | None
     ) -> None:
-        self.stop()
+        self._call(self._close())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=CONTROL_TIMEOUT_S)
+        self._loop.close()
 
     def _call(self, coroutine: Coroutine[Any, Any, None]) -> None:
         asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=CONTROL_TIMEOUT_S)
@@ -88,6 +89,14 @@ class TcpProxy:
             self._server.close()
             self._server = None
         self._cut_all()
+
+    async def _close(self) -> None:
+        await self._stop()
+        self._restored.set()
+        tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _hang(self) -> None:
         self._restored = asyncio.Event()

@@ -22,7 +22,8 @@ import psycopg
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import exc
+from sqlalchemy import exc, text
+from sqlmodel import Session
 
 from sync_server.config import Settings
 from sync_server.db import create_db_engine
@@ -277,5 +278,26 @@ def test_postgres_statement_timeout_is_timeout_and_a_lifted_limit_lets_it_run() 
                 assert unavailable_reason(_raised(lambda: connection.exec_driver_sql("SELECT pg_sleep(1)"))) == (
                     "timeout"
                 )
+        finally:
+            engine.dispose()
+
+
+def test_postgres_hung_mid_transaction_frees_the_thread_and_the_engine_recovers() -> None:
+    """A statement sent into silence (no statement_timeout can come back) is cut by the client-side watchdog."""
+    with fresh_postgres_database(require_postgres_admin_url()) as url, TcpProxy.before(url) as proxy:
+        limits = DatabaseLimits(connect_timeout_s=2, statement_timeout_s=0.5, ping_timeout_s=0.5, watchdog_grace_s=0.5)
+        engine = create_db_engine(proxy.rewrite(url), limits)
+        try:
+            with Session(engine) as session:
+                assert session.execute(text("SELECT 1")).scalar_one() == 1  # the transaction is open
+                proxy.hang()
+                started = time.monotonic()
+                cut = _raised(lambda: session.execute(text("SELECT 2")))
+                assert time.monotonic() - started < LIVENESS_S
+                assert unavailable_reason(cut) == "unreachable"
+            # The session closed (its rollback on a lost connection) without raising; the pool recovers.
+            proxy.restore()
+            with Session(engine) as session:
+                assert session.execute(text("SELECT 3")).scalar_one() == 3
         finally:
             engine.dispose()
