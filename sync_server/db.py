@@ -13,7 +13,12 @@ from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine
 
-from sync_server.db_guard import DatabaseLimits, allow_long_statements, install_postgres_guards
+from sync_server.db_guard import (
+    DatabaseLimits,
+    allow_long_statements,
+    install_postgres_guards,
+    install_sqlite_guards,
+)
 
 __all__ = ["alembic_config", "create_db_engine", "migrate", "session_scope"]
 
@@ -53,6 +58,7 @@ def create_db_engine(url: str, limits: DatabaseLimits | None = None, **kwargs: A
             url, connect_args={"check_same_thread": False}, pool_timeout=limits.pool_timeout_s, **kwargs
         )
         event.listen(engine, "connect", _sqlite_pragmas(limits.busy_timeout_s))
+        install_sqlite_guards(engine, limits)
         return engine
     engine = create_engine(
         url,

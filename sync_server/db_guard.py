@@ -9,8 +9,8 @@
   the request answers 503 and its thread and pool slot are free again.
 - SQLite: a bounded busy wait for another writer's lock (``database is locked`` after it).
 
-Work that legitimately runs long (migrations, a huge statement of a background job) lifts the limit for its own
-transaction with ``allow_long_statements``.
+Work that legitimately runs long (migrations, a background bill run) lifts the limit for its own transactions with
+``allow_long_statements`` / ``allow_long_transactions`` (on SQLite: a longer busy wait).
 """
 
 from __future__ import annotations
@@ -24,11 +24,20 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import InvalidatePoolError
+from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
     from sync_server.config import Settings
 
-__all__ = ["DatabaseLimits", "SocketWatchdog", "allow_long_statements", "install_postgres_guards", "watchdog"]
+__all__ = [
+    "DatabaseLimits",
+    "SocketWatchdog",
+    "allow_long_statements",
+    "allow_long_transactions",
+    "install_postgres_guards",
+    "install_sqlite_guards",
+    "watchdog",
+]
 
 # Connection.info key: this transaction's statement limit in seconds (None: unbounded), set by allow_long_statements.
 STATEMENT_LIMIT_KEY = "fieldmeter.statement_limit_s"
@@ -207,12 +216,45 @@ def install_postgres_guards(engine: Engine, limits: DatabaseLimits) -> None:
         event.listen(engine, name, _done)
 
 
-def allow_long_statements(connection: Connection, seconds: float | None) -> None:
-    """Let this transaction's statements run up to ``seconds`` (None: no limit), on the server and the watchdog.
+def install_sqlite_guards(engine: Engine, limits: DatabaseLimits) -> None:
+    """Put a connection's busy wait back to the bound when a transaction that lifted it ends."""
 
-    For work that is long by nature (migrations, a background job's big statement), never for a request.
+    def restore(dbapi: Any, info: dict[Any, Any]) -> None:
+        if info.pop(STATEMENT_LIMIT_KEY, False) is not False and dbapi is not None:
+            dbapi.execute(f"PRAGMA busy_timeout = {int(limits.busy_timeout_s * 1000)}")
+
+    def end_of_transaction(connection: Connection) -> None:
+        if not (connection.closed or connection.invalidated):
+            restore(connection.connection.dbapi_connection, connection.info)
+
+    event.listen(engine, "commit", end_of_transaction)
+    event.listen(engine, "rollback", end_of_transaction)
+    event.listen(engine, "checkin", lambda dbapi, record: restore(dbapi, record.info))
+
+
+# SQLite has no "no limit" for a lock wait (0 means: do not wait): a lifted limit of None waits this long.
+_SQLITE_LONGEST_WAIT_S = 600.0
+
+
+def allow_long_statements(connection: Connection, seconds: float | None) -> None:
+    """Let this transaction's statements run, or wait for locks, up to ``seconds`` (None: no limit).
+
+    PostgreSQL: ``SET LOCAL statement_timeout`` and the watchdog's limit; SQLite: the busy wait. For work that is
+    long by nature (migrations, background jobs that must not fail on a concurrent writer), never for a request.
     """
     if connection.dialect.name == "postgresql":
         milliseconds = 0 if seconds is None else max(1, int(seconds * 1000))
         connection.exec_driver_sql(f"SET LOCAL statement_timeout = {milliseconds}")
+    elif connection.dialect.name == "sqlite":
+        wait_s = _SQLITE_LONGEST_WAIT_S if seconds is None else seconds
+        connection.exec_driver_sql(f"PRAGMA busy_timeout = {int(wait_s * 1000)}")
     connection.info[STATEMENT_LIMIT_KEY] = seconds
+
+
+def allow_long_transactions(session: Session, seconds: float | None) -> None:
+    """``allow_long_statements`` for every transaction ``session`` begins: a background job committing as it goes."""
+
+    def lift(_session: Session, _transaction: Any, connection: Connection) -> None:
+        allow_long_statements(connection, seconds)
+
+    event.listen(session, "after_begin", lift)

@@ -20,6 +20,7 @@ from sync_server.billing.compute import approved_in_period, awaiting_review, dra
 from sync_server.billing.estimates import draft_estimated_bill
 from sync_server.billing.issue import issue_bill
 from sync_server.config import Settings
+from sync_server.db_guard import allow_long_transactions
 from sync_server.models import (
     AuditEvent,
     Bill,
@@ -45,6 +46,7 @@ PROGRESS_EVERY = 25  # units between progress commits: often enough for a progre
 # background tasks die with it); a new start may then supersede it. Far above the time 25 units take.
 RUN_STALE_AFTER = timedelta(minutes=5)
 _PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+RUN_STATEMENT_LIMIT_S = 120.0  # per statement or lock wait of a background run (requests get a few seconds)
 
 
 def _units_of_block(session: Session, block_id: int) -> list[tuple[Unit, Meter]]:
@@ -171,6 +173,9 @@ def execute_run(engine: Engine, run_id: int, *, clock: Callable[[], datetime]) -
     next progress commit without writing anything more.
     """
     with Session(engine, expire_on_commit=False) as session:
+        # A background run must not fail because a request's writer or a slow statement held it up for the few
+        # seconds that bound a request (sync_server/db_guard.py): its transactions get a longer limit.
+        allow_long_transactions(session, RUN_STATEMENT_LIMIT_S)
         run = session.get(BillRun, run_id)
         assert run is not None
         actor = session.get(User, run.started_by_id)

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, closing, contextmanager
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import psycopg
@@ -23,16 +25,20 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import exc, text
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
+from sync_server.billing.runs import execute_run, start_run
 from sync_server.config import Settings
 from sync_server.db import create_db_engine
 from sync_server.db_errors import unavailable_reason
 from sync_server.db_guard import DatabaseLimits, allow_long_statements
+from sync_server.demo import seed_demo
 from sync_server.main import create_app
+from sync_server.models import BillRun, Block, User
 from tests.support.live_server import LiveServer, start_live_server
 from tests.support.postgres import fresh_postgres_database, libpq_url, require_postgres_admin_url
 from tests.support.tcp_proxy import TcpProxy
+from tests.sync_server.factories import NOW
 
 LIVENESS_S = 5.0  # the test client's timeout: not a speed figure, an answer must come
 RETRY_AFTER = "7"
@@ -301,3 +307,47 @@ def test_postgres_hung_mid_transaction_frees_the_thread_and_the_engine_recovers(
                 assert session.execute(text("SELECT 3")).scalar_one() == 3
         finally:
             engine.dispose()
+
+
+@contextmanager
+def _writer_holding_the_lock(database_url: str) -> Iterator[None]:
+    """Another connection holding the bill table (PostgreSQL) or the write lock (SQLite), as a long writer would."""
+    if database_url.startswith("sqlite"):
+        with closing(sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)) as locker:
+            locker.execute("BEGIN EXCLUSIVE")
+            yield
+            locker.execute("ROLLBACK")
+    else:
+        with closing(psycopg.connect(libpq_url(database_url))) as locker:
+            locker.execute("LOCK TABLE bill IN ACCESS EXCLUSIVE MODE")
+            yield
+            locker.rollback()
+
+
+def test_a_background_bill_run_outlasts_a_writer_that_a_request_would_not(database_url: str) -> None:
+    """Requests give up on a lock after the short bound (503); a bill run in the background waits it out."""
+    engine = create_db_engine(database_url, DatabaseLimits(statement_timeout_s=0.3, busy_timeout_s=0.3))
+    try:
+        assert seed_demo(engine, now=NOW, tz=ZoneInfo("Asia/Kolkata"))
+        with Session(engine, expire_on_commit=False) as session:
+            admin = session.exec(select(User).where(User.username == "admin")).one()
+            block = session.exec(select(Block).order_by(col(Block.id))).first()
+            assert block is not None
+            run = start_run(session, block_id=block.id or 0, period="2025-11", actor=admin, now=NOW)
+        with _writer_holding_the_lock(database_url):
+            finished: list[BillRun] = []
+            worker = threading.Thread(
+                target=lambda: finished.append(execute_run(engine, run.id or 0, clock=lambda: NOW))
+            )
+            worker.start()
+            with Session(engine) as session:  # what a request meets meanwhile: the short bound
+                request_error = _raised(
+                    lambda: (session.execute(text("UPDATE bill SET status = status")), session.commit())
+                )
+            assert unavailable_reason(request_error) in {"locked", "timeout"}
+            time.sleep(1.0)  # several request bounds
+        worker.join(timeout=30)
+        assert [done.status for done in finished] == ["done"]
+        assert finished[0].processed == finished[0].total_units
+    finally:
+        engine.dispose()
