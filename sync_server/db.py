@@ -96,7 +96,7 @@ def migrate(engine: Engine) -> None:
         # A migration may rewrite big tables, and waits for another process's migration: no statement limit.
         allow_long_statements(connection, None)
         if connection.dialect.name == "postgresql":
-            pass
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
