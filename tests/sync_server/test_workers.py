@@ -50,6 +50,25 @@ def test_more_than_one_worker_on_sqlite_is_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "fieldmeter.db").exists()  # refused before touching anything
 
 
+def test_processes_migrating_one_fresh_database_at_once_all_succeed(tmp_path: Path) -> None:
+    with fresh_postgres_database(require_postgres_admin_url()) as database_url:
+        env = {**os.environ, "DATABASE_URL": database_url, "FIELDMETER_SECRET_KEY": ""}
+        command = [str(FIELDMETER), "migrate", "--data-dir", str(tmp_path)]
+        racers = [
+            subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            for _ in range(3)
+        ]
+        outputs = [racer.communicate(timeout=120)[0] for racer in racers]
+        assert [racer.returncode for racer in racers] == [0, 0, 0], outputs
+        engine = create_engine(database_url)
+        try:
+            with engine.connect() as connection:
+                versions = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+        finally:
+            engine.dispose()
+        assert versions == ["0006"]
+
+
 # --- which process holds a TCP connection (from /proc: no psutil here) ---------------------------------------
 
 
