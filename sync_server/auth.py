@@ -98,7 +98,7 @@ def _check_password(
     if not verify_password(password_hash, password) or not active or user is None or user.id is None:
         raise Problem(401, "auth.invalid_credentials")
     with engine.begin() as connection:
-        record_success(connection, username, address)
+        record_success(connection, username, address, rule, now)
     return user.id
 
 

@@ -109,9 +109,14 @@ def reserve_attempt(connection: Connection, username: str, address: str, rule: T
         raise _throttled(refusals)
 
 
-def record_success(connection: Connection, username: str, address: str) -> None:
-    """A correct password: the username starts afresh and the address gets its reservation back."""
+def record_success(connection: Connection, username: str, address: str, rule: ThrottleRule, now: datetime) -> None:
+    """A correct password: the username starts afresh and the address gets its reservation back.
+
+    Rows whose window has run out are deleted on the way (they count nothing any more), so guessed usernames do
+    not pile up; sign-ins are rare enough for the small scan.
+    """
     table = table_of(LoginThrottle)
+    connection.execute(table.delete().where(table.c.window_start <= literal(now - rule.window, UTCDateTime())))
     user_key, address_key = throttle_keys(username, address)
     connection.execute(update(table).where(table.c.key == user_key).values(failures=0))
     connection.execute(

@@ -13,6 +13,7 @@ from sync_server.clock import FixedClock
 from sync_server.config import Settings
 from sync_server.demo import DEMO_PASSWORD
 from sync_server.models import AuditEvent, User
+from sync_server.models.users import LoginThrottle
 from tests.sync_server.factories import auth, login
 
 
@@ -136,6 +137,16 @@ def test_a_success_clears_the_usernames_failures(client: TestClient) -> None:
         assert _attempt(client, "supervisor").status_code == 401
     assert _attempt(client, "supervisor", DEMO_PASSWORD).status_code == 200
     assert [_attempt(client, "supervisor").status_code for _ in range(4)] == [401] * 4
+
+
+def test_expired_counters_are_deleted_by_the_next_sign_in(client: TestClient, clock: FixedClock) -> None:
+    for n in range(3):
+        assert _attempt(client, f"guess-{n}").status_code == 401
+    clock.advance(timedelta(minutes=16))
+    assert _attempt(client, "engineer1", DEMO_PASSWORD).status_code == 200
+    with Session(client.app.state.context.engine) as session:  # type: ignore[attr-defined]
+        keys = session.exec(select(LoginThrottle.key)).all()
+    assert not [key for key in keys if key.startswith("user:guess-")]
 
 
 def test_wrong_passwords_from_one_address_are_throttled_across_usernames(client: TestClient) -> None:
