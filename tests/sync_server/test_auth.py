@@ -5,10 +5,13 @@ from typing import Any
 
 import httpx
 import jwt
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+import sync_server.auth as auth_module
+from sync_server.auth import verify_password
 from sync_server.clock import FixedClock
 from sync_server.config import Settings
 from sync_server.demo import DEMO_PASSWORD
@@ -116,9 +119,19 @@ def _settings(client: TestClient) -> Settings:
     return settings
 
 
-def test_ten_wrong_passwords_for_a_username_are_throttled_before_hashing(client: TestClient, clock: FixedClock) -> None:
+def test_ten_wrong_passwords_for_a_username_are_throttled_before_hashing(
+    client: TestClient, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hashed: list[str] = []
+
+    def counting_verify(password_hash: str, password: str) -> bool:
+        hashed.append(password)
+        return verify_password(password_hash, password)
+
+    monkeypatch.setattr(auth_module, "verify_password", counting_verify)
     answers = [_attempt(client, "engineer1") for _ in range(10)]
     assert [a.status_code for a in answers] == [401] * 5 + [429] * 5
+    assert len(hashed) == 5  # the refused attempts cost no argon2
     throttled = answers[-1]
     assert throttled.json()["code"] == "auth.throttled"
     assert set(throttled.json()) == {"code", "message", "details"}

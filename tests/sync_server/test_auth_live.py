@@ -100,3 +100,15 @@ def test_health_answers_while_fifty_sign_ins_are_hashed(server: LiveServer) -> N
     assert len(latencies) >= 3
     median_ms, max_ms = statistics.median(latencies) * 1000, max(latencies) * 1000
     print(f"\n/api/health during 50 sign-ins: {len(latencies)} polls, median {median_ms:.0f} ms, max {max_ms:.0f} ms")
+
+
+async def _guess_burst(server: LiveServer) -> Counter[int]:
+    async with server.async_client() as http:
+        body = {"username": "supervisor", "password": "wrong", "device_id": "burst"}
+        answers = await asyncio.gather(*(http.post("/api/auth/login", json=body) for _ in range(10)))
+    return Counter(answer.status_code for answer in answers)
+
+
+def test_ten_concurrent_wrong_passwords_cannot_slip_past_the_limit(server: LiveServer) -> None:
+    # All ten pass the quick check together (nothing counted yet); the counted reservation still stops five.
+    assert asyncio.run(_guess_burst(server)) == {401: 5, 429: 5}
