@@ -205,15 +205,14 @@ def install_postgres_guards(engine: Engine, limits: DatabaseLimits) -> None:
     def _reset(dbapi: Any, _record: Any, _state: Any) -> None:
         watchdog.watch(dbapi, limits.ping_timeout_s + limits.watchdog_grace_s)  # the pool's ROLLBACK on return
 
-    for name in ("checkin", "close", "invalidate", "detach"):
+    def done(dbapi: Any, record: Any, *_rest: Any) -> None:
+        if dbapi is not None:
+            watchdog.unwatch(dbapi)
+        if record is not None and hasattr(record, "info"):
+            record.info.pop(STATEMENT_LIMIT_KEY, None)
 
-        def _done(dbapi: Any, record: Any, *_rest: Any) -> None:
-            if dbapi is not None:
-                watchdog.unwatch(dbapi)
-            if record is not None and hasattr(record, "info"):
-                record.info.pop(STATEMENT_LIMIT_KEY, None)
-
-        event.listen(engine, name, _done)
+    for name in ("checkin", "close", "invalidate", "detach"):  # back in the pool, or gone
+        event.listen(engine, name, done)
 
 
 def install_sqlite_guards(engine: Engine, limits: DatabaseLimits) -> None:
