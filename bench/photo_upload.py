@@ -2,7 +2,8 @@
 
     python bench/photo_upload.py [--photos 8] [--size 7000x5700]
 
-For each photo format (JPEG, what phones send, checked in a 1/8-scale draft decode; PNG, decoded in full) and each
+Three formats: JPEG (what phones send; checked in a 1/8-scale draft decode), PNG (its data inflated in pieces,
+no picture built) and WebP (decoded in full: the case the bound is for). For each, and for each
 ``FIELDMETER_PHOTO_DECODE_CONCURRENCY`` (2, the default, and ``--photos``, i.e. no bound), start a fresh
 ``fieldmeter serve --demo`` (SQLite, temp data dir), push one reading per photo naming its hash, warm the upload
 path with one small photo, then PUT ``--photos`` distinct photos of ``--size`` pixels (just under the 40 MP limit)
@@ -20,6 +21,8 @@ import contextlib
 import hashlib
 import io
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -31,7 +34,7 @@ from typing import Any
 import httpx
 from bench_support import BenchError
 from PIL import Image
-from sync_ingest import ENGINEER, REQUEST_TIMEOUT_S, Server, free_port
+from sync_ingest import ENGINEER, HOST, REQUEST_TIMEOUT_S, Server, free_port
 from transfer import wait_ok
 
 from sync_server.demo import DEMO_PASSWORD
@@ -45,10 +48,15 @@ def make_photos(count: int, size: tuple[int, int], kind: str) -> list[bytes]:
     )
     photos = []
     for index in range(count):
-        picture.putpixel((index, 0), (index, 3, 200))
+        # A block, not a pixel: lossy encoders would smooth a one-pixel difference away (same bytes, same hash).
+        picture.paste((30 * index % 256, 40, 200), (64 * index, 0, 64 * index + 64, 64))
         buffer = io.BytesIO()
         # JPEG may quantize a one-pixel difference away: a comment keeps the files (and hashes) distinct.
-        options = {"quality": 85, "comment": f"photo {index}"} if kind == "JPEG" else {"compress_level": 1}
+        options: dict[str, Any] = {
+            "JPEG": {"quality": 85, "comment": f"photo {index}"},
+            "PNG": {"compress_level": 1},
+            "WEBP": {"quality": 60, "method": 0},
+        }[kind]
         picture.save(buffer, kind, **options)
         photos.append(buffer.getvalue())
     return photos
@@ -128,14 +136,32 @@ async def burst(base_url: str, photos: list[bytes], content_type: str) -> float:
         return seconds
 
 
+class BoundedServer(Server):
+    """``bench/sync_ingest.py``'s server (which drops the caller's FIELDMETER_* variables) with the decode bound."""
+
+    def __init__(self, data_dir: Path, port: int, bound: int) -> None:
+        self.port = port
+        self.base_url = f"http://{HOST}:{port}"
+        self.log_path = data_dir / "server.log"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDMETER_") and k != "DATABASE_URL"}
+        env |= {"PYTHONUNBUFFERED": "1", "FIELDMETER_PHOTO_DECODE_CONCURRENCY": str(bound)}
+        exe = shutil.which("fieldmeter") or str(Path(sys.executable).with_name("fieldmeter"))
+        command = [exe, "serve", "--demo", "--data-dir", str(data_dir), "--host", HOST, "--port", str(port)]
+        self._log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+
+
 def run(kind: str, photos: list[bytes], bound: int) -> tuple[int, int, float]:
     with contextlib.ExitStack() as stack:
         data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="fm-bench-photos-")))
-        os.environ["FIELDMETER_PHOTO_DECODE_CONCURRENCY"] = str(bound)
-        try:
-            server = Server(data_dir, free_port(), None)
-        finally:
-            os.environ.pop("FIELDMETER_PHOTO_DECODE_CONCURRENCY", None)
+        server = BoundedServer(data_dir, free_port(), bound)
         stack.callback(server.stop)
         wait_ok(server)
         before = memory_kib(server.process.pid, "VmRSS")
@@ -148,14 +174,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--photos", type=int, default=8)
     parser.add_argument("--size", default="7000x5700")
+    parser.add_argument("--formats", default="JPEG,PNG,WEBP")
+    parser.add_argument("--bounds", default="", help="decode bounds to compare (default: 2 and --photos)")
     args = parser.parse_args(argv)
+    bounds = [int(bound) for bound in args.bounds.split(",")] if args.bounds else [2, args.photos]
     width, height = (int(part) for part in args.size.split("x"))
     print(f"{args.photos} photos of {width}×{height} ({width * height / 1e6:.1f} MP) uploaded at once")
     print(f"  {'format':<6} {'decodes at once':>15} {'RSS before':>11} {'peak RSS':>10} {'burst':>8}")
     try:
-        for kind in ("JPEG", "PNG"):
+        for kind in args.formats.upper().split(","):
             photos = make_photos(args.photos, (width, height), kind)
-            for bound in (2, args.photos):
+            for bound in bounds:
                 before, peak, seconds = run(kind, photos, bound)
                 print(f"  {kind:<6} {bound:>15} {before / 1024:>8.0f} MB {peak / 1024:>7.0f} MB {seconds:>7.2f}s")
     except BenchError as error:

@@ -7,8 +7,9 @@ The decode is bounded in memory and in concurrency. A JPEG (what phones send) is
 scale: libjpeg still entropy-decodes every block, so a truncated or corrupt stream fails as before, but the picture
 it builds is 1/64 of the full one (a 40 MP photo: about 2.5 MB instead of 160 MB). A PNG's data is checked by
 inflating it in pieces without building the picture (``png_stream``). Only WebP and interlaced PNG are decoded in
-full; and at most ``max_concurrent_decodes`` checks run at once (``check_bounded``: the others wait on the event
-loop, holding no thread), so eight big photos arriving together cannot take the server past that many pictures.
+full, one at a time. At most ``max_concurrent_decodes`` checks run at once (``check_bounded``: the others wait on
+the event loop, holding no thread), so eight big photos arriving together cannot take the server past a bound:
+about one full decode plus that many small pictures.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import os
 import tempfile
 import threading
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,6 +59,7 @@ class PhotoStore:
         self._decoding = 0
         self.peak_decodes = 0  # the most decodes seen at once (tests and benchmarks read it)
         self._count_lock = threading.Lock()
+        self._full_decoder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="photo-decode")
 
     def path_for(self, sha256: str) -> Path:
         return self.root / sha256[:2] / sha256
@@ -115,7 +118,13 @@ class PhotoStore:
             if image.format == "JPEG":
                 width, height = image.size
                 image.draft(image.mode, (max(1, width // _DRAFT_SCALE), max(1, height // _DRAFT_SCALE)))
-            image.load()
+                image.load()
+                return
+            # A full decode (WebP, interlaced PNG) peaks far above the picture's size: a 40 MP WebP takes ~600 MB
+            # in Pillow 13 (libwebp's RGBA buffer, then copies). One at a time per process, whatever the bound, and
+            # always on the same thread: the C allocator keeps freed memory per thread, so decodes spread over many
+            # threads would each leave their own ~600 MB behind.
+            self._full_decoder.submit(image.load).result()
         finally:
             with self._count_lock:
                 self._decoding -= 1

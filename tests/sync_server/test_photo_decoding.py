@@ -151,3 +151,15 @@ def test_concurrent_big_photos_against_a_real_server_are_all_stored(live_server:
 
     assert asyncio.run(scenario()) == [201] * len(photos)
     assert live_server.process.is_running()
+
+
+def test_webp_is_decoded_in_full_and_a_truncated_one_refused(tmp_path: Path) -> None:
+    store = PhotoStore(tmp_path, max_bytes=10 * 1024 * 1024, max_pixels=40_000_000)
+    buffer = io.BytesIO()
+    Image.effect_noise((300, 200), 40).convert("RGB").save(buffer, "WEBP", quality=80)
+    good = buffer.getvalue()
+    assert store.check(sha256(good), good).content_type == "image/webp"
+    cut = good[: len(good) // 2]
+    with pytest.raises(Problem) as refused:
+        store.check(sha256(cut), cut)
+    assert (refused.value.status, refused.value.code) == (422, "photo.undecodable")
