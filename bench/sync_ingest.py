@@ -157,7 +157,8 @@ class Server:
                 except httpx.TransportError as exc:
                     last = f"{type(exc).__name__}: {exc}"
                 else:
-                    if response.is_success and response.json().get("database") == "ok":
+                    # 200 only when the database, the schema and the data dir all check out (503 otherwise).
+                    if response.is_success:
                         return
                     last = f"HTTP {response.status_code} {response.text[:200]}"
                 time.sleep(0.2)
