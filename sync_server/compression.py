@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import hashlib
+import logging
 import os
 import shutil
 import tempfile
@@ -51,6 +52,7 @@ API_LEVEL = 6
 FILE_LEVEL = 9
 EXCLUDED_CONTENT_TYPES = (*DEFAULT_EXCLUDED_CONTENT_TYPES, "application/pdf", "application/x-brotli")
 _CHUNK = 64 * 1024
+_log = logging.getLogger(__name__)
 _PATHSEND = "http.response.pathsend"
 
 
@@ -177,13 +179,21 @@ class PrecompressedFiles:
 
         await self.app(scope, receive, send_or_hold)
 
+    async def _packed(self, path: Path) -> Path | None:
+        try:
+            return await self.cache.get(path)
+        except OSError:  # e.g. a read-only or full data dir: the file goes out (gzipped on the fly by GzipAnswers)
+            _log.warning("could not gzip %s into %s", path, self.cache.directory, exc_info=True)
+            return None
+
     async def _send_path(self, start: Message, path: Path, wants_gzip: bool, send: Send) -> None:
         headers = MutableHeaders(raw=start.setdefault("headers", []))
         size = int(headers.get("content-length", "0") or 0)
         if start["status"] == 200 and compressible(headers.get("content-type", "")) and size >= self.minimum_size:
             headers.add_vary_header("Accept-Encoding")
-            if wants_gzip:
-                path = await self.cache.get(path)
+            packed = await self._packed(path) if wants_gzip else None
+            if packed is not None:
+                path = packed
                 headers["content-encoding"] = "gzip"
                 headers["content-length"] = str((await anyio.to_thread.run_sync(path.stat)).st_size)
                 # Other bytes, so not the same strong validator; conditional requests still match (Starlette

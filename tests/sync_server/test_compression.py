@@ -153,3 +153,14 @@ def test_files_are_sent_gzipped_from_the_cache_or_unchanged(tmp_path: Path) -> N
 
         ranged = client.get("/files/app.js", headers={"Accept-Encoding": "gzip", "Range": "bytes=0-9"})
         assert (ranged.status_code, ranged.content, ranged.headers.get("content-encoding")) == (206, script[:10], None)
+
+
+def test_a_file_still_goes_out_when_the_cache_cannot_be_written(tmp_path: Path) -> None:
+    script = b"const fieldmeter = 'console';\n" * 2000
+    app = _static_app(tmp_path, {"app.js": script})
+    (tmp_path / "cache").write_text("a file where the cache directory should be")  # mkdir fails: an OSError
+    with TestClient(app) as client:
+        status, headers, body = _raw_get(client, "/files/app.js", {"Accept-Encoding": "gzip"})
+    # Not from the cache, so compressed on the fly by the answers' layer (as any other body).
+    assert (status, headers.get("content-encoding")) == (200, "gzip")
+    assert gzip.decompress(body) == script
