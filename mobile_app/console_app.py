@@ -81,8 +81,8 @@ class ConsoleApp:
             await view.load()
         return None
 
-    def _sign_out(self, _event: ft.Event[Any]) -> None:
-        self.client.sign_out()
+    async def _sign_out(self, _event: ft.Event[Any]) -> None:
+        await self.client.log_out()  # the server ends the session too: its tokens stop working at once
         self.show_sign_in()
 
 

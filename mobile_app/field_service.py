@@ -129,9 +129,13 @@ class FieldService:
         return self.last_report is not None and self.last_report.needs_sign_in
 
     def sign_out(self) -> None:
+        tokens = self.tokens.get()
         delete_state(store=self.store, key=PROFILE_KEY)
         self.tokens.set(None)
         self._changed()
+        if tokens is not None:
+            # The server ends the session too (a lost phone's tokens stop working), without the UI waiting on it.
+            threading.Thread(target=self.api.end_session, args=(tokens,), name="sign-out", daemon=True).start()
 
     # --- data for the views --------------------------------------------------------------------------------------
     def meters(self, search: str | None = None) -> list[MeterAssignment]:

@@ -22,6 +22,7 @@ whose message says how long to wait (the person must wait, not the network).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -231,12 +232,20 @@ class SyncApi:
 
         The tokens are forgotten even when the server cannot be reached (signing out never waits on a network).
         """
-        try:
-            self._signed_in_call("POST", "/auth/logout")
-        except (TransportError, ApiError, AuthExpired):
-            pass  # offline, or already over: the local sign-out still happens
-        finally:
-            self._tokens.set(None)
+        tokens = self._tokens.get()
+        self._tokens.set(None)
+        if tokens is not None:
+            self.end_session(tokens)
+
+    def end_session(self, tokens: TokenPair) -> None:
+        """Tell the server these tokens are done with (their family is revoked); never raises, never refreshes.
+
+        Takes the tokens rather than reading the store, so it can run after the phone has already forgotten them
+        (a sign-out does not wait on the network) without touching a newer sign-in's tokens.
+        """
+        headers = {"Authorization": f"Bearer {tokens.access_token}"}
+        with contextlib.suppress(httpx.HTTPError):  # offline, or already over: the local sign-out still happened
+            self._http.post(self._url("/auth/logout"), headers=headers)
 
     def refresh(self) -> TokenPair:
         """Exchange the refresh token for a new pair (the old one stops working). Refused: ``AuthExpired``."""

@@ -218,6 +218,25 @@ def test_sign_out_clears_the_profile_and_tokens_but_keeps_readings(tmp_path: Pat
     assert server.readings(reading) == []
 
 
+def test_sign_out_ends_the_session_on_the_server_too(tmp_path: Path, server: Server) -> None:
+    service = signed_in_phone(tmp_path / "phone", server)
+    tokens = service.tokens.get()
+    assert tokens is not None
+    me = {"Authorization": f"Bearer {tokens.access_token}"}
+    assert server.client.get("/api/me", headers=me).status_code == 200
+
+    service.sign_out()  # returns at once: the server is told from a background thread
+
+    deadline = time.monotonic() + LOOP_DEADLINE_S
+    while server.client.get("/api/me", headers=me).status_code != 401:
+        assert time.monotonic() < deadline, "the old access token still works after signing out"
+        time.sleep(0.05)
+    refreshed = server.client.post(
+        "/api/auth/refresh", json={"refresh_token": tokens.refresh_token, "device_id": service.device_id}
+    )
+    assert refreshed.status_code == 401
+
+
 # --- sync ---------------------------------------------------------------------------------------------------------
 
 

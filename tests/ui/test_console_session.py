@@ -12,8 +12,10 @@ from typing import Any
 
 import flet as ft
 import httpx
+from sqlmodel import Session, select
 
 from mobile_app.console_app import console_main
+from sync_server.models import RefreshToken, User
 from tests.support.flet_driver import FletDriver, run_app
 from tests.ui.ui_fixtures import FLAT, Server, meter_photo, sign_in, value_of, wait_key
 
@@ -48,6 +50,12 @@ def test_wrong_password_and_an_engineer_in_the_console(server: Server) -> None:
         assert driver.crashes() == []
 
     run(server, scenario)
+    # Signing out ended the console's session on the server as well: no refresh token of it is left alive.
+    with Session(server.app.state.context.engine) as session:
+        engineer = session.exec(select(User).where(User.username == "engineer1")).one()
+        tokens = session.exec(select(RefreshToken).where(RefreshToken.user_id == engineer.id)).all()
+    assert tokens
+    assert all(token.revoked_at is not None for token in tokens)
 
 
 def test_supervisor_sees_the_queue_with_flags_and_photo_then_rejects_and_approves(server: Server) -> None:
