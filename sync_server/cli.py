@@ -104,11 +104,11 @@ def field_app(
 @app.command()
 def migrate(data_dir: DataDir = None) -> None:
     """Create or upgrade the database schema."""
-    from sync_server.db import create_db_engine
+    from sync_server.db import engine_for
     from sync_server.db import migrate as run_migrations
 
     settings = _settings(data_dir, None, None)
-    run_migrations(create_db_engine(settings.sqlalchemy_url))
+    run_migrations(engine_for(settings))
     typer.echo("Schema is current.")
 
 
@@ -227,7 +227,7 @@ def audit_verify(
 
     from sync_server.audit import AuditSealer, chain_key
     from sync_server.config import SECRET_FILE, load_secret_key
-    from sync_server.db import create_db_engine
+    from sync_server.db import engine_for
     from sync_server.leases import new_holder_id
 
     settings = _settings(data_dir, None, None)
@@ -239,7 +239,7 @@ def audit_verify(
             err=True,
         )
         raise typer.Exit(2)
-    engine = create_db_engine(settings.sqlalchemy_url)
+    engine = engine_for(settings)
     sealer = AuditSealer(engine, chain_key(load_secret_key(settings)), new_holder_id(), clock=settings.clock())
     try:
         report = sealer.verify(seal_first=not read_only)

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine
 
+from sync_server.config import Settings
 from sync_server.db_guard import (
     DatabaseLimits,
     allow_long_statements,
@@ -20,7 +21,7 @@ from sync_server.db_guard import (
     install_sqlite_guards,
 )
 
-__all__ = ["alembic_config", "create_db_engine", "migrate", "session_scope"]
+__all__ = ["alembic_config", "create_db_engine", "engine_for", "migrate", "session_scope"]
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -70,6 +71,11 @@ def create_db_engine(url: str, limits: DatabaseLimits | None = None, **kwargs: A
     )
     install_postgres_guards(engine, limits)  # also the bounded checkout ping, in place of pool_pre_ping
     return engine
+
+
+def engine_for(settings: Settings) -> Engine:
+    """The engine of a configured server or command, with the configured bounds on every database wait."""
+    return create_db_engine(settings.sqlalchemy_url, DatabaseLimits.from_settings(settings))
 
 
 def alembic_config(url: str) -> Config:

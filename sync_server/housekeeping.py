@@ -43,13 +43,21 @@ async def leased_loop(
 
     ``ttl`` should outlast a pass and the wait before the next (the holder keeps the lease by renewing it).
     """
+    failures = 0
     while True:
         await asyncio.sleep(every_s)
         try:
             if await run_in_threadpool(try_acquire, engine, lease, holder, ttl):
                 await run_in_threadpool(job)
         except Exception:  # a failed pass (database down) must not end the loop
-            log.exception("background job %s failed", lease)
+            # The first failure of a streak with its traceback; the rest quietly (the sealer runs every second).
+            if failures == 0:
+                log.exception("background job %s failed; retrying every %.0f s", lease, every_s)
+            failures += 1
+            continue
+        if failures:
+            log.info("background job %s works again after %d failed passes", lease, failures)
+            failures = 0
 
 
 def _refresh_and_log(context: AppContext) -> None:

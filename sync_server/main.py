@@ -19,8 +19,7 @@ from sync_server.clock import Clock
 from sync_server.compression import install_compression
 from sync_server.config import Settings, load_secret_key
 from sync_server.context import AppContext
-from sync_server.db import create_db_engine, migrate
-from sync_server.db_guard import DatabaseLimits
+from sync_server.db import engine_for, migrate
 from sync_server.error_handlers import install_error_handlers
 from sync_server.housekeeping import STATUS_REFRESH_LEASE, audit_seal_loop, status_refresh_loop
 from sync_server.invoices import DEFAULT_ASSETS_DIR
@@ -34,7 +33,7 @@ __all__ = ["create_app"]
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None, run_migrations: bool = True) -> FastAPI:
     settings = settings or Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = create_db_engine(settings.sqlalchemy_url, DatabaseLimits.from_settings(settings))
+    engine = engine_for(settings)
     if run_migrations:
         migrate(engine)
     context = AppContext(

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from sqlalchemy.exc import IntegrityError
 
 from sync_server.config import Settings, load_secret_key
-from sync_server.db import create_db_engine, migrate
+from sync_server.db import engine_for, migrate
 from sync_server.demo import seed_demo
 from sync_server.main import create_app
 
@@ -39,7 +39,7 @@ def prepare(settings: Settings, *, demo: bool) -> bool | None:
     """Migrate, make sure the secret exists and (with ``demo``) seed; True/False: seeded or not, None: no demo."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     load_secret_key(settings)
-    engine = create_db_engine(settings.sqlalchemy_url)
+    engine = engine_for(settings)
     try:
         migrate(engine)
         if not demo:
