@@ -28,6 +28,7 @@ from enum import StrEnum
 from shared_billing.checks import ReadingFlag
 from shared_billing.errors import NegativeConsumption, TooManyDigits
 from shared_billing.money import round_units
+from shared_billing.readings import format_quantity
 from shared_billing.readings import format_quantity as _q
 
 __all__ = [
@@ -73,13 +74,17 @@ class MeterRegister:
         """10^dials: register values are below it, and it wraps to 0 there."""
         return Decimal(10) ** self.dials
 
-    def round(self, units: Decimal) -> Decimal:
-        """Units at the meter's precision (its decimals), half up: what pricing and true-ups work on.
+    def units(self, register_units: Decimal) -> Decimal:
+        """Units from a register difference: rounded to the meter's precision (its decimals, half up), times the
+        multiplier written without padding zeros.
 
-        Stored register values and multipliers carry 4 places, so their product has 8; priced or split by days
-        at that precision, a true-up drifts by a paisa from the published arithmetic on whole units.
+        Stored register values and multipliers carry 4 places, so a raw product has 8; priced or split by days at
+        that precision, a true-up drifts by a paisa from the published arithmetic on whole units. The register is
+        what has a precision: a fractional multiplier (a CT ratio of 0.5) still counts every half unit.
         """
-        return round_units(units, self.decimals)
+        if not self.multiplier > 0:
+            raise ValueError(f"the multiplying factor must be positive, not {self.multiplier}")
+        return round_units(register_units, self.decimals) * _plain(self.multiplier)
 
     def check(self, value: Decimal) -> None:
         """``TooManyDigits`` for a value the register cannot show."""
@@ -121,7 +126,12 @@ def subtractive_consumption(previous: Decimal, current: Decimal, *, multiplier: 
 
 def _wrapped(register: MeterRegister, previous: Decimal, current: Decimal) -> Decimal:
     # (curr − prev) mod 10^dials for curr < prev, written out: Decimal's % keeps the dividend's sign.
-    return (register.capacity - previous + current) * register.multiplier
+    return register.capacity - previous + current
+
+
+def _plain(value: Decimal) -> Decimal:
+    """``value`` without padding zeros and without an exponent (``40.0000`` → ``40``, not ``4E+1``)."""
+    return Decimal(format_quantity(value))
 
 
 def _rollover_refusal(
@@ -168,13 +178,13 @@ def meter_consumption(
     register.check(current)
     multiplier = _q(register.multiplier)
     if register.kind == RegisterKind.CONSUMPTION:
-        units = register.round(current * register.multiplier)
+        units = register.units(current)
         return Consumption(units, (f"Consumption register: {_q(current)} × {multiplier} = {units} units",))
     if previous is None:
         raise ValueError("a cumulative register needs the previous value")
     register.check(previous)
     if current >= previous:
-        units = register.round(subtractive_consumption(previous, current, multiplier=register.multiplier))
+        units = register.units(subtractive_consumption(previous, current))
         return Consumption(units, (f"Meter: ({_q(current)} − {_q(previous)}) × {multiplier} = {units} units",))
     refusal = _rollover_refusal(register, previous, current, expected_max_units, band)
     if refusal is not None:
@@ -186,7 +196,7 @@ def meter_consumption(
             flag=ReadingFlag.BELOW_PREVIOUS.value,
             reason=refusal,
         )
-    units = register.round(_wrapped(register, previous, current))
+    units = register.units(_wrapped(register, previous, current))
     explanation = (
         f"Meter rolled over at {register.capacity} ({register.dials} dials): ({_q(current)} − {_q(previous)}) mod "
         f"{register.capacity} × {multiplier} = {units} units"

@@ -18,11 +18,16 @@ def test_stored_scale_values_give_units_at_the_meters_decimals():
     assert used.explanation == ("Meter: (1400 − 1000) × 1 = 400 units",)
 
 
-def test_a_fractional_product_is_rounded_half_up_to_the_meters_decimals():
+def test_the_register_difference_is_rounded_to_the_meters_decimals_and_the_multiplier_kept_exact():
+    # The register is what has a precision; a fractional multiplier (CT ratio) still counts every part of a unit.
     one_place = MeterRegister(dials=6, decimals=1, multiplier=D("2.5000"))
     assert meter_consumption(one_place, D("100.1000"), D("100.3000")).units == D("0.5")
     whole = MeterRegister(dials=6, multiplier=D("1.5000"))
-    assert meter_consumption(whole, D("100.0000"), D("101.0000")).units == D(2)  # 1.5 → 2
+    assert str(meter_consumption(whole, D("100.0000"), D("101.0000")).units) == "1.5"
+    # A stored value with more places than the meter shows is taken at the meter's precision, half up.
+    assert meter_consumption(whole, D("100.0000"), D("101.5000")).units == D(3)  # 2 × 1.5
+    ct = MeterRegister(dials=6, multiplier=D("40.0000"))
+    assert str(meter_consumption(ct, D("100.0000"), D("102.0000")).units) == "80"  # not 8E+1
     register = MeterRegister(dials=4, multiplier=D("2.0000"), kind=RegisterKind.CONSUMPTION)
     assert str(meter_consumption(register, None, D("150.0000")).units) == "300"
 
