@@ -1,22 +1,20 @@
-"""Entry points: ``run_field_app`` (the phone, or its stand-in in web mode) and ``console_asgi_app`` (browser mode).
+"""Entry point ``run_field_app``: the field app as its own process (the phone's stand-in, or in web mode).
 
-The server imports only this module, lazily (docs/architecture.md "Parts and their boundaries").
+The server's CLI imports this module lazily (``fieldmeter app``); the browser console lives in ``mobile_app.console``
+(its ASGI app in ``mobile_app.console.asgi``), so this module carries nothing the phone does not run.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 import flet as ft
-import httpx
 
-from mobile_app.console_app import console_main
 from mobile_app.field_app import field_main
 from mobile_app.field_service import FieldService
 
-__all__ = ["ASSETS_DIR", "console_asgi_app", "run_field_app"]
+__all__ = ["ASSETS_DIR", "run_field_app"]
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
 
@@ -42,21 +40,3 @@ def run_field_app(
         )
     finally:
         service.stop()
-
-
-def console_asgi_app(api: Any) -> Any:
-    """The browser console as an ASGI app to mount at ``/``; it calls ``api`` in-process (never blocking)."""
-    import flet.fastapi as flet_fastapi
-
-    def http_factory(client_ip: str = "127.0.0.1") -> httpx.AsyncClient:
-        # In-process calls: compressing an answer only to decompress it in the same process is wasted CPU.
-        # The browser's address is the request's client (request.client.host), so sign-in throttling counts
-        # each browser; it travels in the transport, not in a header a remote caller could forge.
-        return httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=api, client=(client_ip, 0)),
-            base_url="http://fieldmeter.local",
-            headers={"Accept-Encoding": "identity"},
-        )
-
-    main = console_main(http_factory, for_client=http_factory)
-    return flet_fastapi.app(main, assets_dir=str(ASSETS_DIR), no_cdn=True)

@@ -42,7 +42,7 @@ def _api_paths_stay_json(api: FastAPI, console: ASGIApp) -> ASGIApp:
 def mount_console(api: FastAPI) -> None:
     from flet_web.fastapi import app_manager
 
-    from mobile_app.app import console_asgi_app
+    from mobile_app.console.asgi import console_asgi_app
 
     api.mount("/", _api_paths_stay_json(api, console_asgi_app(api)))
     inner = api.router.lifespan_context

@@ -11,15 +11,15 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-import mobile_app.console_client as console_client
-from mobile_app.console_app import console_main
-from mobile_app.console_client import ConsoleApiError, ConsoleClient
+import mobile_app.console.client as console_client
+from mobile_app.console.app import console_main
+from mobile_app.console.client import ConsoleApiError, ConsoleClient
 from mobile_app.sync.tokens import TokenPair
 from sync_server.demo import DEMO_PASSWORD
 
 
 def _browser(app: FastAPI, address: str) -> ConsoleClient:
-    # What mobile_app.app's factory builds for a browser at ``address`` (page.client_ip).
+    # What mobile_app.console.asgi's factory builds for a browser at ``address`` (page.client_ip).
     transport = httpx.ASGITransport(app=app, client=(address, 0))
     return ConsoleClient(httpx.AsyncClient(transport=transport, base_url="http://fieldmeter.local"))
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from mobile_app.console_app import console_main
+from mobile_app.console.app import console_main
 from tests.support.flet_driver import FletDriver
 from tests.ui.ui_fixtures import sign_in, value_of, wait_key
 

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from mobile_app.console_client import SocietyTime
+from mobile_app.console.client import SocietyTime
 from mobile_app.ui.common import day, local_time, society_time
 
 INDIA = ZoneInfo("Asia/Kolkata")

@@ -14,7 +14,7 @@ import flet as ft
 import httpx
 from sqlmodel import Session, select
 
-from mobile_app.console_app import console_main
+from mobile_app.console.app import console_main
 from sync_server.models import RefreshToken, User
 from tests.support.flet_driver import FletDriver, run_app
 from tests.ui.ui_fixtures import FLAT, Server, meter_photo, sign_in, value_of, wait_key

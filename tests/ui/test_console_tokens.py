@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from mobile_app.console_app import console_main
-from mobile_app.console_client import ConsoleClient, SessionExpired
+from mobile_app.console.app import console_main
+from mobile_app.console.client import ConsoleClient, SessionExpired
 from tests.support.flet_driver import FletDriver, run_app
 from tests.ui.ui_fixtures import FLAT, PASSWORD, Server, meter_photo, sign_in, value_of, wait_key
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import flet as ft
 
-from mobile_app.console_client import ConsoleApiError, ConsoleClient
+from mobile_app.console.client import ConsoleApiError, ConsoleClient
+from mobile_app.console.location_map import location_map
 from mobile_app.ui.common import mounted_page, plural, push_update, show_message, society_time, title
-from mobile_app.ui.location_map import location_map
 
 __all__ = ["ReviewView"]
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import flet as ft
 
-from mobile_app.console_client import BillingClient, ConsoleApiError
+from mobile_app.console.client import BillingClient, ConsoleApiError
 from mobile_app.ui.common import plural, push_update, rupees, title
 
 __all__ = ["BillRunView"]

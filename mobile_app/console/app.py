@@ -14,12 +14,12 @@ from typing import Any
 import flet as ft
 import httpx
 
-from mobile_app.console_client import BillingClient, ConsoleApiError, SessionExpired
-from mobile_app.ui.admin import AdminView
-from mobile_app.ui.bill_runs import BillRunView
-from mobile_app.ui.bills_view import BillsView
+from mobile_app.console.admin import AdminView
+from mobile_app.console.bill_runs import BillRunView
+from mobile_app.console.bills_view import BillsView
+from mobile_app.console.client import BillingClient, ConsoleApiError, SessionExpired
+from mobile_app.console.review import ReviewView
 from mobile_app.ui.common import push_update
-from mobile_app.ui.review import ReviewView
 from mobile_app.ui.sign_in import SignInView
 
 __all__ = ["console_main"]
