@@ -12,12 +12,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-from uuid import UUID
 
 from sqlalchemy import Executable, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, or_, select
 
 from shared_billing.billing import BillResult, SharedMeterUse, compute_bill
@@ -27,7 +25,6 @@ from shared_billing.estimates import BilledEstimate, true_up
 from shared_billing.periods import BillingPeriod
 from shared_billing.readings import format_quantity
 from shared_billing.tariffs import RateOverride, ShareRounding, Tariff
-from sync_server.config import Settings
 from sync_server.models import (
     Bill,
     BillNumberCounter,
@@ -42,7 +39,6 @@ from sync_server.models import (
 from sync_server.models import Tariff as TariffRow
 from sync_server.periods import financial_year
 from sync_server.problems import Problem
-from sync_server.review import get_reading
 from sync_server.sql import table_of
 
 __all__ = [
@@ -51,7 +47,6 @@ __all__ = [
     "apply_result",
     "approved_in_period",
     "awaiting_review",
-    "bill_for_reading",
     "consumption_base",
     "draft_bill",
     "existing_bill",
@@ -460,30 +455,4 @@ def new_draft(
     )
     apply_result(bill, priced)
     session.add(bill)
-    return bill
-
-
-def bill_for_reading(session: Session, *, reading_uuid: UUID, actor: User, now: datetime, settings: Settings) -> Bill:
-    """Bill one approved reading at once: a draft, issued in the same transaction.
-
-    Concurrent requests for one reading all pass the "already billed?" look-up before any of them commits; the
-    unique constraints (unit-period, reading) then let exactly one insert through and the others fail at the
-    insert, before they touch the bill-number counter. They answer 409 naming the bill that won, never 500.
-    """
-    from sync_server.billing.issue import issue_bill
-
-    reading = get_reading(session, reading_uuid)
-    reading_id, period, meter_id = reading.id, reading.period, reading.meter_id
-    try:
-        bill = draft_bill(session, reading, actor=actor, now=now)
-        session.flush()
-        issue_bill(session, bill, actor=actor, now=now, settings=settings)
-        session.commit()
-    except IntegrityError as error:
-        session.rollback()
-        meter = session.get(Meter, meter_id)
-        winner = session.exec(select(Bill).where(Bill.reading_id == reading_id)).first()
-        if winner is None and meter is not None and meter.unit_id is not None:
-            winner = existing_bill(session, meter.unit_id, period)
-        raise already_billed(winner) from error
     return bill
