@@ -6,10 +6,16 @@ Errors::
 
     StoreError
     ├── DuplicateReadingError   the uuid is already saved; nothing changed
-    └── PhotoMismatchError      the photo file and the reading's photo_sha256 disagree
+    ├── PhotoMismatchError      the photo file and the reading's photo_sha256 disagree
+    ├── SchemaTooNewError       open_store: a newer app wrote the database; it was left untouched
+    ├── UnknownSchemaError      open_store: unversioned tables no earlier app made; left untouched
+    └── MigrationFailedError    open_store: an upgrade step failed; rolled back to the old version
+
+The schema's versions and their migrations are in ``mobile_app.store.migrations``; ``open_store`` applies them.
 """
 
-from mobile_app.store.database import DuplicateReadingError, PhotoMismatchError, Store, StoreError, open_store
+from mobile_app.store.database import Store, open_store
+from mobile_app.store.errors import DuplicateReadingError, PhotoMismatchError, SchemaTooNewError, StoreError
 from mobile_app.store.meters import apply_pull, get_meters
 from mobile_app.store.outbox import (
     OutboxItem,
@@ -38,6 +44,7 @@ __all__ = [
     "PendingPhoto",
     "PhotoMismatchError",
     "ReadingRecord",
+    "SchemaTooNewError",
     "Store",
     "StoreError",
     "apply_pull",

@@ -8,29 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, Engine, event
-from sqlalchemy.schema import CreateColumn
+from sqlalchemy import Engine, event
 from sqlmodel import Session, create_engine
 
-from mobile_app.store.tables import LocalBase
+from mobile_app.store.migrations import BUSY_TIMEOUT_S, migrate
 
-__all__ = ["DuplicateReadingError", "PhotoMismatchError", "Store", "StoreError", "open_store"]
-
-
-class StoreError(Exception):
-    """Base of the local store's refusals."""
-
-
-class DuplicateReadingError(StoreError):
-    """A reading with this uuid is already saved; the saved one is left exactly as it was."""
-
-    def __init__(self, uuid: str) -> None:
-        self.uuid = uuid
-        super().__init__(f"reading {uuid} is already saved on this phone; a correction is a new reading")
-
-
-class PhotoMismatchError(StoreError):
-    """The photo file and the reading's ``photo_sha256`` do not agree."""
+__all__ = ["Store", "open_store"]
 
 
 @dataclass(frozen=True)
@@ -74,45 +57,19 @@ def _on_begin(connection: Any) -> None:
 
 
 def open_store(*, path: Path | str) -> Store:
-    """Open (creating if needed) the phone's store at ``path`` and create any missing tables."""
+    """Open (creating if needed) the phone's store at ``path``, first applying any pending schema migration.
+
+    Raises ``SchemaTooNewError`` (a newer app wrote the file) and the other refusals of ``migrations.migrate``,
+    leaving the file untouched.
+    """
     db_path = Path(path)
     db_path.parent.mkdir(parents=True, exist_ok=True)
+    migrate(db_path)
     engine = create_engine(
         f"sqlite:///{db_path}",
         # The sync thread and the UI thread share the pool; the busy timeout (s) waits out the other's commit.
-        connect_args={"check_same_thread": False, "timeout": 30},
+        connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_S},
     )
     event.listen(engine, "connect", _on_connect)
     event.listen(engine, "begin", _on_begin)
-    LocalBase.metadata.create_all(engine)
-    upgrade_schema(engine)
     return Store(engine=engine, path=db_path)
-
-
-def missing_columns(engine: Engine) -> list[Column[Any]]:
-    """Columns of the phone's tables that the database file lacks (it was created by an older app)."""
-    missing: list[Column[Any]] = []
-    with engine.connect() as connection:
-        for table in LocalBase.metadata.sorted_tables:
-            rows = connection.exec_driver_sql(f'PRAGMA table_info("{table.name}")').all()
-            present = {row[1] for row in rows}
-            missing.extend(column for column in table.columns if column.name not in present)
-    return missing
-
-
-def upgrade_schema(engine: Engine) -> None:
-    """Add the columns newer app versions need to an existing phone database, keeping every row.
-
-    The phone has no migration tool: ``create_all`` makes missing tables but never alters an existing one, so each
-    new column is added here with ``ALTER TABLE ... ADD COLUMN``. That is only safe for a column that is nullable
-    or has a server default (existing rows need a value), which is checked rather than assumed.
-    """
-    columns = missing_columns(engine)
-    if not columns:
-        return
-    with engine.begin() as connection:
-        for column in columns:
-            if not column.nullable and column.server_default is None:
-                raise StoreError(f"{column.table.name}.{column.name} is NOT NULL without a server default")
-            ddl = CreateColumn(column).compile(dialect=engine.dialect)
-            connection.exec_driver_sql(f'ALTER TABLE "{column.table.name}" ADD COLUMN {ddl}')

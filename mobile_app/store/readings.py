@@ -16,7 +16,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from mobile_app.store.database import DuplicateReadingError, PhotoMismatchError, Store
+from mobile_app.store.database import Store
+from mobile_app.store.errors import DuplicateReadingError, PhotoMismatchError
 from mobile_app.store.tables import LocalPhoto, LocalReading, LocalState, OutboxEntry
 from shared_billing.protocol import ReadingV1, ReadType, SkipReason, payload_sha256
 

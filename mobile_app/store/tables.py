@@ -2,6 +2,10 @@
 
 Readings are immutable facts: the row keeps the exact wire payload (``payload_json``) that is pushed, plus the
 same fields as columns for listing and searching, plus local sync state that changes as the server answers.
+
+These classes describe the latest schema for queries; they never create it. Phones get it from the numbered
+migrations in ``mobile_app.store.migrations``, so any change here needs a new migration there (a test compares the
+two column for column).
 """
 
 from __future__ import annotations
@@ -108,8 +112,8 @@ class OutboxEntry(LocalBase, table=True):
     attempts: int = 0
     next_attempt_at: datetime | None = _utc_column(index=True)  # None: due now
     last_error: str | None = None  # the last failure as the sync client saw it (diagnostics, never shown)
-    # Added after the first release (database.upgrade_schema adds them to older phone files), hence the server
-    # defaults. Times the server answered 500 for this reading sent alone while it was otherwise working:
+    # Added after the first release (migration 2 adds them to older phone files), hence the server default.
+    # Times the server answered 500 for this reading sent alone while it was otherwise working:
     server_failures: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     # Set when server_failures reached the limit: the reading is tried rarely and shown as held back.
     parked_at: datetime | None = _utc_column()

@@ -15,6 +15,7 @@ STORE_API = {
     "PendingPhoto",
     "PhotoMismatchError",
     "ReadingRecord",
+    "SchemaTooNewError",
     "Store",
     "StoreError",
     "apply_pull",

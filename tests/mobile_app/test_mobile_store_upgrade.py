@@ -1,7 +1,8 @@
 """A phone database made by the first app version opens in this one with every reading and outbox row intact.
 
-The phone has no migration tool: ``open_store`` adds the columns this version needs (``upgrade_schema``). The old
-schema below is the first release's, verbatim, so the test fails if an upgrade ever loses or refuses a row.
+``open_store`` recognises the unversioned first-release file as schema version 1 and applies the later migrations
+(``mobile_app.store.migrations``). The old schema below is the first release's, verbatim, so the test fails if an
+upgrade ever loses or refuses a row.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from mobile_app.store import LocalState, list_readings, mark_server_failure, open_store, pending_outbox
-from mobile_app.store.database import missing_columns
+from mobile_app.store.migrations import LATEST_VERSION, schema_version
 from mobile_app.sync.engine import PARK_AFTER
 from shared_billing.protocol import ReadingV1, payload_sha256
 from tests.mobile_app.phone_factories import T0, Clock, FakeServer, make_engine, make_reading
@@ -98,7 +99,9 @@ def test_an_old_phone_database_gains_the_new_columns_and_loses_nothing(tmp_path:
 
     store = open_store(path=path)
 
-    assert missing_columns(store.engine) == []
+    with sqlite3.connect(path) as db:
+        assert schema_version(db) == LATEST_VERSION
+    db.close()
     records = {str(r.reading.uuid): r for r in list_readings(store=store)}
     assert len(records) == 4
     assert records[str(uploaded.uuid)].state is LocalState.UPLOADED
