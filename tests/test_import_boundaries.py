@@ -7,7 +7,15 @@
   another first-party module they import at module level (parent packages' ``__init__`` included), so they run
   in tests and threads without a UI.
 - ``sync_server`` never imports mobile_app, except lazily (inside a function) in ``sync_server/cli.py`` (the
-  ``app`` command) and ``sync_server/web.py`` (the browser-mode mount).
+  ``app`` command) and ``sync_server/web.py`` (the browser-mode mount); it imports Flet only there too, in
+  ``sync_server/web.py`` (the console mount), lazily, so the API runs without Flet.
+- ``mobile_app.store`` never imports ``mobile_app.sync`` (not even through other modules): the store is the phone's
+  durable state, the sync engine is built on it, not the other way round.
+- Only ``mobile_app.console`` imports ``mobile_app.console`` (the browser console is left out of the phone package).
+- The root ``main.py`` (what ``flet build`` runs on the phone) imports the field app only: never sync_server,
+  fastapi or the console, not even through other modules.
+- No import circles among ``sync_server`` and ``mobile_app`` modules: function-level imports count as much as
+  module-level ones (a lazy import hides a circle, it does not remove it).
 
 Every import statement counts, wherever it is (``if TYPE_CHECKING:`` blocks too), as do
 ``importlib.import_module`` and ``__import__`` calls with a constant name. The checker reads source text, so
@@ -26,6 +34,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("shared_billing", "mobile_app", "sync_server")
+ENTRY_SCRIPTS = ("main.py",)  # root scripts: main.py is the phone's entry point (`flet build`)
+CYCLE_FREE = ("sync_server", "mobile_app")
 
 STDLIB = frozenset(sys.stdlib_module_names) | {"__future__"}
 PROTOCOL_MODULE = "shared_billing.protocol"
@@ -42,6 +52,11 @@ class Rule:
     forbidden: tuple[str, ...]
     lazy_allowed_in: tuple[str, ...] = ()  # modules where an import inside a function body is fine
     transitive: bool = False  # also through first-party modules imported at module level
+    exempt: tuple[str, ...] = ()  # modules under applies_to that the rule does not cover
+
+
+def applies(rule: Rule, module: str) -> bool:
+    return any(under(module, p) for p in rule.applies_to) and not any(under(module, p) for p in rule.exempt)
 
 
 RULES = (
@@ -63,6 +78,30 @@ RULES = (
         ("mobile_app",),
         lazy_allowed_in=("sync_server.cli", "sync_server.web"),
     ),
+    Rule(
+        "sync_server imports Flet only lazily, in the console mount",
+        ("sync_server",),
+        FLET,
+        lazy_allowed_in=("sync_server.web",),
+    ),
+    Rule(
+        "mobile_app.store never imports mobile_app.sync (the sync engine builds on the store)",
+        ("mobile_app.store",),
+        ("mobile_app.sync",),
+        transitive=True,
+    ),
+    Rule(
+        "only the browser console imports mobile_app.console (it is not in the phone package)",
+        ("mobile_app",),
+        ("mobile_app.console",),
+        exempt=("mobile_app.console",),
+    ),
+    Rule(
+        "main.py (the phone's entry point) imports the field app only",
+        ("main",),
+        ("sync_server", "fastapi", "mobile_app.console"),
+        transitive=True,
+    ),
 )
 
 
@@ -71,6 +110,7 @@ class Import:
     name: str  # absolute dotted module name (for ``from a import b``: both ``a`` and ``a.b`` are recorded)
     lineno: int
     lazy: bool  # inside a function body: runs only when called
+    from_base: bool = False  # the ``a`` of ``from a import b`` (``b`` may be a submodule or a name in ``a``)
 
 
 @dataclass(frozen=True)
@@ -123,9 +163,9 @@ class _Collector(ast.NodeVisitor):
         self.depth = 0  # function nesting
         self.found: list[Import] = []
 
-    def _add(self, name: str, node: ast.AST) -> None:
+    def _add(self, name: str, node: ast.AST, *, from_base: bool = False) -> None:
         if name:
-            self.found.append(Import(name, getattr(node, "lineno", 0), self.depth > 0))
+            self.found.append(Import(name, getattr(node, "lineno", 0), self.depth > 0, from_base))
 
     def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
         # Decorators and defaults run at definition time: they are not lazy.
@@ -150,7 +190,7 @@ class _Collector(ast.NodeVisitor):
         base = node.module or ""
         if node.level:
             base = _resolve(node.level, node.module, self.module, self.is_package)
-        self._add(base, node)
+        self._add(base, node, from_base=True)
         for alias in node.names:
             if alias.name != "*":
                 self._add(f"{base}.{alias.name}" if base else alias.name, node)
@@ -211,7 +251,7 @@ def check_modules(modules: Mapping[str, Module]) -> list[Violation]:
             continue
         violations.extend(_direct_violations(module))
         for rule in RULES:
-            if rule.transitive and any(under(module.name, p) for p in rule.applies_to):
+            if rule.transitive and applies(rule, module.name):
                 violations.extend(_transitive_violations(module, rule, modules))
     return sorted(set(violations), key=lambda v: (v.path, v.lineno, v.imported))
 
@@ -219,7 +259,7 @@ def check_modules(modules: Mapping[str, Module]) -> list[Violation]:
 def _direct_violations(module: Module) -> Iterable[Violation]:
     for imp in module.imports:
         for rule in RULES:
-            if not any(under(module.name, p) for p in rule.applies_to):
+            if not applies(rule, module.name):
                 continue
             if not any(under(imp.name, f) for f in rule.forbidden):
                 continue
@@ -266,6 +306,8 @@ def check_sources(sources: Mapping[str, str]) -> list[Violation]:
 
 def first_party_sources(root: Path = ROOT) -> dict[str, str]:
     sources: dict[str, str] = {}
+    for script in ENTRY_SCRIPTS:
+        sources[script] = (root / script).read_text(encoding="utf-8", errors="replace")
     for package in PACKAGES:
         for path in sorted((root / package).rglob("*.py")):
             if "__pycache__" in path.parts:
@@ -273,6 +315,68 @@ def first_party_sources(root: Path = ROOT) -> dict[str, str]:
             relpath = path.relative_to(root).as_posix()
             sources[relpath] = path.read_text(encoding="utf-8", errors="replace")
     return sources
+
+
+def import_edges(module: Module, modules: Mapping[str, Module]) -> set[str]:
+    """First-party modules ``module`` imports, lazily or not: ``from a import b`` is an edge to ``a.b`` when that is a
+    module, else to ``a``; parent packages that Python runs on the way are not edges (a package's ``__init__``
+    importing its own submodules would otherwise make every submodule that imports a sibling a circle)."""
+    edges: set[str] = set()
+    for imp in module.imports:
+        if imp.name not in modules or imp.name == module.name:
+            continue
+        if imp.from_base and any(
+            other.lineno == imp.lineno and other.name.startswith(imp.name + ".") and other.name in modules
+            for other in module.imports
+        ):
+            continue  # ``from a import b`` with ``b`` a submodule: the edge is ``a.b``
+        edges.add(imp.name)
+    return edges
+
+
+def import_cycles(modules: Mapping[str, Module], scope: tuple[str, ...] = CYCLE_FREE) -> list[list[str]]:
+    """Circles (strongly connected components of two or more modules) among the modules under ``scope``."""
+    graph = {
+        name: sorted(e for e in import_edges(m, modules) if any(under(e, p) for p in scope))
+        for name, m in modules.items()
+        if any(under(name, p) for p in scope)
+    }
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: list[list[str]] = []
+
+    def visit(node: str) -> None:  # Tarjan; the package trees are shallow enough for recursion
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in graph.get(node, ()):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                top = stack.pop()
+                on_stack.discard(top)
+                component.append(top)
+                if top == node:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return sorted(cycles)
+
+
+def cycles_in(sources: Mapping[str, str]) -> list[list[str]]:
+    modules = {m.name: m for m in (parse_module(path, text) for path, text in sources.items())}
+    return import_cycles(modules)
 
 
 # --- the project ------------------------------------------------------------
@@ -287,6 +391,13 @@ def test_first_party_imports_respect_the_package_boundaries() -> None:
     violations = check_sources(first_party_sources())
     assert not violations, "import boundary violations (docs/architecture.md, 'Parts and their boundaries'):\n" + (
         "\n".join(f"  {v}" for v in violations)
+    )
+
+
+def test_no_import_circles_in_the_server_or_the_app() -> None:
+    cycles = cycles_in(first_party_sources())
+    assert not cycles, "import circles (function-level imports count too):\n" + "\n".join(
+        "  " + " <-> ".join(c) for c in cycles
     )
 
 
@@ -324,6 +435,16 @@ def _imported(sources: Mapping[str, str]) -> list[tuple[str, str]]:
         ("sync_server/routes/sync.py", "def f():\n    import mobile_app.app\n", "mobile_app.app"),
         ("sync_server/cli.py", "import mobile_app.app\n", "mobile_app.app"),
         ("sync_server/web.py", "from mobile_app import app\n", "mobile_app"),
+        ("sync_server/api/routes/pages.py", "def f():\n    import flet as ft\n", "flet"),
+        ("sync_server/web.py", "from flet_web.fastapi import app_manager\n", "flet_web.fastapi"),
+        ("sync_server/cli.py", "def app():\n    import flet\n", "flet"),
+        ("mobile_app/store/readings.py", "from mobile_app.sync import engine\n", "mobile_app.sync"),
+        ("mobile_app/store/readings.py", "def f():\n    import mobile_app.sync.tokens\n", "mobile_app.sync.tokens"),
+        ("mobile_app/field_app.py", "from mobile_app.console.app import console_main\n", "mobile_app.console.app"),
+        ("mobile_app/ui/route.py", "from mobile_app import console\n", "mobile_app.console"),
+        ("main.py", "import sync_server.main\n", "sync_server.main"),
+        ("main.py", "from mobile_app.console import asgi\n", "mobile_app.console"),
+        ("main.py", "import fastapi\n", "fastapi"),
     ],
 )
 def test_checker_catches_a_violation(path: str, source: str, imported: str) -> None:
@@ -346,6 +467,10 @@ def test_checker_catches_a_violation(path: str, source: str, imported: str) -> N
         ("sync_server/web.py", "async def mount(api):\n    import mobile_app.app\n"),
         ("sync_server/main.py", "import fastapi\nfrom shared_billing import billing\n"),
         ("mobile_app/__init__.py", ""),
+        ("sync_server/web.py", "def mount(api):\n    from flet_web.fastapi import app_manager\n"),
+        ("mobile_app/console/review.py", "from mobile_app.console.client import ConsoleClient\n"),
+        ("mobile_app/sync/engine.py", "from mobile_app.store import ReadingRecord\n"),
+        ("main.py", "import flet as ft\nfrom mobile_app.field_app import field_main\n"),
     ],
 )
 def test_checker_accepts_allowed_imports(path: str, source: str) -> None:
@@ -387,3 +512,59 @@ def test_checker_resolves_relative_imports() -> None:
 def test_checker_reports_unparsable_source() -> None:
     [violation] = check_sources({"mobile_app/store/db.py": "def broken(:\n"})
     assert "cannot parse" in violation.rule
+
+
+def test_checker_follows_main_and_the_store_through_other_modules() -> None:
+    sources = {
+        "main.py": "from mobile_app.field_app import field_main\n",
+        "mobile_app/__init__.py": "",
+        "mobile_app/field_app.py": "from mobile_app.helpers import banner\n",
+        "mobile_app/helpers.py": "from mobile_app.console.review import ReviewView\n",
+        "mobile_app/console/__init__.py": "",
+        "mobile_app/console/review.py": "import flet\n",
+        "mobile_app/store/__init__.py": "from mobile_app.store import readings\n",
+        "mobile_app/store/readings.py": "from mobile_app import outbox\n",
+        "mobile_app/outbox.py": "from mobile_app.sync.engine import SyncEngine\n",
+        "mobile_app/sync/__init__.py": "",
+        "mobile_app/sync/engine.py": "",
+    }
+    found = _imported(sources)
+    assert ("main", "mobile_app.console.review") in found
+    assert ("mobile_app.store.readings", "mobile_app.sync.engine") in found
+
+
+def test_cycle_check_sees_a_circle_behind_a_function_level_import() -> None:
+    sources = {
+        "sync_server/__init__.py": "",
+        "sync_server/billing/__init__.py": "",
+        "sync_server/billing/compute.py": "def bill():\n    from sync_server.billing.issue import issue_bill\n",
+        "sync_server/billing/estimates.py": "from sync_server.billing.compute import price\n",
+        "sync_server/billing/issue.py": "from sync_server.billing import estimates\n",
+    }
+    assert cycles_in(sources) == [
+        ["sync_server.billing.compute", "sync_server.billing.estimates", "sync_server.billing.issue"]
+    ]
+
+
+def test_cycle_check_sees_a_two_module_circle_in_the_app() -> None:
+    sources = {
+        "mobile_app/__init__.py": "",
+        "mobile_app/field_app.py": "from .field_service import FieldService\n",
+        "mobile_app/field_service.py": "import mobile_app.field_app\n",
+    }
+    assert cycles_in(sources) == [["mobile_app.field_app", "mobile_app.field_service"]]
+
+
+def test_cycle_check_does_not_count_a_package_init_importing_its_submodules() -> None:
+    sources = {
+        "sync_server/__init__.py": "",
+        "sync_server/billing/__init__.py": "from sync_server.billing.single import bill_for_reading\n",
+        "sync_server/billing/compute.py": "from sync_server.models import Bill\n",
+        "sync_server/billing/single.py": "from sync_server.billing.compute import draft_bill\n",
+        "sync_server/models.py": "",
+        "sync_server/api/bills.py": "from sync_server.billing import bill_for_reading\n",
+    }
+    assert cycles_in(sources) == []
+    # ... but a submodule importing a name from its package's __init__, which imports it back, is a circle.
+    sources["sync_server/billing/compute.py"] = "from sync_server.billing import bill_for_reading\n"
+    assert cycles_in(sources) == [["sync_server.billing", "sync_server.billing.compute", "sync_server.billing.single"]]
