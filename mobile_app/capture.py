@@ -15,9 +15,7 @@ from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 
-from geopy.distance import geodesic
-
-from shared_billing.checks import CheckLimits
+from shared_billing.checks import DEFAULT_LIMITS, CheckLimits, ReadingFlag, fix_distance_m, gps_flags
 from shared_billing.errors import BillingError
 from shared_billing.protocol import MeterAssignment, ReadingV1, ReadType, SkipReason
 from shared_billing.readings import format_register_value, parse_register_value
@@ -123,22 +121,30 @@ def is_below_previous(meter: MeterAssignment, value: Decimal) -> bool:
 def distance_m(meter: MeterAssignment, fix: Fix) -> float | None:
     """Metres from the meter's registered location; None when either position is unknown or not finite."""
     usable = usable_fix(fix)
-    if meter.lat is None or meter.lon is None or usable is None:
+    if usable is None:
         return None
-    return float(geodesic((meter.lat, meter.lon), (usable.lat, usable.lon)).meters)
+    return fix_distance_m(meter.lat, meter.lon, usable.lat, usable.lon)
 
 
-def distance_warning(meter: MeterAssignment, fix: Fix | None, limits: CheckLimits | None = None) -> str | None:
-    """A warning when the fix is poor or far from the meter's registered location (the save goes ahead)."""
-    limits = limits or CheckLimits()
+def distance_warning(meter: MeterAssignment, fix: Fix | None, limits: CheckLimits = DEFAULT_LIMITS) -> str | None:
+    """A warning when the server will flag the fix (the save goes ahead): the server's own GPS verdict
+    (``shared_billing.checks.gps_flags``) with the society's limits from the last pull, in words."""
     fix = usable_fix(fix)
-    if fix is None:
+    flags = gps_flags(
+        fix.lat if fix else None,
+        fix.lon if fix else None,
+        fix.accuracy_m if fix else None,
+        distance_m(meter, fix) if fix else None,
+        limits,
+    )
+    if fix is None or ReadingFlag.GPS_MISSING in flags:
         return "No GPS fix: the reading will be flagged for the supervisor"
-    if fix.accuracy_m is not None and fix.accuracy_m > limits.gps_accuracy_limit_m:
+    if ReadingFlag.GPS_INACCURATE in flags:
+        if fix.accuracy_m is None:
+            return "GPS accuracy unknown: the reading will be flagged for the supervisor"
         return f"GPS accuracy is poor (±{fix.accuracy_m:.0f} m)"
-    away = distance_m(meter, fix)
-    if away is not None and away - (fix.accuracy_m or 0.0) > limits.gps_radius_m:
-        return f"You are {away:.0f} m from this meter's registered location"
+    if ReadingFlag.GPS_FAR in flags:
+        return f"You are {distance_m(meter, fix) or 0.0:.0f} m from this meter's registered location"
     return None
 
 

@@ -34,8 +34,9 @@ from mobile_app.store import (
     record_reading,
     set_state,
 )
-from mobile_app.store.sync_state import PULL_CURSOR_KEY
+from mobile_app.store.sync_state import PULL_CURSOR_KEY, get_check_limits
 from mobile_app.sync import ApiError, Backoff, StoreTokenStore, SyncApi, SyncEngine, SyncReport, TransportError
+from shared_billing.checks import CheckLimits
 from shared_billing.protocol import MeterAssignment, ReadingV1
 
 __all__ = ["FieldService", "Profile", "SignInError"]
@@ -146,6 +147,10 @@ class FieldService:
 
     def readings(self) -> list[ReadingRecord]:
         return list_readings(store=self.store)
+
+    def check_limits(self) -> CheckLimits:
+        """The GPS limits the server judges a fix by (from the last pull; the defaults before the first)."""
+        return get_check_limits(store=self.store)
 
     def attach_photo(self, data: bytes) -> tuple[str, Path]:
         """Compress, hash and keep a photo on the device; returns its SHA-256 and path."""

@@ -207,6 +207,14 @@ class Decision(BaseModel):
     decided_at: AwareDatetime
 
 
+class FieldLimits(BaseModel):
+    """The society's GPS check limits (``shared_billing.checks.CheckLimits``), so the phone warns before the save
+    exactly where the server will flag the reading."""
+
+    gps_accuracy_limit_m: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    gps_radius_m: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
 class PullResponse(BaseModel):
     protocol: Literal[1] = 1
     cursor: int
@@ -214,3 +222,5 @@ class PullResponse(BaseModel):
     meters: list[MeterAssignment]
     removed_meter_ids: list[int]
     decisions: list[Decision]
+    # Additive: in every pull (a changed setting reaches phones at their next sync); None from an older server.
+    limits: FieldLimits | None = None

@@ -13,13 +13,12 @@ from typing import Any, NamedTuple
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from geopy.distance import great_circle
-from sqlalchemy import Integer, Uuid, func, insert
+from sqlalchemy import Integer, Uuid, insert
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from shared_billing.checks import CheckLimits
+from shared_billing.checks import CheckLimits, fix_distance_m
 from shared_billing.protocol import (
     Outcome,
     PushRequest,
@@ -32,6 +31,7 @@ from shared_billing.protocol import (
 from sync_server.config import Settings
 from sync_server.models import Assignment, AuditEvent, Meter, Photo, Reading, ReadingFlag, ReadingStatus, User
 from sync_server.periods import period_of
+from sync_server.readings_query import last_approved_batch
 from sync_server.reconcile import ExistingReading, MeterFacts, Verdict, judge
 from sync_server.sql import one_of, table_of
 
@@ -47,27 +47,8 @@ def check_limits(settings: Settings) -> CheckLimits:
 
 
 def _distance_m(meter: _MeterRow, reading: ReadingV1) -> float | None:
-    if meter.lat is None or meter.lon is None or reading.gps_lat is None or reading.gps_lon is None:
-        return None
-    # Great-circle (spherical) distance: within 0.5 % of the ellipsoid at these ranges, ten times cheaper per
-    # reading, and the check it feeds has a 100 m radius.
-    return float(great_circle((meter.lat, meter.lon), (reading.gps_lat, reading.gps_lon)).meters)
-
-
-def _latest_approved_values(session: Session, meter_ids: set[int]) -> dict[int, Decimal]:
-    newest = (
-        select(Reading.meter_id, func.max(Reading.captured_at).label("at"))
-        .where(one_of(session, Reading.meter_id, meter_ids, Integer), Reading.status == ReadingStatus.APPROVED)
-        .where(col(Reading.value).is_not(None))
-        .group_by(col(Reading.meter_id))
-        .subquery()
-    )
-    rows = session.exec(
-        select(Reading.meter_id, col(Reading.value)).join(
-            newest, (col(Reading.meter_id) == newest.c.meter_id) & (col(Reading.captured_at) == newest.c.at)
-        )
-    ).all()
-    return {meter_id: value for meter_id, value in rows if value is not None}
+    # The phone's distance function too (shared_billing.checks), so both give a fix the same GPS verdict.
+    return fix_distance_m(meter.lat, meter.lon, reading.gps_lat, reading.gps_lon)
 
 
 class _MeterRow(NamedTuple):
@@ -115,7 +96,11 @@ class _BatchFacts:
                 )
             ).all()
         )
-        self.previous = _latest_approved_values(session, meter_ids)
+        # Each reading is compared with the approved reading captured before it (sync_server/readings_query.py).
+        previous = last_approved_batch(session, {(r.meter_id, r.captured_at) for r in readings})
+        self.previous: dict[tuple[int, datetime], Decimal] = {
+            key: found.value for key, found in previous.items() if found.value is not None
+        }
         periods = {period_of(reading.captured_at, tz) for reading in readings}
         open_rows = session.exec(
             select(Reading.uuid, Reading.meter_id, Reading.period).where(
@@ -163,7 +148,7 @@ def _judge_all(
                 dials=meter.dials,
                 decimals=meter.decimals,
                 assigned_to_caller=meter.id in facts.assigned,
-                previous_value=facts.previous.get(meter.id),
+                previous_value=facts.previous.get((meter.id, reading.captured_at)),
                 distance_m=_distance_m(meter, reading),
             )
         others = [u for u, p in facts.by_meter.get(reading.meter_id, []) if p == period and u != reading.replaces]

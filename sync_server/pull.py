@@ -2,40 +2,41 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import ColumnElement, func, literal_column
 from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col, select
 
+from shared_billing.checks import CheckLimits
 from shared_billing.protocol import (
     Decision,
     DecisionStatus,
+    FieldLimits,
     MeterAssignment,
     PreviousReading,
     PullResponse,
 )
 from sync_server.events import PG_CURSOR_BASE
 from sync_server.models import Assignment, Block, Meter, Reading, ReadingStatus, SyncEvent, Unit, User
+from sync_server.readings_query import last_approved_batch
 
-__all__ = ["pull_for"]
-
-
-def _previous_readings(session: Session, meter_ids: set[int]) -> dict[int, PreviousReading]:
-    newest = (
-        select(Reading.meter_id, func.max(Reading.captured_at).label("at"))
-        .where(col(Reading.meter_id).in_(meter_ids), Reading.status == ReadingStatus.APPROVED)
-        .where(col(Reading.value_text).is_not(None))
-        .group_by(col(Reading.meter_id))
-        .subquery()
-    )
-    rows = session.exec(
-        select(Reading.meter_id, col(Reading.value_text), Reading.captured_at).join(
-            newest, (col(Reading.meter_id) == newest.c.meter_id) & (col(Reading.captured_at) == newest.c.at)
-        )
-    ).all()
-    return {meter_id: PreviousReading(value=value, captured_at=at) for meter_id, value, at in rows if value is not None}
+__all__ = ["field_limits", "pull_for"]
 
 
-def _assignments(session: Session, engineer_id: int, meter_ids: set[int] | None) -> list[MeterAssignment]:
+def _previous_readings(session: Session, meter_ids: set[int], now: datetime) -> dict[int, PreviousReading]:
+    # T = now: the phone shows what a reading captured now is checked against (sync_server/readings_query.py).
+    found = last_approved_batch(session, {(meter_id, now) for meter_id in meter_ids})
+    return {
+        meter_id: PreviousReading(value=reading.value_text, captured_at=reading.captured_at)
+        for (meter_id, _), reading in found.items()
+        if reading.value_text is not None
+    }
+
+
+def _assignments(
+    session: Session, engineer_id: int, meter_ids: set[int] | None, now: datetime
+) -> list[MeterAssignment]:
     query = (
         select(Meter, Block.code, Unit.code)
         .join(Assignment, col(Assignment.meter_id) == col(Meter.id))
@@ -47,7 +48,7 @@ def _assignments(session: Session, engineer_id: int, meter_ids: set[int] | None)
     if meter_ids is not None:
         query = query.where(col(Meter.id).in_(meter_ids))
     rows = session.exec(query).all()
-    previous = _previous_readings(session, {meter.id for meter, _, _ in rows if meter.id is not None})
+    previous = _previous_readings(session, {meter.id for meter, _, _ in rows if meter.id is not None}, now)
     return [
         MeterAssignment(
             meter_id=meter.id,
@@ -120,7 +121,14 @@ def _high_water_mark(session: Session) -> int:
     return session.exec(select(func.max(SyncEvent.id))).one() or 0
 
 
-def pull_for(session: Session, user: User, cursor: int) -> PullResponse:
+def field_limits(limits: CheckLimits) -> FieldLimits:
+    """The GPS limits the phone checks a fix against (the same ``gps_flags`` as the push, with these limits)."""
+    return FieldLimits(gps_accuracy_limit_m=limits.gps_accuracy_limit_m, gps_radius_m=limits.gps_radius_m)
+
+
+def pull_for(
+    session: Session, user: User, cursor: int, now: datetime, limits: CheckLimits | None = None
+) -> PullResponse:
     """Full snapshot when ``cursor`` is 0; otherwise what changed for this engineer since ``cursor``."""
     assert user.id is not None
     # Read the high-water mark first: events above it (still in flight, or committed later) come next time, and
@@ -130,16 +138,17 @@ def pull_for(session: Session, user: User, cursor: int) -> PullResponse:
         return PullResponse(
             cursor=high,
             full=True,
-            meters=_assignments(session, user.id, None),
+            meters=_assignments(session, user.id, None, now),
             removed_meter_ids=[],
             decisions=_decisions(session, user.id, None),
+            limits=field_limits(limits) if limits is not None else None,
         )
     position = _position(session)
     events = session.exec(
         select(SyncEvent).where(SyncEvent.engineer_id == user.id, position > cursor, position <= high)
     ).all()
     touched = {e.meter_id for e in events if e.meter_id is not None and e.kind != "decision"}
-    meters = _assignments(session, user.id, touched) if touched else []
+    meters = _assignments(session, user.id, touched, now) if touched else []
     still_assigned = {m.meter_id for m in meters}
     decided = {e.reading_id for e in events if e.kind == "decision" and e.reading_id is not None}
     return PullResponse(
@@ -148,4 +157,5 @@ def pull_for(session: Session, user: User, cursor: int) -> PullResponse:
         meters=meters,
         removed_meter_ids=sorted(touched - still_assigned),
         decisions=_decisions(session, user.id, decided) if decided else [],
+        limits=field_limits(limits) if limits is not None else None,
     )

@@ -6,7 +6,7 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, delete, select
 
 from mobile_app.store.database import Store
-from mobile_app.store.sync_state import PULL_CURSOR_KEY, write_state
+from mobile_app.store.sync_state import LIMITS_KEY, PULL_CURSOR_KEY, write_state
 from mobile_app.store.tables import CachedMeter, LocalReading
 from shared_billing.protocol import Decision, MeterAssignment, PreviousReading, PullResponse
 
@@ -75,6 +75,8 @@ def apply_pull(*, store: Store, pull: PullResponse) -> None:
             session.merge(_to_row(meter))
         for decision in pull.decisions:
             _apply_decision(session, decision)
+        if pull.limits is not None:  # an older server sends none: keep what we have (or the defaults)
+            write_state(session, LIMITS_KEY, pull.limits.model_dump_json())
         write_state(session, PULL_CURSOR_KEY, str(pull.cursor))
 
 

@@ -9,10 +9,14 @@ from sqlmodel import Session
 
 from mobile_app.store.database import Store
 from mobile_app.store.tables import SyncStateEntry
+from shared_billing.checks import DEFAULT_LIMITS, CheckLimits
+from shared_billing.protocol import FieldLimits
 
 __all__ = [
+    "LIMITS_KEY",
     "PULL_CURSOR_KEY",
     "delete_state",
+    "get_check_limits",
     "get_or_create_device_id",
     "get_pull_cursor",
     "get_state",
@@ -21,6 +25,7 @@ __all__ = [
 
 PULL_CURSOR_KEY = "pull.cursor"
 DEVICE_ID_KEY = "device.id"
+LIMITS_KEY = "society.limits"  # the GPS limits of the last pull that carried them (FieldLimits as JSON)
 
 
 def _random_device_id() -> str:
@@ -76,3 +81,12 @@ def get_or_create_device_id(*, store: Store, make_id: Callable[[], str] = _rando
             device_id = make_id()
             write_state(session, DEVICE_ID_KEY, device_id)
         return device_id
+
+
+def get_check_limits(*, store: Store) -> CheckLimits:
+    """The society's GPS limits from the last pull, for the capture screen's verdict; the defaults before one."""
+    raw = get_state(store=store, key=LIMITS_KEY)
+    if raw is None:
+        return DEFAULT_LIMITS
+    limits = FieldLimits.model_validate_json(raw)
+    return CheckLimits(gps_accuracy_limit_m=limits.gps_accuracy_limit_m, gps_radius_m=limits.gps_radius_m)

@@ -171,7 +171,7 @@ class CaptureView(ft.Column):
         away = distance_m(self.draft.meter, fix)
         where = f", {away:.0f} m from the meter" if away is not None else ""
         self.gps.value = f"{fix.lat:.5f}, {fix.lon:.5f} ({accuracy}{where})"
-        self.gps_warning.value = distance_warning(self.draft.meter, fix) or ""
+        self.gps_warning.value = distance_warning(self.draft.meter, fix, self.service.check_limits()) or ""
         push_update(self)
 
     async def _pick_photo(self, _event: ft.Event[Any]) -> None:

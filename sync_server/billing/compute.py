@@ -39,6 +39,7 @@ from sync_server.models import (
 from sync_server.models import Tariff as TariffRow
 from sync_server.periods import financial_year
 from sync_server.problems import Problem
+from sync_server.readings_query import last_approved
 from sync_server.sql import table_of
 
 __all__ = [
@@ -83,16 +84,8 @@ def approved_in_period(session: Session, meter_id: int, period: str) -> Reading 
 
 
 def previous_approved(session: Session, meter_id: int, period: str) -> Reading | None:
-    return session.exec(
-        select(Reading)
-        .where(
-            Reading.meter_id == meter_id,
-            col(Reading.period) < period,
-            Reading.status == ReadingStatus.APPROVED,
-            col(Reading.value).is_not(None),
-        )
-        .order_by(col(Reading.captured_at).desc())
-    ).first()
+    """The last approved reading of a period before ``period`` (the shared rule, sync_server/readings_query.py)."""
+    return last_approved(session, meter_id, before_period=period)
 
 
 def awaiting_review(session: Session, meter_id: int, period: str) -> Reading | None:

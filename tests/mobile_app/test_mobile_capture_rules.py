@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from geopy.distance import geodesic
+from geopy.distance import great_circle
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -61,8 +61,8 @@ def draft(**overrides: Any) -> CaptureDraft:
 
 
 def fix_at(distance_m: float, accuracy_m: float | None) -> Fix:
-    """A fix ``distance_m`` due north of the meter's registered location."""
-    point = geodesic(meters=distance_m).destination((METER_LAT, METER_LON), bearing=0)
+    """A fix ``distance_m`` due north of the meter's registered location (on the sphere the checks measure on)."""
+    point = great_circle(meters=distance_m).destination((METER_LAT, METER_LON), bearing=0)
     return Fix(point.latitude, point.longitude, accuracy_m)
 
 
@@ -304,12 +304,15 @@ def test_a_non_finite_fix_is_no_fix_for_the_warnings_and_the_distance() -> None:
 
     assert distance_warning(meter(), Fix(NAN, METER_LON, 5.0)) == no_fix
     assert distance_m(meter(), Fix(METER_LAT, INF, 5.0)) is None
-    assert distance_warning(meter(), Fix(METER_LAT, METER_LON, NAN)) is None  # position fine, accuracy unknown
+    # Position fine, accuracy unknown: the server flags gps_inaccurate, so the phone says so before the save.
+    assert distance_warning(meter(), Fix(METER_LAT, METER_LON, NAN)) == (
+        "GPS accuracy unknown: the reading will be flagged for the supervisor"
+    )
 
 
 def test_no_distance_warning_near_the_meter() -> None:
     assert distance_warning(meter(), Fix(METER_LAT, METER_LON, 5.0)) is None
-    assert distance_warning(meter(), fix_at(90, None)) is None
+    assert distance_warning(meter(), fix_at(90, 20.0)) is None
 
 
 def test_distance_warning_for_poor_accuracy() -> None:

@@ -20,6 +20,9 @@ DOMAIN_MODULES = {
         "check_gps_far",
         "check_gps_inaccurate",
         "check_gps_missing",
+        "fix_distance_m",
+        "gps_flags",
+        "great_circle_m",
         "reading_flags",
     },
     "shared_billing.consumption": {

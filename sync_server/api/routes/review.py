@@ -8,10 +8,13 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
+from shared_billing.consumption import MeterRegister, meter_consumption
+from shared_billing.errors import BillingError
 from shared_billing.readings import format_quantity
 from sync_server.api.types import Reason
 from sync_server.deps import CurrentUser, NowDep, SessionDep, access
 from sync_server.models import Block, Meter, Reading, ReadingFlag, ReadingStatus, Role, Unit
+from sync_server.readings_query import last_approved
 from sync_server.review import decide, get_reading, photo_pending
 
 router = APIRouter(prefix="/review", tags=["review"])
@@ -53,17 +56,19 @@ class DecisionReason(BaseModel):
     reason: Reason
 
 
-def _previous_value(session: Session, reading: Reading) -> Reading | None:
-    return session.exec(
-        select(Reading)
-        .where(
-            Reading.meter_id == reading.meter_id,
-            Reading.status == ReadingStatus.APPROVED,
-            col(Reading.captured_at) < reading.captured_at,
-            col(Reading.value).is_not(None),
-        )
-        .order_by(col(Reading.captured_at).desc())
-    ).first()
+def _consumption(meter: Meter, previous: Reading | None, reading: Reading) -> str | None:
+    """The units the bill will count between the two readings (shared_billing.consumption: rollover-aware), or
+    None where billing would refuse them (a drop that is no plausible rollover: the ``below_previous`` flag says
+    so) or has nothing to measure."""
+    if reading.value is None:
+        return None
+    register = MeterRegister(dials=meter.dials, decimals=meter.decimals, multiplier=meter.multiplier)
+    if previous is None or previous.value is None:
+        return None
+    try:
+        return format_quantity(meter_consumption(register, previous.value, reading.value).units)
+    except BillingError:
+        return None
 
 
 def review_item(session: Session, reading: Reading) -> ReviewItem:
@@ -72,10 +77,9 @@ def review_item(session: Session, reading: Reading) -> ReviewItem:
     assert reading.id is not None
     block = session.get(Block, meter.block_id)
     unit = session.get(Unit, meter.unit_id) if meter.unit_id is not None else None
-    previous = _previous_value(session, reading)
-    consumption = None
-    if previous is not None and previous.value is not None and reading.value is not None:
-        consumption = format_quantity((reading.value - previous.value) * meter.multiplier)
+    # The approved reading captured before this one, by the rule every path shares.
+    previous = last_approved(session, reading.meter_id, before=reading.captured_at)
+    consumption = _consumption(meter, previous, reading)
     flags = session.exec(select(ReadingFlag.code).where(ReadingFlag.reading_uuid == reading.uuid)).all()
     pending = photo_pending(session, reading)
     return ReviewItem(

@@ -20,7 +20,7 @@ from shared_billing.protocol import (
 )
 from sync_server.api.types import Cursor
 from sync_server.deps import ContextDep, CurrentUser, NowDep, SessionDep, access
-from sync_server.ingest import ingest_batch
+from sync_server.ingest import check_limits, ingest_batch
 from sync_server.models import Role
 from sync_server.pull import pull_for
 
@@ -92,6 +92,8 @@ def push(body: PushEnvelope, context: ContextDep, session: SessionDep, user: Cur
 
 
 @router.get("/pull", **access(Role.ENGINEER))
-def pull(session: SessionDep, user: CurrentUser, cursor: Annotated[Cursor, Query()] = 0) -> PullResponse:
-    """Assigned meters with their previous approved reading, and review decisions, since ``cursor``."""
-    return pull_for(session, user, cursor)
+def pull(
+    session: SessionDep, user: CurrentUser, now: NowDep, context: ContextDep, cursor: Annotated[Cursor, Query()] = 0
+) -> PullResponse:
+    """Assigned meters with their previous approved reading, review decisions since ``cursor``, GPS limits."""
+    return pull_for(session, user, cursor, now, check_limits(context.settings))
