@@ -10,23 +10,28 @@ the same instant, by server sequence (``id``). Each caller only chooses T:
   the capture time in the society's zone when the reading was stored, so it is the same bound, and a bill keeps
   measuring from the same reading if the configured zone ever changes.
 
-The batch form answers many (meter, T) keys in one statement (a VALUES list joined to the readings, the newest
-per key by a window), so a push of 500 readings still costs one query for this, not one per meter.
+The batch form answers many (meter, T) keys in one statement (the keys as a table, the newest reading per key by
+a correlated subquery on the meter/status/capture index), so a push of 500 readings still costs one query for
+this, not one per meter.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import datetime
+from decimal import Decimal
+from typing import Any, NamedTuple
 
-from sqlalchemy import Integer, column, func, values
-from sqlalchemy.orm import aliased
+from sqlalchemy import DateTime, Integer, String, bindparam, func
+from sqlalchemy import select as sa_select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session, col, select
 
 from sync_server.db_types import UTCDateTime
 from sync_server.models import Reading, ReadingStatus
 
-__all__ = ["PreviousKey", "last_approved", "last_approved_batch"]
+__all__ = ["PreviousKey", "PreviousRow", "last_approved", "last_approved_batch"]
 
 #: (meter id, instant T): the last approved reading of the meter captured before T.
 PreviousKey = tuple[int, datetime]
@@ -55,31 +60,74 @@ def last_approved(
     return session.exec(query.order_by(*_newest_first())).first()  # type: ignore[arg-type]
 
 
-def last_approved_batch(session: Session, keys: Iterable[PreviousKey]) -> dict[PreviousKey, Reading]:
+class PreviousRow(NamedTuple):
+    """What callers of the batch form use of the previous reading (plain columns: a push loads 500 of them, and
+    ORM objects would cost more than the query)."""
+
+    id: int
+    meter_id: int
+    value: Decimal
+    value_text: str | None
+    captured_at: datetime
+
+
+def last_approved_batch(session: Session, keys: Iterable[PreviousKey]) -> dict[PreviousKey, PreviousRow]:
     """``last_approved(meter, before=T)`` for every key at once, in one statement; keys without one are absent."""
     wanted = sorted(set(keys))
     if not wanted:
         return {}
-    # Keys are numbered so the window partitions by a plain integer (a timestamp in a VALUES list compares
-    # exactly on both backends, but a number is cheaper to partition by and to map back).
-    key_rows = values(
-        column("k", Integer), column("meter_id", Integer), column("before", UTCDateTime()), name="previous_keys"
-    ).data([(index, meter_id, before) for index, (meter_id, before) in enumerate(wanted)])
-    key_table = key_rows.cte("previous_keys")
-    rank = (
-        func.row_number()
-        .over(partition_by=key_table.c.k, order_by=_newest_first())  # type: ignore[arg-type]
-        .label("rank")
-    )
-    ranked = (
-        select(Reading, key_table.c.k.label("key_index"), rank)
-        .join(
-            key_table,
-            (col(Reading.meter_id) == key_table.c.meter_id) & (col(Reading.captured_at) < key_table.c.before),
+    keys_table = _key_table(session, wanted)
+    # Per key, the newest one's id by a correlated subquery: an index range scan on (meter_id, status,
+    # captured_at) per key on both backends (a join and a window let SQLite's planner scan the whole table).
+    newest_id = (
+        select(Reading.id)
+        .where(
+            col(Reading.meter_id) == keys_table.c.meter_id,
+            Reading.status == ReadingStatus.APPROVED,
+            col(Reading.captured_at) < keys_table.c.before,
+            col(Reading.value).is_not(None),
         )
-        .where(Reading.status == ReadingStatus.APPROVED, col(Reading.value).is_not(None))
-        .subquery("ranked")
+        .order_by(*_newest_first())  # type: ignore[arg-type]
+        .limit(1)
+        .scalar_subquery()
     )
-    newest = aliased(Reading, ranked)
-    rows = session.exec(select(newest, ranked.c.key_index).where(ranked.c.rank == 1)).all()
-    return {wanted[index]: reading for reading, index in rows}
+    picks = select(keys_table.c.k, newest_id.label("reading_id")).subquery("picks")
+    rows = session.execute(
+        sa_select(
+            col(Reading.id),
+            col(Reading.meter_id),
+            col(Reading.value),
+            col(Reading.value_text),
+            col(Reading.captured_at),
+            picks.c.k,
+        ).join(picks, col(Reading.id) == picks.c.reading_id)
+    ).all()
+    return {wanted[index - 1]: PreviousRow(*row) for *row, index in rows}
+
+
+def _key_table(session: Session, wanted: list[PreviousKey]) -> Any:
+    """The keys as a table (k, meter_id, before), k numbering them from 1.
+
+    PostgreSQL: two array parameters unnested WITH ORDINALITY, so the statement stays short and cached whatever
+    the batch size (as ``sync_server.sql.one_of``: 1,500 bind parameters would cost psycopg a Python parse of
+    the statement on every push). SQLite: the same as one JSON parameter read by ``json_each``.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        meter_ids = bindparam(None, [meter_id for meter_id, _ in wanted], type_=ARRAY(Integer))
+        befores = bindparam(None, [before for _, before in wanted], type_=ARRAY(DateTime(timezone=True)))
+        return (
+            func.unnest(meter_ids, befores)
+            .table_valued("meter_id", "before", with_ordinality="k")
+            .render_derived(name="previous_keys", with_types=False)
+        )
+    # One JSON text parameter, [[meter_id, before], ...], the times in the column's own stored form: a VALUES
+    # list would be compiled afresh on every push (its rows are not part of SQLAlchemy's statement cache).
+    dialect = session.get_bind().dialect
+    stored = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+    payload = json.dumps([[meter_id, stored(before) if stored else before] for meter_id, before in wanted])
+    items = func.json_each(bindparam(None, payload, type_=String)).table_valued("key", "value")
+    return select(
+        (items.c.key + 1).label("k"),
+        func.json_extract(items.c.value, "$[0]").label("meter_id"),
+        func.json_extract(items.c.value, "$[1]").label("before"),
+    ).cte("previous_keys")
