@@ -24,7 +24,7 @@ class MeterFacts:
     dials: int
     decimals: int
     assigned_to_caller: bool
-    previous_value: Decimal | None
+    previous_value: Decimal | None  # of the approved reading captured before this one (sync_server/readings_query.py)
     distance_m: float | None  # from the registered location to the GPS fix; None without either
 
 
