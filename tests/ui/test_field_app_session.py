@@ -174,9 +174,9 @@ def test_gps_fix_near_far_and_permission_denied(engineer_service: FieldService) 
         call = driver.calls[-1]
         assert (call.control_type, call.name) == ("Geolocator", "get_current_position")
 
-        await locate_at(driver, meter.lat + 0.01, meter.lon, accuracy=4.0)  # ~1.1 km north
-        assert "1109 m from the meter" in driver.find("gps").value
-        assert driver.find("gps_warning").value == "You are 1109 m from this meter's registered location"
+        await locate_at(driver, meter.lat + 0.01, meter.lon, accuracy=4.0)  # 0.01° north: 1112 m on the sphere
+        assert "1112 m from the meter" in driver.find("gps").value
+        assert driver.find("gps_warning").value == "You are 1112 m from this meter's registered location"
 
         await locate_at(driver, meter.lat, meter.lon, accuracy=80.0)
         assert driver.find("gps_warning").value == "GPS accuracy is poor (±80 m)"
