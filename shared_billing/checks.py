@@ -16,11 +16,12 @@ floating-point operations in the standard library, and cheap enough for 500 read
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+
+from geopy.distance import great_circle
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -65,16 +66,15 @@ class CheckLimits:
 
 DEFAULT_LIMITS = CheckLimits()
 
+
 #: Mean Earth radius in metres (IUGG), the sphere geopy's ``great_circle`` uses too.
-EARTH_RADIUS_M = 6_371_009.0
-
-
 def great_circle_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Metres between two positions on the sphere (haversine: well-conditioned for the short distances here)."""
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    half_dphi, half_dlambda = (phi2 - phi1) / 2, math.radians(lon2 - lon1) / 2
-    h = math.sin(half_dphi) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(half_dlambda) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+    """Metres between two positions on the sphere (geopy's great circle).
+
+    The sphere rather than the ellipsoid: within 0.6 % of geodesic at these ranges (the checks have a 100 m
+    radius) and several times cheaper, which matters when the server judges 500 readings in one push.
+    """
+    return float(great_circle((lat1, lon1), (lat2, lon2)).meters)
 
 
 def fix_distance_m(

@@ -40,6 +40,8 @@ CYCLE_FREE = ("sync_server", "mobile_app")
 STDLIB = frozenset(sys.stdlib_module_names) | {"__future__"}
 PROTOCOL_MODULE = "shared_billing.protocol"
 PROTOCOL_EXTRA = ("pydantic", "pydantic_core")
+GEO_MODULE = "shared_billing.checks"  # the GPS verdict: geopy is pure maths, no I/O
+GEO_EXTRA = ("geopy",)
 FLET = ("flet", "flet_*")  # flet and its extensions (flet_geolocator, flet_camera, flet_web, ...)
 
 
@@ -272,6 +274,8 @@ def _direct_violations(module: Module) -> Iterable[Violation]:
             allowed = top in STDLIB or top == "shared_billing"
             if under(module.name, PROTOCOL_MODULE) and top in PROTOCOL_EXTRA:
                 allowed = True
+            if under(module.name, GEO_MODULE) and top in GEO_EXTRA:
+                allowed = True
             if not allowed:
                 yield Violation(
                     module.path,
@@ -279,7 +283,7 @@ def _direct_violations(module: Module) -> Iterable[Violation]:
                     module.name,
                     imp.name,
                     f"shared_billing uses the standard library only ({', '.join(PROTOCOL_EXTRA)} "
-                    f"only in {PROTOCOL_MODULE})",
+                    f"only in {PROTOCOL_MODULE}, {', '.join(GEO_EXTRA)} only in {GEO_MODULE})",
                 )
 
 
