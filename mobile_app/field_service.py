@@ -135,8 +135,9 @@ class FieldService:
         self.tokens.set(None)
         self._changed()
         if tokens is not None:
-            # The server ends the session too (a lost phone's tokens stop working), without the UI waiting on it.
-            threading.Thread(target=self.api.end_session, args=(tokens,), name="sign-out", daemon=True).start()
+            # The server ends the session too (a lost phone's tokens stop working); offline it is a short, bounded
+            # attempt that never undoes the local sign-out above.
+            self.api.end_session(tokens)
 
     # --- data for the views --------------------------------------------------------------------------------------
     def meters(self, search: str | None = None) -> list[MeterAssignment]:

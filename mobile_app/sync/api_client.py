@@ -240,8 +240,8 @@ class SyncApi:
     def end_session(self, tokens: TokenPair) -> None:
         """Tell the server these tokens are done with (their family is revoked); never raises, never refreshes.
 
-        Takes the tokens rather than reading the store, so it can run after the phone has already forgotten them
-        (a sign-out does not wait on the network) without touching a newer sign-in's tokens.
+        Takes the tokens rather than reading the store, so it runs after the phone has already forgotten them and
+        never touches a newer sign-in's tokens; offline it fails within the client's connect timeout.
         """
         headers = {"Authorization": f"Bearer {tokens.access_token}"}
         with contextlib.suppress(httpx.HTTPError):  # offline, or already over: the local sign-out still happened

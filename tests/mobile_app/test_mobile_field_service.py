@@ -225,12 +225,9 @@ def test_sign_out_ends_the_session_on_the_server_too(tmp_path: Path, server: Ser
     me = {"Authorization": f"Bearer {tokens.access_token}"}
     assert server.client.get("/api/me", headers=me).status_code == 200
 
-    service.sign_out()  # returns at once: the server is told from a background thread
+    service.sign_out()
 
-    deadline = time.monotonic() + LOOP_DEADLINE_S
-    while server.client.get("/api/me", headers=me).status_code != 401:
-        assert time.monotonic() < deadline, "the old access token still works after signing out"
-        time.sleep(0.05)
+    assert server.client.get("/api/me", headers=me).status_code == 401
     refreshed = server.client.post(
         "/api/auth/refresh", json={"refresh_token": tokens.refresh_token, "device_id": service.device_id}
     )
