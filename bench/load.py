@@ -24,10 +24,7 @@ import asyncio
 import contextlib
 import os
 import random
-import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,7 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from bench_support import DEFAULT_PG_ADMIN_URL, BenchError, batches, fresh_pg_database
+from bench_support import DEFAULT_PG_ADMIN_URL, BenchError, BenchServer, batches, fresh_pg_database
 from sqlalchemy import Engine, insert, select, update
 from sqlmodel import col
 from sync_ingest import build_readings, free_port, seed_meters, sqlalchemy_url
@@ -47,10 +44,7 @@ from sync_server.db import create_db_engine
 from sync_server.demo import DEMO_PASSWORD
 from sync_server.models import Assignment, Role, User
 
-HOST = "127.0.0.1"
-START_TIMEOUT_S = 120.0
 REQUEST_TIMEOUT_S = 300.0
-STOP_TIMEOUT_S = 15.0
 
 
 @dataclass
@@ -73,55 +67,6 @@ class RunResult:
             f"push latency p50 {p50 * 1000:6.0f} ms, p99 {p99 * 1000:6.0f} ms, max {ordered[-1] * 1000:6.0f} ms; "
             f"errors {errors}{detail}"
         )
-
-
-class WorkerServer:
-    """``fieldmeter serve --demo --workers N`` in its own process group; output to a log file."""
-
-    def __init__(self, data_dir: Path, port: int, database_url: str, workers: int) -> None:
-        self.base_url = f"http://{HOST}:{port}"
-        self.log_path = data_dir / "server.log"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDMETER_") and k != "DATABASE_URL"}
-        env.update(PYTHONUNBUFFERED="1", DATABASE_URL=database_url, FIELDMETER_MOUNT_WEB_APP="false")
-        exe = shutil.which("fieldmeter") or str(Path(sys.executable).with_name("fieldmeter"))
-        command = [exe, "serve", "--demo", "--data-dir", str(data_dir), "--host", HOST, "--port", str(port)]
-        command += ["--workers", str(workers)]
-        self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            start_new_session=True,
-        )
-
-    def log_tail(self, lines: int = 40) -> str:
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
-    def wait_healthy(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        with httpx.Client(timeout=5.0, trust_env=False) as client:
-            while time.monotonic() < deadline:
-                if self.process.poll() is not None:
-                    raise BenchError(f"server exited with {self.process.returncode}:\n{self.log_tail()}")
-                with contextlib.suppress(httpx.TransportError):
-                    if client.get(f"{self.base_url}/api/health").is_success:
-                        return
-                time.sleep(0.3)
-        raise BenchError(f"/api/health not OK after {START_TIMEOUT_S:.0f} s:\n{self.log_tail()}")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=STOP_TIMEOUT_S)
-        self._log.close()
 
 
 def seed_devices(engine: Engine, devices: int, per_device: int, batch: int, rng: random.Random) -> list[list[bytes]]:
@@ -213,7 +158,9 @@ def run(workers: int, args: argparse.Namespace) -> RunResult:
     with contextlib.ExitStack() as stack:
         data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"fm-load-{workers}-")))
         database_url = stack.enter_context(fresh_pg_database(args.pg_admin_url))
-        server = WorkerServer(data_dir, free_port(), database_url, workers)
+        server = BenchServer(
+            data_dir, free_port(), database_url, workers=workers, env={"FIELDMETER_MOUNT_WEB_APP": "false"}
+        )
         stack.callback(server.stop)
         server.wait_healthy()
         engine = create_db_engine(sqlalchemy_url(database_url, data_dir))

@@ -20,9 +20,6 @@ import asyncio
 import contextlib
 import hashlib
 import io
-import os
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,10 +29,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from bench_support import BenchError
+from bench_support import BenchError, BenchServer
 from PIL import Image
-from sync_ingest import ENGINEER, HOST, REQUEST_TIMEOUT_S, Server, free_port
-from transfer import wait_ok
+from sync_ingest import ENGINEER, REQUEST_TIMEOUT_S, free_port
 
 from sync_server.demo import DEMO_PASSWORD
 
@@ -136,34 +132,12 @@ async def burst(base_url: str, photos: list[bytes], content_type: str) -> float:
         return seconds
 
 
-class BoundedServer(Server):
-    """``bench/sync_ingest.py``'s server (which drops the caller's FIELDMETER_* variables) with the decode bound."""
-
-    def __init__(self, data_dir: Path, port: int, bound: int) -> None:
-        self.port = port
-        self.base_url = f"http://{HOST}:{port}"
-        self.log_path = data_dir / "server.log"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDMETER_") and k != "DATABASE_URL"}
-        env |= {"PYTHONUNBUFFERED": "1", "FIELDMETER_PHOTO_DECODE_CONCURRENCY": str(bound)}
-        exe = shutil.which("fieldmeter") or str(Path(sys.executable).with_name("fieldmeter"))
-        command = [exe, "serve", "--demo", "--data-dir", str(data_dir), "--host", HOST, "--port", str(port)]
-        self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            start_new_session=True,
-        )
-
-
 def run(kind: str, photos: list[bytes], bound: int) -> tuple[int, int, float]:
     with contextlib.ExitStack() as stack:
         data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="fm-bench-photos-")))
-        server = BoundedServer(data_dir, free_port(), bound)
+        server = BenchServer(data_dir, free_port(), env={"FIELDMETER_PHOTO_DECODE_CONCURRENCY": str(bound)})
         stack.callback(server.stop)
-        wait_ok(server)
+        server.wait_healthy()
         before = memory_kib(server.process.pid, "VmRSS")
         seconds = asyncio.run(burst(server.base_url, photos, f"image/{kind.lower()}"))
         peak = memory_kib(server.process.pid, "VmHWM")

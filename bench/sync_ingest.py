@@ -32,10 +32,7 @@ import contextlib
 import json
 import os
 import random
-import shutil
-import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -50,7 +47,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import psycopg
-from bench_support import DEFAULT_PG_ADMIN_URL, BenchError, batches, fresh_pg_database
+from bench_support import DEFAULT_PG_ADMIN_URL, HOST, BenchError, BenchServer, batches, fresh_pg_database
 from geopy.distance import great_circle
 from sqlalchemy import Engine, func, insert, select
 from sqlmodel import col
@@ -62,13 +59,10 @@ from sync_server.demo import DEMO_PASSWORD
 from sync_server.models import Assignment, AuditEvent, Block, Meter, Reading, ReadingFlag, ReadingStatus, User
 from sync_server.periods import period_of
 
-HOST = "127.0.0.1"
 ENGINEER = "engineer1"
 DEVICE_ID = "bench-device-1"
 BENCH_BLOCK = "BENCH"
-HEALTH_TIMEOUT_S = 60.0
 REQUEST_TIMEOUT_S = 120.0
-STOP_TIMEOUT_S = 10.0
 ORIGIN = (30.9100, 75.8600)  # a bench block near the demo society
 DEG_PER_M = 1 / 111_320  # degrees of latitude per metre (close enough for "a few metres away")
 TZ = ZoneInfo(Settings.model_fields["society_timezone"].default)
@@ -114,68 +108,6 @@ def free_port() -> int:
         sock.bind((HOST, 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-class Server:
-    """``fieldmeter serve --demo`` in its own process group; output to a log file."""
-
-    def __init__(self, data_dir: Path, port: int, database_url: str | None) -> None:
-        self.port = port
-        self.base_url = f"http://{HOST}:{port}"
-        self.log_path = data_dir / "server.log"
-        # A clean environment for the server: no stray FIELDMETER_* / DATABASE_URL from the caller's shell.
-        env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDMETER_") and k != "DATABASE_URL"}
-        env["PYTHONUNBUFFERED"] = "1"
-        if database_url is not None:
-            env["DATABASE_URL"] = database_url
-        exe = shutil.which("fieldmeter") or str(Path(sys.executable).with_name("fieldmeter"))
-        command = [exe, "serve", "--demo", "--data-dir", str(data_dir), "--host", HOST, "--port", str(port)]
-        self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            start_new_session=True,
-        )
-
-    def log_tail(self, lines: int = 40) -> str:
-        self._log.flush()
-        text = self.log_path.read_text(errors="replace")
-        return "\n".join(text.splitlines()[-lines:])
-
-    def wait_healthy(self, timeout: float = HEALTH_TIMEOUT_S) -> None:
-        deadline = time.monotonic() + timeout
-        last = "no attempt"
-        with httpx.Client(timeout=2.0, trust_env=False) as client:
-            while time.monotonic() < deadline:
-                if self.process.poll() is not None:
-                    raise BenchError(f"server exited with {self.process.returncode}:\n{self.log_tail()}")
-                try:
-                    response = client.get(f"{self.base_url}/api/health")
-                except httpx.TransportError as exc:
-                    last = f"{type(exc).__name__}: {exc}"
-                else:
-                    # 200 only when the database, the schema and the data dir all check out (503 otherwise).
-                    if response.is_success:
-                        return
-                    last = f"HTTP {response.status_code} {response.text[:200]}"
-                time.sleep(0.2)
-        raise BenchError(f"/api/health not OK after {timeout:.0f} s (last: {last}):\n{self.log_tail()}")
-
-    def stop(self) -> None:
-        """SIGTERM our process group, SIGKILL after a grace period; reap the process."""
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=STOP_TIMEOUT_S)
-        self._log.close()
 
 
 def sqlalchemy_url(database_url: str | None, data_dir: Path) -> str:
@@ -357,7 +289,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> Result:
     with contextlib.ExitStack() as stack:
         data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"fm-bench-{backend}-")))
         database_url = stack.enter_context(fresh_pg_database(args.pg_admin_url)) if backend == "postgresql" else None
-        server = Server(data_dir, free_port(), database_url)
+        server = BenchServer(data_dir, free_port(), database_url)
         stack.callback(server.stop)
         server.wait_healthy()
 

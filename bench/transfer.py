@@ -31,8 +31,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from bench_support import BenchError
-from sync_ingest import ENGINEER, REQUEST_TIMEOUT_S, Server, free_port, seed_meters, sqlalchemy_url
+from bench_support import BenchError, BenchServer
+from sync_ingest import ENGINEER, REQUEST_TIMEOUT_S, free_port, seed_meters, sqlalchemy_url
 
 from sync_server.db import create_db_engine
 from sync_server.demo import DEMO_PASSWORD
@@ -40,20 +40,6 @@ from sync_server.demo import DEMO_PASSWORD
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # tests.support.browser
-
-
-def wait_ok(server: Server, timeout: float = 90.0) -> None:
-    """Until ``/api/health`` answers 200 (its body's shape is not this script's business)."""
-    deadline = time.monotonic() + timeout
-    with httpx.Client(timeout=2.0, trust_env=False) as client:
-        while time.monotonic() < deadline:
-            if server.process.poll() is not None:
-                raise BenchError(f"server exited with {server.process.returncode}:\n{server.log_tail()}")
-            with contextlib.suppress(httpx.TransportError):
-                if client.get(f"{server.base_url}/api/health").status_code == 200:
-                    return
-            time.sleep(0.2)
-    raise BenchError(f"/api/health not 200 after {timeout:.0f} s:\n{server.log_tail()}")
 
 
 @dataclass
@@ -76,7 +62,7 @@ def fetch(client: httpx.Client, path: str, accept: str) -> Wire:
         )
 
 
-def bench_pull(server: Server, meters: int) -> None:
+def bench_pull(server: BenchServer, meters: int) -> None:
     with httpx.Client(base_url=server.base_url, timeout=REQUEST_TIMEOUT_S, trust_env=False) as client:
         login = client.post(
             "/api/auth/login", json={"username": ENGINEER, "password": DEMO_PASSWORD, "device_id": "bench-transfer"}
@@ -159,7 +145,7 @@ def print_load(load: Load) -> None:
     print(f"  transferred {load.transferred:>12,} bytes; decoded {load.decoded:>12,} bytes; ratio {ratio:.3f}")
 
 
-def bench_browser(server: Server, scratch: Path) -> None:
+def bench_browser(server: BenchServer, scratch: Path) -> None:
     before = first_load(server.base_url + "/", scratch / "identity", force_identity=True)
     after = first_load(server.base_url + "/", scratch / "gzip", force_identity=False)
     print_load(before)
@@ -180,9 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with contextlib.ExitStack() as stack:
             data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="fm-bench-transfer-")))
-            server = Server(data_dir, free_port(), None)
+            server = BenchServer(data_dir, free_port())
             stack.callback(server.stop)
-            wait_ok(server)
+            server.wait_healthy()
             engine = create_db_engine(sqlalchemy_url(None, data_dir))
             stack.callback(engine.dispose)
             with httpx.Client(base_url=server.base_url, timeout=REQUEST_TIMEOUT_S, trust_env=False) as client:
