@@ -96,7 +96,7 @@ def _check_password(
         password_hash, active = (user.password_hash, user.active) if user else (_DUMMY_HASH, False)
     # An unknown user is verified against a real hash too: "no such user" and "wrong password" take alike.
     if not verify_password(password_hash, password) or not active or user is None or user.id is None:
-        raise Problem(401, "auth.invalid_credentials")
+        raise Problem("auth.invalid_credentials")
     with engine.begin() as connection:
         record_success(connection, username, address, rule, now)
     return user.id
@@ -153,9 +153,9 @@ class TokenService:
                 options={"verify_exp": False, "verify_iat": False, "require": ["sub", "role", "exp"]},
             )
         except jwt.PyJWTError as error:
-            raise Problem(401, "auth.invalid_token", "The token is not valid") from error
+            raise Problem("auth.invalid_token", "The token is not valid") from error
         if int(claims["exp"]) <= int(now.timestamp()):
-            raise Problem(401, "auth.invalid_token", "The token has expired")
+            raise Problem("auth.invalid_token", "The token has expired")
         family = claims.get("fam")
         return AccessClaims(
             user_id=int(claims["sub"]), role=str(claims["role"]), family=str(family) if family else None
@@ -198,7 +198,7 @@ class TokenService:
         with Session(engine, expire_on_commit=False) as session:
             user = session.get(User, user_id)
             if user is None or not user.active:  # deactivated while the password was being checked
-                raise Problem(401, "auth.invalid_credentials")
+                raise Problem("auth.invalid_credentials")
             return self._issue(session, user, device_id, secrets.token_hex(16), now)
 
     def refresh(
@@ -206,14 +206,14 @@ class TokenService:
     ) -> TokenPair:
         stored = session.exec(select(RefreshToken).where(RefreshToken.token_sha256 == _sha256(refresh_token))).first()
         if stored is None or stored.device_id != device_id or stored.id is None:
-            raise Problem(401, "auth.invalid_token", "Unknown refresh token")
+            raise Problem("auth.invalid_token", "Unknown refresh token")
         if stored.used_at is not None or stored.revoked_at is not None:
             self._judge_reuse(session, stored.id, now, grace)
         if stored.expires_at <= now:
-            raise Problem(401, "auth.invalid_token", "Refresh token expired")
+            raise Problem("auth.invalid_token", "Refresh token expired")
         user = session.get(User, stored.user_id)
         if user is None or not user.active:
-            raise Problem(401, "auth.invalid_token", "User is not active")
+            raise Problem("auth.invalid_token", "User is not active")
         # The one winner: concurrent presentations serialize on the row (PostgreSQL's row lock, SQLite's write
         # lock) and only the first still finds it unused.
         table = RefreshToken.__table__  # type: ignore[attr-defined]
@@ -234,7 +234,6 @@ class TokenService:
         session.refresh(token)
         if token.revoked_at is None and token.used_at is not None and now - token.used_at <= grace:
             raise Problem(
-                401,
                 "auth.refresh_in_use",
                 "This refresh token was just rotated by another request: retry with the newer tokens",
                 {"retry_after": max(grace.total_seconds(), 1.0)},
@@ -242,7 +241,7 @@ class TokenService:
         # A rotated token presented again means it leaked: end the sign-in and every session of that device.
         self.revoke(session, now, family=token.family, user_id=token.user_id, device_id=token.device_id)
         session.commit()
-        raise Problem(401, "auth.invalid_token", "Refresh token already used")
+        raise Problem("auth.invalid_token", "Refresh token already used")
 
     @staticmethod
     def revoke(

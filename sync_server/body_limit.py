@@ -30,7 +30,7 @@ class BodyLimit:
         limit = self.limit
         declared = dict(scope.get("headers") or []).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit:
-            response = problem_response(413, "request.too_large", f"The body is over {limit} bytes")
+            response = problem_response("request.too_large", f"The body is over {limit} bytes")
             await response(scope, receive, send)
             return
         received = 0
@@ -41,7 +41,7 @@ class BodyLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:  # raised inside the route: the Problem handler answers it
-                    raise Problem(413, "request.too_large", f"The body is over {limit} bytes")
+                    raise Problem("request.too_large", f"The body is over {limit} bytes")
             return message
 
         await self.app(scope, limited, send)

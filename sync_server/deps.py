@@ -77,7 +77,7 @@ def get_current_user(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User:
     if credentials is None:
-        raise Problem(401, "auth.invalid_token", "Sign in first: no bearer token")
+        raise Problem("auth.invalid_token", "Sign in first: no bearer token")
     claims = context.tokens.read_access_token(credentials.credentials, now)
     # One query: the user, and whether the token's sign-in (refresh-token family) was revoked by a logout, a
     # deactivation or a reused refresh token, so such an access token is refused at once, not when it expires.
@@ -88,9 +88,9 @@ def get_current_user(
     )
     row = session.exec(select(User, revoked).where(User.id == claims.user_id)).first()
     if row is None or not row[0].active:
-        raise Problem(401, "auth.invalid_token", "The token's user is not active")
+        raise Problem("auth.invalid_token", "The token's user is not active")
     if row[1]:
-        raise Problem(401, "auth.invalid_token", "The session has ended (signed out or revoked)")
+        raise Problem("auth.invalid_token", "The session has ended (signed out or revoked)")
     return row[0]
 
 
@@ -100,7 +100,7 @@ CurrentUser = Annotated[User, Depends(get_current_user)]
 def _role_guard(allowed: frozenset[str]) -> Any:
     def guard(user: CurrentUser) -> User:
         if user.role not in allowed:
-            raise Problem(403, "auth.forbidden", f"A {user.role} may not do this", {"allowed": sorted(allowed)})
+            raise Problem("auth.forbidden", f"A {user.role} may not do this", {"allowed": sorted(allowed)})
         return user
 
     return guard

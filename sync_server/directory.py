@@ -16,7 +16,7 @@ __all__ = ["assign_meter", "unassign_meter"]
 def _meter(session: Session, meter_id: int) -> Meter:
     meter = session.get(Meter, meter_id)
     if meter is None:
-        raise Problem(404, "reading.unknown_meter", f"There is no meter {meter_id}")
+        raise Problem("reading.unknown_meter", f"There is no meter {meter_id}")
     return meter
 
 
@@ -24,7 +24,7 @@ def assign_meter(session: Session, *, meter_id: int, engineer_id: int, actor: Us
     _meter(session, meter_id)
     engineer = session.get(User, engineer_id)
     if engineer is None or engineer.role != Role.ENGINEER:
-        raise Problem(422, "meter.unknown_engineer", f"User {engineer_id} is not a field engineer")
+        raise Problem("meter.unknown_engineer", f"User {engineer_id} is not a field engineer")
     current = session.get(Assignment, meter_id)
     events: list[SyncEvent] = []
     if current is not None:

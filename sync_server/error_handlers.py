@@ -34,17 +34,24 @@ _HTTP_CODES = {
 
 
 def problem_response(
-    status: int, code: str, message: str | None = None, details: Any = None, headers: dict[str, str] | None = None
+    code: str,
+    message: str | None = None,
+    details: Any = None,
+    headers: dict[str, str] | None = None,
+    *,
+    status: int | None = None,
 ) -> JSONResponse:
-    body = {"code": code, "message": message or CODES[code], "details": jsonable_encoder(details or {})}
-    return JSONResponse(body, status_code=status, headers=headers)
+    """The error body for a registered code, with the code's status (``status`` only for a status Starlette chose)."""
+    spec = CODES[code]
+    body = {"code": code, "message": message or spec.message, "details": jsonable_encoder(details or {})}
+    return JSONResponse(body, status_code=status or spec.status, headers=headers)
 
 
 def unavailable_response(request: Request, details: dict[str, Any], message: str | None = None) -> JSONResponse:
     """``503 service.unavailable`` with ``Retry-After`` (the configured seconds): the phone backs off that long."""
     retry_after = request.app.state.context.settings.retry_after_s
     headers = {"Retry-After": str(retry_after)}
-    return problem_response(503, "service.unavailable", message, details, headers)
+    return problem_response("service.unavailable", message, details, headers)
 
 
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -64,32 +71,33 @@ def install_error_handlers(app: FastAPI) -> None:
     async def problem(_request: Request, exc: Problem) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
         headers.update(exc.headers)
-        return problem_response(exc.status, exc.code, exc.message, exc.details, headers)
+        return problem_response(exc.code, exc.message, exc.details, headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = _validation_errors(exc)
         first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
         where = ".".join(first["loc"])
-        return problem_response(422, "request.invalid", f"{where}: {first['msg']}", {"errors": errors})
+        return problem_response("request.invalid", f"{where}: {first['msg']}", {"errors": errors})
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "request.invalid")
-        message = CODES[code] if exc.status_code in _HTTP_CODES else str(exc.detail)
-        return problem_response(exc.status_code, code, message, headers=dict(exc.headers or {}))
+        # Starlette chose the status (e.g. 400 for an undecodable body): keep it, under the nearest code.
+        message = CODES[code].message if exc.status_code in _HTTP_CODES else str(exc.detail)
+        return problem_response(code, message, headers=dict(exc.headers or {}), status=exc.status_code)
 
     @app.exception_handler(DataError)
     async def data_error(request: Request, exc: DataError) -> JSONResponse:
         # A value the database cannot hold (out of range, bad encoding) that slipped past the edge's bounds.
         log.warning("data error on %s %s: %s", request.method, request.url.path, exc.orig)
-        return problem_response(422, "request.out_of_range")
+        return problem_response("request.out_of_range")
 
     @app.exception_handler(IntegrityError)
     async def integrity_error(request: Request, exc: IntegrityError) -> JSONResponse:
         # A uniqueness or reference the routes did not check first: the data conflicts, the server is fine.
         log.warning("integrity error on %s %s: %s", request.method, request.url.path, exc.orig)
-        return problem_response(409, "request.conflict")
+        return problem_response("request.conflict")
 
     async def database_error(request: Request, exc: Exception) -> JSONResponse:
         # Down, locked, hung (cut by a timeout) or out of connections: the client retries later, nothing is lost.
@@ -105,4 +113,4 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-        return problem_response(500, "server.error")
+        return problem_response("server.error")

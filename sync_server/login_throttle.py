@@ -64,7 +64,6 @@ def _throttled(refusals: list[tuple[int, str]]) -> Problem:
     wait, scope = max(refusals)
     minutes = math.ceil(wait / 60)
     return Problem(
-        429,
         "auth.throttled",
         f"Too many failed sign-ins; try again in {minutes} minute{'s' if minutes != 1 else ''}",
         {"retry_after": wait, "scope": scope},

@@ -69,32 +69,31 @@ class PhotoStore:
 
     def check(self, sha256: str, data: bytes) -> CheckedPhoto:
         if len(data) > self.max_bytes:
-            raise Problem(413, "photo.too_large", f"{len(data)} bytes; the limit is {self.max_bytes}")
+            raise Problem("photo.too_large", f"{len(data)} bytes; the limit is {self.max_bytes}")
         actual = hashlib.sha256(data).hexdigest()
         if actual != sha256:
-            raise Problem(400, "photo.hash_mismatch", details={"declared": sha256, "actual": actual})
+            raise Problem("photo.hash_mismatch", details={"declared": sha256, "actual": actual})
         try:
             with warnings.catch_warnings():
                 # Pillow only warns between MAX_IMAGE_PIXELS and twice that; we refuse at our own limit.
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
                 with Image.open(io.BytesIO(data)) as image:
                     if image.format not in CONTENT_TYPES:
-                        raise Problem(415, "photo.unsupported_type", f"{image.format} images are not accepted")
+                        raise Problem("photo.unsupported_type", f"{image.format} images are not accepted")
                     width, height = image.size
                     if width * height > self.max_pixels or max(width, height) > MAX_SIDE:
                         raise Problem(
-                            422,
                             "photo.too_many_pixels",
                             f"{width}×{height} pixels; the limit is {self.max_pixels} and {MAX_SIDE} a side",
                         )
                     content_type = CONTENT_TYPES[image.format]
                     self._decode(image, data)
         except UnidentifiedImageError as error:
-            raise Problem(415, "photo.unsupported_type", "The bytes are not a JPEG, PNG or WebP image") from error
+            raise Problem("photo.unsupported_type", "The bytes are not a JPEG, PNG or WebP image") from error
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-            raise Problem(422, "photo.too_many_pixels", str(error)) from error
+            raise Problem("photo.too_many_pixels", str(error)) from error
         except (OSError, SyntaxError, ValueError) as error:
-            raise Problem(422, "photo.undecodable", f"The image does not decode: {error}") from error
+            raise Problem("photo.undecodable", f"The image does not decode: {error}") from error
         return CheckedPhoto(sha256, content_type, len(data), width, height)
 
     async def check_bounded(self, sha256: str, data: bytes) -> CheckedPhoto:
@@ -113,7 +112,7 @@ class PhotoStore:
                     pass
                 else:
                     if problem is not None:
-                        raise Problem(422, "photo.undecodable", f"The image does not decode: {problem}")
+                        raise Problem("photo.undecodable", f"The image does not decode: {problem}")
                     return
             if image.format == "JPEG":
                 width, height = image.size

@@ -23,7 +23,7 @@ def photo_pending(session: Session, reading: Reading) -> bool:
 def get_reading(session: Session, reading_uuid: UUID) -> Reading:
     reading = session.exec(select(Reading).where(col(Reading.uuid) == reading_uuid)).first()
     if reading is None:
-        raise Problem(404, "reading.not_found", f"No reading {reading_uuid}")
+        raise Problem("reading.not_found", f"No reading {reading_uuid}")
     return reading
 
 
@@ -39,9 +39,9 @@ def decide(
     """Approve, reject or send back a submitted reading; the engineer learns it on the next pull."""
     reading = get_reading(session, reading_uuid)
     if reading.status != ReadingStatus.SUBMITTED:
-        raise Problem(409, "review.already_decided", f"The reading is already {reading.status}")
+        raise Problem("review.already_decided", f"The reading is already {reading.status}")
     if status is ReadingStatus.APPROVED and photo_pending(session, reading):
-        raise Problem(409, "review.photo_pending")
+        raise Problem("review.photo_pending")
     reading.status = status
     reading.decided_by_id = supervisor.id
     reading.decided_at = now

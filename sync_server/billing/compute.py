@@ -106,14 +106,13 @@ def _consumption(session: Session, meter: Meter, current: Reading, previous: Rea
     if previous is None:
         previous = previous_approved(session, meter.id, current.period)
     if previous is None or previous.value is None:
-        raise Problem(409, "bill.no_previous_reading", f"Meter {meter.number} has no approved reading before")
+        raise Problem("bill.no_previous_reading", f"Meter {meter.number} has no approved reading before")
     register = MeterRegister(dials=meter.dials, decimals=meter.decimals, multiplier=meter.multiplier)
     try:
         # At most one rollover, and only when plausible (docs/domain.md "Rollover"); any other drop is refused.
         found = meter_consumption(register, previous.value, current.value)
     except BillingError as error:
         raise Problem(
-            409,
             "bill.negative_consumption",
             f"Meter {meter.number}: {error.message}",
             {"previous": previous.value_text, "current": current.value_text},
@@ -162,7 +161,6 @@ def _shared_uses(
                 missing.append(code)
         if missing or current is None:
             raise Problem(
-                409,
                 "bill.shared_meter_incomplete",
                 f"Shared meter {shared.label or shared.number} needs approved readings for {period}",
                 {"missing": missing},
@@ -246,7 +244,7 @@ def month_period(period: str) -> BillingPeriod:
 def unit_tariff(session: Session, unit: Unit) -> tuple[int, Tariff]:
     tariff_row = session.get(TariffRow, unit.tariff_id) if unit.tariff_id is not None else None
     if tariff_row is None or tariff_row.id is None:
-        raise Problem(409, "bill.no_tariff", f"Unit {unit.code} has no tariff")
+        raise Problem("bill.no_tariff", f"Unit {unit.code} has no tariff")
     return tariff_row.id, Tariff.from_dict(tariff_row.config)
 
 
@@ -341,18 +339,18 @@ def price_reading(session: Session, reading: Reading, *, arrears: Decimal = Deci
     true-up".
     """
     if reading.status != ReadingStatus.APPROVED or reading.value is None:
-        raise Problem(409, "bill.reading_not_approved")
+        raise Problem("bill.reading_not_approved")
     meter = session.get(Meter, reading.meter_id)
     assert meter is not None
     if meter.unit_id is None or meter.kind != "unit":
-        raise Problem(409, "bill.not_a_unit_meter")
+        raise Problem("bill.not_a_unit_meter")
     unit = session.get(Unit, meter.unit_id)
     assert unit is not None
     assert unit.id is not None
     tariff_id, tariff = unit_tariff(session, unit)
     base, estimated = consumption_base(session, meter, unit.id, reading.period)
     if base is None:
-        raise Problem(409, "bill.no_previous_reading", f"Meter {meter.number} has no approved reading before")
+        raise Problem("bill.no_previous_reading", f"Meter {meter.number} has no approved reading before")
     consumption = _consumption(session, meter, reading, base)
     own = consumption.units
     override = rate_override_of(unit)
@@ -383,7 +381,7 @@ def price_reading(session: Session, reading: Reading, *, arrears: Decimal = Deci
             adjustments=adjustments,
         )
     except BillingError as error:
-        raise Problem(409, error.code, error.message, dict(error.details)) from error
+        raise Problem(error.code, error.message, dict(error.details)) from error
     return PricedReading(unit, tariff_id, reading, result, notes=consumption.notes)
 
 
@@ -412,7 +410,7 @@ def existing_bill(session: Session, unit_id: int, period: str) -> Bill | None:
 def already_billed(bill: Bill | None) -> Problem:
     """409 naming the bill that is already there (None: it vanished again, e.g. a discarded draft)."""
     details = {} if bill is None else {"bill_id": bill.id, "bill_number": bill.bill_number, "status": bill.status}
-    return Problem(409, "bill.already_billed", details=details)
+    return Problem("bill.already_billed", details=details)
 
 
 def new_draft(
@@ -425,7 +423,6 @@ def new_draft(
     later = later_bill(session, priced.unit.id, period)
     if later is not None:  # billing this period now would bill its units a second time
         raise Problem(
-            409,
             "bill.later_period_billed",
             f"{later.period} is billed already and measured its units across {period}",
             {"bill_id": later.id, "period": later.period},

@@ -25,7 +25,7 @@ def _period_days(period: str) -> tuple[date, date]:
 
 def invoice_for(session: Session, bill: Bill, settings: Settings) -> InvoiceData:
     if bill.status == BillStatus.DRAFT or bill.bill_number is None or bill.issued_at is None:
-        raise Problem(409, "bill.not_issued", "Drafts have no invoice yet: issue the bill first")
+        raise Problem("bill.not_issued", "Drafts have no invoice yet: issue the bill first")
     unit = session.get(Unit, bill.unit_id)
     assert unit is not None
     meter = session.exec(select(Meter).where(Meter.unit_id == unit.id, Meter.kind == "unit")).one()
@@ -95,5 +95,5 @@ def block_pdf(session: Session, *, block_id: int, period: str, settings: Setting
         .order_by(col(Unit.code))
     ).all()
     if not bills:
-        raise Problem(404, "bill.not_found", "No issued bills for this block and period")
+        raise Problem("bill.not_found", "No issued bills for this block and period")
     return render_block([invoice_for(session, bill, settings) for bill in bills], assets_dir=assets_dir)

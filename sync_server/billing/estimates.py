@@ -93,10 +93,10 @@ def price_estimate(
     try:
         if units is None:
             if _on_shared_meter(session, unit.id, period):
-                raise Problem(409, "bill.estimate_shared_meter")
+                raise Problem("bill.estimate_shared_meter")
             last_actual = previous_approved(session, meter.id, period)
             if last_actual is None:
-                raise Problem(409, "bill.no_previous_reading", f"Meter {meter.number} has never been read")
+                raise Problem("bill.no_previous_reading", f"Meter {meter.number} has never been read")
             # Estimates in a row are counted on bills: those not trued up by an actual bill yet.
             consumption = estimate_consumption(
                 monthly_history(session, meter, period),
@@ -115,7 +115,7 @@ def price_estimate(
             period=month_period(period),
         )
     except BillingError as error:
-        raise Problem(409, error.code, error.message, dict(error.details)) from error
+        raise Problem(error.code, error.message, dict(error.details)) from error
     return PricedReading(
         unit, tariff_id, None, result, estimated_units=units, notes=notes or (f"Estimated: {units} units",)
     )

@@ -44,7 +44,7 @@ def issue_bill(session: Session, bill: Bill, *, actor: User, now: datetime, sett
     """
     assert bill.id is not None
     if bill.status != BillStatus.DRAFT or not claim_draft(session, bill.id):
-        raise Problem(409, "bill.already_issued", f"Bill {bill.bill_number or bill.id} is issued and cannot change")
+        raise Problem("bill.already_issued", f"Bill {bill.bill_number or bill.id} is issued and cannot change")
     arrears = balance(session, bill.unit_id)
     if bill.reading_id is None:  # billed on an estimate: the same units, now with the account's arrears
         unit = session.get(Unit, bill.unit_id)

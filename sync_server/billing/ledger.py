@@ -86,13 +86,13 @@ def record_payment(
     that no caller can silently bill the surcharge at another rate.
     """
     if amount <= 0:
-        raise Problem(422, "payment.invalid_amount", "A payment is a positive amount")
+        raise Problem("payment.invalid_amount", "A payment is a positive amount")
     unit = session.get(Unit, unit_id)
     if unit is None:
-        raise Problem(404, "request.not_found", f"No unit {unit_id}")
+        raise Problem("request.not_found", f"No unit {unit_id}")
     bill = session.get(Bill, bill_id) if bill_id is not None else _latest_open_bill(session, unit_id)
     if bill is not None and (bill.unit_id != unit_id or bill.status == BillStatus.DRAFT):
-        raise Problem(409, "payment.wrong_bill", "The bill is not an issued bill of this unit")
+        raise Problem("payment.wrong_bill", "The bill is not an issued bill of this unit")
     owed_before = balance(session, unit_id)
     payment = Payment(
         unit_id=unit_id,
@@ -178,7 +178,7 @@ def add_note(
 ) -> BillNote:
     """A credit or debit note against an issued bill; the bill itself never changes. Caller commits."""
     if bill.status == BillStatus.DRAFT:
-        raise Problem(409, "bill.not_issued", "A draft is corrected by running it again, not by a note")
+        raise Problem("bill.not_issued", "A draft is corrected by running it again, not by a note")
     signed = -amount if kind == "credit" else amount
     note = BillNote(
         bill_id=bill.id or 0, kind=kind, amount=signed, reason=reason, created_at=now, created_by_id=actor.id or 0

@@ -64,14 +64,14 @@ def start_run(session: Session, *, block_id: int, period: str, actor: User, now:
     period. The partial unique index decides between concurrent starts; a running run whose heartbeat is older
     than ``RUN_STALE_AFTER`` (its server was stopped mid-run) is marked failed and replaced."""
     if not _PERIOD.match(period):
-        raise Problem(422, "billing.invalid_period", f"{period!r} is not a month written YYYY-MM")
+        raise Problem("billing.invalid_period", f"{period!r} is not a month written YYYY-MM")
     if session.get(Block, block_id) is None:
-        raise Problem(404, "billing.unknown_block", f"No block {block_id}")
+        raise Problem("billing.unknown_block", f"No block {block_id}")
     closed = session.exec(
         select(ClosedPeriod).where(ClosedPeriod.block_id == block_id, ClosedPeriod.period == period)
     ).first()
     if closed is not None:
-        raise Problem(409, "billing.period_closed")
+        raise Problem("billing.period_closed")
     total_units = len(_units_of_block(session, block_id))
     actor_id = actor.id
     for _attempt in range(3):  # a stale run superseded, then (rarely) another starter beating us to the insert
@@ -107,7 +107,7 @@ def start_run(session: Session, *, block_id: int, period: str, actor: User, now:
         session.commit()
         return run
     running = _running_run(session, block_id, period)
-    raise _in_progress(running) if running is not None else Problem(409, "billing.run_in_progress")
+    raise _in_progress(running) if running is not None else Problem("billing.run_in_progress")
 
 
 def _running_run(session: Session, block_id: int, period: str) -> BillRun | None:
@@ -120,7 +120,6 @@ def _running_run(session: Session, block_id: int, period: str) -> BillRun | None
 
 def _in_progress(run: BillRun) -> Problem:
     return Problem(
-        409,
         "billing.run_in_progress",
         f"Bill run {run.id} for this block and period is still running ({run.processed} of {run.total_units})",
         {"run_id": run.id, "processed": run.processed, "total_units": run.total_units},
@@ -143,7 +142,7 @@ def _supersede(session: Session, run: BillRun, now: datetime) -> bool:
         .values(
             status="failed",
             error_code="billing.run_superseded",
-            error=CODES["billing.run_superseded"],
+            error=CODES["billing.run_superseded"].message,
             finished_at=now,
         )
     )
@@ -197,7 +196,7 @@ def execute_run(engine: Engine, run_id: int, *, clock: Callable[[], datetime]) -
             session.rollback()
             run = session.get(BillRun, run_id, populate_existing=True) or run
             run.status, run.error_code = "failed", "billing.run_failed"
-            run.error = f"{CODES['billing.run_failed']} (at unit {unit_code})"[:500]
+            run.error = f"{CODES['billing.run_failed'].message} (at unit {unit_code})"[:500]
         finished_at = clock()
         if not _still_ours(session, run, finished_at):
             return _abandon(session, run_id)
@@ -297,9 +296,9 @@ def issue_run(session: Session, run_id: int, *, actor: User, now: datetime, sett
     """
     run = session.get(BillRun, run_id, populate_existing=True)  # the run ran in its own session
     if run is None:
-        raise Problem(404, "request.not_found", f"No bill run {run_id}")
+        raise Problem("request.not_found", f"No bill run {run_id}")
     if run.status != "done":
-        raise Problem(409, "billing.run_not_done")
+        raise Problem("billing.run_not_done")
     for bill in _run_bills(session, run_id, drafts=True):
         try:
             issue_bill(session, bill, actor=actor, now=now, settings=settings)

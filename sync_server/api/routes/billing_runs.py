@@ -75,7 +75,7 @@ def get_run(run_id: Id, session: SessionDep) -> RunOut:
     """A bill run with its progress (units processed of total, bills created, units skipped and why)."""
     run = session.get(BillRun, run_id)
     if run is None:
-        raise Problem(404, "request.not_found", f"No bill run {run_id}")
+        raise Problem("request.not_found", f"No bill run {run_id}")
     session.refresh(run)
     return _run_out(run)
 
@@ -106,7 +106,7 @@ def close_period(body: CloseRequest, session: SessionDep, user: CurrentUser, now
         session.commit()
     except IntegrityError as error:
         session.rollback()
-        raise Problem(409, "billing.period_closed", "The period is already closed") from error
+        raise Problem("billing.period_closed", "The period is already closed") from error
     return {"block_id": str(body.block_id), "period": body.period, "status": "closed"}
 
 

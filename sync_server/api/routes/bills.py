@@ -121,5 +121,5 @@ def get_bill(bill_id: Id, session: SessionDep) -> BillOut:
     """One bill with its lines and calculation trace."""
     bill = session.get(Bill, bill_id)
     if bill is None:
-        raise Problem(404, "bill.not_found", f"No bill {bill_id}")
+        raise Problem("bill.not_found", f"No bill {bill_id}")
     return _bill_out(session, bill)

@@ -110,7 +110,7 @@ def _store_tariff_file(session: Session, text: str, user: User, now: datetime) -
     try:
         schedule = parse_tariff_toml(text, source="uploaded tariff")
     except BillingError as error:
-        raise Problem(422, error.code, error.message, dict(error.details)) from error
+        raise Problem(error.code, error.message, dict(error.details)) from error
     rows = [
         Tariff(
             code=(f"{v.code}@{v.effective_from.isoformat()}" if v.effective_from else v.code)[:40],
@@ -135,7 +135,7 @@ def _store_tariff_file(session: Session, text: str, user: User, now: datetime) -
         session.commit()
     except IntegrityError as error:
         session.rollback()
-        raise Problem(409, "tariff.exists") from error
+        raise Problem("tariff.exists") from error
     return [TariffOut.model_validate(row, from_attributes=True) for row in rows]
 
 
@@ -159,7 +159,7 @@ async def import_tariff(request: Request, session: SessionDep, user: CurrentUser
     a bad file is refused with the line at fault and nothing is stored."""
     body = await request.body()
     if len(body) > MAX_TARIFF_BYTES:
-        raise Problem(413, "request.too_large", f"A tariff file is at most {MAX_TARIFF_BYTES} bytes")
+        raise Problem("request.too_large", f"A tariff file is at most {MAX_TARIFF_BYTES} bytes")
     text = body.decode("utf-8", errors="replace")
     # Parsing and the database run in the thread pool: the route is async only to read the raw body.
     return await run_in_threadpool(_store_tariff_file, session, text, user, now)

@@ -27,7 +27,7 @@ class BlockPdfRequest(BaseModel):
 def bill_pdf_link(bill_id: Id, context: ContextDep, session: SessionDep, now: NowDep) -> DownloadLink:
     """A link (valid 10 minutes) to the bill's PDF, for a browser to open without the bearer header."""
     if session.get(Bill, bill_id) is None:
-        raise Problem(404, "bill.not_found", f"No bill {bill_id}")
+        raise Problem("bill.not_found", f"No bill {bill_id}")
     return DownloadLink(url=f"/api/downloads/{context.tokens.download_token(f'bill:{bill_id}', now)}")
 
 
@@ -51,13 +51,13 @@ def download(token: Token, context: ContextDep, session: SessionDep, now: NowDep
     """The document a signed link names; the link itself is the authorization (it expires)."""
     subject = context.tokens.read_download_token(token, now)
     if subject is None:
-        raise Problem(404, "download.invalid")
+        raise Problem("download.invalid")
     kind, _, rest = subject.partition(":")
     settings = context.settings
     if kind == "bill":
         bill = session.get(Bill, int(rest))
         if bill is None:
-            raise Problem(404, "bill.not_found")
+            raise Problem("bill.not_found")
         data = bill_pdf(session, bill, settings, context.assets_dir)
         name = f"{(bill.bill_number or str(bill.id)).replace('/', '-')}.pdf"
     else:

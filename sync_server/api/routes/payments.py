@@ -112,7 +112,7 @@ class BulkResult(BaseModel):
 def _bill(session: Session, bill_id: int) -> Bill:
     bill = session.get(Bill, bill_id)
     if bill is None:
-        raise Problem(404, "bill.not_found", f"No bill {bill_id}")
+        raise Problem("bill.not_found", f"No bill {bill_id}")
     return bill
 
 
@@ -183,7 +183,7 @@ def ledger(unit_id: Id, session: SessionDep) -> Ledger:
     """An account's ledger, oldest first, and its balance (positive: owed; negative: credit)."""
     unit = session.get(Unit, unit_id)
     if unit is None:
-        raise Problem(404, "request.not_found", f"No unit {unit_id}")
+        raise Problem("request.not_found", f"No unit {unit_id}")
     entries = session.exec(
         select(LedgerEntry).where(LedgerEntry.unit_id == unit_id).order_by(col(LedgerEntry.id))
     ).all()

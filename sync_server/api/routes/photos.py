@@ -24,12 +24,12 @@ ACCEPTED_TYPES = {"image/jpeg", "image/png", "image/webp"}
 async def _read_limited(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise Problem(413, "photo.too_large", f"{declared} bytes; the limit is {limit}")
+        raise Problem("photo.too_large", f"{declared} bytes; the limit is {limit}")
     body = bytearray()
     async for chunk in request.stream():
         body.extend(chunk)
         if len(body) > limit:
-            raise Problem(413, "photo.too_large", f"More than {limit} bytes")
+            raise Problem("photo.too_large", f"More than {limit} bytes")
     return bytes(body)
 
 
@@ -39,7 +39,7 @@ def _authorize_upload(session: Session, user: User, sha256: str) -> bool:
         select(Reading.id).where(Reading.photo_sha256 == sha256, Reading.engineer_id == user.id)
     ).first()
     if referenced is None:
-        raise Problem(404, "photo.not_referenced")
+        raise Problem("photo.not_referenced")
     stored = session.get(Photo, sha256) is not None
     # End the read transaction: the body upload and the decode that follow can take seconds and must not hold
     # a pooled database connection meanwhile (eight slow uploads would otherwise pin eight connections).
@@ -93,7 +93,7 @@ async def upload_photo(
     """Store a reading's photo under its SHA-256 (201); a repeat is a no-op (200)."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in ACCEPTED_TYPES:
-        raise Problem(415, "photo.unsupported_type", f"Content-Type {content_type or 'missing'} is not accepted")
+        raise Problem("photo.unsupported_type", f"Content-Type {content_type or 'missing'} is not accepted")
     # Database and Pillow work runs in the thread pool: this route is async only to stream the body.
     if await run_in_threadpool(_authorize_upload, session, user, sha256):
         return Response(status_code=200)
@@ -118,11 +118,11 @@ def get_photo(sha256: Sha256, context: ContextDep, session: SessionDep, user: Cu
     """The stored photo, byte for byte."""
     photo = session.get(Photo, sha256)
     if photo is None:
-        raise Problem(404, "photo.not_found")
+        raise Problem("photo.not_found")
     # Supervisors and admins review every photo; an engineer sees only the photos he uploaded himself (naming
     # someone else's hash in a reading of his own must not open it). 404 either way: existence is not revealed.
     if user.role == Role.ENGINEER and photo.uploaded_by_id != user.id:
-        raise Problem(404, "photo.not_found")
+        raise Problem("photo.not_found")
     return Response(
         context.photos.read(sha256),
         media_type=photo.content_type,

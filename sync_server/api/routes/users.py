@@ -38,9 +38,9 @@ def deactivate(
     revoked, on every device. Audited with the reason. An admin cannot deactivate themselves (409)."""
     user = session.get(User, user_id)
     if user is None:
-        raise Problem(404, "user.not_found", f"No user {user_id}")
+        raise Problem("user.not_found", f"No user {user_id}")
     if user.id == admin.id:
-        raise Problem(409, "user.cannot_deactivate_self")
+        raise Problem("user.cannot_deactivate_self")
     user.active = False
     session.add(user)
     revoked = context.tokens.revoke(session, now, user_id=user_id, everything=True)
@@ -64,7 +64,7 @@ def reactivate(user_id: Id, body: AccountChange, session: SessionDep, admin: Cur
     """Let a deactivated user sign in again (their old sessions stay ended). Audited with the reason."""
     user = session.get(User, user_id)
     if user is None:
-        raise Problem(404, "user.not_found", f"No user {user_id}")
+        raise Problem("user.not_found", f"No user {user_id}")
     user.active = True
     session.add(user)
     session.add(
