@@ -23,7 +23,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import DateTime, Integer, String, bindparam, func
+from sqlalchemy import DateTime, Integer, String, bindparam, func, true
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session, col, select
@@ -71,38 +71,54 @@ class PreviousRow(NamedTuple):
     captured_at: datetime
 
 
+# The columns of a PreviousRow, in its order.
+_PREVIOUS_COLUMNS = (
+    col(Reading.id),
+    col(Reading.meter_id),
+    col(Reading.value),
+    col(Reading.value_text),
+    col(Reading.captured_at),
+)
+
+
 def last_approved_batch(session: Session, keys: Iterable[PreviousKey]) -> dict[PreviousKey, PreviousRow]:
     """``last_approved(meter, before=T)`` for every key at once, in one statement; keys without one are absent."""
     wanted = sorted(set(keys))
     if not wanted:
         return {}
     keys_table = _key_table(session, wanted)
-    # Per key, the newest one's id by a correlated subquery: an index range scan on (meter_id, status,
-    # captured_at) per key on both backends (a join and a window let SQLite's planner scan the whole table).
-    newest_id = (
-        select(Reading.id)
-        .where(
-            col(Reading.meter_id) == keys_table.c.meter_id,
-            Reading.status == ReadingStatus.APPROVED,
-            col(Reading.captured_at) < keys_table.c.before,
-            col(Reading.value).is_not(None),
-        )
-        .order_by(*_newest_first())  # type: ignore[arg-type]
-        .limit(1)
-        .scalar_subquery()
-    )
-    picks = select(keys_table.c.k, newest_id.label("reading_id")).subquery("picks")
-    rows = session.execute(
-        sa_select(
-            col(Reading.id),
-            col(Reading.meter_id),
-            col(Reading.value),
-            col(Reading.value_text),
-            col(Reading.captured_at),
-            picks.c.k,
-        ).join(picks, col(Reading.id) == picks.c.reading_id)
-    ).all()
+    newest = _newest_per_key(keys_table)
+    if session.get_bind().dialect.name == "postgresql":
+        # LATERAL: one backward index scan per key and nothing else. Joining the picked ids back to the table
+        # let the planner hash-join against a sequential scan of every reading, a cost that grew with the table.
+        found = sa_select(*_PREVIOUS_COLUMNS)
+        per_key = newest(found).lateral("previous")
+        query = sa_select(*per_key.c, keys_table.c.k).select_from(keys_table).join(per_key, true())
+    else:
+        # SQLite has no LATERAL; its planner does use the primary key for the join back.
+        picks = select(keys_table.c.k, newest(select(Reading.id)).scalar_subquery().label("reading_id")).subquery()
+        query = sa_select(*_PREVIOUS_COLUMNS, picks.c.k).join(picks, col(Reading.id) == picks.c.reading_id)
+    rows = session.execute(query).all()
     return {wanted[index - 1]: PreviousRow(*row) for *row, index in rows}
+
+
+def _newest_per_key(keys_table: Any) -> Any:
+    """Restrict a select on ``reading`` to the newest approved reading with a value before each key's instant."""
+
+    def restrict(query: Any) -> Any:
+        # An index range scan on (meter_id, status, captured_at) per key on both backends.
+        return (
+            query.where(
+                col(Reading.meter_id) == keys_table.c.meter_id,
+                Reading.status == ReadingStatus.APPROVED,
+                col(Reading.captured_at) < keys_table.c.before,
+                col(Reading.value).is_not(None),
+            )
+            .order_by(*_newest_first())
+            .limit(1)
+        )
+
+    return restrict
 
 
 def _key_table(session: Session, wanted: list[PreviousKey]) -> Any:
