@@ -54,7 +54,18 @@ from sync_server.billing.runs import execute_run, issue_run, start_run
 from sync_server.config import Settings
 from sync_server.db import create_db_engine, migrate
 from sync_server.demo import demo_times, seed_demo
-from sync_server.models import Bill, BillStatus, Block, LedgerEntry, Meter, Reading, ReadingStatus, Tariff, Unit, User
+from sync_server.models import (
+    Bill,
+    BillStatus,
+    Block,
+    LedgerEntry,
+    Meter,
+    Reading,
+    ReadingStatus,
+    TariffRecord,
+    Unit,
+    User,
+)
 from sync_server.periods import period_of, previous_period
 
 BENCH_BLOCK = "BENCH"
@@ -160,7 +171,9 @@ def seed_block(engine: Engine, count: int, now: datetime, settings: Settings, rn
     times = demo_times(now, tz)
     with engine.connect() as conn:
         users = {name: user_id for name, user_id in conn.execute(select(col(User.username), col(User.id)))}
-        tariff_id = conn.execute(select(col(Tariff.id)).where(col(Tariff.code) == blessings_tariff().code)).scalar_one()
+        tariff_id = conn.execute(
+            select(col(TariffRecord.id)).where(col(TariffRecord.code) == blessings_tariff().code)
+        ).scalar_one()
         block_id = conn.execute(
             insert(Block).values(code=BENCH_BLOCK, name="Bench block").returning(col(Block.id))
         ).scalar_one()

@@ -56,7 +56,7 @@ from shared_billing.protocol import MAX_BATCH, PushRequest, ReadingV1, ReadType,
 from sync_server.config import Settings
 from sync_server.db import create_db_engine
 from sync_server.demo import DEMO_PASSWORD
-from sync_server.models import Assignment, AuditEvent, Block, Meter, Reading, ReadingFlag, ReadingStatus, User
+from sync_server.models import Assignment, AuditEvent, Block, Meter, Reading, ReadingFlagRecord, ReadingStatus, User
 from sync_server.periods import period_of
 
 ENGINEER = "engineer1"
@@ -339,7 +339,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> Result:
         stored = _count(engine, select(func.count()).select_from(Reading).where(col(Reading.device_id) == DEVICE_ID))
         if stored != args.readings:
             raise BenchError(f"{stored} rows from the bench device in the reading table, expected {args.readings}")
-        flag_rows = _count(engine, select(func.count()).select_from(ReadingFlag))
+        flag_rows = _count(engine, select(func.count()).select_from(ReadingFlagRecord))
         audit_rows = _count(
             engine, select(func.count()).select_from(AuditEvent).where(col(AuditEvent.action) == "sync.push")
         )

@@ -30,7 +30,7 @@ from sync_server.models import (
     Role,
     SharedMeterMember,
     SyncEvent,
-    Tariff,
+    TariffRecord,
     Unit,
     User,
 )
@@ -128,7 +128,7 @@ def seed_demo(engine: Engine, *, now: datetime, tz: ZoneInfo) -> bool:
         }
         session.add_all(users.values())
         cfg = blessings_tariff()
-        tariff = Tariff(code=cfg.code, name=cfg.name, valid_from=date(2020, 1, 1), config=cfg.to_dict())
+        tariff = TariffRecord(code=cfg.code, name=cfg.name, valid_from=date(2020, 1, 1), config=cfg.to_dict())
         blocks = {code: Block(code=code, name=name) for code, name in _BLOCKS.items()}
         session.add(tariff)
         session.add_all(blocks.values())

@@ -29,7 +29,7 @@ from shared_billing.protocol import (
     payload_sha256,
 )
 from sync_server.config import Settings
-from sync_server.models import Assignment, AuditEvent, Meter, Photo, Reading, ReadingFlag, ReadingStatus, User
+from sync_server.models import Assignment, AuditEvent, Meter, Photo, Reading, ReadingFlagRecord, ReadingStatus, User
 from sync_server.periods import period_of
 from sync_server.readings_query import last_approved_batch
 from sync_server.reconcile import ExistingReading, MeterFacts, Verdict, judge
@@ -262,7 +262,7 @@ def _write(
         for reading, digest in conflicts
     ]
     connection = session.connection()
-    for model, rows in ((Reading, readings), (ReadingFlag, flags), (AuditEvent, audit)):
+    for model, rows in ((Reading, readings), (ReadingFlagRecord, flags), (AuditEvent, audit)):
         if rows:
             # Core on the session's connection, not the ORM's bulk path: it is the cost the bench compares with.
             connection.execute(insert(table_of(model)), rows)

@@ -33,10 +33,10 @@ from sync_server.models import (
     Reading,
     ReadingStatus,
     SharedMeterMember,
+    TariffRecord,
     Unit,
     User,
 )
-from sync_server.models import Tariff as TariffRow
 from sync_server.periods import financial_year
 from sync_server.problems import Problem
 from sync_server.readings_query import last_approved
@@ -242,7 +242,7 @@ def month_period(period: str) -> BillingPeriod:
 
 
 def unit_tariff(session: Session, unit: Unit) -> tuple[int, Tariff]:
-    tariff_row = session.get(TariffRow, unit.tariff_id) if unit.tariff_id is not None else None
+    tariff_row = session.get(TariffRecord, unit.tariff_id) if unit.tariff_id is not None else None
     if tariff_row is None or tariff_row.id is None:
         raise Problem("bill.no_tariff", f"Unit {unit.code} has no tariff")
     return tariff_row.id, Tariff.from_dict(tariff_row.config)

@@ -30,7 +30,7 @@ from sync_server.models import (
     ClosedPeriod,
     Meter,
     Reading,
-    ReadingFlag,
+    ReadingFlagRecord,
     Unit,
     User,
 )
@@ -281,10 +281,12 @@ def _orphan_draft(session: Session, bill: Bill, run: BillRun) -> bool:
 def _flag(session: Session, reading: Reading, code: str) -> None:
     """Mark a reading for the supervisor (once): not billed, and why."""
     exists = session.exec(
-        select(ReadingFlag.id).where(ReadingFlag.reading_uuid == reading.uuid, ReadingFlag.code == code)
+        select(ReadingFlagRecord.id).where(
+            ReadingFlagRecord.reading_uuid == reading.uuid, ReadingFlagRecord.code == code
+        )
     ).first()
     if exists is None:
-        session.add(ReadingFlag(reading_uuid=reading.uuid, code=code))
+        session.add(ReadingFlagRecord(reading_uuid=reading.uuid, code=code))
 
 
 def issue_run(session: Session, run_id: int, *, actor: User, now: datetime, settings: Settings) -> list[Bill]:

@@ -10,11 +10,11 @@ from sync_server.models.billing import (
     ClosedPeriod,
     LedgerEntry,
     Payment,
-    Tariff,
+    TariffRecord,
 )
 from sync_server.models.directory import Assignment, Block, Meter, SharedMeterMember, Unit
 from sync_server.models.leases import JobLease
-from sync_server.models.readings import Photo, Reading, ReadingFlag, ReadingStatus, SyncEvent
+from sync_server.models.readings import Photo, Reading, ReadingFlagRecord, ReadingStatus, SyncEvent
 from sync_server.models.users import RefreshToken, Role, User
 
 __all__ = [
@@ -34,13 +34,13 @@ __all__ = [
     "Payment",
     "Photo",
     "Reading",
-    "ReadingFlag",
+    "ReadingFlagRecord",
     "ReadingStatus",
     "RefreshToken",
     "Role",
     "SharedMeterMember",
     "SyncEvent",
-    "Tariff",
+    "TariffRecord",
     "Unit",
     "User",
 ]

@@ -11,8 +11,11 @@ from sqlmodel import Field, SQLModel
 from sync_server.db_types import JSON, Money, Units, UTCDateTime
 
 
-class Tariff(SQLModel, table=True):
-    """A tariff stored as data: ``config`` is ``shared_billing`` tariff's ``to_dict()``."""
+class TariffRecord(SQLModel, table=True):
+    """A tariff stored as data: ``config`` is ``shared_billing`` tariff's ``to_dict()``. Named apart from the domain
+    ``shared_billing.tariffs.Tariff`` that ``config`` is loaded into."""
+
+    __tablename__ = "tariff"
 
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=40, unique=True)

@@ -56,7 +56,7 @@ class Reading(SQLModel, table=True):
     decision_reason: str | None = Field(default=None, max_length=500)
 
 
-class ReadingFlag(SQLModel, table=True):
+class ReadingFlagRecord(SQLModel, table=True):
     """An advisory flag on a reading, keyed by the reading's UUID so a push writes flags without reading ids back."""
 
     __tablename__ = "reading_flag"

@@ -6,7 +6,7 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, func, select
 
-from sync_server.models import AuditEvent, Reading, ReadingFlag
+from sync_server.models import AuditEvent, Reading, ReadingFlagRecord
 from tests.sync_server.factories import NOW, auth, meters_by_unit, push, reading
 
 
@@ -111,7 +111,7 @@ def test_push_flags_gps_and_clock(client: TestClient) -> None:
     assert all("clock_drift" in r["flags"] for r in results)
     assert all("second_read_in_period" in r["flags"] for r in results[1:])
     with Session(client.app.state.context.engine) as session:  # type: ignore[attr-defined]
-        codes = session.exec(select(ReadingFlag.code)).all()
+        codes = session.exec(select(ReadingFlagRecord.code)).all()
     assert codes.count("clock_drift") == 3
 
 

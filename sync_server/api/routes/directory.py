@@ -15,7 +15,7 @@ from shared_billing.tariff_file import parse_tariff_toml
 from sync_server.api.types import Id
 from sync_server.deps import CurrentUser, NowDep, SessionDep, access
 from sync_server.directory import assign_meter, unassign_meter
-from sync_server.models import Assignment, AuditEvent, Block, Meter, Role, Tariff, Unit, User
+from sync_server.models import Assignment, AuditEvent, Block, Meter, Role, TariffRecord, Unit, User
 from sync_server.problems import Problem
 
 router = APIRouter(tags=["directory"])
@@ -103,7 +103,7 @@ def list_meters(session: SessionDep) -> list[MeterOut]:
 @router.get("/tariffs", **access(*READERS))
 def list_tariffs(session: SessionDep) -> list[TariffOut]:
     """Tariffs, stored as data."""
-    return [TariffOut.model_validate(t, from_attributes=True) for t in session.exec(select(Tariff)).all()]
+    return [TariffOut.model_validate(t, from_attributes=True) for t in session.exec(select(TariffRecord)).all()]
 
 
 def _store_tariff_file(session: Session, text: str, user: User, now: datetime) -> list[TariffOut]:
@@ -112,7 +112,7 @@ def _store_tariff_file(session: Session, text: str, user: User, now: datetime) -
     except BillingError as error:
         raise Problem(error.code, error.message, dict(error.details)) from error
     rows = [
-        Tariff(
+        TariffRecord(
             code=(f"{v.code}@{v.effective_from.isoformat()}" if v.effective_from else v.code)[:40],
             name=v.name,
             valid_from=v.effective_from or now.date(),

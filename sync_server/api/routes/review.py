@@ -13,7 +13,7 @@ from shared_billing.errors import BillingError
 from shared_billing.readings import format_quantity
 from sync_server.api.types import Reason
 from sync_server.deps import CurrentUser, NowDep, SessionDep, access
-from sync_server.models import Block, Meter, Reading, ReadingFlag, ReadingStatus, Role, Unit
+from sync_server.models import Block, Meter, Reading, ReadingFlagRecord, ReadingStatus, Role, Unit
 from sync_server.readings_query import last_approved
 from sync_server.review import decide, get_reading, photo_pending
 
@@ -80,7 +80,7 @@ def review_item(session: Session, reading: Reading) -> ReviewItem:
     # The approved reading captured before this one, by the rule every path shares.
     previous = last_approved(session, reading.meter_id, before=reading.captured_at)
     consumption = _consumption(meter, previous, reading)
-    flags = session.exec(select(ReadingFlag.code).where(ReadingFlag.reading_uuid == reading.uuid)).all()
+    flags = session.exec(select(ReadingFlagRecord.code).where(ReadingFlagRecord.reading_uuid == reading.uuid)).all()
     pending = photo_pending(session, reading)
     return ReviewItem(
         uuid=reading.uuid,
