@@ -51,6 +51,7 @@ __all__ = [
     "PushResult",
     "ReadType",
     "ReadingV1",
+    "Role",
     "SkipReason",
     "canonical_json",
     "payload_sha256",
@@ -85,6 +86,16 @@ Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
 AccuracyM = Annotated[float, Field(ge=0, le=MAX_GPS_ACCURACY_M, allow_inf_nan=False)]
 DeviceId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=NO_NUL)]
 Note = Annotated[str, StringConstraints(max_length=500, pattern=NO_NUL)]
+
+
+class Role(StrEnum):
+    """Who a user is; the server decides what each role may do, the apps choose their screens by it."""
+
+    ENGINEER = "engineer"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+    ACCOUNTANT = "accountant"
+    RESIDENT = "resident"
 
 
 class ReadType(StrEnum):

@@ -1,19 +1,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlmodel import Field, SQLModel
 
+from shared_billing.protocol import Role
 from sync_server.db_types import UTCDateTime
 
-
-class Role(StrEnum):
-    ENGINEER = "engineer"
-    SUPERVISOR = "supervisor"
-    ADMIN = "admin"
-    ACCOUNTANT = "accountant"
-    RESIDENT = "resident"
+__all__ = ["LoginThrottle", "RefreshToken", "Role", "User"]
 
 
 class User(SQLModel, table=True):
