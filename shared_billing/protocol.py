@@ -33,6 +33,7 @@ __all__ = [
     "NO_NUL",
     "PROTOCOL_VERSION",
     "AccuracyM",
+    "BillStatus",
     "DbId",
     "Decision",
     "DecisionStatus",
@@ -41,18 +42,24 @@ __all__ = [
     "Latitude",
     "Longitude",
     "MeterAssignment",
+    "MeterKind",
     "Note",
+    "NoteKind",
     "NulFreeStr",
     "Outcome",
+    "PaymentMode",
     "PreviousReading",
     "PullResponse",
     "PushRequest",
     "PushResponse",
     "PushResult",
     "ReadType",
+    "ReadingStatus",
     "ReadingV1",
     "Role",
+    "RunStatus",
     "SkipReason",
+    "UnitCategory",
     "canonical_json",
     "payload_sha256",
 ]
@@ -96,6 +103,56 @@ class Role(StrEnum):
     ADMIN = "admin"
     ACCOUNTANT = "accountant"
     RESIDENT = "resident"
+
+
+class ReadingStatus(StrEnum):
+    """Where a reading stands on the server: submitted, then a supervisor's decision."""
+
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    REREAD = "reread"
+
+
+class MeterKind(StrEnum):
+    """A unit's own meter, or a shared (common-area) meter whose units are split among members."""
+
+    UNIT = "unit"
+    SHARED = "shared"
+
+
+class UnitCategory(StrEnum):
+    FLAT = "flat"
+    VILLA = "villa"
+    SHOP = "shop"
+
+
+class BillStatus(StrEnum):
+    DRAFT = "draft"
+    ISSUED = "issued"
+    PARTLY_PAID = "partly_paid"
+    PAID = "paid"
+    OVERDUE = "overdue"
+
+
+class RunStatus(StrEnum):
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class PaymentMode(StrEnum):
+    CASH = "cash"
+    UPI = "upi"
+    CHEQUE = "cheque"
+    BANK = "bank"
+
+
+class NoteKind(StrEnum):
+    """A credit note lowers what a unit owes, a debit note raises it."""
+
+    CREDIT = "credit"
+    DEBIT = "debit"
 
 
 class ReadType(StrEnum):

@@ -1,12 +1,13 @@
 """SQLModel tables of the central database, one module per concept; import from here."""
 
+# The wire vocabulary the tables store, re-exported so server code imports models from one place.
+from shared_billing.protocol import BillStatus, ReadingStatus, Role
 from sync_server.models.audit import AuditChainHead, AuditEvent
 from sync_server.models.billing import (
     Bill,
     BillNote,
     BillNumberCounter,
     BillRun,
-    BillStatus,
     ClosedPeriod,
     LedgerEntry,
     Payment,
@@ -14,8 +15,8 @@ from sync_server.models.billing import (
 )
 from sync_server.models.directory import Assignment, Block, Meter, SharedMeterMember, Unit
 from sync_server.models.leases import JobLease
-from sync_server.models.readings import Photo, Reading, ReadingFlagRecord, ReadingStatus, SyncEvent
-from sync_server.models.users import RefreshToken, Role, User
+from sync_server.models.readings import Photo, Reading, ReadingFlagRecord, SyncEvent
+from sync_server.models.users import RefreshToken, User
 
 __all__ = [
     "Assignment",

@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+from shared_billing.protocol import BillStatus
 from sync_server.db_types import JSON, Money, Units, UTCDateTime
 
 
@@ -22,14 +22,6 @@ class TariffRecord(SQLModel, table=True):
     name: str = Field(max_length=120)
     valid_from: date
     config: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
-
-
-class BillStatus(StrEnum):
-    DRAFT = "draft"
-    ISSUED = "issued"
-    PARTLY_PAID = "partly_paid"
-    PAID = "paid"
-    OVERDUE = "overdue"
 
 
 class Bill(SQLModel, table=True):

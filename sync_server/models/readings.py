@@ -3,19 +3,12 @@ from __future__ import annotations
 import uuid as uuid_mod
 from datetime import datetime
 from decimal import Decimal
-from enum import StrEnum
 
 from sqlalchemy import BigInteger, FetchedValue, Index
 from sqlmodel import Field, SQLModel
 
+from shared_billing.protocol import ReadingStatus
 from sync_server.db_types import Units, UTCDateTime
-
-
-class ReadingStatus(StrEnum):
-    SUBMITTED = "submitted"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    REREAD = "reread"
 
 
 class Reading(SQLModel, table=True):
