@@ -8,7 +8,7 @@ Envelope fields are strictly typed (a wrong type is a 422 for the whole request)
 by the server against ``ReadingV1`` (its bounds are published in the schema) and its *meaning* (is the value a
 number, is the meter assigned) is checked per item too, so one bad reading never fails the rest.
 
-The bounds below are the wire contract shared by every API parameter (``sync_server/api/types.py`` builds on them):
+The bounds below are the wire contract shared by every API parameter (``shared_billing/api_types.py`` builds on them):
 ids fit the database's 32-bit integer columns, numbers are finite, times lie between 2000 and 2100 (a phone clock a
 day or a year off is still accepted and drift-flagged; year 1 or 9999 is garbage), and text never carries NUL
 (PostgreSQL cannot store it).

@@ -1,6 +1,7 @@
 """The package boundaries of docs/architecture.md ("Parts and their boundaries"), enforced on the AST.
 
-- ``shared_billing`` is pure: the standard library only (pydantic only in ``shared_billing.protocol``); never
+- ``shared_billing`` is pure: the standard library only (pydantic only in the wire modules: ``protocol``,
+  ``api_models`` and ``api_types``); never
   flet, httpx, fastapi, sqlmodel, sqlalchemy, mobile_app or sync_server.
 - ``mobile_app`` never imports sync_server or fastapi.
 - ``mobile_app.store`` and ``mobile_app.sync`` never import flet (nor a Flet extension), not even through
@@ -38,8 +39,9 @@ ENTRY_SCRIPTS = ("main.py",)  # root scripts: main.py is the phone's entry point
 CYCLE_FREE = ("sync_server", "mobile_app")
 
 STDLIB = frozenset(sys.stdlib_module_names) | {"__future__"}
-PROTOCOL_MODULE = "shared_billing.protocol"
-PROTOCOL_EXTRA = ("pydantic", "pydantic_core")
+# The wire's models and bounds: the sync protocol, the HTTP API's models and its bounded field types.
+WIRE_MODULES = ("shared_billing.protocol", "shared_billing.api_models", "shared_billing.api_types")
+WIRE_EXTRA = ("pydantic", "pydantic_core")
 GEO_MODULE = "shared_billing.checks"  # the GPS verdict: geopy is pure maths, no I/O
 GEO_EXTRA = ("geopy",)
 FLET = ("flet", "flet_*")  # flet and its extensions (flet_geolocator, flet_camera, flet_web, ...)
@@ -272,7 +274,7 @@ def _direct_violations(module: Module) -> Iterable[Violation]:
         if under(module.name, "shared_billing"):
             top = imp.name.split(".", 1)[0]
             allowed = top in STDLIB or top == "shared_billing"
-            if under(module.name, PROTOCOL_MODULE) and top in PROTOCOL_EXTRA:
+            if any(under(module.name, m) for m in WIRE_MODULES) and top in WIRE_EXTRA:
                 allowed = True
             if under(module.name, GEO_MODULE) and top in GEO_EXTRA:
                 allowed = True
@@ -282,8 +284,8 @@ def _direct_violations(module: Module) -> Iterable[Violation]:
                     imp.lineno,
                     module.name,
                     imp.name,
-                    f"shared_billing uses the standard library only ({', '.join(PROTOCOL_EXTRA)} "
-                    f"only in {PROTOCOL_MODULE}, {', '.join(GEO_EXTRA)} only in {GEO_MODULE})",
+                    f"shared_billing uses the standard library only ({', '.join(WIRE_EXTRA)} "
+                    f"only in {', '.join(WIRE_MODULES)}, {', '.join(GEO_EXTRA)} only in {GEO_MODULE})",
                 )
 
 
@@ -465,6 +467,10 @@ def test_checker_catches_a_violation(path: str, source: str, imported: str) -> N
         ),
         ("shared_billing/protocol.py", "from pydantic import BaseModel\nimport hashlib\n"),
         ("shared_billing/protocol/v2.py", "from pydantic import BaseModel\n"),
+        ("shared_billing/api_models.py", "from pydantic import BaseModel\nfrom shared_billing.protocol import Role\n"),
+        ("shared_billing/api_types.py", "from pydantic import Field\n"),
+        ("mobile_app/console/client.py", "from shared_billing.api_models import BillOut\n"),
+        ("mobile_app/sync/api_client.py", "from shared_billing.api_models import TokenPair\n"),
         ("mobile_app/views/home.py", "import flet as ft\nimport httpx\nfrom shared_billing import billing\n"),
         ("mobile_app/store/db.py", "import sqlmodel\nfrom shared_billing.protocol import ReadingV1\n"),
         ("sync_server/cli.py", "import typer\ndef app():\n    from mobile_app.app import main\n"),
