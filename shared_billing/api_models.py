@@ -1,7 +1,409 @@
 """Request and public models of the HTTP API beyond the sync protocol (``protocol.py``): the server validates and
 publishes them (OpenAPI), the console and the phone parse them. One definition each, so a field cannot mean one thing
-on the server and another in a client."""
+on the server and another in a client.
+
+Enumerated fields are typed with the wire enums (``shared_billing.protocol``, flags ``shared_billing.checks``), so
+OpenAPI lists their values, a request naming another value is a 422 and a client compares members, not strings.
+Bounded fields use ``shared_billing.api_types``. Pure pydantic: no I/O here.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from shared_billing.api_types import (
+    Amount,
+    Day,
+    DeviceId,
+    Id,
+    IdList,
+    Password,
+    Period,
+    Reason,
+    Reference,
+    Token,
+    Username,
+)
+from shared_billing.checks import ReadingFlag
+from shared_billing.protocol import (
+    BillStatus,
+    MeterKind,
+    NoteKind,
+    PaymentMode,
+    ReadingStatus,
+    ReadType,
+    Role,
+    RunStatus,
+    SkipReason,
+    UnitCategory,
+)
+
+__all__ = [
+    "AccountChange",
+    "AssignmentIn",
+    "AuditOut",
+    "BillLineOut",
+    "BillOut",
+    "BillRequest",
+    "BlockOut",
+    "BlockPdfRequest",
+    "BulkPaid",
+    "BulkResult",
+    "ChainCheck",
+    "ClockOut",
+    "CloseRequest",
+    "DecisionReason",
+    "DownloadLink",
+    "Health",
+    "Ledger",
+    "LedgerLine",
+    "LoginRequest",
+    "Me",
+    "MeterOut",
+    "NoteIn",
+    "NoteOut",
+    "PaymentIn",
+    "PaymentOut",
+    "RefreshRequest",
+    "ReviewItem",
+    "RunOut",
+    "RunRequest",
+    "StatusRefresh",
+    "TariffOut",
+    "TokenPair",
+    "UnitOut",
+    "UserOut",
+]
+
+
+# --- Auth (docs/api.md "Auth") ---
+
+
+class LoginRequest(BaseModel):
+    """``POST /api/auth/login``: a sign-in on one device (its refresh tokens are bound to ``device_id``)."""
+
+    username: Username
+    password: Password
+    device_id: DeviceId
+
+
+class RefreshRequest(BaseModel):
+    """``POST /api/auth/refresh``: exchange a refresh token of this device for a new pair."""
+
+    refresh_token: Token
+    device_id: DeviceId
+
+
+class TokenPair(BaseModel):
+    """The answer to login and refresh: what the server issues and what the clients keep (the phone persists it)."""
+
+    # The wire always carries token_type; the default only reads pairs a client stored before it was sent.
+    model_config = ConfigDict(frozen=True, json_schema_serialization_defaults_required=True)
+
+    access_token: str
+    refresh_token: str
+    token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
+    expires_in: int
+    role: Role
+    user_id: int
+
+
+class Me(BaseModel):
+    """``GET /api/me``: who the bearer token belongs to."""
+
+    id: int
+    username: str
+    full_name: str
+    role: Role
+
+
+# --- Health and clock ---
+
+
+class Health(BaseModel):
+    status: str  # "ok" (a 503's details say "unavailable")
+    version: str
+    checks: dict[str, str]  # database, schema, data_dir: "ok" or a short reason (unreachable, locked, missing...)
+
+
+class ClockOut(BaseModel):
+    now: datetime  # aware UTC, from the server's clock (FIELDMETER_NOW pins it)
+    today: date  # the society's calendar date
+    period: str  # the society's billing month, YYYY-MM
+    timezone: str  # IANA name of the society's zone, for showing times
+
+
+# --- Directory and users ---
+
+
+class BlockOut(BaseModel):
+    id: int
+    code: str
+    name: str
+
+
+class UnitOut(BaseModel):
+    id: int
+    code: str
+    block_id: int
+    category: UnitCategory
+    unit_type: str
+    floor: str | None
+    tariff_id: int | None
+    rate_override: Decimal | None
+    fixed_charge_waived: bool
+
+
+class MeterOut(BaseModel):
+    id: int
+    number: str
+    block_id: int
+    unit_id: int | None
+    kind: MeterKind
+    label: str | None
+    dials: int
+    decimals: int
+    multiplier: Decimal
+    lat: float | None
+    lon: float | None
+    engineer_id: int | None
+
+
+class TariffOut(BaseModel):
+    id: int
+    code: str
+    name: str
+    valid_from: date
+    config: dict[str, Any]
+
+
+class UserOut(BaseModel):
+    """A user account as the user list and the account switches show it."""
+
+    id: int
+    username: str
+    full_name: str
+    role: Role
+    active: bool  # False: deactivated, every session ended (POST /users/{id}/reactivate lets them back)
+
+
+class AssignmentIn(BaseModel):
+    engineer_id: Id
+
+
+class AccountChange(BaseModel):
+    reason: Reason
+
+
+# --- Review ---
+
+
+class ReviewItem(BaseModel):
+    uuid: UUID
+    meter_id: int
+    meter_number: str
+    meter_kind: MeterKind
+    unit_code: str | None
+    block_code: str
+    read_type: ReadType
+    skip_reason: SkipReason | None
+    value: str | None
+    previous_value: str | None
+    consumption: str | None
+    captured_at: datetime
+    received_at: datetime
+    period: str
+    engineer_id: int | None
+    gps_lat: float | None
+    gps_lon: float | None
+    gps_accuracy_m: float | None
+    distance_m: float | None
+    meter_lat: float | None
+    meter_lon: float | None
+    note: str | None
+    replaces: UUID | None
+    flags: list[ReadingFlag]
+    photo_sha256: str | None
+    photo_url: str | None
+    photo_pending: bool
+    status: ReadingStatus
+    decision_reason: str | None
+
+
+class DecisionReason(BaseModel):
+    reason: Reason
+
+
+# --- Bills and bill runs ---
+
+
+class BillRequest(BaseModel):
+    reading_uuid: UUID
+
+
+class BillLineOut(BaseModel):
+    code: str
+    description: str
+    quantity: Decimal
+    rate: Decimal | None
+    amount: Decimal
+
+
+class BillOut(BaseModel):
+    id: int
+    bill_number: str | None
+    status: BillStatus
+    unit_id: int
+    unit_code: str
+    block_id: int
+    period: str
+    issued_at: datetime | None
+    due_on: date | None
+    charges: Decimal
+    reading_uuid: UUID | None  # None: billed on an estimate
+    estimated_units: Decimal | None
+    lines: list[BillLineOut]
+    trace: list[str]
+    total: Decimal
+    round_off: Decimal
+    payable: Decimal
+    created_at: datetime
+
+
+class RunRequest(BaseModel):
+    block_id: Id
+    period: Period
+
+
+class RunOut(BaseModel):
+    id: int
+    block_id: int
+    period: str
+    status: RunStatus
+    total_units: int
+    processed: int
+    created: int
+    skipped: list[dict[str, Any]]
+    started_at: datetime
+    finished_at: datetime | None
+    error: str | None  # plain words for people; the details of an unexpected failure are in the server log
+    error_code: str | None  # billing.run_failed, billing.run_superseded, billing.run_interrupted
+
+
+class CloseRequest(BaseModel):
+    block_id: Id
+    period: Period
+
+
+class StatusRefresh(BaseModel):
+    changed: int
+
+
+# --- Documents ---
+
+
+class DownloadLink(BaseModel):
+    url: str
+
+
+class BlockPdfRequest(BaseModel):
+    block_id: Id
+    period: Period
+
+
+# --- Payments, notes and the ledger ---
+
+
+class PaymentIn(BaseModel):
+    unit_id: Id
+    bill_id: Id | None = None
+    amount: Amount
+    paid_on: Day
+    mode: PaymentMode
+    reference: Reference | None = None
+
+
+class PaymentOut(BaseModel):
+    id: int
+    unit_id: int
+    bill_id: int | None
+    amount: Decimal
+    paid_on: date
+    mode: PaymentMode
+    balance: Decimal  # the account's balance after the payment; negative is a credit
+
+
+class LedgerLine(BaseModel):
+    kind: str  # charge | payment | credit_note | debit_note | late_fee
+    amount: Decimal
+    booked_on: date
+    description: str
+    bill_id: int | None
+    created_at: datetime
+
+
+class Ledger(BaseModel):
+    unit_id: int
+    unit_code: str
+    balance: Decimal
+    entries: list[LedgerLine]
+
+
+class NoteIn(BaseModel):
+    kind: NoteKind
+    amount: Amount
+    reason: Annotated[Reason, StringConstraints(max_length=300)]
+
+
+class NoteOut(BaseModel):
+    id: int
+    bill_id: int
+    kind: NoteKind
+    amount: Decimal
+    reason: str
+    balance: Decimal
+
+
+class BulkPaid(BaseModel):
+    bill_ids: IdList
+    paid_on: Day
+    mode: PaymentMode
+    reference: Reference | None = None
+
+
+class BulkResult(BaseModel):
+    paid: list[int]
+    skipped: list[dict[str, str | int]]
+
+
+# --- Audit ---
+
+
+class AuditOut(BaseModel):
+    id: int
+    at: datetime
+    actor_id: int | None
+    action: str
+    entity: str
+    entity_id: str
+    reason: str | None
+    detail: dict[str, Any]
+
+
+class ChainCheck(BaseModel):
+    intact: bool
+    checked: int = Field(description="Sealed events verified before the first break (all of them when intact)")
+    sealed: int = Field(description="Events sealed into the chain")
+    unsealed: int = Field(description="Events not sealed yet (written a moment ago, or waiting for the sealer)")
+    head_seq: int = Field(description="Where the keyed chain head says the chain ends")
+    first_broken_seq: int | None = Field(description="Chain position where verification failed")
+    first_broken_id: int | None = Field(description="Id of the first event that does not verify, when known")
+    problem: str | None = Field(
+        description="event.altered | event.missing | chain.truncated | head.missing | head.invalid | head.mismatch"
+    )
+    message: str

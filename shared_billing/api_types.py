@@ -10,6 +10,7 @@ the numbers come from ``shared_billing.protocol``, so a reading and a query para
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Annotated
 
 from pydantic import Field, StringConstraints
@@ -17,6 +18,7 @@ from pydantic import Field, StringConstraints
 from shared_billing.protocol import DB_ID_MAX, EARLIEST, LATEST, NO_NUL, DeviceId
 
 __all__ = [
+    "Amount",
     "Cursor",
     "Day",
     "DeviceId",
@@ -44,6 +46,10 @@ IdList = Annotated[list[Id], Field(min_length=1, max_length=1000)]
 Period = Annotated[str, StringConstraints(pattern=r"^20\d\d-(0[1-9]|1[0-2])$")]
 # A calendar day (payments, notes) in the same years.
 Day = Annotated[date, Field(ge=EARLIEST.date(), lt=LATEST.date())]
+
+# An amount a person enters (payment, credit or debit note): positive, in paise at most, and within the money
+# columns (12 digits, 2 after the point).
+Amount = Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2)]
 
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 

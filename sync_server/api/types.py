@@ -7,6 +7,7 @@ only names them for the server's routes.
 from __future__ import annotations
 
 from shared_billing.api_types import (
+    Amount,
     Cursor,
     Day,
     DeviceId,
@@ -23,6 +24,7 @@ from shared_billing.api_types import (
 )
 
 __all__ = [
+    "Amount",
     "Cursor",
     "Day",
     "DeviceId",

@@ -1,43 +1,17 @@
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
+from shared_billing.api_models import AuditOut, ChainCheck
 from sync_server.api.types import SearchText
 from sync_server.audit import AuditSealer
 from sync_server.deps import SessionDep, access
 from sync_server.models import AuditEvent, Role
 
 router = APIRouter(prefix="/audit", tags=["audit"])
-
-
-class AuditOut(BaseModel):
-    id: int
-    at: datetime
-    actor_id: int | None
-    action: str
-    entity: str
-    entity_id: str
-    reason: str | None
-    detail: dict[str, Any]
-
-
-class ChainCheck(BaseModel):
-    intact: bool
-    checked: int = Field(description="Sealed events verified before the first break (all of them when intact)")
-    sealed: int = Field(description="Events sealed into the chain")
-    unsealed: int = Field(description="Events not sealed yet (written a moment ago, or waiting for the sealer)")
-    head_seq: int = Field(description="Where the keyed chain head says the chain ends")
-    first_broken_seq: int | None = Field(description="Chain position where verification failed")
-    first_broken_id: int | None = Field(description="Id of the first event that does not verify, when known")
-    problem: str | None = Field(
-        description="event.altered | event.missing | chain.truncated | head.missing | head.invalid | head.mismatch"
-    )
-    message: str
 
 
 @router.get("/events", **access(Role.ADMIN))

@@ -7,22 +7,15 @@ and a server billing in India agree on the month even on the night they differ.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC
 
 from fastapi import APIRouter
-from pydantic import BaseModel
 
+from shared_billing.api_models import ClockOut
 from sync_server.deps import ANY_ROLE, ContextDep, NowDep, access
 from sync_server.periods import period_of
 
 router = APIRouter(tags=["clock"])
-
-
-class ClockOut(BaseModel):
-    now: datetime  # aware UTC, from the server's clock (FIELDMETER_NOW pins it)
-    today: date  # the society's calendar date
-    period: str  # the society's billing month, YYYY-MM
-    timezone: str  # IANA name of the society's zone, for showing times
 
 
 @router.get("/clock", **access(*ANY_ROLE))

@@ -1,15 +1,13 @@
 from __future__ import annotations
 
-from datetime import date, datetime
-from decimal import Decimal
-from typing import Any
+from datetime import datetime
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
+from shared_billing.api_models import AssignmentIn, BlockOut, MeterOut, TariffOut, UnitOut, UserOut
 from shared_billing.errors import BillingError
 from shared_billing.tariff_file import parse_tariff_toml
 from sync_server.api.types import Id
@@ -22,58 +20,6 @@ router = APIRouter(tags=["directory"])
 
 READERS = (Role.SUPERVISOR, Role.ADMIN, Role.ACCOUNTANT)
 MAX_TARIFF_BYTES = 256 * 1024
-
-
-class BlockOut(BaseModel):
-    id: int
-    code: str
-    name: str
-
-
-class UnitOut(BaseModel):
-    id: int
-    code: str
-    block_id: int
-    category: str
-    unit_type: str
-    floor: str | None
-    tariff_id: int | None
-    rate_override: Decimal | None
-    fixed_charge_waived: bool
-
-
-class MeterOut(BaseModel):
-    id: int
-    number: str
-    block_id: int
-    unit_id: int | None
-    kind: str
-    label: str | None
-    dials: int
-    decimals: int
-    multiplier: Decimal
-    lat: float | None
-    lon: float | None
-    engineer_id: int | None
-
-
-class TariffOut(BaseModel):
-    id: int
-    code: str
-    name: str
-    valid_from: date
-    config: dict[str, Any]
-
-
-class UserOut(BaseModel):
-    id: int
-    username: str
-    full_name: str
-    role: str
-
-
-class AssignmentIn(BaseModel):
-    engineer_id: Id
 
 
 @router.get("/blocks", **access(*READERS))

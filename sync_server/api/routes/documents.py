@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel
 
-from sync_server.api.types import Id, Period, Token
+from shared_billing.api_models import BlockPdfRequest, DownloadLink
+from sync_server.api.types import Id, Token
 from sync_server.billing.documents import bill_pdf, block_pdf
 from sync_server.deps import PUBLIC, ContextDep, NowDep, SessionDep, access
 from sync_server.models import Bill, Role
@@ -12,15 +12,6 @@ from sync_server.problems import Problem
 router = APIRouter(tags=["documents"])
 
 READERS = (Role.ADMIN, Role.ACCOUNTANT)
-
-
-class DownloadLink(BaseModel):
-    url: str
-
-
-class BlockPdfRequest(BaseModel):
-    block_id: Id
-    period: Period
 
 
 @router.post("/bills/{bill_id}/pdf-link", **access(*READERS, errors=(404,)))

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 
+from shared_billing.api_models import Health
 from sync_server import __version__
 from sync_server.context import AppContext
 from sync_server.deps import PUBLIC, access
@@ -18,12 +18,6 @@ from sync_server.error_handlers import unavailable_response
 from sync_server.health_probe import HealthProbe
 
 router = APIRouter(tags=["health"])
-
-
-class Health(BaseModel):
-    status: str  # "ok" (a 503's details say "unavailable")
-    version: str
-    checks: dict[str, str]  # database, schema, data_dir: "ok" or a short reason (unreachable, locked, missing...)
 
 
 def _probe(request: Request) -> HealthProbe:

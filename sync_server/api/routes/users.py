@@ -5,27 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter
-from pydantic import BaseModel
 from sqlmodel import Session
 
-from sync_server.api.types import Id, Reason
+from shared_billing.api_models import AccountChange, UserOut
+from sync_server.api.types import Id
 from sync_server.deps import ContextDep, CurrentUser, NowDep, SessionDep, access
 from sync_server.models import AuditEvent, Role, User
 from sync_server.problems import Problem
 
 router = APIRouter(prefix="/users", tags=["users"])
-
-
-class AccountChange(BaseModel):
-    reason: Reason
-
-
-class UserOut(BaseModel):
-    id: int
-    username: str
-    full_name: str
-    role: str
-    active: bool
 
 
 def _user_out(user: User) -> UserOut:
