@@ -75,6 +75,7 @@ def seed_devices(engine: Engine, devices: int, per_device: int, batch: int, rng:
     with engine.connect() as conn:
         demo = conn.execute(select(col(User.id), col(User.password_hash)).where(col(User.username) == "engineer1"))
         engineer1_id, password_hash = demo.one()
+    assert engineer1_id is not None  # read back from the table: always set
     meters = seed_meters(engine, devices * per_device, engineer1_id, now, rng)
     names = [f"bench-eng-{n:02d}" for n in range(1, devices + 1)]
     with engine.begin() as conn:

@@ -48,11 +48,12 @@ def make_photos(count: int, size: tuple[int, int], kind: str) -> list[bytes]:
         picture.paste((30 * index % 256, 40, 200), (64 * index, 0, 64 * index + 64, 64))
         buffer = io.BytesIO()
         # JPEG may quantize a one-pixel difference away: a comment keeps the files (and hashes) distinct.
-        options: dict[str, Any] = {
+        options_by_kind: dict[str, dict[str, Any]] = {
             "JPEG": {"quality": 85, "comment": f"photo {index}"},
             "PNG": {"compress_level": 1},
             "WEBP": {"quality": 60, "method": 0},
-        }[kind]
+        }
+        options = options_by_kind[kind]
         picture.save(buffer, kind, **options)
         photos.append(buffer.getvalue())
     return photos

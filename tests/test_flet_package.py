@@ -85,7 +85,7 @@ def packed_violations(
         top = path.split("/", 1)[0]
         if is_excluded(path, excludes) or top not in PACKED:
             found.append(f"{path} ({' -> '.join(chain)}) is not in the phone package")
-        lines = {}  # one report per import statement (``from a import b`` records ``a`` and ``a.b``)
+        lines: dict[int, str] = {}  # one report per import statement (``from a import b`` records ``a`` and ``a.b``)
         for imp in modules[name].imports:
             if imp.name.split(".", 1)[0] in outside and imp.name not in modules:
                 lines.setdefault(imp.lineno, imp.name)

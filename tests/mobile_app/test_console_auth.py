@@ -62,8 +62,12 @@ def test_console_main_gives_the_client_the_pages_address() -> None:
         return httpx.AsyncClient()
 
     main = console_main(fallback, for_client=for_client)
-    asyncio.run(main(MagicMock(client_ip="203.0.113.44")))
-    asyncio.run(main(MagicMock(client_ip=None)))
+
+    async def open_pages() -> None:  # asyncio.run wants a coroutine; console_main promises an awaitable
+        await main(MagicMock(client_ip="203.0.113.44"))
+        await main(MagicMock(client_ip=None))
+
+    asyncio.run(open_pages())
     assert made == ["203.0.113.44", "fallback"]
 
 

@@ -1,6 +1,7 @@
 """Bills under the seed-compatible tariff, checked to the paisa against the worked example of docs/domain.md."""
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -16,8 +17,13 @@ D = Decimal
 MOTOR_B = {"B17-FF": D(77), "B17-SF": D(110), "B18-FF": D(110), "B18-SF": D(111)}
 
 
-def make_motor_use(**overrides):
-    values = {"meter_number": "MOTOR-B", "meter_units": D(210), "own_units": D(77), "group_units": D(408)}
+def make_motor_use(**overrides: Any) -> SharedMeterUse:
+    values: dict[str, Any] = {
+        "meter_number": "MOTOR-B",
+        "meter_units": D(210),
+        "own_units": D(77),
+        "group_units": D(408),
+    }
     values.update(overrides)
     return SharedMeterUse(**values)
 

@@ -2,6 +2,7 @@
 
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -20,8 +21,8 @@ D = Decimal
 SLABS = Slabs((Slab(D(0), D(100), D("4.00")), Slab(D(101), D(300), D("6.00")), Slab(D(301), None, D("8.00"))))
 
 
-def make_tariff(**overrides):
-    values = {
+def make_tariff(**overrides: Any) -> Tariff:
+    values: dict[str, Any] = {
         "code": "T",
         "name": "Test",
         "energy": SLABS,

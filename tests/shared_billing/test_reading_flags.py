@@ -3,6 +3,7 @@
 
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -21,9 +22,9 @@ D = Decimal
 RECEIVED_AT = datetime(2025, 11, 30, 10, 0, tzinfo=UTC)
 
 
-def make_flags(**overrides):
+def make_flags(**overrides: Any):
     """A clean reading (no flags) with ``overrides`` applied."""
-    values = {
+    values: dict[str, Any] = {
         "value": D("1200"),
         "previous_value": D("1100"),
         "gps_lat": 30.9,

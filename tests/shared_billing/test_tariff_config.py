@@ -19,6 +19,7 @@ def make_tariff_dict(**overrides):
 
 def test_blessings_tariff_is_the_seed_configuration():
     tariff = blessings_tariff()
+    assert isinstance(tariff.energy, FlatRate)
     assert tariff.energy.rate_per_unit == D(12)
     assert dict(tariff.fixed_by_unit_type) == {
         "2BHK": D(1474),
@@ -127,7 +128,7 @@ def test_fixed_charges_are_frozen_and_copied():
 
 def test_constructor_refuses_float_money():
     with pytest.raises(TariffError, match="Decimal"):
-        Tariff(code="T", name="T", energy=FlatRate(D(12)), fixed_by_unit_type={"2BHK": 1474.0})
+        Tariff(code="T", name="T", energy=FlatRate(D(12)), fixed_by_unit_type={"2BHK": 1474.0})  # type: ignore[dict-item]  # the float is the point
 
 
 def test_unknown_unit_type_names_the_known_ones():

@@ -131,7 +131,7 @@ DEFAULT_PAGE_PROPS: dict[str, Any] = {
 
 T = TypeVar("T")
 AppMain = Callable[[Page], Any]
-_ENCODE = configure_encode_object_for_msgpack(BaseControl)  # type: ignore[no-untyped-call]
+_ENCODE = configure_encode_object_for_msgpack(BaseControl)
 _MISSING = object()
 
 
@@ -243,7 +243,7 @@ class RecordingConnection(Connection):
     """
 
     def __init__(self, on_message: Callable[[MessageAction, Any], None] | None = None) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
+        super().__init__()
         self.messages: list[tuple[MessageAction, Any]] = []
         self._on_message = on_message
 
@@ -364,7 +364,7 @@ class FletDriver:
             except Exception as e:
                 register_error = f"{e}"
                 logger.exception("before_main failed")
-        page_patch = session.get_page_patch()  # type: ignore[no-untyped-call]
+        page_patch = session.get_page_patch()
         conn.send_message(
             Message(
                 MessageAction.REGISTER_CLIENT,
@@ -380,7 +380,7 @@ class FletDriver:
     async def close(self) -> None:
         """Close the session (pending calls resolve with "Session closed") and cancel leftover tasks."""
         if self._session is not None:
-            self._session.close()  # type: ignore[no-untyped-call]
+            self._session.close()
         for _ in range(3):
             await asyncio.sleep(0)
         leftovers = [t for t in self._tasks if not t.done()]

@@ -83,7 +83,7 @@ def start_live_server(
         database_url = ""  # the embedded default: a SQLite file in the data dir
     port = free_port()
     data_dir = tmp_path / f"live-{backend}"
-    command = [FIELDMETER, "serve", "--demo", "--port", str(port), "--data-dir", str(data_dir)]
+    command = [str(FIELDMETER), "serve", "--demo", "--port", str(port), "--data-dir", str(data_dir)]
     server_env = {
         "DATABASE_URL": database_url,
         "FIELDMETER_NOW": now,

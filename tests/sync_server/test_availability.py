@@ -341,9 +341,12 @@ def test_a_background_bill_run_outlasts_a_writer_that_a_request_would_not(databa
             )
             worker.start()
             with Session(engine) as session:  # what a request meets meanwhile: the short bound
-                request_error = _raised(
-                    lambda: (session.execute(text("UPDATE bill SET status = status")), session.commit())
-                )
+
+                def write() -> None:
+                    session.execute(text("UPDATE bill SET status = status"))
+                    session.commit()
+
+                request_error = _raised(write)
             assert unavailable_reason(request_error) in {"locked", "timeout"}
             time.sleep(1.0)  # several request bounds
         worker.join(timeout=30)

@@ -141,7 +141,7 @@ def test_two_workers_and_a_second_server_start_together_on_a_fresh_database(tmp_
         ports = {"workers": free_port(), "single": free_port()}
         servers = {
             name: ServerProcess(
-                [FIELDMETER, "serve", "--demo", "--port", str(port), "--data-dir", str(data_dir)]
+                [str(FIELDMETER), "serve", "--demo", "--port", str(port), "--data-dir", str(data_dir)]
                 + (["--workers", "2"] if name == "workers" else []),
                 log_path=tmp_path / f"{name}.log",
                 env=env,

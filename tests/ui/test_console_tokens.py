@@ -50,11 +50,12 @@ def test_the_console_keeps_working_hours_after_sign_in(server: Server) -> None:
         for _ in range(16):
             server.clock.advance(_past_access_token(server))
             await driver.click("refresh")
+
             # The reload is over when its new card replaced the old one (the clock must not move mid-call).
-            card = await driver.wait_for(
-                lambda old=card: (c := find_key(driver, f"review-{first['uuid']}")) is not old and c,
-                message="the queue reloaded",
-            )
+            def reloaded(old: Any = card) -> Any:
+                return (c := find_key(driver, f"review-{first['uuid']}")) is not old and c
+
+            card = await driver.wait_for(reloaded, message="the queue reloaded")
             assert value_of(driver, "review_summary") == "1 reading waiting", driver.texts()
         # A reading pushed meanwhile shows up on the next refresh: the calls reach the server, signed in.
         server._headers.clear()  # the test's own tokens have expired too

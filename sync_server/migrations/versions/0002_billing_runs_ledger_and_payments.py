@@ -8,7 +8,7 @@ Create Date: 2026-11-27 11:09:51.267011
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 import sync_server.db_types
