@@ -7,11 +7,12 @@ post each to its account.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 from enum import StrEnum
 
-__all__ = ["Adjustment", "BillLine", "LineCode", "about", "inr", "signed_inr"]
+__all__ = ["Adjustment", "BillLine", "LineCode", "about", "inr", "ledger_charge", "signed_inr", "tariff_charges"]
 
 
 class LineCode(StrEnum):
@@ -49,6 +50,27 @@ class Adjustment:
     description: str
     amount: Decimal
     explanation: str = ""
+
+
+def ledger_charge(lines: Iterable[BillLine]) -> Decimal:
+    """What a bill charges its account's ledger: every line but the arrears brought forward, i.e. ``payable −
+    arrears`` (stored as ``Bill.charges``, printed as the invoice's "payable for this bill").
+
+    The arrears are the ledger's balance already (docs/domain.md "Ledger, arrears and payments"); the bill's own
+    adjustments and round-off are new and are charged with it.
+    """
+    return sum((line.amount for line in lines if line.code != LineCode.ARREARS), Decimal("0.00"))
+
+
+def tariff_charges(lines: Iterable[BillLine]) -> Decimal:
+    """What the tariff priced for the period's consumption: the lines without arrears, adjustments and round-off.
+
+    A true-up nets an estimated bill's tariff charges off the same period re-rated on its actual units
+    (docs/domain.md "Estimated reads and true-up"), like for like: the re-rating has no arrears, no adjustment
+    and is taken before round-off, and the estimate's round-off stays charged as billed.
+    """
+    left_out = (LineCode.ARREARS, LineCode.ADJUSTMENT, LineCode.ROUND_OFF)
+    return sum((line.amount for line in lines if line.code not in left_out), Decimal("0.00"))
 
 
 def inr(amount: Decimal) -> str:

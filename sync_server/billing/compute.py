@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, or_, select
 
+from shared_billing.bill_lines import BillLine, tariff_charges
 from shared_billing.billing import BillResult, SharedMeterUse, compute_bill
 from shared_billing.consumption import MeterRegister, meter_consumption
 from shared_billing.errors import BillingError
@@ -30,6 +31,7 @@ from sync_server.models import (
     BillNumberCounter,
     BillStatus,
     Meter,
+    MeterKind,
     Reading,
     ReadingStatus,
     SharedMeterMember,
@@ -48,6 +50,7 @@ __all__ = [
     "apply_result",
     "approved_in_period",
     "awaiting_review",
+    "bill_lines",
     "consumption_base",
     "draft_bill",
     "existing_bill",
@@ -121,7 +124,7 @@ def _consumption(session: Session, meter: Meter, current: Reading, previous: Rea
 
 
 def _unit_consumption(session: Session, unit_id: int, period: str) -> Decimal | None:
-    meter = session.exec(select(Meter).where(Meter.unit_id == unit_id, Meter.kind == "unit")).first()
+    meter = session.exec(select(Meter).where(Meter.unit_id == unit_id, Meter.kind == MeterKind.UNIT)).first()
     if meter is None or meter.id is None:
         return None
     current = approved_in_period(session, meter.id, period)
@@ -210,6 +213,20 @@ def _insert_ignore(session: Session, fy: str) -> Executable:
     return insert(counter).values(financial_year=fy, last_number=0).on_conflict_do_nothing()
 
 
+def bill_lines(bill: Bill) -> list[BillLine]:
+    """A stored bill's lines back as ``BillLine`` (the inverse of ``line_json``), for the shared sums on them."""
+    return [
+        BillLine(
+            line["code"],
+            line["description"],
+            Decimal(line["quantity"]),
+            None if line["rate"] is None else Decimal(line["rate"]),
+            Decimal(line["amount"]),
+        )
+        for line in bill.lines
+    ]
+
+
 def line_json(result: BillResult) -> list[dict[str, Any]]:
     return [
         {
@@ -252,14 +269,6 @@ def rate_override_of(unit: Unit) -> RateOverride | None:
     if unit.rate_override is None:
         return None
     return RateOverride(rate_per_unit=unit.rate_override, fixed_charge=Decimal(0) if unit.fixed_charge_waived else None)
-
-
-def charges_of(bill: Bill) -> Decimal:
-    """A bill's own charges: its lines without arrears, adjustments and round-off."""
-    return sum(
-        (Decimal(line["amount"]) for line in bill.lines if line["code"] not in ("arrears", "round_off", "adjustment")),
-        Decimal("0.00"),
-    )
 
 
 def last_actual_bill(session: Session, unit_id: int, period: str) -> Bill | None:
@@ -342,7 +351,7 @@ def price_reading(session: Session, reading: Reading, *, arrears: Decimal = Deci
         raise Problem("bill.reading_not_approved")
     meter = session.get(Meter, reading.meter_id)
     assert meter is not None
-    if meter.unit_id is None or meter.kind != "unit":
+    if meter.unit_id is None or meter.kind != MeterKind.UNIT:
         raise Problem("bill.not_a_unit_meter")
     unit = session.get(Unit, meter.unit_id)
     assert unit is not None
@@ -360,7 +369,9 @@ def price_reading(session: Session, reading: Reading, *, arrears: Decimal = Deci
             trued = true_up(
                 tariff,
                 estimated=[
-                    BilledEstimate(month_period(b.period), b.estimated_units or Decimal(0), charges_of(b), known)
+                    BilledEstimate(
+                        month_period(b.period), b.estimated_units or Decimal(0), tariff_charges(bill_lines(b)), known
+                    )
                     for b, known in zip(estimated, read_late(session, meter, base, estimated), strict=True)
                 ],
                 current=month_period(reading.period),

@@ -8,10 +8,11 @@ from pathlib import Path
 
 from sqlmodel import Session, col, select
 
-from sync_server.billing.compute import consumption_base, previous_approved
+from shared_billing.bill_lines import LineCode, ledger_charge
+from sync_server.billing.compute import bill_lines, consumption_base, previous_approved
 from sync_server.config import Settings
 from sync_server.invoices import InvoiceData, InvoiceLine, render_block, render_invoice
-from sync_server.models import Bill, BillStatus, Meter, Reading, Unit
+from sync_server.models import Bill, BillStatus, Meter, MeterKind, Reading, Unit
 from sync_server.problems import Problem
 
 __all__ = ["bill_pdf", "block_pdf", "invoice_for"]
@@ -28,7 +29,7 @@ def invoice_for(session: Session, bill: Bill, settings: Settings) -> InvoiceData
         raise Problem("bill.not_issued", "Drafts have no invoice yet: issue the bill first")
     unit = session.get(Unit, bill.unit_id)
     assert unit is not None
-    meter = session.exec(select(Meter).where(Meter.unit_id == unit.id, Meter.kind == "unit")).one()
+    meter = session.exec(select(Meter).where(Meter.unit_id == unit.id, Meter.kind == MeterKind.UNIT)).one()
     assert meter.id is not None
     reading = session.get(Reading, bill.reading_id) if bill.reading_id is not None else None
     # The reading the bill measured from (the last actual bill's, compute.consumption_base), not merely the
@@ -45,9 +46,10 @@ def invoice_for(session: Session, bill: Bill, settings: Settings) -> InvoiceData
         if reading is not None and reading.value is not None
         else (previous_value + (bill.estimated_units or Decimal(0)))
     )
-    charges = [line for line in bill.lines if line["code"] not in ("arrears", "round_off")]
-    arrears = sum((Decimal(line["amount"]) for line in bill.lines if line["code"] == "arrears"), Decimal("0.00"))
-    total = sum((Decimal(line["amount"]) for line in charges), Decimal("0.00"))
+    lines = bill_lines(bill)
+    # The printed lines are this bill's own; the round-off and the arrears have rows of their own.
+    printed = [line for line in lines if line.code not in (LineCode.ARREARS, LineCode.ROUND_OFF)]
+    arrears = sum((line.amount for line in lines if line.code == LineCode.ARREARS), Decimal("0.00"))
     period_from, period_to = _period_days(bill.period)
     return InvoiceData(
         society_name=settings.society_name,
@@ -64,19 +66,11 @@ def invoice_for(session: Session, bill: Bill, settings: Settings) -> InvoiceData
         meter_number=meter.number,
         previous_reading=previous_value,
         current_reading=current_value,
-        units=Decimal(next((line["quantity"] for line in charges if line["code"] == "energy"), "0")),
-        lines=[
-            InvoiceLine(
-                line["description"],
-                Decimal(line["quantity"]),
-                None if line["rate"] is None else Decimal(line["rate"]),
-                Decimal(line["amount"]),
-            )
-            for line in charges
-        ],
-        total=total,
+        units=next((line.quantity for line in printed if line.code == LineCode.ENERGY), Decimal(0)),
+        lines=[InvoiceLine(line.description, line.quantity, line.rate, line.amount) for line in printed],
+        total=sum((line.amount for line in printed), Decimal("0.00")),
         round_off=bill.round_off,
-        payable=total + bill.round_off,
+        payable=ledger_charge(lines),  # what the ledger was charged (Bill.charges); InvoiceData checks the sum
         arrears=arrears.quantize(Decimal("0.01")),
         status=bill.status,
     )

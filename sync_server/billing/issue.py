@@ -8,11 +8,23 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, update
 from sqlmodel import Session, select
 
+from shared_billing.bill_lines import ledger_charge
 from sync_server.billing.compute import apply_result, next_bill_number, price_reading
 from sync_server.billing.estimates import price_estimate
 from sync_server.billing.ledger import balance
 from sync_server.config import Settings
-from sync_server.models import AuditEvent, Bill, BillStatus, LedgerEntry, Meter, Reading, Unit, User
+from sync_server.models import (
+    AuditEvent,
+    Bill,
+    BillStatus,
+    LedgerEntry,
+    LedgerEntryKind,
+    Meter,
+    MeterKind,
+    Reading,
+    Unit,
+    User,
+)
 from sync_server.problems import Problem
 from sync_server.sql import table_of
 
@@ -29,9 +41,7 @@ def claim_draft(session: Session, bill_id: int) -> bool:
     """
     bills = table_of(Bill)
     claimed = session.execute(
-        update(bills)
-        .where(bills.c.id == bill_id, bills.c.status == BillStatus.DRAFT.value)
-        .values(status=BillStatus.ISSUED.value)
+        update(bills).where(bills.c.id == bill_id, bills.c.status == BillStatus.DRAFT).values(status=BillStatus.ISSUED)
     )
     return cast(CursorResult[Any], claimed).rowcount == 1
 
@@ -49,7 +59,7 @@ def issue_bill(session: Session, bill: Bill, *, actor: User, now: datetime, sett
     if bill.reading_id is None:  # billed on an estimate: the same units, now with the account's arrears
         unit = session.get(Unit, bill.unit_id)
         assert unit is not None
-        meter = session.exec(select(Meter).where(Meter.unit_id == unit.id, Meter.kind == "unit")).one()
+        meter = session.exec(select(Meter).where(Meter.unit_id == unit.id, Meter.kind == MeterKind.UNIT)).one()
         how = tuple(bill.trace[:1])  # the draft's "average of the last months" explanation
         priced = price_estimate(
             session, unit, meter, bill.period, arrears=arrears, units=bill.estimated_units, notes=how
@@ -64,13 +74,13 @@ def issue_bill(session: Session, bill: Bill, *, actor: User, now: datetime, sett
     bill.status = BillStatus.ISSUED
     bill.issued_at = now
     bill.due_on = issued_on + timedelta(days=settings.bill_due_days)
-    # The ledger is charged what this period adds; the payable also shows the arrears already on it.
-    bill.charges = bill.payable - arrears
+    # The ledger is charged what this bill adds (payable − arrears); the payable also shows the arrears already on it.
+    bill.charges = ledger_charge(priced.result.lines)
     session.add(bill)
     session.add(
         LedgerEntry(
             unit_id=bill.unit_id,
-            kind="charge",
+            kind=LedgerEntryKind.CHARGE,
             amount=bill.charges,
             booked_on=issued_on,
             bill_id=bill.id,
