@@ -31,6 +31,7 @@ from sqlalchemy import Engine, or_, update
 from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 
+from shared_billing.api_models import TokenPair
 from sync_server.login_throttle import ThrottleRule, check_attempt, record_success, reserve_attempt
 from sync_server.models import RefreshToken, User
 from sync_server.problems import Problem
@@ -38,7 +39,6 @@ from sync_server.problems import Problem
 __all__ = [
     "AccessClaims",
     "BoundedHasher",
-    "TokenPair",
     "TokenService",
     "hash_password",
     "verify_password",
@@ -100,16 +100,6 @@ def _check_password(
     with engine.begin() as connection:
         record_success(connection, username, address, rule, now)
     return user.id
-
-
-@dataclass(frozen=True)
-class TokenPair:
-    access_token: str
-    refresh_token: str
-    expires_in: int
-    role: str
-    user_id: int
-    token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
 
 
 @dataclass(frozen=True)

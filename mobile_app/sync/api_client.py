@@ -1,17 +1,13 @@
-"""The phone's HTTP client for ``/api`` (docs/api.md): one method per route the sync needs.
+"""The phone's HTTP client for ``/api`` (docs/api.md): the synchronous wrapper of the client core
+(``mobile_app.api``), one method per route the sync needs.
+
+The core builds each request and reads each answer (typed results, the error tree of ``mobile_app.api.errors``,
+the token refresh decisions of ``mobile_app.api.session``); this class only sends, sleeps and keeps tokens. It runs
+in the sync's background thread, so it blocks: an ``httpx.Client`` and a ``threading.Lock``.
 
 The ``httpx.Client`` is injected: the app passes one with timeouts, tests a ``MockTransport`` one, and the
 contract test Starlette's ``TestClient`` (an ``httpx.Client`` too). URLs are ``f"{base_url}/api/..."``, so an
 empty ``base_url`` uses the client's own.
-
-Errors::
-
-    SyncError            base: the call did not do what was asked
-    ├── TransportError   no usable answer: connect/read errors, timeouts, 5xx, 408, 429, 3xx, an unreadable
-    │                    2xx body (captive portals, cut-off responses). Retryable, with backoff.
-    ├── AuthExpired      401, and refreshing the tokens failed or there were none: the user must sign in again
-    └── ApiError         any other 4xx: the server's answer ``{"code", "message", "details"}``, kept on the
-                         exception (``status``, ``code``, ``message``, ``details``). Not retryable as it is.
 
 A 401 on any signed-in call refreshes the tokens once and retries the call once. A refresh answered 401
 ``auth.refresh_in_use`` lost a race to another client of the same sign-in (the app's other thread or process
@@ -29,99 +25,18 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import httpx
-from pydantic import BaseModel, ValidationError
 
-from mobile_app.sync.tokens import TokenPair, TokenStore
+from mobile_app.api import endpoints, session
+from mobile_app.api.answers import Answer, Call, no_answer
+from mobile_app.api.errors import ApiClientError, ApiError, AuthExpired, TransportError
+from mobile_app.api.over_httpx import NO_ANSWER, answer_of, request_args
+from mobile_app.sync.tokens import TokenStore
+from shared_billing.api_models import Me, TokenPair
 from shared_billing.protocol import PullResponse, PushRequest, PushResponse
 
-__all__ = ["ApiError", "AuthExpired", "Me", "SyncApi", "SyncError", "TransportError"]
+__all__ = ["ApiClientError", "ApiError", "AuthExpired", "Me", "SyncApi", "TransportError"]
 
-_Model = TypeVar("_Model", bound=BaseModel)
-# Answers that say "try again later", not "this request is wrong".
-_RETRYABLE_4XX = frozenset({408, 425, 429})
-# After losing a refresh race, how often and how long to wait for the winner's tokens to appear in the store.
-REFRESH_IN_USE_WAITS = (0.25, 0.5, 1.0)
-
-
-class SyncError(Exception):
-    """Base of the sync client's errors. ``retry_after`` is the answer's ``Retry-After`` header, if it had one."""
-
-    retry_after: str | None = None
-
-
-class TransportError(SyncError):
-    """No usable answer from the server; retry later. ``status`` is the HTTP status when there was one."""
-
-    def __init__(self, message: str, *, status: int | None = None, retry_after: str | None = None) -> None:
-        self.status = status
-        self.retry_after = retry_after
-        super().__init__(message)
-
-
-class AuthExpired(SyncError):
-    """The session is over (refresh refused or no tokens): sign in again. The outbox keeps its readings."""
-
-
-class ApiError(SyncError):
-    """A 4xx answer with the server's stable error ``code``."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        details: dict[str, Any] | None = None,
-        *,
-        retry_after: str | None = None,
-    ) -> None:
-        self.status = status
-        self.code = code
-        self.message = message
-        self.details: dict[str, Any] = details or {}
-        self.retry_after = retry_after
-        super().__init__(f"{status} {code}: {message}")
-
-
-class Me(BaseModel):
-    """``GET /api/me``."""
-
-    id: int
-    username: str
-    full_name: str
-    role: str
-
-
-def _raise_for_status(response: httpx.Response) -> None:
-    status = response.status_code
-    if 200 <= status < 300:
-        return
-    retry_after = response.headers.get("Retry-After")
-    if status >= 500 or status < 200 or 300 <= status < 400 or status in _RETRYABLE_4XX:
-        raise TransportError(f"server answered {status}", status=status, retry_after=retry_after)
-    raise _api_error(response)
-
-
-def _api_error(response: httpx.Response) -> ApiError:
-    status = response.status_code
-    retry_after = response.headers.get("Retry-After")
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict) and isinstance(body.get("code"), str):
-        details = body.get("details")
-        message = str(body.get("message") or "")
-        details = details if isinstance(details, dict) else None
-        return ApiError(status, body["code"], message, details, retry_after=retry_after)
-    # Not our error shape (a proxy's page, a route this server lacks): keep the status as the code.
-    return ApiError(status, f"http.{status}", response.text[:200] or response.reason_phrase, retry_after=retry_after)
-
-
-def _parse(model: type[_Model], response: httpx.Response) -> _Model:
-    try:
-        return model.model_validate_json(response.content)
-    except ValidationError as error:
-        raise TransportError(f"unreadable answer from the server: {error.error_count()} errors") from error
+T = TypeVar("T")
 
 
 class SyncApi:
@@ -145,84 +60,45 @@ class SyncApi:
         # Refresh tokens rotate and a reused one revokes the device: only one refresh may run at a time.
         self._refresh_lock = threading.Lock()
 
-    def _url(self, path: str) -> str:
-        return f"{self._base_url}/api{path}"
-
-    def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """Send without tokens and map failures to the error hierarchy."""
+    def _exchange(self, call: Call[Any], access_token: str | None) -> Answer:
         try:
-            response = self._http.request(method, self._url(path), **kwargs)
-        except httpx.TransportError as error:
-            raise TransportError(f"{type(error).__name__}: {error}") from error
-        _raise_for_status(response)
-        return response
+            return answer_of(self._http.request(**request_args(call, self._base_url, access_token)))
+        except NO_ANSWER as error:
+            raise no_answer(error) from error
 
-    def _signed_in_call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """Send with the access token; on 401 refresh once and retry once."""
-        response, used = self._send_with_token(method, path, kwargs)
-        if response.status_code == 401:
-            self._refresh_after_401(used)
-            response, _ = self._send_with_token(method, path, kwargs)
-            if response.status_code == 401:
-                raise AuthExpired("the server refused the refreshed token")
-        _raise_for_status(response)
-        return response
-
-    def _send_with_token(self, method: str, path: str, kwargs: dict[str, Any]) -> tuple[httpx.Response, str]:
+    def _send(self, call: Call[T]) -> T:
+        """Send ``call``; a signed-in one with the access token, refreshed once and retried once on a 401."""
+        if not call.signed_in:
+            return call.read(self._exchange(call, None))
         tokens = self._tokens.get()
         if tokens is None:
             raise AuthExpired("not signed in")
-        headers = {**kwargs.get("headers", {}), "Authorization": f"Bearer {tokens.access_token}"}
-        try:
-            response = self._http.request(method, self._url(path), **{**kwargs, "headers": headers})
-        except httpx.TransportError as error:
-            raise TransportError(f"{type(error).__name__}: {error}") from error
-        return response, tokens.access_token
+        answer = self._exchange(call, tokens.access_token)
+        if answer.status == 401:
+            fresh = self._renew(tokens)
+            answer = session.after_retry(self._exchange(call, fresh.access_token))
+        return call.read(answer)
 
-    def _refresh_after_401(self, refused_access_token: str) -> None:
+    def _renew(self, refused: TokenPair) -> TokenPair:
         with self._refresh_lock:
-            current = self._tokens.get()
-            if current is not None and current.access_token != refused_access_token:
-                return  # another thread refreshed while this call was in flight: just retry
-            self._refresh_locked()
+            step = session.after_401(refused, self._tokens.get(), self._device_id)
+            return step if isinstance(step, TokenPair) else self._refresh(step)
 
-    def _refresh_locked(self) -> TokenPair:
-        tokens = self._tokens.get()
-        if tokens is None or self._device_id is None:
-            raise AuthExpired("no refresh token for this device: sign in")
-        body = {"refresh_token": tokens.refresh_token, "device_id": self._device_id}
-        try:
-            response = self._call("POST", "/auth/refresh", json=body)
-        except ApiError as error:
-            if error.code == "auth.refresh_in_use":
-                return self._await_winner(tokens, error)
-            raise AuthExpired(f"refresh refused: {error.code}") from error
-        fresh = _parse(TokenPair, response)
-        self._tokens.set(fresh)
-        return fresh
-
-    def _await_winner(self, presented: TokenPair, error: ApiError) -> TokenPair:
-        """Another client of this sign-in rotated the token first: use the tokens it stores. Presenting the same
-        token again would only lose again (or, after the grace, look like theft and end the sign-in)."""
-        for wait in REFRESH_IN_USE_WAITS:
-            self._sleep(wait)
-            stored = self._tokens.get()
-            if stored is not None and stored.refresh_token != presented.refresh_token:
-                return stored
-        raise TransportError("the session is being renewed by another request: retry later", status=401) from error
+    def _refresh(self, call: Call[session.RefreshOutcome]) -> TokenPair:
+        """Send the refresh (the lock is held) and keep what it brings: new tokens, or the race winner's."""
+        outcome = call.read(self._exchange(call, None))
+        if isinstance(outcome, session.AwaitWinner):
+            for wait in outcome.waits:
+                self._sleep(wait)
+                if (winner := outcome.winner(self._tokens.get())) is not None:
+                    return winner
+            raise outcome.give_up()
+        self._tokens.set(outcome)
+        return outcome
 
     def login(self, *, username: str, password: str, device_id: str) -> TokenPair:
         """Sign in on this device and keep the tokens; wrong credentials are ``ApiError`` (401)."""
-        body = {"username": username, "password": password, "device_id": device_id}
-        try:
-            response = self._http.request("POST", self._url("/auth/login"), json=body)
-        except httpx.TransportError as error:
-            raise TransportError(f"{type(error).__name__}: {error}") from error
-        if response.status_code == 429:
-            # Too many failed sign-ins: the server's message says how long to wait; show it, do not retry it.
-            raise _api_error(response)
-        _raise_for_status(response)
-        tokens = _parse(TokenPair, response)
+        tokens = self._send(session.login_call(username, password, device_id))
         self._device_id = device_id
         self._tokens.set(tokens)
         return tokens
@@ -243,37 +119,28 @@ class SyncApi:
         Takes the tokens rather than reading the store, so it runs after the phone has already forgotten them and
         never touches a newer sign-in's tokens; offline it fails within the client's connect timeout.
         """
-        headers = {"Authorization": f"Bearer {tokens.access_token}"}
-        with contextlib.suppress(httpx.HTTPError):  # offline, or already over: the local sign-out still happened
-            self._http.post(self._url("/auth/logout"), headers=headers)
+        call = session.logout_call()
+        with contextlib.suppress(ApiClientError):  # offline, or already over: the local sign-out still happened
+            call.read(self._exchange(call, tokens.access_token))
 
     def refresh(self) -> TokenPair:
         """Exchange the refresh token for a new pair (the old one stops working). Refused: ``AuthExpired``."""
         with self._refresh_lock:
-            return self._refresh_locked()
+            return self._refresh(session.refresh_call(self._tokens.get(), self._device_id))
 
     def push(self, request: PushRequest) -> PushResponse:
-        """``POST /api/sync/push``: one result per reading, in the order sent.
-
-        Serialized by pydantic, which writes a non-finite float as ``null``; ``json.dumps`` would write ``NaN``,
-        which is not JSON (or raise): whatever slipped past capture, no NaN ever leaves the phone.
-        """
-        body = request.model_dump_json()
-        headers = {"Content-Type": "application/json"}
-        response = self._signed_in_call("POST", "/sync/push", content=body, headers=headers)
-        return _parse(PushResponse, response)
+        """``POST /api/sync/push``: one result per reading, in the order sent (no NaN ever leaves the phone:
+        ``mobile_app.api.answers.json_body``)."""
+        return self._send(endpoints.push(request))
 
     def upload_photo(self, *, sha256: str, data: bytes, content_type: str) -> bool:
         """``PUT /api/photos/{sha256}``; True if the server stored it now (201), False if it had it (200)."""
-        response = self._signed_in_call(
-            "PUT", f"/photos/{sha256}", content=data, headers={"Content-Type": content_type}
-        )
-        return response.status_code == 201
+        return self._send(endpoints.upload_photo(sha256, data, content_type))
 
     def pull(self, *, cursor: int) -> PullResponse:
         """``GET /api/sync/pull?cursor=N``: assignments (all when cursor is 0, else changes) and decisions."""
-        return _parse(PullResponse, self._signed_in_call("GET", "/sync/pull", params={"cursor": cursor}))
+        return self._send(endpoints.pull(cursor))
 
     def me(self) -> Me:
         """``GET /api/me``: who the tokens belong to."""
-        return _parse(Me, self._signed_in_call("GET", "/me"))
+        return self._send(session.me_call())

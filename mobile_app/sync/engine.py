@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from mobile_app.api.errors import ApiClientError, ApiError, AuthExpired, TransportError
 from mobile_app.store import (
     OutboxItem,
     Store,
@@ -39,7 +40,7 @@ from mobile_app.store import (
     pending_outbox,
     photos_to_upload,
 )
-from mobile_app.sync.api_client import ApiError, AuthExpired, SyncApi, SyncError, TransportError
+from mobile_app.sync.api_client import SyncApi
 from mobile_app.sync.backoff import Backoff, parse_retry_after
 from shared_billing.protocol import MAX_BATCH, Outcome, PushRequest, PushResult
 
@@ -77,7 +78,7 @@ class SyncReport:
     pulled: int = 0  # meter assignments received
     removed: int = 0  # meters no longer assigned
     decisions: int = 0  # review decisions received
-    error: SyncError | None = None
+    error: ApiClientError | None = None
     next_delay_s: float = 0.0  # when to run the next pass
 
     @property
@@ -104,7 +105,7 @@ class _PassState:
     suspects: list[_Suspect] = field(default_factory=list)
 
 
-def _blames_the_server(error: SyncError) -> bool:
+def _blames_the_server(error: ApiClientError) -> bool:
     """A 500-class answer that may be caused by a reading in the request (see the module docstring)."""
     return (
         isinstance(error, TransportError)
@@ -115,7 +116,7 @@ def _blames_the_server(error: SyncError) -> bool:
     )
 
 
-def _refuses_the_batch(error: SyncError) -> bool:
+def _refuses_the_batch(error: ApiClientError) -> bool:
     return isinstance(error, ApiError) and error.status in _BATCH_REFUSALS and error.retry_after is None
 
 
@@ -172,17 +173,17 @@ class SyncEngine:
                 self._push_outbox(report, ignore_retry_times, state)
                 self._upload_photos(report, state)
                 self._pull(report, state)
-            except SyncError as error:
+            except ApiClientError as error:
                 report.error = error
             self._judge_suspects(state, report)
             report.next_delay_s = self._next_delay_s(report.error)
             return report
 
-    def _retry_after_s(self, error: SyncError) -> float:
+    def _retry_after_s(self, error: ApiClientError) -> float:
         asked = parse_retry_after(error.retry_after, now=self._clock())
         return min(asked, _MAX_RETRY_AFTER_S) if asked is not None else 0.0
 
-    def _next_delay_s(self, error: SyncError | None) -> float:
+    def _next_delay_s(self, error: ApiClientError | None) -> float:
         if isinstance(error, AuthExpired):
             # Retrying cannot help until the user signs in again; the app shows that and calls run_once.
             self._consecutive_failures = 0
@@ -284,7 +285,7 @@ class SyncEngine:
         if unanswered:
             raise TransportError(f"no answer for {len(unanswered)} of {len(sent)} readings in the push")
 
-    def _hold_suspect(self, item: OutboxItem, error: SyncError, state: _PassState) -> None:
+    def _hold_suspect(self, item: OutboxItem, error: ApiClientError, state: _PassState) -> None:
         """Keep a reading the server failed on for a later try; whether it is to blame is decided at the end."""
         delay = timedelta(seconds=self._backoff.delay_s(max(item.attempts, item.server_failures) + 1))
         retry_at = self._clock() + delay

@@ -5,24 +5,11 @@ from __future__ import annotations
 import threading
 from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict
-
 from mobile_app.store import Store, delete_state, get_state, set_state
+from shared_billing.api_models import TokenPair
 
+# TokenPair is the API's own model (what the server issues), kept as the server sent it.
 __all__ = ["MemoryTokenStore", "StoreTokenStore", "TokenPair", "TokenStore"]
-
-
-class TokenPair(BaseModel):
-    """The server's answer to login and refresh (see docs/api.md, Auth)."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    access_token: str
-    refresh_token: str
-    token_type: str = "bearer"  # noqa: S105 - the scheme's name, not a secret
-    expires_in: int
-    role: str
-    user_id: int
 
 
 class TokenStore(Protocol):

@@ -9,7 +9,7 @@ import flet as ft
 
 from mobile_app.field_service import FieldService
 from mobile_app.store import ReadingRecord
-from mobile_app.sync import ApiError, AuthExpired, SyncError, TransportError
+from mobile_app.sync import ApiClientError, ApiError, AuthExpired, TransportError
 from mobile_app.ui.common import STATE_COLORS, local_time, plural, title
 
 __all__ = ["HELD_BACK_REASON", "RETRY_REASON", "SyncView", "reading_reason", "reading_state", "sync_problem"]
@@ -48,7 +48,7 @@ def reading_reason(record: ReadingRecord) -> str | None:
     return None
 
 
-def sync_problem(error: SyncError) -> str:
+def sync_problem(error: ApiClientError) -> str:
     """Why the last pass stopped, in words (never the exception's text)."""
     if isinstance(error, AuthExpired):
         return "sign in again to upload"

@@ -50,7 +50,7 @@ SYNC_API = {
     "StoreTokenStore",
     "SyncApi",
     "SyncEngine",
-    "SyncError",
+    "ApiClientError",
     "SyncReport",
     "TokenPair",
     "TokenStore",
@@ -71,7 +71,7 @@ def test_sync_public_api_is_locked() -> None:
 
 def test_sync_errors_form_one_hierarchy() -> None:
     for error in (mobile_app.sync.ApiError, mobile_app.sync.AuthExpired, mobile_app.sync.TransportError):
-        assert issubclass(error, mobile_app.sync.SyncError)
+        assert issubclass(error, mobile_app.sync.ApiClientError)
 
 
 def test_importing_store_and_sync_loads_no_flet_fastapi_or_server() -> None:

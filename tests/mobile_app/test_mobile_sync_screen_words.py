@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from mobile_app.store import ReadingRecord, list_readings, record_reading
-from mobile_app.sync import ApiError, AuthExpired, SyncError, TransportError
+from mobile_app.sync import ApiClientError, ApiError, AuthExpired, TransportError
 from mobile_app.ui.sync_screen import HELD_BACK_REASON, RETRY_REASON, reading_reason, reading_state, sync_problem
 from tests.mobile_app.phone_factories import T0, Clock, FakeServer, make_api, make_engine, make_reading, make_store
 
@@ -61,10 +61,10 @@ def test_a_reading_that_left_the_outbox_is_no_longer_on_hold(tmp_path: Path) -> 
         TransportError("server answered 503", status=503, retry_after="120"),
         ApiError(403, "auth.forbidden", "Traceback (most recent call last): ..."),
         AuthExpired("refresh refused: auth.invalid_token"),
-        SyncError("KeyError: 'results'"),
+        ApiClientError("KeyError: 'results'"),
     ],
 )
-def test_the_last_pass_problem_is_told_in_plain_words(error: SyncError) -> None:
+def test_the_last_pass_problem_is_told_in_plain_words(error: ApiClientError) -> None:
     words = sync_problem(error)
 
     assert words

@@ -5,9 +5,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
 
-from sync_server.api.types import DeviceId, Password, Token, Username
+from shared_billing.api_models import LoginRequest, Me, RefreshRequest, TokenPair
 from sync_server.client_address import client_address, parse_networks
 from sync_server.config import Settings
 from sync_server.deps import ANY_ROLE, PUBLIC, ContextDep, CurrentUser, NowDep, SessionDep, access
@@ -16,33 +15,6 @@ from sync_server.login_throttle import ThrottleRule
 router = APIRouter(tags=["auth"])
 
 _bearer = HTTPBearer(auto_error=False)
-
-
-class LoginRequest(BaseModel):
-    username: Username
-    password: Password
-    device_id: DeviceId
-
-
-class RefreshRequest(BaseModel):
-    refresh_token: Token
-    device_id: DeviceId
-
-
-class TokenPairOut(BaseModel):
-    access_token: str
-    refresh_token: str
-    token_type: str
-    expires_in: int
-    role: str
-    user_id: int
-
-
-class Me(BaseModel):
-    id: int
-    username: str
-    full_name: str
-    role: str
 
 
 def throttle_rule(settings: Settings) -> ThrottleRule:
@@ -60,14 +32,14 @@ def request_address(request: Request, settings: Settings) -> str:
 
 
 @router.post("/auth/login", **access(PUBLIC, errors=(401, 429)))
-async def login(body: LoginRequest, request: Request, context: ContextDep, now: NowDep) -> TokenPairOut:
+async def login(body: LoginRequest, request: Request, context: ContextDep, now: NowDep) -> TokenPair:
     """Exchange a username and password for an access token and a device-bound refresh token.
 
     Too many failed sign-ins for the username or from the address within the window answer 429
     ``auth.throttled`` with ``Retry-After`` before the password is even checked. Async: the database work runs
     in the thread pool and argon2 in a bounded number of threads, so sign-ins cannot starve other requests.
     """
-    pair = await context.tokens.login(
+    return await context.tokens.login(
         context.engine,
         username=body.username,
         password=body.password,
@@ -76,11 +48,10 @@ async def login(body: LoginRequest, request: Request, context: ContextDep, now: 
         rule=throttle_rule(context.settings),
         now=now,
     )
-    return TokenPairOut(**pair.__dict__)
 
 
 @router.post("/auth/refresh", **access(PUBLIC, errors=(401,)))
-def refresh(body: RefreshRequest, context: ContextDep, session: SessionDep, now: NowDep) -> TokenPairOut:
+def refresh(body: RefreshRequest, context: ContextDep, session: SessionDep, now: NowDep) -> TokenPair:
     """Rotate a refresh token: returns a new pair; the presented token stops working.
 
     Presented again within the reuse grace (another request of the same client won the rotation): 401
@@ -88,10 +59,9 @@ def refresh(body: RefreshRequest, context: ContextDep, session: SessionDep, now:
     and the sign-in (with every session of the device) is revoked, as a leaked token would be.
     """
     grace = timedelta(seconds=context.settings.refresh_reuse_grace_seconds)
-    pair = context.tokens.refresh(
+    return context.tokens.refresh(
         session, refresh_token=body.refresh_token, device_id=body.device_id, now=now, grace=grace
     )
-    return TokenPairOut(**pair.__dict__)
 
 
 @router.post("/auth/logout", status_code=204, **access(*ANY_ROLE))
