@@ -1,14 +1,11 @@
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
 from fastapi import APIRouter, BackgroundTasks
-from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 
-from sync_server.api.routes.bills import BillOut, _bill_out
-from sync_server.api.types import Id, Period
+from shared_billing.api_models import BillOut, CloseRequest, RunOut, RunRequest, StatusRefresh
+from sync_server.api.routes.bills import _bill_out
+from sync_server.api.types import Id
 from sync_server.billing.ledger import refresh_statuses
 from sync_server.billing.runs import execute_run, issue_run, start_run
 from sync_server.deps import ContextDep, CurrentUser, NowDep, SessionDep, access
@@ -16,35 +13,6 @@ from sync_server.models import AuditEvent, BillRun, ClosedPeriod, Role
 from sync_server.problems import Problem
 
 router = APIRouter(prefix="/billing", tags=["billing"])
-
-
-class RunRequest(BaseModel):
-    block_id: Id
-    period: Period
-
-
-class RunOut(BaseModel):
-    id: int
-    block_id: int
-    period: str
-    status: str
-    total_units: int
-    processed: int
-    created: int
-    skipped: list[dict[str, Any]]
-    started_at: datetime
-    finished_at: datetime | None
-    error: str | None  # plain words for people; the details of an unexpected failure are in the server log
-    error_code: str | None  # billing.run_failed, billing.run_superseded, billing.run_interrupted
-
-
-class CloseRequest(BaseModel):
-    block_id: Id
-    period: Period
-
-
-class StatusRefresh(BaseModel):
-    changed: int
 
 
 def _run_out(run: BillRun) -> RunOut:

@@ -1,14 +1,12 @@
 from __future__ import annotations
 
-from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
-from uuid import UUID
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
+from shared_billing.api_models import BillLineOut, BillOut, BillRequest
 from shared_billing.readings import format_quantity
 from sync_server.api.routes.review import ReviewItem, review_item
 from sync_server.api.types import Id, Period
@@ -18,39 +16,6 @@ from sync_server.models import Bill, BillStatus, Reading, ReadingStatus, Role, U
 from sync_server.problems import Problem
 
 router = APIRouter(tags=["billing"])
-
-
-class BillRequest(BaseModel):
-    reading_uuid: UUID
-
-
-class BillLineOut(BaseModel):
-    code: str
-    description: str
-    quantity: Decimal
-    rate: Decimal | None
-    amount: Decimal
-
-
-class BillOut(BaseModel):
-    id: int
-    bill_number: str | None
-    status: str
-    unit_id: int
-    unit_code: str
-    block_id: int
-    period: str
-    issued_at: datetime | None
-    due_on: date | None
-    charges: Decimal
-    reading_uuid: UUID | None  # None: billed on an estimate
-    estimated_units: Decimal | None
-    lines: list[BillLineOut]
-    trace: list[str]
-    total: Decimal
-    round_off: Decimal
-    payable: Decimal
-    created_at: datetime
 
 
 def _bill_out(session: Session, bill: Bill) -> BillOut:
