@@ -1,55 +1,18 @@
 from __future__ import annotations
 
-from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field, StringConstraints
 from sqlmodel import Session, col, select
 
-from sync_server.api.types import Day, Id, IdList, Reason, Reference
+from shared_billing.api_models import BulkPaid, BulkResult, Ledger, LedgerLine, NoteIn, NoteOut, PaymentIn, PaymentOut
+from sync_server.api.types import Id
 from sync_server.billing.ledger import add_note, balance, outstanding, record_payment
 from sync_server.deps import ContextDep, CurrentUser, NowDep, SessionDep, access
 from sync_server.models import Bill, BillStatus, LedgerEntry, Role, Unit
 from sync_server.problems import Problem
 
 router = APIRouter(tags=["payments"])
-
-
-class PaymentIn(BaseModel):
-    unit_id: Id
-    bill_id: Id | None = None
-    amount: Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2)]
-    paid_on: Day
-    mode: Literal["cash", "upi", "cheque", "bank"]
-    reference: Reference | None = None
-
-
-class PaymentOut(BaseModel):
-    id: int
-    unit_id: int
-    bill_id: int | None
-    amount: Decimal
-    paid_on: date
-    mode: str
-    balance: Decimal  # the account's balance after the payment; negative is a credit
-
-
-class LedgerLine(BaseModel):
-    kind: str
-    amount: Decimal
-    booked_on: date
-    description: str
-    bill_id: int | None
-    created_at: datetime
-
-
-class Ledger(BaseModel):
-    unit_id: int
-    unit_code: str
-    balance: Decimal
-    entries: list[LedgerLine]
 
 
 @router.post("/payments", status_code=201, **access(Role.ACCOUNTANT, Role.ADMIN, errors=(404, 409)))
@@ -80,33 +43,6 @@ def create_payment(
         mode=payment.mode,
         balance=balance(session, payment.unit_id),
     )
-
-
-class NoteIn(BaseModel):
-    kind: Literal["credit", "debit"]
-    amount: Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2)]
-    reason: Annotated[Reason, StringConstraints(max_length=300)]
-
-
-class NoteOut(BaseModel):
-    id: int
-    bill_id: int
-    kind: str
-    amount: Decimal
-    reason: str
-    balance: Decimal
-
-
-class BulkPaid(BaseModel):
-    bill_ids: IdList
-    paid_on: Day
-    mode: Literal["cash", "upi", "cheque", "bank"]
-    reference: Reference | None = None
-
-
-class BulkResult(BaseModel):
-    paid: list[int]
-    skipped: list[dict[str, str | int]]
 
 
 def _bill(session: Session, bill_id: int) -> Bill:
