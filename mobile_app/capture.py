@@ -2,7 +2,8 @@
 
 Views call these and show the messages; nothing here talks to a device. Rules: docs/domain.md "Register values"
 (a blank read needs a reason code; below the previous reading ask "rollover, replaced meter, or typo?"; GPS
-distance is a warning, never a block).
+distance is a warning, never a block). What is wrong comes as a ``CaptureProblem``: views decide what to show or ask
+by it, never by a message's words.
 """
 
 from __future__ import annotations
@@ -15,23 +16,36 @@ from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 
-from shared_billing.checks import DEFAULT_LIMITS, CheckLimits, ReadingFlag, fix_distance_m, gps_flags
-from shared_billing.errors import BillingError
+from shared_billing.checks import (
+    DEFAULT_LIMITS,
+    CheckLimits,
+    ReadingFlag,
+    check_below_previous,
+    fix_distance_m,
+    gps_flags,
+)
+from shared_billing.errors import NegativeRegisterValue, RegisterValueError, TooManyDecimals, TooManyDigits
 from shared_billing.protocol import MeterAssignment, ReadingV1, ReadType, SkipReason
 from shared_billing.readings import format_register_value, parse_register_value
 
 __all__ = [
+    "BELOW_PREVIOUS_QUESTION",
+    "CORRECT_THE_VALUE",
     "BelowPreviousAnswer",
     "CaptureDraft",
     "CaptureError",
+    "CaptureProblem",
     "Fix",
+    "ValueCheck",
     "build_reading",
     "check_value",
     "distance_m",
     "distance_warning",
-    "is_below_previous",
     "usable_fix",
 ]
+
+BELOW_PREVIOUS_QUESTION = "Below the previous reading: rollover, replaced meter, or typo?"
+CORRECT_THE_VALUE = "Correct the value, then save"
 
 SKIP_LABELS = {
     SkipReason.NO_ACCESS: "No access",
@@ -44,12 +58,59 @@ SKIP_LABELS = {
 }
 
 
-class CaptureError(Exception):
-    """A draft that cannot be saved yet; ``message`` is shown to the engineer as it is."""
+class CaptureProblem(StrEnum):
+    """What keeps a draft from being saved, or what its typed value still needs."""
 
-    def __init__(self, message: str) -> None:
+    VALUE_MISSING = "value_missing"
+    NOT_A_READING = "not_a_reading"
+    NEGATIVE_VALUE = "negative_value"
+    TOO_MANY_DIGITS = "too_many_digits"
+    TOO_MANY_DECIMALS = "too_many_decimals"
+    # A number, but below the previous reading: the engineer answers rollover, replaced meter or typo.
+    BELOW_PREVIOUS = "below_previous"
+    TYPO_TO_CORRECT = "typo_to_correct"  # the answer was "typo": the value must change before a save
+    PHOTO_MISSING = "photo_missing"
+    VALUE_ON_SKIP = "value_on_skip"
+    NOTE_MISSING = "note_missing"  # a skip for "Other" says why
+
+
+# The register parser's refusals (docs/domain.md "Register values"), by their error codes.
+_VALUE_PROBLEMS = {
+    RegisterValueError.code: CaptureProblem.NOT_A_READING,
+    NegativeRegisterValue.code: CaptureProblem.NEGATIVE_VALUE,
+    TooManyDigits.code: CaptureProblem.TOO_MANY_DIGITS,
+    TooManyDecimals.code: CaptureProblem.TOO_MANY_DECIMALS,
+}
+
+
+class CaptureError(Exception):
+    """A draft that cannot be saved yet: ``problem`` says what kind, ``message`` is shown to the engineer as it is."""
+
+    def __init__(self, problem: CaptureProblem, message: str) -> None:
         super().__init__(message)
+        self.problem = problem
         self.message = message
+
+
+@dataclass(frozen=True)
+class ValueCheck:
+    """A typed register value, checked: the value when it is a number, and what is wrong or still needed."""
+
+    value: Decimal | None
+    problem: CaptureProblem | None = None
+    message: str | None = None
+
+    @property
+    def asks_below_previous(self) -> bool:
+        return self.problem is CaptureProblem.BELOW_PREVIOUS
+
+    @property
+    def field_error(self) -> str | None:
+        """The words under the field while typing: the value's own faults only. An empty field is no fault yet, and
+        a value below the previous one is a question, asked apart."""
+        if self.problem in (None, CaptureProblem.VALUE_MISSING, CaptureProblem.BELOW_PREVIOUS):
+            return None
+        return self.message
 
 
 class BelowPreviousAnswer(StrEnum):
@@ -104,18 +165,18 @@ class CaptureDraft:
     warnings: list[str] = field(default_factory=list)
 
 
-def check_value(meter: MeterAssignment, text: str) -> tuple[Decimal | None, str | None]:
-    """The parsed value, or the message to show under the field."""
+def check_value(meter: MeterAssignment, text: str) -> ValueCheck:
+    """The typed value parsed as the server parses it, and compared with the meter's previous reading."""
     if not text.strip():
-        return None, "Enter the register value"
+        return ValueCheck(None, CaptureProblem.VALUE_MISSING, "Enter the register value")
     try:
-        return parse_register_value(text.strip(), dials=meter.dials, decimals=meter.decimals), None
-    except BillingError as error:
-        return None, error.message
-
-
-def is_below_previous(meter: MeterAssignment, value: Decimal) -> bool:
-    return meter.previous is not None and value < Decimal(meter.previous.value)
+        value = parse_register_value(text.strip(), dials=meter.dials, decimals=meter.decimals)
+    except RegisterValueError as error:
+        return ValueCheck(None, _VALUE_PROBLEMS.get(error.code, CaptureProblem.NOT_A_READING), error.message)
+    previous = Decimal(meter.previous.value) if meter.previous is not None else None
+    if check_below_previous(value, previous) is ReadingFlag.BELOW_PREVIOUS:
+        return ValueCheck(value, CaptureProblem.BELOW_PREVIOUS, BELOW_PREVIOUS_QUESTION)
+    return ValueCheck(value)
 
 
 def distance_m(meter: MeterAssignment, fix: Fix) -> float | None:
@@ -166,24 +227,30 @@ def build_reading(draft: CaptureDraft, *, captured_at: datetime, new_id: uuid.UU
     }
     if draft.skip_reason is not None:
         if draft.value_text.strip():
-            raise CaptureError("A skipped meter has no value: clear the value or the skip reason")
+            raise CaptureError(
+                CaptureProblem.VALUE_ON_SKIP, "A skipped meter has no value: clear the value or the skip reason"
+            )
         note = draft.note.strip() or None
         if draft.skip_reason is SkipReason.OTHER and not note:
-            raise CaptureError("Say why in the note when the reason is Other")
+            raise CaptureError(CaptureProblem.NOTE_MISSING, "Say why in the note when the reason is Other")
         return ReadingV1(read_type=ReadType.SKIP, skip_reason=draft.skip_reason, note=note, **common)
-    value, error = check_value(draft.meter, draft.value_text)
-    if value is None:
-        raise CaptureError(error or "Enter the register value")
+    check = check_value(draft.meter, draft.value_text)
+    if check.value is None:
+        # No value: check_value always says why.
+        assert check.problem is not None
+        assert check.message is not None
+        raise CaptureError(check.problem, check.message)
+    value = check.value
     if draft.photo_sha256 is None:
-        raise CaptureError("Add a photo of the meter")
+        raise CaptureError(CaptureProblem.PHOTO_MISSING, "Add a photo of the meter")
     read_type = ReadType.ACTUAL
     note = draft.note.strip()
-    if is_below_previous(draft.meter, value):
+    if check.asks_below_previous:
         answer = draft.below_previous_answer
         if answer is None:
-            raise CaptureError("Below the previous reading: rollover, replaced meter, or typo?")
+            raise CaptureError(CaptureProblem.BELOW_PREVIOUS, BELOW_PREVIOUS_QUESTION)
         if answer is BelowPreviousAnswer.TYPO:
-            raise CaptureError("Correct the value, then save")
+            raise CaptureError(CaptureProblem.TYPO_TO_CORRECT, CORRECT_THE_VALUE)
         # The reader confirmed an out-of-range value: a verified read, with the reason for the supervisor.
         read_type = ReadType.VERIFIED
         reason = "Meter rolled over" if answer is BelowPreviousAnswer.ROLLOVER else "Meter replaced"

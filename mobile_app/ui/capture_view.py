@@ -10,14 +10,16 @@ from uuid import UUID
 import flet as ft
 
 from mobile_app.capture import (
+    BELOW_PREVIOUS_QUESTION,
+    CORRECT_THE_VALUE,
     SKIP_LABELS,
     BelowPreviousAnswer,
     CaptureDraft,
     CaptureError,
+    CaptureProblem,
     check_value,
     distance_m,
     distance_warning,
-    is_below_previous,
 )
 from mobile_app.device import DeviceError, Devices
 from mobile_app.field_service import FieldService
@@ -68,7 +70,7 @@ class CaptureView(ft.Column):
             visible=False,
             key="below_previous",
             controls=[
-                ft.Text("Below the previous reading: rollover, replaced meter, or typo?", color=ft.Colors.AMBER_900),
+                ft.Text(BELOW_PREVIOUS_QUESTION, color=ft.Colors.AMBER_900),
                 ft.Row(
                     wrap=True,
                     controls=[
@@ -140,9 +142,9 @@ class CaptureView(ft.Column):
     def _value(self, _event: ft.Event[Any]) -> None:
         self.draft.value_text = self.value.value or ""
         self.draft.below_previous_answer = None
-        value, message = check_value(self.draft.meter, self.draft.value_text)
-        self.value.error = message if self.draft.value_text.strip() else None
-        self.question.visible = value is not None and is_below_previous(self.draft.meter, value)
+        check = check_value(self.draft.meter, self.draft.value_text)
+        self.value.error = check.field_error
+        self.question.visible = check.asks_below_previous
 
     def _skip(self, _event: ft.Event[Any]) -> None:
         self.draft.skip_reason = SkipReason(self.skip.value) if self.skip.value else None
@@ -150,7 +152,7 @@ class CaptureView(ft.Column):
     def _answer(self, answer: BelowPreviousAnswer) -> None:
         self.draft.below_previous_answer = answer
         if answer is BelowPreviousAnswer.TYPO:
-            self.error.value = "Correct the value, then save"
+            self.error.value = CORRECT_THE_VALUE
             self.question.visible = False
         else:
             self.error.value = f"Noted: {answer.value}. Save when ready."
@@ -210,7 +212,7 @@ class CaptureView(ft.Column):
             self.service.save(self.draft)
         except CaptureError as error:
             self.error.value = error.message
-            if "rollover" in error.message:
+            if error.problem is CaptureProblem.BELOW_PREVIOUS:
                 self.question.visible = True
             return
         page = mounted_page(self)

@@ -16,7 +16,9 @@ from mobile_app.capture import (
     BelowPreviousAnswer,
     CaptureDraft,
     CaptureError,
+    CaptureProblem,
     Fix,
+    ValueCheck,
     build_reading,
     check_value,
     distance_m,
@@ -66,10 +68,10 @@ def fix_at(distance_m: float, accuracy_m: float | None) -> Fix:
     return Fix(point.latitude, point.longitude, accuracy_m)
 
 
-def refusal(capture: CaptureDraft) -> str:
+def refusal(capture: CaptureDraft) -> tuple[CaptureProblem, str]:
     with pytest.raises(CaptureError) as caught:
         build_reading(capture, captured_at=CAPTURED_AT)
-    return caught.value.message
+    return caught.value.problem, caught.value.message
 
 
 # --- check_value -------------------------------------------------------------------------------------------------
@@ -77,33 +79,65 @@ def refusal(capture: CaptureDraft) -> str:
 
 @pytest.mark.parametrize("text", ["", "   "])
 def test_check_value_asks_for_a_value_when_empty(text: str) -> None:
-    assert check_value(meter(), text) == (None, "Enter the register value")
+    check = check_value(meter(), text)
+
+    assert check == ValueCheck(None, CaptureProblem.VALUE_MISSING, "Enter the register value")
+    assert check.field_error is None  # an empty field is not an error while typing
+    assert not check.asks_below_previous
 
 
 @pytest.mark.parametrize("text", ["12a", "1,250", "1e3", ".5"])
 def test_check_value_refuses_what_is_not_a_number(text: str) -> None:
-    value, message = check_value(meter(), text)
+    check = check_value(meter(), text)
 
-    assert value is None
-    assert message == (
+    assert (check.value, check.problem) == (None, CaptureProblem.NOT_A_READING)
+    assert check.message == (
         f"Value {text!r} is not a meter reading: expected digits with an optional fraction, like 12345 or 12345.6"
     )
+    assert check.field_error == check.message
 
 
 def test_check_value_refuses_more_digits_than_dials() -> None:
-    assert check_value(meter(dials=6), "1234567") == (None, "Value 1234567 has 7 digits; meter has 6 dials")
+    assert check_value(meter(dials=6), "1234567") == ValueCheck(
+        None, CaptureProblem.TOO_MANY_DIGITS, "Value 1234567 has 7 digits; meter has 6 dials"
+    )
 
 
 def test_check_value_refuses_more_decimals_than_the_meter_shows() -> None:
-    assert check_value(meter(decimals=1), "12.34") == (
-        None,
-        "Value 12.34 has 2 decimal places; meter shows 1 decimal place",
+    assert check_value(meter(decimals=1), "12.34") == ValueCheck(
+        None, CaptureProblem.TOO_MANY_DECIMALS, "Value 12.34 has 2 decimal places; meter shows 1 decimal place"
     )
-    assert check_value(meter(decimals=0), "12.0") == (None, "Value 12.0 has 1 decimal place; meter shows none")
+    assert check_value(meter(decimals=0), "12.0") == ValueCheck(
+        None, CaptureProblem.TOO_MANY_DECIMALS, "Value 12.0 has 1 decimal place; meter shows none"
+    )
+
+
+def test_check_value_refuses_a_negative_value() -> None:
+    check = check_value(meter(), "-5")
+
+    assert (check.value, check.problem) == (None, CaptureProblem.NEGATIVE_VALUE)
+    assert check.field_error == "Value -5 is negative; a meter register never is"
 
 
 def test_check_value_accepts_a_valid_value_around_spaces() -> None:
-    assert check_value(meter(decimals=2), " 123.4 ") == (Decimal("123.40"), None)
+    assert check_value(meter(decimals=2, previous=None), " 123.4 ") == ValueCheck(Decimal("123.40"))
+
+
+@pytest.mark.parametrize(
+    ("text", "asks"),
+    [("1199.9", True), ("15", True), ("1200", False), ("1200.0", False), ("1300", False)],
+)
+def test_check_value_asks_the_question_only_below_the_previous_reading(text: str, asks: bool) -> None:
+    check = check_value(meter(), text)  # previous reading 1200.0
+
+    assert check.value == Decimal(text)
+    assert check.asks_below_previous is asks
+    assert check.problem is (CaptureProblem.BELOW_PREVIOUS if asks else None)
+    assert check.field_error is None  # a question, asked apart: the value itself is fine
+
+
+def test_check_value_asks_nothing_without_a_previous_reading() -> None:
+    assert check_value(meter(previous=None), "15") == ValueCheck(Decimal("15.0"))
 
 
 # --- build_reading: actual reads ---------------------------------------------------------------------------------
@@ -129,22 +163,25 @@ def test_actual_reading_carries_the_draft() -> None:
 
 
 def test_actual_reading_needs_a_photo() -> None:
-    assert refusal(draft(photo_sha256=None)) == "Add a photo of the meter"
+    assert refusal(draft(photo_sha256=None)) == (CaptureProblem.PHOTO_MISSING, "Add a photo of the meter")
 
 
 @pytest.mark.parametrize(
-    ("text", "message"),
+    ("text", "problem"),
     [
-        ("", "Enter the register value"),
-        ("abc", "Value 'abc' is not a meter reading: expected digits with an optional fraction, like 12345 or 12345.6"),
-        ("-5", "Value -5 is negative; a meter register never is"),
-        ("1234567", "Value 1234567 has 7 digits; meter has 6 dials"),
-        ("1250.55", "Value 1250.55 has 2 decimal places; meter shows 1 decimal place"),
+        ("", CaptureProblem.VALUE_MISSING),
+        ("abc", CaptureProblem.NOT_A_READING),
+        ("-5", CaptureProblem.NEGATIVE_VALUE),
+        ("1234567", CaptureProblem.TOO_MANY_DIGITS),
+        ("1250.55", CaptureProblem.TOO_MANY_DECIMALS),
     ],
 )
-def test_actual_reading_refuses_the_value_check_value_refuses(text: str, message: str) -> None:
-    assert check_value(meter(), text) == (None, message)
-    assert refusal(draft(value_text=text)) == message
+def test_actual_reading_refuses_the_value_check_value_refuses(text: str, problem: CaptureProblem) -> None:
+    check = check_value(meter(), text)
+
+    assert (check.value, check.problem) == (None, problem)
+    assert check.message is not None
+    assert refusal(draft(value_text=text)) == (problem, check.message)
 
 
 def test_value_is_formatted_at_the_meters_decimals() -> None:
@@ -164,12 +201,16 @@ def test_equal_to_previous_is_not_below_it() -> None:
 
 
 def test_below_previous_without_an_answer_asks_the_question() -> None:
-    assert refusal(draft(value_text="1199.9")) == "Below the previous reading: rollover, replaced meter, or typo?"
+    assert refusal(draft(value_text="1199.9")) == (
+        CaptureProblem.BELOW_PREVIOUS,
+        "Below the previous reading: rollover, replaced meter, or typo?",
+    )
 
 
 def test_below_previous_answered_typo_is_refused() -> None:
     assert refusal(draft(value_text="15", below_previous_answer=BelowPreviousAnswer.TYPO)) == (
-        "Correct the value, then save"
+        CaptureProblem.TYPO_TO_CORRECT,
+        "Correct the value, then save",
     )
 
 
@@ -225,14 +266,16 @@ def test_skip_needs_no_value_and_no_photo(reason: SkipReason) -> None:
 
 def test_skip_refuses_a_value() -> None:
     assert refusal(draft(value_text="1250", skip_reason=SkipReason.LOCKED)) == (
-        "A skipped meter has no value: clear the value or the skip reason"
+        CaptureProblem.VALUE_ON_SKIP,
+        "A skipped meter has no value: clear the value or the skip reason",
     )
 
 
 @pytest.mark.parametrize("note", ["", "   "])
 def test_skip_other_needs_a_note(note: str) -> None:
     assert refusal(draft(value_text="", skip_reason=SkipReason.OTHER, note=note)) == (
-        "Say why in the note when the reason is Other"
+        CaptureProblem.NOTE_MISSING,
+        "Say why in the note when the reason is Other",
     )
 
 
