@@ -6,9 +6,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sqlmodel import Session, col, select
 
-from shared_billing.api_models import BillLineOut, BillOut, BillRequest
+from shared_billing.api_models import BillLineOut, BillOut, BillRequest, ReviewItem
 from shared_billing.readings import format_quantity
-from sync_server.api.routes.review import ReviewItem, review_item
+from sync_server.api.routes.review import review_item
 from sync_server.api.types import Id, Period
 from sync_server.billing import bill_for_reading
 from sync_server.deps import ContextDep, CurrentUser, NowDep, SessionDep, access
