@@ -9,7 +9,6 @@ import flet as ft
 from babel.numbers import format_currency
 
 __all__ = [
-    "STATE_COLORS",
     "day",
     "local_time",
     "mounted_page",
@@ -20,17 +19,6 @@ __all__ = [
     "society_time",
     "title",
 ]
-
-STATE_COLORS = {
-    "saved": ft.Colors.AMBER_800,
-    "photo pending": ft.Colors.AMBER_800,
-    "uploaded": ft.Colors.BLUE_700,
-    "approved": ft.Colors.GREEN_700,
-    "rejected": ft.Colors.RED_700,
-    "conflict": ft.Colors.RED_700,
-    "re-read requested": ft.Colors.DEEP_ORANGE_700,
-}
-
 
 def local_time(moment: datetime | None, zone: tzinfo | None = None) -> str:
     """Stored times are UTC; people read them in ``zone``: the society's in the console (it comes from the server),

@@ -8,44 +8,23 @@ from typing import Any
 import flet as ft
 
 from mobile_app.field_service import FieldService
+from mobile_app.reading_states import ReadingState, reading_reason, reading_state
 from mobile_app.store import ReadingRecord
 from mobile_app.sync import ApiClientError, ApiError, AuthExpired, TransportError
-from mobile_app.ui.common import STATE_COLORS, local_time, plural, title
+from mobile_app.ui.common import local_time, plural, title
 
-__all__ = ["HELD_BACK_REASON", "RETRY_REASON", "SyncView", "reading_reason", "reading_state", "sync_problem"]
+__all__ = ["SyncView", "sync_problem"]
 
-# Plain words only: the engineer can act on none of the technical detail (kept in the outbox for diagnostics).
-HELD_BACK_REASON = "The server could not process this reading; it will be retried later"
-RETRY_REASON = "Not uploaded yet; it will be retried automatically"
-_STATE_COLORS = {**STATE_COLORS, "on hold": ft.Colors.DEEP_ORANGE_700}
-
-
-def reading_state(record: ReadingRecord) -> str:
-    """What the engineer needs to know about a reading, in words."""
-    if record.parked:
-        return "on hold"
-    if record.review_status == "approved":
-        return "approved"
-    if record.review_status == "rejected":
-        return "rejected"
-    if record.review_status == "reread":
-        return "re-read requested"
-    if record.state.value in ("rejected", "conflict"):
-        return record.state.value
-    if record.state.value == "uploaded":
-        return "photo pending" if record.photo_pending else "uploaded"
-    return "saved"
-
-
-def reading_reason(record: ReadingRecord) -> str | None:
-    """The line under a reading: the supervisor's or the server's reason, or why it is still on the phone."""
-    if record.review_reason or record.server_message:
-        return record.review_reason or record.server_message
-    if record.parked:
-        return HELD_BACK_REASON
-    if record.in_outbox and record.attempts > 0:
-        return RETRY_REASON
-    return None
+_STATE_COLORS = {
+    ReadingState.SAVED: ft.Colors.AMBER_800,
+    ReadingState.ON_HOLD: ft.Colors.DEEP_ORANGE_700,
+    ReadingState.PHOTO_PENDING: ft.Colors.AMBER_800,
+    ReadingState.UPLOADED: ft.Colors.BLUE_700,
+    ReadingState.APPROVED: ft.Colors.GREEN_700,
+    ReadingState.REJECTED: ft.Colors.RED_700,
+    ReadingState.REREAD_REQUESTED: ft.Colors.DEEP_ORANGE_700,
+    ReadingState.CONFLICT: ft.Colors.RED_700,
+}
 
 
 def sync_problem(error: ApiClientError) -> str:
@@ -122,14 +101,14 @@ class SyncView(ft.Column):
                 ft.Text(
                     reason,
                     key=f"reason-{reading.uuid}",
-                    color=ft.Colors.RED_700 if state in ("rejected", "conflict") else None,
+                    color=ft.Colors.RED_700 if state.refused else None,
                 )
             )
         trailing: ft.Control = ft.Text(
-            state, color=_STATE_COLORS.get(state), weight=ft.FontWeight.BOLD, key=f"state-{reading.uuid}"
+            state.label, color=_STATE_COLORS[state], weight=ft.FontWeight.BOLD, key=f"state-{reading.uuid}"
         )
         actions: list[ft.Control] = [trailing]
-        if state in ("rejected", "re-read requested"):
+        if state.can_record_again:
             actions.append(
                 ft.OutlinedButton(
                     "Record again",

@@ -16,9 +16,9 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
+from mobile_app.reading_states import reading_reason
 from mobile_app.store import LocalState, get_meters, list_readings, open_store, pending_outbox, record_reading
 from mobile_app.sync import MemoryTokenStore, SyncApi, SyncEngine
-from mobile_app.ui.sync_screen import reading_reason
 from shared_billing.protocol import ReadingV1, ReadType
 from sync_server.clock import FixedClock
 from sync_server.demo import DEMO_PASSWORD

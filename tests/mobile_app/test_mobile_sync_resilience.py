@@ -15,6 +15,7 @@ import httpx
 import pytest
 from sqlmodel import select
 
+from mobile_app.reading_states import HELD_BACK_REASON, ReadingState, reading_reason, reading_state
 from mobile_app.store import (
     LocalState,
     ReadingRecord,
@@ -27,7 +28,6 @@ from mobile_app.store import (
 from mobile_app.store.tables import LocalReading
 from mobile_app.sync import Backoff, SyncEngine, TransportError
 from mobile_app.sync.engine import PARK_AFTER, PARKED_RETRY
-from mobile_app.ui.sync_screen import HELD_BACK_REASON, reading_reason, reading_state
 from shared_billing.protocol import PushRequest, ReadingV1, payload_sha256
 from tests.mobile_app.phone_factories import Clock, FakeServer, make_api, make_engine, make_reading, make_store
 
@@ -101,7 +101,7 @@ def test_one_poison_reading_does_not_hold_up_nine_and_is_parked_then_retried(tmp
     assert parked.parked
     assert parked.parked_at == clock()
     assert parked.next_attempt_at == clock() + PARKED_RETRY
-    assert (reading_state(parked), reading_reason(parked)) == ("on hold", HELD_BACK_REASON)
+    assert (reading_state(parked), reading_reason(parked)) == (ReadingState.ON_HOLD, HELD_BACK_REASON)
     assert parked.state is LocalState.SAVED  # nothing is given up: still in the outbox
 
     # Parked: ordinary passes leave it alone until its rare retry is due...

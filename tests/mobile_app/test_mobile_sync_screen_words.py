@@ -9,9 +9,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from mobile_app.reading_states import HELD_BACK_REASON, RETRY_REASON, ReadingState, reading_reason, reading_state
 from mobile_app.store import ReadingRecord, list_readings, record_reading
 from mobile_app.sync import ApiClientError, ApiError, AuthExpired, TransportError
-from mobile_app.ui.sync_screen import HELD_BACK_REASON, RETRY_REASON, reading_reason, reading_state, sync_problem
+from mobile_app.ui.sync_screen import sync_problem
 from tests.mobile_app.phone_factories import T0, Clock, FakeServer, make_api, make_engine, make_reading, make_store
 
 
@@ -25,7 +26,7 @@ def _saved(tmp_path: Path) -> ReadingRecord:
 def test_a_parked_reading_is_on_hold_with_the_plain_reason(tmp_path: Path) -> None:
     record = replace(_saved(tmp_path), attempts=3, server_failures=3, parked_at=T0, last_error="server answered 500")
 
-    assert reading_state(record) == "on hold"
+    assert reading_state(record) is ReadingState.ON_HOLD
     assert reading_reason(record) == HELD_BACK_REASON
     assert HELD_BACK_REASON == "The server could not process this reading; it will be retried later"
 
@@ -33,7 +34,7 @@ def test_a_parked_reading_is_on_hold_with_the_plain_reason(tmp_path: Path) -> No
 def test_a_reading_waiting_for_a_retry_shows_no_technical_detail(tmp_path: Path) -> None:
     record = replace(_saved(tmp_path), attempts=1, last_error="ConnectError: [Errno 111] Connection refused")
 
-    assert (reading_state(record), reading_reason(record)) == ("saved", RETRY_REASON)
+    assert (reading_state(record), reading_reason(record)) == (ReadingState.SAVED, RETRY_REASON)
     assert reading_reason(replace(record, attempts=0, last_error=None)) is None
 
 
@@ -44,13 +45,13 @@ def test_a_rejected_reading_keeps_the_servers_reason(tmp_path: Path) -> None:
 
     [record] = list_readings(store=store)
 
-    assert (reading_state(record), reading_reason(record)) == ("rejected", "no")
+    assert (reading_state(record), reading_reason(record)) == (ReadingState.REJECTED, "no")
 
 
 def test_a_reading_that_left_the_outbox_is_no_longer_on_hold(tmp_path: Path) -> None:
     record = replace(_saved(tmp_path), in_outbox=False, parked_at=T0 + timedelta(hours=1))
 
-    assert reading_state(record) != "on hold"
+    assert reading_state(record) is not ReadingState.ON_HOLD
 
 
 @pytest.mark.parametrize(

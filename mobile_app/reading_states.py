@@ -1,0 +1,94 @@
+"""Where a reading on this phone stands, for the engineer: one ``ReadingState`` derived from the stored record.
+
+Flet-free and pure, so the Sync screen only renders it: the label, whether the reason is a refusal, whether the
+engineer may record the meter again. The record says two things: how far the phone got with it (``LocalState``)
+and the supervisor's decision once the server sent one (``ReadingStatus``); a decision outranks the phone's state.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from mobile_app.store import LocalState, ReadingRecord
+from shared_billing.protocol import ReadingStatus
+
+__all__ = ["HELD_BACK_REASON", "RETRY_REASON", "ReadingState", "reading_reason", "reading_state"]
+
+# Plain words only: the engineer can act on none of the technical detail (kept in the outbox for diagnostics).
+HELD_BACK_REASON = "The server could not process this reading; it will be retried later"
+RETRY_REASON = "Not uploaded yet; it will be retried automatically"
+
+
+class ReadingState(Enum):
+    """What the engineer sees about one reading; ``label`` is the words, the members are the identity."""
+
+    SAVED = "saved"  # on the phone, waiting to upload
+    ON_HOLD = "on_hold"  # held back after repeated server failures, retried rarely
+    PHOTO_PENDING = "photo_pending"  # uploaded, its photo not yet
+    UPLOADED = "uploaded"  # on the server, no decision yet
+    APPROVED = "approved"
+    REJECTED = "rejected"  # by the supervisor, or refused by the server
+    REREAD_REQUESTED = "reread_requested"
+    CONFLICT = "conflict"  # the server holds a different reading under this uuid
+
+    @property
+    def label(self) -> str:
+        return _LABELS[self]
+
+    @property
+    def refused(self) -> bool:
+        """The reason under the reading is a refusal (shown as an error), not news."""
+        return self in (ReadingState.REJECTED, ReadingState.CONFLICT)
+
+    @property
+    def can_record_again(self) -> bool:
+        """The meter may be read again, the new reading replacing this one."""
+        return self in (ReadingState.REJECTED, ReadingState.REREAD_REQUESTED)
+
+
+_LABELS = {
+    ReadingState.SAVED: "saved",
+    ReadingState.ON_HOLD: "on hold",
+    ReadingState.PHOTO_PENDING: "photo pending",
+    ReadingState.UPLOADED: "uploaded",
+    ReadingState.APPROVED: "approved",
+    ReadingState.REJECTED: "rejected",
+    ReadingState.REREAD_REQUESTED: "re-read requested",
+    ReadingState.CONFLICT: "conflict",
+}
+
+# A supervisor's decision, as the last pull delivered it; "submitted" is no decision.
+_DECIDED = {
+    ReadingStatus.APPROVED: ReadingState.APPROVED,
+    ReadingStatus.REJECTED: ReadingState.REJECTED,
+    ReadingStatus.REREAD: ReadingState.REREAD_REQUESTED,
+}
+
+
+def reading_state(record: ReadingRecord) -> ReadingState:
+    """The one state the Sync screen shows for ``record``."""
+    if record.parked:
+        return ReadingState.ON_HOLD
+    decided = _DECIDED.get(ReadingStatus(record.review_status)) if record.review_status is not None else None
+    if decided is not None:
+        return decided
+    match record.state:
+        case LocalState.SAVED:
+            return ReadingState.SAVED
+        case LocalState.UPLOADED:
+            return ReadingState.PHOTO_PENDING if record.photo_pending else ReadingState.UPLOADED
+        case LocalState.REJECTED:
+            return ReadingState.REJECTED
+        case LocalState.CONFLICT:
+            return ReadingState.CONFLICT
+
+
+def reading_reason(record: ReadingRecord) -> str | None:
+    """The line under a reading: the supervisor's or the server's reason, or why it is still on the phone."""
+    if record.review_reason or record.server_message:
+        return record.review_reason or record.server_message
+    if record.parked:
+        return HELD_BACK_REASON
+    if record.in_outbox and record.attempts > 0:
+        return RETRY_REASON
+    return None
