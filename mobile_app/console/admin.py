@@ -5,11 +5,15 @@ from __future__ import annotations
 from datetime import tzinfo
 from functools import partial
 from typing import Any
+from uuid import UUID
 
 import flet as ft
 
-from mobile_app.console.client import ConsoleApiError, ConsoleClient
+from mobile_app.api.errors import ApiClientError
+from mobile_app.console.client import ConsoleClient
 from mobile_app.ui.common import day, mounted_page, push_update, rupees, show_message, society_time, title
+from shared_billing.api_models import BillOut, ReviewItem
+from shared_billing.protocol import MeterKind
 
 __all__ = ["AdminView"]
 
@@ -51,42 +55,41 @@ class AdminView(ft.Column):
                 await self.client.units(),
                 await self.client.society_time(),
             )
-        except ConsoleApiError as error:
+        except ApiClientError as error:
             self.readings.controls = [ft.Text(error.message, color=ft.Colors.RED_700)]
             push_update(self)
             return
-        billed = {bill["reading_uuid"] for bill in bills}
+        billed = {bill.reading_uuid for bill in bills}
         # Billable: a unit's own meter with a consumption (an earlier approved reading to measure from).
-        field_readings = [r for r in readings if r["meter_kind"] == "unit" and r["consumption"] is not None]
-        self.readings.controls = [self._reading_row(r, r["uuid"] in billed) for r in field_readings[:50]] or [
+        field_readings = [r for r in readings if r.meter_kind == MeterKind.UNIT and r.consumption is not None]
+        self.readings.controls = [self._reading_row(r, r.uuid in billed) for r in field_readings[:50]] or [
             ft.Text("No approved readings")
         ]
         self.bills.controls = [self._bill_row(bill, society.zone) for bill in bills] or [
             ft.Text("No bills yet", key="no_bills")
         ]
-        unit_names = {unit["id"]: unit["code"] for unit in units}
+        unit_names: dict[int | None, str] = {unit.id: unit.code for unit in units}
         self.meters.controls = [
             ft.Text(
-                f"{meter['number']} · {unit_names.get(meter['unit_id'], meter['label'] or 'shared')} · "
-                f"{meter['dials']} dials · engineer {meter['engineer_id'] or '—'}",
+                f"{meter.number} · {unit_names.get(meter.unit_id, meter.label or 'shared')} · "
+                f"{meter.dials} dials · engineer {meter.engineer_id or '—'}",
                 size=12,
             )
             for meter in meters
         ]
         push_update(self)
 
-    def _reading_row(self, reading: dict[str, Any], billed: bool) -> ft.Control:
-        uuid = reading["uuid"]
+    def _reading_row(self, reading: ReviewItem, billed: bool) -> ft.Control:
+        uuid = reading.uuid
         button: ft.Control = (
             ft.Text("billed", color=ft.Colors.GREEN_700)
             if billed
-            else ft.FilledButton(f"Bill {reading['unit_code']}", key=f"bill-{uuid}", on_click=partial(self._bill, uuid))
+            else ft.FilledButton(f"Bill {reading.unit_code}", key=f"bill-{uuid}", on_click=partial(self._bill, uuid))
         )
         return ft.Row(
             [
                 ft.Text(
-                    f"{reading['unit_code']} · {reading['period']} · {reading['value']} "
-                    f"({reading['consumption'] or '—'} units)",
+                    f"{reading.unit_code} · {reading.period} · {reading.value} ({reading.consumption or '—'} units)",
                     expand=True,
                 ),
                 button,
@@ -94,36 +97,34 @@ class AdminView(ft.Column):
             key=f"approved-{uuid}",
         )
 
-    def _bill_row(self, bill: dict[str, Any], zone: tzinfo) -> ft.Control:
-        lines = ", ".join(f"{line['description']} {rupees(line['amount'])}" for line in bill["lines"])
+    def _bill_row(self, bill: BillOut, zone: tzinfo) -> ft.Control:
+        lines = ", ".join(f"{line.description} {rupees(line.amount)}" for line in bill.lines)
         return ft.Container(
-            key=f"billrow-{bill['id']}",
+            key=f"billrow-{bill.id}",
             padding=8,
             border=ft.Border.all(1, ft.Colors.GREY_300),
             border_radius=8,
             content=ft.Column(
                 [
+                    ft.Text(f"{bill.bill_number} · {bill.unit_code} · {bill.period}", weight=ft.FontWeight.BOLD),
+                    ft.Text(f"Payable {rupees(bill.payable)}", size=18, key=f"payable-{bill.id}"),
                     ft.Text(
-                        f"{bill['bill_number']} · {bill['unit_code']} · {bill['period']}", weight=ft.FontWeight.BOLD
-                    ),
-                    ft.Text(f"Payable {rupees(bill['payable'])}", size=18, key=f"payable-{bill['id']}"),
-                    ft.Text(
-                        f"Issued {society_time(bill['issued_at'], zone)} · due {day(bill['due_on'])}",
+                        f"Issued {society_time(bill.issued_at, zone)} · due {day(bill.due_on)}",
                         size=12,
-                        key=f"issued-at-{bill['id']}",
+                        key=f"issued-at-{bill.id}",
                     ),
                     ft.Text(lines, size=12),
                 ]
             ),
         )
 
-    async def _bill(self, reading_uuid: str, _event: ft.Event[Any] | None = None) -> None:
+    async def _bill(self, reading_uuid: UUID, _event: ft.Event[Any] | None = None) -> None:
         try:
             bill = await self.client.create_bill(reading_uuid)
-        except ConsoleApiError as error:
+        except ApiClientError as error:
             if (page := mounted_page(self)) is not None:
                 show_message(page, error.message, error=True)
             return
         if (page := mounted_page(self)) is not None:
-            show_message(page, f"Bill {bill['bill_number']}: {rupees(bill['payable'])}")
+            show_message(page, f"Bill {bill.bill_number}: {rupees(bill.payable)}")
         await self.load()

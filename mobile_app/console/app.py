@@ -14,13 +14,15 @@ from typing import Any
 import flet as ft
 import httpx
 
+from mobile_app.api.errors import ApiClientError, AuthExpired
 from mobile_app.console.admin import AdminView
 from mobile_app.console.bill_runs import BillRunView
 from mobile_app.console.bills_view import BillsView
-from mobile_app.console.client import BillingClient, ConsoleApiError, SessionExpired
+from mobile_app.console.client import BillingClient
 from mobile_app.console.review import ReviewView
 from mobile_app.ui.common import push_update
 from mobile_app.ui.sign_in import SignInView
+from shared_billing.protocol import Role
 
 __all__ = ["console_main"]
 
@@ -55,19 +57,19 @@ class ConsoleApp:
 
     def _session_expired(self) -> None:
         # Called by the client while a view's call fails; that view is taken off the screen here.
-        self.show_sign_in(SessionExpired().message)
+        self.show_sign_in(AuthExpired().message)
 
     async def _sign_in(self, username: str, password: str) -> str | None:
         try:
             role = await self.client.sign_in(username.strip(), password, self.device_id)
-        except ConsoleApiError as error:
+        except ApiClientError as error:
             return "Wrong username or password" if error.status == 401 else error.message
         view: ft.Control
-        if role == "supervisor":
+        if role == Role.SUPERVISOR:
             view = ReviewView(self.client)
-        elif role == "admin":
+        elif role == Role.ADMIN:
             view = AdminShell(self.client)
-        elif role == "accountant":
+        elif role == Role.ACCOUNTANT:
             view = BillsView(self.client, can_record_payments=True)
         else:
             view = ft.Text("Field engineers use the Fieldmeter app on their phone.", key="wrong_role")

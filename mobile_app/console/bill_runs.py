@@ -8,8 +8,11 @@ from typing import Any
 
 import flet as ft
 
-from mobile_app.console.client import BillingClient, ConsoleApiError
+from mobile_app.api.errors import ApiClientError
+from mobile_app.console.client import BillingClient
 from mobile_app.ui.common import plural, push_update, rupees, title
+from shared_billing.api_models import RunOut
+from shared_billing.protocol import RunStatus
 
 __all__ = ["BillRunView"]
 
@@ -49,16 +52,16 @@ class BillRunView(ft.Column):
         try:
             blocks = await self.client.blocks()
             society = await self.client.society_time()
-        except ConsoleApiError as error:
+        except ApiClientError as error:
             self.status.value = error.message
             push_update(self)
             return
         # Follow the month as it turns (a console stays open for days) unless someone typed another one.
         if (self.period.value or "") in ("", self._default_period):
             self.period.value = self._default_period = society.period
-        self.block.options = [ft.DropdownOption(key=str(b["id"]), text=f"{b['code']} · {b['name']}") for b in blocks]
+        self.block.options = [ft.DropdownOption(key=str(b.id), text=f"{b.code} · {b.name}") for b in blocks]
         if blocks and self.block.value is None:
-            self.block.value = str(blocks[0]["id"])
+            self.block.value = str(blocks[0].id)
         push_update(self)
 
     async def _start(self, _event: ft.Event[Any]) -> None:
@@ -70,53 +73,51 @@ class BillRunView(ft.Column):
         self.result.controls = []
         try:
             run = await self.client.start_run(int(self.block.value), (self.period.value or "").strip())
-            self.run_id = run["id"]
+            self.run_id = run.id
             self.progress.visible = True
-            while run["status"] == "running":
+            while run.status == RunStatus.RUNNING:
                 self._show_progress(run)
                 push_update(self)
                 await asyncio.sleep(POLL_S)
-                run = await self.client.run(run["id"])
+                run = await self.client.run(run.id)
             self._show_progress(run)
-        except ConsoleApiError as error:
+        except ApiClientError as error:
             self.status.value = error.message
         finally:
             self.start_button.disabled = False
         push_update(self)
 
-    def _show_progress(self, run: dict[str, Any]) -> None:
-        total = max(run["total_units"], 1)
-        self.progress.value = run["processed"] / total
-        done = "done" if run["status"] == "done" else run["status"]
+    def _show_progress(self, run: RunOut) -> None:
+        total = max(run.total_units, 1)
+        self.progress.value = run.processed / total
         self.status.value = (
-            f"{run['processed']} of {plural(run['total_units'], 'unit')} · {plural(run['created'], 'draft bill')} · "
-            f"{len(run['skipped'])} skipped · {done}"
+            f"{run.processed} of {plural(run.total_units, 'unit')} · {plural(run.created, 'draft bill')} · "
+            f"{len(run.skipped)} skipped · {run.status}"
         )
-        if run["status"] == "done":
-            self.issue_button.visible = run["created"] > 0
-            self.issue_button.content = f"Issue {plural(run['created'], 'bill')}"
+        if run.status == RunStatus.DONE:
+            self.issue_button.visible = run.created > 0
+            self.issue_button.content = f"Issue {plural(run.created, 'bill')}"
             reasons: dict[str, int] = {}
-            for skip in run["skipped"]:
+            for skip in run.skipped:
                 reasons[skip["code"]] = reasons.get(skip["code"], 0) + 1
             self.result.controls = [ft.Text(f"Skipped: {code} × {count}", size=12) for code, count in reasons.items()]
-        elif run["status"] == "failed":
-            self.status.value += f": {run['error']}"
+        elif run.status == RunStatus.FAILED:
+            self.status.value += f": {run.error}"
 
     async def _issue(self, _event: ft.Event[Any]) -> None:
         if self.run_id is None:
             return
         try:
             bills = await self.client.issue_run(self.run_id)
-        except ConsoleApiError as error:
+        except ApiClientError as error:
             self.status.value = error.message
             push_update(self)
             return
         self.issue_button.visible = False
-        total = sum((Decimal(b["payable"]) for b in bills), Decimal(0))
+        total = sum((b.payable for b in bills), Decimal(0))
         self.status.value = f"Issued {plural(len(bills), 'bill')}"
         lines: list[ft.Control] = [
-            ft.Text(f"{b['bill_number']} · {b['unit_code']} · {rupees(b['payable'])}", key=f"issued-{b['id']}")
-            for b in bills
+            ft.Text(f"{b.bill_number} · {b.unit_code} · {rupees(b.payable)}", key=f"issued-{b.id}") for b in bills
         ]
         self.result.controls = [*lines, ft.Text(f"Total billed {rupees(total)}", weight=ft.FontWeight.BOLD)]
         push_update(self)

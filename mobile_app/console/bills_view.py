@@ -3,24 +3,30 @@
 from __future__ import annotations
 
 from datetime import tzinfo
+from decimal import Decimal, InvalidOperation
 from functools import partial
 from typing import Any
 
 import flet as ft
 
-from mobile_app.console.client import BillingClient, ConsoleApiError
+from mobile_app.api.errors import ApiClientError
+from mobile_app.console.client import BillingClient
 from mobile_app.ui.common import day, mounted_page, push_update, rupees, show_message, society_time, title
+from shared_billing.api_models import BillOut
+from shared_billing.protocol import BillStatus, PaymentMode
 
 __all__ = ["BillsView"]
 
 STATUS_COLORS = {
-    "draft": ft.Colors.GREY_600,
-    "issued": ft.Colors.BLUE_700,
-    "partly_paid": ft.Colors.AMBER_800,
-    "paid": ft.Colors.GREEN_700,
-    "overdue": ft.Colors.RED_700,
+    BillStatus.DRAFT: ft.Colors.GREY_600,
+    BillStatus.ISSUED: ft.Colors.BLUE_700,
+    BillStatus.PARTLY_PAID: ft.Colors.AMBER_800,
+    BillStatus.PAID: ft.Colors.GREEN_700,
+    BillStatus.OVERDUE: ft.Colors.RED_700,
 }
-MODES = ("upi", "cash", "cheque", "bank")
+MODES = (PaymentMode.UPI, PaymentMode.CASH, PaymentMode.CHEQUE, PaymentMode.BANK)  # the dropdown's order
+# Bills that take no payment: not issued yet, or settled.
+_NOT_PAYABLE = frozenset({BillStatus.DRAFT, BillStatus.PAID})
 
 
 class BillsView(ft.Column):
@@ -53,7 +59,7 @@ class BillsView(ft.Column):
         try:
             blocks = await self.client.blocks()
             society = await self.client.society_time()
-        except ConsoleApiError as error:
+        except ApiClientError as error:
             self.list.controls = [ft.Text(error.message, color=ft.Colors.RED_700)]
             push_update(self)
             return
@@ -61,9 +67,9 @@ class BillsView(ft.Column):
         # Follow the month as it turns (a console stays open for days) unless someone typed another one.
         if (self.period.value or "") in ("", self._default_period):
             self.period.value = self._default_period = society.period
-        self.block.options = [ft.DropdownOption(key=str(b["id"]), text=f"{b['code']} · {b['name']}") for b in blocks]
+        self.block.options = [ft.DropdownOption(key=str(b.id), text=f"{b.code} · {b.name}") for b in blocks]
         if blocks and self.block.value is None:
-            self.block.value = str(blocks[0]["id"])
+            self.block.value = str(blocks[0].id)
         await self._refresh()
 
     async def _refresh(self, _event: ft.Event[Any] | None = None) -> None:
@@ -71,14 +77,14 @@ class BillsView(ft.Column):
             return
         try:
             bills = await self.client.find_bills(block_id=int(self.block.value), period=self.period.value or None)
-        except ConsoleApiError as error:
+        except ApiClientError as error:
             self.list.controls = [ft.Text(error.message, color=ft.Colors.RED_700)]
             push_update(self)
             return
-        self.selected &= {b["id"] for b in bills}
-        counts: dict[str, int] = {}
+        self.selected &= {b.id for b in bills}
+        counts: dict[BillStatus, int] = {}
         for bill in bills:
-            counts[bill["status"]] = counts.get(bill["status"], 0) + 1
+            counts[bill.status] = counts.get(bill.status, 0) + 1
         # A bar per status, as wide as its share: the month's collection at a glance.
         self.summary.controls = [
             ft.Container(
@@ -93,11 +99,11 @@ class BillsView(ft.Column):
         self.list.controls = [self._row(bill) for bill in bills]
         push_update(self)
 
-    def _row(self, bill: dict[str, Any]) -> ft.Control:
-        bill_id = bill["id"]
-        status = bill["status"]
+    def _row(self, bill: BillOut) -> ft.Control:
+        bill_id = bill.id
+        status = bill.status
         parts: list[ft.Control] = []
-        if self.can_pay and status not in ("draft", "paid"):
+        if self.can_pay and status not in _NOT_PAYABLE:
             parts.append(
                 ft.Checkbox(
                     key=f"select-{bill_id}", value=bill_id in self.selected, on_change=partial(self._toggle, bill_id)
@@ -105,17 +111,17 @@ class BillsView(ft.Column):
             )
         parts += [
             self._heading(bill),
-            ft.Text(rupees(bill["payable"]), width=120, key=f"payable-{bill_id}"),
+            ft.Text(rupees(bill.payable), width=120, key=f"payable-{bill_id}"),
             ft.Text(status.replace("_", " "), color=STATUS_COLORS.get(status), width=100, key=f"status-{bill_id}"),
         ]
-        if status != "draft":
+        if status != BillStatus.DRAFT:
             parts.append(ft.TextButton("PDF", key=f"pdf-{bill_id}", on_click=partial(self._open_pdf, bill_id)))
-        if self.can_pay and status not in ("draft", "paid"):
+        if self.can_pay and status not in _NOT_PAYABLE:
             amount = ft.TextField(label="Amount ₹", key=f"amount-{bill_id}", width=130)
             mode = ft.Dropdown(
                 key=f"mode-{bill_id}",
                 width=120,
-                value="upi",
+                value=PaymentMode.UPI,
                 options=[ft.DropdownOption(key=m, text=m.upper()) for m in MODES],
             )
             parts += [
@@ -127,17 +133,17 @@ class BillsView(ft.Column):
             ]
         return ft.Row(parts, key=f"bills-row-{bill_id}", vertical_alignment=ft.CrossAxisAlignment.CENTER)
 
-    def _heading(self, bill: dict[str, Any]) -> ft.Control:
+    def _heading(self, bill: BillOut) -> ft.Control:
         """Number and unit; under them when and until when (the society's calendar), within the same width."""
         lines: list[ft.Control] = [
-            ft.Text(f"{bill['bill_number'] or 'draft'} · {bill['unit_code']}", weight=ft.FontWeight.BOLD)
+            ft.Text(f"{bill.bill_number or 'draft'} · {bill.unit_code}", weight=ft.FontWeight.BOLD)
         ]
-        if bill["issued_at"] is not None and self.zone is not None:
+        if bill.issued_at is not None and self.zone is not None:
             lines.append(
                 ft.Text(
-                    f"issued {society_time(bill['issued_at'], self.zone)} · due {day(bill['due_on'])}",
+                    f"issued {society_time(bill.issued_at, self.zone)} · due {day(bill.due_on)}",
                     size=12,
-                    key=f"issued-at-{bill['id']}",
+                    key=f"issued-at-{bill.id}",
                 )
             )
         return ft.Column(lines, spacing=2, width=260)
@@ -152,7 +158,7 @@ class BillsView(ft.Column):
         # A short-lived signed link: the browser opens it in a new tab without our bearer token.
         try:
             url = await self.client.pdf_link(bill_id)
-        except ConsoleApiError as error:
+        except ApiClientError as error:
             self._complain(error)
             return
         await self.launcher.launch_url(url, web_only_window_name="_blank")
@@ -161,32 +167,38 @@ class BillsView(ft.Column):
         if self.block.value and self.period.value:
             try:
                 url = await self.client.block_pdf_link(int(self.block.value), self.period.value)
-            except ConsoleApiError as error:
+            except ApiClientError as error:
                 self._complain(error)
                 return
             await self.launcher.launch_url(url, web_only_window_name="_blank")
 
-    def _complain(self, error: ConsoleApiError) -> None:
+    def _complain(self, error: ApiClientError) -> None:
         if (page := mounted_page(self)) is not None:
             show_message(page, error.message, error=True)
 
-    async def _pay(self, bill: dict[str, Any], amount: ft.TextField, mode: ft.Dropdown, _event: ft.Event[Any]) -> None:
+    async def _pay(self, bill: BillOut, amount: ft.TextField, mode: ft.Dropdown, _event: ft.Event[Any]) -> None:
+        try:
+            paying = Decimal((amount.value or "").strip())
+        except InvalidOperation:
+            amount.error = "Enter the amount in rupees, e.g. 1250.50"
+            push_update(self)
+            return
         try:
             # Paid today in the society's calendar (late fees count its days), asked now: the tab may be days old.
             today = (await self.client.society_time()).today
             paid = await self.client.record_payment(
-                unit_id=bill["unit_id"],
-                bill_id=bill["id"],
-                amount=(amount.value or "").strip(),
-                paid_on=today.isoformat(),
-                mode=mode.value or "upi",
+                unit_id=bill.unit_id,
+                bill_id=bill.id,
+                amount=paying,
+                paid_on=today,
+                mode=PaymentMode(mode.value or PaymentMode.UPI),
             )
-        except ConsoleApiError as error:
+        except ApiClientError as error:
             amount.error = error.message
             push_update(self)
             return
         if (page := mounted_page(self)) is not None:
-            show_message(page, f"Payment recorded; balance {rupees(paid['balance'])}")
+            show_message(page, f"Payment recorded; balance {rupees(paid.balance)}")
         await self._refresh()
 
     async def _mark_paid(self, _event: ft.Event[Any]) -> None:
@@ -194,11 +206,11 @@ class BillsView(ft.Column):
             return
         try:
             today = (await self.client.society_time()).today
-            result = await self.client.mark_paid(sorted(self.selected), today.isoformat(), "bank")
-        except ConsoleApiError as error:
+            result = await self.client.mark_paid(sorted(self.selected), today, PaymentMode.BANK)
+        except ApiClientError as error:
             self._complain(error)
             return
         self.selected.clear()
         if (page := mounted_page(self)) is not None:
-            show_message(page, f"Marked {len(result['paid'])} paid")
+            show_message(page, f"Marked {len(result.paid)} paid")
         await self._refresh()

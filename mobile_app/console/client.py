@@ -1,20 +1,16 @@
-"""The browser console's client of the server's own API (supervisor and admin views).
+"""The browser console's client of the server's own API (supervisor and admin views): the asynchronous wrapper of
+the client core (``mobile_app.api``), the phone's ``SyncApi`` being the synchronous one.
 
 Async httpx, so calls from the mounted Flet app never block the server's event loop; the transport is injected:
 an in-process ASGI transport when the console is mounted in the server, a network one otherwise. One
 authorization path for phones and browsers: every call carries the signed-in user's bearer token.
 
-Sessions last like the phone's: a 401 on a signed-in call exchanges the refresh token once (under a lock: refresh
-tokens rotate, and presenting a used one revokes the device) and retries the call once, the rule of
-``mobile_app.sync.api_client.SyncApi``. That class is synchronous (a thread-safe ``httpx.Client``); the console must
-stay async, so the rule is restated here for ``httpx.AsyncClient`` and the token model is shared. When the refresh is
-refused the session is over: the tokens are forgotten, ``on_session_expired`` runs (the app shows sign-in) and the
-call raises :class:`SessionExpired`.
-
-A refresh answered 401 ``auth.refresh_in_use`` lost a race for the same refresh token (a retried request whose
-first answer never arrived): the session is not over. The call fails with that code after a short wait (the tab
-keeps its session; the person tries again) unless the tokens changed meanwhile, then it is retried with them.
-Too many failed sign-ins answer 429 ``auth.throttled``; the error's message says how long to wait.
+The core builds every request, reads every answer into a typed model or an error of ``mobile_app.api.errors``,
+and decides the token refresh (``mobile_app.api.session``): a 401 on a signed-in call exchanges the refresh token
+once (under an asyncio lock: refresh tokens rotate, and presenting a used one revokes the device) and retries the
+call once. When the session is over (``AuthExpired``) the tokens are forgotten, ``on_session_expired`` runs (the
+app shows sign-in) and the call raises. A refresh race nobody won in time is a ``TransportError`` with the code
+``auth.refresh_in_use``: the tab keeps its session and the person tries again.
 
 "Today", the billing month and the zone times are shown in are the society's, asked of the server
 (``GET /api/clock``), never taken from this process's clock or zone.
@@ -24,35 +20,37 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from decimal import Decimal
+from typing import Any, TypeVar
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import httpx
-from pydantic import ValidationError
 
-from mobile_app.sync.tokens import TokenPair
+from mobile_app.api import endpoints, session
+from mobile_app.api.answers import Answer, Call, no_answer
+from mobile_app.api.errors import ApiClientError, AuthExpired
+from mobile_app.api.over_httpx import NO_ANSWER, answer_of, request_args
+from shared_billing.api_models import (
+    BillOut,
+    BlockOut,
+    BulkResult,
+    ClockOut,
+    MeterOut,
+    PaymentOut,
+    ReviewItem,
+    RunOut,
+    TokenPair,
+    UnitOut,
+)
+from shared_billing.protocol import BillStatus, PaymentMode, Role
 
-__all__ = ["BillingClient", "ConsoleApiError", "ConsoleClient", "SessionExpired", "SocietyTime"]
+__all__ = ["BillingClient", "ConsoleClient", "SocietyTime"]
 
-REFRESH_IN_USE_WAIT_S = 0.5  # after losing a refresh race, how long to wait before looking at the tokens again
-
-
-class ConsoleApiError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-
-
-class SessionExpired(ConsoleApiError):
-    """The refresh token was refused (expired, revoked, or the user deactivated): sign in again."""
-
-    def __init__(self) -> None:
-        super().__init__(401, "auth.session_expired", "Your session has ended: sign in again")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -65,99 +63,73 @@ class SocietyTime:
     zone: ZoneInfo
 
     @classmethod
-    def from_json(cls, body: dict[str, Any]) -> SocietyTime:
-        return cls(
-            now=datetime.fromisoformat(body["now"]),
-            today=date.fromisoformat(body["today"]),
-            period=str(body["period"]),
-            zone=ZoneInfo(body["timezone"]),
-        )
-
-
-def _code(response: httpx.Response) -> str | None:
-    """The error code of an answer in the server's error shape, if it is one."""
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    return str(body.get("code")) if isinstance(body, dict) and body.get("code") else None
-
-
-def _checked(response: httpx.Response) -> httpx.Response:
-    if response.status_code < 400:
-        return response
-    try:
-        body = response.json()
-    except ValueError:
-        raise ConsoleApiError(response.status_code, "", response.text) from None
-    if not isinstance(body, dict):
-        raise ConsoleApiError(response.status_code, "", response.text)
-    raise ConsoleApiError(response.status_code, str(body.get("code", "")), str(body.get("message", response.text)))
+    def of(cls, clock: ClockOut) -> SocietyTime:
+        return cls(now=clock.now, today=clock.today, period=clock.period, zone=ZoneInfo(clock.timezone))
 
 
 class ConsoleClient:
-    def __init__(self, http: httpx.AsyncClient, *, on_session_expired: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        on_session_expired: Callable[[], None] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.http = http
         self.on_session_expired = on_session_expired
         self.tokens: TokenPair | None = None
-        self.role: str | None = None
+        self.role: Role | None = None
         self.username: str | None = None
         self._device_id: str | None = None
+        self._sleep = sleep
         self._refresh_lock = asyncio.Lock()
 
-    async def _send(self, method: str, path: str, tokens: TokenPair | None, kwargs: dict[str, Any]) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {tokens.access_token}"} if tokens else {}
+    async def _exchange(self, call: Call[Any], access_token: str | None) -> Answer:
         try:
-            return await self.http.request(method, f"/api{path}", headers=headers, **kwargs)
-        except httpx.HTTPError as error:
-            raise ConsoleApiError(0, "transport", f"The server did not answer: {error}") from error
+            return answer_of(await self.http.request(**request_args(call, "", access_token)))
+        except NO_ANSWER as error:
+            raise no_answer(error) from error
 
-    async def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """A signed-in call; on 401 refresh the tokens once and retry once."""
-        used = self.tokens
-        response = await self._send(method, path, used, kwargs)
-        if response.status_code == 401 and used is not None:
-            await self._refresh_after_401(used)
-            response = await self._send(method, path, self.tokens, kwargs)
-            if response.status_code == 401:  # refused even fresh tokens: the user was deactivated
-                self._end_session()
-                raise SessionExpired()
-        return _checked(response)
+    async def _send(self, call: Call[T]) -> T:
+        """Send ``call``; a signed-in one with the access token, refreshed once and retried once on a 401."""
+        if not call.signed_in:
+            return call.read(await self._exchange(call, None))
+        tokens = self.tokens
+        if tokens is None:
+            raise AuthExpired("not signed in")
+        answer = await self._exchange(call, tokens.access_token)
+        if answer.status == 401:
+            try:
+                fresh = await self._renew(tokens)
+                answer = session.after_retry(await self._exchange(call, fresh.access_token))
+            except AuthExpired:
+                if self.tokens is not None:  # else another call already ended the session
+                    self._end_session()
+                raise
+        return call.read(answer)
 
-    async def _refresh_after_401(self, refused: TokenPair) -> None:
+    async def _renew(self, refused: TokenPair) -> TokenPair:
         async with self._refresh_lock:
-            current = self.tokens
-            if current is None or self._device_id is None:
-                raise SessionExpired()  # another call already ended the session
-            if current.access_token != refused.access_token:
-                return  # another call refreshed while this one was in flight: just retry
-            body = {"refresh_token": current.refresh_token, "device_id": self._device_id}
-            response = await self._send("POST", "/auth/refresh", None, {"json": body})
-            if _code(response) == "auth.refresh_in_use":
-                await asyncio.sleep(REFRESH_IN_USE_WAIT_S)
-                if self.tokens is not None and self.tokens.refresh_token != current.refresh_token:
-                    return  # the winner's tokens are here: retry with them
-                raise ConsoleApiError(401, "auth.refresh_in_use", "The session is being renewed: try again")
-            if 400 <= response.status_code < 500:
-                self._end_session()
-                raise SessionExpired()
-            self.tokens = self._token_pair(_checked(response))
-
-    @staticmethod
-    def _token_pair(response: httpx.Response) -> TokenPair:
-        try:
-            return TokenPair.model_validate_json(response.content)
-        except ValidationError as error:
-            raise ConsoleApiError(response.status_code, "transport", "Unreadable answer from the server") from error
+            step = session.after_401(refused, self.tokens, self._device_id)
+            if isinstance(step, TokenPair):
+                return step
+            outcome = step.read(await self._exchange(step, None))
+            if isinstance(outcome, session.AwaitWinner):
+                for wait in outcome.waits:
+                    await self._sleep(wait)
+                    if (winner := outcome.winner(self.tokens)) is not None:
+                        return winner
+                raise outcome.give_up()
+            self.tokens = outcome
+            return outcome
 
     def _end_session(self) -> None:
         self.sign_out()
         if self.on_session_expired is not None:
             self.on_session_expired()
 
-    async def sign_in(self, username: str, password: str, device_id: str) -> str:
-        body = {"username": username, "password": password, "device_id": device_id}
-        tokens = self._token_pair(_checked(await self._send("POST", "/auth/login", None, {"json": body})))
+    async def sign_in(self, username: str, password: str, device_id: str) -> Role:
+        tokens = await self._send(session.login_call(username, password, device_id))
         self.tokens, self.role, self.username, self._device_id = tokens, tokens.role, username, device_id
         return tokens.role
 
@@ -172,74 +144,70 @@ class ConsoleClient:
         tokens = self.tokens
         self.sign_out()
         if tokens is not None:
+            call = session.logout_call()
             # The server is away: the access token still expires by itself.
-            with contextlib.suppress(ConsoleApiError):
-                await self._send("POST", "/auth/logout", tokens, {})
+            with contextlib.suppress(ApiClientError):
+                call.read(await self._exchange(call, tokens.access_token))
 
     async def society_time(self) -> SocietyTime:
-        return SocietyTime.from_json((await self._call("GET", "/clock")).json())
+        return SocietyTime.of(await self._send(endpoints.clock()))
 
-    async def review_queue(self) -> list[dict[str, Any]]:
-        return list((await self._call("GET", "/review/readings")).json())
+    async def review_queue(self) -> list[ReviewItem]:
+        return await self._send(endpoints.review_queue())
 
-    async def decide(self, reading_uuid: str, action: str, reason: str | None = None) -> dict[str, Any]:
-        body = {"reason": reason} if action in ("reject", "reread") else None
-        response = await self._call("POST", f"/review/readings/{reading_uuid}/{action}", json=body)
-        return dict(response.json())
+    async def decide(self, reading_uuid: UUID, action: str, reason: str | None = None) -> ReviewItem:
+        return await self._send(endpoints.decide(reading_uuid, action, reason))
 
     async def photo(self, sha256: str) -> bytes:
-        return (await self._call("GET", f"/photos/{sha256}")).content
+        return await self._send(endpoints.photo(sha256))
 
-    async def meters(self) -> list[dict[str, Any]]:
-        return list((await self._call("GET", "/meters")).json())
+    async def meters(self) -> list[MeterOut]:
+        return await self._send(endpoints.meters())
 
-    async def units(self) -> list[dict[str, Any]]:
-        return list((await self._call("GET", "/units")).json())
+    async def units(self) -> list[UnitOut]:
+        return await self._send(endpoints.units())
 
-    async def approved_readings(self) -> list[dict[str, Any]]:
-        return list((await self._call("GET", "/readings", params={"status": "approved"})).json())
+    async def approved_readings(self) -> list[ReviewItem]:
+        return await self._send(endpoints.approved_readings())
 
-    async def create_bill(self, reading_uuid: str) -> dict[str, Any]:
-        return dict((await self._call("POST", "/bills", json={"reading_uuid": reading_uuid})).json())
+    async def create_bill(self, reading_uuid: UUID) -> BillOut:
+        return await self._send(endpoints.create_bill(reading_uuid))
 
-    async def bills(self) -> list[dict[str, Any]]:
-        return list((await self._call("GET", "/bills")).json())
+    async def bills(self) -> list[BillOut]:
+        return await self._send(endpoints.bills())
 
 
 class BillingClient(ConsoleClient):
     """The billing calls of the console (admins run and issue; accountants record payments)."""
 
-    async def blocks(self) -> list[dict[str, Any]]:
-        return list((await self._call("GET", "/blocks")).json())
+    async def blocks(self) -> list[BlockOut]:
+        return await self._send(endpoints.blocks())
 
-    async def start_run(self, block_id: int, period: str) -> dict[str, Any]:
-        return dict((await self._call("POST", "/billing/runs", json={"block_id": block_id, "period": period})).json())
+    async def start_run(self, block_id: int, period: str) -> RunOut:
+        return await self._send(endpoints.start_run(block_id, period))
 
-    async def run(self, run_id: int) -> dict[str, Any]:
-        return dict((await self._call("GET", f"/billing/runs/{run_id}")).json())
+    async def run(self, run_id: int) -> RunOut:
+        return await self._send(endpoints.run(run_id))
 
-    async def issue_run(self, run_id: int) -> list[dict[str, Any]]:
-        return list((await self._call("POST", f"/billing/runs/{run_id}/issue")).json())
+    async def issue_run(self, run_id: int) -> list[BillOut]:
+        return await self._send(endpoints.issue_run(run_id))
 
     async def find_bills(
-        self, *, block_id: int | None = None, period: str | None = None, status: str | None = None
-    ) -> list[dict[str, Any]]:
-        params = {k: v for k, v in {"block_id": block_id, "period": period, "status": status}.items() if v}
-        return list((await self._call("GET", "/bills", params=params)).json())
+        self, *, block_id: int | None = None, period: str | None = None, status: BillStatus | None = None
+    ) -> list[BillOut]:
+        return await self._send(endpoints.bills(block_id=block_id, period=period, status=status))
 
     async def pdf_link(self, bill_id: int) -> str:
-        return str((await self._call("POST", f"/bills/{bill_id}/pdf-link")).json()["url"])
+        return (await self._send(endpoints.bill_pdf_link(bill_id))).url
 
     async def block_pdf_link(self, block_id: int, period: str) -> str:
-        body = {"block_id": block_id, "period": period}
-        return str((await self._call("POST", "/billing/block-pdf-link", json=body)).json()["url"])
+        return (await self._send(endpoints.block_pdf_link(block_id, period))).url
 
     async def record_payment(
-        self, *, unit_id: int, bill_id: int, amount: str, paid_on: str, mode: str
-    ) -> dict[str, Any]:
-        body = {"unit_id": unit_id, "bill_id": bill_id, "amount": amount, "paid_on": paid_on, "mode": mode}
-        return dict((await self._call("POST", "/payments", json=body)).json())
+        self, *, unit_id: int, bill_id: int, amount: Decimal, paid_on: date, mode: PaymentMode
+    ) -> PaymentOut:
+        call = endpoints.record_payment(unit_id=unit_id, bill_id=bill_id, amount=amount, paid_on=paid_on, mode=mode)
+        return await self._send(call)
 
-    async def mark_paid(self, bill_ids: list[int], paid_on: str, mode: str) -> dict[str, Any]:
-        body = {"bill_ids": bill_ids, "paid_on": paid_on, "mode": mode}
-        return dict((await self._call("POST", "/bills/mark-paid", json=body)).json())
+    async def mark_paid(self, bill_ids: list[int], paid_on: date, mode: PaymentMode) -> BulkResult:
+        return await self._send(endpoints.mark_paid(bill_ids, paid_on, mode))

@@ -5,24 +5,35 @@ from __future__ import annotations
 from datetime import tzinfo
 from functools import partial
 from typing import Any
+from uuid import UUID
 
 import flet as ft
 
-from mobile_app.console.client import ConsoleApiError, ConsoleClient
+from mobile_app.api.errors import ApiClientError
+from mobile_app.console.client import ConsoleClient
 from mobile_app.console.location_map import location_map
 from mobile_app.ui.common import mounted_page, plural, push_update, show_message, society_time, title
+from shared_billing.api_models import ReviewItem
+from shared_billing.checks import ReadingFlag
 
 __all__ = ["ReviewView"]
 
 FLAG_TEXT = {
-    "below_previous": "below previous",
-    "gps_missing": "no GPS fix",
-    "gps_inaccurate": "poor GPS accuracy",
-    "gps_far": "far from meter",
-    "clock_drift": "phone clock off",
-    "second_read_in_period": "second read this month",
-    "photo_pending": "photo pending",
+    ReadingFlag.BELOW_PREVIOUS: "below previous",
+    ReadingFlag.GPS_MISSING: "no GPS fix",
+    ReadingFlag.GPS_INACCURATE: "poor GPS accuracy",
+    ReadingFlag.GPS_FAR: "far from meter",
+    ReadingFlag.CLOCK_DRIFT: "phone clock off",
+    ReadingFlag.SECOND_READ_IN_PERIOD: "second read this month",
+    ReadingFlag.PHOTO_PENDING: "photo pending",
 }
+
+
+def flag_labels(item: ReviewItem) -> list[str]:
+    """The item's flags in words; "photo pending" comes from the item's own ``photo_pending`` (the flags are what
+    the checks found, stored with the reading), once even if a server still lists it among the flags too."""
+    pending = [ReadingFlag.PHOTO_PENDING] if item.photo_pending else []
+    return [FLAG_TEXT[flag] for flag in dict.fromkeys([*item.flags, *pending])]
 
 
 class ReviewView(ft.Column):
@@ -53,9 +64,9 @@ class ReviewView(ft.Column):
             items = await self.client.review_queue()
             cards = []
             for item in items:
-                photo = await self.client.photo(item["photo_sha256"]) if item["photo_url"] else None
+                photo = await self.client.photo(item.photo_sha256) if item.photo_url and item.photo_sha256 else None
                 cards.append(self._card(item, photo, society.zone))
-        except ConsoleApiError as error:
+        except ApiClientError as error:
             self.summary.value = error.message
             push_update(self)
             return
@@ -63,32 +74,32 @@ class ReviewView(ft.Column):
         self.list.controls = cards
         push_update(self)
 
-    def _card(self, item: dict[str, Any], photo: bytes | None, zone: tzinfo) -> ft.Control:
-        uuid = item["uuid"]
+    def _card(self, item: ReviewItem, photo: bytes | None, zone: tzinfo) -> ft.Control:
+        uuid = item.uuid
         flags: list[ft.Control] = [
-            ft.Chip(label=ft.Text(FLAG_TEXT.get(flag, flag)), bgcolor=ft.Colors.AMBER_100) for flag in item["flags"]
+            ft.Chip(label=ft.Text(label), bgcolor=ft.Colors.AMBER_100) for label in flag_labels(item)
         ]
-        value = item["value"] if item["value"] is not None else f"skipped: {item['skip_reason']}"
+        value = item.value if item.value is not None else f"skipped: {item.skip_reason}"
         facts: list[ft.Control] = [
             ft.Text(
-                f"{item['unit_code']} · meter {item['meter_number']} · block {item['block_code']}",
+                f"{item.unit_code} · meter {item.meter_number} · block {item.block_code}",
                 weight=ft.FontWeight.BOLD,
             ),
             ft.Text(
-                f"Reading {value} · previous {item['previous_value'] or '—'} · "
-                f"consumption {item['consumption'] or '—'} units",
+                f"Reading {value} · previous {item.previous_value or '—'} · "
+                f"consumption {item.consumption or '—'} units",
                 key=f"facts-{uuid}",
             ),
             ft.Text(
-                f"Read {society_time(item['captured_at'], zone)}"
-                + (f" · {item['distance_m']:.0f} m from the meter" if item["distance_m"] is not None else "")
-                + (f" (±{item['gps_accuracy_m']:.0f} m)" if item["gps_accuracy_m"] is not None else ""),
+                f"Read {society_time(item.captured_at, zone)}"
+                + (f" · {item.distance_m:.0f} m from the meter" if item.distance_m is not None else "")
+                + (f" (±{item.gps_accuracy_m:.0f} m)" if item.gps_accuracy_m is not None else ""),
                 key=f"read-{uuid}",
             ),
             ft.Row(flags, spacing=4),
         ]
-        if item["note"]:
-            facts.append(ft.Text(f"Note: {item['note']}", italic=True))
+        if item.note:
+            facts.append(ft.Text(f"Note: {item.note}", italic=True))
         reason = ft.TextField(label="Reason (for reject or re-read)", key=f"reason-{uuid}", width=320)
         actions = ft.Row(
             controls=[
@@ -96,7 +107,7 @@ class ReviewView(ft.Column):
                     "Approve",
                     icon=ft.Icons.CHECK,
                     key=f"approve-{uuid}",
-                    disabled=item["photo_pending"],
+                    disabled=item.photo_pending,
                     on_click=partial(self._decide, uuid, "approve", None),
                 ),
                 reason,
@@ -119,9 +130,7 @@ class ReviewView(ft.Column):
                 bgcolor=ft.Colors.GREY_200,
             )
         )
-        where = location_map(
-            item["meter_lat"], item["meter_lon"], item["gps_lat"], item["gps_lon"], item["gps_accuracy_m"]
-        )
+        where = location_map(item.meter_lat, item.meter_lon, item.gps_lat, item.gps_lon, item.gps_accuracy_m)
         return ft.Card(
             key=f"review-{uuid}",
             content=ft.Container(
@@ -140,7 +149,7 @@ class ReviewView(ft.Column):
         )
 
     async def _decide(
-        self, uuid: str, action: str, reason_field: ft.TextField | None, _event: ft.Event[Any] | None = None
+        self, uuid: UUID, action: str, reason_field: ft.TextField | None, _event: ft.Event[Any] | None = None
     ) -> None:
         reason = (reason_field.value or "").strip() if reason_field else None
         if reason_field is not None and not reason:
@@ -149,7 +158,7 @@ class ReviewView(ft.Column):
             return
         try:
             await self.client.decide(uuid, action, reason)
-        except ConsoleApiError as error:
+        except ApiClientError as error:
             if (page := mounted_page(self)) is not None:
                 show_message(page, error.message, error=True)
             return

@@ -20,6 +20,7 @@ __all__ = [
     "title",
 ]
 
+
 def local_time(moment: datetime | None, zone: tzinfo | None = None) -> str:
     """Stored times are UTC; people read them in ``zone``: the society's in the console (it comes from the server),
     the device's own on the phone (``None``)."""
@@ -28,19 +29,21 @@ def local_time(moment: datetime | None, zone: tzinfo | None = None) -> str:
     return moment.astimezone(zone).strftime("%d %b %Y, %H:%M")
 
 
-def society_time(text: str | None, zone: tzinfo) -> str:
-    """An API timestamp (ISO 8601, aware) shown in the society's zone; a naive one is refused, never guessed."""
+def society_time(text: datetime | str | None, zone: tzinfo) -> str:
+    """An API timestamp (parsed, or ISO 8601) shown in the society's zone; a naive one is refused, never guessed."""
     if text is None:
         return "—"
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    moment = text if isinstance(text, datetime) else datetime.fromisoformat(text.replace("Z", "+00:00"))
     if moment.tzinfo is None:
         raise ValueError(f"a time without a zone: {text!r}")
     return local_time(moment, zone)
 
 
-def day(text: str | None) -> str:
+def day(text: date | str | None) -> str:
     """An API calendar date (already the society's: due dates, payment dates) for people."""
-    return date.fromisoformat(text).strftime("%d %b %Y") if text else "—"
+    if isinstance(text, str):
+        text = date.fromisoformat(text) if text else None
+    return text.strftime("%d %b %Y") if text else "—"
 
 
 def rupees(amount: Decimal | str) -> str:

@@ -13,8 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
+from mobile_app.api.errors import AuthExpired
 from mobile_app.console.app import console_main
-from mobile_app.console.client import ConsoleClient, SessionExpired
+from mobile_app.console.client import ConsoleClient
 from tests.support.flet_driver import FletDriver, run_app
 from tests.ui.ui_fixtures import FLAT, PASSWORD, Server, meter_photo, sign_in, value_of, wait_key
 
@@ -125,7 +126,7 @@ def test_an_expired_session_raises_and_forgets_the_tokens(server: Server) -> Non
             client = ConsoleClient(http, on_session_expired=lambda: ended.append("ended"))
             await client.sign_in("accountant", PASSWORD, "browser-test")
             server.clock.advance(_past_refresh_token(server))
-            with pytest.raises(SessionExpired) as raised:
+            with pytest.raises(AuthExpired) as raised:
                 await client.society_time()
             assert (raised.value.status, raised.value.code) == (401, "auth.session_expired")
             assert client.tokens is None
