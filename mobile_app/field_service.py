@@ -37,7 +37,7 @@ from mobile_app.store import (
 from mobile_app.store.sync_state import PULL_CURSOR_KEY, get_check_limits
 from mobile_app.sync import ApiError, Backoff, StoreTokenStore, SyncApi, SyncEngine, SyncReport, TransportError
 from shared_billing.checks import CheckLimits
-from shared_billing.protocol import MeterAssignment, ReadingV1
+from shared_billing.protocol import MeterAssignment, ReadingV1, Role
 
 __all__ = ["FieldService", "Profile", "SignInError"]
 
@@ -55,7 +55,7 @@ class SignInError(Exception):
 @dataclass(frozen=True)
 class Profile:
     username: str
-    role: str
+    role: Role
     user_id: int
 
 
@@ -97,7 +97,10 @@ class FieldService:
     # --- who is signed in (kept on the device: the app reopens offline) ----------------------------------------
     def profile(self) -> Profile | None:
         raw = get_state(store=self.store, key=PROFILE_KEY)
-        return Profile(**json.loads(raw)) if raw else None
+        if not raw:
+            return None
+        saved = json.loads(raw)
+        return Profile(username=saved["username"], role=Role(saved["role"]), user_id=int(saved["user_id"]))
 
     def sign_in(self, username: str, password: str) -> Profile:
         previous_tokens = self.tokens.get()
@@ -107,7 +110,7 @@ class FieldService:
             raise SignInError("Cannot reach the server. Sign in once while online.") from error
         except ApiError as error:
             raise SignInError(error.message if error.status != 401 else "Wrong username or password") from error
-        if tokens.role != "engineer":
+        if tokens.role is not Role.ENGINEER:
             self.tokens.set(previous_tokens)  # whoever was signed in stays signed in
             raise SignInError("This app is for field engineers; supervisors and admins use the browser console.")
         last_user = get_state(store=self.store, key=LAST_USER_KEY)

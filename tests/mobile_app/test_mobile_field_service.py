@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 from mobile_app.capture import CaptureDraft, Fix
 from mobile_app.field_service import FieldService, Profile, SignInError
 from mobile_app.store import LocalState, ReadingRecord
-from shared_billing.protocol import MeterAssignment, ReadingV1
+from shared_billing.protocol import MeterAssignment, ReadingV1, Role
 from sync_server.clock import FixedClock
 from sync_server.config import Settings
 from sync_server.demo import DEMO_PASSWORD, WALKTHROUGH_UNIT, seed_demo
@@ -191,10 +191,12 @@ def test_engineer_profile_is_kept_and_the_app_reopens_signed_in_offline(tmp_path
 
     profile = phone(data_dir, server).sign_in("  engineer1 ", DEMO_PASSWORD)
 
-    expected = Profile(username="engineer1", role="engineer", user_id=server.user_id("engineer1"))
+    expected = Profile(username="engineer1", role=Role.ENGINEER, user_id=server.user_id("engineer1"))
     assert profile == expected
     reopened = phone(data_dir, server, http=offline_client())  # a restart, with no network
-    assert reopened.profile() == expected
+    kept = reopened.profile()
+    assert kept == expected
+    assert kept.role is Role.ENGINEER  # read back as the enum, not the stored text
     tokens = reopened.tokens.get()
     assert tokens is not None
     assert (tokens.role, tokens.user_id) == ("engineer", expected.user_id)
