@@ -4,8 +4,8 @@ docs/domain.md "Advisory checks": store accuracy; a fix worse than a threshold (
 from the meter's registered location minus accuracy beyond a radius (100 m) is flagged, never blocking the save
 (indoor meter rooms have poor fixes). docs/architecture.md "Time": device clock drift above 10 minutes is flagged.
 A value below the previous one may be a rollover, a replaced meter or a typo: a supervisor decides, so it is
-a flag here, while billing refuses it (``consumption.negative``) until the later rollover/replacement rules
-apply.
+a flag here, while billing refuses it (``reading.below_previous``, ``shared_billing.errors.BelowPrevious``)
+unless it is a plausible rollover (``shared_billing.consumption``).
 
 The GPS verdict (``gps_flags``, with ``fix_distance_m``) is the same function on the phone, which warns before
 the save with the society's limits from the last pull, and on the server, which flags the stored reading: the same
@@ -40,13 +40,16 @@ __all__ = [
 
 
 class ReadingFlag(StrEnum):
-    """Advisory flag codes, as stored with a reading and sent in ``PushResult.flags``."""
+    """Advisory flag codes, as stored with a reading and sent in ``PushResult.flags``; the one name of each."""
 
+    # Below the previous approved value: flagged at the push, and by a bill run that refuses to bill it.
     BELOW_PREVIOUS = "below_previous"
     GPS_MISSING = "gps_missing"
     GPS_INACCURATE = "gps_inaccurate"
     GPS_FAR = "gps_far"
     CLOCK_DRIFT = "clock_drift"
+    SECOND_READ_IN_PERIOD = "second_read_in_period"  # the server's: it knows the meter's other readings
+    PHOTO_PENDING = "photo_pending"  # in a push result only, never stored: the photo may still arrive
 
 
 @dataclass(frozen=True)
@@ -86,34 +89,34 @@ def fix_distance_m(
     return great_circle_m(meter_lat, meter_lon, gps_lat, gps_lon)
 
 
-def check_below_previous(value: Decimal | None, previous_value: Decimal | None) -> str | None:
+def check_below_previous(value: Decimal | None, previous_value: Decimal | None) -> ReadingFlag | None:
     """``below_previous`` when the value is below the previous approved value (rollover, replacement, typo?).
 
     No value (a skip) or no previous approved reading gives no flag; an equal value is zero consumption.
     """
     if value is None or previous_value is None:
         return None
-    return ReadingFlag.BELOW_PREVIOUS.value if value < previous_value else None
+    return ReadingFlag.BELOW_PREVIOUS if value < previous_value else None
 
 
-def check_gps_missing(lat: float | None, lon: float | None) -> str | None:
+def check_gps_missing(lat: float | None, lon: float | None) -> ReadingFlag | None:
     """``gps_missing`` when the reading carries no position fix."""
-    return ReadingFlag.GPS_MISSING.value if lat is None or lon is None else None
+    return ReadingFlag.GPS_MISSING if lat is None or lon is None else None
 
 
-def check_gps_inaccurate(accuracy_m: float | None, limits: CheckLimits = DEFAULT_LIMITS) -> str | None:
+def check_gps_inaccurate(accuracy_m: float | None, limits: CheckLimits = DEFAULT_LIMITS) -> ReadingFlag | None:
     """``gps_inaccurate`` when the fix's accuracy radius is worse than the limit (default 50 m).
 
     A fix without an accuracy figure cannot be trusted either, so it is flagged too.
     """
     if accuracy_m is None or accuracy_m > limits.gps_accuracy_limit_m:
-        return ReadingFlag.GPS_INACCURATE.value
+        return ReadingFlag.GPS_INACCURATE
     return None
 
 
 def check_gps_far(
     distance_m: float | None, accuracy_m: float | None, limits: CheckLimits = DEFAULT_LIMITS
-) -> str | None:
+) -> ReadingFlag | None:
     """``gps_far`` when distance − accuracy exceeds the radius (default 100 m): the reader was elsewhere.
 
     ``distance_m`` is from the fix to the meter's registered location, computed by the caller; ``None`` (no
@@ -122,11 +125,13 @@ def check_gps_far(
     if distance_m is None:
         return None
     if distance_m - (accuracy_m or 0.0) > limits.gps_radius_m:
-        return ReadingFlag.GPS_FAR.value
+        return ReadingFlag.GPS_FAR
     return None
 
 
-def check_clock_drift(sent_at: datetime, received_at: datetime, limits: CheckLimits = DEFAULT_LIMITS) -> str | None:
+def check_clock_drift(
+    sent_at: datetime, received_at: datetime, limits: CheckLimits = DEFAULT_LIMITS
+) -> ReadingFlag | None:
     """``clock_drift`` when device ``sent_at`` and server ``received_at`` differ by more than the limit.
 
     Both times must be timezone-aware (a naive time is a caller bug: ``ValueError``).
@@ -134,7 +139,7 @@ def check_clock_drift(sent_at: datetime, received_at: datetime, limits: CheckLim
     if sent_at.utcoffset() is None or received_at.utcoffset() is None:
         raise ValueError("sent_at and received_at must be timezone-aware")
     if abs(sent_at - received_at) > limits.clock_drift_limit:
-        return ReadingFlag.CLOCK_DRIFT.value
+        return ReadingFlag.CLOCK_DRIFT
     return None
 
 
@@ -144,7 +149,7 @@ def gps_flags(
     gps_accuracy_m: float | None,
     distance_m: float | None,
     limits: CheckLimits = DEFAULT_LIMITS,
-) -> list[str]:
+) -> list[ReadingFlag]:
     """The GPS verdict on a fix, in ``ReadingFlag`` order: only ``gps_missing`` without a position, otherwise
     ``gps_inaccurate`` and/or ``gps_far``. ``distance_m`` is ``fix_distance_m`` of the meter and the fix."""
     missing = check_gps_missing(gps_lat, gps_lon)
@@ -165,8 +170,8 @@ def reading_flags(
     sent_at: datetime | None = None,
     received_at: datetime | None = None,
     limits: CheckLimits = DEFAULT_LIMITS,
-) -> list[str]:
-    """All advisory flags for one reading, in ``ReadingFlag`` order, as plain strings.
+) -> list[ReadingFlag]:
+    """All advisory flags for one reading, in ``ReadingFlag`` order.
 
     GPS fields are required (pass explicit ``None`` when there is no fix, as the protocol does) so that a
     forgotten argument cannot pass for a missing fix. Without a fix only ``gps_missing`` is reported. The

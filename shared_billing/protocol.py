@@ -234,7 +234,7 @@ class PushResult(BaseModel):
     code: str | None = None
     message: str | None = None
     flags: list[str] = Field(default_factory=list)
-    status: str | None = None  # review status of the stored reading, when there is one
+    status: ReadingStatus | None = None  # review status of the stored reading, when there is one
 
 
 class PushResponse(BaseModel):
@@ -253,7 +253,7 @@ class MeterAssignment(BaseModel):
     meter_number: str
     unit_code: str | None
     block_code: str
-    kind: str
+    kind: MeterKind
     dials: int
     decimals: int
     multiplier: str

@@ -1,16 +1,20 @@
-"""Column types that keep the storage rules: times are aware UTC, money and units are exact decimals."""
+"""Column types that keep the storage rules: times are aware UTC, money and units are exact decimals, enumerated
+values are their enum's members."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
 from sqlalchemy import JSON, DateTime, Numeric, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["JSON", "ExactDecimal", "Money", "UTCDateTime", "Units"]
+__all__ = ["JSON", "ExactDecimal", "Money", "StrEnumColumn", "UTCDateTime", "Units"]
+
+E = TypeVar("E", bound=StrEnum)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -71,3 +75,42 @@ def Money() -> ExactDecimal:
 
 def Units() -> ExactDecimal:
     return ExactDecimal(18, 4)
+
+
+class StrEnumColumn(TypeDecorator[E]):
+    """A ``StrEnum`` stored as its value in a VARCHAR of ``length``; loads as the member, so code compares members.
+
+    Binding takes a member or its value (a ``StrEnum`` member is its value) and refuses anything else, so a
+    misspelt status never reaches the table; a stored value the enum does not know fails the load loudly. No
+    database enum type or check constraint: adding a member is a code change, not a migration.
+    """
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum_cls: type[E], length: int) -> None:
+        longest = max(len(member.value) for member in enum_cls)
+        if longest > length:
+            raise ValueError(f"{enum_cls.__name__} has a value of {longest} characters: more than {length}")
+        super().__init__(length)
+        self.enum_cls = enum_cls
+        self.length = length
+
+    @property
+    def python_type(self) -> type[E]:
+        return self.enum_cls
+
+    def _member(self, value: Any) -> E:
+        if isinstance(value, self.enum_cls):
+            return value
+        try:
+            return self.enum_cls(value)
+        except ValueError:
+            allowed = ", ".join(member.value for member in self.enum_cls)
+            raise ValueError(f"{value!r} is not a {self.enum_cls.__name__} (one of: {allowed})") from None
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else self._member(value).value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> E | None:
+        return None if value is None else self._member(value)

@@ -25,13 +25,18 @@ from sync_server.models import (
     AuditEvent,
     Block,
     Meter,
+    MeterKind,
     Reading,
+    ReadingSource,
     ReadingStatus,
+    ReadType,
     Role,
     SharedMeterMember,
     SyncEvent,
+    SyncEventKind,
     TariffRecord,
     Unit,
+    UnitCategory,
     User,
 )
 from sync_server.periods import period_of
@@ -53,19 +58,20 @@ THIS_MONTH_USE = {MOTOR_LABEL: 210, "4BHK-B5-FF": 110, "4BHK-B6-FF": 110, "2BHK-
 MOTOR_MEMBERS = ("4BHK-B5-FF", "4BHK-B6-FF", "2BHK-B18-FF", WALKTHROUGH_UNIT)
 
 # (code, block, category, unit type, engineer, special rate ₹9 with no fixed charge)
-_UNITS: list[tuple[str, str, str, str, str, bool]] = [
-    *[(f"2BHK-B{n}-{f}", "B", "flat", "2BHK", "engineer1", False) for n in (1, 2) for f in ("GF", "FF", "SF")],
-    ("4BHK-B5-GF", "B", "flat", "4BHK", "engineer1", False),
-    ("4BHK-B5-FF", "B", "flat", "4BHK", "engineer1", False),
-    ("4BHK-B6-GF", "B", "flat", "4BHK", "engineer1", False),
-    ("4BHK-B6-FF", "B", "flat", "4BHK", "engineer1", False),
-    (WALKTHROUGH_UNIT, "B", "flat", "5BHK", "engineer1", False),
-    ("2BHK-B18-FF", "B", "flat", "2BHK", "engineer1", False),
-    *[(f"2BHK-C{n}-{f}", "C", "flat", "2BHK", "engineer2", False) for n in (1, 2) for f in ("GF", "FF", "SF")],
-    ("2BHK-C3-GF", "C", "flat", "2BHK", "engineer2", True),
-    *[(f"4BHK-C8-{f}", "C", "flat", "4BHK", "engineer2", False) for f in ("GF", "FF", "SF")],
-    *[(f"VILLA-A{n}", "V", "villa", "VILLA", "engineer1", False) for n in (1, 2, 3, 4)],
-    *[(f"SCO-{n}", "S", "shop", "SCO", "engineer2", False) for n in (1, 2, 3, 4)],
+_FLAT, _VILLA, _SHOP = UnitCategory.FLAT, UnitCategory.VILLA, UnitCategory.SHOP
+_UNITS: list[tuple[str, str, UnitCategory, str, str, bool]] = [
+    *[(f"2BHK-B{n}-{f}", "B", _FLAT, "2BHK", "engineer1", False) for n in (1, 2) for f in ("GF", "FF", "SF")],
+    ("4BHK-B5-GF", "B", _FLAT, "4BHK", "engineer1", False),
+    ("4BHK-B5-FF", "B", _FLAT, "4BHK", "engineer1", False),
+    ("4BHK-B6-GF", "B", _FLAT, "4BHK", "engineer1", False),
+    ("4BHK-B6-FF", "B", _FLAT, "4BHK", "engineer1", False),
+    (WALKTHROUGH_UNIT, "B", _FLAT, "5BHK", "engineer1", False),
+    ("2BHK-B18-FF", "B", _FLAT, "2BHK", "engineer1", False),
+    *[(f"2BHK-C{n}-{f}", "C", _FLAT, "2BHK", "engineer2", False) for n in (1, 2) for f in ("GF", "FF", "SF")],
+    ("2BHK-C3-GF", "C", _FLAT, "2BHK", "engineer2", True),
+    *[(f"4BHK-C8-{f}", "C", _FLAT, "4BHK", "engineer2", False) for f in ("GF", "FF", "SF")],
+    *[(f"VILLA-A{n}", "V", _VILLA, "VILLA", "engineer1", False) for n in (1, 2, 3, 4)],
+    *[(f"SCO-{n}", "S", _SHOP, "SCO", "engineer2", False) for n in (1, 2, 3, 4)],
 ]
 _BLOCKS = {"B": "Block B", "C": "Block C", "V": "Villas", "S": "Shops (SCO)"}
 # A synthetic site near Ludhiana; each block a few dozen metres from the next.
@@ -97,14 +103,14 @@ def _seed_reading(meter: Meter, value: int, at: datetime, tz: ZoneInfo, supervis
         uuid=uuid.uuid4(),
         meter_id=meter.id or 0,
         engineer_id=engineer_id,
-        read_type="actual",
+        read_type=ReadType.ACTUAL,
         value_text=str(value),
         value=Decimal(value),
         captured_at=at,
         received_at=at,
         period=period_of(at, tz),
         photo_required=False,  # seeded history is exempt from the photo rule
-        source="seed",
+        source=ReadingSource.SEED,
         status=ReadingStatus.APPROVED,
         decided_by_id=supervisor.id,
         decided_at=at,
@@ -142,7 +148,7 @@ def seed_demo(engine: Engine, *, now: datetime, tz: ZoneInfo) -> bool:
                 block_id=blocks[block].id or 0,
                 category=category,
                 unit_type=unit_type,
-                floor=code.rsplit("-", 1)[1] if category == "flat" else None,
+                floor=code.rsplit("-", 1)[1] if category == UnitCategory.FLAT else None,
                 consumer_name=f"Resident {index + 1:02d}",
                 tariff_id=tariff.id,
                 rate_override=Decimal(9) if special else None,
@@ -156,7 +162,7 @@ def seed_demo(engine: Engine, *, now: datetime, tz: ZoneInfo) -> bool:
                 number=f"{40012000 + index * 17}",
                 block_id=unit.block_id,
                 unit_id=unit.id,
-                kind="unit",
+                kind=MeterKind.UNIT,
                 dials=6,
                 lat=round(_ORIGIN[0] + d_lat + index * 0.00004, 6),
                 lon=round(_ORIGIN[1] + d_lon + (index % 3) * 0.00004, 6),
@@ -165,7 +171,7 @@ def seed_demo(engine: Engine, *, now: datetime, tz: ZoneInfo) -> bool:
         motor = Meter(
             number="40019999",
             block_id=blocks["B"].id or 0,
-            kind="shared",
+            kind=MeterKind.SHARED,
             label=MOTOR_LABEL,
             dials=6,
             lat=_ORIGIN[0] - 0.0001,
@@ -186,7 +192,7 @@ def seed_demo(engine: Engine, *, now: datetime, tz: ZoneInfo) -> bool:
             engineer_id = users[engineer].id or 0
             session.add(Assignment(meter_id=meter.id or 0, engineer_id=engineer_id, assigned_at=now))
             assignment_events.append(
-                SyncEvent(engineer_id=engineer_id, kind="assigned", meter_id=meter.id, created_at=now)
+                SyncEvent(engineer_id=engineer_id, kind=SyncEventKind.ASSIGNED, meter_id=meter.id, created_at=now)
             )
             previous = rng.randrange(1_000, 60_000)
             session.add(_seed_reading(meter, previous, times.last_month_at, tz, supervisor, engineer_id))

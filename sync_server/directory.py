@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from sync_server.events import record_events
-from sync_server.models import Assignment, AuditEvent, Meter, Role, SyncEvent, User
+from sync_server.models import Assignment, AuditEvent, Meter, Role, SyncEvent, SyncEventKind, User
 from sync_server.problems import Problem
 
 __all__ = ["assign_meter", "unassign_meter"]
@@ -30,13 +30,15 @@ def assign_meter(session: Session, *, meter_id: int, engineer_id: int, actor: Us
     if current is not None:
         if current.engineer_id == engineer_id:
             return
-        events.append(SyncEvent(engineer_id=current.engineer_id, kind="unassigned", meter_id=meter_id, created_at=now))
+        events.append(
+            SyncEvent(engineer_id=current.engineer_id, kind=SyncEventKind.UNASSIGNED, meter_id=meter_id, created_at=now)
+        )
         current.engineer_id = engineer_id
         current.assigned_at = now
     else:
         current = Assignment(meter_id=meter_id, engineer_id=engineer_id, assigned_at=now)
     session.add(current)
-    events.append(SyncEvent(engineer_id=engineer_id, kind="assigned", meter_id=meter_id, created_at=now))
+    events.append(SyncEvent(engineer_id=engineer_id, kind=SyncEventKind.ASSIGNED, meter_id=meter_id, created_at=now))
     record_events(session, events)
     session.add(
         AuditEvent(
@@ -59,7 +61,7 @@ def unassign_meter(session: Session, *, meter_id: int, actor: User, now: datetim
     session.delete(current)
     record_events(
         session,
-        [SyncEvent(engineer_id=current.engineer_id, kind="unassigned", meter_id=meter_id, created_at=now)],
+        [SyncEvent(engineer_id=current.engineer_id, kind=SyncEventKind.UNASSIGNED, meter_id=meter_id, created_at=now)],
     )
     session.add(
         AuditEvent(

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from sync_server.models import Assignment, SyncEvent
+from sync_server.models import Assignment, SyncEvent, SyncEventKind
 
 __all__ = ["PG_CURSOR_BASE", "record_events", "record_meter_event"]
 
@@ -27,7 +27,7 @@ def record_events(session: Session, events: Iterable[SyncEvent]) -> None:
     session.add_all(list(events))
 
 
-def record_meter_event(session: Session, *, meter_id: int, kind: str, now: datetime) -> None:
+def record_meter_event(session: Session, *, meter_id: int, kind: SyncEventKind, now: datetime) -> None:
     """Tell the engineer currently assigned to a meter (if any) that it changed."""
     assignment = session.exec(select(Assignment).where(Assignment.meter_id == meter_id)).first()
     if assignment is not None:

@@ -18,7 +18,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from shared_billing.checks import CheckLimits, fix_distance_m
+from shared_billing.checks import CheckLimits, ReadingFlag, fix_distance_m
 from shared_billing.protocol import (
     Outcome,
     PushRequest,
@@ -29,7 +29,17 @@ from shared_billing.protocol import (
     payload_sha256,
 )
 from sync_server.config import Settings
-from sync_server.models import Assignment, AuditEvent, Meter, Photo, Reading, ReadingFlagRecord, ReadingStatus, User
+from sync_server.models import (
+    Assignment,
+    AuditEvent,
+    Meter,
+    Photo,
+    Reading,
+    ReadingFlagRecord,
+    ReadingSource,
+    ReadingStatus,
+    User,
+)
 from sync_server.periods import period_of
 from sync_server.readings_query import last_approved_batch
 from sync_server.reconcile import ExistingReading, MeterFacts, Verdict, judge
@@ -73,7 +83,7 @@ class _BatchFacts:
         self.existing = {
             row_uuid: ExistingReading(digest, status, owned_by_caller=engineer_id == user.id)
             for row_uuid, digest, status, engineer_id in session.exec(
-                select(Reading.uuid, col(Reading.payload_sha256), Reading.status, Reading.engineer_id).where(
+                select(Reading.uuid, col(Reading.payload_sha256), col(Reading.status), Reading.engineer_id).where(
                     one_of(session, Reading.uuid, uuids, Uuid)
                 )
             ).all()
@@ -163,7 +173,7 @@ def _judge_all(
             received_at=now,
             limits=limits,
         )
-        flags = list(verdict.flags)
+        flags: list[str] = [*verdict.flags]
         # Another engineer's reading: its status is theirs, and nothing is written against it.
         status = existing.status if existing is not None and existing.owned_by_caller else None
         if verdict.outcome is Outcome.CONFLICT and existing is not None and existing.owned_by_caller:
@@ -174,7 +184,7 @@ def _judge_all(
             to_store.append(_ToStore(reading, digest, verdict, facts_for_meter.distance_m if facts_for_meter else None))
             status = ReadingStatus.SUBMITTED
         if verdict.outcome in (Outcome.STORED, Outcome.DUPLICATE) and _photo_pending(reading, facts.photos, settings):
-            flags.append("photo_pending")
+            flags.append(ReadingFlag.PHOTO_PENDING)
         results.append(
             PushResult(
                 uuid=reading.uuid,
@@ -189,7 +199,7 @@ def _judge_all(
 
 
 def _photo_pending(reading: ReadingV1, stored: set[str], settings: Settings) -> bool:
-    if reading.read_type.value == "skip" or not settings.photo_required:
+    if reading.read_type is ReadType.SKIP or not settings.photo_required:
         return False
     return reading.photo_sha256 is None or reading.photo_sha256 not in stored
 
@@ -211,8 +221,8 @@ def _write(
             "meter_id": reading.meter_id,
             "engineer_id": user.id,
             "device_id": request.device_id,
-            "read_type": reading.read_type.value,
-            "skip_reason": reading.skip_reason.value if reading.skip_reason else None,
+            "read_type": reading.read_type,
+            "skip_reason": reading.skip_reason,
             "value_text": reading.value,
             "value": item.verdict.value,
             "captured_at": reading.captured_at,
@@ -228,8 +238,8 @@ def _write(
             "note": reading.note,
             "replaces": reading.replaces,
             "payload_sha256": item.payload_sha256,
-            "source": "field",
-            "status": ReadingStatus.SUBMITTED.value,
+            "source": ReadingSource.FIELD,
+            "status": ReadingStatus.SUBMITTED,
             "decided_by_id": None,
             "decided_at": None,
             "decision_reason": None,

@@ -18,7 +18,18 @@ from shared_billing.protocol import (
     PullResponse,
 )
 from sync_server.events import PG_CURSOR_BASE
-from sync_server.models import Assignment, Block, Meter, Reading, ReadingStatus, SyncEvent, Unit, User
+from sync_server.models import (
+    Assignment,
+    Block,
+    Meter,
+    Reading,
+    ReadingSource,
+    ReadingStatus,
+    SyncEvent,
+    SyncEventKind,
+    Unit,
+    User,
+)
 from sync_server.readings_query import last_approved_batch
 
 __all__ = ["field_limits", "pull_for"]
@@ -72,7 +83,7 @@ def _decisions(session: Session, engineer_id: int, reading_ids: set[int] | None)
     query = select(Reading).where(
         Reading.engineer_id == engineer_id,
         Reading.status != ReadingStatus.SUBMITTED,
-        Reading.source == "field",
+        Reading.source == ReadingSource.FIELD,
     )
     if reading_ids is not None:
         query = query.where(col(Reading.id).in_(reading_ids))
@@ -147,10 +158,10 @@ def pull_for(
     events = session.exec(
         select(SyncEvent).where(SyncEvent.engineer_id == user.id, position > cursor, position <= high)
     ).all()
-    touched = {e.meter_id for e in events if e.meter_id is not None and e.kind != "decision"}
+    touched = {e.meter_id for e in events if e.meter_id is not None and e.kind != SyncEventKind.DECISION}
     meters = _assignments(session, user.id, touched, now) if touched else []
     still_assigned = {m.meter_id for m in meters}
-    decided = {e.reading_id for e in events if e.kind == "decision" and e.reading_id is not None}
+    decided = {e.reading_id for e in events if e.kind == SyncEventKind.DECISION and e.reading_id is not None}
     return PullResponse(
         cursor=max(high, cursor),
         full=False,

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from shared_billing.checks import CheckLimits, reading_flags
+from shared_billing.checks import CheckLimits, ReadingFlag, reading_flags
 from shared_billing.errors import BillingError
-from shared_billing.protocol import Outcome, ReadingV1, ReadType
+from shared_billing.protocol import Outcome, ReadingStatus, ReadingV1, ReadType
 from shared_billing.readings import parse_register_value
 
 __all__ = ["ExistingReading", "MeterFacts", "Verdict", "judge"]
@@ -31,7 +31,7 @@ class MeterFacts:
 @dataclass(frozen=True)
 class ExistingReading:
     payload_sha256: str | None
-    status: str
+    status: ReadingStatus
     owned_by_caller: bool = True  # False: another engineer's reading, which a push must not reveal or touch
 
 
@@ -41,7 +41,7 @@ class Verdict:
     code: str | None = None
     message: str | None = None
     value: Decimal | None = None
-    flags: list[str] = field(default_factory=list)
+    flags: list[ReadingFlag] = field(default_factory=list)
 
 
 def _rejected(code: str, message: str) -> Verdict:
@@ -111,5 +111,5 @@ def judge(
         limits=limits,
     )
     if second_in_period:
-        flags.append("second_read_in_period")
+        flags.append(ReadingFlag.SECOND_READ_IN_PERIOD)
     return Verdict(Outcome.STORED, value=value, flags=flags)

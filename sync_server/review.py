@@ -8,7 +8,7 @@ from uuid import UUID
 from sqlmodel import Session, col, select
 
 from sync_server.events import record_events, record_meter_event
-from sync_server.models import AuditEvent, Photo, Reading, ReadingStatus, SyncEvent, User
+from sync_server.models import AuditEvent, Photo, Reading, ReadingStatus, SyncEvent, SyncEventKind, User
 from sync_server.problems import Problem
 
 __all__ = ["decide", "photo_pending"]
@@ -61,10 +61,14 @@ def decide(
     if reading.engineer_id is not None:
         record_events(
             session,
-            [SyncEvent(engineer_id=reading.engineer_id, kind="decision", reading_id=reading.id, created_at=now)],
+            [
+                SyncEvent(
+                    engineer_id=reading.engineer_id, kind=SyncEventKind.DECISION, reading_id=reading.id, created_at=now
+                )
+            ],
         )
     if status is ReadingStatus.APPROVED and reading.value is not None:
         # The meter's previous approved reading changed: its engineer's window and checks move with it.
-        record_meter_event(session, meter_id=reading.meter_id, kind="previous", now=now)
+        record_meter_event(session, meter_id=reading.meter_id, kind=SyncEventKind.PREVIOUS, now=now)
     session.commit()
     return reading

@@ -12,12 +12,25 @@ from decimal import Decimal
 from sqlmodel import Session, col, select
 
 from shared_billing.late_payment import LatePaymentPolicy, late_payment_surcharge
-from sync_server.models import AuditEvent, Bill, BillNote, BillStatus, LedgerEntry, Payment, Unit, User
+from sync_server.models import (
+    AuditEvent,
+    Bill,
+    BillNote,
+    BillStatus,
+    LedgerEntry,
+    LedgerEntryKind,
+    NoteKind,
+    Payment,
+    PaymentMode,
+    Unit,
+    User,
+)
 from sync_server.problems import Problem
 
 __all__ = ["add_note", "balance", "bill_status", "outstanding", "record_payment", "refresh_statuses"]
 
 OPEN_STATUSES = (BillStatus.ISSUED, BillStatus.PARTLY_PAID, BillStatus.OVERDUE)
+_NOTE_ENTRY = {NoteKind.CREDIT: LedgerEntryKind.CREDIT_NOTE, NoteKind.DEBIT: LedgerEntryKind.DEBIT_NOTE}
 
 
 def balance(session: Session, unit_id: int) -> Decimal:
@@ -62,7 +75,7 @@ def _set_status(session: Session, bill: Bill, status: BillStatus, *, actor: User
 def refresh_statuses(session: Session, *, today: date, now: datetime, actor: User | None = None) -> int:
     """Recompute the status of every open bill (overdue after the due date); returns how many changed."""
     changed = 0
-    for bill in session.exec(select(Bill).where(col(Bill.status).in_([s.value for s in OPEN_STATUSES]))).all():
+    for bill in session.exec(select(Bill).where(col(Bill.status).in_(OPEN_STATUSES))).all():
         changed += _set_status(session, bill, bill_status(session, bill, today), actor=actor, now=now)
     return changed
 
@@ -73,7 +86,7 @@ def record_payment(
     unit_id: int,
     amount: Decimal,
     paid_on: date,
-    mode: str,
+    mode: PaymentMode,
     reference: str | None,
     bill_id: int | None,
     actor: User,
@@ -109,7 +122,7 @@ def record_payment(
     session.add(
         LedgerEntry(
             unit_id=unit_id,
-            kind="payment",
+            kind=LedgerEntryKind.PAYMENT,
             amount=-amount,
             booked_on=paid_on,
             bill_id=payment.bill_id,
@@ -154,7 +167,7 @@ def _charge_late_fee(
     session.add(
         LedgerEntry(
             unit_id=bill.unit_id,
-            kind="late_fee",
+            kind=LedgerEntryKind.LATE_FEE,
             amount=surcharge.amount,
             booked_on=payment.paid_on,
             bill_id=bill.id,
@@ -168,18 +181,26 @@ def _charge_late_fee(
 def _latest_open_bill(session: Session, unit_id: int) -> Bill | None:
     return session.exec(
         select(Bill)
-        .where(Bill.unit_id == unit_id, col(Bill.status).in_([s.value for s in OPEN_STATUSES]))
+        .where(Bill.unit_id == unit_id, col(Bill.status).in_(OPEN_STATUSES))
         .order_by(col(Bill.period).desc())
     ).first()
 
 
 def add_note(
-    session: Session, *, bill: Bill, kind: str, amount: Decimal, reason: str, actor: User, now: datetime, today: date
+    session: Session,
+    *,
+    bill: Bill,
+    kind: NoteKind,
+    amount: Decimal,
+    reason: str,
+    actor: User,
+    now: datetime,
+    today: date,
 ) -> BillNote:
     """A credit or debit note against an issued bill; the bill itself never changes. Caller commits."""
     if bill.status == BillStatus.DRAFT:
         raise Problem("bill.not_issued", "A draft is corrected by running it again, not by a note")
-    signed = -amount if kind == "credit" else amount
+    signed = -amount if kind == NoteKind.CREDIT else amount
     note = BillNote(
         bill_id=bill.id or 0, kind=kind, amount=signed, reason=reason, created_at=now, created_by_id=actor.id or 0
     )
@@ -188,7 +209,7 @@ def add_note(
     session.add(
         LedgerEntry(
             unit_id=bill.unit_id,
-            kind=f"{kind}_note",
+            kind=_NOTE_ENTRY[kind],
             amount=signed,
             booked_on=today,
             bill_id=bill.id,

@@ -29,8 +29,11 @@ from sync_server.models import (
     Block,
     ClosedPeriod,
     Meter,
+    MeterKind,
     Reading,
+    ReadingFlag,
     ReadingFlagRecord,
+    RunStatus,
     Unit,
     User,
 )
@@ -52,7 +55,7 @@ RUN_STATEMENT_LIMIT_S = 120.0  # per statement or lock wait of a background run 
 def _units_of_block(session: Session, block_id: int) -> list[tuple[Unit, Meter]]:
     rows = session.exec(
         select(Unit, Meter)
-        .join(Meter, (col(Meter.unit_id) == col(Unit.id)) & (col(Meter.kind) == "unit"))
+        .join(Meter, (col(Meter.unit_id) == col(Unit.id)) & (col(Meter.kind) == MeterKind.UNIT))
         .where(Unit.block_id == block_id)
         .order_by(col(Unit.code))
     ).all()
@@ -113,7 +116,7 @@ def start_run(session: Session, *, block_id: int, period: str, actor: User, now:
 def _running_run(session: Session, block_id: int, period: str) -> BillRun | None:
     return session.exec(
         select(BillRun)
-        .where(BillRun.block_id == block_id, BillRun.period == period, BillRun.status == "running")
+        .where(BillRun.block_id == block_id, BillRun.period == period, BillRun.status == RunStatus.RUNNING)
         .execution_options(populate_existing=True)
     ).first()
 
@@ -129,7 +132,7 @@ def _in_progress(run: BillRun) -> Problem:
 def is_stale(run: BillRun, now: datetime) -> bool:
     """No progress committed for ``RUN_STALE_AFTER``: the process running it is gone (a run commits every
     ``PROGRESS_EVERY`` units, seconds apart)."""
-    return run.status == "running" and (run.heartbeat_at or run.started_at) < now - RUN_STALE_AFTER
+    return run.status == RunStatus.RUNNING and (run.heartbeat_at or run.started_at) < now - RUN_STALE_AFTER
 
 
 def _supersede(session: Session, run: BillRun, now: datetime) -> bool:
@@ -138,9 +141,9 @@ def _supersede(session: Session, run: BillRun, now: datetime) -> bool:
     runs = table_of(BillRun)
     ended = session.execute(
         update(runs)
-        .where(runs.c.id == run.id, runs.c.status == "running", runs.c.heartbeat_at < now - RUN_STALE_AFTER)
+        .where(runs.c.id == run.id, runs.c.status == RunStatus.RUNNING, runs.c.heartbeat_at < now - RUN_STALE_AFTER)
         .values(
-            status="failed",
+            status=RunStatus.FAILED,
             error_code="billing.run_superseded",
             error=CODES["billing.run_superseded"].message,
             finished_at=now,
@@ -156,9 +159,9 @@ def _supersede(session: Session, run: BillRun, now: datetime) -> bool:
 def _still_ours(session: Session, run: BillRun, now: datetime) -> bool:
     """Beat the run's heartbeat, if it is still running (not superseded): a compare-and-set before each commit."""
     runs = table_of(BillRun)
-    with session.no_autoflush:  # the run's own unflushed status ("done", "failed") must not answer for it
+    with session.no_autoflush:  # the run's own unflushed status (done, failed) must not answer for it
         beat = session.execute(
-            update(runs).where(runs.c.id == run.id, runs.c.status == "running").values(heartbeat_at=now)
+            update(runs).where(runs.c.id == run.id, runs.c.status == RunStatus.RUNNING).values(heartbeat_at=now)
         )
     run.heartbeat_at = now
     return cast(CursorResult[Any], beat).rowcount == 1
@@ -190,12 +193,12 @@ def execute_run(engine: Engine, run_id: int, *, clock: Callable[[], datetime]) -
                         return _abandon(session, run_id)
                     session.add(run)
                     session.commit()
-            run.status = "done"
+            run.status = RunStatus.DONE
         except Exception:  # the run is a record of what happened: say it failed, keep what was committed
             log.exception("bill run %s failed at unit %s", run_id, unit_code)
             session.rollback()
             run = session.get(BillRun, run_id, populate_existing=True) or run
-            run.status, run.error_code = "failed", "billing.run_failed"
+            run.status, run.error_code = RunStatus.FAILED, "billing.run_failed"
             run.error = f"{CODES['billing.run_failed'].message} (at unit {unit_code})"[:500]
         finished_at = clock()
         if not _still_ours(session, run, finished_at):
@@ -265,7 +268,7 @@ def _draft_one(session: Session, run: BillRun, unit: Unit, meter: Meter, actor: 
     except Problem as problem:
         run.skipped = [*run.skipped, {"unit": unit.code, "code": problem.code, "message": problem.message}]
         if problem.code == "bill.negative_consumption":
-            _flag(session, reading, "negative_consumption")
+            _flag(session, reading, ReadingFlag.BELOW_PREVIOUS)
         return
     run.created += 1
 
@@ -275,10 +278,10 @@ def _orphan_draft(session: Session, bill: Bill, run: BillRun) -> bool:
     if bill.status != BillStatus.DRAFT or bill.run_id == run.id:
         return False
     owner = session.get(BillRun, bill.run_id) if bill.run_id is not None else None
-    return owner is None or owner.status == "failed"
+    return owner is None or owner.status == RunStatus.FAILED
 
 
-def _flag(session: Session, reading: Reading, code: str) -> None:
+def _flag(session: Session, reading: Reading, code: ReadingFlag) -> None:
     """Mark a reading for the supervisor (once): not billed, and why."""
     exists = session.exec(
         select(ReadingFlagRecord.id).where(
@@ -299,7 +302,7 @@ def issue_run(session: Session, run_id: int, *, actor: User, now: datetime, sett
     run = session.get(BillRun, run_id, populate_existing=True)  # the run ran in its own session
     if run is None:
         raise Problem("request.not_found", f"No bill run {run_id}")
-    if run.status != "done":
+    if run.status != RunStatus.DONE:
         raise Problem("billing.run_not_done")
     for bill in _run_bills(session, run_id, drafts=True):
         try:

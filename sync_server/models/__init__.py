@@ -1,7 +1,19 @@
 """SQLModel tables of the central database, one module per concept; import from here."""
 
 # The wire vocabulary the tables store, re-exported so server code imports models from one place.
-from shared_billing.protocol import BillStatus, ReadingStatus, Role
+from shared_billing.checks import ReadingFlag
+from shared_billing.protocol import (
+    BillStatus,
+    MeterKind,
+    NoteKind,
+    PaymentMode,
+    ReadingStatus,
+    ReadType,
+    Role,
+    RunStatus,
+    SkipReason,
+    UnitCategory,
+)
 from sync_server.models.audit import AuditChainHead, AuditEvent
 from sync_server.models.billing import (
     Bill,
@@ -10,12 +22,13 @@ from sync_server.models.billing import (
     BillRun,
     ClosedPeriod,
     LedgerEntry,
+    LedgerEntryKind,
     Payment,
     TariffRecord,
 )
 from sync_server.models.directory import Assignment, Block, Meter, SharedMeterMember, Unit
 from sync_server.models.leases import JobLease
-from sync_server.models.readings import Photo, Reading, ReadingFlagRecord, SyncEvent
+from sync_server.models.readings import Photo, Reading, ReadingFlagRecord, ReadingSource, SyncEvent, SyncEventKind
 from sync_server.models.users import RefreshToken, User
 
 __all__ = [
@@ -31,17 +44,28 @@ __all__ = [
     "ClosedPeriod",
     "JobLease",
     "LedgerEntry",
+    "LedgerEntryKind",
     "Meter",
+    "MeterKind",
+    "NoteKind",
     "Payment",
+    "PaymentMode",
     "Photo",
+    "ReadType",
     "Reading",
+    "ReadingFlag",
     "ReadingFlagRecord",
+    "ReadingSource",
     "ReadingStatus",
     "RefreshToken",
     "Role",
+    "RunStatus",
     "SharedMeterMember",
+    "SkipReason",
     "SyncEvent",
+    "SyncEventKind",
     "TariffRecord",
     "Unit",
+    "UnitCategory",
     "User",
 ]

@@ -2,13 +2,24 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from shared_billing.protocol import BillStatus
-from sync_server.db_types import JSON, Money, Units, UTCDateTime
+from shared_billing.protocol import BillStatus, NoteKind, PaymentMode, RunStatus
+from sync_server.db_types import JSON, Money, StrEnumColumn, Units, UTCDateTime
+
+
+class LedgerEntryKind(StrEnum):
+    """What moved an account's balance: charges and debits raise it, payments and credits lower it."""
+
+    CHARGE = "charge"
+    PAYMENT = "payment"
+    CREDIT_NOTE = "credit_note"
+    DEBIT_NOTE = "debit_note"
+    LATE_FEE = "late_fee"
 
 
 class TariffRecord(SQLModel, table=True):
@@ -31,7 +42,7 @@ class Bill(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     bill_number: str | None = Field(default=None, max_length=16, unique=True)
-    status: str = Field(default=BillStatus.ISSUED, max_length=12, index=True)
+    status: BillStatus = Field(default=BillStatus.ISSUED, sa_type=StrEnumColumn(BillStatus, 12), index=True)
     run_id: int | None = Field(default=None, foreign_key="bill_run.id", index=True)
     issued_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     due_on: date | None = None
@@ -65,15 +76,15 @@ class BillRun(SQLModel, table=True):
             "block_id",
             "period",
             unique=True,
-            sqlite_where=text("status = 'running'"),
-            postgresql_where=text("status = 'running'"),
+            sqlite_where=text(f"status = '{RunStatus.RUNNING.value}'"),
+            postgresql_where=text(f"status = '{RunStatus.RUNNING.value}'"),
         ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     block_id: int = Field(foreign_key="block.id", index=True)
     period: str = Field(max_length=7)
-    status: str = Field(default="running", max_length=12)  # running | done | failed
+    status: RunStatus = Field(default=RunStatus.RUNNING, sa_type=StrEnumColumn(RunStatus, 12))
     total_units: int = 0
     processed: int = 0
     created: int = 0
@@ -108,7 +119,7 @@ class BillNote(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     bill_id: int = Field(foreign_key="bill.id", index=True)
-    kind: str = Field(max_length=8)  # credit | debit
+    kind: NoteKind = Field(sa_type=StrEnumColumn(NoteKind, 8))
     amount: Decimal = Field(sa_type=Money())
     reason: str = Field(max_length=500)
     created_at: datetime = Field(sa_type=UTCDateTime)
@@ -123,7 +134,7 @@ class Payment(SQLModel, table=True):
     bill_id: int | None = Field(default=None, foreign_key="bill.id", index=True)
     amount: Decimal = Field(sa_type=Money())
     paid_on: date
-    mode: str = Field(max_length=12)  # cash | upi | cheque | bank
+    mode: PaymentMode = Field(sa_type=StrEnumColumn(PaymentMode, 12))
     reference: str | None = Field(default=None, max_length=64)
     recorded_at: datetime = Field(sa_type=UTCDateTime)
     recorded_by_id: int = Field(foreign_key="user.id")
@@ -136,7 +147,7 @@ class LedgerEntry(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     unit_id: int = Field(foreign_key="unit.id", index=True)
-    kind: str = Field(max_length=12)  # charge | payment | credit_note | debit_note | late_fee
+    kind: LedgerEntryKind = Field(sa_type=StrEnumColumn(LedgerEntryKind, 12))
     amount: Decimal = Field(sa_type=Money())
     booked_on: date
     bill_id: int | None = Field(default=None, foreign_key="bill.id")

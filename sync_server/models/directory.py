@@ -5,7 +5,8 @@ from decimal import Decimal
 
 from sqlmodel import Field, SQLModel
 
-from sync_server.db_types import Money, Units, UTCDateTime
+from shared_billing.protocol import MeterKind, UnitCategory
+from sync_server.db_types import Money, StrEnumColumn, Units, UTCDateTime
 
 
 class Block(SQLModel, table=True):
@@ -20,7 +21,7 @@ class Unit(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=40, unique=True)  # e.g. 5BHK-B17-FF
     block_id: int = Field(foreign_key="block.id", index=True)
-    category: str = Field(max_length=8)  # flat | villa | shop
+    category: UnitCategory = Field(sa_type=StrEnumColumn(UnitCategory, 8))
     unit_type: str = Field(max_length=16)  # 2BHK, 4BHK, 5BHK, VILLA, SCO: picks the fixed charge
     floor: str | None = Field(default=None, max_length=4)
     consumer_name: str | None = Field(default=None, max_length=120)
@@ -35,7 +36,7 @@ class Meter(SQLModel, table=True):
     number: str = Field(max_length=32, unique=True)
     block_id: int = Field(foreign_key="block.id", index=True)
     unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)  # None for shared meters
-    kind: str = Field(default="unit", max_length=8)  # unit | shared
+    kind: MeterKind = Field(default=MeterKind.UNIT, sa_type=StrEnumColumn(MeterKind, 8))
     label: str | None = Field(default=None, max_length=40)  # e.g. MOTOR-B
     dials: int = 6
     decimals: int = 0

@@ -3,12 +3,31 @@ from __future__ import annotations
 import uuid as uuid_mod
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, FetchedValue, Index
 from sqlmodel import Field, SQLModel
 
-from shared_billing.protocol import ReadingStatus
-from sync_server.db_types import Units, UTCDateTime
+from shared_billing.checks import ReadingFlag
+from shared_billing.protocol import ReadingStatus, ReadType, SkipReason
+from sync_server.db_types import StrEnumColumn, Units, UTCDateTime
+
+
+class ReadingSource(StrEnum):
+    """Where a stored reading came from: only field readings are the phone's to pull back."""
+
+    FIELD = "field"  # pushed by a phone
+    SEED = "seed"  # demo or benchmark history
+    IMPORT = "import"  # history imported from the older system
+
+
+class SyncEventKind(StrEnum):
+    """What an engineer's next pull must learn about (sync_server/pull.py)."""
+
+    ASSIGNED = "assigned"
+    UNASSIGNED = "unassigned"
+    PREVIOUS = "previous"  # the meter's previous approved reading changed
+    DECISION = "decision"  # a reading of theirs was decided
 
 
 class Reading(SQLModel, table=True):
@@ -25,8 +44,8 @@ class Reading(SQLModel, table=True):
     meter_id: int = Field(foreign_key="meter.id", index=True)
     engineer_id: int | None = Field(default=None, foreign_key="user.id", index=True)
     device_id: str | None = Field(default=None, max_length=64)
-    read_type: str = Field(max_length=12)
-    skip_reason: str | None = Field(default=None, max_length=24)
+    read_type: ReadType = Field(sa_type=StrEnumColumn(ReadType, 12))
+    skip_reason: SkipReason | None = Field(default=None, sa_type=StrEnumColumn(SkipReason, 24))
     value_text: str | None = Field(default=None, max_length=32)
     value: Decimal | None = Field(default=None, sa_type=Units())
     captured_at: datetime = Field(sa_type=UTCDateTime)
@@ -42,8 +61,8 @@ class Reading(SQLModel, table=True):
     note: str | None = Field(default=None, max_length=500)
     replaces: uuid_mod.UUID | None = None
     payload_sha256: str | None = Field(default=None, max_length=64)  # None for seeded/imported history
-    source: str = Field(default="field", max_length=8)  # field | seed | import
-    status: str = Field(default=ReadingStatus.SUBMITTED, max_length=12, index=True)
+    source: ReadingSource = Field(default=ReadingSource.FIELD, sa_type=StrEnumColumn(ReadingSource, 8))
+    status: ReadingStatus = Field(default=ReadingStatus.SUBMITTED, sa_type=StrEnumColumn(ReadingStatus, 12), index=True)
     decided_by_id: int | None = Field(default=None, foreign_key="user.id")
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     decision_reason: str | None = Field(default=None, max_length=500)
@@ -56,7 +75,7 @@ class ReadingFlagRecord(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     reading_uuid: uuid_mod.UUID = Field(foreign_key="reading.uuid", index=True)
-    code: str = Field(max_length=32)
+    code: ReadingFlag = Field(sa_type=StrEnumColumn(ReadingFlag, 32))
 
 
 class Photo(SQLModel, table=True):
@@ -78,7 +97,7 @@ class SyncEvent(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     engineer_id: int = Field(foreign_key="user.id", index=True)
-    kind: str = Field(max_length=16)  # assigned | unassigned | previous | decision
+    kind: SyncEventKind = Field(sa_type=StrEnumColumn(SyncEventKind, 16))
     meter_id: int | None = None
     reading_id: int | None = None
     created_at: datetime = Field(sa_type=UTCDateTime)

@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlmodel import Field, SQLModel
 
 from shared_billing.protocol import Role
-from sync_server.db_types import UTCDateTime
+from sync_server.db_types import StrEnumColumn, UTCDateTime
 
 __all__ = ["LoginThrottle", "RefreshToken", "Role", "User"]
 
@@ -14,7 +14,7 @@ class User(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(max_length=64, unique=True, index=True)
     full_name: str = Field(max_length=120)
-    role: str = Field(max_length=16)
+    role: Role = Field(sa_type=StrEnumColumn(Role, 16))
     password_hash: str = Field(max_length=200)
     active: bool = True
     created_at: datetime = Field(sa_type=UTCDateTime)

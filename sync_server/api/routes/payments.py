@@ -92,7 +92,7 @@ def mark_paid(body: BulkPaid, context: ContextDep, session: SessionDep, user: Cu
                 "bill.not_found"
                 if bill is None
                 else "bill.not_issued"
-                if bill.status == "draft"
+                if bill.status == BillStatus.DRAFT
                 else "bill.nothing_owed"
             )
             result.skipped.append({"bill_id": bill_id, "code": reason})
