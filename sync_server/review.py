@@ -1,23 +1,105 @@
-"""Supervisor decisions on submitted readings. Approved is final (docs/architecture.md, invariant 8)."""
+"""Supervisor decisions on submitted readings, and what the review shows around them. Approved is final
+(docs/architecture.md, invariant 8)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
+from sqlalchemy import Integer, String, Uuid
 from sqlmodel import Session, col, select
 
 from sync_server.events import record_events, record_meter_event
-from sync_server.models import AuditEvent, Photo, Reading, ReadingStatus, SyncEvent, SyncEventKind, User
+from sync_server.models import (
+    AuditEvent,
+    Block,
+    Meter,
+    Photo,
+    Reading,
+    ReadingFlag,
+    ReadingFlagRecord,
+    ReadingStatus,
+    SyncEvent,
+    SyncEventKind,
+    Unit,
+    User,
+)
 from sync_server.problems import Problem
+from sync_server.readings_query import PreviousKey, PreviousRow, last_approved_batch
+from sync_server.sql import one_of
 
-__all__ = ["decide", "photo_pending"]
+__all__ = ["MeterPlace", "ReviewFacts", "decide", "get_reading", "photo_pending", "review_facts"]
+
+
+def _photo_missing(reading: Reading, stored: Collection[str]) -> bool:
+    """A required photo not in the store yet: the reading cannot be approved until it arrives."""
+    return reading.photo_required and (reading.photo_sha256 is None or reading.photo_sha256 not in stored)
+
+
+def _stored_photos(session: Session, readings: Sequence[Reading]) -> set[str]:
+    """Which of the readings' photos are in the store, in one query."""
+    hashes = {reading.photo_sha256 for reading in readings if reading.photo_sha256 is not None}
+    if not hashes:
+        return set()
+    return set(session.exec(select(Photo.sha256).where(one_of(session, Photo.sha256, hashes, String))).all())
 
 
 def photo_pending(session: Session, reading: Reading) -> bool:
-    if not reading.photo_required:
-        return False
-    return reading.photo_sha256 is None or session.get(Photo, reading.photo_sha256) is None
+    return _photo_missing(reading, _stored_photos(session, [reading]))
+
+
+@dataclass(frozen=True)
+class MeterPlace:
+    """A meter with the block and the unit (None: a shared meter) it belongs to."""
+
+    meter: Meter
+    block: Block | None
+    unit: Unit | None
+
+
+@dataclass(frozen=True)
+class ReviewFacts:
+    """What the review shows around a set of readings, each kind loaded in one query for all of them."""
+
+    places: dict[int, MeterPlace]  # by meter id
+    previous: dict[PreviousKey, PreviousRow]  # the rule of sync_server/readings_query.py, T = the capture
+    flags: dict[UUID, list[ReadingFlag]]
+    stored_photos: set[str]
+
+    def previous_of(self, reading: Reading) -> PreviousRow | None:
+        """The approved reading captured before this one, by the rule every path shares."""
+        return self.previous.get((reading.meter_id, reading.captured_at))
+
+    def photo_pending(self, reading: Reading) -> bool:
+        return _photo_missing(reading, self.stored_photos)
+
+
+def review_facts(session: Session, readings: Sequence[Reading]) -> ReviewFacts:
+    """Meters with their blocks and units, previous readings, flags and stored photos of ``readings``: a fixed
+    number of queries however many readings (the review list shows up to 500)."""
+    meter_ids = {reading.meter_id for reading in readings}
+    uuids = [reading.uuid for reading in readings]
+    places: dict[int, MeterPlace] = {}
+    flags: dict[UUID, list[ReadingFlag]] = {reading_uuid: [] for reading_uuid in uuids}
+    if readings:
+        rows = session.exec(
+            select(Meter, Block, Unit)
+            .outerjoin(Block, col(Block.id) == col(Meter.block_id))
+            .outerjoin(Unit, col(Unit.id) == col(Meter.unit_id))
+            .where(one_of(session, Meter.id, meter_ids, Integer))
+        ).all()
+        places = {meter.id or 0: MeterPlace(meter, block, unit) for meter, block, unit in rows}
+        found = session.exec(
+            select(ReadingFlagRecord.reading_uuid, ReadingFlagRecord.code)
+            .where(one_of(session, ReadingFlagRecord.reading_uuid, uuids, Uuid))
+            .order_by(col(ReadingFlagRecord.id))
+        ).all()
+        for reading_uuid, code in found:
+            flags[reading_uuid].append(ReadingFlag(code))
+    previous = last_approved_batch(session, ((reading.meter_id, reading.captured_at) for reading in readings))
+    return ReviewFacts(places, previous, flags, _stored_photos(session, readings))
 
 
 def get_reading(session: Session, reading_uuid: UUID) -> Reading:

@@ -1,87 +1,56 @@
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from decimal import Decimal
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
+from shared_billing.api_models import DecisionReason, ReviewItem
 from shared_billing.consumption import MeterRegister, meter_consumption
 from shared_billing.errors import BillingError
 from shared_billing.readings import format_quantity
-from sync_server.api.types import Reason
 from sync_server.deps import CurrentUser, NowDep, SessionDep, access
-from sync_server.models import Block, Meter, Reading, ReadingFlagRecord, ReadingStatus, Role, Unit
-from sync_server.readings_query import last_approved
-from sync_server.review import decide, get_reading, photo_pending
+from sync_server.models import Meter, Reading, ReadingStatus, Role
+from sync_server.review import ReviewFacts, decide, get_reading, review_facts
 
 router = APIRouter(prefix="/review", tags=["review"])
 
 
-class ReviewItem(BaseModel):
-    uuid: UUID
-    meter_id: int
-    meter_number: str
-    meter_kind: str
-    unit_code: str | None
-    block_code: str
-    read_type: str
-    skip_reason: str | None
-    value: str | None
-    previous_value: str | None
-    consumption: str | None
-    captured_at: datetime
-    received_at: datetime
-    period: str
-    engineer_id: int | None
-    gps_lat: float | None
-    gps_lon: float | None
-    gps_accuracy_m: float | None
-    distance_m: float | None
-    meter_lat: float | None
-    meter_lon: float | None
-    note: str | None
-    replaces: UUID | None
-    flags: list[str]
-    photo_sha256: str | None
-    photo_url: str | None
-    photo_pending: bool
-    status: str
-    decision_reason: str | None
-
-
-class DecisionReason(BaseModel):
-    reason: Reason
-
-
-def _consumption(meter: Meter, previous: Reading | None, reading: Reading) -> str | None:
+def _consumption(meter: Meter, previous: Decimal | None, reading: Reading) -> str | None:
     """The units the bill will count between the two readings (shared_billing.consumption: rollover-aware), or
     None where billing would refuse them (a drop that is no plausible rollover: the ``below_previous`` flag says
     so) or has nothing to measure."""
     if reading.value is None:
         return None
     register = MeterRegister(dials=meter.dials, decimals=meter.decimals, multiplier=meter.multiplier)
-    if previous is None or previous.value is None:
+    if previous is None:
         return None
     try:
-        return format_quantity(meter_consumption(register, previous.value, reading.value).units)
+        return format_quantity(meter_consumption(register, previous, reading.value).units)
     except BillingError:
         return None
 
 
+def review_items(session: Session, readings: Sequence[Reading]) -> list[ReviewItem]:
+    """The review items of ``readings``, in their order, in a fixed number of queries (``review_facts``)."""
+    facts = review_facts(session, readings)
+    return [_item(reading, facts) for reading in readings]
+
+
 def review_item(session: Session, reading: Reading) -> ReviewItem:
-    meter = session.get(Meter, reading.meter_id)
-    assert meter is not None
-    assert reading.id is not None
-    block = session.get(Block, meter.block_id)
-    unit = session.get(Unit, meter.unit_id) if meter.unit_id is not None else None
-    # The approved reading captured before this one, by the rule every path shares.
-    previous = last_approved(session, reading.meter_id, before=reading.captured_at)
-    consumption = _consumption(meter, previous, reading)
-    flags = session.exec(select(ReadingFlagRecord.code).where(ReadingFlagRecord.reading_uuid == reading.uuid)).all()
-    pending = photo_pending(session, reading)
+    [item] = review_items(session, [reading])
+    return item
+
+
+def _item(reading: Reading, facts: ReviewFacts) -> ReviewItem:
+    place = facts.places[reading.meter_id]
+    meter, block, unit = place.meter, place.block, place.unit
+    previous = facts.previous_of(reading)
+    consumption = _consumption(meter, None if previous is None else previous.value, reading)
+    pending = facts.photo_pending(reading)
     return ReviewItem(
         uuid=reading.uuid,
         meter_id=reading.meter_id,
@@ -106,7 +75,7 @@ def review_item(session: Session, reading: Reading) -> ReviewItem:
         meter_lon=meter.lon,
         note=reading.note,
         replaces=reading.replaces,
-        flags=list(flags) + (["photo_pending"] if pending else []),
+        flags=list(facts.flags[reading.uuid]),  # the photo's state is photo_pending, not a flag
         photo_sha256=reading.photo_sha256,
         photo_url=f"/api/photos/{reading.photo_sha256}" if reading.photo_sha256 and not pending else None,
         photo_pending=pending,
@@ -125,7 +94,7 @@ def list_readings(
     readings = session.exec(
         select(Reading).where(Reading.status == status).order_by(col(Reading.id)).limit(limit)
     ).all()
-    return [review_item(session, reading) for reading in readings]
+    return review_items(session, readings)
 
 
 @router.get("/readings/{reading_uuid}", **access(Role.SUPERVISOR, Role.ADMIN, errors=(404,)))
