@@ -8,7 +8,7 @@ from sqlmodel import Session, col, delete, select
 from mobile_app.store.database import Store
 from mobile_app.store.sync_state import LIMITS_KEY, PULL_CURSOR_KEY, write_state
 from mobile_app.store.tables import CachedMeter, LocalReading
-from shared_billing.protocol import Decision, MeterAssignment, PreviousReading, PullResponse
+from shared_billing.protocol import Decision, MeterAssignment, PreviousReading, PullResponse, ReadingStatus
 
 __all__ = ["apply_pull", "get_meters"]
 
@@ -54,7 +54,7 @@ def _apply_decision(session: Session, decision: Decision) -> None:
     reading = session.exec(select(LocalReading).where(LocalReading.uuid == uuid)).first()
     if reading is None:
         return  # a reading from before a reinstall: nothing on this phone to mark
-    reading.review_status = decision.status.value
+    reading.review_status = ReadingStatus(decision.status.value)  # a decision is one of the review statuses
     reading.review_reason = decision.reason
     reading.reviewed_at = decision.decided_at
     session.add(reading)

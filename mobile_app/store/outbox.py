@@ -109,7 +109,7 @@ def apply_push_results(*, store: Store, results: Iterable[PushResult], now: date
             if reading is None:
                 continue
             applied += 1
-            reading.state = _STATE_BY_OUTCOME[result.outcome].value
+            reading.state = _STATE_BY_OUTCOME[result.outcome]
             reading.answered_at = now
             if result.outcome is Outcome.CONFLICT:
                 # The server may send no code for a conflict; the sync screen still needs one to show.

@@ -30,7 +30,7 @@ def photos_to_upload(*, store: Store) -> list[PendingPhoto]:
                 col(LocalPhoto.error_is_terminal).is_(False),
                 col(LocalPhoto.sha256).in_(
                     # The server answers 404 photo.not_referenced until it has a reading naming the hash.
-                    select(LocalReading.photo_sha256).where(LocalReading.state == LocalState.UPLOADED.value)
+                    select(LocalReading.photo_sha256).where(LocalReading.state == LocalState.UPLOADED)
                 ),
             )
             .order_by(col(LocalPhoto.sha256))

@@ -19,7 +19,7 @@ from sqlmodel import col, select
 from mobile_app.store.database import Store
 from mobile_app.store.errors import DuplicateReadingError, PhotoMismatchError
 from mobile_app.store.tables import LocalPhoto, LocalReading, LocalState, OutboxEntry
-from shared_billing.protocol import ReadingV1, ReadType, SkipReason, payload_sha256
+from shared_billing.protocol import ReadingStatus, ReadingV1, ReadType, SkipReason, payload_sha256
 
 __all__ = ["ReadingRecord", "finite_gps", "list_readings", "record_reading"]
 
@@ -34,7 +34,7 @@ class ReadingRecord:
     server_message: str | None
     answered_at: datetime | None
     flags: tuple[str, ...]
-    review_status: str | None
+    review_status: ReadingStatus | None
     review_reason: str | None
     reviewed_at: datetime | None
     photo_path: str | None
@@ -104,8 +104,8 @@ def record_reading(*, store: Store, reading: ReadingV1, photo_path: Path | str |
     row = {
         "uuid": uuid,
         "meter_id": reading.meter_id,
-        "read_type": reading.read_type.value,
-        "skip_reason": reading.skip_reason.value if reading.skip_reason else None,
+        "read_type": reading.read_type,
+        "skip_reason": reading.skip_reason,
         "value": reading.value,
         "captured_at": reading.captured_at,
         "gps_lat": reading.gps_lat,
@@ -117,7 +117,7 @@ def record_reading(*, store: Store, reading: ReadingV1, photo_path: Path | str |
         "payload_json": reading.model_dump_json(),
         "payload_sha256": payload_sha256(reading),
         "photo_path": str(path) if path else None,
-        "state": LocalState.SAVED.value,
+        "state": LocalState.SAVED,
         "server_code": None,
         "server_message": None,
         "answered_at": None,
@@ -202,7 +202,7 @@ def list_readings(*, store: Store) -> list[ReadingRecord]:
     return [
         ReadingRecord(
             reading=reading_from_row(reading),
-            state=LocalState(reading.state),
+            state=reading.state,
             server_code=reading.server_code,
             server_message=reading.server_message,
             answered_at=reading.answered_at,

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import JSON, Column, DateTime, ForeignKey, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import registry
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
+
+from shared_billing.protocol import MeterKind, ReadingStatus, ReadType, SkipReason
 
 __all__ = [
     "CachedMeter",
@@ -27,9 +29,12 @@ __all__ = [
     "LocalReading",
     "LocalState",
     "OutboxEntry",
+    "StrEnumColumn",
     "SyncStateEntry",
     "UTCDateTime",
 ]
+
+E = TypeVar("E", bound=StrEnum)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -50,6 +55,40 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         assert isinstance(value, datetime)
         return value.replace(tzinfo=UTC)
+
+
+class StrEnumColumn(TypeDecorator[E]):
+    """A ``StrEnum`` stored as its value (VARCHAR, as the first release made these columns); loads as the member.
+
+    Binding takes a member or its value and refuses anything else. The server's ``sync_server.db_types`` has its
+    twin: the phone package may not import the server, and ``shared_billing`` stays free of SQLAlchemy.
+    """
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum_cls: type[E]) -> None:
+        super().__init__()
+        self.enum_cls = enum_cls
+
+    @property
+    def python_type(self) -> type[E]:
+        return self.enum_cls
+
+    def _member(self, value: Any) -> E:
+        if isinstance(value, self.enum_cls):
+            return value
+        try:
+            return self.enum_cls(value)
+        except ValueError:
+            allowed = ", ".join(member.value for member in self.enum_cls)
+            raise ValueError(f"{value!r} is not a {self.enum_cls.__name__} (one of: {allowed})") from None
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else self._member(value).value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> E | None:
+        return None if value is None else self._member(value)
 
 
 class LocalBase(SQLModel, registry=registry()):
@@ -77,8 +116,8 @@ class LocalReading(LocalBase, table=True):
     uuid: str = Field(sa_column=Column(String(36), unique=True, nullable=False))
     # ReadingV1 fields, for listing; the pushed bytes come from payload_json.
     meter_id: int = Field(index=True)
-    read_type: str
-    skip_reason: str | None = None
+    read_type: ReadType = Field(sa_type=StrEnumColumn(ReadType))
+    skip_reason: SkipReason | None = Field(default=None, sa_type=StrEnumColumn(SkipReason))
     value: str | None = None
     captured_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     gps_lat: float | None = None
@@ -91,12 +130,13 @@ class LocalReading(LocalBase, table=True):
     payload_sha256: str
     photo_path: str | None = None
     # Local sync state.
-    state: str = Field(default=LocalState.SAVED.value, index=True)
+    state: LocalState = Field(default=LocalState.SAVED, sa_type=StrEnumColumn(LocalState), index=True)
     server_code: str | None = None
     server_message: str | None = None
     answered_at: datetime | None = _utc_column()
     flags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    review_status: str | None = None  # submitted/approved/rejected/reread, as the server last said
+    # As the server last said (a push result or a pulled decision).
+    review_status: ReadingStatus | None = Field(default=None, sa_type=StrEnumColumn(ReadingStatus))
     review_reason: str | None = None
     reviewed_at: datetime | None = _utc_column()
 
@@ -140,7 +180,7 @@ class CachedMeter(LocalBase, table=True):
     meter_number: str = Field(index=True)
     unit_code: str | None = None
     block_code: str
-    kind: str
+    kind: MeterKind = Field(sa_type=StrEnumColumn(MeterKind))
     dials: int
     decimals: int
     multiplier: str
