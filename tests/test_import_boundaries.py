@@ -15,6 +15,8 @@
 - Only ``mobile_app.console`` imports ``mobile_app.console`` (the browser console is left out of the phone package).
 - The root ``main.py`` (what ``flet build`` runs on the phone) imports the field app only: never sync_server,
   fastapi or the console, not even through other modules.
+- A migration (``sync_server/migrations/versions``) imports no application code (sync_server, shared_billing,
+  mobile_app) nor sqlmodel: it is frozen history and must create the same schema whatever the models become.
 - No import circles among ``sync_server`` and ``mobile_app`` modules: function-level imports count as much as
   module-level ones (a lazy import hides a circle, it does not remove it).
 
@@ -99,6 +101,11 @@ RULES = (
         ("mobile_app",),
         ("mobile_app.console",),
         exempt=("mobile_app.console",),
+    ),
+    Rule(
+        "a migration is frozen history: plain SQLAlchemy and Alembic, no application code or model types",
+        ("sync_server.migrations.versions",),
+        ("sync_server", "shared_billing", "mobile_app", "sqlmodel"),
     ),
     Rule(
         "main.py (the phone's entry point) imports the field app only",
@@ -451,6 +458,9 @@ def _imported(sources: Mapping[str, str]) -> list[tuple[str, str]]:
         ("main.py", "import sync_server.main\n", "sync_server.main"),
         ("main.py", "from mobile_app.console import asgi\n", "mobile_app.console"),
         ("main.py", "import fastapi\n", "fastapi"),
+        ("sync_server/migrations/versions/0009_x.py", "import sync_server.db_types\n", "sync_server.db_types"),
+        ("sync_server/migrations/versions/0009_x.py", "from shared_billing import money\n", "shared_billing"),
+        ("sync_server/migrations/versions/0009_x.py", "import sqlmodel.sql.sqltypes\n", "sqlmodel.sql.sqltypes"),
     ],
 )
 def test_checker_catches_a_violation(path: str, source: str, imported: str) -> None:

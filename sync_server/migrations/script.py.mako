@@ -8,11 +8,11 @@ Create Date: ${create_date}
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel.sql.sqltypes
 from alembic import op
-
-import sync_server.db_types
 ${imports if imports else ""}
+
+# Frozen history: plain SQLAlchemy types only, never the application's (sync_server.db_types, sqlmodel), so this
+# revision creates the same schema whatever those become (tests/test_import_boundaries.py checks).
 
 revision: str = ${repr(up_revision)}
 down_revision: str | None = ${repr(down_revision)}

@@ -6,12 +6,10 @@ Create Date: 2026-11-27 11:09:51.267011
 """
 
 from collections.abc import Sequence
+from decimal import Decimal
 
 import sqlalchemy as sa
-import sqlmodel.sql.sqltypes
 from alembic import op
-
-import sync_server.db_types
 
 
 revision: str = '0002'
@@ -20,21 +18,30 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+def _exact(precision: int, scale: int) -> sa.types.TypeEngine[Decimal]:
+    """An exact decimal as this revision stored it: NUMERIC(p, s) on PostgreSQL, its text in VARCHAR(40) on SQLite.
+
+    Written out here, not imported from the application's column types: a migration must create the same schema
+    for ever, whatever those types become.
+    """
+    return sa.Numeric(precision=precision, scale=scale).with_variant(sa.String(length=40), "sqlite")
+
+
 def upgrade() -> None:
     # Existing bills were issued when made (issue 2): they become 'issued' with unknown charges until re-rated.
     op.create_table('bill_run',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('block_id', sa.Integer(), nullable=False),
-    sa.Column('period', sqlmodel.sql.sqltypes.AutoString(length=7), nullable=False),
-    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.Column('period', sa.String(length=7), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
     sa.Column('total_units', sa.Integer(), nullable=False),
     sa.Column('processed', sa.Integer(), nullable=False),
     sa.Column('created', sa.Integer(), nullable=False),
     sa.Column('skipped', sa.JSON(), nullable=False),
-    sa.Column('started_at', sync_server.db_types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('finished_at', sync_server.db_types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('started_by_id', sa.Integer(), nullable=False),
-    sa.Column('error', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+    sa.Column('error', sa.String(length=500), nullable=True),
     sa.ForeignKeyConstraint(['block_id'], ['block.id'], ),
     sa.ForeignKeyConstraint(['started_by_id'], ['user.id'], ),
     sa.PrimaryKeyConstraint('id')
@@ -45,8 +52,8 @@ def upgrade() -> None:
     op.create_table('closed_period',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('block_id', sa.Integer(), nullable=False),
-    sa.Column('period', sqlmodel.sql.sqltypes.AutoString(length=7), nullable=False),
-    sa.Column('closed_at', sync_server.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('period', sa.String(length=7), nullable=False),
+    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('closed_by_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['block_id'], ['block.id'], ),
     sa.ForeignKeyConstraint(['closed_by_id'], ['user.id'], ),
@@ -56,10 +63,10 @@ def upgrade() -> None:
     op.create_table('bill_note',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('bill_id', sa.Integer(), nullable=False),
-    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
-    sa.Column('amount', sync_server.db_types.ExactDecimal(precision=14, scale=2), nullable=False),
-    sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
-    sa.Column('created_at', sync_server.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('kind', sa.String(length=8), nullable=False),
+    sa.Column('amount', _exact(14, 2), nullable=False),
+    sa.Column('reason', sa.String(length=500), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['bill_id'], ['bill.id'], ),
     sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], ),
@@ -72,11 +79,11 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('unit_id', sa.Integer(), nullable=False),
     sa.Column('bill_id', sa.Integer(), nullable=True),
-    sa.Column('amount', sync_server.db_types.ExactDecimal(precision=14, scale=2), nullable=False),
+    sa.Column('amount', _exact(14, 2), nullable=False),
     sa.Column('paid_on', sa.Date(), nullable=False),
-    sa.Column('mode', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
-    sa.Column('reference', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-    sa.Column('recorded_at', sync_server.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('mode', sa.String(length=12), nullable=False),
+    sa.Column('reference', sa.String(length=64), nullable=True),
+    sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('recorded_by_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['bill_id'], ['bill.id'], ),
     sa.ForeignKeyConstraint(['recorded_by_id'], ['user.id'], ),
@@ -90,13 +97,13 @@ def upgrade() -> None:
     op.create_table('ledger_entry',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('unit_id', sa.Integer(), nullable=False),
-    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
-    sa.Column('amount', sync_server.db_types.ExactDecimal(precision=14, scale=2), nullable=False),
+    sa.Column('kind', sa.String(length=12), nullable=False),
+    sa.Column('amount', _exact(14, 2), nullable=False),
     sa.Column('booked_on', sa.Date(), nullable=False),
     sa.Column('bill_id', sa.Integer(), nullable=True),
     sa.Column('payment_id', sa.Integer(), nullable=True),
-    sa.Column('description', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-    sa.Column('created_at', sync_server.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('description', sa.String(length=200), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['bill_id'], ['bill.id'], ),
     sa.ForeignKeyConstraint(['payment_id'], ['payment.id'], ),
     sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], ),
@@ -106,15 +113,15 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_ledger_entry_unit_id'), ['unit_id'], unique=False)
 
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('prev_sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False, server_default=''))
-        batch_op.add_column(sa.Column('sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False, server_default=''))
+        batch_op.add_column(sa.Column('prev_sha256', sa.String(length=64), nullable=False, server_default=''))
+        batch_op.add_column(sa.Column('sha256', sa.String(length=64), nullable=False, server_default=''))
     with op.batch_alter_table('bill', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False, server_default='issued'))
+        batch_op.add_column(sa.Column('status', sa.String(length=12), nullable=False, server_default='issued'))
         batch_op.add_column(sa.Column('run_id', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('issued_at', sync_server.db_types.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('issued_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('due_on', sa.Date(), nullable=True))
-        batch_op.add_column(sa.Column('charges', sync_server.db_types.ExactDecimal(precision=14, scale=2), nullable=False, server_default='0'))
-        batch_op.add_column(sa.Column('estimated_units', sync_server.db_types.ExactDecimal(precision=18, scale=4), nullable=True))
+        batch_op.add_column(sa.Column('charges', _exact(14, 2), nullable=False, server_default='0'))
+        batch_op.add_column(sa.Column('estimated_units', _exact(18, 4), nullable=True))
         batch_op.alter_column('bill_number',
                existing_type=sa.VARCHAR(length=16),
                nullable=True)
