@@ -60,10 +60,15 @@ from sync_server.models import (
     Block,
     LedgerEntry,
     Meter,
+    MeterKind,
     Reading,
+    ReadingSource,
     ReadingStatus,
+    ReadType,
+    RunStatus,
     TariffRecord,
     Unit,
+    UnitCategory,
     User,
 )
 from sync_server.periods import period_of, previous_period
@@ -185,7 +190,7 @@ def seed_block(engine: Engine, count: int, now: datetime, settings: Settings, rn
                 {
                     "code": f"{unit_types[i]}-X{i // 3 + 1:05d}-{floors[i % 3]}",
                     "block_id": block_id,
-                    "category": "flat",
+                    "category": UnitCategory.FLAT,
                     "unit_type": unit_types[i],
                     "floor": floors[i % 3],
                     "consumer_name": f"Bench resident {i + 1:05d}",
@@ -210,7 +215,7 @@ def seed_block(engine: Engine, count: int, now: datetime, settings: Settings, rn
                     "number": f"BENCH-{i:06d}",
                     "block_id": block_id,
                     "unit_id": unit_id,
-                    "kind": "unit",
+                    "kind": MeterKind.UNIT,
                     "label": None,
                     "dials": 6,
                     "decimals": 0,
@@ -237,14 +242,14 @@ def seed_block(engine: Engine, count: int, now: datetime, settings: Settings, rn
                         "uuid": uuid.uuid4(),
                         "meter_id": meter_of_unit[unit_id],
                         "engineer_id": users["engineer1"],
-                        "read_type": "actual",
+                        "read_type": ReadType.ACTUAL,
                         "value_text": str(value),
                         "value": Decimal(value),
                         "captured_at": at,
                         "received_at": at,
                         "period": period_of(at, tz),
                         "photo_required": False,
-                        "source": "seed",
+                        "source": ReadingSource.SEED,
                         "status": ReadingStatus.APPROVED,
                         "decided_by_id": users["supervisor"],
                         "decided_at": at,
@@ -384,7 +389,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> Result:
             started = time.perf_counter()
             run = execute_run(engine, run_id, clock=clock)
             execute_s = time.perf_counter() - started
-        if run.status != "done" or run.created != args.units:
+        if run.status != RunStatus.DONE or run.created != args.units:
             raise BenchError(
                 f"run {run.status} ({run.error}): created {run.created} of {args.units}; skipped e.g. {run.skipped[:3]}"
             )

@@ -56,7 +56,18 @@ from shared_billing.protocol import MAX_BATCH, PushRequest, ReadingV1, ReadType,
 from sync_server.config import Settings
 from sync_server.db import create_db_engine
 from sync_server.demo import DEMO_PASSWORD
-from sync_server.models import Assignment, AuditEvent, Block, Meter, Reading, ReadingFlagRecord, ReadingStatus, User
+from sync_server.models import (
+    Assignment,
+    AuditEvent,
+    Block,
+    Meter,
+    MeterKind,
+    Reading,
+    ReadingFlagRecord,
+    ReadingSource,
+    ReadingStatus,
+    User,
+)
 from sync_server.periods import period_of
 
 ENGINEER = "engineer1"
@@ -136,7 +147,7 @@ def seed_meters(engine: Engine, count: int, engineer_id: int, now: datetime, rng
                     "number": f"BENCH-{i:06d}",
                     "block_id": block_id,
                     "unit_id": None,
-                    "kind": "unit",
+                    "kind": MeterKind.UNIT,
                     "label": None,
                     "dials": 6,
                     "decimals": 0,
@@ -170,14 +181,14 @@ def seed_meters(engine: Engine, count: int, engineer_id: int, now: datetime, rng
                     "uuid": uuid.uuid4(),
                     "meter_id": m.id,
                     "engineer_id": engineer_id,
-                    "read_type": "actual",
+                    "read_type": ReadType.ACTUAL,
                     "value_text": str(m.previous),
                     "value": Decimal(m.previous),
                     "captured_at": last_month_at,
                     "received_at": last_month_at,
                     "period": period_of(last_month_at, TZ),
                     "photo_required": False,
-                    "source": "seed",
+                    "source": ReadingSource.SEED,
                     "status": ReadingStatus.APPROVED,
                     "decided_by_id": supervisor_id,
                     "decided_at": last_month_at,
@@ -231,7 +242,7 @@ def raw_rows(
                 "meter_id": reading.meter_id,
                 "engineer_id": engineer_id,
                 "device_id": DEVICE_ID,
-                "read_type": reading.read_type.value,
+                "read_type": reading.read_type,
                 "skip_reason": None,
                 "value_text": reading.value,
                 "value": Decimal(reading.value),
@@ -248,7 +259,7 @@ def raw_rows(
                 "note": None,
                 "replaces": None,
                 "payload_sha256": payload_sha256(reading),
-                "source": "field",
+                "source": ReadingSource.FIELD,
                 "status": ReadingStatus.SUBMITTED,
             }
         )
