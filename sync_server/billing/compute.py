@@ -13,7 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Executable, update
+from sqlalchemy import ColumnElement, Executable, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, or_, select
@@ -56,12 +56,14 @@ __all__ = [
     "existing_bill",
     "last_actual_bill",
     "later_bill",
+    "member_during",
     "new_draft",
     "next_bill_number",
     "open_estimates",
     "previous_approved",
     "price_reading",
     "read_late",
+    "unit_meter",
 ]
 
 
@@ -114,17 +116,30 @@ def _consumption(session: Session, meter: Meter, current: Reading, previous: Rea
     try:
         # At most one rollover, and only when plausible (docs/domain.md "Rollover"); any other drop is refused.
         found = meter_consumption(register, previous.value, current.value)
-    except BillingError as error:
+    except BillingError as error:  # BelowPrevious (reading.below_previous), or a value the dials cannot show
         raise Problem(
-            "bill.negative_consumption",
+            error.code,
             f"Meter {meter.number}: {error.message}",
             {"previous": previous.value_text, "current": current.value_text},
         ) from error
     return MeterConsumption(found.units, current, previous, found.explanation if found.rollover else ())
 
 
+def unit_meter(session: Session, unit_id: int) -> Meter | None:
+    """The unit's own meter (not a shared meter it is a member of)."""
+    return session.exec(select(Meter).where(Meter.unit_id == unit_id, Meter.kind == MeterKind.UNIT)).first()
+
+
+def member_during(period: str) -> ColumnElement[bool]:
+    """A shared-meter membership in force on the period's first day: from ``valid_from``, until ``valid_to``."""
+    first_day = date.fromisoformat(period + "-01")
+    return (col(SharedMeterMember.valid_from) <= first_day) & or_(
+        col(SharedMeterMember.valid_to).is_(None), col(SharedMeterMember.valid_to) > first_day
+    )
+
+
 def _unit_consumption(session: Session, unit_id: int, period: str) -> Decimal | None:
-    meter = session.exec(select(Meter).where(Meter.unit_id == unit_id, Meter.kind == MeterKind.UNIT)).first()
+    meter = unit_meter(session, unit_id)
     if meter is None or meter.id is None:
         return None
     current = approved_in_period(session, meter.id, period)
@@ -137,10 +152,7 @@ def _shared_uses(
     session: Session, unit: Unit, own_units: Decimal, period: str, rounding: ShareRounding
 ) -> list[SharedMeterUse]:
     assert unit.id is not None
-    first_day = date.fromisoformat(period + "-01")
-    active = (col(SharedMeterMember.valid_from) <= first_day) & or_(
-        col(SharedMeterMember.valid_to).is_(None), col(SharedMeterMember.valid_to) > first_day
-    )
+    active = member_during(period)
     memberships = session.exec(select(SharedMeterMember).where(SharedMeterMember.unit_id == unit.id, active)).all()
     uses: list[SharedMeterUse] = []
     for membership in memberships:

@@ -9,10 +9,10 @@ from pathlib import Path
 from sqlmodel import Session, col, select
 
 from shared_billing.bill_lines import LineCode, ledger_charge
-from sync_server.billing.compute import bill_lines, consumption_base, previous_approved
+from sync_server.billing.compute import bill_lines, consumption_base, previous_approved, unit_meter
 from sync_server.config import Settings
 from sync_server.invoices import InvoiceData, InvoiceLine, render_block, render_invoice
-from sync_server.models import Bill, BillStatus, Meter, MeterKind, Reading, Unit
+from sync_server.models import Bill, BillStatus, Reading, Unit
 from sync_server.problems import Problem
 
 __all__ = ["bill_pdf", "block_pdf", "invoice_for"]
@@ -29,7 +29,8 @@ def invoice_for(session: Session, bill: Bill, settings: Settings) -> InvoiceData
         raise Problem("bill.not_issued", "Drafts have no invoice yet: issue the bill first")
     unit = session.get(Unit, bill.unit_id)
     assert unit is not None
-    meter = session.exec(select(Meter).where(Meter.unit_id == unit.id, Meter.kind == MeterKind.UNIT)).one()
+    meter = unit_meter(session, bill.unit_id)
+    assert meter is not None
     assert meter.id is not None
     reading = session.get(Reading, bill.reading_id) if bill.reading_id is not None else None
     # The reading the bill measured from (the last actual bill's, compute.consumption_base), not merely the

@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from itertools import pairwise
 
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, col, select
 
 from shared_billing.billing import compute_bill
 from shared_billing.errors import BillingError
@@ -24,6 +24,7 @@ from shared_billing.estimates import estimate_consumption
 from shared_billing.money import round_units
 from sync_server.billing.compute import (
     PricedReading,
+    member_during,
     month_period,
     new_draft,
     open_estimates,
@@ -65,13 +66,8 @@ def monthly_history(session: Session, meter: Meter, before: str) -> list[Decimal
 
 
 def _on_shared_meter(session: Session, unit_id: int, period: str) -> bool:
-    first_day = date.fromisoformat(period + "-01")
     found = session.exec(
-        select(SharedMeterMember.id).where(
-            SharedMeterMember.unit_id == unit_id,
-            col(SharedMeterMember.valid_from) <= first_day,
-            or_(col(SharedMeterMember.valid_to).is_(None), col(SharedMeterMember.valid_to) > first_day),
-        )
+        select(SharedMeterMember.id).where(SharedMeterMember.unit_id == unit_id, member_during(period))
     ).first()
     return found is not None
 

@@ -6,10 +6,10 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, update
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from shared_billing.bill_lines import ledger_charge
-from sync_server.billing.compute import apply_result, next_bill_number, price_reading
+from sync_server.billing.compute import apply_result, next_bill_number, price_reading, unit_meter
 from sync_server.billing.estimates import price_estimate
 from sync_server.billing.ledger import balance
 from sync_server.config import Settings
@@ -19,8 +19,6 @@ from sync_server.models import (
     BillStatus,
     LedgerEntry,
     LedgerEntryKind,
-    Meter,
-    MeterKind,
     Reading,
     Unit,
     User,
@@ -59,7 +57,8 @@ def issue_bill(session: Session, bill: Bill, *, actor: User, now: datetime, sett
     if bill.reading_id is None:  # billed on an estimate: the same units, now with the account's arrears
         unit = session.get(Unit, bill.unit_id)
         assert unit is not None
-        meter = session.exec(select(Meter).where(Meter.unit_id == unit.id, Meter.kind == MeterKind.UNIT)).one()
+        meter = unit_meter(session, bill.unit_id)
+        assert meter is not None
         how = tuple(bill.trace[:1])  # the draft's "average of the last months" explanation
         priced = price_estimate(
             session, unit, meter, bill.period, arrears=arrears, units=bill.estimated_units, notes=how
