@@ -22,7 +22,7 @@ from typing import Any
 from shared_billing.bill_lines import Adjustment, BillLine, LineCode, about, inr, signed_inr
 from shared_billing.charges import Segment, segment_charges
 from shared_billing.energy import EnergySource, Priced
-from shared_billing.errors import NegativeConsumption, PeriodError, SharedMeterError
+from shared_billing.errors import BelowPrevious, PeriodError, SharedMeterError
 from shared_billing.money import round_paise, round_rupee
 from shared_billing.periods import BillingPeriod, billed_days, split_units_by_days
 from shared_billing.readings import format_quantity
@@ -207,9 +207,10 @@ def compute_bill(
     is needed by per-kW fixed charges. ``adjustments`` (a true-up, a note) get a line each. ``arrears`` is the
     ledger balance brought forward (negative for a credit).
 
-    Raises ``UnknownUnitType`` when the tariff has no fixed charge for ``unit_type``, ``NegativeConsumption``
-    for negative ``own_units``, ``SharedMeterError`` for inconsistent or duplicate shared meters,
-    ``PeriodError``/``NoTariffVersion`` for a period the tariff cannot bill, ``MissingSanctionedLoad``.
+    Raises ``UnknownUnitType`` when the tariff has no fixed charge for ``unit_type``, ``BelowPrevious``
+    for negative ``own_units`` (a reading below the previous one), ``SharedMeterError`` for inconsistent or
+    duplicate shared meters, ``PeriodError``/``NoTariffVersion`` for a period the tariff cannot bill,
+    ``MissingSanctionedLoad``.
     """
     _check_decimal("own_units", own_units)
     _check_decimal("arrears", arrears)
@@ -218,7 +219,9 @@ def compute_bill(
     for segment in segments:
         segment.version.fixed_charge_for(unit_type)  # unknown unit types fail first, override or not
     if own_units < 0:
-        raise NegativeConsumption(f"Consumption {own_units} is negative", units=str(own_units))
+        raise BelowPrevious(
+            f"Consumption {own_units} is negative: a reading is below the previous one", units=str(own_units)
+        )
     _check_shared(shared, own_units)
 
     override_note = ""

@@ -14,9 +14,9 @@ prices or splits them, and its explanations print quantities without trailing ze
 *Plausible rollover* here: the previous value is in the top tenth of the register's range (≥ 0.9 × 10^dials)
 and the current one in the bottom tenth (< 0.1 × 10^dials), and, when the caller knows the expected window
 for the period (from history), the rollover consumption does not exceed its upper bound. A rollover's
-consumption is then below 0.2 × 10^dials × multiplier. Any other drop is refused (``consumption.negative``,
-flag ``below_previous``) and never billed as the raw register value (the defect of the system we replace): a
-person decides between a rollover, a replaced meter and a typo.
+consumption is then below 0.2 × 10^dials × multiplier. Any other drop is refused (``BelowPrevious``, code
+``reading.below_previous``, the name of the reading's flag too) and never billed as the raw register value
+(the defect of the system we replace): a person decides between a rollover, a replaced meter and a typo.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from shared_billing.checks import ReadingFlag
-from shared_billing.errors import NegativeConsumption, TooManyDigits
+from shared_billing.errors import BelowPrevious, TooManyDigits
 from shared_billing.money import round_units
 from shared_billing.readings import format_quantity
 from shared_billing.readings import format_quantity as _q
@@ -108,14 +108,14 @@ class Consumption:
 def subtractive_consumption(previous: Decimal, current: Decimal, *, multiplier: Decimal = Decimal(1)) -> Decimal:
     """Units consumed: ``(current − previous) × multiplier``, exact (no rounding).
 
-    Raises ``NegativeConsumption`` (``consumption.negative``) when ``current < previous``: a rollover, a
+    Raises ``BelowPrevious`` (``reading.below_previous``) when ``current < previous``: a rollover, a
     replaced meter or a typo, which ``meter_consumption`` or a person must resolve. Zero consumption is valid
     (the fixed charge still applies). A multiplier ≤ 0 is bad meter master data and raises ``ValueError``.
     """
     if not multiplier > 0:
         raise ValueError(f"the multiplying factor must be positive, not {multiplier}")
     if current < previous:
-        raise NegativeConsumption(
+        raise BelowPrevious(
             f"Current reading {current} is below the previous reading {previous}: "
             "a rollover, a replaced meter or a typo?",
             previous=str(previous),
@@ -173,7 +173,7 @@ def meter_consumption(
     """The units between two register values, with at most one rollover when plausible.
 
     ``previous`` is unused (may be ``None``) for a consumption register. A drop that is not a plausible
-    rollover raises ``NegativeConsumption`` with ``details["flag"] = "below_previous"`` and the reason.
+    rollover raises ``BelowPrevious`` with ``details["flag"] = "below_previous"`` and the reason.
     """
     register.check(current)
     multiplier = _q(register.multiplier)
@@ -188,12 +188,12 @@ def meter_consumption(
         return Consumption(units, (f"Meter: ({_q(current)} − {_q(previous)}) × {multiplier} = {units} units",))
     refusal = _rollover_refusal(register, previous, current, expected_max_units, band)
     if refusal is not None:
-        raise NegativeConsumption(
+        raise BelowPrevious(
             f"Current reading {current} is below the previous reading {previous} and is not a plausible rollover "
             f"({refusal}): a replaced meter or a typo?",
             previous=str(previous),
             current=str(current),
-            flag=ReadingFlag.BELOW_PREVIOUS.value,
+            flag=ReadingFlag.BELOW_PREVIOUS,
             reason=refusal,
         )
     units = register.units(_wrapped(register, previous, current))
@@ -214,16 +214,16 @@ def replacement_consumption(
 ) -> Consumption:
     """Units over a meter replacement: the old meter's part plus the new meter's, priced together.
 
-    At most one rollover in the period, on either meter (a second is refused as ``consumption.negative``).
+    At most one rollover in the period, on either meter (a second is refused as ``reading.below_previous``).
     """
     old_part = meter_consumption(old, old_previous, old_final)
     new_part = meter_consumption(new, new_initial, new_current)
     if old_part.rollover and new_part.rollover:
-        raise NegativeConsumption(
+        raise BelowPrevious(
             "Both the old and the new meter would have rolled over in one period: check the readings",
             previous=str(old_previous),
             current=str(new_current),
-            flag=ReadingFlag.BELOW_PREVIOUS.value,
+            flag=ReadingFlag.BELOW_PREVIOUS,
         )
     units = old_part.units + new_part.units
     explanation = (

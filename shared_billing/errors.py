@@ -7,7 +7,7 @@ The hierarchy::
     │   ├── NegativeRegisterValue    reading.negative_value: a register never shows a negative value
     │   ├── TooManyDigits            reading.too_many_digits: value ≥ 10**dials
     │   └── TooManyDecimals          reading.too_many_decimals: more fraction digits than the meter shows
-    ├── NegativeConsumption          consumption.negative: current register value below the previous one
+    ├── BelowPrevious                reading.below_previous: below the previous value, and no plausible rollover
     ├── EstimateLimitReached         consumption.estimate_limit: too many estimates in a row; a visit is due
     ├── NoConsumptionHistory         consumption.no_history: no actual months to estimate from
     ├── PeriodError                  period.invalid: a period that cannot be billed (ends before it starts, …)
@@ -31,10 +31,10 @@ from typing import ClassVar
 
 __all__ = [
     "ALL_ERRORS",
+    "BelowPrevious",
     "BillingError",
     "EstimateLimitReached",
     "MissingSanctionedLoad",
-    "NegativeConsumption",
     "NegativeRegisterValue",
     "NoConsumptionHistory",
     "NoTariffVersion",
@@ -86,10 +86,14 @@ class TooManyDecimals(RegisterValueError):
     code = "reading.too_many_decimals"
 
 
-class NegativeConsumption(BillingError):
-    """The current register value is below the previous one (rollover, replacement or typo)."""
+class BelowPrevious(BillingError):
+    """The current register value is below the previous one and is no plausible rollover (replacement or typo).
 
-    code = "consumption.negative"
+    The same name as the reading's advisory flag ``below_previous`` (``shared_billing.checks.ReadingFlag``): the
+    push flags such a reading, billing refuses it with this error, and a bill run flags the reading it refused.
+    """
+
+    code = "reading.below_previous"
 
 
 class EstimateLimitReached(BillingError):
@@ -164,7 +168,7 @@ ALL_ERRORS: tuple[type[BillingError], ...] = (
     NegativeRegisterValue,
     TooManyDigits,
     TooManyDecimals,
-    NegativeConsumption,
+    BelowPrevious,
     EstimateLimitReached,
     NoConsumptionHistory,
     PeriodError,

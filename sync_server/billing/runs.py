@@ -16,6 +16,7 @@ from sqlalchemy import CursorResult, Engine, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from shared_billing.errors import BelowPrevious
 from sync_server.billing.compute import approved_in_period, awaiting_review, draft_bill, existing_bill
 from sync_server.billing.estimates import draft_estimated_bill
 from sync_server.billing.issue import issue_bill
@@ -267,7 +268,7 @@ def _draft_one(session: Session, run: BillRun, unit: Unit, meter: Meter, actor: 
         session.flush()
     except Problem as problem:
         run.skipped = [*run.skipped, {"unit": unit.code, "code": problem.code, "message": problem.message}]
-        if problem.code == "bill.negative_consumption":
+        if problem.code == BelowPrevious.code:  # billing refused a drop: the supervisor sees the reading flagged
             _flag(session, reading, ReadingFlag.BELOW_PREVIOUS)
         return
     run.created += 1

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shared_billing.billing import BillLine, LineCode, compute_bill
-from shared_billing.errors import NegativeConsumption, SharedMeterError, UnknownUnitType
+from shared_billing.errors import BelowPrevious, SharedMeterError, UnknownUnitType
 from shared_billing.money import round_rupee, round_units
 from shared_billing.shared_meters import SharedMeterUse
 from shared_billing.tariffs import RateOverride, ShareRounding, Tariff, blessings_tariff
@@ -112,8 +112,8 @@ def test_unknown_unit_type_is_a_clear_error():
         compute_bill(blessings_tariff(), unit_type="PENTHOUSE", own_units=D(1))
 
 
-def test_negative_consumption_is_refused():
-    with pytest.raises(NegativeConsumption):
+def test_consumption_below_zero_is_refused_as_below_previous():
+    with pytest.raises(BelowPrevious):
         compute_bill(blessings_tariff(), unit_type="2BHK", own_units=D(-1))
 
 

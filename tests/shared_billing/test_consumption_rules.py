@@ -13,7 +13,7 @@ from shared_billing.consumption import (
     meter_consumption,
     replacement_consumption,
 )
-from shared_billing.errors import NegativeConsumption, TooManyDigits
+from shared_billing.errors import BelowPrevious, TooManyDigits
 
 D = Decimal
 FIVE = MeterRegister(dials=5)
@@ -37,23 +37,23 @@ def test_rollover_is_multiplied_and_explained():
 
 
 def test_a_drop_that_is_no_plausible_rollover_is_refused_with_the_flag():
-    with pytest.raises(NegativeConsumption) as caught:
+    with pytest.raises(BelowPrevious) as caught:
         meter_consumption(FIVE, D(4620), D(4500))
     error = caught.value
-    assert error.code == "consumption.negative"
+    assert error.code == "reading.below_previous"
     assert error.details["flag"] == "below_previous"
     assert "not near the maximum" in error.details["reason"]
     assert "replaced meter or a typo" in error.message
 
 
 def test_a_large_current_value_is_no_rollover():
-    with pytest.raises(NegativeConsumption, match="is not small"):
+    with pytest.raises(BelowPrevious, match="is not small"):
         meter_consumption(FIVE, D(99950), D(20000))
 
 
 def test_a_rollover_beyond_the_expected_window_is_refused():
     assert is_plausible_rollover(FIVE, D(99950), D(120), expected_max_units=D(200))
-    with pytest.raises(NegativeConsumption, match="above the expected 150"):
+    with pytest.raises(BelowPrevious, match="above the expected 150"):
         meter_consumption(FIVE, D(99950), D(120), expected_max_units=D(150))
 
 
@@ -63,7 +63,7 @@ def test_values_beyond_the_dials_are_refused():
 
 
 def test_replacement_with_a_drop_on_the_old_meter_is_refused():
-    with pytest.raises(NegativeConsumption):
+    with pytest.raises(BelowPrevious):
         replacement_consumption(FIVE, D(4620), D(4500), FIVE, D(0), D(75))
 
 
@@ -74,7 +74,7 @@ def test_replacement_uses_each_meters_multiplier():
 
 
 def test_at_most_one_rollover_a_period():
-    with pytest.raises(NegativeConsumption, match="Both the old and the new meter"):
+    with pytest.raises(BelowPrevious, match="Both the old and the new meter"):
         replacement_consumption(FIVE, D(99950), D(10), FIVE, D(99990), D(5))
 
 
@@ -95,5 +95,5 @@ def test_rollover_consumption_is_below_the_register_range_times_multiplier(dials
         assert 0 < used.units < register.capacity * multiplier
         assert used.units < D("0.2") * register.capacity * multiplier
     else:
-        with pytest.raises(NegativeConsumption):
+        with pytest.raises(BelowPrevious):
             meter_consumption(register, previous, current)

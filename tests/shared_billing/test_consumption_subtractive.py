@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shared_billing.consumption import subtractive_consumption
-from shared_billing.errors import BillingError, NegativeConsumption
+from shared_billing.errors import BelowPrevious, BillingError
 
 D = Decimal
 
@@ -24,13 +24,13 @@ def test_equal_values_are_zero_consumption():
     assert subtractive_consumption(D("1234"), D("1234")) == 0
 
 
-def test_current_below_previous_is_negative_consumption():
+def test_current_below_previous_is_refused_as_below_previous():
     # docs/domain.md "Rollover" example (99,950 → 00,120): a later issue turns plausible ones into 170 units.
-    with pytest.raises(NegativeConsumption) as caught:
+    with pytest.raises(BelowPrevious) as caught:
         subtractive_consumption(D("99950"), D("120"))
     error = caught.value
     assert isinstance(error, BillingError)
-    assert error.code == "consumption.negative"
+    assert error.code == "reading.below_previous"
     assert error.details == {"previous": "99950", "current": "120"}
     assert "rollover" in error.message
 

@@ -56,7 +56,7 @@ def test_quote_refuses_a_drop_with_the_code_and_exit_1():
     result = quote("--tariff", TPDDL, "--period", "2015-06-17", "2015-07-17", "--reads", "4620", "4500")
     assert result.exit_code == 1
     problem = json.loads(result.stderr)
-    assert (problem["code"], problem["details"]["flag"]) == ("consumption.negative", "below_previous")
+    assert (problem["code"], problem["details"]["flag"]) == ("reading.below_previous", "below_previous")
 
 
 def test_quote_refuses_a_bad_tariff_file_with_its_line(tmp_path):

@@ -130,7 +130,7 @@ def test_a_drop_billing_refuses_shows_no_consumption_in_review(client: TestClien
     item = reading(meter, value=str(int(meter["previous"]["value"]) - 40))
     push(client, headers, [item])
     shown = client.get(f"/api/review/readings/{item['uuid']}", headers=auth(client, "supervisor")).json()
-    assert shown["consumption"] is None  # not −40 units: billing would refuse this as consumption.negative
+    assert shown["consumption"] is None  # not −40 units: billing would refuse this as reading.below_previous
     assert "below_previous" in shown["flags"]
 
 
