@@ -19,7 +19,7 @@ from sync_server.clock import FixedClock
 from sync_server.config import Settings
 from sync_server.demo import seed_demo
 from sync_server.main import create_app
-from sync_server.models import Bill, Block, Meter, Reading, ReadingStatus, Unit, User
+from sync_server.models import Bill, Block, Meter, Reading, ReadingSource, ReadingStatus, ReadType, Unit, User
 from sync_server.periods import period_of
 from tests.sync_server.factories import NOW
 
@@ -52,14 +52,14 @@ def _bills_after_runs(use: dict[str, int], runs: int) -> tuple[list[Any], list[i
                     Reading(
                         uuid=uuid.uuid4(),
                         meter_id=meter.id or 0,
-                        read_type="actual",
+                        read_type=ReadType.ACTUAL,
                         value_text=str(previous.value + units),
                         value=previous.value + units,
                         captured_at=at,
                         received_at=at,
                         period=period_of(at, tz),
                         photo_required=False,
-                        source="seed",
+                        source=ReadingSource.SEED,
                         status=ReadingStatus.APPROVED,
                         decided_at=at,
                     )

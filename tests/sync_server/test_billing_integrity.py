@@ -15,7 +15,7 @@ from shared_billing.late_payment import LatePaymentPolicy, late_payment_surcharg
 from sync_server.billing import runs
 from sync_server.billing.runs import RUN_STALE_AFTER
 from sync_server.clock import FixedClock
-from sync_server.models import BillRun, User
+from sync_server.models import BillRun, RunStatus, User
 from tests.sync_server.factories import NOW, auth
 from tests.sync_server.test_bill_runs import PERIOD, _approve_walkthrough, _block_b, _run
 
@@ -123,7 +123,7 @@ def test_drafts_of_a_run_cut_off_by_a_killed_server_are_taken_over_and_issued(cl
     with Session(context.engine) as session:
         killed = session.get(BillRun, first["id"])
         assert killed is not None
-        killed.status, killed.finished_at = "running", None
+        killed.status, killed.finished_at = RunStatus.RUNNING, None
         killed.heartbeat_at = context.clock() - RUN_STALE_AFTER - timedelta(minutes=1)
         session.add(killed)
         session.commit()

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from sync_server.billing.runs import execute_run, issue_run, start_run
 from sync_server.clock import FixedClock
-from sync_server.models import Bill, Block, Meter, Reading, ReadingStatus, Unit, User
+from sync_server.models import Bill, Block, Meter, Reading, ReadingSource, ReadingStatus, ReadType, Unit, User
 from tests.sync_server.factories import auth
 
 FLAT = "4BHK-B5-GF"  # ₹12/unit + ₹1890 fixed, not on the motor
@@ -24,14 +24,14 @@ def _add_read(session: Session, meter: Meter, value: Decimal, at: datetime, peri
         Reading(
             uuid=uuid.uuid4(),
             meter_id=meter.id or 0,
-            read_type="actual",
+            read_type=ReadType.ACTUAL,
             value_text=str(value),
             value=value,
             captured_at=at,
             received_at=at,
             period=period,
             photo_required=False,
-            source="seed",
+            source=ReadingSource.SEED,
             status=ReadingStatus.APPROVED,
             decided_at=at,
         )

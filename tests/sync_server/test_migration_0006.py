@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from sync_server.db import alembic_config, create_db_engine, migrate
 from sync_server.demo import seed_demo
 from sync_server.events import PG_CURSOR_BASE, record_meter_event
-from sync_server.models import SyncEvent, User
+from sync_server.models import SyncEvent, SyncEventKind, User
 from sync_server.pull import pull_for
 from tests.sync_server.factories import NOW
 
@@ -42,7 +42,7 @@ def test_a_cursor_from_before_the_upgrade_still_brings_what_it_has_not_seen(data
             assert keys
             assert all(key == event_id for event_id, key in keys)  # backfilled: key = id
             new_meter = old[0][1]
-            record_meter_event(session, meter_id=new_meter, kind="previous", now=NOW)
+            record_meter_event(session, meter_id=new_meter, kind=SyncEventKind.PREVIOUS, now=NOW)
             session.commit()
             new_key = session.exec(select(SyncEvent.cursor_key).order_by(col(SyncEvent.id).desc())).first()
             assert new_key is not None

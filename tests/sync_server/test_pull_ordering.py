@@ -14,7 +14,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from sync_server.events import PG_CURSOR_BASE, record_meter_event
-from sync_server.models import SyncEvent
+from sync_server.models import SyncEvent, SyncEventKind
 from tests.sync_server.factories import NOW, auth, meters_by_unit, push, reading
 
 # A liveness bound: with the old advisory lock the decision below waited for the held writer, i.e. forever here.
@@ -51,7 +51,7 @@ def test_a_writer_held_open_blocks_no_one_and_its_event_is_not_skipped(client: T
     with Session(engine) as held:
         # An event writer stopped inside its transaction: its event has taken its id (and its transaction id)
         # before any of the writes below, and commits after them.
-        record_meter_event(held, meter_id=held_meter, kind="previous", now=NOW)
+        record_meter_event(held, meter_id=held_meter, kind=SyncEventKind.PREVIOUS, now=NOW)
         held.flush()
         try:
             # Another device's push, and a supervisor's decision that writes sync events itself, both finish.
