@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Literal
 from uuid import UUID
 
 from mobile_app.api.answers import (
@@ -49,6 +50,7 @@ from shared_billing.protocol import (
 
 __all__ = [
     "DECISIONS",
+    "Decision",
     "approved_readings",
     "bill_pdf_link",
     "bills",
@@ -72,7 +74,8 @@ __all__ = [
 ]
 
 # Review decisions (``POST /api/review/readings/{uuid}/{decision}``) and whether each needs a reason.
-DECISIONS = {"approve": False, "reject": True, "reread": True}
+Decision = Literal["approve", "reject", "reread"]
+DECISIONS: dict[Decision, bool] = {"approve": False, "reject": True, "reread": True}
 
 
 # --- Sync (the phone) ---
@@ -105,7 +108,7 @@ def review_queue() -> Call[list[ReviewItem]]:
     return Call("GET", "/review/readings", read_list(ReviewItem))
 
 
-def decide(reading_uuid: UUID, decision: str, reason: str | None = None) -> Call[ReviewItem]:
+def decide(reading_uuid: UUID, decision: Decision, reason: str | None = None) -> Call[ReviewItem]:
     """``approve``, ``reject`` or ``reread`` (see :data:`DECISIONS`; the last two carry the reason: without one
     the server answers 422)."""
     path = f"/review/readings/{reading_uuid}/{decision}"

@@ -155,7 +155,7 @@ class ConsoleClient:
     async def review_queue(self) -> list[ReviewItem]:
         return await self._send(endpoints.review_queue())
 
-    async def decide(self, reading_uuid: UUID, action: str, reason: str | None = None) -> ReviewItem:
+    async def decide(self, reading_uuid: UUID, action: endpoints.Decision, reason: str | None = None) -> ReviewItem:
         return await self._send(endpoints.decide(reading_uuid, action, reason))
 
     async def photo(self, sha256: str) -> bytes:

@@ -9,6 +9,7 @@ from uuid import UUID
 
 import flet as ft
 
+from mobile_app.api.endpoints import Decision
 from mobile_app.api.errors import ApiClientError
 from mobile_app.console.client import ConsoleClient
 from mobile_app.console.location_map import location_map
@@ -149,7 +150,7 @@ class ReviewView(ft.Column):
         )
 
     async def _decide(
-        self, uuid: UUID, action: str, reason_field: ft.TextField | None, _event: ft.Event[Any] | None = None
+        self, uuid: UUID, action: Decision, reason_field: ft.TextField | None, _event: ft.Event[Any] | None = None
     ) -> None:
         reason = (reason_field.value or "").strip() if reason_field else None
         if reason_field is not None and not reason:
