@@ -15,7 +15,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from sync_server.models import Meter, Reading, ReadingStatus
+from sync_server.models import Meter, Reading, ReadingSource, ReadingStatus, ReadType
 from sync_server.readings_query import last_approved, last_approved_batch
 from tests.sync_server.factories import NOW, auth, jpeg_bytes, meters_by_unit, push, reading, sha256
 
@@ -25,17 +25,17 @@ def _engine(client: TestClient) -> Engine:
     return engine
 
 
-def _approved(meter_id: int, value: str, at: datetime, status: str = ReadingStatus.APPROVED) -> Reading:
+def _approved(meter_id: int, value: str, at: datetime, status: ReadingStatus = ReadingStatus.APPROVED) -> Reading:
     return Reading(
         uuid=uuid.uuid4(),
         meter_id=meter_id,
-        read_type="actual" if value else "skip",
+        read_type=ReadType.ACTUAL if value else ReadType.SKIP,
         value_text=value or None,
         value=Decimal(value) if value else None,
         captured_at=at,
         received_at=at,
         period=at.strftime("%Y-%m"),
-        source="import",
+        source=ReadingSource.IMPORT,
         status=status,
     )
 
