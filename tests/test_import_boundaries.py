@@ -4,9 +4,9 @@
   ``api_models`` and ``api_types``); never
   flet, httpx, fastapi, sqlmodel, sqlalchemy, mobile_app or sync_server.
 - ``mobile_app`` never imports sync_server or fastapi.
-- ``mobile_app.api``, ``mobile_app.store`` and ``mobile_app.sync`` never import flet (nor a Flet extension), not even through
-  another first-party module they import at module level (parent packages' ``__init__`` included), so they run
-  in tests and threads without a UI.
+- ``mobile_app.api``, ``mobile_app.store`` and ``mobile_app.sync`` never import flet (nor a Flet extension), not
+  even through another first-party module they import at module level (parent packages' ``__init__`` included), so
+  they run in tests and threads without a UI.
 - ``sync_server`` never imports mobile_app, except lazily (inside a function) in ``sync_server/cli.py`` (the
   ``app`` command) and ``sync_server/web.py`` (the browser-mode mount); it imports Flet only there too, in
   ``sync_server/web.py`` (the console mount), lazily, so the API runs without Flet.
