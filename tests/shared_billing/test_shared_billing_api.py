@@ -63,7 +63,16 @@ DOMAIN_MODULES = {
         "compute_bill",
     },
     "shared_billing.apportionment": {"largest_remainder", "rounded_shares"},
-    "shared_billing.bill_lines": {"Adjustment", "BillLine", "LineCode", "about", "inr", "signed_inr"},
+    "shared_billing.bill_lines": {
+        "Adjustment",
+        "BillLine",
+        "LineCode",
+        "about",
+        "inr",
+        "ledger_charge",
+        "signed_inr",
+        "tariff_charges",
+    },
     "shared_billing.charges": {"Segment", "segment_charges"},
     "shared_billing.energy": {"Bands", "Energy", "EnergySource", "FlatRate", "Slab", "Slabs", "energy_from_dict"},
     "shared_billing.estimates": {
