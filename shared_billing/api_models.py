@@ -32,6 +32,7 @@ from shared_billing.api_types import (
 from shared_billing.checks import ReadingFlag
 from shared_billing.protocol import (
     BillStatus,
+    LedgerEntryKind,
     MeterKind,
     NoteKind,
     PaymentMode,
@@ -339,7 +340,7 @@ class PaymentOut(BaseModel):
 
 
 class LedgerLine(BaseModel):
-    kind: str  # charge | payment | credit_note | debit_note | late_fee
+    kind: LedgerEntryKind
     amount: Decimal
     booked_on: date
     description: str

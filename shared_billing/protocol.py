@@ -40,6 +40,7 @@ __all__ = [
     "DeviceId",
     "Instant",
     "Latitude",
+    "LedgerEntryKind",
     "Longitude",
     "MeterAssignment",
     "MeterKind",
@@ -146,6 +147,16 @@ class PaymentMode(StrEnum):
     UPI = "upi"
     CHEQUE = "cheque"
     BANK = "bank"
+
+
+class LedgerEntryKind(StrEnum):
+    """What moved an account's balance: charges and debits raise it, payments and credits lower it."""
+
+    CHARGE = "charge"
+    PAYMENT = "payment"
+    CREDIT_NOTE = "credit_note"
+    DEBIT_NOTE = "debit_note"
+    LATE_FEE = "late_fee"
 
 
 class NoteKind(StrEnum):

@@ -4,6 +4,7 @@
 from shared_billing.checks import ReadingFlag
 from shared_billing.protocol import (
     BillStatus,
+    LedgerEntryKind,
     MeterKind,
     NoteKind,
     PaymentMode,
@@ -22,7 +23,6 @@ from sync_server.models.billing import (
     BillRun,
     ClosedPeriod,
     LedgerEntry,
-    LedgerEntryKind,
     Payment,
     TariffRecord,
 )

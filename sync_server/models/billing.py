@@ -2,24 +2,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from shared_billing.protocol import BillStatus, NoteKind, PaymentMode, RunStatus
+from shared_billing.protocol import BillStatus, LedgerEntryKind, NoteKind, PaymentMode, RunStatus
 from sync_server.db_types import JSON, Money, StrEnumColumn, Units, UTCDateTime
-
-
-class LedgerEntryKind(StrEnum):
-    """What moved an account's balance: charges and debits raise it, payments and credits lower it."""
-
-    CHARGE = "charge"
-    PAYMENT = "payment"
-    CREDIT_NOTE = "credit_note"
-    DEBIT_NOTE = "debit_note"
-    LATE_FEE = "late_fee"
 
 
 class TariffRecord(SQLModel, table=True):

@@ -22,7 +22,6 @@ from shared_billing.protocol import BillStatus, NoteKind, PaymentMode, ReadingSt
 # Fields whose name says "one of a fixed set" but whose values are open or server-only, with the reason.
 OPEN_VALUED = {
     ("Health", "status"),  # "ok"; the 503 report says "unavailable" in its details
-    ("LedgerLine", "kind"),  # the ledger's entry kind is the server's (sync_server.models.LedgerEntryKind)
     ("TokenPair", "token_type"),  # OAuth's "bearer"
 }
 ENUM_NAMES = ("status", "mode", "kind", "role", "category", "read_type", "skip_reason", "flags")
