@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, Request
 from sqlmodel import col, select
 
 from shared_billing.api_models import AuditOut, ChainCheck
-from sync_server.api.types import SearchText
+from shared_billing.api_types import SearchText
 from sync_server.audit import AuditSealer
 from sync_server.deps import SessionDep, access
 from sync_server.models import AuditEvent, Role

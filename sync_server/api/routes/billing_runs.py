@@ -4,8 +4,8 @@ from fastapi import APIRouter, BackgroundTasks
 from sqlalchemy.exc import IntegrityError
 
 from shared_billing.api_models import BillOut, CloseRequest, RunOut, RunRequest, StatusRefresh
+from shared_billing.api_types import Id
 from sync_server.api.routes.bills import _bill_out
-from sync_server.api.types import Id
 from sync_server.billing.ledger import refresh_statuses
 from sync_server.billing.runs import execute_run, issue_run, start_run
 from sync_server.deps import ContextDep, CurrentUser, NowDep, SessionDep, access

@@ -7,9 +7,9 @@ from fastapi import APIRouter, Query
 from sqlmodel import Session, col, select
 
 from shared_billing.api_models import BillLineOut, BillOut, BillRequest, ReviewItem
+from shared_billing.api_types import Id, Period
 from shared_billing.readings import format_quantity
 from sync_server.api.routes.review import review_item
-from sync_server.api.types import Id, Period
 from sync_server.billing import bill_for_reading
 from sync_server.deps import ContextDep, CurrentUser, NowDep, SessionDep, access
 from sync_server.models import Bill, BillStatus, Reading, ReadingStatus, Role, Unit

@@ -8,9 +8,9 @@ from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
 from shared_billing.api_models import AssignmentIn, BlockOut, MeterOut, TariffOut, UnitOut, UserOut
+from shared_billing.api_types import Id
 from shared_billing.errors import BillingError
 from shared_billing.tariff_file import parse_tariff_toml
-from sync_server.api.types import Id
 from sync_server.deps import CurrentUser, NowDep, SessionDep, access
 from sync_server.directory import assign_meter, unassign_meter
 from sync_server.models import Assignment, AuditEvent, Block, Meter, Role, TariffRecord, Unit, User

@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from shared_billing.api_models import BlockPdfRequest, DownloadLink
-from sync_server.api.types import Id, Token
+from shared_billing.api_types import Id, Token
 from sync_server.billing.documents import bill_pdf, block_pdf
 from sync_server.deps import PUBLIC, ContextDep, NowDep, SessionDep, access
 from sync_server.models import Bill, Role

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from sqlmodel import Session, col, select
 
 from shared_billing.api_models import BulkPaid, BulkResult, Ledger, LedgerLine, NoteIn, NoteOut, PaymentIn, PaymentOut
-from sync_server.api.types import Id
+from shared_billing.api_types import Id
 from sync_server.billing.ledger import add_note, balance, outstanding, record_payment
 from sync_server.deps import ContextDep, CurrentUser, NowDep, SessionDep, access
 from sync_server.models import Bill, BillStatus, LedgerEntry, Role, Unit

@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 
-from sync_server.api.types import Sha256 as Sha256Hex
+from shared_billing.api_types import Sha256 as Sha256Hex
 from sync_server.context import AppContext
 from sync_server.deps import ContextDep, CurrentUser, NowDep, SessionDep, access
 from sync_server.models import AuditEvent, Photo, Reading, Role, User

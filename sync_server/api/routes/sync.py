@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from shared_billing.api_types import Cursor
 from shared_billing.protocol import (
     MAX_BATCH,
     DeviceId,
@@ -18,7 +19,6 @@ from shared_billing.protocol import (
     PushResult,
     ReadingV1,
 )
-from sync_server.api.types import Cursor
 from sync_server.deps import ContextDep, CurrentUser, NowDep, SessionDep, access
 from sync_server.ingest import check_limits, ingest_batch
 from sync_server.models import Role

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from sqlmodel import Session
 
 from shared_billing.api_models import AccountChange, UserOut
-from sync_server.api.types import Id
+from shared_billing.api_types import Id
 from sync_server.deps import ContextDep, CurrentUser, NowDep, SessionDep, access
 from sync_server.models import AuditEvent, Role, User
 from sync_server.problems import Problem
