@@ -3,7 +3,9 @@
 Each code is registered once here WITH its HTTP status (the code carries its status, as in ODK Central's
 problems): a raise site names the code only, so one error cannot be a 422 in one route and a 409 in another.
 ``Problem`` is raised by routes and services; per-item push rejections, skipped units of a bill run and stored
-run failures use the same codes without raising. Codes are part of the API: add new ones, never rename.
+run failures use the same codes without raising. Codes are part of the API: add new ones, never rename (the one
+rename so far, ``consumption.negative``/``bill.negative_consumption`` → ``reading.below_previous``, joined three names
+for one thing; migration 0007 rewrote the stored ones).
 """
 
 from __future__ import annotations

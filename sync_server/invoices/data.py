@@ -9,6 +9,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import NamedTuple
 
+from shared_billing.protocol import BillStatus
+
 __all__ = ["BILL_NUMBER_PATTERN", "MAX_LINES", "InvoiceData", "InvoiceDataError", "InvoiceLine"]
 
 # Bill of supply rule (docs/domain.md "Bills: draft, issue, numbers"; CGST Rules 46/49): a consecutive serial of
@@ -96,7 +98,7 @@ class InvoiceData:
     round_off: Decimal
     payable: Decimal
     arrears: Decimal = field(default=Decimal("0.00"))
-    status: str = "issued"
+    status: BillStatus = BillStatus.ISSUED
 
     def __post_init__(self) -> None:
         self._check_text()
@@ -130,7 +132,10 @@ class InvoiceData:
         _text("unit_code", self.unit_code, max_len=20)
         _text("consumer_name", self.consumer_name, max_len=50)
         _text("meter_number", self.meter_number, max_len=20)
-        _text("status", self.status, max_len=20)
+        try:
+            object.__setattr__(self, "status", BillStatus(self.status))
+        except ValueError:
+            raise InvoiceDataError(f"status {self.status!r} is not a bill status") from None
 
     def _check_dates(self) -> None:
         bill_date = _date("bill_date", self.bill_date)

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from fpdf import FPDF
 from fpdf.enums import Align, XPos, YPos
 
+from shared_billing.protocol import BillStatus
 from sync_server.invoices.data import InvoiceData
 from sync_server.invoices.formatting import (
     amount_in_words,
@@ -93,7 +94,7 @@ def _header(pdf: FPDF, data: InvoiceData, logo: Path) -> None:
     pdf.set_xy(LEFT, 39)
     set_font(pdf, 16, bold=True, color=ACCENT)
     pdf.cell(WIDTH, 8, "BILL OF SUPPLY", align=Align.C)
-    if data.status.lower() == "draft":
+    if data.status is BillStatus.DRAFT:
         # On the title's own line, so that a draft has exactly the layout of the bill it will become.
         pdf.set_x(LEFT)
         set_font(pdf, 12, bold=True, color=_DRAFT)
@@ -127,7 +128,7 @@ def _parties(pdf: FPDF, data: InvoiceData) -> None:
         ("Bill date", format_bill_date(data.bill_date)),
         ("Period", period),
         ("Due date", format_bill_date(data.due_date)),
-        ("Status", data.status.capitalize()),
+        ("Status", data.status.replace("_", " ").capitalize()),
     ]
     _key_values(pdf, LEFT + 93, 55, "Bill", bill)
 
