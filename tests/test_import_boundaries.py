@@ -1,12 +1,11 @@
 """The package boundaries of docs/architecture.md ("Parts and their boundaries"), enforced on the AST.
 
 - ``shared_billing`` is pure: the standard library only (pydantic only in the wire modules: ``protocol``,
-  ``api_models`` and ``api_types``); never
-  flet, httpx, fastapi, sqlmodel, sqlalchemy, mobile_app or sync_server.
+  ``api_models`` and ``api_types``); never flet, httpx, fastapi, sqlmodel, sqlalchemy, mobile_app or sync_server.
 - ``mobile_app`` never imports sync_server or fastapi.
-- ``mobile_app.api``, ``mobile_app.store`` and ``mobile_app.sync`` never import flet (nor a Flet extension), not
-  even through another first-party module they import at module level (parent packages' ``__init__`` included), so
-  they run in tests and threads without a UI.
+- ``mobile_app.api``, ``.store``, ``.sync``, ``.capture``, ``.reading_states`` and ``.field_service`` never import
+  flet (nor a Flet extension), not even through another first-party module they import at module level (parent
+  packages' ``__init__`` included), so they run in tests and threads without a UI.
 - ``sync_server`` never imports mobile_app, except lazily (inside a function) in ``sync_server/cli.py`` (the
   ``app`` command) and ``sync_server/web.py`` (the browser-mode mount); it imports Flet only there too, in
   ``sync_server/web.py`` (the console mount), lazily, so the API runs without Flet.
@@ -73,8 +72,16 @@ RULES = (
     ),
     Rule("mobile_app never imports the server", ("mobile_app",), ("sync_server", "fastapi")),
     Rule(
-        "mobile_app.api, mobile_app.store and mobile_app.sync must work without a UI",
-        ("mobile_app.api", "mobile_app.store", "mobile_app.sync"),
+        "the phone's logic below the views (client core, store, sync, capture rules, reading states, field service) "
+        "must work without a UI",
+        (
+            "mobile_app.api",
+            "mobile_app.store",
+            "mobile_app.sync",
+            "mobile_app.capture",
+            "mobile_app.reading_states",
+            "mobile_app.field_service",
+        ),
         FLET,
         transitive=True,
     ),
