@@ -58,6 +58,7 @@ __all__ = [
     "ChainCheck",
     "ClockOut",
     "CloseRequest",
+    "ClosedPeriodOut",
     "DecisionReason",
     "DownloadLink",
     "Health",
@@ -299,6 +300,14 @@ class RunOut(BaseModel):
 class CloseRequest(BaseModel):
     block_id: Id
     period: Period
+
+
+class ClosedPeriodOut(BaseModel):
+    """A block's period closed to bill runs (corrections go through credit and debit notes)."""
+
+    block_id: int
+    period: str
+    closed_at: datetime
 
 
 class StatusRefresh(BaseModel):

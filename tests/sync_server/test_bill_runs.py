@@ -138,6 +138,7 @@ def test_closed_period_takes_no_run(client: TestClient) -> None:
     block = _block_b(client, admin)
     closed = client.post("/api/billing/periods/close", json={"block_id": block, "period": PERIOD}, headers=admin)
     assert closed.status_code == 201
+    assert (closed.json()["block_id"], closed.json()["period"]) == (block, PERIOD)
     refused = client.post("/api/billing/runs", json={"block_id": block, "period": PERIOD}, headers=admin)
     assert (refused.status_code, refused.json()["code"]) == (409, "billing.period_closed")
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, BackgroundTasks
 from sqlalchemy.exc import IntegrityError
 
-from shared_billing.api_models import BillOut, CloseRequest, RunOut, RunRequest, StatusRefresh
+from shared_billing.api_models import BillOut, ClosedPeriodOut, CloseRequest, RunOut, RunRequest, StatusRefresh
 from shared_billing.api_types import Id
 from sync_server.api.routes.bills import _bill_out
 from sync_server.billing.ledger import refresh_statuses
@@ -57,7 +57,7 @@ def issue(run_id: Id, context: ContextDep, session: SessionDep, user: CurrentUse
 
 
 @router.post("/periods/close", status_code=201, **access(Role.ADMIN, errors=(409,)))
-def close_period(body: CloseRequest, session: SessionDep, user: CurrentUser, now: NowDep) -> dict[str, str]:
+def close_period(body: CloseRequest, session: SessionDep, user: CurrentUser, now: NowDep) -> ClosedPeriodOut:
     """Close a block's period: no more runs for it; corrections go through credit or debit notes."""
     session.add(ClosedPeriod(block_id=body.block_id, period=body.period, closed_at=now, closed_by_id=user.id or 0))
     session.add(
@@ -75,7 +75,7 @@ def close_period(body: CloseRequest, session: SessionDep, user: CurrentUser, now
     except IntegrityError as error:
         session.rollback()
         raise Problem("billing.period_closed", "The period is already closed") from error
-    return {"block_id": str(body.block_id), "period": body.period, "status": "closed"}
+    return ClosedPeriodOut(block_id=body.block_id, period=body.period, closed_at=now)
 
 
 @router.post("/statuses/refresh", **access(Role.ADMIN, Role.ACCOUNTANT))
