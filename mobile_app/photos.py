@@ -213,14 +213,6 @@ def _fsync_directory(folder: Path) -> None:
         os.close(fd)
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 16), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def save_photo(prepared: PreparedPhoto, folder: Path) -> Path:
     """Write ``prepared`` as ``folder/<sha256>.jpg`` (tmp file, fsync, rename, fsync folder) and return the path.
 
@@ -233,8 +225,10 @@ def save_photo(prepared: PreparedPhoto, folder: Path) -> Path:
         raise PhotoError(PHOTO_HASH_MISMATCH, f"the bytes hash to {actual}, not {prepared.sha256}")
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{prepared.sha256}.jpg"
-    if path.is_file() and _file_sha256(path) == prepared.sha256:
-        return path
+    if path.is_file():
+        with path.open("rb") as existing:
+            if hashlib.file_digest(existing, "sha256").hexdigest() == prepared.sha256:
+                return path
     fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=".photo-", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as tmp:

@@ -52,14 +52,6 @@ class ReadingRecord:
         return self.in_outbox and self.parked_at is not None
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 16), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _check_photo(reading: ReadingV1, photo_path: Path | None) -> None:
     # Caught here, the engineer can retake the photo; caught by the server, the reading stays photo pending.
     if photo_path is None:
@@ -68,7 +60,8 @@ def _check_photo(reading: ReadingV1, photo_path: Path | None) -> None:
         return
     if reading.photo_sha256 is None:
         raise PhotoMismatchError(f"reading {reading.uuid} has a photo file but no photo_sha256")
-    actual = _file_sha256(photo_path)
+    with photo_path.open("rb") as stream:
+        actual = hashlib.file_digest(stream, "sha256").hexdigest()
     if actual != reading.photo_sha256:
         raise PhotoMismatchError(f"{photo_path} hashes to {actual}, the reading says {reading.photo_sha256}")
 
