@@ -30,6 +30,13 @@ from shared_billing.protocol import MeterAssignment, SkipReason
 
 __all__ = ["CaptureView"]
 
+# The engineer's answers to "below the previous reading?", in the words of the buttons.
+ANSWER_LABELS = {
+    BelowPreviousAnswer.ROLLOVER: "Rollover",
+    BelowPreviousAnswer.REPLACED: "Replaced meter",
+    BelowPreviousAnswer.TYPO: "Typo",
+}
+
 
 class CaptureView(ft.Column):
     def __init__(
@@ -73,21 +80,7 @@ class CaptureView(ft.Column):
                 ft.Text(BELOW_PREVIOUS_QUESTION, color=ft.Colors.AMBER_900),
                 ft.Row(
                     wrap=True,
-                    controls=[
-                        ft.OutlinedButton(
-                            "Rollover",
-                            key="below_rollover",
-                            on_click=lambda e: self._answer(BelowPreviousAnswer.ROLLOVER),
-                        ),
-                        ft.OutlinedButton(
-                            "Replaced meter",
-                            key="below_replaced",
-                            on_click=lambda e: self._answer(BelowPreviousAnswer.REPLACED),
-                        ),
-                        ft.OutlinedButton(
-                            "Typo", key="below_typo", on_click=lambda e: self._answer(BelowPreviousAnswer.TYPO)
-                        ),
-                    ],
+                    controls=[self._answer_button(answer, label) for answer, label in ANSWER_LABELS.items()],
                 ),
             ],
         )
@@ -155,7 +148,10 @@ class CaptureView(ft.Column):
             self.error.value = CORRECT_THE_VALUE
             self.question.visible = False
         else:
-            self.error.value = f"Noted: {answer.value}. Save when ready."
+            self.error.value = f"Noted: {ANSWER_LABELS[answer].lower()}. Save when ready."
+
+    def _answer_button(self, answer: BelowPreviousAnswer, label: str) -> ft.OutlinedButton:
+        return ft.OutlinedButton(label, key=f"below_{answer.value}", on_click=lambda _: self._answer(answer))
 
     async def _locate(self, _event: ft.Event[Any]) -> None:
         self.gps.value = "Locating…"
