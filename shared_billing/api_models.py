@@ -417,3 +417,12 @@ class ChainCheck(BaseModel):
         description="event.altered | event.missing | chain.truncated | head.missing | head.invalid | head.mismatch"
     )
     message: str
+
+
+# --- Directory writes: blocks, units, meters, shared-meter membership ---
+
+
+# --- People, routes and tariffs ---
+
+
+# --- Meter replacement ---
