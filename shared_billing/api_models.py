@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -69,6 +69,7 @@ __all__ = [
     "MeterOut",
     "NoteIn",
     "NoteOut",
+    "Page",
     "PaymentIn",
     "PaymentOut",
     "RefreshRequest",
@@ -417,6 +418,20 @@ class ChainCheck(BaseModel):
         description="event.altered | event.missing | chain.truncated | head.missing | head.invalid | head.mismatch"
     )
     message: str
+
+
+# --- Paged lists ---
+
+Item = TypeVar("Item", bound=BaseModel)
+
+
+class Page(BaseModel, Generic[Item]):
+    """One page of a list: ``items`` from ``offset`` on, ``total`` matching the search in all."""
+
+    items: list[Item]
+    total: int
+    limit: int
+    offset: int
 
 
 # --- Directory writes: blocks, units, meters, shared-meter membership ---

@@ -24,6 +24,8 @@ __all__ = [
     "DeviceId",
     "Id",
     "IdList",
+    "PageLimit",
+    "PageOffset",
     "Password",
     "Period",
     "Reason",
@@ -36,6 +38,9 @@ __all__ = [
 
 # A database row id (path, query or body): ≥ 1 and within a 32-bit signed INTEGER column.
 Id = Annotated[int, Field(ge=1, le=DB_ID_MAX)]
+#: A page's size and start: lists are paged so a society of thousands of units stays quick in a browser.
+PageLimit = Annotated[int, Field(ge=1, le=200)]
+PageOffset = Annotated[int, Field(ge=0, le=DB_ID_MAX)]
 # The pull cursor, 0 before the first pull: a sync-event id on SQLite, a transaction horizon above 2**31 on
 # PostgreSQL (sync_server/pull.py), so any non-negative 64-bit number.
 Cursor = Annotated[int, Field(ge=0, le=2**63 - 1)]
