@@ -44,6 +44,7 @@ __all__ = [
     "Longitude",
     "MeterAssignment",
     "MeterKind",
+    "MeterStatus",
     "Note",
     "NoteKind",
     "NulFreeStr",
@@ -120,6 +121,13 @@ class MeterKind(StrEnum):
 
     UNIT = "unit"
     SHARED = "shared"
+
+
+class MeterStatus(StrEnum):
+    """An active meter is read and billed; a retired one (replaced) only takes readings captured before it went."""
+
+    ACTIVE = "active"
+    RETIRED = "retired"
 
 
 class UnitCategory(StrEnum):
