@@ -1,14 +1,14 @@
 """meter replacement: the confirmed replacement event (old meter retired, new meter in its place)
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-01 05:00:00
 """
 
 from collections.abc import Sequence
 
 revision: str = "0011"
-down_revision: str | None = "0009"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
