@@ -61,6 +61,7 @@ from sync_server.models import (
     LedgerEntry,
     Meter,
     MeterKind,
+    MeterStatus,
     Reading,
     ReadingSource,
     ReadingStatus,
@@ -222,7 +223,7 @@ def seed_block(engine: Engine, count: int, now: datetime, settings: Settings, rn
                     "multiplier": Decimal(1),
                     "lat": round(30.9100 + (i // 100) * 0.0002, 6),
                     "lon": round(75.8600 + (i % 100) * 0.0002, 6),
-                    "active": True,
+                    "status": MeterStatus.ACTIVE,
                 }
                 for i, unit_id in enumerate(unit_ids)
             ],

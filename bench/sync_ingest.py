@@ -62,6 +62,7 @@ from sync_server.models import (
     Block,
     Meter,
     MeterKind,
+    MeterStatus,
     Reading,
     ReadingFlagRecord,
     ReadingSource,
@@ -154,7 +155,7 @@ def seed_meters(engine: Engine, count: int, engineer_id: int, now: datetime, rng
                     "multiplier": Decimal(1),
                     "lat": round(ORIGIN[0] + (i // 100) * 0.0002, 6),
                     "lon": round(ORIGIN[1] + (i % 100) * 0.0002, 6),
-                    "active": True,
+                    "status": MeterStatus.ACTIVE,
                 }
                 for i in range(count)
             ],

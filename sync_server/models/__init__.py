@@ -6,6 +6,7 @@ from shared_billing.protocol import (
     BillStatus,
     LedgerEntryKind,
     MeterKind,
+    MeterStatus,
     NoteKind,
     PaymentMode,
     ReadingStatus,
@@ -15,6 +16,7 @@ from shared_billing.protocol import (
     SkipReason,
     UnitCategory,
 )
+from sync_server.models.assignment_history import AssignmentHistory
 from sync_server.models.audit import AuditChainHead, AuditEvent
 from sync_server.models.billing import (
     Bill,
@@ -29,10 +31,12 @@ from sync_server.models.billing import (
 from sync_server.models.directory import Assignment, Block, Meter, SharedMeterMember, Unit
 from sync_server.models.leases import JobLease
 from sync_server.models.readings import Photo, Reading, ReadingFlagRecord, ReadingSource, SyncEvent, SyncEventKind
+from sync_server.models.replacements import MeterReplacement
 from sync_server.models.users import RefreshToken, User
 
 __all__ = [
     "Assignment",
+    "AssignmentHistory",
     "AuditChainHead",
     "AuditEvent",
     "Bill",
@@ -47,6 +51,8 @@ __all__ = [
     "LedgerEntryKind",
     "Meter",
     "MeterKind",
+    "MeterReplacement",
+    "MeterStatus",
     "NoteKind",
     "Payment",
     "PaymentMode",

@@ -5,8 +5,8 @@ from decimal import Decimal
 
 from sqlmodel import Field, SQLModel
 
-from shared_billing.protocol import MeterKind, UnitCategory
-from sync_server.db_types import Money, StrEnumColumn, Units, UTCDateTime
+from shared_billing.protocol import MeterKind, MeterStatus, UnitCategory
+from sync_server.db_types import ExactDecimal, Money, StrEnumColumn, Units, UTCDateTime
 
 
 class Block(SQLModel, table=True):
@@ -25,6 +25,11 @@ class Unit(SQLModel, table=True):
     unit_type: str = Field(max_length=16)  # 2BHK, 4BHK, 5BHK, VILLA, SCO: picks the fixed charge
     floor: str | None = Field(default=None, max_length=4)
     consumer_name: str | None = Field(default=None, max_length=120)
+    # Personal data, like the consumer's name: shown to admins and accountants only (docs/domain.md "Units").
+    phone: str | None = Field(default=None, max_length=16)
+    email: str | None = Field(default=None, max_length=254)
+    # Needed by tariffs with a per-kW fixed charge.
+    sanctioned_load_kw: Decimal | None = Field(default=None, sa_type=ExactDecimal(8, 2))
     tariff_id: int | None = Field(default=None, foreign_key="tariff.id")
     # Blessings bills a few flats at a special rate with no fixed charge.
     rate_override: Decimal | None = Field(default=None, sa_type=Money())
@@ -43,7 +48,8 @@ class Meter(SQLModel, table=True):
     multiplier: Decimal = Field(default=Decimal(1), sa_type=Units())
     lat: float | None = None
     lon: float | None = None
-    active: bool = True
+    install_date: date | None = None  # the society's calendar date
+    status: MeterStatus = Field(default=MeterStatus.ACTIVE, sa_type=StrEnumColumn(MeterStatus, 8))
 
 
 class SharedMeterMember(SQLModel, table=True):
@@ -59,8 +65,10 @@ class SharedMeterMember(SQLModel, table=True):
 
 
 class Assignment(SQLModel, table=True):
-    """One field engineer per meter."""
+    """One field engineer per meter, and its place on the engineer's route (docs/domain.md "Routes")."""
 
     meter_id: int = Field(foreign_key="meter.id", primary_key=True)
     engineer_id: int = Field(foreign_key="user.id", index=True)
     assigned_at: datetime = Field(sa_type=UTCDateTime)
+    # The route is walked by (walk_order, meter number): not unique, so a reorder never trips over itself.
+    walk_order: int = 0
