@@ -6,10 +6,11 @@ from datetime import date, datetime, tzinfo
 from decimal import Decimal
 
 import flet as ft
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal
 
 __all__ = [
     "day",
+    "indian_number",
     "local_time",
     "mounted_page",
     "plural",
@@ -49,6 +50,14 @@ def day(text: date | str | None) -> str:
 def rupees(amount: Decimal | str) -> str:
     """Indian grouping and the rupee sign: ₹1,23,456.50."""
     return format_currency(Decimal(amount), "INR", locale="en_IN")
+
+
+def indian_number(number: int | Decimal | str) -> str:
+    """Indian grouping without a currency: 12,34,567 (counts, units, kW). Every decimal given is kept as it is
+    (a register value's places mean something), never rounded."""
+    text = format(Decimal(number), "f")
+    whole, point, fraction = text.partition(".")
+    return format_decimal(Decimal(whole), locale="en_IN") + point + fraction
 
 
 def plural(count: int, noun: str) -> str:

@@ -1,0 +1,114 @@
+"""A paged, searchable list for the console: a search box, one page of rows, and "21–40 of 1,234" with previous
+and next. Each page is one ``Page`` call (``q``, ``limit``, ``offset``: docs/api.md), so a society of thousands of
+units never loads whole into a browser tab.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import flet as ft
+
+from mobile_app.api.errors import ApiClientError
+from mobile_app.ui.common import indian_number, push_update
+from shared_billing.api_models import Page
+
+__all__ = ["PAGE_SIZE", "PageFetch", "PagedList", "range_text"]
+
+PAGE_SIZE = 20
+# (search text or None, limit, offset) -> one page.
+PageFetch = Callable[[str | None, int, int], Awaitable[Page[Any]]]
+
+
+def range_text(offset: int, shown: int, total: int) -> str:
+    """Where the page is in the list, in Indian grouping: "21–40 of 1,234"."""
+    if shown == 0:
+        return f"None of {indian_number(total)}" if total else "Nothing found"
+    return f"{indian_number(offset + 1)}–{indian_number(offset + shown)} of {indian_number(total)}"
+
+
+class PagedList(ft.Column):
+    """Rows of one page of ``fetch``; ``name`` prefixes the keys of its controls (``{name}_search``,
+    ``{name}_prev``, ``{name}_next``, ``{name}_range``, ``{name}_items``)."""
+
+    def __init__(
+        self,
+        name: str,
+        fetch: PageFetch,
+        row: Callable[[Any], ft.Control],
+        *,
+        page_size: int = PAGE_SIZE,
+        hint: str = "Search",
+        empty: str = "Nothing here yet",
+    ) -> None:
+        self.name = name
+        self.fetch = fetch
+        self.row = row
+        self.page_size = page_size
+        self.empty = empty
+        self.start = 0
+        self.total = 0
+        self.query: str | None = None
+        self.search = ft.TextField(
+            label=hint, key=f"{name}_search", width=320, dense=True, on_submit=self._search, prefix_icon=ft.Icons.SEARCH
+        )
+        self.range = ft.Text("", key=f"{name}_range")
+        self.prev = ft.IconButton(
+            ft.Icons.CHEVRON_LEFT, key=f"{name}_prev", tooltip="Previous page", disabled=True, on_click=self._prev
+        )
+        self.next = ft.IconButton(
+            ft.Icons.CHEVRON_RIGHT, key=f"{name}_next", tooltip="Next page", disabled=True, on_click=self._next
+        )
+        self.items = ft.Column(spacing=4, key=f"{name}_items")
+        super().__init__(
+            spacing=8,
+            controls=[
+                ft.Row(
+                    [
+                        self.search,
+                        ft.IconButton(ft.Icons.SEARCH, key=f"{name}_go", tooltip="Search", on_click=self._search),
+                        self.prev,
+                        self.range,
+                        self.next,
+                    ]
+                ),
+                self.items,
+            ],
+        )
+
+    async def load(self) -> None:
+        """Show the current page again (after a change); a page left empty by a removal steps back one page."""
+        try:
+            page = await self.fetch(self.query, self.page_size, self.start)
+            if not page.items and page.total and self.start >= page.total:
+                self.start = max(0, (page.total - 1) // self.page_size * self.page_size)
+                page = await self.fetch(self.query, self.page_size, self.start)
+        except ApiClientError as error:
+            self.range.value = error.message
+            self.range.color = ft.Colors.RED_700
+            push_update(self)
+            return
+        self.total = page.total
+        self.range.value = range_text(self.start, len(page.items), page.total)
+        self.range.color = None
+        self.prev.disabled = self.start == 0
+        self.next.disabled = self.start + len(page.items) >= page.total
+        self.items.controls = [self.row(item) for item in page.items] or [
+            ft.Text(self.empty if not self.query else f"Nothing matches “{self.query}”", italic=True)
+        ]
+        push_update(self)
+
+    async def _search(self, _event: ft.Event[Any] | None = None) -> None:
+        self.query = (self.search.value or "").strip() or None
+        self.start = 0
+        await self.load()
+
+    async def _prev(self, _event: ft.Event[Any] | None = None) -> None:
+        self.start = max(0, self.start - self.page_size)
+        await self.load()
+
+    async def _next(self, _event: ft.Event[Any] | None = None) -> None:
+        if self.start + self.page_size < self.total:
+            self.start += self.page_size
+        await self.load()
