@@ -1,7 +1,8 @@
 """Produce one unit's bill for the period of an approved reading, with ``shared_billing``.
 
-Consumption = this approved reading − the latest approved reading of an earlier period (docs/domain.md). A unit on a
-shared meter (water motor) also pays its share of that meter's units, split over the members' own units; every
+Consumption = this approved reading − the latest approved reading of an earlier period (docs/domain.md); in the
+period of a meter replacement, the old meter's part plus the new meter's (sync_server/billing/replacement.py). A
+unit on a shared meter (water motor) also pays its share of that meter's units, split over the members' own units; every
 member and the shared meter need approved readings for the period, or the bill waits. A unit-period is billed at
 most once (unique constraint), and an approved reading at most once.
 """
@@ -13,26 +14,29 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Executable, update
+from sqlalchemy import ColumnElement, Executable, case, exists, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, or_, select
 
 from shared_billing.bill_lines import BillLine, tariff_charges
 from shared_billing.billing import BillResult, SharedMeterUse, compute_bill
-from shared_billing.consumption import MeterRegister, meter_consumption
+from shared_billing.consumption import MeterRegister, meter_consumption, replacement_consumption
 from shared_billing.errors import BillingError
 from shared_billing.estimates import BilledEstimate, true_up
 from shared_billing.periods import BillingPeriod
 from shared_billing.readings import format_quantity
 from shared_billing.tariffs import RateOverride, ShareRounding, Tariff
+from sync_server.billing.replacement import attributed_to, in_service_during, replacement_measured_by
 from sync_server.models import (
     Bill,
     BillNumberCounter,
     BillStatus,
     Meter,
     MeterKind,
+    MeterReplacement,
     Reading,
+    ReadingSource,
     ReadingStatus,
     SharedMeterMember,
     TariffRecord,
@@ -76,15 +80,21 @@ class MeterConsumption:
 
 
 def approved_in_period(session: Session, meter_id: int, period: str) -> Reading | None:
+    """The meter's latest approved reading of the period, the reading that reported its installation included;
+    at one instant, that reading or any other comes before the installation baseline (it read the register)."""
     return session.exec(
         select(Reading)
         .where(
-            Reading.meter_id == meter_id,
+            attributed_to(meter_id),
             Reading.period == period,
             Reading.status == ReadingStatus.APPROVED,
             col(Reading.value).is_not(None),
         )
-        .order_by(col(Reading.captured_at).desc())
+        .order_by(
+            col(Reading.captured_at).desc(),
+            case((col(Reading.source) == ReadingSource.INSTALL, 1), else_=0),
+            col(Reading.id).desc(),
+        )
     ).first()
 
 
@@ -125,9 +135,51 @@ def _consumption(session: Session, meter: Meter, current: Reading, previous: Rea
     return MeterConsumption(found.units, current, previous, found.explanation if found.rollover else ())
 
 
-def unit_meter(session: Session, unit_id: int) -> Meter | None:
-    """The unit's own meter (not a shared meter it is a member of)."""
-    return session.exec(select(Meter).where(Meter.unit_id == unit_id, Meter.kind == MeterKind.UNIT)).first()
+def _register(meter: Meter) -> MeterRegister:
+    return MeterRegister(dials=meter.dials, decimals=meter.decimals, multiplier=meter.multiplier)
+
+
+def _replacement_consumption(
+    session: Session, replaced: MeterReplacement, current: Reading, previous: Reading | None
+) -> MeterConsumption:
+    """The period's units across a replacement: the old meter from ``previous`` (its reading the bill measures
+    from) to its final read, plus the new meter from its initial read to ``current`` (docs/domain.md "Meter
+    replacement"); one trace line per meter, then the sum."""
+    old, new = session.get(Meter, replaced.old_meter_id), session.get(Meter, replaced.new_meter_id)
+    assert old is not None
+    assert new is not None
+    assert current.value is not None
+    if previous is None or previous.value is None:
+        raise Problem("bill.no_previous_reading", f"Meter {old.number} has no approved reading before")
+    try:
+        found = replacement_consumption(
+            _register(old), previous.value, replaced.old_final, _register(new), replaced.new_initial, current.value
+        )
+    except BillingError as error:  # BelowPrevious: a drop on either meter that is no plausible rollover
+        raise Problem(
+            error.code,
+            f"Meters {old.number} → {new.number}: {error.message}",
+            {"previous": previous.value_text, "current": current.value_text},
+        ) from error
+    # replacement_consumption explains the old meter, the new meter, then the sum (one line each).
+    old_line, new_line, total = found.explanation
+    notes = (
+        f"Old meter {old.number} until {replaced.replaced_on.isoformat()}: {old_line}",
+        f"New meter {new.number} from {replaced.replaced_on.isoformat()}: {new_line}",
+        total,
+    )
+    return MeterConsumption(found.units, current, previous, notes)
+
+
+def unit_meter(session: Session, unit_id: int, period: str | None = None) -> Meter | None:
+    """The unit's own meter (not a shared meter it is a member of): the one in service during ``period``, or
+    without a period the one not replaced since (a replaced meter stays on its unit, retired)."""
+    query = select(Meter).where(Meter.unit_id == unit_id, Meter.kind == MeterKind.UNIT)
+    if period is not None:
+        query = query.where(in_service_during(period))
+    else:
+        query = query.where(~exists().where(col(MeterReplacement.old_meter_id) == col(Meter.id)))
+    return session.exec(query).first()
 
 
 def member_during(period: str) -> ColumnElement[bool]:
@@ -139,12 +191,16 @@ def member_during(period: str) -> ColumnElement[bool]:
 
 
 def _unit_consumption(session: Session, unit_id: int, period: str) -> Decimal | None:
-    meter = unit_meter(session, unit_id)
+    meter = unit_meter(session, unit_id, period)
     if meter is None or meter.id is None:
         return None
     current = approved_in_period(session, meter.id, period)
     if current is None:
         return None
+    replaced = replacement_measured_by(session, current)
+    if replaced is not None:
+        previous = previous_approved(session, replaced.old_meter_id, period)
+        return _replacement_consumption(session, replaced, current, previous).units
     return _consumption(session, meter, current).units
 
 
@@ -319,8 +375,8 @@ def consumption_base(session: Session, meter: Meter, unit_id: int, period: str) 
     estimates = open_estimates(session, unit_id, period)
     last = last_actual_bill(session, unit_id, period)
     if last is not None and last.reading_id is not None:
-        base = session.get(Reading, last.reading_id)
-        if base is not None and base.meter_id == meter.id and base.value is not None:
+        base = session.exec(select(Reading).where(Reading.id == last.reading_id, attributed_to(meter.id))).first()
+        if base is not None and base.value is not None:
             return base, estimates
     before = estimates[0].period if estimates else period
     return previous_approved(session, meter.id, before), estimates
@@ -361,7 +417,9 @@ def price_reading(session: Session, reading: Reading, *, arrears: Decimal = Deci
     """
     if reading.status != ReadingStatus.APPROVED or reading.value is None:
         raise Problem("bill.reading_not_approved")
-    meter = session.get(Meter, reading.meter_id)
+    replaced = replacement_measured_by(session, reading)
+    # Across a replacement the bill measures from the old meter's reading (docs/domain.md "Meter replacement").
+    meter = session.get(Meter, reading.meter_id if replaced is None else replaced.old_meter_id)
     assert meter is not None
     if meter.unit_id is None or meter.kind != MeterKind.UNIT:
         raise Problem("bill.not_a_unit_meter")
@@ -372,7 +430,10 @@ def price_reading(session: Session, reading: Reading, *, arrears: Decimal = Deci
     base, estimated = consumption_base(session, meter, unit.id, reading.period)
     if base is None:
         raise Problem("bill.no_previous_reading", f"Meter {meter.number} has no approved reading before")
-    consumption = _consumption(session, meter, reading, base)
+    if replaced is None:
+        consumption = _consumption(session, meter, reading, base)
+    else:
+        consumption = _replacement_consumption(session, replaced, reading, base)
     own = consumption.units
     override = rate_override_of(unit)
     adjustments = []

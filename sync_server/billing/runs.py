@@ -20,6 +20,7 @@ from shared_billing.errors import BelowPrevious
 from sync_server.billing.compute import approved_in_period, awaiting_review, draft_bill, existing_bill
 from sync_server.billing.estimates import draft_estimated_bill
 from sync_server.billing.issue import issue_bill
+from sync_server.billing.replacement import in_service_during
 from sync_server.config import Settings
 from sync_server.db_guard import allow_long_transactions
 from sync_server.models import (
@@ -53,11 +54,12 @@ _PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 RUN_STATEMENT_LIMIT_S = 120.0  # per statement or lock wait of a background run (requests get a few seconds)
 
 
-def _units_of_block(session: Session, block_id: int) -> list[tuple[Unit, Meter]]:
+def _units_of_block(session: Session, block_id: int, period: str) -> list[tuple[Unit, Meter]]:
+    # One meter per unit: the one in service during the period (a replaced meter stays on its unit, retired).
     rows = session.exec(
         select(Unit, Meter)
         .join(Meter, (col(Meter.unit_id) == col(Unit.id)) & (col(Meter.kind) == MeterKind.UNIT))
-        .where(Unit.block_id == block_id)
+        .where(Unit.block_id == block_id, in_service_during(period))
         .order_by(col(Unit.code))
     ).all()
     return list(rows)
@@ -76,7 +78,7 @@ def start_run(session: Session, *, block_id: int, period: str, actor: User, now:
     ).first()
     if closed is not None:
         raise Problem("billing.period_closed")
-    total_units = len(_units_of_block(session, block_id))
+    total_units = len(_units_of_block(session, block_id, period))
     actor_id = actor.id
     for _attempt in range(3):  # a stale run superseded, then (rarely) another starter beating us to the insert
         running = _running_run(session, block_id, period)
@@ -185,7 +187,7 @@ def execute_run(engine: Engine, run_id: int, *, clock: Callable[[], datetime]) -
         assert actor is not None
         unit_code = ""
         try:
-            for index, (unit, meter) in enumerate(_units_of_block(session, run.block_id), start=1):
+            for index, (unit, meter) in enumerate(_units_of_block(session, run.block_id, run.period), start=1):
                 unit_code = unit.code
                 _draft_one(session, run, unit, meter, actor, clock())
                 run.processed = index

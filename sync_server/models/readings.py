@@ -19,6 +19,9 @@ class ReadingSource(StrEnum):
     FIELD = "field"  # pushed by a phone
     SEED = "seed"  # demo or benchmark history
     IMPORT = "import"  # history imported from the older system
+    # A new meter's initial register, recorded by its replacement event (sync_server/replacements.py): the
+    # baseline its later readings are measured from.
+    INSTALL = "install"
 
 
 class SyncEventKind(StrEnum):
