@@ -9,12 +9,13 @@ Bounded fields use ``shared_billing.api_types``. Pure pydantic: no I/O here.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
 
 from shared_billing.api_types import (
     Amount,
@@ -31,9 +32,11 @@ from shared_billing.api_types import (
 )
 from shared_billing.checks import ReadingFlag
 from shared_billing.protocol import (
+    NO_NUL,
     BillStatus,
     LedgerEntryKind,
     MeterKind,
+    MeterStatus,
     NoteKind,
     PaymentMode,
     ReadingStatus,
@@ -51,6 +54,7 @@ __all__ = [
     "BillLineOut",
     "BillOut",
     "BillRequest",
+    "BlockIn",
     "BlockOut",
     "BlockPdfRequest",
     "BulkPaid",
@@ -66,6 +70,10 @@ __all__ = [
     "LedgerLine",
     "LoginRequest",
     "Me",
+    "MembershipEnd",
+    "MembershipIn",
+    "MembershipOut",
+    "MeterIn",
     "MeterOut",
     "NoteIn",
     "NoteOut",
@@ -79,6 +87,7 @@ __all__ = [
     "StatusRefresh",
     "TariffOut",
     "TokenPair",
+    "UnitIn",
     "UnitOut",
     "UserOut",
 ]
@@ -160,6 +169,11 @@ class UnitOut(BaseModel):
     tariff_id: int | None
     rate_override: Decimal | None
     fixed_charge_waived: bool
+    sanctioned_load_kw: Decimal | None
+    # Personal data: None in a supervisor's answer (only admins and accountants see it), never in the pull.
+    consumer_name: str | None
+    phone: str | None
+    email: str | None
 
 
 class MeterOut(BaseModel):
@@ -175,6 +189,8 @@ class MeterOut(BaseModel):
     lat: float | None
     lon: float | None
     engineer_id: int | None
+    install_date: date | None
+    status: MeterStatus
 
 
 class TariffOut(BaseModel):
@@ -435,6 +451,129 @@ class Page(BaseModel, Generic[Item]):
 
 
 # --- Directory writes: blocks, units, meters, shared-meter membership ---
+
+# Field bounds of the directory forms: the columns' lengths (sync_server/models/directory.py), so a value that
+# passes here always fits the table.
+BlockCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16, pattern=NO_NUL)]
+UnitCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40, pattern=NO_NUL)]
+MeterNumber = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32, pattern=NO_NUL)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16, pattern=NO_NUL)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120, pattern=NO_NUL)]
+Floor = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4, pattern=NO_NUL)]
+MeterLabel = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40, pattern=NO_NUL)]
+# A rate per unit in rupees (a unit's override): zero allowed (a free connection), paise at most.
+Rate = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
+LoadKw = Annotated[Decimal, Field(gt=0, max_digits=8, decimal_places=2)]
+Dials = Annotated[int, Field(ge=1, le=12)]
+DecimalDials = Annotated[int, Field(ge=0, le=3)]
+Multiplier = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=4)]
+Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
+Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+# A plain pattern, not pydantic's EmailStr: email-validator is not a dependency, and a society's office only
+# needs to catch a mistyped address, not prove it delivers.
+Email = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$")
+]
+
+
+def indian_phone(value: str) -> str:
+    """An Indian mobile or landline as people write it, kept without spaces and hyphens: digits with an optional
+    leading +91, 10 to 13 digits in all (a mobile's 10, a landline with its STD code, a number with 91)."""
+    compact = re.sub(r"[\s-]", "", value)
+    digits = sum(character.isdigit() for character in compact)
+    if not re.fullmatch(r"(\+91)?[0-9]+", compact) or not 10 <= digits <= 13:
+        raise ValueError("a phone number is 10 to 13 digits with an optional +91 (spaces and hyphens allowed)")
+    return compact
+
+
+Phone = Annotated[str, StringConstraints(max_length=32), AfterValidator(indian_phone)]
+
+
+class BlockIn(BaseModel):
+    """``POST /api/blocks`` and ``PUT /api/blocks/{block_id}``: the whole block as the admin's form sends it."""
+
+    code: BlockCode
+    name: Name
+    reason: Reason | None = None
+
+
+class UnitIn(BaseModel):
+    """``POST /api/units`` and ``PUT /api/units/{unit_id}``: the whole unit (an edit sends every field)."""
+
+    code: UnitCode
+    block_id: Id
+    category: UnitCategory
+    unit_type: ShortText  # 2BHK, VILLA, SCO...: picks the tariff's fixed charge
+    floor: Floor | None = None
+    sanctioned_load_kw: LoadKw | None = None
+    tariff_id: Id | None = None
+    rate_override: Rate | None = None
+    fixed_charge_waived: bool = False
+    consumer_name: Name | None = None
+    phone: Phone | None = None
+    email: Email | None = None
+    reason: Reason | None = None
+
+
+class MeterIn(BaseModel):
+    """``POST /api/meters`` and ``PUT /api/meters/{meter_id}``: the whole meter. With a unit it is that unit's
+    meter; without one it is a shared meter (its units are its members)."""
+
+    number: MeterNumber
+    block_id: Id
+    unit_id: Id | None = None
+    label: MeterLabel | None = None
+    dials: Dials = 6
+    decimals: DecimalDials = 0
+    multiplier: Multiplier = Decimal(1)
+    lat: Latitude | None = None
+    lon: Longitude | None = Field(default=None, validate_default=True)
+    install_date: Day | None = None
+    status: MeterStatus = MeterStatus.ACTIVE
+    reason: Reason | None = None  # required when the edit retires the meter
+
+    @field_validator("decimals")
+    @classmethod
+    def _decimals_within_dials(cls, decimals: int, info: ValidationInfo) -> int:
+        dials = info.data.get("dials")
+        if dials is not None and decimals >= dials:
+            raise ValueError(f"a meter of {dials} dials shows fewer than {dials} decimals")
+        return decimals
+
+    @field_validator("lon")
+    @classmethod
+    def _both_coordinates_or_neither(cls, lon: float | None, info: ValidationInfo) -> float | None:
+        # Runs for a missing lon too (validate_default): a lone latitude is caught here, named by its partner.
+        if "lat" in info.data and (info.data["lat"] is None) != (lon is None):
+            raise ValueError("a registered location has both lat and lon, or neither")
+        return lon
+
+
+class MembershipIn(BaseModel):
+    """``POST /api/meters/{meter_id}/members``: a unit shares the meter from ``valid_from`` on."""
+
+    unit_id: Id
+    valid_from: Day
+    reason: Reason | None = None
+
+
+class MembershipEnd(BaseModel):
+    """``POST /api/meters/{meter_id}/members/{membership_id}/end``: the unit stops sharing from ``valid_to``
+    (that day on, it is no longer a member). Removing someone always says why."""
+
+    valid_to: Day
+    reason: Reason
+
+
+class MembershipOut(BaseModel):
+    """A unit's membership of a shared meter: from ``valid_from`` until ``valid_to`` (exclusive; None: still)."""
+
+    id: int
+    meter_id: int
+    unit_id: int
+    unit_code: str
+    valid_from: date
+    valid_to: date | None
 
 
 # --- People, routes and tariffs ---

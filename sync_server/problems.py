@@ -39,6 +39,8 @@ CODES: dict[str, ProblemSpec] = {
     "request.method_not_allowed": ProblemSpec(405, "This path does not take this method"),
     "request.out_of_range": ProblemSpec(422, "A value does not fit what the server can store"),
     "request.conflict": ProblemSpec(409, "The request conflicts with data already stored"),
+    "request.unknown_reference": ProblemSpec(422, "The request names a row that does not exist"),
+    "request.reason_required": ProblemSpec(422, "This change needs a reason"),
     "server.error": ProblemSpec(500, "Something went wrong on the server; it has been logged"),
     "service.unavailable": ProblemSpec(
         503, "The database is unavailable, locked or not answering: retry after Retry-After seconds"
@@ -127,6 +129,24 @@ CODES: dict[str, ProblemSpec] = {
     ),
     "billing.run_interrupted": ProblemSpec(500, "The server stopped while the run was going; start it again"),
     "tariff.exists": ProblemSpec(409, "A tariff version with this code and date is already stored"),
+    # Directory writes: blocks, units, meters and shared-meter membership (docs/domain.md "Directory").
+    **_specs(
+        409,
+        **{
+            "block.code_taken": "Another block has this code",
+            "unit.code_taken": "Another unit has this code",
+            "meter.number_taken": "Another meter has this number",
+            "meter.unit_has_meter": "The unit already has an active meter",
+            "meter.has_readings": "The meter has readings: its register cannot change without a replacement",
+            "meter.not_shared": "Only a shared meter has member units",
+            "membership.overlaps": "The unit already shares this meter for part of these dates",
+            "membership.billed": "A member's bill covers this date: billed shares never change",
+            "membership.ended": "The membership has ended already",
+        },
+    ),
+    "meter.wrong_block": ProblemSpec(422, "A unit's meter is in the unit's block"),
+    "membership.not_found": ProblemSpec(404, "No such membership of this meter"),
+    "membership.invalid_dates": ProblemSpec(422, "A membership ends after it starts"),
     "download.invalid": ProblemSpec(404, "The link is not valid or has expired"),
     "payment.invalid_amount": ProblemSpec(422, "A payment is a positive amount"),
     "payment.wrong_bill": ProblemSpec(409, "The bill is not an issued bill of this unit"),

@@ -13,6 +13,7 @@ from sync_server.api.routes import (
     health,
     payments,
     photos,
+    premises,
     review,
     sync,
     users,
@@ -21,6 +22,20 @@ from sync_server.api.routes import (
 __all__ = ["api_router"]
 
 api_router = APIRouter()
-for module in (health, clock, auth, sync, photos, review, directory, bills, billing_runs, payments, documents, audit):
+for module in (
+    health,
+    clock,
+    auth,
+    sync,
+    photos,
+    review,
+    directory,
+    premises,
+    bills,
+    billing_runs,
+    payments,
+    documents,
+    audit,
+):
     api_router.include_router(module.router)
 api_router.include_router(users.router)

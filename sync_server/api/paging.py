@@ -39,7 +39,10 @@ PageQuery = Annotated[PageParams, Depends(_page_params)]
 
 
 def paginate(
-    session: Session, statement: Select[Any], page: PageParams, search: Sequence[ColumnElement[Any] | Mapped[Any]] = ()
+    session: Session,
+    statement: Select[*tuple[Any, ...]],
+    page: PageParams,
+    search: Sequence[ColumnElement[Any] | Mapped[Any]] = (),
 ) -> tuple[list[Any], int]:
     """Rows of ``statement`` for ``page`` (filtered by ``page.q`` on the ``search`` columns) and the total count.
 

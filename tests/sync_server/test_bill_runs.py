@@ -28,7 +28,7 @@ def _approve_walkthrough(client: TestClient) -> str:
 
 
 def _block_b(client: TestClient, headers: dict[str, str]) -> int:
-    return next(b["id"] for b in client.get("/api/blocks", headers=headers).json() if b["code"] == "B")
+    return next(b["id"] for b in client.get("/api/blocks", headers=headers).json()["items"] if b["code"] == "B")
 
 
 def _run(client: TestClient, headers: dict[str, str], block_id: int) -> dict[str, Any]:
@@ -124,7 +124,7 @@ def test_payments_set_status_and_overpayment_is_a_credit(client: TestClient, clo
 
 def test_payment_refused_for_non_positive_amount(client: TestClient) -> None:
     accountant = auth(client, "accountant")
-    unit_id = client.get("/api/units", headers=auth(client, "admin")).json()[0]["id"]
+    unit_id = client.get("/api/units", headers=auth(client, "admin")).json()["items"][0]["id"]
     response = client.post(
         "/api/payments",
         json={"unit_id": unit_id, "amount": "-5", "paid_on": NOW.date().isoformat(), "mode": "cash"},

@@ -72,7 +72,7 @@ def test_concurrent_billing_requests_bill_and_charge_exactly_once(live_server: L
     assert made["bill_number"].endswith("/000001")
 
     with live_server.client(admin) as http:
-        block = next(b["id"] for b in http.get("/api/blocks").json() if b["code"] == "B")
+        block = next(b["id"] for b in http.get("/api/blocks").json()["items"] if b["code"] == "B")
         # Three starts of the block's run at once: one runs at a time, the others are told which one runs
         # (or start after it finished); none fails and nothing is drafted twice.
         body = {"block_id": block, "period": PERIOD}

@@ -27,7 +27,7 @@ def _walkthrough_approved(server: Server) -> None:
 
 def _issued(server: Server) -> list[dict[str, Any]]:
     admin = server.headers("admin")
-    block = next(b["id"] for b in server.http.get("/api/blocks", headers=admin).json() if b["code"] == "B")
+    block = next(b["id"] for b in server.http.get("/api/blocks", headers=admin).json()["items"] if b["code"] == "B")
     period = server.clock().strftime("%Y-%m")
     run_id = server.http.post("/api/billing/runs", json={"block_id": block, "period": period}, headers=admin)
     bills: list[dict[str, Any]] = server.http.post(

@@ -7,43 +7,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
-from shared_billing.api_models import AssignmentIn, BlockOut, MeterOut, TariffOut, UnitOut, UserOut
+from shared_billing.api_models import AssignmentIn, TariffOut, UserOut
 from shared_billing.api_types import Id
 from shared_billing.errors import BillingError
 from shared_billing.tariff_file import parse_tariff_toml
 from sync_server.deps import CurrentUser, NowDep, SessionDep, access
 from sync_server.directory import assign_meter, unassign_meter
-from sync_server.models import Assignment, AuditEvent, Block, Meter, Role, TariffRecord, Unit, User
+from sync_server.models import AuditEvent, Role, TariffRecord, User
 from sync_server.problems import Problem
 
 router = APIRouter(tags=["directory"])
 
 READERS = (Role.SUPERVISOR, Role.ADMIN, Role.ACCOUNTANT)
 MAX_TARIFF_BYTES = 256 * 1024
-
-
-@router.get("/blocks", **access(*READERS))
-def list_blocks(session: SessionDep) -> list[BlockOut]:
-    """Blocks of the society."""
-    return [BlockOut.model_validate(b, from_attributes=True) for b in session.exec(select(Block)).all()]
-
-
-@router.get("/units", **access(*READERS))
-def list_units(session: SessionDep) -> list[UnitOut]:
-    """Units (flats, villas, shops) with their type and tariff."""
-    units = session.exec(select(Unit).order_by(col(Unit.code))).all()
-    return [UnitOut.model_validate(u, from_attributes=True) for u in units]
-
-
-@router.get("/meters", **access(*READERS))
-def list_meters(session: SessionDep) -> list[MeterOut]:
-    """Meters with their register shape, registered location and assigned engineer."""
-    rows = session.exec(
-        select(Meter, Assignment.engineer_id)
-        .outerjoin(Assignment, col(Assignment.meter_id) == col(Meter.id))
-        .order_by(col(Meter.number))
-    ).all()
-    return [MeterOut.model_validate({**meter.model_dump(), "engineer_id": engineer_id}) for meter, engineer_id in rows]
 
 
 @router.get("/tariffs", **access(*READERS))
