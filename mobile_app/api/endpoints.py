@@ -9,21 +9,28 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, TypeVar
 from uuid import UUID
+
+from pydantic import BaseModel
 
 from mobile_app.api.answers import (
     JSON,
     Call,
+    Reader,
     json_body,
     read_bytes,
     read_created,
     read_list,
     read_model,
+    read_nothing,
 )
 from shared_billing.api_models import (
+    AccountChange,
+    AssignmentIn,
     BillOut,
     BillRequest,
+    BlockIn,
     BlockOut,
     BlockPdfRequest,
     BulkPaid,
@@ -31,13 +38,29 @@ from shared_billing.api_models import (
     ClockOut,
     DecisionReason,
     DownloadLink,
+    MembershipEnd,
+    MembershipIn,
+    MembershipOut,
+    MeterIn,
     MeterOut,
+    Page,
+    PasswordReset,
     PaymentIn,
     PaymentOut,
     ReviewItem,
+    RouteMove,
+    RouteMoved,
+    RouteOrder,
+    RouteStop,
     RunOut,
     RunRequest,
+    TariffAssigned,
+    TariffAssignmentIn,
+    TariffOut,
+    UnitIn,
     UnitOut,
+    UserIn,
+    UserOut,
 )
 from shared_billing.protocol import (
     BillStatus,
@@ -46,36 +69,63 @@ from shared_billing.protocol import (
     PushRequest,
     PushResponse,
     ReadingStatus,
+    Role,
 )
 
 __all__ = [
     "DECISIONS",
+    "TOML",
     "Decision",
+    "add_member",
     "approved_readings",
+    "assign_meter",
+    "assign_tariff",
     "bill_pdf_link",
     "bills",
+    "block_page",
     "block_pdf_link",
-    "blocks",
     "clock",
     "create_bill",
+    "create_block",
+    "create_meter",
+    "create_unit",
+    "create_user",
+    "deactivate_user",
     "decide",
+    "end_member",
+    "import_tariff",
     "issue_run",
     "mark_paid",
-    "meters",
+    "members",
+    "meter_page",
+    "move_route",
     "photo",
     "pull",
     "push",
+    "reactivate_user",
     "record_payment",
+    "reorder_route",
+    "reset_password",
     "review_queue",
+    "route",
     "run",
     "start_run",
-    "units",
+    "tariff_page",
+    "unassign_meter",
+    "unit_page",
+    "update_block",
+    "update_meter",
+    "update_unit",
     "upload_photo",
+    "user_page",
 ]
+
+T = TypeVar("T")
 
 # Review decisions (``POST /api/review/readings/{uuid}/{decision}``) and whether each needs a reason.
 Decision = Literal["approve", "reject", "reread"]
 DECISIONS: dict[Decision, bool] = {"approve": False, "reject": True, "reread": True}
+TOML = "application/toml"  # a tariff file's media type (docs/tariff-format.md)
 
 
 # --- Sync (the phone) ---
@@ -120,18 +170,6 @@ def decide(reading_uuid: UUID, decision: Decision, reason: str | None = None) ->
 
 def photo(sha256: str) -> Call[bytes]:
     return Call("GET", f"/photos/{sha256}", read_bytes)
-
-
-def blocks() -> Call[list[BlockOut]]:
-    return Call("GET", "/blocks", read_list(BlockOut))
-
-
-def units() -> Call[list[UnitOut]]:
-    return Call("GET", "/units", read_list(UnitOut))
-
-
-def meters() -> Call[list[MeterOut]]:
-    return Call("GET", "/meters", read_list(MeterOut))
 
 
 def approved_readings() -> Call[list[ReviewItem]]:
@@ -188,3 +226,130 @@ def record_payment(
 def mark_paid(bill_ids: list[int], paid_on: date, mode: PaymentMode) -> Call[BulkResult]:
     body = json_body(BulkPaid.model_construct(bill_ids=bill_ids, paid_on=paid_on, mode=mode, reference=None))
     return Call("POST", "/bills/mark-paid", read_model(BulkResult), body=body, content_type=JSON)
+
+
+# --- Directory, people, routes and tariffs (the admin console; every list is a Page: q, limit, offset) ---
+
+
+def _paged(q: str | None, limit: int, offset: int, **filters: str | int | None) -> dict[str, str | int]:
+    given: dict[str, str | int | None] = {"q": q or None, "limit": limit, "offset": offset, **filters}
+    return {name: value for name, value in given.items() if value is not None}
+
+
+def block_page(q: str | None = None, limit: int = 50, offset: int = 0) -> Call[Page[BlockOut]]:
+    return Call("GET", "/blocks", read_model(Page[BlockOut]), params=_paged(q, limit, offset))
+
+
+def unit_page(
+    q: str | None = None, limit: int = 50, offset: int = 0, *, block_id: int | None = None
+) -> Call[Page[UnitOut]]:
+    """Units by code; ``block_id`` keeps one block's."""
+    return Call("GET", "/units", read_model(Page[UnitOut]), params=_paged(q, limit, offset, block_id=block_id))
+
+
+def meter_page(q: str | None = None, limit: int = 50, offset: int = 0) -> Call[Page[MeterOut]]:
+    return Call("GET", "/meters", read_model(Page[MeterOut]), params=_paged(q, limit, offset))
+
+
+def user_page(
+    q: str | None = None, limit: int = 50, offset: int = 0, *, role: Role | None = None
+) -> Call[Page[UserOut]]:
+    params = _paged(q, limit, offset, role=role.value if role else None)
+    return Call("GET", "/users", read_model(Page[UserOut]), params=params)
+
+
+def tariff_page(q: str | None = None, limit: int = 50, offset: int = 0) -> Call[Page[TariffOut]]:
+    return Call("GET", "/tariffs", read_model(Page[TariffOut]), params=_paged(q, limit, offset))
+
+
+def import_tariff(text: str) -> Call[list[TariffOut]]:
+    """``POST /api/tariffs`` with a tariff file's text: the stored versions, or ``422 tariff.file_invalid`` whose
+    message and ``details.line`` name the line at fault."""
+    return Call("POST", "/tariffs", read_list(TariffOut), body=text.encode(), content_type=TOML)
+
+
+def deactivate_user(user_id: int, reason: str) -> Call[UserOut]:
+    body = json_body(AccountChange.model_construct(reason=reason))
+    return Call("POST", f"/users/{user_id}/deactivate", read_model(UserOut), body=body, content_type=JSON)
+
+
+def reactivate_user(user_id: int, reason: str) -> Call[UserOut]:
+    body = json_body(AccountChange.model_construct(reason=reason))
+    return Call("POST", f"/users/{user_id}/reactivate", read_model(UserOut), body=body, content_type=JSON)
+
+
+def assign_meter(meter_id: int, engineer_id: int) -> Call[None]:
+    body = json_body(AssignmentIn.model_construct(engineer_id=engineer_id))
+    return Call("PUT", f"/meters/{meter_id}/assignment", read_nothing, body=body, content_type=JSON)
+
+
+def unassign_meter(meter_id: int) -> Call[None]:
+    return Call("DELETE", f"/meters/{meter_id}/assignment", read_nothing)
+
+
+def _write(method: str, path: str, request: BaseModel, answer: Reader[T]) -> Call[T]:
+    return Call(method, path, answer, body=json_body(request), content_type=JSON)
+
+
+def create_block(block: BlockIn) -> Call[BlockOut]:
+    return _write("POST", "/blocks", block, read_model(BlockOut))
+
+
+def update_block(block_id: int, block: BlockIn) -> Call[BlockOut]:
+    return _write("PUT", f"/blocks/{block_id}", block, read_model(BlockOut))
+
+
+def create_unit(unit: UnitIn) -> Call[UnitOut]:
+    return _write("POST", "/units", unit, read_model(UnitOut))
+
+
+def update_unit(unit_id: int, unit: UnitIn) -> Call[UnitOut]:
+    return _write("PUT", f"/units/{unit_id}", unit, read_model(UnitOut))
+
+
+def create_meter(meter: MeterIn) -> Call[MeterOut]:
+    return _write("POST", "/meters", meter, read_model(MeterOut))
+
+
+def update_meter(meter_id: int, meter: MeterIn) -> Call[MeterOut]:
+    return _write("PUT", f"/meters/{meter_id}", meter, read_model(MeterOut))
+
+
+def members(meter_id: int, q: str | None = None, limit: int = 50, offset: int = 0) -> Call[Page[MembershipOut]]:
+    """A shared meter's memberships, past and present."""
+    params = _paged(q, limit, offset)
+    return Call("GET", f"/meters/{meter_id}/members", read_model(Page[MembershipOut]), params=params)
+
+
+def add_member(meter_id: int, membership: MembershipIn) -> Call[MembershipOut]:
+    return _write("POST", f"/meters/{meter_id}/members", membership, read_model(MembershipOut))
+
+
+def end_member(meter_id: int, membership_id: int, end: MembershipEnd) -> Call[MembershipOut]:
+    return _write("POST", f"/meters/{meter_id}/members/{membership_id}/end", end, read_model(MembershipOut))
+
+
+def create_user(user: UserIn) -> Call[UserOut]:
+    return _write("POST", "/users", user, read_model(UserOut))
+
+
+def reset_password(user_id: int, reset: PasswordReset) -> Call[UserOut]:
+    return _write("POST", f"/users/{user_id}/password", reset, read_model(UserOut))
+
+
+def route(engineer_id: int, q: str | None = None, limit: int = 50, offset: int = 0) -> Call[Page[RouteStop]]:
+    """An engineer's meters in walk order."""
+    return Call("GET", f"/routes/{engineer_id}", read_model(Page[RouteStop]), params=_paged(q, limit, offset))
+
+
+def reorder_route(engineer_id: int, order: RouteOrder) -> Call[None]:
+    """``PUT /api/routes/{engineer_id}``: the whole route in its new walk order (``204``)."""
+    return _write("PUT", f"/routes/{engineer_id}", order, read_nothing)
+
+
+def move_route(move: RouteMove) -> Call[RouteMoved]:
+    return _write("POST", "/routes/move", move, read_model(RouteMoved))
+
+
+def assign_tariff(tariff_id: int, assignment: TariffAssignmentIn) -> Call[TariffAssigned]:
+    return _write("POST", f"/tariffs/{tariff_id}/units", assignment, read_model(TariffAssigned))

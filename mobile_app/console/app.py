@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Any
+from typing import Any, TypeAlias
 
 import flet as ft
 import httpx
@@ -18,8 +18,13 @@ from mobile_app.api.errors import ApiClientError, AuthExpired
 from mobile_app.console.admin import AdminView
 from mobile_app.console.bill_runs import BillRunView
 from mobile_app.console.bills_view import BillsView
-from mobile_app.console.client import BillingClient
+from mobile_app.console.client import AdminClient
+from mobile_app.console.meters_admin import MetersView
+from mobile_app.console.people_admin import PeopleView
+from mobile_app.console.premises_admin import PremisesView
 from mobile_app.console.review import ReviewView
+from mobile_app.console.routes_admin import RoutesView
+from mobile_app.console.tariffs_admin import TariffsView
 from mobile_app.ui.common import push_update
 from mobile_app.ui.sign_in import SignInView
 from shared_billing.protocol import Role
@@ -34,7 +39,7 @@ ClientHttpFactory = Callable[[str], httpx.AsyncClient]
 
 
 class ConsoleApp:
-    def __init__(self, page: ft.Page, client: BillingClient) -> None:
+    def __init__(self, page: ft.Page, client: AdminClient) -> None:
         self.page = page
         self.client = client
         client.on_session_expired = self._session_expired
@@ -88,22 +93,44 @@ class ConsoleApp:
         self.show_sign_in()
 
 
-class AdminShell(ft.Column):
-    """The admin's sections: bill runs, bills per block, approved readings and the directory."""
+# The admin's sections: each loads its data when shown.
+AdminSection: TypeAlias = (
+    AdminView | BillRunView | BillsView | PremisesView | MetersView | PeopleView | RoutesView | TariffsView
+)
 
-    def __init__(self, client: BillingClient) -> None:
-        self.sections: dict[str, ReviewView | AdminView | BillRunView | BillsView] = {
+
+class AdminShell(ft.Column):
+    """The admin's sections: bill runs, bills per block, approved readings, and the society's directory (blocks
+    and units, meters, people, routes, tariffs)."""
+
+    def __init__(self, client: AdminClient) -> None:
+        self.sections: dict[str, AdminSection] = {
             "runs": BillRunView(client),
             "bills": BillsView(client, can_record_payments=True),
             "readings": AdminView(client),
+            "premises": PremisesView(client),
+            "meters": MetersView(client),
+            "people": PeopleView(client),
+            "routes": RoutesView(client),
+            "tariffs": TariffsView(client),
         }
-        labels = {"runs": "Bill run", "bills": "Bills", "readings": "Readings & directory"}
+        labels = {
+            "runs": "Bill run",
+            "bills": "Bills",
+            "readings": "Readings",
+            "premises": "Blocks & units",
+            "meters": "Meters",
+            "people": "People",
+            "routes": "Routes",
+            "tariffs": "Tariffs",
+        }
         self.body = ft.Container(content=self.sections["runs"], expand=True)
         nav = ft.Row(
             [
                 ft.TextButton(label, key=f"section-{name}", on_click=partial(self._show, name))
                 for name, label in labels.items()
-            ]
+            ],
+            wrap=True,
         )
         super().__init__([nav, self.body], expand=True, scroll=ft.ScrollMode.AUTO)
 
@@ -121,7 +148,7 @@ def console_main(
 ) -> Callable[[ft.Page], Awaitable[None]]:
     async def main(page: ft.Page) -> None:
         http = for_client(page.client_ip) if for_client is not None and page.client_ip else http_factory()
-        app = ConsoleApp(page, BillingClient(http))
+        app = ConsoleApp(page, AdminClient(http))
         app.start()
 
     return main

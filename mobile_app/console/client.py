@@ -36,21 +36,50 @@ from mobile_app.api.errors import ApiClientError, AuthExpired
 from mobile_app.api.over_httpx import NO_ANSWER, answer_of, request_args
 from shared_billing.api_models import (
     BillOut,
+    BlockIn,
     BlockOut,
     BulkResult,
     ClockOut,
+    MembershipEnd,
+    MembershipIn,
+    MembershipOut,
+    MeterIn,
     MeterOut,
+    Page,
+    PasswordReset,
     PaymentOut,
     ReviewItem,
+    RouteMove,
+    RouteMoved,
+    RouteOrder,
+    RouteStop,
     RunOut,
+    TariffAssigned,
+    TariffAssignmentIn,
+    TariffOut,
     TokenPair,
+    UnitIn,
     UnitOut,
+    UserIn,
+    UserOut,
 )
 from shared_billing.protocol import BillStatus, PaymentMode, Role
 
-__all__ = ["BillingClient", "ConsoleClient", "SocietyTime"]
+__all__ = ["AdminClient", "BillingClient", "ConsoleClient", "PageFetch", "SocietyTime", "every_item"]
 
 T = TypeVar("T")
+# (search text or None, limit, offset) -> one page of a list.
+PageFetch = Callable[[str | None, int, int], Awaitable[Page[Any]]]
+
+
+async def every_item(fetch: PageFetch, limit: int = 200) -> list[Any]:
+    """Every item of a paged list, page by page (a form's choices: blocks, tariffs, engineers; a whole route)."""
+    items: list[Any] = []
+    while True:
+        page = await fetch(None, limit, len(items))
+        items.extend(page.items)
+        if not page.items or len(items) >= page.total:
+            return items
 
 
 @dataclass(frozen=True)
@@ -161,11 +190,23 @@ class ConsoleClient:
     async def photo(self, sha256: str) -> bytes:
         return await self._send(endpoints.photo(sha256))
 
+    async def block_page(self, q: str | None, limit: int, offset: int) -> Page[BlockOut]:
+        return await self._send(endpoints.block_page(q, limit, offset))
+
+    async def unit_page(self, q: str | None, limit: int, offset: int, block_id: int | None = None) -> Page[UnitOut]:
+        return await self._send(endpoints.unit_page(q, limit, offset, block_id=block_id))
+
+    async def meter_page(self, q: str | None, limit: int, offset: int) -> Page[MeterOut]:
+        return await self._send(endpoints.meter_page(q, limit, offset))
+
+    async def blocks(self) -> list[BlockOut]:
+        return await every_item(self.block_page)
+
     async def meters(self) -> list[MeterOut]:
-        return await self._send(endpoints.meters())
+        return await every_item(self.meter_page)
 
     async def units(self) -> list[UnitOut]:
-        return await self._send(endpoints.units())
+        return await every_item(self.unit_page)
 
     async def approved_readings(self) -> list[ReviewItem]:
         return await self._send(endpoints.approved_readings())
@@ -179,9 +220,6 @@ class ConsoleClient:
 
 class BillingClient(ConsoleClient):
     """The billing calls of the console (admins run and issue; accountants record payments)."""
-
-    async def blocks(self) -> list[BlockOut]:
-        return await self._send(endpoints.blocks())
 
     async def start_run(self, block_id: int, period: str) -> RunOut:
         return await self._send(endpoints.start_run(block_id, period))
@@ -211,3 +249,69 @@ class BillingClient(ConsoleClient):
 
     async def mark_paid(self, bill_ids: list[int], paid_on: date, mode: PaymentMode) -> BulkResult:
         return await self._send(endpoints.mark_paid(bill_ids, paid_on, mode))
+
+
+class AdminClient(BillingClient):
+    """The admin's directory, people, routes and tariffs. Lists come a page at a time (``q``, ``limit``,
+    ``offset``), as the console's paged lists ask for them."""
+
+    async def user_page(self, q: str | None, limit: int, offset: int, role: Role | None = None) -> Page[UserOut]:
+        return await self._send(endpoints.user_page(q, limit, offset, role=role))
+
+    async def tariff_page(self, q: str | None, limit: int, offset: int) -> Page[TariffOut]:
+        return await self._send(endpoints.tariff_page(q, limit, offset))
+
+    async def import_tariff(self, text: str) -> list[TariffOut]:
+        return await self._send(endpoints.import_tariff(text))
+
+    async def deactivate_user(self, user_id: int, reason: str) -> UserOut:
+        return await self._send(endpoints.deactivate_user(user_id, reason))
+
+    async def reactivate_user(self, user_id: int, reason: str) -> UserOut:
+        return await self._send(endpoints.reactivate_user(user_id, reason))
+
+    async def assign_meter(self, meter_id: int, engineer_id: int) -> None:
+        await self._send(endpoints.assign_meter(meter_id, engineer_id))
+
+    async def unassign_meter(self, meter_id: int) -> None:
+        await self._send(endpoints.unassign_meter(meter_id))
+
+    async def save_block(self, block_id: int | None, block: BlockIn) -> BlockOut:
+        """Create (``block_id`` None) or replace a block."""
+        call = endpoints.create_block(block) if block_id is None else endpoints.update_block(block_id, block)
+        return await self._send(call)
+
+    async def save_unit(self, unit_id: int | None, unit: UnitIn) -> UnitOut:
+        call = endpoints.create_unit(unit) if unit_id is None else endpoints.update_unit(unit_id, unit)
+        return await self._send(call)
+
+    async def save_meter(self, meter_id: int | None, meter: MeterIn) -> MeterOut:
+        call = endpoints.create_meter(meter) if meter_id is None else endpoints.update_meter(meter_id, meter)
+        return await self._send(call)
+
+    async def members(self, meter_id: int, q: str | None, limit: int, offset: int) -> Page[MembershipOut]:
+        return await self._send(endpoints.members(meter_id, q, limit, offset))
+
+    async def add_member(self, meter_id: int, membership: MembershipIn) -> MembershipOut:
+        return await self._send(endpoints.add_member(meter_id, membership))
+
+    async def end_member(self, meter_id: int, membership_id: int, end: MembershipEnd) -> MembershipOut:
+        return await self._send(endpoints.end_member(meter_id, membership_id, end))
+
+    async def create_user(self, user: UserIn) -> UserOut:
+        return await self._send(endpoints.create_user(user))
+
+    async def reset_password(self, user_id: int, reset: PasswordReset) -> UserOut:
+        return await self._send(endpoints.reset_password(user_id, reset))
+
+    async def route(self, engineer_id: int, q: str | None, limit: int, offset: int) -> Page[RouteStop]:
+        return await self._send(endpoints.route(engineer_id, q, limit, offset))
+
+    async def reorder_route(self, engineer_id: int, order: RouteOrder) -> None:
+        await self._send(endpoints.reorder_route(engineer_id, order))
+
+    async def move_route(self, move: RouteMove) -> RouteMoved:
+        return await self._send(endpoints.move_route(move))
+
+    async def assign_tariff(self, tariff_id: int, assignment: TariffAssignmentIn) -> TariffAssigned:
+        return await self._send(endpoints.assign_tariff(tariff_id, assignment))

@@ -70,9 +70,12 @@ class Form(ft.Column):
         rows: list[list[str]] | None = None,
         save_label: str = "Save",
         extra: list[ft.Control] | None = None,
+        fallback: str | None = None,
     ) -> None:
         self.name = name
         self.fields = dict(fields)
+        # The field that shows an error naming no field (a form of one big field: the tariff file's text).
+        self.fallback = fallback
         self.general = ft.Text("", key=f"{name}_error", color=ft.Colors.RED_700, visible=False)
         self.save_button = ft.FilledButton(save_label, key=f"{name}_save")
         layout = rows if rows is not None else [list(self.fields)]
@@ -99,6 +102,8 @@ class Form(ft.Column):
 
     def show_error(self, error: ApiClientError) -> None:
         beside, general = field_errors(error, set(self.fields))
+        if general and self.fallback is not None and self.fallback not in beside:
+            beside[self.fallback], general = general, ""
         for name, message in beside.items():
             _set_error(self.fields[name], message)
         self.general.value = general

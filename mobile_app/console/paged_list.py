@@ -5,20 +5,18 @@ units never loads whole into a browser tab.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import flet as ft
 
 from mobile_app.api.errors import ApiClientError
+from mobile_app.console.client import PageFetch
 from mobile_app.ui.common import indian_number, push_update
-from shared_billing.api_models import Page
 
-__all__ = ["PAGE_SIZE", "PageFetch", "PagedList", "range_text"]
+__all__ = ["PAGE_SIZE", "PagedList", "range_text"]
 
 PAGE_SIZE = 20
-# (search text or None, limit, offset) -> one page.
-PageFetch = Callable[[str | None, int, int], Awaitable[Page[Any]]]
 
 
 def range_text(offset: int, shown: int, total: int) -> str:

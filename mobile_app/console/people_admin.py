@@ -1,0 +1,137 @@
+"""The admin's people: the society's users with their role, and switching an account off and on again (every
+session of a deactivated user ends at once), new accounts and temporary passwords (changed at the next sign-in).
+Each change of an account carries the reason typed above the list: it is audited."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Any
+
+import flet as ft
+
+from mobile_app.api.errors import ApiClientError
+from mobile_app.console.client import AdminClient
+from mobile_app.console.forms import Form
+from mobile_app.console.paged_list import PagedList
+from mobile_app.ui.common import mounted_page, push_update, show_message, title
+from shared_billing.api_models import PasswordReset, StaffRole, UserIn, UserOut
+from shared_billing.protocol import Role
+
+__all__ = ["PeopleView"]
+
+
+ROLES: dict[str, StaffRole] = {r.value: r for r in (Role.ENGINEER, Role.SUPERVISOR, Role.ADMIN, Role.ACCOUNTANT)}
+
+
+class PeopleView(ft.Column):
+    def __init__(self, client: AdminClient) -> None:
+        self.client = client
+        role = ft.Dropdown(
+            label="Role",
+            key="user_role",
+            width=180,
+            value=Role.ENGINEER.value,
+            options=[ft.DropdownOption(key=key, text=key) for key in ROLES],
+        )
+        self.form = Form(
+            "user",
+            {
+                "username": ft.TextField(label="Username", key="user_username", width=200),
+                "full_name": ft.TextField(label="Full name", key="user_full_name", width=260),
+                "role": role,
+                "password": ft.TextField(
+                    label="Temporary password", key="user_password", width=220, password=True, can_reveal_password=True
+                ),
+            },
+            save_label="Create account",
+        )
+        self.form.on_save(self._create)
+        self.reason = ft.TextField(label="Reason (audited)", key="people_reason", width=420)
+        self.temporary = ft.TextField(
+            label="New temporary password", key="people_new_password", width=260, password=True
+        )
+        self.list = PagedList("users", client.user_page, self._row, hint="Search people", empty="No users yet")
+        super().__init__(
+            spacing=12,
+            controls=[
+                title("People"),
+                ft.Text("New account (the password must be changed at the first sign-in)", weight=ft.FontWeight.BOLD),
+                self.form,
+                ft.Text("Accounts", weight=ft.FontWeight.BOLD),
+                ft.Row([self.reason, self.temporary], wrap=True),
+                self.list,
+            ],
+        )
+
+    async def load(self) -> None:
+        await self.list.load()
+
+    def _row(self, user: UserOut) -> ft.Control:
+        state = "active" if user.active else "deactivated"
+        action, label = (
+            (self.client.deactivate_user, "Deactivate") if user.active else (self.client.reactivate_user, "Reactivate")
+        )
+        return ft.Row(
+            [
+                ft.Text(f"{user.username} · {user.full_name} · {user.role} · {state}", key=f"user-{user.id}"),
+                ft.OutlinedButton("Reset password", key=f"reset-{user.id}", on_click=partial(self._reset, user)),
+                ft.OutlinedButton(
+                    label, key=f"{label.lower()}-{user.id}", on_click=partial(self._switch, action, user)
+                ),
+            ],
+            key=f"userrow-{user.id}",
+        )
+
+    async def _create(self, _event: ft.Event[Any]) -> None:
+        request = UserIn.model_construct(
+            username=self.form.text("username") or "",
+            full_name=self.form.text("full_name") or "",
+            role=ROLES[self.form.text("role") or Role.ENGINEER.value],
+            password=self.form.fields["password"].value or "",
+        )
+        created = await self.form.submit(lambda: self.client.create_user(request))
+        if created is None:
+            return
+        for name in ("username", "full_name", "password"):
+            self.form.fields[name].value = ""
+        self._tell(f"Account {created.username} created ({created.role})")
+        await self.list.load()
+
+    def _reason(self) -> str | None:
+        reason = (self.reason.value or "").strip()
+        self.reason.error = None if reason else "Say why: the change is audited"
+        push_update(self)
+        return reason or None
+
+    async def _switch(
+        self, action: Callable[[int, str], Awaitable[UserOut]], user: UserOut, _event: ft.Event[Any] | None = None
+    ) -> None:
+        if (reason := self._reason()) is None:
+            return
+        try:
+            changed = await action(user.id, reason)
+        except ApiClientError as error:
+            self._tell(error.message, error=True)
+            return
+        self._tell(f"{changed.username} is {'active' if changed.active else 'deactivated'}")
+        await self.list.load()
+
+    async def _reset(self, user: UserOut, _event: ft.Event[Any] | None = None) -> None:
+        if (reason := self._reason()) is None:
+            return
+        password = self.temporary.value or ""
+        try:
+            await self.client.reset_password(user.id, PasswordReset.model_construct(password=password, reason=reason))
+        except ApiClientError as error:
+            self.temporary.error = error.message
+            push_update(self)
+            return
+        self.temporary.value = ""
+        self.temporary.error = None
+        self._tell(f"{user.username} signs in with the temporary password and must change it")
+        push_update(self)
+
+    def _tell(self, text: str, *, error: bool = False) -> None:
+        if (page := mounted_page(self)) is not None:
+            show_message(page, text, error=error)
