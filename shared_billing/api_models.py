@@ -12,10 +12,19 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from shared_billing.api_types import (
     Amount,
@@ -23,6 +32,8 @@ from shared_billing.api_types import (
     DeviceId,
     Id,
     IdList,
+    NewPassword,
+    NewUsername,
     Password,
     Period,
     Reason,
@@ -78,17 +89,30 @@ __all__ = [
     "NoteIn",
     "NoteOut",
     "Page",
+    "PasswordChange",
+    "PasswordReset",
     "PaymentIn",
     "PaymentOut",
     "RefreshRequest",
+    "ReplacementIn",
+    "ReplacementOut",
     "ReviewItem",
+    "ReviewReplacement",
+    "RouteMove",
+    "RouteMoved",
+    "RouteOrder",
+    "RouteStop",
     "RunOut",
     "RunRequest",
+    "StaffRole",
     "StatusRefresh",
+    "TariffAssigned",
+    "TariffAssignmentIn",
     "TariffOut",
     "TokenPair",
     "UnitIn",
     "UnitOut",
+    "UserIn",
     "UserOut",
 ]
 
@@ -123,6 +147,9 @@ class TokenPair(BaseModel):
     expires_in: int
     role: Role
     user_id: int
+    # True: the password was set by an admin; until POST /api/auth/password every other route answers 403
+    # auth.password_change_required (the default reads pairs stored before the field existed).
+    password_change_required: bool = False
 
 
 class Me(BaseModel):
@@ -132,6 +159,7 @@ class Me(BaseModel):
     username: str
     full_name: str
     role: Role
+    password_change_required: bool = False  # as in TokenPair: the apps show the change-password form
 
 
 # --- Health and clock ---
@@ -209,6 +237,7 @@ class UserOut(BaseModel):
     full_name: str
     role: Role
     active: bool  # False: deactivated, every session ended (POST /users/{id}/reactivate lets them back)
+    password_change_required: bool = False  # an admin set the password; the user has not changed it yet
 
 
 class AssignmentIn(BaseModel):
@@ -220,6 +249,17 @@ class AccountChange(BaseModel):
 
 
 # --- Review ---
+
+
+class ReviewReplacement(BaseModel):
+    """The meter replacement a reading reported (protocol 2) and where its decision stands: ``pending`` until the
+    supervisor confirms it (the event: ``new_meter_id``) or rejects it with the reading."""
+
+    old_final_value: str
+    new_meter_number: str
+    new_initial_value: str
+    state: Literal["pending", "confirmed", "rejected"]
+    new_meter_id: int | None = None
 
 
 class ReviewItem(BaseModel):
@@ -252,6 +292,7 @@ class ReviewItem(BaseModel):
     photo_pending: bool
     status: ReadingStatus
     decision_reason: str | None
+    replacement: ReviewReplacement | None = None  # protocol 2: a replacement reported with the reading
 
 
 class DecisionReason(BaseModel):
@@ -578,5 +619,124 @@ class MembershipOut(BaseModel):
 
 # --- People, routes and tariffs ---
 
+#: The roles an admin gives an account (residents do not sign in to this API's forms).
+StaffRole = Literal[Role.ENGINEER, Role.SUPERVISOR, Role.ADMIN, Role.ACCOUNTANT]
+
+
+class UserIn(BaseModel):
+    """``POST /api/users``: a new account. Its password is the admin's choice, so it must be changed at the first
+    sign-in."""
+
+    username: NewUsername
+    full_name: Name
+    role: StaffRole
+    password: NewPassword
+
+
+class PasswordReset(BaseModel):
+    """``POST /api/users/{user_id}/password``: a temporary password; the user's sessions end."""
+
+    password: NewPassword
+    reason: Reason
+
+
+class PasswordChange(BaseModel):
+    """``POST /api/auth/password``: the caller's own password."""
+
+    current_password: Password
+    new_password: NewPassword
+
+
+class RouteStop(BaseModel):
+    """A meter on an engineer's route, in walk order."""
+
+    meter_id: int
+    meter_number: str
+    block_code: str
+    unit_code: str | None  # the shared meter's label when it has no unit
+    walk_order: int
+    assigned_at: datetime
+
+
+class RouteOrder(BaseModel):
+    """``PUT /api/routes/{engineer_id}``: every meter of the route, each once, in walking order."""
+
+    meter_ids: IdList
+    reason: Reason | None = None
+
+
+class RouteMove(BaseModel):
+    """``POST /api/routes/move``: meters of one route go to the end of another, in their order."""
+
+    from_engineer_id: Id
+    to_engineer_id: Id
+    meter_ids: IdList
+    reason: Reason
+
+
+class RouteMoved(BaseModel):
+    to_engineer_id: int
+    meter_ids: list[int]  # in their new order
+    walk_orders: list[int]  # their places on the new route, one per meter
+
+
+class TariffAssignmentIn(BaseModel):
+    """``POST /api/tariffs/{tariff_id}/units``: the units billed on a tariff from now on, named one by one
+    (``unit_ids``) or as every unit of a type (``unit_type``, optionally only of one ``category``)."""
+
+    unit_ids: IdList | None = None
+    unit_type: ShortText | None = None
+    category: UnitCategory | None = None
+    reason: Reason
+
+    @model_validator(mode="after")
+    def _one_selection(self) -> TariffAssignmentIn:
+        if (self.unit_ids is None) == (self.unit_type is None):
+            raise ValueError("name the units (unit_ids) or a unit type (unit_type), not both")
+        if self.category is not None and self.unit_type is None:
+            raise ValueError("category narrows a unit type: give unit_type too")
+        return self
+
+
+class TariffAssigned(BaseModel):
+    tariff_id: int
+    unit_ids: list[int]  # the units whose tariff changed (those already on it are left alone)
+
 
 # --- Meter replacement ---
+
+# A register value as typed (its meaning is checked against the meter's dials and decimals by the server).
+RegisterValue = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32, pattern=NO_NUL)]
+
+
+class ReplacementIn(BaseModel):
+    """``POST /api/meters/{id}/replacement``: the old meter's final read and the new meter's number and initial
+    read on one date (the society's); the new meter's register is the old one's unless given."""
+
+    replaced_on: Day
+    old_final: RegisterValue
+    new_meter_number: MeterNumber
+    new_initial: RegisterValue
+    new_dials: Dials | None = None
+    new_decimals: DecimalDials | None = None
+    new_multiplier: Multiplier | None = None
+    reason: Reason
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ReplacementOut(BaseModel):
+    """A recorded replacement: the old meter retired, the new one in its place from ``replaced_on``."""
+
+    id: int
+    old_meter_id: int
+    old_meter_number: str
+    new_meter_id: int
+    new_meter_number: str
+    replaced_on: date
+    old_final: str
+    new_initial: str
+    reading_uuid: UUID | None  # the reading that reported it; None when an admin recorded it
+    recorded_by_id: int
+    recorded_at: datetime
+    reason: str | None

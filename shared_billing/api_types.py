@@ -18,12 +18,15 @@ from pydantic import Field, StringConstraints
 from shared_billing.protocol import DB_ID_MAX, EARLIEST, LATEST, NO_NUL, DeviceId
 
 __all__ = [
+    "PASSWORD_MIN_LENGTH",
     "Amount",
     "Cursor",
     "Day",
     "DeviceId",
     "Id",
     "IdList",
+    "NewPassword",
+    "NewUsername",
     "PageLimit",
     "PageOffset",
     "Password",
@@ -60,6 +63,11 @@ Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
 Username = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=NO_NUL)]
 Password = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=NO_NUL)]
+#: A password being set (new account, reset, change): long enough to resist guessing; a sign-in takes any Password.
+PASSWORD_MIN_LENGTH = 10
+NewPassword = Annotated[str, StringConstraints(min_length=PASSWORD_MIN_LENGTH, max_length=256, pattern=NO_NUL)]
+# A new account's username: letters, digits and . _ - only, so it reads the same in every log and form.
+NewUsername = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9._-]{3,64}$")]
 # Opaque tokens (refresh tokens, signed download links): long enough for a JWT, never unbounded.
 Token = Annotated[str, StringConstraints(min_length=1, max_length=2048, pattern=NO_NUL)]
 # A decision's or a note's reason, as a person typed it.

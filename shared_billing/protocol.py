@@ -279,6 +279,8 @@ class MeterAssignment(BaseModel):
     lat: float | None
     lon: float | None
     previous: PreviousReading | None
+    # The meter's place on the engineer's route (the pull lists meters in this order); absent from older servers.
+    walk_order: int | None = None
 
 
 class DecisionStatus(StrEnum):

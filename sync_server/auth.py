@@ -33,7 +33,7 @@ from starlette.concurrency import run_in_threadpool
 
 from shared_billing.api_models import TokenPair
 from sync_server.login_throttle import ThrottleRule, check_attempt, record_success, reserve_attempt
-from sync_server.models import RefreshToken, User
+from sync_server.models import AuditEvent, RefreshToken, User
 from sync_server.problems import Problem
 
 __all__ = [
@@ -102,6 +102,47 @@ def _check_password(
     return user.id
 
 
+def _check_current_password(
+    engine: Engine, user: User, current: str, new: str, address: str, rule: ThrottleRule, now: datetime
+) -> None:
+    """In a hashing slot: the caller's current password, counted like a sign-in (a stolen session cannot guess it
+    faster than a stranger could)."""
+    with engine.begin() as connection:
+        reserve_attempt(connection, user.username, address, rule, now)
+    with Session(engine) as session:
+        stored = session.get(User, user.id)
+        password_hash = stored.password_hash if stored is not None else _DUMMY_HASH
+    if stored is None or not verify_password(password_hash, current):
+        raise Problem("auth.wrong_password", details={"field": "current_password"})
+    with engine.begin() as connection:
+        record_success(connection, user.username, address, rule, now)
+    if new == current:
+        raise Problem("user.password_unchanged", details={"field": "new_password"})
+
+
+def _store_own_password(engine: Engine, user_id: int, password_hash: str, family: str | None, now: datetime) -> None:
+    with Session(engine) as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise Problem("auth.invalid_token", "The token's user is not active")
+        user.password_hash = password_hash
+        user.password_change_required = False
+        session.add(user)
+        # Every other sign-in ends: whoever knew the old password is signed out everywhere but here.
+        revoked = TokenService.revoke(session, now, user_id=user_id, everything=True, keep_family=family)
+        session.add(
+            AuditEvent(
+                at=now,
+                actor_id=user_id,
+                action="user.password_changed",
+                entity="user",
+                entity_id=str(user_id),
+                detail={"username": user.username, "refresh_tokens_revoked": revoked},
+            )
+        )
+        session.commit()
+
+
 @dataclass(frozen=True)
 class AccessClaims:
     user_id: int
@@ -167,6 +208,26 @@ class TokenService:
         if int(claims.get("exp", 0)) <= int(now.timestamp()):
             return None
         return str(claims["sub"])
+
+    async def change_password(
+        self,
+        engine: Engine,
+        *,
+        user: User,
+        current: str,
+        new: str,
+        family: str | None,
+        address: str,
+        rule: ThrottleRule,
+        now: datetime,
+    ) -> None:
+        """The caller picks their own password: throttled and checked like a sign-in, then stored; the caller's
+        sign-in (``family``) goes on, every other one ends."""
+        assert user.id is not None
+        await run_in_threadpool(_check_throttle, engine, user.username, address, rule, now)
+        await self.hasher.run(_check_current_password, engine, user, current, new, address, rule, now)
+        password_hash = await self.hasher.run(hash_password, new)
+        await run_in_threadpool(_store_own_password, engine, user.id, password_hash, family, now)
 
     async def login(
         self,
@@ -242,9 +303,11 @@ class TokenService:
         family: str | None = None,
         device_id: str | None = None,
         everything: bool = False,
+        keep_family: str | None = None,
     ) -> int:
-        """Revoke the user's refresh tokens of ``family`` and/or ``device_id`` (all of them with ``everything``);
-        the caller commits. Access tokens of a revoked family are refused from the next request on."""
+        """Revoke the user's refresh tokens of ``family`` and/or ``device_id`` (all of them with ``everything``,
+        but ``keep_family``); the caller commits. Access tokens of a revoked family are refused from the next
+        request on."""
         table = RefreshToken.__table__  # type: ignore[attr-defined]
         scopes = []
         if family:
@@ -256,6 +319,8 @@ class TokenService:
         statement = update(table).where(table.c.user_id == user_id, table.c.revoked_at.is_(None)).values(revoked_at=now)
         if not everything:
             statement = statement.where(or_(*scopes))
+        if keep_family:
+            statement = statement.where(table.c.family != keep_family)
         return int(session.connection().execute(statement).rowcount)
 
     def _issue(self, session: Session, user: User, device_id: str, family: str, now: datetime) -> TokenPair:
@@ -278,4 +343,5 @@ class TokenService:
             expires_in=int(self.access_ttl.total_seconds()),
             role=user.role,
             user_id=user.id,
+            password_change_required=user.password_change_required,
         )

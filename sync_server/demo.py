@@ -19,9 +19,9 @@ from sqlmodel import Session, select
 
 from shared_billing.tariffs import blessings_tariff
 from sync_server.auth import hash_password
+from sync_server.directory import start_assignment
 from sync_server.events import record_events
 from sync_server.models import (
-    Assignment,
     AuditEvent,
     Block,
     Meter,
@@ -188,9 +188,11 @@ def seed_demo(engine: Engine, *, now: datetime, tz: ZoneInfo) -> bool:
         times = demo_times(now, tz)
         supervisor = users["supervisor"]
         assignment_events: list[SyncEvent] = []
+        route_ends: dict[int, int] = {}
         for code, (meter, engineer) in meters.items():
             engineer_id = users[engineer].id or 0
-            session.add(Assignment(meter_id=meter.id or 0, engineer_id=engineer_id, assigned_at=now))
+            route_ends[engineer_id] = walk_order = route_ends.get(engineer_id, 0) + 1
+            start_assignment(session, meter_id=meter.id or 0, engineer_id=engineer_id, walk_order=walk_order, now=now)
             assignment_events.append(
                 SyncEvent(engineer_id=engineer_id, kind=SyncEventKind.ASSIGNED, meter_id=meter.id, created_at=now)
             )

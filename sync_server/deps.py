@@ -70,7 +70,12 @@ def get_now(context: ContextDep) -> datetime:
 NowDep = Annotated[datetime, Depends(get_now)]
 
 
+#: What a user whose password an admin set may still do: choose their own, see who they are, sign out.
+OPEN_UNTIL_PASSWORD_CHANGED = frozenset({"/api/auth/password", "/api/me", "/api/auth/logout"})
+
+
 def get_current_user(
+    request: Request,
     context: ContextDep,
     session: SessionDep,
     now: NowDep,
@@ -91,6 +96,9 @@ def get_current_user(
         raise Problem("auth.invalid_token", "The token's user is not active")
     if row[1]:
         raise Problem("auth.invalid_token", "The session has ended (signed out or revoked)")
+    route = request.scope.get("route")
+    if row[0].password_change_required and getattr(route, "path", None) not in OPEN_UNTIL_PASSWORD_CHANGED:
+        raise Problem("auth.password_change_required")
     return row[0]
 
 

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, Uuid, insert
+from sqlalchemy import Integer, Uuid, insert, literal, union_all
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -29,8 +29,10 @@ from shared_billing.protocol import (
     payload_sha256,
 )
 from sync_server.config import Settings
+from sync_server.db_types import UTCDateTime
 from sync_server.models import (
     Assignment,
+    AssignmentHistory,
     AuditEvent,
     Meter,
     Photo,
@@ -76,6 +78,35 @@ class _ToStore(NamedTuple):
     distance_m: float | None
 
 
+#: A spell of the caller with a meter: from, to (exclusive); ``to`` None for the current assignment.
+_Spell = tuple[datetime, datetime | None]
+
+
+def _caller_spells(session: Session, user: User, meter_ids: set[int]) -> dict[int, list[_Spell]]:
+    current = select(
+        col(Assignment.meter_id), col(Assignment.assigned_at), literal(None, UTCDateTime()).label("valid_to")
+    ).where(one_of(session, Assignment.meter_id, meter_ids, Integer), Assignment.engineer_id == user.id)
+    ended = select(
+        col(AssignmentHistory.meter_id), col(AssignmentHistory.valid_from), col(AssignmentHistory.valid_to)
+    ).where(
+        one_of(session, AssignmentHistory.meter_id, meter_ids, Integer),
+        AssignmentHistory.engineer_id == user.id,
+        col(AssignmentHistory.valid_to).is_not(None),
+    )
+    spells: dict[int, list[_Spell]] = {}
+    for meter_id, valid_from, valid_to in session.execute(union_all(current, ended)).all():
+        spells.setdefault(meter_id, []).append((valid_from, valid_to))
+    return spells
+
+
+def _assigned_at(spells: Sequence[_Spell], captured_at: datetime) -> bool:
+    """The meter is the caller's now, or was at the reading's captured-at (docs/domain.md "Routes").
+
+    A current assignment accepts any captured-at, as before there was a history: the phone's clock may drift
+    (flagged on its own) and the meter is theirs to read either way."""
+    return any(valid_to is None or valid_from <= captured_at < valid_to for valid_from, valid_to in spells)
+
+
 class _BatchFacts:
     def __init__(self, session: Session, user: User, readings: Sequence[ReadingV1], tz: ZoneInfo) -> None:
         uuids = [reading.uuid for reading in readings]
@@ -99,13 +130,8 @@ class _BatchFacts:
                 ).all()
             )
         }
-        self.assigned = set(
-            session.exec(
-                select(Assignment.meter_id).where(
-                    one_of(session, Assignment.meter_id, meter_ids, Integer), Assignment.engineer_id == user.id
-                )
-            ).all()
-        )
+        # One query for the batch: the caller's current meters, and their ended spells with the batch's meters.
+        self.spells = _caller_spells(session, user, meter_ids)
         # Each reading is compared with the approved reading captured before it (sync_server/readings_query.py).
         previous = last_approved_batch(session, {(r.meter_id, r.captured_at) for r in readings})
         self.previous: dict[tuple[int, datetime], Decimal] = {
@@ -157,7 +183,7 @@ def _judge_all(
                 meter_id=meter.id,
                 dials=meter.dials,
                 decimals=meter.decimals,
-                assigned_to_caller=meter.id in facts.assigned,
+                assigned_to_caller=_assigned_at(facts.spells.get(meter.id, ()), reading.captured_at),
                 previous_value=facts.previous.get((meter.id, reading.captured_at)),
                 distance_m=_distance_m(meter, reading),
             )

@@ -53,11 +53,17 @@ CODES: dict[str, ProblemSpec] = {
     "auth.refresh_in_use": ProblemSpec(
         401, "This refresh token was just rotated by another request: retry with the newer tokens"
     ),
+    "auth.password_change_required": ProblemSpec(
+        403, "Choose your own password first (POST /api/auth/password): an admin set this one"
+    ),
+    "auth.wrong_password": ProblemSpec(422, "The current password is not right"),
     "user.not_found": ProblemSpec(404, "No such user"),
     "user.cannot_deactivate_self": ProblemSpec(409, "An admin cannot deactivate their own account"),
+    "user.username_taken": ProblemSpec(409, "Another account has this username"),
+    "user.password_unchanged": ProblemSpec(422, "The new password is the current one"),
     # Readings: mostly per-item push rejections (the status is what a route raising the code would answer).
     "reading.invalid": ProblemSpec(
-        422, "The reading does not match protocol v1 (a field is missing, malformed or out of bounds)"
+        422, "The reading does not match its protocol (a field is missing, malformed, unknown or out of bounds)"
     ),
     "reading.invalid_value": ProblemSpec(422, "The value is not a register value"),
     "reading.negative_value": ProblemSpec(422, "The value is negative"),
@@ -76,6 +82,28 @@ CODES: dict[str, ProblemSpec] = {
     "reading.not_assigned": ProblemSpec(403, "The meter is not assigned to you"),
     "reading.conflict": ProblemSpec(409, "Same reading id, different content"),
     "reading.not_found": ProblemSpec(404, "No such reading"),
+    # A reading's meter replacement (protocol 2), judged at the push: sync_server/replacement_check.py.
+    **_specs(
+        422,
+        **{
+            "replacement.on_skip": "A replacement comes with the new meter's value, not with a skip",
+            "replacement.same_meter": "The new meter number is the replaced meter's own",
+            "replacement.final_below_previous": "The old meter's final value is below its previous approved value",
+            "replacement.value_below_initial": "The value is below the new meter's initial value",
+        },
+    ),
+    "replacement.meter_taken": ProblemSpec(409, "The new meter number is already an active meter"),
+    # The replacement event (sync_server/replacements.py) and readings of a retired meter.
+    **_specs(
+        409,
+        **{
+            "replacement.meter_retired": "The meter is retired: it was replaced already",
+            "replacement.not_a_unit_meter": "Only a unit's own meter is replaced this way",
+            "replacement.before_last_reading": "The replacement date is before the old meter's last approved reading",
+            "replacement.not_pending": "The reading reports no replacement awaiting a decision",
+            "reading.meter_retired": "The meter was replaced: readings from its replacement date on go to the new one",
+        },
+    ),
     # Photos.
     "photo.hash_mismatch": ProblemSpec(400, "The bytes do not hash to the SHA-256 in the URL"),
     "photo.too_large": ProblemSpec(413, "The photo is over the size limit"),
@@ -88,6 +116,9 @@ CODES: dict[str, ProblemSpec] = {
     "review.photo_pending": ProblemSpec(409, "The reading's photo has not arrived"),
     "review.already_decided": ProblemSpec(409, "The reading has already been decided"),
     "review.not_reviewable": ProblemSpec(409, "Skipped readings cannot be approved"),
+    "review.replacement_pending": ProblemSpec(
+        409, "The reading reports a meter replacement: confirm or reject the replacement instead"
+    ),
     # Bills: "not now, the state does not allow it" (409) unless said otherwise.
     **_specs(
         409,
@@ -112,6 +143,9 @@ CODES: dict[str, ProblemSpec] = {
     ),
     "bill.not_found": ProblemSpec(404, "No such bill"),
     "meter.unknown_engineer": ProblemSpec(422, "No such field engineer"),
+    # Routes (docs/domain.md "Routes").
+    "route.order_mismatch": ProblemSpec(422, "The meters listed are not exactly the route's meters, each once"),
+    "route.same_engineer": ProblemSpec(422, "The meters are on this engineer's route already"),
     # Bill runs and periods.
     "billing.period_closed": ProblemSpec(
         409, "The period is closed for this block: correct bills with credit or debit notes"
@@ -129,6 +163,8 @@ CODES: dict[str, ProblemSpec] = {
     ),
     "billing.run_interrupted": ProblemSpec(500, "The server stopped while the run was going; start it again"),
     "tariff.exists": ProblemSpec(409, "A tariff version with this code and date is already stored"),
+    "tariff.not_found": ProblemSpec(404, "No such tariff"),
+    "tariff.no_matching_units": ProblemSpec(422, "No unit is of this type (and category)"),
     # Directory writes: blocks, units, meters and shared-meter membership (docs/domain.md "Directory").
     **_specs(
         409,

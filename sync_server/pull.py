@@ -17,6 +17,7 @@ from shared_billing.protocol import (
     PreviousReading,
     PullResponse,
 )
+from sync_server.directory import ROUTE_ORDER
 from sync_server.events import PG_CURSOR_BASE
 from sync_server.models import (
     Assignment,
@@ -49,17 +50,17 @@ def _assignments(
     session: Session, engineer_id: int, meter_ids: set[int] | None, now: datetime
 ) -> list[MeterAssignment]:
     query = (
-        select(Meter, Block.code, Unit.code)
+        select(Meter, Block.code, Unit.code, Assignment.walk_order)
         .join(Assignment, col(Assignment.meter_id) == col(Meter.id))
         .join(Block, col(Block.id) == col(Meter.block_id))
         .outerjoin(Unit, col(Unit.id) == col(Meter.unit_id))
         .where(Assignment.engineer_id == engineer_id)
-        .order_by(col(Meter.id))
+        .order_by(*ROUTE_ORDER)
     )
     if meter_ids is not None:
         query = query.where(col(Meter.id).in_(meter_ids))
     rows = session.exec(query).all()
-    previous = _previous_readings(session, {meter.id for meter, _, _ in rows if meter.id is not None}, now)
+    previous = _previous_readings(session, {meter.id for meter, _, _, _ in rows if meter.id is not None}, now)
     return [
         MeterAssignment(
             meter_id=meter.id,
@@ -73,8 +74,9 @@ def _assignments(
             lat=meter.lat,
             lon=meter.lon,
             previous=previous.get(meter.id),
+            walk_order=walk_order,
         )
-        for meter, block_code, unit_code in rows
+        for meter, block_code, unit_code, walk_order in rows
         if meter.id is not None
     ]
 

@@ -17,6 +17,9 @@ class User(SQLModel, table=True):
     role: Role = Field(sa_type=StrEnumColumn(Role, 16))
     password_hash: str = Field(max_length=200)
     active: bool = True
+    # Set when an admin chose the password (a new account, a reset): until the user picks their own, every route
+    # but changing it, /me and logout answers 403 auth.password_change_required (sync_server/deps.py).
+    password_change_required: bool = False
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 

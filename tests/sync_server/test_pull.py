@@ -34,7 +34,7 @@ def test_unassigned_meter_is_removed_and_reassigned_one_appears(client: TestClie
     delta = client.get(f"/api/sync/pull?cursor={pulled['cursor']}", headers=one).json()
     assert delta["removed_meter_ids"] == [meter_id]
 
-    engineers = client.get("/api/users?role=engineer", headers=admin).json()
+    engineers = client.get("/api/users?role=engineer", headers=admin).json()["items"]
     engineer1_id = next(u["id"] for u in engineers if u["username"] == "engineer1")
     put = client.put(f"/api/meters/{meter_id}/assignment", json={"engineer_id": engineer1_id}, headers=admin)
     assert put.status_code == 204
@@ -47,7 +47,9 @@ def test_reassigning_moves_meter_between_engineers(client: TestClient) -> None:
     p1 = client.get("/api/sync/pull", headers=one).json()
     p2 = client.get("/api/sync/pull", headers=two).json()
     meter_id = p1["meters"][0]["meter_id"]
-    engineer2_id = next(u["id"] for u in client.get("/api/users", headers=admin).json() if u["username"] == "engineer2")
+    engineer2_id = next(
+        u["id"] for u in client.get("/api/users", headers=admin).json()["items"] if u["username"] == "engineer2"
+    )
     client.put(f"/api/meters/{meter_id}/assignment", json={"engineer_id": engineer2_id}, headers=admin)
     assert client.get(f"/api/sync/pull?cursor={p1['cursor']}", headers=one).json()["removed_meter_ids"] == [meter_id]
     gained = client.get(f"/api/sync/pull?cursor={p2['cursor']}", headers=two).json()
@@ -57,7 +59,7 @@ def test_reassigning_moves_meter_between_engineers(client: TestClient) -> None:
 def test_assigning_to_non_engineer_is_refused(client: TestClient) -> None:
     admin = auth(client, "admin")
     supervisor_id = next(
-        u["id"] for u in client.get("/api/users", headers=admin).json() if u["username"] == "supervisor"
+        u["id"] for u in client.get("/api/users", headers=admin).json()["items"] if u["username"] == "supervisor"
     )
     response = client.put("/api/meters/1/assignment", json={"engineer_id": supervisor_id}, headers=admin)
     assert (response.status_code, response.json()["code"]) == (422, "meter.unknown_engineer")

@@ -28,6 +28,8 @@ _PLACEHOLDERS = {
     "unit_id": "999999",
     "token": "not-a-token",
     "user_id": "999999",
+    "engineer_id": "999999",
+    "tariff_id": "999999",
     "block_id": "999999",
     "membership_id": "999999",
 }

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from shared_billing.api_models import LoginRequest, Me, RefreshRequest, TokenPair
+from shared_billing.api_models import LoginRequest, Me, PasswordChange, RefreshRequest, TokenPair
 from sync_server.client_address import client_address, parse_networks
 from sync_server.config import Settings
 from sync_server.deps import ANY_ROLE, PUBLIC, ContextDep, CurrentUser, NowDep, SessionDep, access
@@ -87,4 +87,37 @@ def logout(
 def me(user: CurrentUser) -> Me:
     """Who the token belongs to."""
     assert user.id is not None
-    return Me(id=user.id, username=user.username, full_name=user.full_name, role=user.role)
+    return Me(
+        id=user.id,
+        username=user.username,
+        full_name=user.full_name,
+        role=user.role,
+        password_change_required=user.password_change_required,
+    )
+
+
+@router.post("/auth/password", status_code=204, **access(*ANY_ROLE, errors=(429,)))
+async def change_password(
+    body: PasswordChange,
+    request: Request,
+    user: CurrentUser,
+    context: ContextDep,
+    now: NowDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """Choose your own password (the only route, with /me and logout, open while an admin-set password awaits
+    its change). The current password is checked and throttled like a sign-in (422 ``auth.wrong_password``, 429
+    ``auth.throttled``); the new one is at least 10 characters and differs from it. This sign-in goes on; every
+    other sign-in of the account ends. Audited (``user.password_changed``), the password itself never."""
+    assert credentials is not None  # CurrentUser checked the bearer token
+    claims = context.tokens.read_access_token(credentials.credentials, now)
+    await context.tokens.change_password(
+        context.engine,
+        user=user,
+        current=body.current_password,
+        new=body.new_password,
+        family=claims.family,
+        address=request_address(request, context.settings),
+        rule=throttle_rule(context.settings),
+        now=now,
+    )

@@ -1,14 +1,22 @@
-"""Accounts an admin manages: deactivate (every session ends at once) and reactivate."""
+"""Accounts an admin manages: list, create, reset a password, deactivate (every session ends at once), reactivate.
+
+A password an admin chose (a new account's, a reset's) is temporary: the user must pick their own before any
+other route answers them (sync_server/deps.py). Passwords are hashed in the bounded hashing slots, like sign-ins.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from fastapi import APIRouter
-from sqlmodel import Session
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+from starlette.concurrency import run_in_threadpool
 
-from shared_billing.api_models import AccountChange, UserOut
+from shared_billing.api_models import AccountChange, Page, PasswordReset, UserIn, UserOut
 from shared_billing.api_types import Id
+from sync_server.api.paging import PageQuery, paginate
+from sync_server.auth import TokenService, hash_password
 from sync_server.deps import ContextDep, CurrentUser, NowDep, SessionDep, access
 from sync_server.models import AuditEvent, Role, User
 from sync_server.problems import Problem
@@ -17,8 +25,7 @@ router = APIRouter(prefix="/users", tags=["users"])
 
 
 def _user_out(user: User) -> UserOut:
-    assert user.id is not None
-    return UserOut(id=user.id, username=user.username, full_name=user.full_name, role=user.role, active=user.active)
+    return UserOut.model_validate(user, from_attributes=True)
 
 
 def _account(session: Session, user_id: int) -> User:
@@ -28,25 +35,97 @@ def _account(session: Session, user_id: int) -> User:
     return user
 
 
-def _set_active(
-    session: Session, user: User, *, active: bool, admin: User, reason: str, now: datetime, **detail: object
-) -> UserOut:
-    """Switch the account and audit who did it, when and why, in one transaction."""
-    user.active = active
-    session.add(user)
+def _audit(
+    session: Session, admin: User, user: User, action: str, now: datetime, reason: str | None, **detail: object
+) -> None:
     session.add(
         AuditEvent(
             at=now,
             actor_id=admin.id,
-            action="user.reactivated" if active else "user.deactivated",
+            action=action,
             entity="user",
             entity_id=str(user.id),
             reason=reason,
             detail={"username": user.username, **detail},
         )
     )
+
+
+def _set_active(
+    session: Session, user: User, *, active: bool, admin: User, reason: str, now: datetime, **detail: object
+) -> UserOut:
+    """Switch the account and audit who did it, when and why, in one transaction."""
+    user.active = active
+    session.add(user)
+    _audit(session, admin, user, "user.reactivated" if active else "user.deactivated", now, reason, **detail)
     session.commit()
     return _user_out(user)
+
+
+@router.get("", **access(Role.ADMIN))
+def list_users(session: SessionDep, page: PageQuery, role: Role | None = None) -> Page[UserOut]:
+    """Users by username, optionally of one role; ``q`` searches usernames and full names."""
+    query = select(User).order_by(col(User.username))
+    if role is not None:
+        query = query.where(User.role == role)
+    rows, total = paginate(session, query, page, search=[col(User.username), col(User.full_name)])
+    return Page[UserOut](items=[_user_out(u) for u in rows], total=total, limit=page.limit, offset=page.offset)
+
+
+def _create(session: Session, body: UserIn, password_hash: str, admin: User, now: datetime) -> UserOut:
+    if session.exec(select(User.id).where(User.username == body.username)).first() is not None:
+        raise Problem("user.username_taken", details={"field": "username"})
+    user = User(
+        username=body.username,
+        full_name=body.full_name,
+        role=body.role,
+        password_hash=password_hash,
+        password_change_required=True,
+        created_at=now,
+    )
+    session.add(user)
+    try:
+        session.flush()
+        _audit(session, admin, user, "user.created", now, None, full_name=user.full_name, role=str(user.role))
+        session.commit()
+    except IntegrityError as error:  # created by a concurrent request since the check above
+        session.rollback()
+        raise Problem("user.username_taken", details={"field": "username"}) from error
+    return _user_out(user)
+
+
+@router.post("", status_code=201, **access(Role.ADMIN, errors=(409,)))
+async def create_user(
+    body: UserIn, context: ContextDep, session: SessionDep, admin: CurrentUser, now: NowDep
+) -> UserOut:
+    """Create an account (engineer, supervisor, admin or accountant) with a temporary password of at least 10
+    characters: the user chooses their own at the first sign-in. 409 ``user.username_taken``. Audited."""
+    password_hash = await context.tokens.hasher.run(hash_password, body.password)
+    return await run_in_threadpool(_create, session, body, password_hash, admin, now)
+
+
+def _reset(
+    session: Session, user_id: int, body: PasswordReset, password_hash: str, admin: User, now: datetime
+) -> UserOut:
+    user = _account(session, user_id)
+    user.password_hash = password_hash
+    user.password_change_required = True
+    session.add(user)
+    # Whoever held a session on the old password is signed out everywhere (the deactivation's revocation).
+    revoked = TokenService.revoke(session, now, user_id=user_id, everything=True)
+    _audit(session, admin, user, "user.password_reset", now, body.reason, refresh_tokens_revoked=revoked)
+    session.commit()
+    return _user_out(user)
+
+
+@router.post("/{user_id}/password", **access(Role.ADMIN, errors=(404,)))
+async def reset_password(
+    user_id: Id, body: PasswordReset, context: ContextDep, session: SessionDep, admin: CurrentUser, now: NowDep
+) -> UserOut:
+    """Give a user a temporary password (reason required): every session of theirs ends, and after signing in
+    with it they must choose their own (403 ``auth.password_change_required`` elsewhere until then). Audited."""
+    password_hash = await context.tokens.hasher.run(hash_password, body.password)
+    return await run_in_threadpool(_reset, session, user_id, body, password_hash, admin, now)
 
 
 @router.post("/{user_id}/deactivate", **access(Role.ADMIN, errors=(404, 409)))
