@@ -16,6 +16,7 @@ from sync_server.models import (
     AuditEvent,
     Block,
     Meter,
+    MeterReplacement,
     Photo,
     Reading,
     ReadingFlag,
@@ -30,7 +31,7 @@ from sync_server.problems import Problem
 from sync_server.readings_query import PreviousKey, PreviousRow, last_approved_batch
 from sync_server.sql import one_of
 
-__all__ = ["MeterPlace", "ReviewFacts", "decide", "get_reading", "photo_pending", "review_facts"]
+__all__ = ["MeterPlace", "ReviewFacts", "decide", "get_reading", "photo_pending", "record_decision", "review_facts"]
 
 
 def _photo_missing(reading: Reading, stored: Collection[str]) -> bool:
@@ -67,6 +68,7 @@ class ReviewFacts:
     previous: dict[PreviousKey, PreviousRow]  # the rule of sync_server/readings_query.py, T = the capture
     flags: dict[UUID, list[ReadingFlag]]
     stored_photos: set[str]
+    confirmed: dict[UUID, int]  # reading uuid → the new meter of the replacement confirmed from it
 
     def previous_of(self, reading: Reading) -> PreviousRow | None:
         """The approved reading captured before this one, by the rule every path shares."""
@@ -99,7 +101,16 @@ def review_facts(session: Session, readings: Sequence[Reading]) -> ReviewFacts:
         for reading_uuid, code in found:
             flags[reading_uuid].append(ReadingFlag(code))
     previous = last_approved_batch(session, ((reading.meter_id, reading.captured_at) for reading in readings))
-    return ReviewFacts(places, previous, flags, _stored_photos(session, readings))
+    reported = [reading.uuid for reading in readings if reading.replacement is not None]
+    confirmed: dict[UUID, int] = {}
+    if reported:
+        found_events = session.exec(
+            select(MeterReplacement.reading_uuid, MeterReplacement.new_meter_id).where(
+                one_of(session, MeterReplacement.reading_uuid, reported, Uuid)
+            )
+        ).all()
+        confirmed = {reading_uuid: meter_id for reading_uuid, meter_id in found_events if reading_uuid is not None}
+    return ReviewFacts(places, previous, flags, _stored_photos(session, readings), confirmed)
 
 
 def get_reading(session: Session, reading_uuid: UUID) -> Reading:
@@ -124,6 +135,19 @@ def decide(
         raise Problem("review.already_decided", f"The reading is already {reading.status}")
     if status is ReadingStatus.APPROVED and photo_pending(session, reading):
         raise Problem("review.photo_pending")
+    if status is ReadingStatus.APPROVED and reading.replacement is not None:
+        # Its value is the new meter's register: approved alone it would read as the old meter's
+        # (sync_server/replacements.py confirms the replacement and approves it together).
+        raise Problem("review.replacement_pending")
+    record_decision(session, reading, status=status, reason=reason, supervisor=supervisor, now=now)
+    session.commit()
+    return reading
+
+
+def record_decision(
+    session: Session, reading: Reading, *, status: ReadingStatus, reason: str | None, supervisor: User, now: datetime
+) -> None:
+    """Write a decision on a submitted reading, its audit and the engineer's sync events; the caller commits."""
     reading.status = status
     reading.decided_by_id = supervisor.id
     reading.decided_at = now
@@ -152,5 +176,3 @@ def decide(
     if status is ReadingStatus.APPROVED and reading.value is not None:
         # The meter's previous approved reading changed: its engineer's window and checks move with it.
         record_meter_event(session, meter_id=reading.meter_id, kind=SyncEventKind.PREVIOUS, now=now)
-    session.commit()
-    return reading

@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 from sqlmodel import Session, col, select
 
-from shared_billing.api_models import DecisionReason, ReviewItem
+from shared_billing.api_models import DecisionReason, ReviewItem, ReviewReplacement
 from shared_billing.consumption import MeterRegister, meter_consumption
 from shared_billing.errors import BillingError
 from shared_billing.readings import format_quantity
@@ -43,6 +43,18 @@ def review_items(session: Session, readings: Sequence[Reading]) -> list[ReviewIt
 def review_item(session: Session, reading: Reading) -> ReviewItem:
     [item] = review_items(session, [reading])
     return item
+
+
+def _replacement(reading: Reading, facts: ReviewFacts) -> ReviewReplacement | None:
+    """The replacement the reading reported and its decision (sync_server/replacements.py): confirmed once its
+    event exists, rejected with the reading, else pending."""
+    if reading.replacement is None:
+        return None
+    new_meter_id = facts.confirmed.get(reading.uuid)
+    state = "confirmed" if new_meter_id is not None else "pending"
+    if new_meter_id is None and reading.status is not ReadingStatus.SUBMITTED:
+        state = "rejected"
+    return ReviewReplacement.model_validate({**reading.replacement, "state": state, "new_meter_id": new_meter_id})
 
 
 def _item(reading: Reading, facts: ReviewFacts) -> ReviewItem:
@@ -81,6 +93,7 @@ def _item(reading: Reading, facts: ReviewFacts) -> ReviewItem:
         photo_pending=pending,
         status=reading.status,
         decision_reason=reading.decision_reason,
+        replacement=_replacement(reading, facts),
     )
 
 
