@@ -6,9 +6,9 @@ in OpenAPI as ``x-roles``, and a test walks the app's routes so a route without 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -30,6 +30,7 @@ __all__ = [
     "NowDep",
     "SessionDep",
     "access",
+    "open_until_password_changed",
 ]
 
 PUBLIC = "public"
@@ -70,8 +71,15 @@ def get_now(context: ContextDep) -> datetime:
 NowDep = Annotated[datetime, Depends(get_now)]
 
 
-#: What a user whose password an admin set may still do: choose their own, see who they are, sign out.
-OPEN_UNTIL_PASSWORD_CHANGED = frozenset({"/api/auth/password", "/api/me", "/api/auth/logout"})
+_OPEN_MARK = "_open_until_password_changed"
+_Endpoint = TypeVar("_Endpoint", bound=Callable[..., Any])
+
+
+def open_until_password_changed(endpoint: _Endpoint) -> _Endpoint:
+    """Mark a route a user whose password an admin set may still call (choose their own, /me, sign out): every
+    other route answers them 403 ``auth.password_change_required``."""
+    setattr(endpoint, _OPEN_MARK, True)
+    return endpoint
 
 
 def get_current_user(
@@ -96,8 +104,7 @@ def get_current_user(
         raise Problem("auth.invalid_token", "The token's user is not active")
     if row[1]:
         raise Problem("auth.invalid_token", "The session has ended (signed out or revoked)")
-    route = request.scope.get("route")
-    if row[0].password_change_required and getattr(route, "path", None) not in OPEN_UNTIL_PASSWORD_CHANGED:
+    if row[0].password_change_required and not getattr(request.scope.get("endpoint"), _OPEN_MARK, False):
         raise Problem("auth.password_change_required")
     return row[0]
 

@@ -9,7 +9,16 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from shared_billing.api_models import LoginRequest, Me, PasswordChange, RefreshRequest, TokenPair
 from sync_server.client_address import client_address, parse_networks
 from sync_server.config import Settings
-from sync_server.deps import ANY_ROLE, PUBLIC, ContextDep, CurrentUser, NowDep, SessionDep, access
+from sync_server.deps import (
+    ANY_ROLE,
+    PUBLIC,
+    ContextDep,
+    CurrentUser,
+    NowDep,
+    SessionDep,
+    access,
+    open_until_password_changed,
+)
 from sync_server.login_throttle import ThrottleRule
 
 router = APIRouter(tags=["auth"])
@@ -65,6 +74,7 @@ def refresh(body: RefreshRequest, context: ContextDep, session: SessionDep, now:
 
 
 @router.post("/auth/logout", status_code=204, **access(*ANY_ROLE))
+@open_until_password_changed
 def logout(
     user: CurrentUser,
     context: ContextDep,
@@ -84,6 +94,7 @@ def logout(
 
 
 @router.get("/me", **access(*ANY_ROLE))
+@open_until_password_changed
 def me(user: CurrentUser) -> Me:
     """Who the token belongs to."""
     assert user.id is not None
@@ -97,6 +108,7 @@ def me(user: CurrentUser) -> Me:
 
 
 @router.post("/auth/password", status_code=204, **access(*ANY_ROLE, errors=(429,)))
+@open_until_password_changed
 async def change_password(
     body: PasswordChange,
     request: Request,
