@@ -109,7 +109,10 @@ class RoutesView(ft.Column):
         async def fetch(q: str | None, limit: int, offset: int) -> Page[RouteStop]:
             return await self.client.route(engineer_id, q, limit, offset)
 
-        self.stops = await every_item(fetch)
+        stops = await every_item(fetch)
+        if self._engineer_id() != engineer_id:
+            return  # another engineer was chosen meanwhile: that route's load shows it
+        self.stops = stops
         self._show()
 
     def _show(self) -> None:
