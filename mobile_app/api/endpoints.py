@@ -47,6 +47,8 @@ from shared_billing.api_models import (
     PasswordReset,
     PaymentIn,
     PaymentOut,
+    ReplacementIn,
+    ReplacementOut,
     ReviewItem,
     RouteMove,
     RouteMoved,
@@ -76,6 +78,7 @@ __all__ = [
     "DECISIONS",
     "TOML",
     "Decision",
+    "ReplacementDecision",
     "add_member",
     "approved_readings",
     "assign_meter",
@@ -92,6 +95,7 @@ __all__ = [
     "create_user",
     "deactivate_user",
     "decide",
+    "decide_replacement",
     "end_member",
     "import_tariff",
     "issue_run",
@@ -105,6 +109,7 @@ __all__ = [
     "reactivate_user",
     "record_payment",
     "reorder_route",
+    "replace_meter",
     "reset_password",
     "review_queue",
     "route",
@@ -121,6 +126,10 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+# A reported meter replacement's decisions (``POST /api/review/readings/{uuid}/replacement/{decision}``), each
+# with a reason.
+ReplacementDecision = Literal["confirm", "reject"]
 
 # Review decisions (``POST /api/review/readings/{uuid}/{decision}``) and whether each needs a reason.
 Decision = Literal["approve", "reject", "reread"]
@@ -353,3 +362,17 @@ def move_route(move: RouteMove) -> Call[RouteMoved]:
 
 def assign_tariff(tariff_id: int, assignment: TariffAssignmentIn) -> Call[TariffAssigned]:
     return _write("POST", f"/tariffs/{tariff_id}/units", assignment, read_model(TariffAssigned))
+
+
+# --- Meter replacement ---
+
+
+def replace_meter(meter_id: int, replacement: ReplacementIn) -> Call[ReplacementOut]:
+    """``POST /api/meters/{meter_id}/replacement``: the old meter retired, the new one in its place."""
+    return _write("POST", f"/meters/{meter_id}/replacement", replacement, read_model(ReplacementOut))
+
+
+def decide_replacement(reading_uuid: UUID, decision: ReplacementDecision, reason: str) -> Call[ReviewItem]:
+    """The supervisor confirms (the replacement is recorded, the reading approved) or rejects a reported one."""
+    body = DecisionReason.model_construct(reason=reason)
+    return _write("POST", f"/review/readings/{reading_uuid}/replacement/{decision}", body, read_model(ReviewItem))

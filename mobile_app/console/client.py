@@ -48,6 +48,8 @@ from shared_billing.api_models import (
     Page,
     PasswordReset,
     PaymentOut,
+    ReplacementIn,
+    ReplacementOut,
     ReviewItem,
     RouteMove,
     RouteMoved,
@@ -187,6 +189,11 @@ class ConsoleClient:
     async def decide(self, reading_uuid: UUID, action: endpoints.Decision, reason: str | None = None) -> ReviewItem:
         return await self._send(endpoints.decide(reading_uuid, action, reason))
 
+    async def decide_replacement(
+        self, reading_uuid: UUID, decision: endpoints.ReplacementDecision, reason: str
+    ) -> ReviewItem:
+        return await self._send(endpoints.decide_replacement(reading_uuid, decision, reason))
+
     async def photo(self, sha256: str) -> bytes:
         return await self._send(endpoints.photo(sha256))
 
@@ -315,3 +322,6 @@ class AdminClient(BillingClient):
 
     async def assign_tariff(self, tariff_id: int, assignment: TariffAssignmentIn) -> TariffAssigned:
         return await self._send(endpoints.assign_tariff(tariff_id, assignment))
+
+    async def replace_meter(self, meter_id: int, replacement: ReplacementIn) -> ReplacementOut:
+        return await self._send(endpoints.replace_meter(meter_id, replacement))

@@ -1,5 +1,6 @@
 """The admin's meters: create and edit (number, register shape, registered location as typed coordinates, install
-date, status), and the members of a shared meter (a unit joins or leaves from a date; earlier months stay as
+date, status), replace one (the old meter's final read, the new meter's number and initial read, on a date), and
+the members of a shared meter (a unit joins or leaves from a date; earlier months stay as
 billed). "Use my current fix" is the phone's: the browser takes typed coordinates only.
 """
 
@@ -15,7 +16,16 @@ from mobile_app.console.forms import Form
 from mobile_app.console.paged_list import PagedList
 from mobile_app.console.premises_admin import NONE, choices
 from mobile_app.ui.common import day, indian_number, mounted_page, push_update, show_message, title
-from shared_billing.api_models import BlockOut, MembershipEnd, MembershipIn, MembershipOut, MeterIn, MeterOut, Page
+from shared_billing.api_models import (
+    BlockOut,
+    MembershipEnd,
+    MembershipIn,
+    MembershipOut,
+    MeterIn,
+    MeterOut,
+    Page,
+    ReplacementIn,
+)
 from shared_billing.protocol import MeterKind, MeterStatus
 
 __all__ = ["MetersView"]
@@ -96,6 +106,23 @@ class MetersView(ft.Column):
             visible=False,
             key="members_panel",
         )
+        self.replacing: MeterOut | None = None
+        self.replace_heading = ft.Text("", weight=ft.FontWeight.BOLD, key="replace_heading")
+        self.replace_form = Form(
+            "replace",
+            {
+                "replaced_on": _field("Replaced on (YYYY-MM-DD)", "replace_on", 200),
+                "old_final": _field("Old meter's final read", "replace_old_final", 200),
+                "new_meter_number": _field("New meter number", "replace_number", 200),
+                "new_initial": _field("New meter's initial read", "replace_new_initial", 200),
+                "new_dials": _field("New dials (blank: same)", "replace_dials", 180),
+                "reason": _field("Reason", "replace_reason", 320),
+            },
+            rows=[["replaced_on", "old_final"], ["new_meter_number", "new_initial", "new_dials"], ["reason"]],
+            save_label="Record replacement",
+        )
+        self.replace_form.on_save(self._replace)
+        self.replace_panel = ft.Column([self.replace_heading, self.replace_form], visible=False, key="replace_panel")
         super().__init__(
             spacing=12,
             controls=[
@@ -104,6 +131,7 @@ class MetersView(ft.Column):
                 self.form,
                 self.list,
                 ft.Divider(),
+                self.replace_panel,
                 self.members_panel,
             ],
         )
@@ -152,6 +180,10 @@ class MetersView(ft.Column):
         actions: list[ft.Control] = [
             ft.TextButton("Edit", key=f"edit-meter-{meter.id}", on_click=partial(self._edit, meter))
         ]
+        if meter.status == MeterStatus.ACTIVE:
+            actions.append(
+                ft.TextButton("Replace", key=f"replace-{meter.id}", on_click=partial(self._show_replace, meter))
+            )
         if meter.kind == MeterKind.SHARED:
             actions.append(
                 ft.TextButton("Members", key=f"members-{meter.id}", on_click=partial(self._show_members, meter))
@@ -207,6 +239,40 @@ class MetersView(ft.Column):
             return
         self._tell(f"Meter {saved.number} saved")
         await self._new()
+        await self.list.load()
+
+    # --- replacement: one event, the old meter's final read and the new meter's number and initial read ---
+
+    async def _show_replace(self, meter: MeterOut, _event: ft.Event[Any] | None = None) -> None:
+        self.replacing = meter
+        self.replace_heading.value = f"Replace meter {meter.number}"
+        for field in self.replace_form.fields.values():
+            field.value = ""
+        self.replace_form.clear_errors()
+        self.replace_panel.visible = True
+        push_update(self)
+
+    async def _replace(self, _event: ft.Event[Any]) -> None:
+        old = self.replacing
+        if old is None:
+            return
+        form = self.replace_form
+        typed: dict[str, Any] = {name: form.text(name) for name in form.fields}
+        typed |= {
+            "replaced_on": typed["replaced_on"] or "",
+            "old_final": typed["old_final"] or "",
+            "new_meter_number": typed["new_meter_number"] or "",
+            "new_initial": typed["new_initial"] or "",
+            "reason": typed["reason"] or "",
+            "new_decimals": None,
+            "new_multiplier": None,
+        }
+        event = await form.submit(lambda: self.client.replace_meter(old.id, ReplacementIn.model_construct(**typed)))
+        if event is None:
+            return
+        self.replacing = None
+        self.replace_panel.visible = False
+        self._tell(f"Meter {event.old_meter_number} replaced by {event.new_meter_number} on {day(event.replaced_on)}")
         await self.list.load()
 
     # --- members of a shared meter ---

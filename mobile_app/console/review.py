@@ -1,4 +1,5 @@
-"""The supervisor's review queue: each reading with its flags, photo, previous reading and where it was taken."""
+"""The supervisor's review queue: each reading with its flags, photo, previous reading and where it was taken; a
+meter replacement the engineer reported with a reading is confirmed or rejected here."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from uuid import UUID
 
 import flet as ft
 
-from mobile_app.api.endpoints import Decision
+from mobile_app.api.endpoints import Decision, ReplacementDecision
 from mobile_app.api.errors import ApiClientError
 from mobile_app.console.client import ConsoleClient
 from mobile_app.console.location_map import location_map
@@ -102,21 +103,57 @@ class ReviewView(ft.Column):
         if item.note:
             facts.append(ft.Text(f"Note: {item.note}", italic=True))
         reason = ft.TextField(label="Reason (for reject or re-read)", key=f"reason-{uuid}", width=320)
-        actions = ft.Row(
-            controls=[
+        replacement = item.replacement
+        pending = replacement is not None and replacement.state == "pending"
+        if replacement is not None:
+            facts.append(
+                ft.Text(
+                    f"Meter replaced ({replacement.state}): old meter's final read {replacement.old_final_value} · "
+                    f"new meter {replacement.new_meter_number} from {replacement.new_initial_value}",
+                    key=f"replacement-{uuid}",
+                    weight=ft.FontWeight.BOLD,
+                )
+            )
+        # A pending replacement is decided with the reading: confirming records it and approves the reading.
+        approve: list[ft.Control] = (
+            [
+                ft.FilledButton(
+                    "Confirm replacement",
+                    key=f"confirm-replacement-{uuid}",
+                    on_click=partial(self._decide_replacement, uuid, "confirm", reason),
+                ),
+                ft.OutlinedButton(
+                    "Reject replacement",
+                    key=f"reject-replacement-{uuid}",
+                    on_click=partial(self._decide_replacement, uuid, "reject", reason),
+                ),
+            ]
+            if pending
+            else [
                 ft.FilledButton(
                     "Approve",
                     icon=ft.Icons.CHECK,
                     key=f"approve-{uuid}",
                     disabled=item.photo_pending,
                     on_click=partial(self._decide, uuid, "approve", None),
-                ),
+                )
+            ]
+        )
+        actions = ft.Row(
+            controls=[
+                *approve,
                 reason,
-                ft.OutlinedButton(
-                    "Reject", key=f"reject-{uuid}", on_click=partial(self._decide, uuid, "reject", reason)
-                ),
-                ft.OutlinedButton(
-                    "Re-read", key=f"reread-{uuid}", on_click=partial(self._decide, uuid, "reread", reason)
+                *(
+                    []
+                    if pending
+                    else [
+                        ft.OutlinedButton(
+                            "Reject", key=f"reject-{uuid}", on_click=partial(self._decide, uuid, "reject", reason)
+                        ),
+                        ft.OutlinedButton(
+                            "Re-read", key=f"reread-{uuid}", on_click=partial(self._decide, uuid, "reread", reason)
+                        ),
+                    ]
                 ),
             ],
         )
@@ -165,4 +202,26 @@ class ReviewView(ft.Column):
             return
         if (page := mounted_page(self)) is not None:
             show_message(page, {"approve": "Approved", "reject": "Rejected", "reread": "Sent back"}[action])
+        await self.load()
+
+    async def _decide_replacement(
+        self,
+        uuid: UUID,
+        decision: ReplacementDecision,
+        reason_field: ft.TextField,
+        _event: ft.Event[Any] | None = None,
+    ) -> None:
+        reason = (reason_field.value or "").strip()
+        if not reason:
+            reason_field.error = "Say why: the decision is audited"
+            push_update(self)
+            return
+        try:
+            await self.client.decide_replacement(uuid, decision, reason)
+        except ApiClientError as error:
+            if (page := mounted_page(self)) is not None:
+                show_message(page, error.message, error=True)
+            return
+        if (page := mounted_page(self)) is not None:
+            show_message(page, "Replacement confirmed" if decision == "confirm" else "Replacement rejected")
         await self.load()

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 
 from mobile_app.console.app import console_main
 from tests.support.flet_driver import FletDriver, run_app
-from tests.ui.ui_fixtures import Server, select_option, sign_in, value_of, wait_key
+from tests.sync_server.factories import meters_by_unit, reading, sha256
+from tests.ui.ui_fixtures import Server, meter_photo, select_option, sign_in, value_of, wait_key
 
 TIMEOUT = 60.0
 ROOT = Path(__file__).resolve().parents[2]
@@ -143,3 +145,73 @@ def test_admin_builds_and_reorders_a_route_and_uploads_a_tariff(server: Server) 
     assert [stop["meter_id"] for stop in after[:2]] == [second["meter_id"], first["meter_id"]]
     assert len(after) == len(route)
     assert [t for t in items(server, "/tariffs") if t["code"].startswith("ZINNIA")]
+
+
+def test_admin_replaces_a_meter_and_the_supervisor_confirms_a_reported_one(server: Server) -> None:
+    old = one(server, "/meters", "40012000", "number")  # 2BHK-B1-GF's meter, engineer1's route
+    reported_meter = one(server, "/meters", "40012017", "number")  # 2BHK-B1-FF's
+    engineer = server.headers("engineer1")
+    photo = meter_photo()
+    [stop] = [m for m in meters_by_unit(server.http, engineer).values() if m["meter_id"] == reported_meter["id"]]
+    pushed = reading(
+        stop, value="5", captured_at=server.clock().isoformat(), gps_lat=None, gps_lon=None, photo_sha256=sha256(photo)
+    )
+    pushed["replacement"] = {
+        "old_final_value": str(int(stop["previous"]["value"]) + 40),
+        "new_meter_number": "N-0002",
+        "new_initial_value": "0",
+    }
+    response = server.http.post(
+        "/api/sync/push",
+        json={"protocol": 2, "device_id": "ui", "sent_at": server.clock().isoformat(), "readings": [pushed]},
+        headers=engineer,
+    )
+    assert response.json()["results"][0]["outcome"] == "stored", response.text
+    uploaded = server.http.put(
+        f"/api/photos/{sha256(photo)}", content=photo, headers=engineer | {"Content-Type": "image/jpeg"}
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    today = server.clock().astimezone(ZoneInfo("Asia/Kolkata")).date().isoformat()
+
+    async def scenario(driver: FletDriver) -> None:
+        await sign_in(driver, "admin")
+        await section(driver, "meters", "meters_range")
+        await driver.type_text("meters_search", "40012000")
+        await driver.submit("meters_search")
+        await wait_key(driver, f"replace-{old['id']}")
+        await driver.click(f"replace-{old['id']}")
+        await driver.type_text("replace_on", today)
+        await driver.type_text("replace_old_final", "1234567")  # seven digits on a six-dial meter
+        await driver.type_text("replace_number", "N-0001")
+        await driver.type_text("replace_new_initial", "0")
+        await driver.type_text("replace_reason", "Display failed")
+        await driver.click("replace_save")
+        await driver.wait_for(
+            lambda: driver.find("replace_old_final").error or driver.find("replace_error").value,
+            message="the final read refused",
+        )
+        assert one(server, "/meters", "40012000", "number")["status"] == "active"
+        await driver.type_text("replace_old_final", str(int(old_previous) + 30))
+        await driver.click("replace_save")
+        await driver.wait_for_text("replaced by N-0001")
+        await driver.click("sign_out")
+        await wait_key(driver, "username")
+        await sign_in(driver, "supervisor")
+        await wait_key(driver, f"replacement-{pushed['uuid']}")
+        await driver.type_text(f"reason-{pushed['uuid']}", "New meter seen on the photo")
+        await driver.click(f"confirm-replacement-{pushed['uuid']}")
+        await driver.wait_for_text("Replacement confirmed")
+        assert driver.crashes() == []
+
+    old_previous = _previous(server, old["id"])
+    run(server, scenario)
+    assert one(server, "/meters", "40012000", "number")["status"] == "retired"
+    assert one(server, "/meters", "N-0001", "number")["status"] == "active"
+    assert one(server, "/meters", "N-0002", "number")["status"] == "active"
+    assert server.review_item(pushed["uuid"])["status"] == "approved"
+
+
+def _previous(server: Server, meter_id: int) -> str:
+    pulled = meters_by_unit(server.http, server.headers("engineer1")).values()
+    value: str = next(m for m in pulled if m["meter_id"] == meter_id)["previous"]["value"]
+    return value
