@@ -7,7 +7,7 @@ outcome. If a concurrent push of the same ids wins the race, the batch is judged
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 from uuid import UUID
@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Integer, Uuid, insert, literal, union_all
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from shared_billing.checks import CheckLimits, ReadingFlag, fix_distance_m
@@ -35,6 +36,7 @@ from sync_server.models import (
     AssignmentHistory,
     AuditEvent,
     Meter,
+    MeterReplacement,
     Photo,
     Reading,
     ReadingFlagRecord,
@@ -155,6 +157,16 @@ class _BatchFacts:
                 select(Reading.uuid, Reading.meter_id).where(one_of(session, Reading.uuid, replaced, Uuid))
             ).all()
         }
+        # Retired meters of the batch: their replacement date and the new meter (docs/domain.md "Meter replacement").
+        new_meter = aliased(Meter)
+        self.retired: dict[int, tuple[date, str]] = {
+            old_id: (replaced_on, number)
+            for old_id, replaced_on, number in session.execute(
+                sa_select(col(MeterReplacement.old_meter_id), col(MeterReplacement.replaced_on), col(new_meter.number))
+                .join(new_meter, col(new_meter.id) == col(MeterReplacement.new_meter_id))
+                .where(one_of(session, MeterReplacement.old_meter_id, meter_ids, Integer))
+            ).all()
+        }
         photo_hashes = {r.photo_sha256 for r in readings if r.photo_sha256}
         self.photos = set(session.exec(select(Photo.sha256).where(col(Photo.sha256).in_(photo_hashes))).all())
 
@@ -199,6 +211,8 @@ def _judge_all(
             received_at=now,
             limits=limits,
         )
+        if verdict.outcome is Outcome.STORED and reading.meter_id in facts.retired:
+            verdict = _retired(verdict, reading, *facts.retired[reading.meter_id], tz)
         flags: list[str] = [*verdict.flags]
         # Another engineer's reading: its status is theirs, and nothing is written against it.
         status = existing.status if existing is not None and existing.owned_by_caller else None
@@ -222,6 +236,18 @@ def _judge_all(
             )
         )
     return results, to_store, conflicts
+
+
+def _retired(verdict: Verdict, reading: ReadingV1, replaced_on: date, new_number: str, tz: ZoneInfo) -> Verdict:
+    """A retired meter takes readings captured before its replacement date (saved offline, synced later); one
+    captured on or after it belongs to the new meter."""
+    if reading.captured_at.astimezone(tz).date() < replaced_on:
+        return verdict
+    return Verdict(
+        Outcome.REJECTED,
+        code="reading.meter_retired",
+        message=f"Meter {reading.meter_id} was replaced on {replaced_on.isoformat()}: read the new meter {new_number}",
+    )
 
 
 def _photo_pending(reading: ReadingV1, stored: set[str], settings: Settings) -> bool:
