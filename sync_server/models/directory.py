@@ -25,7 +25,7 @@ class Unit(SQLModel, table=True):
     unit_type: str = Field(max_length=16)  # 2BHK, 4BHK, 5BHK, VILLA, SCO: picks the fixed charge
     floor: str | None = Field(default=None, max_length=4)
     consumer_name: str | None = Field(default=None, max_length=120)
-    # Personal data, like the consumer's name: shown to admins and accountants only (docs/domain.md "Units").
+    # Personal data, like the consumer's name: shown to admins and accountants only (docs/domain.md "Directory").
     phone: str | None = Field(default=None, max_length=16)
     email: str | None = Field(default=None, max_length=254)
     # Needed by tariffs with a per-kW fixed charge.
