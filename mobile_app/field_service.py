@@ -13,13 +13,13 @@ import logging
 import random
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 
-from mobile_app.capture import CaptureDraft, build_reading
+from mobile_app.capture import CaptureDraft, CaptureError, CaptureProblem, build_reading
 from mobile_app.photos import prepare_photo, save_photo
 from mobile_app.store import (
     ReadingRecord,
@@ -37,7 +37,7 @@ from mobile_app.store import (
 from mobile_app.store.sync_state import PULL_CURSOR_KEY, get_check_limits
 from mobile_app.sync import ApiError, Backoff, StoreTokenStore, SyncApi, SyncEngine, SyncReport, TransportError
 from shared_billing.checks import CheckLimits
-from shared_billing.protocol import MeterAssignment, ReadingV1, Role
+from shared_billing.protocol import MeterAssignment, ReadingV1, ReadingV2, Replacement, Role
 
 __all__ = ["FieldService", "Profile", "SignInError"]
 
@@ -161,15 +161,29 @@ class FieldService:
         prepared = prepare_photo(data)
         return prepared.sha256, save_photo(prepared, self.photo_dir)
 
-    def save(self, draft: CaptureDraft) -> ReadingV1:
+    def save(self, draft: CaptureDraft) -> ReadingV2:
         """Save at once: the reading and its outbox row in one local transaction; then nudge the sync loop."""
+        return self._record(build_reading(draft, captured_at=self.clock()), draft.photo_path)
+
+    def save_replacement(self, draft: CaptureDraft, replacement: Replacement) -> ReadingV2:
+        """Save a reading that reports a meter replacement, like ``save`` (docs/domain.md "Meter replacement").
+
+        ``draft.meter`` is the replaced (old) meter on the route and ``draft.value_text`` the NEW meter's register
+        now (its initial value if it was just installed). The old meter's previous reading says nothing about that
+        value, so it is not compared with it here; the server judges the replacement's values when it arrives.
+        """
+        if draft.skip_reason is not None:
+            raise CaptureError(CaptureProblem.VALUE_MISSING, "A replaced meter is reported with the new meter's value")
+        old_meter = draft.meter.model_copy(update={"previous": None})
+        reading = build_reading(replace(draft, meter=old_meter), captured_at=self.clock())
+        return self._record(ReadingV2(**dict(reading), replacement=replacement), draft.photo_path)
+
+    def _record(self, reading: ReadingV1, photo_path: Path | None) -> ReadingV2:
         # The reading as saved (only finite GPS numbers): the same bytes are pushed, so its hash never changes.
-        reading = record_reading(
-            store=self.store, reading=build_reading(draft, captured_at=self.clock()), photo_path=draft.photo_path
-        )
+        saved = record_reading(store=self.store, reading=reading, photo_path=photo_path)
         self._changed()
         self._wake.set()
-        return reading
+        return saved
 
     # --- background sync -------------------------------------------------------------------------------------------
     def start(self) -> None:

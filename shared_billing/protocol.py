@@ -1,8 +1,11 @@
-"""Sync protocol v1: the messages the phone and the server exchange.
+"""Sync protocols 1 and 2: the messages the phone and the server exchange.
 
 Both sides compute a reading's payload hash from this module, so the hash means the same thing everywhere:
-SHA-256 of the canonical JSON of ``ReadingV1`` (sorted keys, no spaces, decimals and UUIDs as strings, times as
-UTC ISO 8601 with microseconds). Changing a field of ``ReadingV1`` changes every hash: add a ``ReadingV2`` instead.
+SHA-256 of the canonical JSON of the reading (sorted keys, no spaces, decimals and UUIDs as strings, times as
+UTC ISO 8601 with microseconds). Every field of ``ReadingV1`` is in it (absent ones as ``null``); a field a later
+protocol added is in it only when set. So changing a field of ``ReadingV1`` changes every hash, while protocol 2
+(``ReadingV2`` = v1 + an optional ``replacement``) leaves the hash of a reading without one exactly its v1 hash, and
+a v2 reading without a replacement is a v1 reading on the wire too (the key is left out, not sent as ``null``).
 
 Envelope fields are strictly typed (a wrong type is a 422 for the whole request). Each item is validated on its own
 by the server against ``ReadingV1`` (its bounds are published in the schema) and its *meaning* (is the value a
@@ -18,12 +21,25 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StrictStr, StringConstraints
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 __all__ = [
     "DB_ID_MAX",
@@ -32,6 +48,8 @@ __all__ = [
     "MAX_BATCH",
     "NO_NUL",
     "PROTOCOL_VERSION",
+    "READING_MODELS",
+    "SUPPORTED_PROTOCOLS",
     "AccuracyM",
     "BillStatus",
     "DbId",
@@ -44,6 +62,7 @@ __all__ = [
     "Longitude",
     "MeterAssignment",
     "MeterKind",
+    "MeterNumber",
     "MeterStatus",
     "Note",
     "NoteKind",
@@ -58,15 +77,21 @@ __all__ = [
     "ReadType",
     "ReadingStatus",
     "ReadingV1",
+    "ReadingV2",
+    "RegisterText",
+    "Replacement",
     "Role",
     "RunStatus",
     "SkipReason",
     "UnitCategory",
+    "as_latest",
     "canonical_json",
     "payload_sha256",
+    "protocol_for",
 ]
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2  # the newest this code speaks; a phone sends the lowest one its batch needs (protocol_for)
+SUPPORTED_PROTOCOLS = (1, 2)
 MAX_BATCH = 500
 
 DB_ID_MAX = 2**31 - 1  # ids are INTEGER columns on PostgreSQL (32-bit signed)
@@ -95,6 +120,14 @@ Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
 AccuracyM = Annotated[float, Field(ge=0, le=MAX_GPS_ACCURACY_M, allow_inf_nan=False)]
 DeviceId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=NO_NUL)]
 Note = Annotated[str, StringConstraints(max_length=500, pattern=NO_NUL)]
+# A register value exactly as typed, at the meter's decimals; its meaning is checked per item by the server
+# (shared_billing.readings.parse_register_value), so only its length and characters are bounded here.
+RegisterText = Annotated[StrictStr, StringConstraints(max_length=32, pattern=NO_NUL)]
+# A meter's number as painted on it (the ``meter.number`` column: unique, up to 32 characters), without
+# surrounding spaces.
+MeterNumber = Annotated[
+    StrictStr, StringConstraints(min_length=1, max_length=32, pattern=r"^[^\x00\s](?:[^\x00]*[^\x00\s])?$")
+]
 
 
 class Role(StrEnum):
@@ -198,7 +231,7 @@ class ReadingV1(BaseModel):
     read_type: ReadType
     skip_reason: SkipReason | None = None
     # The register value exactly as typed, at the meter's decimals; parsed per item by the server.
-    value: Annotated[StrictStr, StringConstraints(max_length=32, pattern=NO_NUL)] | None = None
+    value: RegisterText | None = None
     captured_at: Instant
     gps_lat: Latitude | None = None
     gps_lon: Longitude | None = None
@@ -211,6 +244,58 @@ class ReadingV1(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Replacement(BaseModel):
+    """A meter replaced at the visit, reported with the reading (protocol 2).
+
+    The rule (docs/domain.md "Meter replacement"): a replacement reading is pushed against the OLD meter's id (the
+    meter on the engineer's route); its ``value`` is the NEW meter's register at the time of the visit (equal to
+    ``new_initial_value`` when the new meter was just installed). So the period's consumption has four terms:
+    ``(old_final_value − old previous approved) + (value − new_initial_value)``, slabs on the sum. Values are
+    register values as typed, like ``ReadingV1.value``: the old final at the old meter's dials and decimals, the
+    new initial and the reading's value at the new meter's.
+    """
+
+    old_final_value: RegisterText
+    new_meter_number: MeterNumber
+    new_initial_value: RegisterText
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ReadingV2(ReadingV1):
+    """Protocol 2's reading: a v1 reading that may carry a meter replacement.
+
+    Without one it is a v1 reading: the same canonical JSON and hash, and no ``replacement`` key on the wire.
+    """
+
+    replacement: Replacement | None = None
+
+    @model_serializer(mode="wrap")
+    def _leave_out_absent_additions(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        fields: dict[str, Any] = handler(self)
+        # A v1 server refuses unknown keys: a reading protocol 1 can carry is sent exactly as protocol 1 sends it.
+        if self.replacement is None:
+            fields.pop("replacement", None)
+        return fields
+
+
+#: The reading model of each protocol version; a server validates an item with its envelope's.
+READING_MODELS: dict[int, type[ReadingV1]] = {1: ReadingV1, 2: ReadingV2}
+
+
+def as_latest(reading: ReadingV1) -> ReadingV2:
+    """``reading`` as the latest protocol's model: a v1 reading is a v2 reading without a replacement (its hash is
+    the same). Not validated again: it was when it was made."""
+    if isinstance(reading, ReadingV2):
+        return reading
+    return ReadingV2.model_construct(_fields_set=reading.model_fields_set, **dict(reading))
+
+
+def protocol_for(readings: Iterable[ReadingV1]) -> int:
+    """The lowest protocol that carries every reading (1 unless one has a replacement)."""
+    return 2 if any(isinstance(r, ReadingV2) and r.replacement is not None for r in readings) else 1
+
+
 def _canonical_value(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat(timespec="microseconds")
@@ -218,12 +303,18 @@ def _canonical_value(value: Any) -> Any:
         return str(value)
     if isinstance(value, StrEnum):
         return value.value
+    if isinstance(value, BaseModel):
+        return {name: _canonical_value(getattr(value, name)) for name in type(value).model_fields}
     return value
 
 
 def canonical_json(reading: ReadingV1) -> bytes:
-    """The bytes the payload hash is taken over; every field is present, absent values as ``null``."""
+    """The bytes the payload hash is taken over: every ``ReadingV1`` field, absent values as ``null``, plus each
+    field a later protocol added only when it is set (so a reading without it keeps its v1 hash)."""
     fields = {name: _canonical_value(getattr(reading, name)) for name in ReadingV1.model_fields}
+    for name in type(reading).model_fields.keys() - ReadingV1.model_fields.keys():
+        if (added := getattr(reading, name)) is not None:
+            fields[name] = _canonical_value(added)
     return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
@@ -231,13 +322,33 @@ def payload_sha256(reading: ReadingV1) -> str:
     return hashlib.sha256(canonical_json(reading)).hexdigest()
 
 
+Protocol = Literal[1, 2]
+
+
 class PushRequest(BaseModel):
+    """A batch of readings. Protocol 1 readings are ``ReadingV1`` (a ``replacement`` is an unknown field there);
+    protocol 2 readings are ``ReadingV2``."""
+
     model_config = ConfigDict(extra="forbid")
 
-    protocol: Literal[1] = 1
+    protocol: Protocol = 1
     device_id: DeviceId
     sent_at: Instant
-    readings: Annotated[list[ReadingV1], Field(max_length=MAX_BATCH)]
+    readings: Annotated[list[ReadingV2], Field(max_length=MAX_BATCH)]
+
+    @field_validator("readings", mode="before")
+    @classmethod
+    def _readings_as_latest(cls, value: Any) -> Any:
+        # Readings a protocol-1 caller built as ReadingV1 are taken as they are (as_latest), not refused.
+        if isinstance(value, list):
+            return [as_latest(item) if isinstance(item, ReadingV1) else item for item in value]
+        return value
+
+    @model_validator(mode="after")
+    def _readings_fit_the_protocol(self) -> PushRequest:
+        if protocol_for(self.readings) > self.protocol:
+            raise ValueError(f"protocol {self.protocol} readings carry no replacement: send protocol 2")
+        return self
 
 
 class Outcome(StrEnum):
@@ -257,7 +368,7 @@ class PushResult(BaseModel):
 
 
 class PushResponse(BaseModel):
-    protocol: Literal[1] = 1
+    protocol: Protocol = 1  # the request's
     received_at: AwareDatetime
     results: list[PushResult]
 

@@ -25,7 +25,7 @@ from shared_billing.protocol import (
     PushRequest,
     PushResponse,
     PushResult,
-    ReadingV1,
+    ReadingV2,
     ReadType,
     payload_sha256,
 )
@@ -47,6 +47,7 @@ from sync_server.models import (
 from sync_server.periods import period_of
 from sync_server.readings_query import last_approved_batch
 from sync_server.reconcile import ExistingReading, MeterFacts, Verdict, judge
+from sync_server.replacement_check import NamedMeter
 from sync_server.sql import one_of, table_of
 
 __all__ = ["ingest_batch"]
@@ -60,7 +61,7 @@ def check_limits(settings: Settings) -> CheckLimits:
     )
 
 
-def _distance_m(meter: _MeterRow, reading: ReadingV1) -> float | None:
+def _distance_m(meter: _MeterRow, reading: ReadingV2) -> float | None:
     # The phone's distance function too (shared_billing.checks), so both give a fix the same GPS verdict.
     return fix_distance_m(meter.lat, meter.lon, reading.gps_lat, reading.gps_lon)
 
@@ -74,7 +75,7 @@ class _MeterRow(NamedTuple):
 
 
 class _ToStore(NamedTuple):
-    reading: ReadingV1
+    reading: ReadingV2
     payload_sha256: str
     verdict: Verdict
     distance_m: float | None
@@ -110,7 +111,7 @@ def _assigned_at(spells: Sequence[_Spell], captured_at: datetime) -> bool:
 
 
 class _BatchFacts:
-    def __init__(self, session: Session, user: User, readings: Sequence[ReadingV1], tz: ZoneInfo) -> None:
+    def __init__(self, session: Session, user: User, readings: Sequence[ReadingV2], tz: ZoneInfo) -> None:
         uuids = [reading.uuid for reading in readings]
         meter_ids = {reading.meter_id for reading in readings}
         self.existing = {
@@ -157,6 +158,16 @@ class _BatchFacts:
                 select(Reading.uuid, Reading.meter_id).where(one_of(session, Reading.uuid, replaced, Uuid))
             ).all()
         }
+        # Protocol 2: the stored meters the replacements' new numbers name (sync_server/replacement_check.py).
+        numbers = {r.replacement.new_meter_number for r in readings if r.replacement is not None}
+        named = sa_select(col(Meter.id), col(Meter.number), col(Meter.dials), col(Meter.decimals), col(Meter.status))
+        self.named = {
+            number: NamedMeter(meter_id, dials, decimals, status)
+            # No query for the usual batch, which has no replacement.
+            for meter_id, number, dials, decimals, status in (
+                session.execute(named.where(col(Meter.number).in_(numbers))).all() if numbers else ()
+            )
+        }
         # Retired meters of the batch: their replacement date and the new meter (docs/domain.md "Meter replacement").
         new_meter = aliased(Meter)
         self.retired: dict[int, tuple[date, str]] = {
@@ -173,13 +184,13 @@ class _BatchFacts:
 
 def _judge_all(
     session: Session, user: User, request: PushRequest, now: datetime, settings: Settings
-) -> tuple[list[PushResult], list[_ToStore], list[tuple[ReadingV1, str]]]:
+) -> tuple[list[PushResult], list[_ToStore], list[tuple[ReadingV2, str]]]:
     facts = _BatchFacts(session, user, request.readings, settings.tz)
     limits = check_limits(settings)
     tz = settings.tz
     results: list[PushResult] = []
     to_store: list[_ToStore] = []
-    conflicts: list[tuple[ReadingV1, str]] = []
+    conflicts: list[tuple[ReadingV2, str]] = []
     in_batch: dict[UUID, str] = {}
     for reading in request.readings:
         digest = payload_sha256(reading)
@@ -210,6 +221,7 @@ def _judge_all(
             sent_at=request.sent_at,
             received_at=now,
             limits=limits,
+            new_meter=facts.named.get(reading.replacement.new_meter_number) if reading.replacement else None,
         )
         if verdict.outcome is Outcome.STORED and reading.meter_id in facts.retired:
             verdict = _retired(verdict, reading, *facts.retired[reading.meter_id], tz)
@@ -238,7 +250,7 @@ def _judge_all(
     return results, to_store, conflicts
 
 
-def _retired(verdict: Verdict, reading: ReadingV1, replaced_on: date, new_number: str, tz: ZoneInfo) -> Verdict:
+def _retired(verdict: Verdict, reading: ReadingV2, replaced_on: date, new_number: str, tz: ZoneInfo) -> Verdict:
     """A retired meter takes readings captured before its replacement date (saved offline, synced later); one
     captured on or after it belongs to the new meter."""
     if reading.captured_at.astimezone(tz).date() < replaced_on:
@@ -250,7 +262,7 @@ def _retired(verdict: Verdict, reading: ReadingV1, replaced_on: date, new_number
     )
 
 
-def _photo_pending(reading: ReadingV1, stored: set[str], settings: Settings) -> bool:
+def _photo_pending(reading: ReadingV2, stored: set[str], settings: Settings) -> bool:
     if reading.read_type is ReadType.SKIP or not settings.photo_required:
         return False
     return reading.photo_sha256 is None or reading.photo_sha256 not in stored
@@ -261,7 +273,7 @@ def _write(
     user: User,
     request: PushRequest,
     to_store: list[_ToStore],
-    conflicts: list[tuple[ReadingV1, str]],
+    conflicts: list[tuple[ReadingV2, str]],
     now: datetime,
     settings: Settings,
     received: int,
@@ -289,6 +301,8 @@ def _write(
             "photo_required": settings.photo_required and reading.read_type is not ReadType.SKIP,
             "note": reading.note,
             "replaces": reading.replaces,
+            # The pending replacement a supervisor confirms or rejects (docs/domain.md "Meter replacement").
+            "replacement": reading.replacement.model_dump(mode="json") if reading.replacement else None,
             "payload_sha256": item.payload_sha256,
             "source": ReadingSource.FIELD,
             "status": ReadingStatus.SUBMITTED,
@@ -375,7 +389,7 @@ def ingest_batch(
             session.rollback()
             if attempt == 1:
                 raise
-    return PushResponse(received_at=now, results=_in_batch_order(results, rejected))
+    return PushResponse(protocol=request.protocol, received_at=now, results=_in_batch_order(results, rejected))
 
 
 def _in_batch_order(judged: list[PushResult], rejected: Mapping[int, PushResult]) -> list[PushResult]:

@@ -1,7 +1,8 @@
 """Pure judgement of one pushed reading: stored, duplicate, conflict or rejected, and its advisory flags.
 
 No database here: ``ingest`` gathers the facts (meter, assignment, existing row, previous value) and applies the
-verdict. Rules: docs/architecture.md "Protocol v1" and "Limits"; docs/domain.md "Register values" and "Advisory checks".
+verdict. Rules: docs/architecture.md "Protocol" and "Limits"; docs/domain.md "Register values", "Advisory checks"
+and "Meter replacement" (a replacement's own checks: sync_server/replacement_check.py).
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ from datetime import datetime
 from decimal import Decimal
 
 from shared_billing.checks import CheckLimits, ReadingFlag, reading_flags
+from shared_billing.consumption import MeterRegister
 from shared_billing.errors import BillingError
-from shared_billing.protocol import Outcome, ReadingStatus, ReadingV1, ReadType
+from shared_billing.protocol import Outcome, ReadingStatus, ReadingV2, ReadType
 from shared_billing.readings import parse_register_value
+from sync_server.replacement_check import NamedMeter, Refusal, check_replacement
 
 __all__ = ["ExistingReading", "MeterFacts", "Verdict", "judge"]
 
@@ -48,8 +51,10 @@ def _rejected(code: str, message: str) -> Verdict:
     return Verdict(Outcome.REJECTED, code=code, message=message)
 
 
-def _check_shape(reading: ReadingV1) -> Verdict | None:
+def _check_shape(reading: ReadingV2) -> Verdict | None:
     if reading.read_type is ReadType.SKIP:
+        if reading.replacement is not None:
+            return _rejected("replacement.on_skip", "A replacement is reported with the new meter's value, not a skip")
         if reading.skip_reason is None:
             return _rejected("reading.skip_reason_required", "A skipped reading needs a reason code")
         if reading.value is not None:
@@ -61,7 +66,7 @@ def _check_shape(reading: ReadingV1) -> Verdict | None:
 
 
 def judge(
-    reading: ReadingV1,
+    reading: ReadingV2,
     *,
     payload_sha256: str,
     existing: ExistingReading | None,
@@ -71,8 +76,10 @@ def judge(
     sent_at: datetime,
     received_at: datetime,
     limits: CheckLimits,
+    new_meter: NamedMeter | None = None,
 ) -> Verdict:
-    """Decide what happens to one reading of a push."""
+    """Decide what happens to one reading of a push; ``new_meter`` is the stored meter its replacement's new
+    number names, if any."""
     if existing is not None:
         if not existing.owned_by_caller:
             # Even an identical payload: "duplicate" would confirm what another engineer stored.
@@ -94,14 +101,31 @@ def judge(
     if reading.replaces is not None and not replaces_ok:
         return _rejected("reading.unknown_replaces", f"Reading {reading.replaces} of this meter is not known")
     value: Decimal | None = None
-    if reading.value is not None:
+    previous_value = meter.previous_value
+    replacement_flags: tuple[ReadingFlag, ...] = ()
+    if reading.replacement is not None and reading.value is not None:
+        checked = check_replacement(
+            reading.replacement,
+            reading.value,
+            old_meter_id=meter.meter_id,
+            old=MeterRegister(dials=meter.dials, decimals=meter.decimals),
+            old_previous=meter.previous_value,
+            named=new_meter,
+        )
+        if isinstance(checked, Refusal):
+            return _rejected(checked.code, checked.message)
+        # The value is the new meter's: the old meter's previous value says nothing about it.
+        value, previous_value, replacement_flags = checked.value, None, checked.flags
+    elif reading.value is not None:
         try:
             value = parse_register_value(reading.value, dials=meter.dials, decimals=meter.decimals)
         except BillingError as error:
             return _rejected(error.code, error.message)
-    flags = reading_flags(
+    # In ReadingFlag order: a replacement's below_previous comes first, as a plain reading's does.
+    flags = [*replacement_flags]
+    flags += reading_flags(
         value=value,
-        previous_value=meter.previous_value,
+        previous_value=previous_value,
         gps_lat=reading.gps_lat,
         gps_lon=reading.gps_lon,
         gps_accuracy_m=reading.gps_accuracy_m,

@@ -102,9 +102,20 @@ def add_outbox_parking(db: sqlite3.Connection) -> None:
     )
 
 
+def add_reading_replacement(db: sqlite3.Connection) -> None:
+    """Version 3: a reading may report a meter replacement (protocol 2); readings saved before have none."""
+    _run(
+        db,
+        "ALTER TABLE local_readings ADD COLUMN replacement_old_final_value VARCHAR",
+        "ALTER TABLE local_readings ADD COLUMN replacement_new_meter_number VARCHAR",
+        "ALTER TABLE local_readings ADD COLUMN replacement_new_initial_value VARCHAR",
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "first release tables", create_first_release_tables),
     Migration(2, "outbox server failures and parking", add_outbox_parking),
+    Migration(3, "reading meter replacement", add_reading_replacement),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -19,7 +19,16 @@ from sqlmodel import col, select
 from mobile_app.store.database import Store
 from mobile_app.store.errors import DuplicateReadingError, PhotoMismatchError
 from mobile_app.store.tables import LocalPhoto, LocalReading, LocalState, OutboxEntry
-from shared_billing.protocol import ReadingStatus, ReadingV1, ReadType, SkipReason, payload_sha256
+from shared_billing.protocol import (
+    ReadingStatus,
+    ReadingV1,
+    ReadingV2,
+    ReadType,
+    Replacement,
+    SkipReason,
+    as_latest,
+    payload_sha256,
+)
 
 __all__ = ["ReadingRecord", "finite_gps", "list_readings", "record_reading"]
 
@@ -28,7 +37,7 @@ __all__ = ["ReadingRecord", "finite_gps", "list_readings", "record_reading"]
 class ReadingRecord:
     """A saved reading as the sync screen shows it."""
 
-    reading: ReadingV1
+    reading: ReadingV2
     state: LocalState
     server_code: str | None
     server_message: str | None
@@ -52,7 +61,7 @@ class ReadingRecord:
         return self.in_outbox and self.parked_at is not None
 
 
-def _check_photo(reading: ReadingV1, photo_path: Path | None) -> None:
+def _check_photo(reading: ReadingV2, photo_path: Path | None) -> None:
     # Caught here, the engineer can retake the photo; caught by the server, the reading stays photo pending.
     if photo_path is None:
         if reading.photo_sha256 is not None:
@@ -70,7 +79,7 @@ def _not_finite(value: float | None) -> bool:
     return value is not None and not math.isfinite(value)
 
 
-def finite_gps(reading: ReadingV1) -> ReadingV1:
+def finite_gps(reading: ReadingV2) -> ReadingV2:
     """``reading`` without GPS numbers JSON cannot carry: a non-finite coordinate drops the position (half a
     position is no position), a non-finite accuracy becomes unknown. The same object when nothing changes."""
     update: dict[str, None] = {}
@@ -82,15 +91,18 @@ def finite_gps(reading: ReadingV1) -> ReadingV1:
     return reading.model_copy(update=update) if update else reading
 
 
-def record_reading(*, store: Store, reading: ReadingV1, photo_path: Path | str | None = None) -> ReadingV1:
+def record_reading(*, store: Store, reading: ReadingV1, photo_path: Path | str | None = None) -> ReadingV2:
     """Save ``reading`` and its outbox row in one transaction (both or neither); returns the reading as saved.
+
+    A ``ReadingV2`` may carry a meter replacement: it is saved and pushed the same way, in protocol 2.
 
     Non-finite GPS numbers are dropped first (``finite_gps``; capture already does it) so the saved payload, its
     hash and what is pushed are the same forever. Raises ``DuplicateReadingError`` if the uuid is already saved
     (nothing changes) and ``PhotoMismatchError`` if ``photo_path`` is missing, extra, or does not hash to
     ``reading.photo_sha256``.
     """
-    reading = finite_gps(reading)
+    reading = finite_gps(as_latest(reading))
+    replacement = reading.replacement
     path = Path(photo_path) if photo_path is not None else None
     _check_photo(reading, path)
     uuid = str(reading.uuid)
@@ -107,6 +119,10 @@ def record_reading(*, store: Store, reading: ReadingV1, photo_path: Path | str |
         "photo_sha256": reading.photo_sha256,
         "note": reading.note,
         "replaces": str(reading.replaces) if reading.replaces else None,
+        "replacement_old_final_value": replacement.old_final_value if replacement else None,
+        "replacement_new_meter_number": replacement.new_meter_number if replacement else None,
+        "replacement_new_initial_value": replacement.new_initial_value if replacement else None,
+        # Without a replacement, exactly the bytes protocol 1 saved (ReadingV2 leaves the key out).
         "payload_json": reading.model_dump_json(),
         "payload_sha256": payload_sha256(reading),
         "photo_path": str(path) if path else None,
@@ -167,9 +183,10 @@ class _SavedPayload(BaseModel):
     photo_sha256: str | None = None
     note: str | None = None
     replaces: UUID | None = None
+    replacement: Replacement | None = None
 
 
-def reading_from_row(row: LocalReading) -> ReadingV1:
+def reading_from_row(row: LocalReading) -> ReadingV2:
     """The exact reading that was saved (and is pushed): rebuilt from the stored wire payload.
 
     A reading saved before the protocol's bounds tightened (a 1970 phone clock, a latitude of 91) must still
@@ -177,10 +194,10 @@ def reading_from_row(row: LocalReading) -> ReadingV1:
     server can judge it (and reject it per item, with a reason the engineer sees).
     """
     try:
-        return ReadingV1.model_validate_json(row.payload_json)
+        return ReadingV2.model_validate_json(row.payload_json)
     except ValidationError:
         saved = _SavedPayload.model_validate_json(row.payload_json)
-        return finite_gps(ReadingV1.model_construct(**saved.model_dump()))
+        return finite_gps(ReadingV2.model_construct(**dict(saved)))
 
 
 def list_readings(*, store: Store) -> list[ReadingRecord]:

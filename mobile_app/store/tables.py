@@ -114,7 +114,7 @@ class LocalReading(LocalBase, table=True):
     # Save order on this phone: the sync screen and the outbox follow it (device clocks are not trusted).
     seq: int | None = Field(default=None, primary_key=True)
     uuid: str = Field(sa_column=Column(String(36), unique=True, nullable=False))
-    # ReadingV1 fields, for listing; the pushed bytes come from payload_json.
+    # The reading's fields (ReadingV2), for listing; the pushed bytes come from payload_json.
     meter_id: int = Field(index=True)
     read_type: ReadType = Field(sa_type=StrEnumColumn(ReadType))
     skip_reason: SkipReason | None = Field(default=None, sa_type=StrEnumColumn(SkipReason))
@@ -139,6 +139,11 @@ class LocalReading(LocalBase, table=True):
     review_status: ReadingStatus | None = Field(default=None, sa_type=StrEnumColumn(ReadingStatus))
     review_reason: str | None = None
     reviewed_at: datetime | None = _utc_column()
+    # Protocol 2: the meter replacement reported with this reading, if any (schema v3, added last: SQLite appends
+    # columns); the payload has it too.
+    replacement_old_final_value: str | None = None
+    replacement_new_meter_number: str | None = None
+    replacement_new_initial_value: str | None = None
 
 
 class OutboxEntry(LocalBase, table=True):

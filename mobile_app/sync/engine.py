@@ -42,7 +42,7 @@ from mobile_app.store import (
 )
 from mobile_app.sync.api_client import SyncApi
 from mobile_app.sync.backoff import Backoff, parse_retry_after
-from shared_billing.protocol import MAX_BATCH, Outcome, PushRequest, PushResult
+from shared_billing.protocol import MAX_BATCH, Outcome, PushRequest, PushResult, protocol_for
 
 __all__ = ["PARKED_RETRY", "PARK_AFTER", "ProgressCallback", "SyncEngine", "SyncReport", "photo_content_type"]
 
@@ -245,8 +245,10 @@ class SyncEngine:
             raise
 
     def _push_or_split(self, items: Sequence[OutboxItem], report: SyncReport, state: _PassState) -> None:
+        readings = [item.reading for item in items]
+        # The lowest protocol that carries the batch: a batch without a replacement is exactly what v1 sent.
         request = PushRequest(
-            device_id=self._device_id, sent_at=self._clock(), readings=[item.reading for item in items]
+            protocol=protocol_for(readings), device_id=self._device_id, sent_at=self._clock(), readings=readings
         )
         try:
             response = self._api.push(request)

@@ -4,13 +4,14 @@ import uuid as uuid_mod
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import BigInteger, FetchedValue, Index
+from sqlalchemy import BigInteger, Column, FetchedValue, Index
 from sqlmodel import Field, SQLModel
 
 from shared_billing.checks import ReadingFlag
 from shared_billing.protocol import ReadingStatus, ReadType, SkipReason
-from sync_server.db_types import StrEnumColumn, Units, UTCDateTime
+from sync_server.db_types import JSON, StrEnumColumn, Units, UTCDateTime
 
 
 class ReadingSource(StrEnum):
@@ -63,6 +64,9 @@ class Reading(SQLModel, table=True):
     photo_required: bool = True
     note: str | None = Field(default=None, max_length=500)
     replaces: uuid_mod.UUID | None = None
+    # Protocol 2: the meter replacement the reading reported, as ``Replacement.model_dump(mode="json")``: pending
+    # until a supervisor confirms or rejects it (docs/domain.md "Meter replacement").
+    replacement: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     payload_sha256: str | None = Field(default=None, max_length=64)  # None for seeded/imported history
     source: ReadingSource = Field(default=ReadingSource.FIELD, sa_type=StrEnumColumn(ReadingSource, 8))
     status: ReadingStatus = Field(default=ReadingStatus.SUBMITTED, sa_type=StrEnumColumn(ReadingStatus, 12), index=True)

@@ -19,13 +19,14 @@ from pydantic import ValidationError
 from mobile_app.store import Store, open_store
 from mobile_app.sync import Backoff, MemoryTokenStore, SyncApi, SyncEngine, TokenPair
 from shared_billing.protocol import (
+    READING_MODELS,
     Decision,
     DecisionStatus,
     MeterAssignment,
     PreviousReading,
     PullResponse,
     PushRequest,
-    ReadingV1,
+    ReadingV2,
     payload_sha256,
 )
 
@@ -33,7 +34,7 @@ T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 JPEG_BYTES = b"\xff\xd8\xff\xe0" + b"fake jpeg body" + b"\xff\xd9"
 
 
-def make_reading(**overrides: Any) -> ReadingV1:
+def make_reading(**overrides: Any) -> ReadingV2:
     fields: dict[str, Any] = {
         "uuid": uuid4(),
         "meter_id": 1,
@@ -45,7 +46,7 @@ def make_reading(**overrides: Any) -> ReadingV1:
         "gps_accuracy_m": 8.0,
     }
     fields.update(overrides)
-    return ReadingV1(**fields)
+    return ReadingV2(**fields)
 
 
 def make_photo(directory: Path, data: bytes = JPEG_BYTES) -> tuple[Path, str]:
@@ -86,7 +87,7 @@ def make_pull(**overrides: Any) -> PullResponse:
     return PullResponse(**fields)
 
 
-def make_decision(reading: ReadingV1, **overrides: Any) -> Decision:
+def make_decision(reading: ReadingV2, **overrides: Any) -> Decision:
     fields: dict[str, Any] = {
         "reading_uuid": reading.uuid,
         "status": DecisionStatus.APPROVED,
@@ -134,6 +135,7 @@ class FakeServer:
     queued: dict[str, deque[httpx.Response]] = field(default_factory=dict)
     requests: list[httpx.Request] = field(default_factory=list)
     push_sizes: list[int] = field(default_factory=list)
+    push_protocols: list[int] = field(default_factory=list)
 
     def queue(self, route: str, *responses: httpx.Response) -> None:
         self.queued.setdefault(route, deque()).extend(responses)
@@ -196,10 +198,11 @@ class FakeServer:
         items = body.pop("readings")
         PushRequest.model_validate({**body, "readings": []})
         self.push_sizes.append(len(items))
+        self.push_protocols.append(body.get("protocol", 1))
         results: list[dict[str, object]] = []
         for item in items:
             try:
-                reading = ReadingV1.model_validate(item)
+                reading = READING_MODELS[body.get("protocol", 1)].model_validate(item)
             except ValidationError:
                 results.append(
                     {"uuid": item["uuid"], "outcome": "rejected", "code": "reading.invalid", "message": "no"}
@@ -218,7 +221,8 @@ class FakeServer:
                 results.append({"uuid": uuid, "outcome": "duplicate", "status": "submitted"})
             else:
                 results.append({"uuid": uuid, "outcome": "conflict", "code": "reading.conflict"})
-        return httpx.Response(200, json={"protocol": 1, "received_at": T0.isoformat(), "results": results})
+        answer = {"protocol": body.get("protocol", 1), "received_at": T0.isoformat(), "results": results}
+        return httpx.Response(200, json=answer)
 
     def _photo(self, sha256: str, data: bytes) -> httpx.Response:
         if sha256 not in self.photo_refs:

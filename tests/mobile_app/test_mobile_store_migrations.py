@@ -27,6 +27,18 @@ from tests.mobile_app.legacy_phone_db import FIRST_RELEASE, SCHEMAS, dump, write
 from tests.mobile_app.phone_factories import T0, make_reading
 
 NEW_OUTBOX_COLUMNS = {"server_failures": 0, "parked_at": None}
+# Schema v3: readings saved before it reported no meter replacement.
+NEW_READING_COLUMNS = {
+    "replacement_old_final_value": None,
+    "replacement_new_meter_number": None,
+    "replacement_new_initial_value": None,
+}
+
+
+def _added_columns(table: str, flavour: str) -> dict[str, Any]:
+    if table == "local_readings":
+        return NEW_READING_COLUMNS
+    return NEW_OUTBOX_COLUMNS if table == "outbox" and flavour == "first release" else {}
 
 
 def _version(path: Path) -> int:
@@ -136,7 +148,7 @@ def test_an_unversioned_old_phone_upgrades_and_loses_nothing(tmp_path: Path, fla
         assert [{name: row[name] for name in old} for row, old in zip(new_rows, old_rows, strict=True)] == old_rows
         for row, old in zip(new_rows, old_rows, strict=True):
             added = {name: value for name, value in row.items() if name not in old}
-            assert added == (NEW_OUTBOX_COLUMNS if table == "outbox" and flavour == "first release" else {})
+            assert added == _added_columns(table, flavour)
     # The upgraded file is the latest schema, and the app reads it: two readings still wait, one is uploaded.
     fresh = tmp_path / "fresh.db"
     migrate(fresh)
@@ -144,6 +156,27 @@ def test_an_unversioned_old_phone_upgrades_and_loses_nothing(tmp_path: Path, fla
     assert len(list_readings(store=store)) == 3
     waiting = pending_outbox(store=store, limit=10, now=T0.replace(hour=10))
     assert [(item.attempts, item.last_error) for item in waiting] == [(0, None), (2, "server answered 503")]
+    store.close()
+
+
+def test_a_version_2_phone_upgrades_to_3_losing_nothing_and_pushes_its_readings_unchanged(tmp_path: Path) -> None:
+    path = tmp_path / "phone.db"
+    write_old_phone(path, FIRST_RELEASE, _old_rows())
+    assert migrate(path, MIGRATIONS[:2]) == 2
+    before = dump(path)
+
+    store = open_store(path=path)
+
+    assert _version(path) == LATEST_VERSION == 3
+    after = dump(path)
+    for table, old_rows in before.items():
+        expected = [{**row, **(NEW_READING_COLUMNS if table == "local_readings" else {})} for row in old_rows]
+        assert after[table] == expected
+    # The outbox still hands out the very payloads saved under v2: same bytes, so the same hashes at the server.
+    waiting = pending_outbox(store=store, limit=10, now=T0.replace(hour=10))
+    saved = {row["uuid"]: row["payload_json"] for row in before["local_readings"]}
+    assert [item.reading.model_dump_json() for item in waiting] == [saved[str(i.reading.uuid)] for i in waiting]
+    assert all(item.reading.replacement is None for item in waiting)
     store.close()
 
 
@@ -168,7 +201,7 @@ def test_migrating_twice_is_a_no_op(tmp_path: Path) -> None:
     assert migrate(path, migrations) == LATEST_VERSION
     open_store(path=path).close()
 
-    assert calls == [2]  # the first-release file was recognised as version 1; nothing ran the second time
+    assert calls == [2, 3]  # the first-release file was recognised as version 1; nothing ran the second time
     assert (dump(path), _schema(path)) == upgraded
 
 

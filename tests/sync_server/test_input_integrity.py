@@ -45,8 +45,9 @@ def _reading_schema(client: TestClient) -> dict[str, Any]:
     body = schema["paths"]["/api/sync/push"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert body == {"$ref": "#/components/schemas/PushRequest"}
     components = schema["components"]["schemas"]
-    assert components["PushRequest"]["properties"]["readings"]["items"] == {"$ref": "#/components/schemas/ReadingV1"}
-    reading_schema: dict[str, Any] = components["ReadingV1"]
+    # The latest protocol's reading (2: v1 and an optional replacement); a v1 envelope's items are its v1 subset.
+    assert components["PushRequest"]["properties"]["readings"]["items"] == {"$ref": "#/components/schemas/ReadingV2"}
+    reading_schema: dict[str, Any] = components["ReadingV2"]
     return reading_schema
 
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
@@ -10,14 +10,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from shared_billing.api_types import Cursor
 from shared_billing.protocol import (
     MAX_BATCH,
+    READING_MODELS,
     DeviceId,
     Instant,
     Outcome,
+    Protocol,
     PullResponse,
     PushRequest,
     PushResponse,
     PushResult,
-    ReadingV1,
+    ReadingV2,
+    as_latest,
 )
 from sync_server.deps import ContextDep, CurrentUser, NowDep, SessionDep, access
 from sync_server.ingest import check_limits, ingest_batch
@@ -31,12 +34,12 @@ class PushEnvelope(BaseModel):
     """``PushRequest`` with its readings left raw: the envelope is strict, each item is judged on its own.
 
     OpenAPI publishes the strict ``PushRequest`` for this route (sync_server/openapi.py); the items are validated
-    against the same ``ReadingV1`` here, one by one.
+    here one by one, against the reading model of the envelope's protocol (``READING_MODELS``).
     """
 
     model_config = ConfigDict(extra="forbid")
 
-    protocol: Literal[1] = 1
+    protocol: Protocol = 1
     device_id: DeviceId
     sent_at: Instant
     readings: Annotated[list[dict[str, Any]], Field(max_length=MAX_BATCH)]
@@ -62,15 +65,23 @@ def _invalid_item(index: int, item: dict[str, Any], error: ValidationError) -> P
     )
 
 
-def split_items(raw: list[dict[str, Any]]) -> tuple[list[ReadingV1], dict[int, PushResult]]:
-    """Valid readings in order, and the rejections of the others by their index in the batch."""
-    readings: list[ReadingV1] = []
+def split_items(raw: list[dict[str, Any]], protocol: int = 1) -> tuple[list[ReadingV2], dict[int, PushResult]]:
+    """Valid readings in order, and the rejections of the others by their index in the batch.
+
+    Each item is read with its protocol's model, so a protocol-1 item carrying a ``replacement`` is rejected
+    (``reading.invalid`` naming the field) like any unknown field; every valid one is handed on as the latest
+    model, a v1 reading being a v2 reading without a replacement (the same hash).
+    """
+    model = READING_MODELS[protocol]
+    readings: list[ReadingV2] = []
     rejected: dict[int, PushResult] = {}
     for index, item in enumerate(raw):
         try:
-            readings.append(ReadingV1.model_validate(item))
+            reading = model.model_validate(item)
         except ValidationError as error:
             rejected[index] = _invalid_item(index, item, error)
+            continue
+        readings.append(as_latest(reading))
     return readings, rejected
 
 
@@ -78,11 +89,12 @@ def split_items(raw: list[dict[str, Any]]) -> tuple[list[ReadingV1], dict[int, P
 def push(body: PushEnvelope, context: ContextDep, session: SessionDep, user: CurrentUser, now: NowDep) -> Response:
     """Store a batch of readings; one outcome per reading (stored, duplicate, rejected, conflict).
 
-    A reading outside protocol v1's bounds is ``rejected`` with ``reading.invalid`` and the rest are stored; the
-    envelope itself (protocol, device_id, sent_at, the list) is checked as a whole (422).
+    Protocols 1 and 2 (``SUPPORTED_PROTOCOLS``); the answer names the request's. A reading outside its protocol's
+    bounds is ``rejected`` with ``reading.invalid`` and the rest are stored; the envelope itself (protocol,
+    device_id, sent_at, the list) is checked as a whole (422).
     """
-    readings, rejected = split_items(body.readings)
-    # Every item of ``request`` is a validated ReadingV1: no second validation pass.
+    readings, rejected = split_items(body.readings, body.protocol)
+    # Every item of ``request`` is a validated reading: no second validation pass.
     request = PushRequest.model_construct(
         protocol=body.protocol, device_id=body.device_id, sent_at=body.sent_at, readings=readings
     )
