@@ -83,7 +83,7 @@ def _end_spell(session: Session, meter_id: int, now: datetime) -> None:
         session.add(spell)
 
 
-def _audit(session: Session, actor: User, now: datetime, action: str, reason: str | None, **detail: Any) -> None:
+def _audit(session: Session, actor: User, now: datetime, *, action: str, reason: str | None, **detail: Any) -> None:
     meter_id = detail.get("meter_id")
     session.add(
         AuditEvent(
@@ -134,8 +134,8 @@ def assign_meter(
         session,
         actor,
         now,
-        "meter.assigned",
-        reason,
+        action="meter.assigned",
+        reason=reason,
         meter_id=meter_id,
         engineer_id={"old": old, "new": engineer_id},
         walk_order=walk_order,
@@ -151,7 +151,15 @@ def unassign_meter(session: Session, *, meter_id: int, actor: User, now: datetim
     session.delete(current)
     _end_spell(session, meter_id, now)
     record_events(session, [_event(current.engineer_id, SyncEventKind.UNASSIGNED, meter_id, now)])
-    _audit(session, actor, now, "meter.unassigned", reason, meter_id=meter_id, engineer_id={"old": current.engineer_id})
+    _audit(
+        session,
+        actor,
+        now,
+        action="meter.unassigned",
+        reason=reason,
+        meter_id=meter_id,
+        engineer_id={"old": current.engineer_id},
+    )
 
 
 def _route(session: Session, engineer_id: int) -> list[Assignment]:
@@ -196,8 +204,8 @@ def reorder_route(
         session,
         actor,
         now,
-        "route.reordered",
-        reason,
+        action="route.reordered",
+        reason=reason,
         engineer_id=engineer_id,
         meter_ids={"old": old, "new": list(meter_ids)},
     )
@@ -240,8 +248,8 @@ def move_meters(
         session,
         actor,
         now,
-        "route.moved",
-        reason,
+        action="route.moved",
+        reason=reason,
         engineer_id={"old": from_engineer_id, "new": to_engineer_id},
         meter_ids=[meter_id for meter_id, _ in moved],
         walk_orders=[walk_order for _, walk_order in moved],
@@ -267,8 +275,8 @@ def hand_over_meter(
         session,
         actor,
         now,
-        "meter.assigned",
-        reason,
+        action="meter.assigned",
+        reason=reason,
         meter_id=new_meter_id,
         engineer_id={"old": None, "new": engineer_id},
         walk_order=walk_order,

@@ -36,7 +36,7 @@ def _account(session: Session, user_id: int) -> User:
 
 
 def _audit(
-    session: Session, admin: User, user: User, action: str, now: datetime, reason: str | None, **detail: object
+    session: Session, admin: User, user: User, now: datetime, *, action: str, reason: str | None, **detail: object
 ) -> None:
     session.add(
         AuditEvent(
@@ -57,7 +57,15 @@ def _set_active(
     """Switch the account and audit who did it, when and why, in one transaction."""
     user.active = active
     session.add(user)
-    _audit(session, admin, user, "user.reactivated" if active else "user.deactivated", now, reason, **detail)
+    _audit(
+        session,
+        admin,
+        user,
+        now,
+        action="user.reactivated" if active else "user.deactivated",
+        reason=reason,
+        **detail,
+    )
     session.commit()
     return _user_out(user)
 
@@ -86,7 +94,9 @@ def _create(session: Session, body: UserIn, password_hash: str, admin: User, now
     session.add(user)
     try:
         session.flush()
-        _audit(session, admin, user, "user.created", now, None, full_name=user.full_name, role=str(user.role))
+        _audit(
+            session, admin, user, now, action="user.created", reason=None, full_name=user.full_name, role=str(user.role)
+        )
         session.commit()
     except IntegrityError as error:  # created by a concurrent request since the check above
         session.rollback()
@@ -113,7 +123,7 @@ def _reset(
     session.add(user)
     # Whoever held a session on the old password is signed out everywhere (the deactivation's revocation).
     revoked = TokenService.revoke(session, now, user_id=user_id, everything=True)
-    _audit(session, admin, user, "user.password_reset", now, body.reason, refresh_tokens_revoked=revoked)
+    _audit(session, admin, user, now, action="user.password_reset", reason=body.reason, refresh_tokens_revoked=revoked)
     session.commit()
     return _user_out(user)
 
