@@ -167,7 +167,7 @@ def _meter(session: Session, meter_id: int) -> Meter:
 # --- Blocks ---
 
 
-def _save_block(session: Session, block: Block, body: BlockIn, actor: User, now: datetime, action: str) -> Block:
+def _save_block(session: Session, block: Block, body: BlockIn, *, actor: User, now: datetime, action: str) -> Block:
     taken = _unique(session, Block, "code", body.code, block.id, "block.code_taken")
     changes = _apply(block, body.model_dump(exclude={"reason"}))
     return _save(
@@ -184,17 +184,19 @@ def _save_block(session: Session, block: Block, body: BlockIn, actor: User, now:
 
 
 def create_block(session: Session, body: BlockIn, *, actor: User, now: datetime) -> Block:
-    return _save_block(session, Block(code="", name=""), body, actor, now, "block.created")
+    return _save_block(
+        session, Block(**body.model_dump(exclude={"reason"})), body, actor=actor, now=now, action="block.created"
+    )
 
 
 def update_block(session: Session, block_id: int, body: BlockIn, *, actor: User, now: datetime) -> Block:
-    return _save_block(session, _block(session, block_id), body, actor, now, "block.updated")
+    return _save_block(session, _block(session, block_id), body, actor=actor, now=now, action="block.updated")
 
 
 # --- Units ---
 
 
-def _save_unit(session: Session, unit: Unit, body: UnitIn, actor: User, now: datetime, action: str) -> Unit:
+def _save_unit(session: Session, unit: Unit, body: UnitIn, *, actor: User, now: datetime, action: str) -> Unit:
     _referenced(session, Block, body.block_id, "block_id")
     _referenced(session, TariffRecord, body.tariff_id, "tariff_id")
     taken = _unique(session, Unit, "code", body.code, unit.id, "unit.code_taken")
@@ -213,12 +215,12 @@ def _save_unit(session: Session, unit: Unit, body: UnitIn, actor: User, now: dat
 
 
 def create_unit(session: Session, body: UnitIn, *, actor: User, now: datetime) -> Unit:
-    blank = Unit(code="", block_id=body.block_id, category=body.category, unit_type="")
-    return _save_unit(session, blank, body, actor, now, "unit.created")
+    unit = Unit(**body.model_dump(exclude={"reason"}))
+    return _save_unit(session, unit, body, actor=actor, now=now, action="unit.created")
 
 
 def update_unit(session: Session, unit_id: int, body: UnitIn, *, actor: User, now: datetime) -> Unit:
-    return _save_unit(session, _unit(session, unit_id), body, actor, now, "unit.updated")
+    return _save_unit(session, _unit(session, unit_id), body, actor=actor, now=now, action="unit.updated")
 
 
 # --- Meters ---
@@ -250,7 +252,7 @@ def _check_unit_meter(session: Session, meter: Meter, body: MeterIn) -> None:
             )
 
 
-def _save_meter(session: Session, meter: Meter, body: MeterIn, actor: User, now: datetime, action: str) -> Meter:
+def _save_meter(session: Session, meter: Meter, body: MeterIn, *, actor: User, now: datetime, action: str) -> Meter:
     _referenced(session, Block, body.block_id, "block_id")
     _check_unit_meter(session, meter, body)
     taken = _unique(session, Meter, "number", body.number, meter.id, "meter.number_taken")
@@ -284,12 +286,12 @@ def _save_meter(session: Session, meter: Meter, body: MeterIn, actor: User, now:
 
 
 def create_meter(session: Session, body: MeterIn, *, actor: User, now: datetime) -> Meter:
-    blank = Meter(number="", block_id=body.block_id)
-    return _save_meter(session, blank, body, actor, now, "meter.created")
+    meter = Meter(number=body.number, block_id=body.block_id)
+    return _save_meter(session, meter, body, actor=actor, now=now, action="meter.created")
 
 
 def update_meter(session: Session, meter_id: int, body: MeterIn, *, actor: User, now: datetime) -> Meter:
-    return _save_meter(session, _meter(session, meter_id), body, actor, now, "meter.updated")
+    return _save_meter(session, _meter(session, meter_id), body, actor=actor, now=now, action="meter.updated")
 
 
 # --- Shared-meter membership ---

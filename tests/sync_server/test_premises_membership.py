@@ -154,7 +154,7 @@ def _december_reading(session: Session, meter_id: int, value: Decimal) -> Readin
 
 def _latest(session: Session, meter_id: int) -> Decimal:
     value = session.exec(
-        select(Reading.value)
+        select(col(Reading.value))
         .where(Reading.meter_id == meter_id, Reading.status == ReadingStatus.APPROVED)
         .order_by(col(Reading.captured_at).desc())
     ).first()
