@@ -17,7 +17,7 @@ import flet as ft
 from mobile_app.api.errors import ApiClientError
 from mobile_app.ui.common import push_update
 
-__all__ = ["Field", "Form", "field_errors"]
+__all__ = ["Field", "Form", "Notice", "field_errors"]
 
 T = TypeVar("T")
 Field = ft.TextField | ft.Dropdown
@@ -58,6 +58,20 @@ def _set_error(field: Field, message: str | None) -> None:
         field.error = message
 
 
+class Notice(ft.Text):
+    """What the last action did, in words, beside the button that did it. A line that stays, not a snack bar:
+    saves follow each other quickly, and Flet 1.0.5 crashes the session when snack bars dismiss over each other
+    ("Frozen controls cannot be updated")."""
+
+    def __init__(self, key: str = "notice") -> None:
+        super().__init__("", key=key)
+
+    def say(self, text: str, *, error: bool = False) -> None:
+        self.value = text
+        self.color = ft.Colors.RED_700 if error else ft.Colors.GREEN_800
+        push_update(self)
+
+
 class Form(ft.Column):
     """``fields`` by the request's field names, laid out in ``rows`` (default: one row of all), a general error
     line above them and a Save button (key ``{name}_save``) below."""
@@ -78,6 +92,7 @@ class Form(ft.Column):
         self.fallback = fallback
         self.general = ft.Text("", key=f"{name}_error", color=ft.Colors.RED_700, visible=False)
         self.save_button = ft.FilledButton(save_label, key=f"{name}_save")
+        self.notice = Notice(f"{name}_notice")  # what the last save did
         layout = rows if rows is not None else [list(self.fields)]
         super().__init__(
             spacing=10,
@@ -85,7 +100,7 @@ class Form(ft.Column):
                 self.general,
                 *(ft.Row([self.fields[n] for n in row], wrap=True) for row in layout),
                 *(extra or []),
-                ft.Row([self.save_button]),
+                ft.Row([self.save_button, self.notice]),
             ],
         )
 
@@ -112,6 +127,7 @@ class Form(ft.Column):
     async def submit(self, send: Callable[[], Awaitable[T]]) -> T | None:
         """Send the form's one request; its answer, or None after showing why it was refused."""
         self.clear_errors()
+        self.notice.value = ""
         self.save_button.disabled = True
         push_update(self)
         try:

@@ -15,7 +15,7 @@ from mobile_app.console.client import AdminClient, every_item
 from mobile_app.console.forms import Form
 from mobile_app.console.paged_list import PagedList
 from mobile_app.console.premises_admin import NONE, choices
-from mobile_app.ui.common import day, indian_number, mounted_page, push_update, show_message, title
+from mobile_app.ui.common import day, indian_number, push_update, title
 from shared_billing.api_models import (
     BlockOut,
     MembershipEnd,
@@ -73,6 +73,7 @@ class MetersView(ft.Column):
                 ["dials", "decimals", "multiplier", "lat", "lon"],
                 ["install_date", "status", "reason"],
             ],
+            save_label="Save meter",
         )
         self.form.on_save(self._save)
         self.list = PagedList("meters", client.meter_page, self._row, hint="Search meter number or label")
@@ -237,7 +238,7 @@ class MetersView(ft.Column):
         saved = await form.submit(lambda: self.client.save_meter(self.meter_id, MeterIn.model_construct(**typed)))
         if saved is None:
             return
-        self._tell(f"Meter {saved.number} saved")
+        self.form.notice.say(f"Meter {saved.number} saved")
         await self._new()
         await self.list.load()
 
@@ -271,8 +272,11 @@ class MetersView(ft.Column):
         if event is None:
             return
         self.replacing = None
-        self.replace_panel.visible = False
-        self._tell(f"Meter {event.old_meter_number} replaced by {event.new_meter_number} on {day(event.replaced_on)}")
+        for field in form.fields.values():
+            field.value = ""
+        form.notice.say(
+            f"Meter {event.old_meter_number} replaced by {event.new_meter_number} on {day(event.replaced_on)}"
+        )
         await self.list.load()
 
     # --- members of a shared meter ---
@@ -308,7 +312,9 @@ class MetersView(ft.Column):
         added = await form.submit(lambda: self.client.add_member(meter.id, MembershipIn.model_construct(**typed)))
         if added is None:
             return
-        self._tell(f"{added.unit_code} shares {meter.label or meter.number} from {day(added.valid_from)}")
+        self.member_form.notice.say(
+            f"{added.unit_code} shares {meter.label or meter.number} from {day(added.valid_from)}"
+        )
         await self.members.load()
 
     async def _end_member(self, member: MembershipOut, _event: ft.Event[Any] | None = None) -> None:
@@ -318,9 +324,5 @@ class MetersView(ft.Column):
         ended = await form.submit(lambda: self.client.end_member(member.meter_id, member.id, end))
         if ended is None:
             return
-        self._tell(f"{ended.unit_code} leaves from {day(ended.valid_to)}")
+        self.member_form.notice.say(f"{ended.unit_code} leaves from {day(ended.valid_to)}")
         await self.members.load()
-
-    def _tell(self, text: str) -> None:
-        if (page := mounted_page(self)) is not None:
-            show_message(page, text)

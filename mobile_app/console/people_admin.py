@@ -12,9 +12,9 @@ import flet as ft
 
 from mobile_app.api.errors import ApiClientError
 from mobile_app.console.client import AdminClient
-from mobile_app.console.forms import Form
+from mobile_app.console.forms import Form, Notice
 from mobile_app.console.paged_list import PagedList
-from mobile_app.ui.common import mounted_page, push_update, show_message, title
+from mobile_app.ui.common import push_update, title
 from shared_billing.api_models import PasswordReset, StaffRole, UserIn, UserOut
 from shared_billing.protocol import Role
 
@@ -27,6 +27,7 @@ ROLES: dict[str, StaffRole] = {r.value: r for r in (Role.ENGINEER, Role.SUPERVIS
 class PeopleView(ft.Column):
     def __init__(self, client: AdminClient) -> None:
         self.client = client
+        self.notice = Notice()
         role = ft.Dropdown(
             label="Role",
             key="user_role",
@@ -56,6 +57,7 @@ class PeopleView(ft.Column):
             spacing=12,
             controls=[
                 title("People"),
+                self.notice,
                 ft.Text("New account (the password must be changed at the first sign-in)", weight=ft.FontWeight.BOLD),
                 self.form,
                 ft.Text("Accounts", weight=ft.FontWeight.BOLD),
@@ -95,7 +97,7 @@ class PeopleView(ft.Column):
             return
         for name in ("username", "full_name", "password"):
             self.form.fields[name].value = ""
-        self._tell(f"Account {created.username} created ({created.role})")
+        self.form.notice.say(f"Account {created.username} created ({created.role})")
         await self.list.load()
 
     def _reason(self) -> str | None:
@@ -133,5 +135,4 @@ class PeopleView(ft.Column):
         push_update(self)
 
     def _tell(self, text: str, *, error: bool = False) -> None:
-        if (page := mounted_page(self)) is not None:
-            show_message(page, text, error=error)
+        self.notice.say(text, error=error)

@@ -15,7 +15,7 @@ import flet as ft
 from mobile_app.console.client import AdminClient, every_item
 from mobile_app.console.forms import Form
 from mobile_app.console.paged_list import PagedList
-from mobile_app.ui.common import indian_number, mounted_page, push_update, show_message, title
+from mobile_app.ui.common import indian_number, push_update, title
 from shared_billing.api_models import BlockIn, BlockOut, UnitIn, UnitOut
 from shared_billing.protocol import UnitCategory
 
@@ -45,7 +45,9 @@ class PremisesView(ft.Column):
         self.unit_id: int | None = None
         self.unit_waived = False  # not on the form: an edit keeps what the unit had
         self.block_form = Form(
-            "block", {"code": _field("Block code", "block_code"), "name": _field("Block name", "block_name", 260)}
+            "block",
+            {"code": _field("Block code", "block_code"), "name": _field("Block name", "block_name", 260)},
+            save_label="Save block",
         )
         self.block_form.on_save(self._save_block)
         self.unit_form = Form(
@@ -74,6 +76,7 @@ class PremisesView(ft.Column):
                 ["sanctioned_load_kw", "tariff_id", "rate_override"],
                 ["consumer_name", "phone", "email"],
             ],
+            save_label="Save unit",
         )
         self.unit_form.on_save(self._save_unit)
         self.block_heading = ft.Text("New block", weight=ft.FontWeight.BOLD, key="block_heading")
@@ -153,7 +156,7 @@ class PremisesView(ft.Column):
         saved = await form.submit(lambda: self.client.save_block(self.block_id, request))
         if saved is None:
             return
-        self._tell(f"Block {saved.code} saved")
+        self.block_form.notice.say(f"Block {saved.code} saved")
         await self._new_block()
         await self._load_choices()
         await self.blocks.load()
@@ -207,10 +210,6 @@ class PremisesView(ft.Column):
         saved = await form.submit(lambda: self.client.save_unit(self.unit_id, request))
         if saved is None:
             return
-        self._tell(f"Unit {saved.code} saved")
+        self.unit_form.notice.say(f"Unit {saved.code} saved")
         await self._new_unit()
         await self.units.load()
-
-    def _tell(self, text: str) -> None:
-        if (page := mounted_page(self)) is not None:
-            show_message(page, text)

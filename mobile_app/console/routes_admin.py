@@ -15,9 +15,9 @@ import flet as ft
 
 from mobile_app.api.errors import ApiClientError, ApiError
 from mobile_app.console.client import AdminClient, every_item
-from mobile_app.console.forms import Form
+from mobile_app.console.forms import Form, Notice
 from mobile_app.console.premises_admin import choices
-from mobile_app.ui.common import mounted_page, plural, push_update, show_message, title
+from mobile_app.ui.common import plural, push_update, title
 from shared_billing.api_models import Page, RouteMove, RouteOrder, RouteStop, UserOut
 from shared_billing.protocol import Role
 
@@ -53,7 +53,7 @@ class RoutesView(ft.Column):
         self.summary = ft.Text("", key="route_summary")
         self.rows = ft.Column(spacing=2, key="route_rows")
         self.save_order = ft.FilledButton("Save order", key="route_save", on_click=self._save_order)
-        self.order_error = ft.Text("", key="route_order_error", color=ft.Colors.RED_700)
+        self.order_notice = Notice("route_order_notice")
         self.move_form = Form(
             "move",
             {
@@ -71,7 +71,7 @@ class RoutesView(ft.Column):
                 self.add_form,
                 self.summary,
                 self.rows,
-                ft.Row([self.save_order, self.order_error]),
+                ft.Row([self.save_order, self.order_notice]),
                 ft.Divider(),
                 self.move_form,
             ],
@@ -154,7 +154,7 @@ class RoutesView(ft.Column):
                 )
             )
         self.rows.controls = rows
-        self.order_error.value = ""
+        self.order_notice.value = ""
         push_update(self)
 
     async def _pick(self, meter_id: int, event: ft.Event[Any]) -> None:
@@ -170,7 +170,7 @@ class RoutesView(ft.Column):
         if 0 <= other < len(self.stops):
             self.stops[index], self.stops[other] = self.stops[other], self.stops[index]
             self._show()
-            self.order_error.value = "Not saved yet: Save order"
+            self.order_notice.say("Not saved yet: Save order", error=True)
             push_update(self)
 
     async def _save_order(self, _event: ft.Event[Any]) -> None:
@@ -188,12 +188,12 @@ class RoutesView(ft.Column):
         try:
             await self.client.reorder_route(engineer_id, RouteOrder.model_construct(meter_ids=order, reason=None))
         except ApiClientError as error:
-            self.order_error.value = error.message
+            self.order_notice.say(error.message, error=True)
             return
         finally:
             self.save_order.disabled = False
             push_update(self)
-        self._tell("Walk order saved")
+        self.order_notice.say("Walk order saved")
         await self._load_route()
 
     async def _add(self, _event: ft.Event[Any]) -> None:
@@ -214,7 +214,7 @@ class RoutesView(ft.Column):
         if added is None:
             return
         self.add_form.fields["number"].value = ""
-        self._tell(f"Meter {added} is on the route")
+        self.add_form.notice.say(f"Meter {added} is on the route")
         await self._load_route()
 
     async def _move(self, _event: ft.Event[Any]) -> None:
@@ -232,9 +232,5 @@ class RoutesView(ft.Column):
         if moved is None:
             return
         self.picked.clear()
-        self._tell(f"Moved {plural(len(moved.meter_ids), 'meter')}")
+        self.move_form.notice.say(f"Moved {plural(len(moved.meter_ids), 'meter')}")
         await self._load_route()
-
-    def _tell(self, text: str) -> None:
-        if (page := mounted_page(self)) is not None:
-            show_message(page, text)

@@ -13,7 +13,7 @@ import flet as ft
 from mobile_app.console.client import AdminClient
 from mobile_app.console.forms import Form
 from mobile_app.console.paged_list import PagedList
-from mobile_app.ui.common import day, mounted_page, plural, push_update, show_message, title
+from mobile_app.ui.common import day, plural, push_update, title
 from shared_billing.api_models import TariffOut
 
 __all__ = ["TariffsView"]
@@ -81,6 +81,5 @@ class TariffsView(ft.Column):
         if stored is None:
             return
         self.file_text.value = ""
-        if (page := mounted_page(self)) is not None:
-            show_message(page, f"Stored {plural(len(stored), 'tariff version')}")
+        self.form.notice.say(f"Stored {plural(len(stored), 'tariff version')}")
         await self.list.load()
