@@ -22,6 +22,7 @@ from sync_server.audit import AuditSealer
 from sync_server.clock import FixedClock
 from sync_server.config import SECRET_FILE, Settings, load_secret_key
 from sync_server.demo import DEMO_PASSWORD, DEMO_USERS
+from sync_server.health_probe import expected_revision
 from sync_server.main import create_app
 from tests.support.browser import ServerProcess, free_port, wait_http_ok
 from tests.support.live_server import FIELDMETER, LIVE_NOW
@@ -64,9 +65,10 @@ def test_processes_migrating_one_fresh_database_at_once_all_succeed(tmp_path: Pa
         try:
             with engine.connect() as connection:
                 versions = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+            head = expected_revision(engine)
         finally:
             engine.dispose()
-        assert versions == ["0006"]
+        assert versions == [head]
 
 
 # --- which process holds a TCP connection (from /proc: no psutil here) ---------------------------------------
@@ -177,9 +179,10 @@ def test_two_workers_and_a_second_server_start_together_on_a_fresh_database(tmp_
             with engine.connect() as connection:
                 versions = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
                 users = connection.execute(text('SELECT count(*) FROM "user"')).scalar_one()
+            head = expected_revision(engine)
         finally:
             engine.dispose()
-        assert versions == ["0006"]
+        assert versions == [head]
         assert users == len(DEMO_USERS)  # seeded once
         for server in servers.values():
             server.assert_running()
