@@ -32,7 +32,6 @@ from sync_server.models.directory import Assignment, Block, Meter, SharedMeterMe
 from sync_server.models.leases import JobLease
 from sync_server.models.readings import Photo, Reading, ReadingFlagRecord, ReadingSource, SyncEvent, SyncEventKind
 from sync_server.models.replacements import MeterReplacement
-from sync_server.models.replacements import MeterReplacement
 from sync_server.models.users import RefreshToken, User
 
 __all__ = [
@@ -52,7 +51,6 @@ __all__ = [
     "LedgerEntryKind",
     "Meter",
     "MeterKind",
-    "MeterReplacement",
     "MeterReplacement",
     "MeterStatus",
     "NoteKind",
