@@ -124,8 +124,12 @@ def test_a_bulk_move_refuses_bad_requests_and_moves_nothing(client: TestClient) 
     admin, ids = auth(client, "admin"), _ids(client)
     source = [stop["meter_id"] for stop in _route(client, admin, ids["engineer1"])]
     theirs = [stop["meter_id"] for stop in _route(client, admin, ids["engineer2"])]
-    move = {"from_engineer_id": ids["engineer1"], "to_engineer_id": ids["engineer2"], "meter_ids": source[:2]}
-    cases = [
+    move: dict[str, object] = {
+        "from_engineer_id": ids["engineer1"],
+        "to_engineer_id": ids["engineer2"],
+        "meter_ids": source[:2],
+    }
+    cases: list[tuple[dict[str, object], int, str]] = [
         ({}, 422, "request.invalid"),  # no reason
         ({"to_engineer_id": ids["supervisor"], "reason": "r"}, 422, "meter.unknown_engineer"),
         ({"to_engineer_id": ids["engineer1"], "reason": "r"}, 422, "route.same_engineer"),
