@@ -18,7 +18,7 @@ from shared_billing.errors import BillingError
 from shared_billing.protocol import MeterStatus, Replacement
 from shared_billing.readings import parse_register_value
 
-__all__ = ["CheckedReplacement", "NamedMeter", "Refusal", "check_replacement"]
+__all__ = ["CheckedReplacement", "NamedMeter", "Refusal", "check_replacement", "taken_number_refusal"]
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,16 @@ def _rejected(code: str, message: str) -> Refusal:
     return Refusal(code, message)
 
 
+def taken_number_refusal(number: str, status: MeterStatus) -> Refusal:
+    """Why a replacement cannot install meter ``number`` that is already stored with ``status``: the push and the
+    replacement event refuse a taken number alike (an active meter is in use; a retired one does not come back)."""
+    if status is MeterStatus.ACTIVE:
+        return _rejected("replacement.meter_taken", f"Meter number {number} is already an active meter")
+    return _rejected(
+        "meter.number_taken", f"Meter {number} is a retired meter: a replacement installs a meter new to the society"
+    )
+
+
 def _parse(text: str, register: MeterRegister, what: str) -> Decimal | Refusal:
     try:
         return parse_register_value(text, dials=register.dials, decimals=register.decimals)
@@ -79,15 +89,15 @@ def check_replacement(
     """Judge a replacement pushed with a reading of ``value_text`` against meter ``old_meter_id``.
 
     ``old_previous`` is the old meter's approved value before the reading (None without one); ``named`` is the
-    stored meter the new number names. The new meter's register is that meter's when it exists (a retired meter
-    put back), else the old meter's dials and decimals, which the supervisor confirms with the replacement.
+    stored meter the new number names, if any: a taken number is refused. The new meter's register is the old
+    meter's dials and decimals, which the supervisor confirms with the replacement.
     """
     number = replacement.new_meter_number
     if named is not None and named.meter_id == old_meter_id:
         return _rejected("replacement.same_meter", f"Meter {number} is the meter being replaced, not a new one")
-    if named is not None and named.status is MeterStatus.ACTIVE:
-        return _rejected("replacement.meter_taken", f"Meter number {number} is already an active meter")
-    new = MeterRegister(dials=named.dials, decimals=named.decimals) if named is not None else old
+    if named is not None:
+        return taken_number_refusal(number, named.status)
+    new = old
     old_final = _parse(replacement.old_final_value, old, "Old meter's final value")
     if isinstance(old_final, Refusal):
         return old_final

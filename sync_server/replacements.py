@@ -46,6 +46,7 @@ from sync_server.models import (
 from sync_server.periods import period_of
 from sync_server.problems import Problem
 from sync_server.readings_query import last_approved
+from sync_server.replacement_check import taken_number_refusal
 from sync_server.review import get_reading, photo_pending, record_decision
 
 __all__ = [
@@ -113,17 +114,8 @@ def _free_number(session: Session, number: str) -> None:
     taken = session.exec(select(Meter).where(Meter.number == number)).first()
     if taken is None:
         return
-    if taken.status is MeterStatus.ACTIVE:
-        raise Problem(
-            "replacement.meter_taken",
-            f"Meter number {number} is already an active meter",
-            {"field": "new_meter_number", "meter_id": taken.id},
-        )
-    raise Problem(
-        "meter.number_taken",
-        f"Meter {number} is a retired meter: a replacement installs a meter new to the society",
-        {"field": "new_meter_number", "meter_id": taken.id},
-    )
+    refusal = taken_number_refusal(number, taken.status)
+    raise Problem(refusal.code, refusal.message, {"field": "new_meter_number", "meter_id": taken.id})
 
 
 def _previous(session: Session, old: Meter, when: _When, tz: ZoneInfo) -> Reading | None:

@@ -141,22 +141,20 @@ def test_the_new_number_must_not_be_an_active_meter_or_the_replaced_one(client: 
     assert (same["outcome"], same["code"]) == ("rejected", "replacement.same_meter")
 
 
-def test_a_retired_meter_put_back_is_read_on_its_own_register(client: TestClient) -> None:
+def test_a_retired_meters_number_is_refused_as_the_replacement_event_refuses_it(client: TestClient) -> None:
     headers = auth(client, "engineer1")
     meters = meters_by_unit(client, headers)
     meter, other = meters[UNIT], meters["2BHK-B1-FF"]
     with Session(client.app.state.context.engine) as session:  # type: ignore[attr-defined]
         retired = session.get_one(Meter, other["meter_id"])
-        retired.status, retired.dials, retired.decimals = MeterStatus.RETIRED, 4, 1
+        retired.status = MeterStatus.RETIRED
         session.add(retired)
         session.commit()
-    number = other["meter_number"]
 
-    [too_long] = _push(client, headers, [{**_swap(meter, new_meter_number=number), "value": "12345"}])["results"]
-    [fits] = _push(client, headers, [{**_swap(meter, new_meter_number=number), "value": "123.4"}])["results"]
+    [result] = _push(client, headers, [_swap(meter, new_meter_number=other["meter_number"])])["results"]
 
-    assert (too_long["outcome"], too_long["code"]) == ("rejected", "reading.too_many_digits")
-    assert fits["outcome"] == "stored"
+    assert (result["outcome"], result["code"]) == ("rejected", "meter.number_taken")
+    assert "retired" in result["message"]
 
 
 def test_a_skip_cannot_report_a_replacement(client: TestClient) -> None:
