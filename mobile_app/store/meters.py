@@ -27,6 +27,7 @@ def _to_row(meter: MeterAssignment) -> CachedMeter:
         lon=meter.lon,
         previous_value=meter.previous.value if meter.previous else None,
         previous_captured_at=meter.previous.captured_at if meter.previous else None,
+        walk_order=meter.walk_order,
     )
 
 
@@ -46,6 +47,7 @@ def _to_assignment(row: CachedMeter) -> MeterAssignment:
         lat=row.lat,
         lon=row.lon,
         previous=previous,
+        walk_order=row.walk_order,
     )
 
 
@@ -81,7 +83,8 @@ def apply_pull(*, store: Store, pull: PullResponse) -> None:
 
 
 def get_meters(*, store: Store, search: str | None = None) -> list[MeterAssignment]:
-    """Cached assigned meters by block, unit and meter number; ``search`` matches any of those, any case."""
+    """Cached assigned meters in walk order (then by block, unit and meter number); ``search`` matches any of
+    those, any case."""
     statement = select(CachedMeter)
     if search and search.strip():
         # Escaped so a typed "%" or "_" matches itself, not any text.
@@ -94,8 +97,13 @@ def get_meters(*, store: Store, search: str | None = None) -> list[MeterAssignme
                 func.lower(CachedMeter.block_code).like(pattern, escape="\\"),
             )
         )
+    # The engineer's walk order first (as the server pulls it), then by place for meters without one.
     statement = statement.order_by(
-        col(CachedMeter.block_code), col(CachedMeter.unit_code), col(CachedMeter.meter_number)
+        col(CachedMeter.walk_order).is_(None),
+        col(CachedMeter.walk_order),
+        col(CachedMeter.block_code),
+        col(CachedMeter.unit_code),
+        col(CachedMeter.meter_number),
     )
     with store.transaction() as session:
         rows = session.exec(statement).all()

@@ -112,10 +112,16 @@ def add_reading_replacement(db: sqlite3.Connection) -> None:
     )
 
 
+def add_walk_order(db: sqlite3.Connection) -> None:
+    """Version 4: the route's walk order as the server sends it; meters cached before have none until the next pull."""
+    _run(db, "ALTER TABLE cached_meters ADD COLUMN walk_order INTEGER")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "first release tables", create_first_release_tables),
     Migration(2, "outbox server failures and parking", add_outbox_parking),
     Migration(3, "reading meter replacement", add_reading_replacement),
+    Migration(4, "route walk order", add_walk_order),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

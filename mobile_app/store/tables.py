@@ -193,6 +193,7 @@ class CachedMeter(LocalBase, table=True):
     lon: float | None = None
     previous_value: str | None = None
     previous_captured_at: datetime | None = _utc_column()
+    walk_order: int | None = None
 
 
 class SyncStateEntry(LocalBase, table=True):

@@ -43,11 +43,24 @@ def test_delta_pull_upserts_changed_and_drops_removed_meters(tmp_path: Path) -> 
 
 def test_cached_meter_round_trips_every_field(tmp_path: Path) -> None:
     store = make_store(tmp_path)
-    meter = make_meter(unit_code=None, lat=None, lon=None, multiplier="40")
+    meter = make_meter(unit_code=None, lat=None, lon=None, multiplier="40", walk_order=7)
 
     apply_pull(store=store, pull=make_pull(meters=[meter]))
 
     assert get_meters(store=store) == [meter]
+
+
+def test_meters_come_in_walk_order_and_meters_without_one_last_by_place(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    meters = [
+        make_meter(meter_id=1, meter_number="M1", unit_code="A-101", walk_order=None),
+        make_meter(meter_id=2, meter_number="M2", unit_code="A-102", walk_order=2),
+        make_meter(meter_id=3, meter_number="M3", unit_code="A-100", walk_order=None),
+        make_meter(meter_id=4, meter_number="M4", unit_code="A-103", walk_order=1),
+    ]
+    apply_pull(store=store, pull=make_pull(meters=meters))
+
+    assert [meter.meter_id for meter in get_meters(store=store)] == [4, 2, 3, 1]
 
 
 def test_decisions_update_review_status_of_local_readings(tmp_path: Path) -> None:

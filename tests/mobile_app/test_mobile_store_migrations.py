@@ -33,11 +33,15 @@ NEW_READING_COLUMNS = {
     "replacement_new_meter_number": None,
     "replacement_new_initial_value": None,
 }
+# Version 4: the route's walk order, unknown for meters cached before it (the next pull brings it).
+NEW_METER_COLUMNS = {"walk_order": None}
 
 
 def _added_columns(table: str, flavour: str) -> dict[str, Any]:
     if table == "local_readings":
         return NEW_READING_COLUMNS
+    if table == "cached_meters":
+        return NEW_METER_COLUMNS
     return NEW_OUTBOX_COLUMNS if table == "outbox" and flavour == "first release" else {}
 
 
@@ -159,7 +163,9 @@ def test_an_unversioned_old_phone_upgrades_and_loses_nothing(tmp_path: Path, fla
     store.close()
 
 
-def test_a_version_2_phone_upgrades_to_3_losing_nothing_and_pushes_its_readings_unchanged(tmp_path: Path) -> None:
+def test_a_version_2_phone_upgrades_to_the_latest_losing_nothing_and_pushes_its_readings_unchanged(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "phone.db"
     write_old_phone(path, FIRST_RELEASE, _old_rows())
     assert migrate(path, MIGRATIONS[:2]) == 2
@@ -167,10 +173,10 @@ def test_a_version_2_phone_upgrades_to_3_losing_nothing_and_pushes_its_readings_
 
     store = open_store(path=path)
 
-    assert _version(path) == LATEST_VERSION == 3
+    assert _version(path) == LATEST_VERSION == 4
     after = dump(path)
     for table, old_rows in before.items():
-        expected = [{**row, **(NEW_READING_COLUMNS if table == "local_readings" else {})} for row in old_rows]
+        expected = [{**row, **_added_columns(table, "version 2")} for row in old_rows]
         assert after[table] == expected
     # The outbox still hands out the very payloads saved under v2: same bytes, so the same hashes at the server.
     waiting = pending_outbox(store=store, limit=10, now=T0.replace(hour=10))
@@ -201,7 +207,8 @@ def test_migrating_twice_is_a_no_op(tmp_path: Path) -> None:
     assert migrate(path, migrations) == LATEST_VERSION
     open_store(path=path).close()
 
-    assert calls == [2, 3]  # the first-release file was recognised as version 1; nothing ran the second time
+    # The first-release file was recognised as version 1; nothing ran the second time.
+    assert calls == list(range(2, LATEST_VERSION + 1))
     assert (dump(path), _schema(path)) == upgraded
 
 
