@@ -163,7 +163,7 @@ def test_an_unversioned_old_phone_upgrades_and_loses_nothing(tmp_path: Path, fla
     store.close()
 
 
-def test_a_version_2_phone_upgrades_to_the_latest_losing_nothing_and_pushes_its_readings_unchanged(
+def test_a_version_2_phone_upgrades_losing_nothing_and_pushes_its_readings_unchanged(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "phone.db"
