@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from shared_billing.protocol import MeterStatus
 from sync_server.events import record_events
 from sync_server.models import Assignment, AssignmentHistory, AuditEvent, Meter, Role, SyncEvent, SyncEventKind, User
 from sync_server.problems import Problem
@@ -123,7 +124,9 @@ def assign_meter(
     session: Session, *, meter_id: int, engineer_id: int, actor: User, now: datetime, reason: str | None = None
 ) -> None:
     """Put a meter at the end of an engineer's route (taking it off any other route); the caller commits."""
-    _meter(session, meter_id)
+    meter = _meter(session, meter_id)
+    if meter.status is MeterStatus.RETIRED:
+        raise Problem("meter.retired", f"Meter {meter.number} is retired: put its replacement on the route")
     require_engineer(session, engineer_id)
     current = session.get(Assignment, meter_id)
     if current is not None and current.engineer_id == engineer_id:

@@ -174,6 +174,7 @@ CODES: dict[str, ProblemSpec] = {
             "meter.number_taken": "Another meter has this number",
             "meter.unit_has_meter": "The unit already has an active meter",
             "meter.has_readings": "The meter has readings: its register cannot change without a replacement",
+            "meter.retired": "The meter is retired: its replacement is read instead",
             "meter.not_shared": "Only a shared meter has member units",
             "membership.overlaps": "The unit already shares this meter for part of these dates",
             "membership.billed": "A member's bill covers this date: billed shares never change",

@@ -7,7 +7,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from sync_server.models import AssignmentHistory, AuditEvent
+from shared_billing.protocol import MeterStatus
+from sync_server.models import AssignmentHistory, AuditEvent, Meter
 from tests.sync_server.factories import auth
 
 
@@ -150,3 +151,18 @@ def test_an_assigned_meter_joins_the_end_of_the_route(client: TestClient) -> Non
     after = _route(client, admin, ids["engineer2"])
     assert after[-1]["meter_id"] == source[0]
     assert after[-1]["walk_order"] == target[-1]["walk_order"] + 1
+
+
+def test_a_retired_meter_cannot_be_put_on_a_route(client: TestClient) -> None:
+    admin, ids = auth(client, "admin"), _ids(client)
+    meter_id = _route(client, admin, ids["engineer1"])[0]["meter_id"]
+    with Session(client.app.state.context.engine) as session:  # type: ignore[attr-defined]
+        meter = session.get_one(Meter, meter_id)
+        meter.status = MeterStatus.RETIRED
+        session.add(meter)
+        session.commit()
+
+    answer = client.put(f"/api/meters/{meter_id}/assignment", json={"engineer_id": ids["engineer2"]}, headers=admin)
+
+    assert (answer.status_code, answer.json()["code"]) == (409, "meter.retired")
+    assert meter_id not in [stop["meter_id"] for stop in _route(client, admin, ids["engineer2"])]

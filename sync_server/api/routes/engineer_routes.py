@@ -85,7 +85,7 @@ def move_route_meters(body: RouteMove, session: SessionDep, user: CurrentUser, n
     )
 
 
-@router.put("/meters/{meter_id}/assignment", status_code=204, **access(Role.ADMIN, errors=(404,)))
+@router.put("/meters/{meter_id}/assignment", status_code=204, **access(Role.ADMIN, errors=(404, 409)))
 def put_assignment(meter_id: Id, body: AssignmentIn, session: SessionDep, user: CurrentUser, now: NowDep) -> Response:
     """Assign a meter to a field engineer (replacing any earlier one), at the end of their route."""
     assign_meter(session, meter_id=meter_id, engineer_id=body.engineer_id, actor=user, now=now)
