@@ -451,6 +451,7 @@ def price_reading(session: Session, reading: Reading, *, arrears: Decimal = Deci
                 actual_units=own,
                 unit_type=unit.unit_type,
                 rate_override=override,
+                sanctioned_load_kw=unit.sanctioned_load_kw,
             )
             own = trued.current_units
             adjustments.append(trued.as_adjustment())
@@ -460,6 +461,7 @@ def price_reading(session: Session, reading: Reading, *, arrears: Decimal = Deci
             own_units=own,
             shared=_shared_uses(session, unit, own, reading.period, tariff.share_rounding),
             rate_override=override,
+            sanctioned_load_kw=unit.sanctioned_load_kw,
             arrears=arrears,
             period=month_period(reading.period),
             adjustments=adjustments,

@@ -107,6 +107,7 @@ def price_estimate(
             unit_type=unit.unit_type,
             own_units=units,
             rate_override=rate_override_of(unit),
+            sanctioned_load_kw=unit.sanctioned_load_kw,
             arrears=arrears,
             period=month_period(period),
         )
