@@ -181,7 +181,7 @@ class MetersView(ft.Column):
         actions: list[ft.Control] = [
             ft.TextButton("Edit", key=f"edit-meter-{meter.id}", on_click=partial(self._edit, meter))
         ]
-        if meter.status == MeterStatus.ACTIVE:
+        if meter.status == MeterStatus.ACTIVE and meter.kind == MeterKind.UNIT:  # a unit's own meter is replaced
             actions.append(
                 ft.TextButton("Replace", key=f"replace-{meter.id}", on_click=partial(self._show_replace, meter))
             )

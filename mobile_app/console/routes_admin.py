@@ -193,8 +193,8 @@ class RoutesView(ft.Column):
         finally:
             self.save_order.disabled = False
             push_update(self)
-        self.order_notice.say("Walk order saved")
         await self._load_route()
+        self.order_notice.say("Walk order saved")
 
     async def _add(self, _event: ft.Event[Any]) -> None:
         engineer_id = self._engineer_id()

@@ -71,8 +71,10 @@ class TariffsView(ft.Column):
         )
         if not files or files[0].bytes is None:
             return
-        self.file_text.value = bytes(files[0].bytes).decode("utf-8", errors="replace")
+        text = bytes(files[0].bytes).decode("utf-8", errors="replace")
+        self.file_text.value = text
         self.form.clear_errors()
+        self.form.notice.say(f"Loaded {files[0].name}: {plural(len(text.splitlines()), 'line')}, not uploaded yet")
         push_update(self)
 
     async def _upload(self, _event: ft.Event[Any]) -> None:

@@ -112,7 +112,10 @@ def test_admin_enters_the_directory_routes_replacement_and_tariffs(tmp_path: Pat
             page.mouse.click(5, 5)
             wait_settled_screenshot(page, shots / "duplicate-meter.png")
             assert len(api.items("/meters")) == meters_before
-            for number in ("AA-0001", "AA-0002"):
+            # AA-0001 is the new flat's meter; AA-0002 a shared one (no unit).
+            for number, unit in (("AA-0001", "2BHK-AA1-GF"), ("AA-0002", None)):
+                if unit is not None:
+                    _choose(page, 1, unit)
                 _type(page, "Meter number", number)
                 page.get_by_role("button", name="Save meter").click()
                 _eventually(lambda n=number: _visible(page, f"Meter {n} saved"), WAIT, f"meter {number} saved")
@@ -159,7 +162,7 @@ def test_admin_enters_the_directory_routes_replacement_and_tariffs(tmp_path: Pat
                 with page.expect_file_chooser() as chooser:
                     page.get_by_role("button", name="Choose file…").click()
                 chooser.value.set_files(str(chosen))
-                _eventually(lambda: _visible(page, "format = 1"), WAIT, "the file's text in the box")
+                _eventually(lambda c=chosen: _visible(page, f"Loaded {c.name}"), WAIT, "the file in the box")
                 page.get_by_role("button", name="Upload").click()
                 if chosen == bad_file:
                     _eventually(lambda: _visible(page, f"line {BAD_LINE} "), WAIT, "the error with its line")
