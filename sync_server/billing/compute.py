@@ -10,7 +10,7 @@ most once (unique constraint), and an approved reading at most once.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -24,8 +24,9 @@ from shared_billing.billing import BillResult, SharedMeterUse, compute_bill
 from shared_billing.consumption import MeterRegister, meter_consumption, replacement_consumption
 from shared_billing.errors import BillingError
 from shared_billing.estimates import BilledEstimate, true_up
-from shared_billing.periods import BillingPeriod
+from shared_billing.periods import BillingPeriod, DaySpan
 from shared_billing.readings import format_quantity
+from shared_billing.shared_meters import Membership, shared_meter_uses
 from shared_billing.tariffs import RateOverride, ShareRounding, Tariff
 from sync_server.billing.replacement import attributed_to, in_service_during, replacement_measured_by
 from sync_server.models import (
@@ -182,11 +183,19 @@ def unit_meter(session: Session, unit_id: int, period: str | None = None) -> Met
     return session.exec(query).first()
 
 
+def month_span(period: str) -> DaySpan:
+    """The period's calendar month as the days it bills, first to last."""
+    month = month_period(period)
+    return DaySpan(month.start_on, month.end_on)
+
+
 def member_during(period: str) -> ColumnElement[bool]:
-    """A shared-meter membership in force on the period's first day: from ``valid_from``, until ``valid_to``."""
-    first_day = date.fromisoformat(period + "-01")
-    return (col(SharedMeterMember.valid_from) <= first_day) & or_(
-        col(SharedMeterMember.valid_to).is_(None), col(SharedMeterMember.valid_to) > first_day
+    """A shared-meter membership in force on any day of the period (from ``valid_from``, until ``valid_to``,
+    exclusive): a flat that joins or leaves inside the month shares it for its days (docs/domain.md "Shared
+    meters")."""
+    span = month_span(period)
+    return (col(SharedMeterMember.valid_from) <= span.last_on) & or_(
+        col(SharedMeterMember.valid_to).is_(None), col(SharedMeterMember.valid_to) > span.first_on
     )
 
 
@@ -219,17 +228,20 @@ def _shared_uses(
         current = approved_in_period(session, shared.id, period)
         if current is None:
             missing.append(shared.label or shared.number)
-        member_ids = session.exec(
-            select(SharedMeterMember.unit_id).where(SharedMeterMember.meter_id == shared.id, active)
+        rows = session.exec(
+            select(SharedMeterMember, Unit)
+            .join(Unit, col(Unit.id) == col(SharedMeterMember.unit_id))
+            .where(SharedMeterMember.meter_id == shared.id, active)
         ).all()
+        dated = [Membership(member.code, row.valid_from, row.valid_to) for row, member in rows]
         member_units: dict[str, Decimal | None] = {}
-        for member_id in member_ids:
-            units = own_units if member_id == unit.id else _unit_consumption(session, member_id, period)
-            member = session.get(Unit, member_id)
-            code = member.code if member else str(member_id)
-            member_units[code] = units
-            if units is None:
-                missing.append(code)
+        for _, member in rows:
+            if member.code not in member_units:
+                assert member.id is not None
+                units = own_units if member.id == unit.id else _unit_consumption(session, member.id, period)
+                member_units[member.code] = units
+                if units is None:
+                    missing.append(member.code)
         if missing or current is None:
             raise Problem(
                 "bill.shared_meter_incomplete",
@@ -238,10 +250,20 @@ def _shared_uses(
             )
         meter_units = _consumption(session, shared, current).units
         # The whole group is allocated with the tariff's rounding (largest remainder sums exactly; the
-        # Blessings configuration rounds each flat on its own), and this unit keeps its share.
-        uses.append(
-            SharedMeterUse.for_member(shared.label or shared.number, meter_units, member_units, unit.code, rounding)
-        )
+        # Blessings configuration rounds each flat on its own), each flat counted for its days of membership in
+        # the month, and this unit keeps its share.
+        try:
+            group = shared_meter_uses(
+                shared.label or shared.number,
+                meter_units,
+                span=month_span(period),
+                memberships=dated,
+                member_units=member_units,
+                rounding=rounding,
+            )
+        except BillingError as error:
+            raise Problem(error.code, error.message, dict(error.details)) from error
+        uses.append(group[unit.code])
     return uses
 
 

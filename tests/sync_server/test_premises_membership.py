@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -187,7 +187,7 @@ def test_a_membership_change_leaves_billed_shares_and_changes_the_next_month(cli
     with Session(engine) as session:
         audit = session.exec(select(AuditEvent).where(AuditEvent.action == "membership.ended")).one()
         assert (audit.reason, audit.detail) == ("pump rewired", {"valid_to": {"old": None, "new": "2025-12-01"}})
-        # November priced again reads the membership as it stood on 1 November: the billed share.
+        # November priced again: the membership covered all of November, so the billed share.
         november = session.exec(select(Reading).where(Reading.uuid == uuid.UUID(november_uuid))).one()
         assert _share(price_reading(session, november).result.lines) == Decimal("39.63")
         stored = client.get("/api/bills", headers=admin).json()
@@ -210,3 +210,38 @@ def test_a_membership_change_leaves_billed_shares_and_changes_the_next_month(cli
         session.commit()
         december = price_reading(session, rows["5BHK-B17-FF"])
         assert _share(december.result.lines) == Decimal("40.80")  # 204 × 50 / 250
+
+
+def test_a_member_leaving_inside_a_month_shares_it_for_its_days(client: TestClient) -> None:
+    admin = auth(client, "admin")
+    motor = _motor_id(client, admin)
+    b18 = _members(client, admin, motor)["2BHK-B18-FF"]
+    # A member until 15 December (valid_to is exclusive): 15 of December's 31 days.
+    ended = client.post(
+        f"/api/meters/{motor}/members/{b18['id']}/end",
+        json={"valid_to": "2025-12-16", "reason": "moved out"},
+        headers=admin,
+    )
+    assert ended.status_code == 200, ended.text
+
+    engine = client.app.state.context.engine  # type: ignore[attr-defined]
+    with Session(engine) as session:
+        meters = {
+            unit.code: meter
+            for meter, unit in session.exec(select(Meter, Unit).join(Unit, col(Unit.id) == col(Meter.unit_id))).all()
+        }
+        uses = {"4BHK-B5-FF": 100, "4BHK-B6-FF": 100, "5BHK-B17-FF": 50, "2BHK-B18-FF": 62}
+        rows = {
+            code: _december_reading(session, meters[code].id or 0, _latest(session, meters[code].id or 0) + use)
+            for code, use in uses.items()
+        }
+        _december_reading(session, motor, _latest(session, motor) + 204)
+        session.commit()
+        b17 = price_reading(session, rows["5BHK-B17-FF"])
+        b18_bill = price_reading(session, rows["2BHK-B18-FF"])
+
+    counted = Decimal(62) * 15 / 31  # 30.00: B18's units for its days of membership
+    group = 100 + 100 + 50 + counted
+    cent = Decimal("0.01")
+    assert _share(b17.result.lines) == (204 * 50 / group).quantize(cent, ROUND_HALF_UP)
+    assert _share(b18_bill.result.lines) == (204 * counted / group).quantize(cent, ROUND_HALF_UP)
