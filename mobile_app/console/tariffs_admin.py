@@ -1,4 +1,5 @@
-"""The admin's tariffs: upload a tariff file (chosen with the file picker or pasted), its versions with their dates.
+"""The admin's tariffs: upload a tariff file (chosen with the file picker or pasted), its versions with their dates,
+and a version assigned to units (by their codes) or to every unit of a type (optionally of one category).
 
 The server parses the file (docs/tariff-format.md) and refuses a bad one whole, naming the line at fault: that
 message is shown beside the text, which stays as it was so the line can be found and fixed.
@@ -6,21 +7,21 @@ message is shown beside the text, which stays as it was so the line can be found
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import flet as ft
 
+from mobile_app.api.errors import ApiError
 from mobile_app.console.client import AdminClient
 from mobile_app.console.forms import Form
 from mobile_app.console.paged_list import PagedList
+from mobile_app.console.premises_admin import choices
 from mobile_app.ui.common import day, plural, push_update, title
-from shared_billing.api_models import TariffOut
+from shared_billing.api_models import TariffAssigned, TariffAssignmentIn, TariffOut
+from shared_billing.protocol import UnitCategory
 
 __all__ = ["TariffsView"]
-
-
-def tariff_row(tariff: TariffOut) -> ft.Control:
-    return ft.Text(f"{tariff.code} · {tariff.name} · from {day(tariff.valid_from)}", key=f"tariff-{tariff.id}")
 
 
 class TariffsView(ft.Column):
@@ -47,7 +48,27 @@ class TariffsView(ft.Column):
             ],
         )
         self.form.on_save(self._upload)
-        self.list = PagedList("tariffs", client.tariff_page, tariff_row, hint="Search tariffs", empty="No tariffs yet")
+        self.list = PagedList("tariffs", client.tariff_page, self._row, hint="Search tariffs", empty="No tariffs yet")
+        self.assigning: TariffOut | None = None
+        self.assign_heading = ft.Text("", weight=ft.FontWeight.BOLD, key="assign_heading")
+        self.assign_form = Form(
+            "assign",
+            {
+                "unit_codes": ft.TextField(label="Unit codes (comma-separated)", key="assign_units", width=360),
+                "unit_type": ft.TextField(label="or every unit of type", key="assign_type", width=200),
+                "category": ft.Dropdown(
+                    label="of category",
+                    key="assign_category",
+                    width=180,
+                    options=choices([(c.value, c.value) for c in UnitCategory], none="any"),
+                ),
+                "reason": ft.TextField(label="Reason", key="assign_reason", width=320),
+            },
+            rows=[["unit_codes"], ["unit_type", "category"], ["reason"]],
+            save_label="Assign tariff",
+        )
+        self.assign_form.on_save(self._assign)
+        self.assign_panel = ft.Column([self.assign_heading, self.assign_form], visible=False)
         super().__init__(
             spacing=12,
             controls=[
@@ -56,6 +77,7 @@ class TariffsView(ft.Column):
                 self.form,
                 ft.Text("Versions", weight=ft.FontWeight.BOLD),
                 self.list,
+                self.assign_panel,
             ],
         )
 
@@ -85,3 +107,45 @@ class TariffsView(ft.Column):
         self.file_text.value = ""
         self.form.notice.say(f"Stored {plural(len(stored), 'tariff version')}")
         await self.list.load()
+
+    def _row(self, tariff: TariffOut) -> ft.Control:
+        return ft.Row(
+            [
+                ft.Text(f"{tariff.code} · {tariff.name} · from {day(tariff.valid_from)}", key=f"tariff-{tariff.id}"),
+                ft.TextButton("Assign…", key=f"assign-{tariff.id}", on_click=partial(self._show_assign, tariff)),
+            ]
+        )
+
+    async def _show_assign(self, tariff: TariffOut, _event: ft.Event[Any] | None = None) -> None:
+        self.assigning = tariff
+        self.assign_heading.value = f"Assign {tariff.code} (from {day(tariff.valid_from)})"
+        self.assign_form.clear_errors()
+        self.assign_panel.visible = True
+        push_update(self)
+
+    async def _assign(self, _event: ft.Event[Any]) -> None:
+        tariff = self.assigning
+        if tariff is None:
+            return
+        form = self.assign_form
+        codes = [code.strip() for code in (form.text("unit_codes") or "").split(",") if code.strip()]
+
+        async def send() -> TariffAssigned:
+            unit_ids: list[int] = []
+            for code in codes:
+                found = await self.client.unit_page(code, 50, 0)
+                unit = next((u for u in found.items if u.code == code), None)
+                if unit is None:
+                    raise ApiError(422, "unit.not_found", f"No unit {code!r}", {"field": "unit_codes"})
+                unit_ids.append(unit.id)
+            typed: dict[str, Any] = {
+                "unit_ids": unit_ids or None,
+                "unit_type": form.text("unit_type"),
+                "category": form.text("category"),
+                "reason": form.text("reason") or "",
+            }
+            return await self.client.assign_tariff(tariff.id, TariffAssignmentIn.model_construct(**typed))
+
+        assigned = await form.submit(send)
+        if assigned is not None:
+            form.notice.say(f"{plural(len(assigned.unit_ids), 'unit')} now on {tariff.code}")

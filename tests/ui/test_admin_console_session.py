@@ -1,6 +1,6 @@
 """The admin's directory screens, headless against the real server in-process: blocks and units, meters (a
-duplicate number shown beside its field and nothing saved), people, a route reordered, and a tariff file whose
-error names its line. What the screens did is checked through the API afterwards."""
+duplicate number shown beside its field and nothing saved), people, a route reordered, a tariff file whose error
+names its line and a tariff assigned to a unit, a meter replaced and a reported replacement confirmed. What the screens did is checked through the API afterwards."""
 
 from __future__ import annotations
 
@@ -138,6 +138,17 @@ def test_admin_builds_and_reorders_a_route_and_uploads_a_tariff(server: Server) 
         await driver.type_text("tariff_text", GOOD_TARIFF)
         await driver.click("tariff_save")
         await driver.wait_for_text("ZINNIA")
+        [zinnia] = [t for t in items(server, "/tariffs") if t["code"].startswith("ZINNIA")]
+        await driver.click(f"assign-{zinnia['id']}")
+        await driver.type_text("assign_units", "2BHK-B1-GF, NOWHERE-9")
+        await driver.type_text("assign_reason", "New tariff from January")
+        await driver.click("assign_save")
+        await driver.wait_for(lambda: driver.find("assign_units").error, message="the unknown unit named")
+        assert "NOWHERE-9" in driver.find("assign_units").error
+        await driver.type_text("assign_units", "2BHK-B1-GF")
+        await driver.click("assign_save")
+        await driver.wait_for_text("1 unit now on ZINNIA")
+        assert one(server, "/units", "2BHK-B1-GF", "code")["tariff_id"] == zinnia["id"]
         assert driver.crashes() == []
 
     run(server, scenario)
