@@ -1,6 +1,7 @@
 """The admin's directory screens, headless against the real server in-process: blocks and units, meters (a
 duplicate number shown beside its field and nothing saved), people, a route reordered, a tariff file whose error
-names its line and a tariff assigned to a unit, a meter replaced and a reported replacement confirmed. What the screens did is checked through the API afterwards."""
+names its line and a tariff assigned to a unit, a meter replaced and a reported replacement confirmed. What the
+screens did is checked through the API afterwards."""
 
 from __future__ import annotations
 
