@@ -6,6 +6,7 @@ file chooser. What the screens did is checked through the API afterwards.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,10 @@ def _choose(page: Page, nth: int, option: str) -> None:
     _eventually(lambda: item.count() > 0, WAIT, f"the option {option!r}")
     item.click(force=True)  # the menu item's own node lies over its text
     page.wait_for_timeout(300)
+
+
+def _shows(page: Page, text: str) -> Callable[[], bool]:
+    return lambda: _visible(page, text)
 
 
 def _section(page: Page, label: str, ready: str) -> None:
@@ -113,12 +118,12 @@ def test_admin_enters_the_directory_routes_replacement_and_tariffs(tmp_path: Pat
             wait_settled_screenshot(page, shots / "duplicate-meter.png")
             assert len(api.items("/meters")) == meters_before
             # AA-0001 is the new flat's meter; AA-0002 a shared one (no unit).
-            for number, unit in (("AA-0001", "2BHK-AA1-GF"), ("AA-0002", None)):
-                if unit is not None:
-                    _choose(page, 1, unit)
+            for number, flat in (("AA-0001", "2BHK-AA1-GF"), ("AA-0002", None)):
+                if flat is not None:
+                    _choose(page, 1, flat)
                 _type(page, "Meter number", number)
                 page.get_by_role("button", name="Save meter").click()
-                _eventually(lambda n=number: _visible(page, f"Meter {n} saved"), WAIT, f"meter {number} saved")
+                _eventually(_shows(page, f"Meter {number} saved"), WAIT, f"meter {number} saved")
                 _choose(page, 0, "AA · Aster")
 
             # An engineer.
@@ -135,7 +140,7 @@ def test_admin_enters_the_directory_routes_replacement_and_tariffs(tmp_path: Pat
             for number in ("AA-0001", "AA-0002"):
                 _type(page, "Meter number", number)
                 page.get_by_role("button", name="Add to route").click()
-                _eventually(lambda n=number: _visible(page, f"meter {n} ·"), WAIT, f"{number} on the route")
+                _eventually(_shows(page, f"meter {number} ·"), WAIT, f"{number} on the route")
             _eventually(lambda: _visible(page, "2 meters in walk order"), WAIT, "the route of two")
             page.locator('[aria-label="Later"]').first.click()
             page.get_by_role("button", name="Save order").click()
@@ -162,7 +167,7 @@ def test_admin_enters_the_directory_routes_replacement_and_tariffs(tmp_path: Pat
                 with page.expect_file_chooser() as chooser:
                     page.get_by_role("button", name="Choose file…").click()
                 chooser.value.set_files(str(chosen))
-                _eventually(lambda c=chosen: _visible(page, f"Loaded {c.name}"), WAIT, "the file in the box")
+                _eventually(_shows(page, f"Loaded {chosen.name}"), WAIT, "the file in the box")
                 page.get_by_role("button", name="Upload").click()
                 if chosen == bad_file:
                     _eventually(lambda: _visible(page, f"line {BAD_LINE} "), WAIT, "the error with its line")
