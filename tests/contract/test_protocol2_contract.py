@@ -3,7 +3,8 @@ on both databases.
 
 A reading that reports a meter replacement is saved with its outbox row, pushed as protocol 2 and stored with its
 pending replacement; a replay is a duplicate, the same id with a changed replacement a conflict, and a replacement
-that does not fit the meter's dials is rejected with a reason and stays on the phone.
+that does not fit the meter's dials is rejected with a reason and stays on the phone. Confirmed by the supervisor,
+it is billed as one (both meters, a trace line each) and the phone's next pull has the new meter in its place.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from shared_billing.protocol import MeterAssignment, Outcome, PushRequest, Readi
 from sync_server.clock import FixedClock
 from sync_server.demo import DEMO_PASSWORD
 from sync_server.models import Reading
-from tests.sync_server.factories import jpeg_bytes
+from tests.sync_server.factories import auth, jpeg_bytes
 
 
 def _server_row(client: TestClient, reading: ReadingV1) -> Reading | None:
@@ -98,3 +99,27 @@ def test_the_phone_pushes_a_replacement_in_protocol_2(client: TestClient, clock:
     assert stored_again is not None
     assert stored_again.replacement == swap.model_dump(mode="json")
     assert stored_again.value == Decimal(5)
+
+    # The supervisor confirms it; the bill sums both meters, a trace line each; the phone's next pull has the new
+    # meter in the old one's place and the decision on its reading.
+    supervisor, admin = auth(client, "supervisor"), auth(client, "admin")
+    confirm = f"/api/review/readings/{replaced.uuid}/replacement/confirm"
+    confirmed = client.post(confirm, json={"reason": "Seen on site"}, headers=supervisor)
+    assert confirmed.status_code == 200, confirmed.text
+    bill = client.post("/api/bills", json={"reading_uuid": str(replaced.uuid)}, headers=admin)
+    assert bill.status_code == 201, bill.text
+    energy = [line for line in bill.json()["lines"] if line["code"] == "energy"]
+    assert sum(Decimal(line["quantity"]) for line in energy) == Decimal(30 + 5)  # old meter 30, new meter 5 − 0
+    trace = bill.json()["trace"]
+    # The replacement's date is the reading's, as a day of the society's time zone.
+    society = client.app.state.context.settings.tz  # type: ignore[attr-defined]
+    on = replaced.captured_at.astimezone(society).date().isoformat()
+    assert [line.split(":")[0] for line in trace if line.startswith(("Old meter", "New meter"))] == [
+        f"Old meter {old.meter_number} until {on}",
+        f"New meter NEW-9001 from {on}",
+    ]
+
+    assert service.sync_once().error is None
+    now_on_route = {meter.unit_code: meter for meter in service.meters()}["2BHK-B1-GF"]
+    assert now_on_route.meter_number == "NEW-9001"
+    assert {record.reading.uuid: record for record in service.readings()}[replaced.uuid].review_status == "approved"
