@@ -83,8 +83,8 @@ __all__ = [
     "approved_readings",
     "assign_meter",
     "assign_tariff",
+    "bill_page",
     "bill_pdf_link",
-    "bills",
     "block_page",
     "block_pdf_link",
     "clock",
@@ -193,12 +193,20 @@ def create_bill(reading_uuid: UUID) -> Call[BillOut]:
     return Call("POST", "/bills", read_model(BillOut), body=body, content_type=JSON)
 
 
-def bills(
-    *, block_id: int | None = None, period: str | None = None, status: BillStatus | None = None
-) -> Call[list[BillOut]]:
-    """``GET /api/bills``, filtered by whichever of block, month and status are given."""
-    given = {"block_id": block_id, "period": period, "status": status.value if status else None}
-    return Call("GET", "/bills", read_list(BillOut), params={k: v for k, v in given.items() if v})
+def bill_page(
+    q: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    *,
+    block_id: int | None = None,
+    period: str | None = None,
+    status: BillStatus | None = None,
+) -> Call[Page[BillOut]]:
+    """``GET /api/bills``, newest first, filtered by whichever of block, month and status are given."""
+    filters = _paged(
+        q, limit, offset, block_id=block_id, period=period or None, status=status.value if status else None
+    )
+    return Call("GET", "/bills", read_model(Page[BillOut]), params=filters)
 
 
 def start_run(block_id: int, period: str) -> Call[RunOut]:

@@ -221,8 +221,11 @@ class ConsoleClient:
     async def create_bill(self, reading_uuid: UUID) -> BillOut:
         return await self._send(endpoints.create_bill(reading_uuid))
 
+    async def bill_page(self, q: str | None, limit: int, offset: int) -> Page[BillOut]:
+        return await self._send(endpoints.bill_page(q, limit, offset))
+
     async def bills(self) -> list[BillOut]:
-        return await self._send(endpoints.bills())
+        return await every_item(self.bill_page)
 
 
 class BillingClient(ConsoleClient):
@@ -240,7 +243,13 @@ class BillingClient(ConsoleClient):
     async def find_bills(
         self, *, block_id: int | None = None, period: str | None = None, status: BillStatus | None = None
     ) -> list[BillOut]:
-        return await self._send(endpoints.bills(block_id=block_id, period=period, status=status))
+        """Every bill matching the filters, page by page (a block's month is counted and selected as a whole)."""
+
+        async def fetch(q: str | None, limit: int, offset: int) -> Page[BillOut]:
+            call = endpoints.bill_page(q, limit, offset, block_id=block_id, period=period, status=status)
+            return await self._send(call)
+
+        return await every_item(fetch)
 
     async def pdf_link(self, bill_id: int) -> str:
         return (await self._send(endpoints.bill_pdf_link(bill_id))).url

@@ -133,8 +133,8 @@ def test_no_nan_leaves_the_client() -> None:
 
 
 def test_a_query_leaves_out_what_was_not_asked() -> None:
-    assert endpoints.bills(block_id=2).params == {"block_id": 2}
-    assert endpoints.bills().params == {}
+    assert endpoints.bill_page(block_id=2).params == {"limit": 50, "offset": 0, "block_id": 2}
+    assert endpoints.bill_page("4BHK", 200, 400).params == {"q": "4BHK", "limit": 200, "offset": 400}
 
 
 # --- Token refresh decisions ---

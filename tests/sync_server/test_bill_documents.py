@@ -61,7 +61,7 @@ def test_draft_has_no_pdf(client: TestClient) -> None:
     _approve_walkthrough(client)
     admin = auth(client, "admin")
     _run(client, admin, _block_b(client, admin))
-    draft = client.get("/api/bills?status=draft", headers=admin).json()[0]
+    draft = client.get("/api/bills?status=draft", headers=admin).json()["items"][0]
     link = client.post(f"/api/bills/{draft['id']}/pdf-link", headers=admin).json()["url"]
     response = client.get(link)
     assert (response.status_code, response.json()["code"]) == (409, "bill.not_issued")

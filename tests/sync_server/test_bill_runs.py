@@ -48,7 +48,7 @@ def test_bill_run_drafts_bills_and_is_idempotent(client: TestClient) -> None:
     assert first["created"] == 4  # the motor's four flats read this month
     reasons = {s["unit"]: s["code"] for s in first["skipped"]}
     assert reasons["2BHK-B1-GF"] == "bill.no_approved_reading"
-    drafts = client.get(f"/api/bills?period={PERIOD}&block_id={block}", headers=admin).json()
+    drafts = client.get(f"/api/bills?period={PERIOD}&block_id={block}", headers=admin).json()["items"]
     assert {b["status"] for b in drafts} == {"draft"}
     assert {b["bill_number"] for b in drafts} == {None}
     walk = next(b for b in drafts if b["unit_code"] == "5BHK-B17-FF")
@@ -57,10 +57,30 @@ def test_bill_run_drafts_bills_and_is_idempotent(client: TestClient) -> None:
     again = _run(client, admin, block)
     assert again["created"] == 0
     assert sum(1 for s in again["skipped"] if s["code"] == "bill.already_billed") == 4
-    after = client.get(f"/api/bills?period={PERIOD}&block_id={block}", headers=admin).json()
+    after = client.get(f"/api/bills?period={PERIOD}&block_id={block}", headers=admin).json()["items"]
     assert sorted((b["unit_code"], b["payable"], b["lines"]) for b in after) == sorted(
         (b["unit_code"], b["payable"], b["lines"]) for b in drafts
     )
+
+
+def test_bills_page_newest_first_and_search_unit_code_and_number(client: TestClient) -> None:
+    _approve_walkthrough(client)
+    admin = auth(client, "admin")
+    run = _run(client, admin, _block_b(client, admin))
+    assert run["created"] == 4
+    first = client.get("/api/bills", params={"limit": 3}, headers=admin).json()
+    second = client.get("/api/bills", params={"limit": 3, "offset": 3}, headers=admin).json()
+    assert (first["total"], second["total"], len(first["items"]), len(second["items"])) == (4, 4, 3, 1)
+    ids = [b["id"] for b in first["items"] + second["items"]]
+    assert ids == sorted(ids, reverse=True)  # newest first, no bill on both pages
+
+    # Case-insensitive, anywhere in the code; the other three flats of the block are left out.
+    found = client.get("/api/bills", params={"q": "b17-ff"}, headers=admin).json()
+    assert (found["total"], [b["unit_code"] for b in found["items"]]) == (1, ["5BHK-B17-FF"])
+    issued = client.post(f"/api/billing/runs/{run['id']}/issue", headers=admin).json()
+    number = next(b["bill_number"] for b in issued if b["unit_code"] == "4BHK-B5-FF")
+    by_number = client.get("/api/bills", params={"q": number}, headers=admin).json()
+    assert [b["unit_code"] for b in by_number["items"]] == ["4BHK-B5-FF"]
 
 
 def test_issue_numbers_consecutively_charges_ledger_and_is_final(client: TestClient) -> None:
@@ -117,7 +137,7 @@ def test_payments_set_status_and_overpayment_is_a_credit(client: TestClient, clo
     accountant = auth(client, "accountant")  # sixteen days on, a new sign-in
     refreshed = client.post("/api/billing/statuses/refresh", headers=accountant)
     assert refreshed.json()["changed"] == 3
-    statuses = {b["unit_code"]: b["status"] for b in client.get("/api/bills", headers=accountant).json()}
+    statuses = {b["unit_code"]: b["status"] for b in client.get("/api/bills", headers=accountant).json()["items"]}
     assert statuses["5BHK-B17-FF"] == "paid"
     assert statuses["4BHK-B5-FF"] == "overdue"
 
@@ -176,7 +196,7 @@ def test_note_on_a_draft_is_refused(client: TestClient) -> None:
     _approve_walkthrough(client)
     admin = auth(client, "admin")
     _run(client, admin, _block_b(client, admin))
-    draft = client.get("/api/bills?status=draft", headers=admin).json()[0]
+    draft = client.get("/api/bills?status=draft", headers=admin).json()["items"][0]
     refused = client.post(
         f"/api/bills/{draft['id']}/notes", json={"kind": "debit", "amount": "5", "reason": "x"}, headers=admin
     )
@@ -192,7 +212,7 @@ def test_bulk_mark_paid_records_payments_and_skips_paid_ones(client: TestClient)
         "/api/bills/mark-paid", json={"bill_ids": ids, "paid_on": today, "mode": "bank"}, headers=accountant
     ).json()
     assert sorted(first["paid"]) == sorted(ids)
-    statuses = {b["status"] for b in client.get("/api/bills", headers=accountant).json()}
+    statuses = {b["status"] for b in client.get("/api/bills", headers=accountant).json()["items"]}
     assert statuses == {"paid"}
     again = client.post(
         "/api/bills/mark-paid", json={"bill_ids": ids, "paid_on": today, "mode": "bank"}, headers=accountant
@@ -228,7 +248,7 @@ def test_a_reading_below_the_previous_is_not_billed_and_is_flagged_below_previou
     ]
     flags = client.get(f"/api/review/readings/{item['uuid']}", headers=admin).json()["flags"]
     assert flags.count("below_previous") == 1  # one name, flagged once
-    assert all(b["unit_code"] != "4BHK-B5-GF" for b in client.get("/api/bills", headers=admin).json())
+    assert all(b["unit_code"] != "4BHK-B5-GF" for b in client.get("/api/bills", headers=admin).json()["items"])
 
 
 def test_issuing_an_issued_bill_is_refused(client: TestClient) -> None:
@@ -299,5 +319,5 @@ def test_server_marks_overdue_bills_by_itself(client: TestClient, clock: FixedCl
     _issued_block_b(client)
     clock.advance(timedelta(days=16))
     assert refresh_bill_statuses(client.app.state.context) == 4  # type: ignore[attr-defined]
-    statuses = {b["status"] for b in client.get("/api/bills", headers=auth(client, "accountant")).json()}
+    statuses = {b["status"] for b in client.get("/api/bills", headers=auth(client, "accountant")).json()["items"]}
     assert statuses == {"overdue"}

@@ -40,7 +40,7 @@ def _bill(client: TestClient, period: str) -> dict[str, Any]:
     assert started.status_code == 202, started.text
     run = client.get(f"/api/billing/runs/{started.json()['id']}", headers=admin).json()
     assert run["status"] == "done", run
-    bills = client.get(f"/api/bills?period={period}&block_id={block}", headers=admin).json()
+    bills = client.get(f"/api/bills?period={period}&block_id={block}", headers=admin).json()["items"]
     return dict(next(b for b in bills if b["unit_code"] == UNIT))
 
 

@@ -44,7 +44,7 @@ def test_walkthrough_bill_is_3711(client: TestClient) -> None:
 
     again = client.post("/api/bills", json={"reading_uuid": reading_uuid}, headers=admin)
     assert (again.status_code, again.json()["code"]) == (409, "bill.already_billed")
-    assert len(client.get("/api/bills", headers=admin).json()) == 1
+    assert len(client.get("/api/bills", headers=admin).json()["items"]) == 1
 
 
 def test_bill_refused_for_unapproved_reading(client: TestClient) -> None:

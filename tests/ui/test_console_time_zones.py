@@ -87,7 +87,7 @@ def test_console_month_today_and_times_follow_india(
         assert "paid_bill_id" in seen, json.dumps(seen)
         admin = {"Authorization": f"Bearer {live.login('admin')}"}
         with live.client() as http:
-            bills = {bill["id"]: bill for bill in http.get("/api/bills", headers=admin).json()}
+            bills = {bill["id"]: bill for bill in http.get("/api/bills", headers=admin).json()["items"]}
             paid = bills[seen["paid_bill_id"]]
             ledger = http.get(f"/api/accounts/{paid['unit_id']}/ledger", headers=admin).json()
 

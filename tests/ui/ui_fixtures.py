@@ -78,9 +78,9 @@ class Server:
         assert response.status_code == 200, response.text
 
     def bills(self) -> list[dict[str, Any]]:
-        response = self.http.get("/api/bills", headers=self.headers("admin"))
+        response = self.http.get("/api/bills", params={"limit": 200}, headers=self.headers("admin"))
         assert response.status_code == 200, response.text
-        bills: list[dict[str, Any]] = response.json()
+        bills: list[dict[str, Any]] = response.json()["items"]
         return bills
 
     def push_reading(

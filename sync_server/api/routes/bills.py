@@ -1,14 +1,14 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from sqlmodel import Session, col, select
 
-from shared_billing.api_models import BillLineOut, BillOut, BillRequest, ReviewItem
+from shared_billing.api_models import BillLineOut, BillOut, BillRequest, Page, ReviewItem
 from shared_billing.api_types import Id, Period
 from shared_billing.readings import format_quantity
+from sync_server.api.paging import PageQuery, paginate
 from sync_server.api.routes.review import review_item
 from sync_server.billing import bill_for_reading
 from sync_server.deps import ContextDep, CurrentUser, NowDep, SessionDep, access
@@ -65,12 +65,13 @@ def create_bill(body: BillRequest, context: ContextDep, session: SessionDep, use
 @router.get("/bills", **access(Role.ADMIN, Role.ACCOUNTANT))
 def list_bills(
     session: SessionDep,
+    page: PageQuery,
     period: Period | None = None,
     block_id: Id | None = None,
     status: BillStatus | None = None,
-    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
-) -> list[BillOut]:
-    """Bills, newest first, filtered by period (YYYY-MM), block and status."""
+) -> Page[BillOut]:
+    """Bills, newest first, filtered by period (YYYY-MM), block and status; ``q`` searches the unit code, the bill
+    number and the consumer's name (personal data, but bills are for admins and accountants only)."""
     query = select(Bill).join(Unit, col(Unit.id) == col(Bill.unit_id)).order_by(col(Bill.id).desc())
     if period is not None:
         query = query.where(Bill.period == period)
@@ -78,7 +79,11 @@ def list_bills(
         query = query.where(Unit.block_id == block_id)
     if status is not None:
         query = query.where(Bill.status == status)
-    return [_bill_out(session, bill) for bill in session.exec(query.limit(limit)).all()]
+    search = [col(Unit.code), col(Bill.bill_number), col(Unit.consumer_name)]
+    rows, total = paginate(session, query, page, search=search)
+    return Page[BillOut](
+        items=[_bill_out(session, bill) for bill in rows], total=total, limit=page.limit, offset=page.offset
+    )
 
 
 @router.get("/bills/{bill_id}", **access(Role.ADMIN, Role.ACCOUNTANT, errors=(404,)))
