@@ -24,6 +24,7 @@ from sync_server.problems import Problem
 
 __all__ = [
     "ANY_ROLE",
+    "DIRECTORY_READERS",
     "PUBLIC",
     "ContextDep",
     "CurrentUser",
@@ -35,6 +36,8 @@ __all__ = [
 
 PUBLIC = "public"
 ANY_ROLE = tuple(Role)
+#: Who reads the society's directory (blocks, units, meters, tariffs); personal data is narrowed further.
+DIRECTORY_READERS = (Role.SUPERVISOR, Role.ADMIN, Role.ACCOUNTANT)
 
 _bearer = HTTPBearer(auto_error=False)
 

@@ -11,10 +11,10 @@ from sync_server.problems import Problem
 
 router = APIRouter(tags=["documents"])
 
-READERS = (Role.ADMIN, Role.ACCOUNTANT)
+BILL_READERS = (Role.ADMIN, Role.ACCOUNTANT)
 
 
-@router.post("/bills/{bill_id}/pdf-link", **access(*READERS, errors=(404,)))
+@router.post("/bills/{bill_id}/pdf-link", **access(*BILL_READERS, errors=(404,)))
 def bill_pdf_link(bill_id: Id, context: ContextDep, session: SessionDep, now: NowDep) -> DownloadLink:
     """A link (valid 10 minutes) to the bill's PDF, for a browser to open without the bearer header."""
     if session.get(Bill, bill_id) is None:
@@ -22,7 +22,7 @@ def bill_pdf_link(bill_id: Id, context: ContextDep, session: SessionDep, now: No
     return DownloadLink(url=f"/api/downloads/{context.tokens.download_token(f'bill:{bill_id}', now)}")
 
 
-@router.post("/billing/block-pdf-link", **access(*READERS))
+@router.post("/billing/block-pdf-link", **access(*BILL_READERS))
 def block_pdf_link(body: BlockPdfRequest, context: ContextDep, now: NowDep) -> DownloadLink:
     """A link (valid 10 minutes) to one PDF with every issued bill of a block for a period."""
     subject = f"block:{body.block_id}:{body.period}"

@@ -27,8 +27,7 @@ from shared_billing.api_models import (
 from shared_billing.api_types import Id
 from sync_server import premises
 from sync_server.api.paging import PageQuery, paginate
-from sync_server.api.routes.directory import READERS
-from sync_server.deps import CurrentUser, NowDep, SessionDep, access
+from sync_server.deps import DIRECTORY_READERS, CurrentUser, NowDep, SessionDep, access
 from sync_server.models import (
     Assignment,
     Block,
@@ -80,7 +79,7 @@ def _membership_out(member: SharedMeterMember, unit_code: str) -> MembershipOut:
 # --- Blocks ---
 
 
-@router.get("/blocks", **access(*READERS))
+@router.get("/blocks", **access(*DIRECTORY_READERS))
 def list_blocks(session: SessionDep, page: PageQuery) -> Page[BlockOut]:
     """Blocks of the society, by code; ``q`` searches code and name."""
     statement = select(Block).order_by(col(Block.code))
@@ -103,7 +102,7 @@ def update_block(block_id: Id, body: BlockIn, session: SessionDep, user: Current
 # --- Units ---
 
 
-@router.get("/units", **access(*READERS))
+@router.get("/units", **access(*DIRECTORY_READERS))
 def list_units(session: SessionDep, user: CurrentUser, page: PageQuery, block_id: Id | None = None) -> Page[UnitOut]:
     """Units (flats, villas, shops) by code, optionally of one block; ``q`` searches the unit's and its block's
     code, and for admins and accountants the consumer's name. Consumer name, phone and email are None in a
@@ -134,7 +133,7 @@ def update_unit(unit_id: Id, body: UnitIn, session: SessionDep, user: CurrentUse
 # --- Meters ---
 
 
-@router.get("/meters", **access(*READERS))
+@router.get("/meters", **access(*DIRECTORY_READERS))
 def list_meters(
     session: SessionDep,
     page: PageQuery,
@@ -177,7 +176,7 @@ def update_meter(meter_id: Id, body: MeterIn, session: SessionDep, user: Current
 # --- Shared-meter membership ---
 
 
-@router.get("/meters/{meter_id}/members", **access(*READERS, errors=(404,)))
+@router.get("/meters/{meter_id}/members", **access(*DIRECTORY_READERS, errors=(404,)))
 def list_members(meter_id: Id, session: SessionDep, page: PageQuery) -> Page[MembershipOut]:
     """Which units share a shared meter, and from when until when (ended memberships too); ``q`` searches the
     unit's code."""

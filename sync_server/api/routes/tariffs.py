@@ -14,8 +14,7 @@ from shared_billing.api_types import Id
 from shared_billing.errors import BillingError
 from shared_billing.tariff_file import parse_tariff_toml
 from sync_server.api.paging import PageQuery, paginate
-from sync_server.api.routes.directory import READERS
-from sync_server.deps import CurrentUser, NowDep, SessionDep, access
+from sync_server.deps import DIRECTORY_READERS, CurrentUser, NowDep, SessionDep, access
 from sync_server.models import AuditEvent, Role, TariffRecord, Unit, User
 from sync_server.problems import Problem
 
@@ -24,7 +23,7 @@ router = APIRouter(tags=["tariffs"])
 MAX_TARIFF_BYTES = 256 * 1024
 
 
-@router.get("/tariffs", **access(*READERS))
+@router.get("/tariffs", **access(*DIRECTORY_READERS))
 def list_tariffs(session: SessionDep, page: PageQuery) -> Page[TariffOut]:
     """Tariff versions by code and valid-from date; ``q`` searches codes and names."""
     query = select(TariffRecord).order_by(col(TariffRecord.code), col(TariffRecord.valid_from), col(TariffRecord.id))
