@@ -118,9 +118,14 @@ def _field_app(server_port: int, port: int, data: Path, log: Path) -> ServerProc
         str(data),
     ]
     app = ServerProcess(command, log_path=log, env={"FIELDMETER_SYNC_BACKOFF_CAP_S": "5"}, name="field-app")
+    _started_apps.append(app)
     app.start()
     wait_http_ok(f"http://127.0.0.1:{port}/", timeout=60, process=app)
     return app
+
+
+# Field apps this test started, stopped in its ``finally`` so that a failing run leaves no process behind.
+_started_apps: list[ServerProcess] = []
 
 
 def _kill_hard(app: ServerProcess) -> None:
@@ -222,6 +227,8 @@ def test_offline_reading_reaches_approval_and_bill(tmp_path: Path) -> None:
         finally:
             for context in opened:
                 context.close()
+            while _started_apps:
+                _started_apps.pop().stop()  # a no-op for an app already killed and reaped
 
     _assert_server_rows(server_data / "fieldmeter.db", server_data / "photos")
     print(f"\nscreenshots: {shots}")
