@@ -9,6 +9,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine
@@ -89,22 +91,49 @@ def alembic_config(url: str) -> Config:
 MIGRATION_LOCK_KEY = 7422
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest migration (no-op when it is current).
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to the newest migration (no-op when it is current), or up or down to ``revision``.
 
-    On PostgreSQL the upgrade runs under an advisory lock held by its own transaction: processes starting
+    On PostgreSQL the change runs under an advisory lock held by its own transaction: processes starting
     together on one database (servers, ``fieldmeter migrate``) queue, the first migrates, and the others then
     find the schema current. Without it two of them would both create ``alembic_version`` and the tables, and
     one would crash. SQLite's write lock already serializes the whole upgrade transaction.
     """
     config = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as connection:
-        # A migration may rewrite big tables, and waits for another process's migration: no statement limit.
-        allow_long_statements(connection, None)
-        if connection.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode rebuilds a SQLite table (new table, copy, DROP the old one, rename): with foreign keys
+            # enforced, dropping a table that other rows point at fails. SQLite ignores this pragma inside a
+            # transaction, so it is switched off before it, and the keys are checked before the commit instead.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            with connection.begin():
+                # A migration may rewrite big tables, and waits for another process's migration: no statement limit.
+                allow_long_statements(connection, None)
+                if connection.dialect.name == "postgresql":
+                    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+                config.attributes["connection"] = connection
+                current = MigrationContext.configure(connection).get_current_revision()
+                if revision == "head" or _is_ahead(config, revision, current):
+                    command.upgrade(config, revision)
+                else:
+                    command.downgrade(config, revision)
+                if sqlite and (dangling := connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()):
+                    raise RuntimeError(f"the migration left rows pointing at nothing: {dangling[:5]}")
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
+
+
+def _is_ahead(config: Config, revision: str, current: str | None) -> bool:
+    """Whether ``revision`` comes after ``current`` in the migrations (an upgrade), or is ``current``."""
+    if current is None:
+        return True
+    scripts = ScriptDirectory.from_config(config)
+    return revision == current or any(rev.revision == current for rev in scripts.iterate_revisions(revision, "base"))
 
 
 @contextmanager

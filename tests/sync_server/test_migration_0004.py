@@ -6,11 +6,10 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 import pytest
-from alembic import command
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from sync_server.db import alembic_config, create_db_engine, migrate
+from sync_server.db import create_db_engine, migrate
 from sync_server.demo import seed_demo
 from tests.sync_server.factories import NOW
 
@@ -24,10 +23,7 @@ def test_upgrade_fails_runs_left_running_then_allows_one_running_run(database_ur
     engine = create_db_engine(database_url)
     try:
         assert seed_demo(engine, now=NOW, tz=ZoneInfo("Asia/Kolkata"))
-        config = alembic_config(database_url)
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.downgrade(config, "0003")
+        migrate(engine, "0003")
         with engine.begin() as connection:
             block = connection.execute(text("SELECT min(id) FROM block")).scalar_one()
             user = connection.execute(text('SELECT min(id) FROM "user"')).scalar_one()

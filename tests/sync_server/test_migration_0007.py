@@ -7,11 +7,10 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 import pytest
-from alembic import command
 from sqlalchemy import text
 from sqlmodel import Session, select
 
-from sync_server.db import alembic_config, create_db_engine, migrate
+from sync_server.db import create_db_engine, migrate
 from sync_server.demo import seed_demo
 from sync_server.models import BillRun, Block, ReadingFlag, ReadingFlagRecord, User
 from tests.sync_server.factories import NOW
@@ -38,10 +37,7 @@ def test_old_flags_and_codes_are_renamed_and_no_reading_gets_the_flag_twice(data
                 BillRun(block_id=block.id, period="2025-01", started_by_id=admin.id, started_at=NOW, skipped=skipped)
             )
             session.commit()
-        config = alembic_config(database_url)
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.downgrade(config, "0006")
+        migrate(engine, "0006")
         with engine.begin() as connection:
             ids = connection.execute(text("SELECT id FROM reading ORDER BY id")).scalars().all()
             only_old, both, old_twice, other = ids[:4]
