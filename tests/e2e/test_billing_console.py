@@ -92,7 +92,8 @@ def test_bill_run_payment_and_pdf_in_the_console(tmp_path: Path) -> None:
 
             page.get_by_role("button", name="Bills").click()
             _eventually(lambda: _visible(page, "issued 4"), 30, "the block's bills with their status")
-            assert _visible(page, "₹3,711.00")
+            # The status summary and the rows are drawn by separate updates: wait for the row too.
+            _eventually(lambda: _visible(page, "₹3,711.00"), 30, "the flat's bill row")
             with browser.expect_page() as opened:
                 page.get_by_role("button", name="PDF").first.click()
             pdf_url = opened.value.url
@@ -109,7 +110,7 @@ def test_bill_run_payment_and_pdf_in_the_console(tmp_path: Path) -> None:
             _sign_in(page, url, "accountant")
             _eventually(lambda: _visible(page, "issued 4"), 30, "the accountant's bills")
             rows = page.get_by_role("textbox", name="Amount ₹")
-            assert rows.count() == 4
+            _eventually(lambda: rows.count() == 4, 30, "a payment row for each of the 4 bills")
             wait_settled_screenshot(page, shots / "accountant-bills.png")
             amount_box = page.get_by_role("textbox", name="Amount ₹").first
             amount_box.click()
