@@ -16,9 +16,36 @@ from fastapi.testclient import TestClient
 from mobile_app.capture import CaptureDraft, Fix
 from mobile_app.field_service import FieldService
 from mobile_app.store import LocalState
+from shared_billing.protocol import MeterAssignment, ReadingV2
 from sync_server.clock import FixedClock
 from sync_server.demo import DEMO_PASSWORD
 from tests.sync_server.factories import auth, jpeg_bytes
+
+
+def _move_to_engineer2(client: TestClient, meter_id: int) -> None:
+    admin = auth(client, "admin")
+    users = {u["username"]: u["id"] for u in client.get("/api/users", headers=admin).json()["items"]}
+    move = {
+        "from_engineer_id": users["engineer1"],
+        "to_engineer_id": users["engineer2"],
+        "meter_ids": [meter_id],
+        "reason": "Block B split between two engineers",
+    }
+    assert client.post("/api/routes/move", json=move, headers=admin).status_code == 200
+
+
+def _save_reading(service: FieldService, meter: MeterAssignment) -> ReadingV2:
+    """A plausible reading of ``meter`` at the meter, with a photo, saved on the phone (nothing sent)."""
+    assert meter.previous is not None
+    photo_sha256, photo_path = service.attach_photo(jpeg_bytes())
+    draft = CaptureDraft(
+        meter=meter,
+        value_text=str(int(meter.previous.value) + 50),
+        fix=Fix(lat=meter.lat or 30.9, lon=meter.lon or 75.85, accuracy_m=6.0),
+        photo_sha256=photo_sha256,
+        photo_path=photo_path,
+    )
+    return service.save(draft)
 
 
 def test_a_reading_saved_before_its_meter_moved_is_stored_and_kept(
@@ -29,27 +56,10 @@ def test_a_reading_saved_before_its_meter_moved_is_stored_and_kept(
     assert service.sync_once().error is None
     meter = {m.unit_code: m for m in service.meters()}["5BHK-B17-FF"]
     assert meter.previous is not None
-    photo_sha256, photo_path = service.attach_photo(jpeg_bytes())
-    fix = Fix(lat=meter.lat or 30.9, lon=meter.lon or 75.85, accuracy_m=6.0)
-    draft = CaptureDraft(
-        meter=meter,
-        value_text=str(int(meter.previous.value) + 50),
-        fix=fix,
-        photo_sha256=photo_sha256,
-        photo_path=photo_path,
-    )
-    saved = service.save(draft)  # offline: nothing is sent yet
+    saved = _save_reading(service, meter)  # offline: nothing is sent yet
 
     clock.advance(timedelta(hours=2))
-    admin = auth(client, "admin")
-    users = {u["username"]: u["id"] for u in client.get("/api/users", headers=admin).json()["items"]}
-    move = {
-        "from_engineer_id": users["engineer1"],
-        "to_engineer_id": users["engineer2"],
-        "meter_ids": [meter.meter_id],
-        "reason": "Block B split between two engineers",
-    }
-    assert client.post("/api/routes/move", json=move, headers=admin).status_code == 200
+    _move_to_engineer2(client, meter.meter_id)
 
     report = service.sync_once()
 
@@ -71,25 +81,9 @@ def test_a_reading_captured_after_the_move_is_refused_and_kept(
     assert service.sync_once().error is None
     meter = {m.unit_code: m for m in service.meters()}["5BHK-B17-FF"]
     assert meter.previous is not None
-    admin = auth(client, "admin")
-    users = {u["username"]: u["id"] for u in client.get("/api/users", headers=admin).json()["items"]}
-    move = {
-        "from_engineer_id": users["engineer1"],
-        "to_engineer_id": users["engineer2"],
-        "meter_ids": [meter.meter_id],
-        "reason": "Block B split between two engineers",
-    }
-    assert client.post("/api/routes/move", json=move, headers=admin).status_code == 200
+    _move_to_engineer2(client, meter.meter_id)
     clock.advance(timedelta(hours=1))
-    photo_sha256, photo_path = service.attach_photo(jpeg_bytes())
-    draft = CaptureDraft(
-        meter=meter,
-        value_text=str(int(meter.previous.value) + 50),
-        fix=Fix(lat=meter.lat or 30.9, lon=meter.lon or 75.85, accuracy_m=6.0),
-        photo_sha256=photo_sha256,
-        photo_path=photo_path,
-    )
-    saved = service.save(draft)  # the phone had not pulled the move yet
+    saved = _save_reading(service, meter)  # the phone had not pulled the move yet
 
     report = service.sync_once()
 
