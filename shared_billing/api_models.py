@@ -740,3 +740,9 @@ class ReplacementOut(BaseModel):
     recorded_by_id: int
     recorded_at: datetime
     reason: str | None
+
+
+# --- Imports: master data and opening position (docs/api.md "Imports") ---
+
+
+# --- Schedules: the jobs the server runs by itself (docs/api.md "Schedules") ---

@@ -198,6 +198,7 @@ class LedgerEntryKind(StrEnum):
     CREDIT_NOTE = "credit_note"
     DEBIT_NOTE = "debit_note"
     LATE_FEE = "late_fee"
+    OPENING = "opening"  # the balance brought over from the system Fieldmeter replaced (an opening import)
 
 
 class NoteKind(StrEnum):

@@ -1,5 +1,6 @@
 """The ``fieldmeter`` command: ``serve`` (the sync server and browser app), ``migrate``, ``quote`` (price a bill),
-``audit verify`` (check the audit log's chain)."""
+``audit verify`` (check the audit log's chain), ``import`` (records of the replaced system), ``backup`` and
+``restore``, ``user`` (accounts from the shell)."""
 
 from __future__ import annotations
 
@@ -8,27 +9,18 @@ from typing import Annotated
 
 import typer
 
-from sync_server.config import Settings
+from sync_server.commands.backups import backup, restore
+from sync_server.commands.imports import import_app
+from sync_server.commands.options import DataDir, Host, Port, settings_from
+from sync_server.commands.users import user_app
 
 app = typer.Typer(help="Fieldmeter: meter reading and billing.", no_args_is_help=True, add_completion=False)
 audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
-
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Folder for the SQLite database, photos, secret")]
-Host = Annotated[str | None, typer.Option("--host", help="Address to bind (default 127.0.0.1)")]
-Port = Annotated[int | None, typer.Option("--port", help="Port to listen on (default 8000)")]
-
-
-def _settings(data_dir: Path | None, host: str | None, port: int | None) -> Settings:
-    overrides: dict[str, object] = {}
-    if data_dir is not None:
-        overrides["data_dir"] = data_dir
-    if host is not None:
-        overrides["host"] = host
-    if port is not None:
-        overrides["port"] = port
-    return Settings(**overrides)  # type: ignore[arg-type]
-
+app.add_typer(import_app, name="import")
+app.add_typer(user_app, name="user")
+app.command("backup")(backup)
+app.command("restore")(restore)
 
 Workers = Annotated[
     int,
@@ -60,7 +52,7 @@ def serve(
     from sync_server.main import create_app
     from sync_server.serving import APP_FACTORY, export_to_environment, prepare, workers_refusal
 
-    settings = _settings(data_dir, host, port)
+    settings = settings_from(data_dir, host, port)
     refusal = workers_refusal(settings, workers)
     if refusal is not None:
         typer.echo(refusal, err=True)
@@ -107,7 +99,7 @@ def migrate(data_dir: DataDir = None) -> None:
     from sync_server.db import engine_for
     from sync_server.db import migrate as run_migrations
 
-    settings = _settings(data_dir, None, None)
+    settings = settings_from(data_dir, None, None)
     run_migrations(engine_for(settings))
     typer.echo("Schema is current.")
 
@@ -230,7 +222,7 @@ def audit_verify(
     from sync_server.db import engine_for
     from sync_server.leases import new_holder_id
 
-    settings = _settings(data_dir, None, None)
+    settings = settings_from(data_dir, None, None)
     if not settings.secret_key and not (settings.data_dir / SECRET_FILE).is_file():
         # load_secret_key would make a new secret, and every event would then look forged.
         typer.echo(
