@@ -56,6 +56,8 @@ __all__ = [
     "Decision",
     "DecisionStatus",
     "DeviceId",
+    "ImportKind",
+    "ImportStatus",
     "Instant",
     "Latitude",
     "LedgerEntryKind",
@@ -425,3 +427,20 @@ class PullResponse(BaseModel):
     decisions: list[Decision]
     # Additive: in every pull (a changed setting reaches phones at their next sync); None from an older server.
     limits: FieldLimits | None = None
+
+
+# --- Imports: records brought over from the system Fieldmeter replaces (docs/api.md "Imports") ---
+
+
+class ImportKind(StrEnum):
+    """What an import brings in: the master data (units, meters, shared meters), or the opening position."""
+
+    MASTER = "master"
+    OPENING_READINGS = "opening_readings"
+    OPENING_BALANCES = "opening_balances"
+
+
+class ImportStatus(StrEnum):
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
