@@ -4,6 +4,8 @@
 from shared_billing.checks import ReadingFlag
 from shared_billing.protocol import (
     BillStatus,
+    ImportKind,
+    ImportStatus,
     LedgerEntryKind,
     MeterKind,
     MeterStatus,
@@ -29,6 +31,7 @@ from sync_server.models.billing import (
     TariffRecord,
 )
 from sync_server.models.directory import Assignment, Block, Meter, SharedMeterMember, Unit
+from sync_server.models.imports import ImportJob
 from sync_server.models.leases import JobLease
 from sync_server.models.readings import Photo, Reading, ReadingFlagRecord, ReadingSource, SyncEvent, SyncEventKind
 from sync_server.models.replacements import MeterReplacement
@@ -46,6 +49,9 @@ __all__ = [
     "BillStatus",
     "Block",
     "ClosedPeriod",
+    "ImportJob",
+    "ImportKind",
+    "ImportStatus",
     "JobLease",
     "LedgerEntry",
     "LedgerEntryKind",
