@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     db_busy_timeout_s: float = Field(default=5.0, gt=0)  # SQLite: waiting for another writer's lock
     health_timeout_s: float = Field(default=3.0, gt=0)  # /api/health answers within this, whatever the database does
     retry_after_s: int = Field(default=5, ge=1)  # Retry-After of a 503 service.unavailable
+    # Backups (sync_server/backup.py): where archives go (None: <data dir>/backups) and how many of the newest stay.
+    backup_dir: Path | None = None
+    backup_keep: int = Field(default=14, ge=1)
 
     @field_validator("trusted_proxies")
     @classmethod
