@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     password_hash_concurrency: int = Field(default=2, ge=1)  # argon2 verifications at once per process
     max_photo_bytes: int = 10 * 1024 * 1024
     max_photo_pixels: int = 40_000_000
+    # An import file sent from the console (POST /api/imports/{kind}); a society's master data is some 50 KB.
+    max_import_bytes: int = Field(default=5 * 1024 * 1024, ge=1)
     # Photo decodes at once (PNG/WebP decode in full, ~3 bytes a pixel): bounds the server's memory under uploads.
     photo_decode_concurrency: int = Field(default=2, ge=1)
     gps_accuracy_limit_m: float = 50.0

@@ -187,6 +187,19 @@ CODES: dict[str, ProblemSpec] = {
     "download.invalid": ProblemSpec(404, "The link is not valid or has expired"),
     "payment.invalid_amount": ProblemSpec(422, "A payment is a positive amount"),
     "payment.wrong_bill": ProblemSpec(409, "The bill is not an issued bill of this unit"),
+    # Imports from the console (docs/api.md "Imports"); rows of a file are quarantined in its report, not refused.
+    "import.in_progress": ProblemSpec(409, "An import of this kind is already running"),
+    "import.empty_file": ProblemSpec(422, "The file is empty"),
+    "import.unsupported_type": ProblemSpec(415, "This import does not take a file of this type"),
+    "import.unreadable": ProblemSpec(422, "The file cannot be read as this import's format"),
+    "import.no_report": ProblemSpec(409, "The import has no report: it is still running, or it failed"),
+    # Stored as a job's error_code, never answered: the status says what kind of failure it was.
+    "import.failed": ProblemSpec(
+        500, "The import stopped on an unexpected error (logged on the server); nothing was imported: start it again"
+    ),
+    "import.superseded": ProblemSpec(
+        409, "The import made no progress for several minutes (its server stopped) and a new import replaced it"
+    ),
 }
 
 # One status per domain error class (shared_billing.errors), decided once here instead of at each re-raise:
