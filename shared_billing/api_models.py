@@ -45,6 +45,8 @@ from shared_billing.checks import ReadingFlag
 from shared_billing.protocol import (
     NO_NUL,
     BillStatus,
+    ImportKind,
+    ImportStatus,
     LedgerEntryKind,
     MeterKind,
     MeterStatus,
@@ -77,6 +79,9 @@ __all__ = [
     "DecisionReason",
     "DownloadLink",
     "Health",
+    "ImportIssueOut",
+    "ImportJobOut",
+    "ImportReportOut",
     "Ledger",
     "LedgerLine",
     "LoginRequest",
@@ -743,6 +748,49 @@ class ReplacementOut(BaseModel):
 
 
 # --- Imports: master data and opening position (docs/api.md "Imports") ---
+
+
+class ImportIssueOut(BaseModel):
+    """A row of the file quarantined (not imported) or imported with a warning: its line (1-based; a CSV's
+    header is line 1), its unit as the file names it when that could be read, and why."""
+
+    line: int
+    unit_id: str | None
+    reason: str
+
+
+class ImportReportOut(BaseModel):
+    """What an import did (the command line's ``--json``): counts by name (master data: ``units_imported``,
+    ``units_updated``, ``units_unchanged``, ``meters_created``, ``shared_meters``), the quarantined rows and the
+    warnings."""
+
+    kind: ImportKind
+    counts: dict[str, int]
+    quarantined: list[ImportIssueOut]
+    warnings: list[ImportIssueOut]
+
+
+class ImportJobOut(BaseModel):
+    """``/api/imports``: an import started from the console, its progress (``processed`` of ``total`` rows;
+    ``total`` is 0 until the file is read) and, once done, its report."""
+
+    id: int
+    kind: ImportKind
+    dry_run: bool  # a dry run reports what the import would do and writes nothing
+    status: ImportStatus
+    file_name: str
+    file_sha256: str
+    size_bytes: int
+    tariff_code: str | None
+    members_from: date | None
+    total: int
+    processed: int
+    report: ImportReportOut | None  # when done
+    error: str | None  # plain words for people; the details of an unexpected failure are in the server log
+    error_code: str | None  # the refusal's code (e.g. a whole file refused), import.failed, import.superseded
+    started_by_id: int
+    started_at: datetime
+    finished_at: datetime | None
 
 
 # --- Schedules: the jobs the server runs by itself (docs/api.md "Schedules") ---
