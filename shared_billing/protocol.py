@@ -444,3 +444,30 @@ class ImportStatus(StrEnum):
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
+
+
+# --- Schedules: the jobs the server runs by itself (sync_server/scheduling) ---
+
+
+class ScheduleKind(StrEnum):
+    """What a scheduled job does."""
+
+    BILL_RUNS = "bill-runs"  # a draft bill run per block for the previous month
+    OVERDUE_REFRESH = "overdue-refresh"  # bill statuses (overdue after the due date)
+    BACKUP = "backup"  # an archive of the database and photos
+
+
+class ScheduleCadence(StrEnum):
+    """When a scheduled job runs: a day of the month or every day at a local time, or every N minutes."""
+
+    MONTHLY = "monthly"
+    DAILY = "daily"
+    INTERVAL = "interval"
+
+
+class ScheduleStatus(StrEnum):
+    """How a job's last run ended."""
+
+    OK = "ok"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # it ran and found nothing to do
