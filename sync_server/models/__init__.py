@@ -35,6 +35,7 @@ from sync_server.models.imports import ImportJob
 from sync_server.models.leases import JobLease
 from sync_server.models.readings import Photo, Reading, ReadingFlagRecord, ReadingSource, SyncEvent, SyncEventKind
 from sync_server.models.replacements import MeterReplacement
+from sync_server.models.schedules import ScheduledJob
 from sync_server.models.users import RefreshToken, User
 
 __all__ = [
@@ -72,6 +73,7 @@ __all__ = [
     "RefreshToken",
     "Role",
     "RunStatus",
+    "ScheduledJob",
     "SharedMeterMember",
     "SkipReason",
     "SyncEvent",
