@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     society_address: str = "Blessings City, Ludhiana, Punjab"
     society_upi_vpa: str = "blessingscity@upi"  # where residents pay; the invoice's UPI QR names it
     status_refresh_minutes: float = 60.0  # how often the server marks bills overdue by itself (0: never)
+    # Schedules (sync_server/scheduling): how often due jobs are looked for, and the default jobs' times, in the
+    # society's time zone. The times seed a new database's jobs; the console edits them afterwards.
+    schedule_check_seconds: float = Field(default=30.0, gt=0)
+    bill_run_day: int = Field(default=1, ge=1, le=28)  # the month's draft bill runs (for the previous month)
+    bill_run_time: str = Field(default="00:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    backup_time: str = Field(default="02:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     bill_due_days: int = 15  # a bill is due, and overdue after, this many days from issue
     late_fee_annual_percent: Decimal = Decimal(18)  # on principal only, daily pro-rata on a 365-day year
     society_timezone: str = "Asia/Kolkata"
