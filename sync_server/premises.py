@@ -35,10 +35,13 @@ from sync_server.problems import Problem
 __all__ = [
     "PERSONAL_DATA_ROLES",
     "add_member",
+    "apply_changes",
     "create_block",
     "create_meter",
     "create_unit",
     "end_member",
+    "record_change",
+    "refuse_billed",
     "update_block",
     "update_meter",
     "update_unit",
@@ -62,7 +65,7 @@ def _wire(value: object) -> object:
     return value
 
 
-def _apply(row: SQLModel, values: Mapping[str, object]) -> dict[str, dict[str, object]]:
+def apply_changes(row: SQLModel, values: Mapping[str, object]) -> dict[str, dict[str, object]]:
     """Set ``values`` on ``row``; the changed fields' old and new values, for the audit (a new row: every field,
     from None)."""
     new_row = getattr(row, "id") is None  # noqa: B009 - every premises table has an id
@@ -73,6 +76,34 @@ def _apply(row: SQLModel, values: Mapping[str, object]) -> dict[str, dict[str, o
             changes[field] = {"old": _wire(old), "new": _wire(new)}
             setattr(row, field, new)
     return changes
+
+
+def record_change(
+    session: Session,
+    row: SQLModel,
+    *,
+    entity: str,
+    action: str,
+    changes: dict[str, dict[str, object]],
+    reason: str | None,
+    actor: User,
+    now: datetime,
+) -> None:
+    """Add ``row`` and its audit event to the session's transaction, uncommitted: the caller commits, so an import
+    saves many changes as one."""
+    session.add(row)
+    session.flush()
+    session.add(
+        AuditEvent(
+            at=now,
+            actor_id=actor.id,
+            action=action,
+            entity=entity,
+            entity_id=str(getattr(row, "id")),  # noqa: B009 - every premises table has an id
+            reason=reason,
+            detail=changes,
+        )
+    )
 
 
 def _save(
@@ -90,19 +121,7 @@ def _save(
     """Store ``row`` and its audit event together. A unique column another request took meanwhile (the checks ran
     before) is answered by ``taken``'s problem rather than a bare conflict."""
     try:
-        session.add(row)
-        session.flush()
-        session.add(
-            AuditEvent(
-                at=now,
-                actor_id=actor.id,
-                action=action,
-                entity=entity,
-                entity_id=str(getattr(row, "id")),  # noqa: B009 - every premises table has an id
-                reason=reason,
-                detail=changes,
-            )
-        )
+        record_change(session, row, entity=entity, action=action, changes=changes, reason=reason, actor=actor, now=now)
         session.commit()
     except IntegrityError:
         session.rollback()
@@ -169,7 +188,7 @@ def _meter(session: Session, meter_id: int) -> Meter:
 
 def _save_block(session: Session, block: Block, body: BlockIn, *, actor: User, now: datetime, action: str) -> Block:
     taken = _unique(session, Block, "code", body.code, block.id, "block.code_taken")
-    changes = _apply(block, body.model_dump(exclude={"reason"}))
+    changes = apply_changes(block, body.model_dump(exclude={"reason"}))
     return _save(
         session,
         block,
@@ -200,7 +219,7 @@ def _save_unit(session: Session, unit: Unit, body: UnitIn, *, actor: User, now: 
     _referenced(session, Block, body.block_id, "block_id")
     _referenced(session, TariffRecord, body.tariff_id, "tariff_id")
     taken = _unique(session, Unit, "code", body.code, unit.id, "unit.code_taken")
-    changes = _apply(unit, body.model_dump(exclude={"reason"}))
+    changes = apply_changes(unit, body.model_dump(exclude={"reason"}))
     return _save(
         session,
         unit,
@@ -271,7 +290,7 @@ def _save_meter(session: Session, meter: Meter, body: MeterIn, *, actor: User, n
             )
         if meter.status == MeterStatus.ACTIVE and body.status == MeterStatus.RETIRED and body.reason is None:
             raise Problem("request.reason_required", "reason: say why the meter is retired", {"field": "reason"})
-    changes = _apply(meter, values)
+    changes = apply_changes(meter, values)
     return _save(
         session,
         meter,
@@ -301,7 +320,7 @@ def _period(day: date) -> str:
     return f"{day:%Y-%m}"
 
 
-def _refuse_billed(session: Session, meter_id: int, unit_id: int, day: date) -> None:
+def refuse_billed(session: Session, meter_id: int, unit_id: int, day: date) -> None:
     """A membership change from ``day`` would re-divide the shares of ``day``'s month onwards: refused when any unit
     sharing the meter then (or the unit itself) already has a bill for that month or a later one, so a billed share
     never changes (docs/domain.md "Shared meters")."""
@@ -348,7 +367,7 @@ def add_member(session: Session, meter_id: int, body: MembershipIn, *, actor: Us
             f"valid_from: the unit already shares this meter from {overlapping.valid_from.isoformat()} until {until}",
             {"membership_id": overlapping.id, "valid_from": overlapping.valid_from.isoformat(), "valid_to": until},
         )
-    _refuse_billed(session, meter_id, body.unit_id, body.valid_from)
+    refuse_billed(session, meter_id, body.unit_id, body.valid_from)
     member = SharedMeterMember(meter_id=meter_id, unit_id=body.unit_id, valid_from=body.valid_from)
     changes: dict[str, dict[str, object]] = {
         "unit_id": {"old": None, "new": body.unit_id},
@@ -380,8 +399,8 @@ def end_member(
             f"valid_to: the membership started on {member.valid_from.isoformat()}; it ends after that",
             {"field": "valid_to"},
         )
-    _refuse_billed(session, meter_id, member.unit_id, body.valid_to)
-    changes = _apply(member, {"valid_to": body.valid_to})
+    refuse_billed(session, meter_id, member.unit_id, body.valid_to)
+    changes = apply_changes(member, {"valid_to": body.valid_to})
     return _save(
         session,
         member,
