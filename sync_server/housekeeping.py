@@ -18,14 +18,16 @@ from starlette.concurrency import run_in_threadpool
 
 from sync_server.audit import SEAL_EVERY_S, SEALER_LEASE, AuditSealer
 from sync_server.billing.ledger import refresh_statuses
+from sync_server.config import Settings
 from sync_server.context import AppContext
 from sync_server.leases import try_acquire
+from sync_server.scheduling.runner import run_due
 
-__all__ = ["STATUS_REFRESH_LEASE", "audit_seal_loop", "leased_loop", "refresh_bill_statuses", "status_refresh_loop"]
+__all__ = ["SCHEDULER_LEASE", "audit_seal_loop", "leased_loop", "refresh_bill_statuses", "scheduler_loop"]
 
 log = logging.getLogger(__name__)
 
-STATUS_REFRESH_LEASE = "bill-status-refresh"
+SCHEDULER_LEASE = "scheduler"
 
 
 def refresh_bill_statuses(context: AppContext) -> int:
@@ -60,23 +62,34 @@ async def leased_loop(
             failures = 0
 
 
-def _refresh_and_log(context: AppContext) -> None:
+def _refresh_and_log(context: AppContext) -> int:
+    """The overdue refresh job's work (``sync_server.scheduling.jobs.overdue_refresh``)."""
     changed = refresh_bill_statuses(context)
     if changed:
         log.info("bill statuses refreshed: %d changed", changed)
+    return changed
 
 
-async def status_refresh_loop(context: AppContext, every_s: float, holder: str) -> None:
-    """Mark bills overdue once their due date has passed (and paid ones paid), every ``every_s`` seconds."""
-    # Two periods: the holder renews once a period, so it keeps the lease while alive; a dead holder's turn
-    # passes to another process within two periods.
+def scheduler_check_seconds(settings: Settings) -> float:
+    """How often the scheduler looks for due jobs: its setting, or the overdue refresh's interval if shorter (a
+    refresh every minute must not wait for a 30-second check more than it must)."""
+    refresh_s = settings.status_refresh_minutes * 60
+    return min(settings.schedule_check_seconds, refresh_s) if refresh_s > 0 else settings.schedule_check_seconds
+
+
+async def scheduler_loop(context: AppContext, holder: str) -> None:
+    """Run the scheduled jobs (``sync_server.scheduling``) when due, in the one process holding the lease."""
+    every_s = scheduler_check_seconds(context.settings)
+    # Two periods, and at least a minute: the holder renews once a pass, so it keeps the lease while alive and a
+    # dead holder's turn passes on. A pass running longer than that (a month's bill runs) may let another process
+    # take over meanwhile; each firing is claimed in the table (compare-and-set), so nothing runs twice.
     await leased_loop(
         context.engine,
-        lease=STATUS_REFRESH_LEASE,
+        lease=SCHEDULER_LEASE,
         holder=holder,
         every_s=every_s,
-        ttl=timedelta(seconds=2 * every_s),
-        job=lambda: _refresh_and_log(context),
+        ttl=timedelta(seconds=max(2 * every_s, 60.0)),
+        job=lambda: run_due(context),
     )
 
 
