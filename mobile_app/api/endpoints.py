@@ -38,6 +38,7 @@ from shared_billing.api_models import (
     ClockOut,
     DecisionReason,
     DownloadLink,
+    ImportJobOut,
     MembershipEnd,
     MembershipIn,
     MembershipOut,
@@ -66,6 +67,7 @@ from shared_billing.api_models import (
 )
 from shared_billing.protocol import (
     BillStatus,
+    ImportKind,
     PaymentMode,
     PullResponse,
     PushRequest,
@@ -97,6 +99,9 @@ __all__ = [
     "decide",
     "decide_replacement",
     "end_member",
+    "import_job",
+    "import_page",
+    "import_quarantine_csv",
     "import_tariff",
     "issue_run",
     "mark_paid",
@@ -114,6 +119,7 @@ __all__ = [
     "review_queue",
     "route",
     "run",
+    "start_import",
     "start_run",
     "tariff_page",
     "unassign_meter",
@@ -384,3 +390,36 @@ def decide_replacement(reading_uuid: UUID, decision: ReplacementDecision, reason
     """The supervisor confirms (the replacement is recorded, the reading approved) or rejects a reported one."""
     body = DecisionReason.model_construct(reason=reason)
     return _write("POST", f"/review/readings/{reading_uuid}/replacement/{decision}", body, read_model(ReviewItem))
+
+
+# --- Imports (docs/api.md "Imports") ---
+
+
+def start_import(
+    kind: ImportKind,
+    data: bytes,
+    *,
+    file_name: str,
+    content_type: str,
+    dry_run: bool = False,
+    tariff: str | None = None,
+) -> Call[ImportJobOut]:
+    """``POST /api/imports/{kind}`` with the file as the body: the job, running (``202``); poll :func:`import_job`."""
+    params: dict[str, str | int] = {"file_name": file_name, "dry_run": "true" if dry_run else "false"}
+    if tariff:
+        params["tariff"] = tariff
+    path = f"/imports/{kind.value}"
+    return Call("POST", path, read_model(ImportJobOut), params=params, body=data, content_type=content_type)
+
+
+def import_job(job_id: int) -> Call[ImportJobOut]:
+    return Call("GET", f"/imports/{job_id}", read_model(ImportJobOut))
+
+
+def import_page(q: str | None = None, limit: int = 50, offset: int = 0) -> Call[Page[ImportJobOut]]:
+    return Call("GET", "/imports", read_model(Page[ImportJobOut]), params=_paged(q, limit, offset))
+
+
+def import_quarantine_csv(job_id: int) -> Call[bytes]:
+    """The quarantined rows of a done import as CSV (line, unit_id, reason)."""
+    return Call("GET", f"/imports/{job_id}/quarantine.csv", read_bytes)

@@ -40,6 +40,7 @@ from shared_billing.api_models import (
     BlockOut,
     BulkResult,
     ClockOut,
+    ImportJobOut,
     MembershipEnd,
     MembershipIn,
     MembershipOut,
@@ -65,7 +66,7 @@ from shared_billing.api_models import (
     UserIn,
     UserOut,
 )
-from shared_billing.protocol import BillStatus, PaymentMode, Role
+from shared_billing.protocol import BillStatus, ImportKind, PaymentMode, Role
 
 __all__ = ["AdminClient", "BillingClient", "ConsoleClient", "PageFetch", "SocietyTime", "every_item"]
 
@@ -334,3 +335,27 @@ class AdminClient(BillingClient):
 
     async def replace_meter(self, meter_id: int, replacement: ReplacementIn) -> ReplacementOut:
         return await self._send(endpoints.replace_meter(meter_id, replacement))
+
+    async def start_import(
+        self,
+        kind: ImportKind,
+        data: bytes,
+        *,
+        file_name: str,
+        content_type: str,
+        dry_run: bool = False,
+        tariff: str | None = None,
+    ) -> ImportJobOut:
+        call = endpoints.start_import(
+            kind, data, file_name=file_name, content_type=content_type, dry_run=dry_run, tariff=tariff
+        )
+        return await self._send(call)
+
+    async def import_job(self, job_id: int) -> ImportJobOut:
+        return await self._send(endpoints.import_job(job_id))
+
+    async def import_page(self, q: str | None, limit: int, offset: int) -> Page[ImportJobOut]:
+        return await self._send(endpoints.import_page(q, limit, offset))
+
+    async def import_quarantine_csv(self, job_id: int) -> bytes:
+        return await self._send(endpoints.import_quarantine_csv(job_id))
