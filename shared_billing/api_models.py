@@ -56,6 +56,9 @@ from shared_billing.protocol import (
     ReadType,
     Role,
     RunStatus,
+    ScheduleCadence,
+    ScheduleKind,
+    ScheduleStatus,
     SkipReason,
     UnitCategory,
 )
@@ -794,3 +797,42 @@ class ImportJobOut(BaseModel):
 
 
 # --- Schedules: the jobs the server runs by itself (docs/api.md "Schedules") ---
+
+# A local time of day in the society's time zone, 24-hour "HH:MM".
+LocalTime = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+# 1–28: a day every month has (no job skips February).
+DayOfMonth = Annotated[int, Field(ge=1, le=28)]
+# An interval an admin sets: a minute to a week.
+IntervalMinutes = Annotated[int, Field(ge=1, le=7 * 24 * 60)]
+
+
+class ScheduleOut(BaseModel):
+    """A job the server runs by itself: when (its cadence), its next run and how its last run ended. Times are
+    UTC; the console shows them in the society's time zone."""
+
+    name: str
+    kind: ScheduleKind
+    cadence: ScheduleCadence
+    enabled: bool
+    day_of_month: int | None  # monthly jobs
+    at_time: str | None  # monthly and daily jobs: "HH:MM" local
+    every_minutes: float | None  # interval jobs
+    next_run_at: datetime
+    running: bool  # started and not finished yet
+    last_started_at: datetime | None
+    last_finished_at: datetime | None
+    last_status: ScheduleStatus | None
+    last_result: str | None
+
+
+class ScheduleChange(BaseModel):
+    """``PUT /api/schedules/{name}``: what changes (fields left out stay); a field must fit the job's cadence
+    (a day of the month only for a monthly job, a time for monthly and daily, an interval for an interval job)."""
+
+    enabled: bool | None = None
+    day_of_month: DayOfMonth | None = None
+    at_time: LocalTime | None = None
+    every_minutes: IntervalMinutes | None = None
+    reason: Reason | None = None
+
+    model_config = ConfigDict(extra="forbid")

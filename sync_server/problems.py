@@ -187,11 +187,16 @@ CODES: dict[str, ProblemSpec] = {
     "download.invalid": ProblemSpec(404, "The link is not valid or has expired"),
     "payment.invalid_amount": ProblemSpec(422, "A payment is a positive amount"),
     "payment.wrong_bill": ProblemSpec(409, "The bill is not an issued bill of this unit"),
+    # Schedules (docs/api.md "Schedules").
+    "schedule.not_found": ProblemSpec(404, "No scheduled job of this name"),
+    "schedule.not_applicable": ProblemSpec(422, "This setting does not apply to the job's cadence"),
+    "schedule.disabled": ProblemSpec(409, "The job is switched off: switch it on first"),
     # Imports from the console (docs/api.md "Imports"); rows of a file are quarantined in its report, not refused.
     "import.in_progress": ProblemSpec(409, "An import of this kind is already running"),
     "import.empty_file": ProblemSpec(422, "The file is empty"),
     "import.unsupported_type": ProblemSpec(415, "This import does not take a file of this type"),
     "import.unreadable": ProblemSpec(422, "The file cannot be read as this import's format"),
+    "import.unknown_tariff": ProblemSpec(422, "The import names a tariff that is not stored: import its file first"),
     "import.no_report": ProblemSpec(409, "The import has no report: it is still running, or it failed"),
     # Stored as a job's error_code, never answered: the status says what kind of failure it was.
     "import.failed": ProblemSpec(

@@ -11,11 +11,13 @@ from sync_server.api.routes import (
     documents,
     engineer_routes,
     health,
+    imports,
     payments,
     photos,
     premises,
     replacements,
     review,
+    schedules,
     sync,
     tariffs,
     users,
@@ -40,6 +42,8 @@ for module in (
     payments,
     documents,
     audit,
+    imports,
+    schedules,
 ):
     api_router.include_router(module.router)
 api_router.include_router(users.router)
