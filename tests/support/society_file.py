@@ -393,7 +393,7 @@ def _apply_quirks(
     middle = len(units) // 2
     if quirks.malformed_line:
         text = '{"input": "Provide the master data details for unit 2BHK-E9-GF.", "output": "Unit_ID: 2BHK-E9'
-        extras.append(_Extra(middle, text, None))
+        extras.append(_Extra(middle, text, "2BHK-E9"))  # the unit id an importer can still see in the line
     if quirks.missing_unit_id:
         text = _extra_line("Flat no: E9\nFloor: FF\nMeter No.: 123\nFixed Charge: ₹1474", "(none)")
         extras.append(_Extra(middle + 10, text, None))
