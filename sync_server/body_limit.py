@@ -1,6 +1,6 @@
 """A cap on request bodies, counted as they stream in: a client cannot make the server buffer gigabytes.
 
-Photo uploads are left to their route, which streams with its own (larger, configured) limit and its own code.
+Photo and import uploads are left to their routes, which stream with their own (larger, configured) limits.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ __all__ = ["JSON_BODY_LIMIT", "BodyLimit", "install_body_limit"]
 
 # A full push (500 readings with 500-character notes) is well under 2 MiB of JSON.
 JSON_BODY_LIMIT = 4 * 1024 * 1024
-_OWN_LIMIT_PREFIXES = ("/api/photos/",)
+_OWN_LIMIT_PREFIXES = ("/api/photos/", "/api/imports/")
 
 
 class BodyLimit:

@@ -32,6 +32,8 @@ _PLACEHOLDERS = {
     "tariff_id": "999999",
     "block_id": "999999",
     "membership_id": "999999",
+    "kind": "master",
+    "job_id": "999999",
 }
 
 

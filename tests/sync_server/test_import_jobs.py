@@ -1,0 +1,263 @@
+"""Imports started from the console (``/api/imports``): roles, refusals at the door, a job's progress written to
+its row as it runs, its report and quarantine CSV, one running import per kind, and a dry run.
+
+The importer is a fake (``_CountingImporter``) where the test is about the job, so these tests say what the job
+machinery does whatever the import rules; ``test_master_import_job_*`` run the real master-data importer.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from sync_server.imports import jobs
+from sync_server.imports.jobs import PROGRESS_EVERY, ImportOptions
+from sync_server.imports.report import ImportReport, Progress, RowIssue
+from sync_server.models import AuditEvent, ImportJob, ImportKind, ImportStatus, User
+from sync_server.problems import Problem
+from tests.sync_server.factories import NOW, auth
+
+JSONL = {"Content-Type": "application/json-lines"}
+
+
+class _CountingImporter:
+    """Reads one row a line; a line holding "bad" is quarantined. Reports progress on every row, and looks at the
+    job's row from another session while it runs (what a poll on another worker would see)."""
+
+    def __init__(self) -> None:
+        self.calls: list[ImportOptions] = []
+        self.seen_while_running: dict[int, tuple[int, int]] = {}  # rows done -> (processed, total) on the row
+
+    def __call__(
+        self,
+        engine: Engine,
+        data: bytes,
+        options: ImportOptions,
+        *,
+        actor: User,
+        now: datetime,
+        tz: ZoneInfo,
+        progress: Progress,
+    ) -> ImportReport:
+        self.calls.append(options)
+        lines = data.decode().splitlines()
+        report = ImportReport(kind=options.kind.value, dry_run=options.dry_run)
+        for number, line in enumerate(lines, start=1):
+            if "bad" in line:
+                report.quarantined.append(RowIssue(number, line.split()[0], "malformed line"))
+            progress(number, len(lines))
+            with Session(engine) as session:
+                job = session.exec(select(ImportJob).where(ImportJob.status == ImportStatus.RUNNING)).one()
+                self.seen_while_running[number] = (job.processed, job.total)
+        report.counts = {"units_imported": len(lines) - len(report.quarantined), "units_updated": 0}
+        return report
+
+
+class _Refusing:
+    def __call__(self, engine: Engine, data: bytes, options: ImportOptions, **_: Any) -> ImportReport:
+        raise Problem("import.unreadable", "Line 1 has no Unit_ID: this is not the master-data file")
+
+
+class _Crashing:
+    def __call__(self, engine: Engine, data: bytes, options: ImportOptions, **_: Any) -> ImportReport:
+        raise RuntimeError("SELECT secret FROM somewhere WHERE password = 'hunter2'")
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch) -> _CountingImporter:
+    importer = _CountingImporter()
+    for kind in ImportKind:
+        monkeypatch.setitem(jobs.IMPORTERS, kind, importer)
+    return importer
+
+
+def _engine(client: TestClient) -> Engine:
+    app: FastAPI = client.app  # type: ignore[assignment]
+    engine: Engine = app.state.context.engine
+    return engine
+
+
+def _rows(count: int, bad: frozenset[int] = frozenset()) -> bytes:
+    return "".join(f"U{n} {'bad' if n in bad else 'ok'}\n" for n in range(1, count + 1)).encode()
+
+
+def test_import_runs_with_progress_on_its_row_and_stores_the_report(
+    client: TestClient, fake: _CountingImporter
+) -> None:
+    admin = auth(client, "admin")
+    started = client.post(
+        "/api/imports/master",
+        params={"file_name": "C:\\exports\\society.jsonl"},
+        content=_rows(60, bad=frozenset({7, 31})),
+        headers=admin | JSONL,
+    )
+    assert started.status_code == 202, started.text
+    assert (started.json()["status"], started.json()["file_name"]) == ("running", "society.jsonl")
+    job = client.get(f"/api/imports/{started.json()['id']}", headers=admin).json()
+    assert (job["status"], job["processed"], job["total"], job["dry_run"]) == ("done", 60, 60, False)
+    assert job["report"]["counts"] == {"units_imported": 58, "units_updated": 0}
+    assert [(i["line"], i["unit_id"], i["reason"]) for i in job["report"]["quarantined"]] == [
+        (7, "U7", "malformed line"),
+        (31, "U31", "malformed line"),
+    ]
+    # The row moved while the import ran: the first report, then every PROGRESS_EVERY rows, not every row.
+    seen = fake.seen_while_running
+    assert seen[1] == (1, 60)
+    assert seen[PROGRESS_EVERY] == (1, 60)
+    assert seen[PROGRESS_EVERY + 1] == seen[PROGRESS_EVERY + 5] == (PROGRESS_EVERY + 1, 60)
+    assert seen[60] == (60, 60)
+
+    csv = client.get(f"/api/imports/{job['id']}/quarantine.csv", headers=admin)
+    assert csv.status_code == 200
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert csv.text == "line,unit_id,reason\n7,U7,malformed line\n31,U31,malformed line\n"
+
+    with Session(_engine(client)) as session:
+        actions = session.exec(
+            select(AuditEvent.action).where(AuditEvent.entity == "import_job").order_by(col(AuditEvent.id))
+        ).all()
+    assert actions == ["import.started", "import.done"]
+
+
+def test_dry_run_and_master_options_reach_the_importer(client: TestClient, fake: _CountingImporter) -> None:
+    admin = auth(client, "admin")
+    params = {"dry_run": "true", "tariff": "RES-2025", "members_from": "2025-04-01"}
+    started = client.post("/api/imports/master", params=params, content=_rows(3), headers=admin | JSONL)
+    assert started.status_code == 202, started.text
+    assert started.json()["dry_run"] is True
+    (options,) = fake.calls
+    assert options == ImportOptions(ImportKind.MASTER, True, "RES-2025", datetime(2025, 4, 1).date())
+    assert client.get(f"/api/imports/{started.json()['id']}", headers=admin).json()["status"] == "done"
+    # The opening position has no tariff or membership date to take.
+    refused = client.post(
+        "/api/imports/opening_balances", params={"tariff": "X"}, content=b"unit,amount\n", headers=admin
+    )
+    assert (refused.status_code, refused.json()["details"]) == (422, {"field": "tariff"})
+
+
+@pytest.mark.parametrize("username", ["supervisor", "accountant", "engineer1"])
+def test_only_admins_import(client: TestClient, fake: _CountingImporter, username: str) -> None:
+    headers = auth(client, username)
+    assert client.post("/api/imports/master", content=_rows(2), headers=headers | JSONL).status_code == 403
+    assert client.get("/api/imports", headers=headers).status_code == 403
+    assert client.post("/api/imports/master", content=_rows(2), headers=JSONL).status_code == 401
+    assert client.get("/api/imports/1").status_code == 401
+    assert fake.calls == []
+
+
+def test_refusals_at_the_door_say_why(client: TestClient, fake: _CountingImporter) -> None:
+    admin = auth(client, "admin")
+    app: FastAPI = client.app  # type: ignore[assignment]
+    app.state.context.settings.max_import_bytes = 100
+    too_large = client.post("/api/imports/master", content=b"x" * 101, headers=admin | JSONL)
+    assert (too_large.status_code, too_large.json()["code"]) == (413, "request.too_large")
+    empty = client.post("/api/imports/master", content=b"\n \n", headers=admin | JSONL)
+    assert (empty.status_code, empty.json()["code"]) == (422, "import.empty_file")
+    wrong_type = client.post("/api/imports/master", content=b"{}", headers=admin | {"Content-Type": "image/png"})
+    assert (wrong_type.status_code, wrong_type.json()["code"]) == (415, "import.unsupported_type")
+    assert "image/png" in wrong_type.json()["message"]
+    latin1 = client.post("/api/imports/master", content=b'{"a": "caf\xe9"}', headers=admin | JSONL)
+    assert (latin1.status_code, latin1.json()["code"]) == (422, "import.unreadable")
+    assert "UTF-8" in latin1.json()["message"]
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    fake_book = client.post(
+        "/api/imports/opening_readings", content=b"meter,date,value\n", headers=admin | {"Content-Type": xlsx}
+    )
+    assert (fake_book.status_code, fake_book.json()["code"]) == (422, "import.unreadable")
+    unknown_kind = client.post("/api/imports/tariffs", content=b"x", headers=admin | JSONL)
+    assert unknown_kind.status_code == 422
+    bad_date = client.post(
+        "/api/imports/master", params={"members_from": "April"}, content=_rows(1), headers=admin | JSONL
+    )
+    assert bad_date.status_code == 422
+    assert all(r.json()["message"] for r in (too_large, empty, wrong_type, latin1, unknown_kind, bad_date))
+    assert fake.calls == []
+    assert client.get("/api/imports", headers=admin).json()["total"] == 0
+
+
+def _running(client: TestClient, kind: ImportKind, heartbeat: datetime) -> int:
+    with Session(_engine(client), expire_on_commit=False) as session:
+        admin = session.exec(select(User).where(User.username == "admin")).one()
+        job = ImportJob(
+            kind=kind,
+            file_name="first.jsonl",
+            file_sha256="0" * 64,
+            started_by_id=admin.id or 0,
+            started_at=heartbeat,
+            heartbeat_at=heartbeat,
+            processed=10,
+            total=146,
+        )
+        session.add(job)
+        session.commit()
+        assert job.id is not None
+        return job.id
+
+
+def test_one_running_import_per_kind(client: TestClient, fake: _CountingImporter) -> None:
+    admin = auth(client, "admin")
+    first = _running(client, ImportKind.MASTER, NOW - timedelta(seconds=30))
+    second = client.post("/api/imports/master", content=_rows(2), headers=admin | JSONL)
+    assert second.status_code == 409
+    assert second.json()["code"] == "import.in_progress"
+    assert second.json()["details"] == {"job_id": first, "processed": 10, "total": 146}
+    # Another kind is not held up.
+    other = client.post("/api/imports/opening_balances", content=b"unit,amount\nA1,10\n", headers=admin)
+    assert other.status_code == 202, other.text
+    assert [c.kind for c in fake.calls] == [ImportKind.OPENING_BALANCES]
+
+
+def test_a_stale_running_import_is_superseded(client: TestClient, fake: _CountingImporter) -> None:
+    admin = auth(client, "admin")
+    stale = _running(client, ImportKind.MASTER, NOW - jobs.IMPORT_STALE_AFTER - timedelta(seconds=1))
+    started = client.post("/api/imports/master", content=_rows(2), headers=admin | JSONL)
+    assert started.status_code == 202, started.text
+    old = client.get(f"/api/imports/{stale}", headers=admin).json()
+    assert (old["status"], old["error_code"]) == ("failed", "import.superseded")
+    assert client.get(f"/api/imports/{stale}/quarantine.csv", headers=admin).status_code == 409
+
+
+def test_a_refused_file_and_a_crash_fail_the_job_in_plain_words(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admin = auth(client, "admin")
+    monkeypatch.setitem(jobs.IMPORTERS, ImportKind.MASTER, _Refusing())
+    refused = client.post("/api/imports/master", content=_rows(2), headers=admin | JSONL).json()
+    job = client.get(f"/api/imports/{refused['id']}", headers=admin).json()
+    assert (job["status"], job["error_code"], job["report"]) == ("failed", "import.unreadable", None)
+    assert job["error"] == "Line 1 has no Unit_ID: this is not the master-data file"
+
+    monkeypatch.setitem(jobs.IMPORTERS, ImportKind.MASTER, _Crashing())
+    crashed = client.post("/api/imports/master", content=_rows(2), headers=admin | JSONL).json()
+    job = client.get(f"/api/imports/{crashed['id']}", headers=admin).json()
+    assert (job["status"], job["error_code"]) == ("failed", "import.failed")
+    assert "hunter2" not in json.dumps(job)
+    no_report = client.get(f"/api/imports/{crashed['id']}/quarantine.csv", headers=admin)
+    assert (no_report.status_code, no_report.json()["code"]) == (409, "import.no_report")
+    # A failed import holds nothing up.
+    monkeypatch.setitem(jobs.IMPORTERS, ImportKind.MASTER, _CountingImporter())
+    assert client.post("/api/imports/master", content=_rows(2), headers=admin | JSONL).status_code == 202
+
+
+def test_imports_are_listed_newest_first_and_searched_by_file_name(client: TestClient, fake: _CountingImporter) -> None:
+    admin = auth(client, "admin")
+    for name in ("blocks-a.jsonl", "blocks-b.jsonl", "villas.jsonl"):
+        posted = client.post("/api/imports/master", params={"file_name": name}, content=_rows(1), headers=admin | JSONL)
+        assert posted.status_code == 202
+    page = client.get("/api/imports", params={"limit": 2}, headers=admin).json()
+    assert (page["total"], [j["file_name"] for j in page["items"]]) == (3, ["villas.jsonl", "blocks-b.jsonl"])
+    found = client.get("/api/imports", params={"q": "BLOCKS"}, headers=admin).json()
+    assert [j["file_name"] for j in found["items"]] == ["blocks-b.jsonl", "blocks-a.jsonl"]
+    by_header = client.post(
+        "/api/imports/master", content=_rows(1), headers=admin | JSONL | {"X-File-Name": "header.jsonl"}
+    )
+    assert by_header.json()["file_name"] == "header.jsonl"
+    assert client.get("/api/imports/999", headers=admin).status_code == 404
