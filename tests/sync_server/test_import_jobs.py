@@ -8,6 +8,7 @@ machinery does whatever the import rules; ``test_master_import_job_*`` run the r
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,11 +19,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from sync_server.auth import hash_password
+from sync_server.demo import DEMO_PASSWORD
 from sync_server.imports import jobs
 from sync_server.imports.jobs import PROGRESS_EVERY, ImportOptions
 from sync_server.imports.report import ImportReport, Progress, RowIssue
-from sync_server.models import AuditEvent, ImportJob, ImportKind, ImportStatus, User
+from sync_server.models import AuditEvent, ImportJob, ImportKind, ImportStatus, Role, User
 from sync_server.problems import Problem
+from tests.support.society_file import Quirks, build_society
 from tests.sync_server.factories import NOW, auth
 
 JSONL = {"Content-Type": "application/json-lines"}
@@ -261,3 +265,74 @@ def test_imports_are_listed_newest_first_and_searched_by_file_name(client: TestC
     )
     assert by_header.json()["file_name"] == "header.jsonl"
     assert client.get("/api/imports/999", headers=admin).status_code == 404
+
+
+# --- The real master-data importer behind the job ---
+
+
+@pytest.fixture
+def bare_client(app: FastAPI) -> Iterator[TestClient]:
+    """A server with one admin and nothing else: what a society adopting Fieldmeter starts from."""
+    with Session(app.state.context.engine) as session:
+        session.add(
+            User(
+                username="admin",
+                full_name="Admin",
+                role=Role.ADMIN,
+                password_hash=hash_password(DEMO_PASSWORD),
+                created_at=NOW,
+            )
+        )
+        session.commit()
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def _unit_count(client: TestClient, headers: dict[str, str]) -> int:
+    total: int = client.get("/api/units", params={"limit": 1}, headers=headers).json()["total"]
+    return total
+
+
+def test_master_import_job_reports_what_the_importer_did(bare_client: TestClient) -> None:
+    admin = auth(bare_client, "admin")
+    society = build_society(seed=5, quirks=Quirks(duplicate_meters=1, malformed_line=True))
+
+    dry = bare_client.post(
+        "/api/imports/master", params={"dry_run": "true"}, content=society.data, headers=admin | JSONL
+    ).json()
+    dry_job = bare_client.get(f"/api/imports/{dry['id']}", headers=admin).json()
+    assert dry_job["status"] == "done", dry_job
+    assert dry_job["report"]["counts"]["units_imported"] == len(society.importable_units)
+    assert _unit_count(bare_client, admin) == 0  # a dry run writes nothing
+
+    started = bare_client.post(
+        "/api/imports/master", params={"file_name": "society.jsonl"}, content=society.data, headers=admin | JSONL
+    )
+    job = bare_client.get(f"/api/imports/{started.json()['id']}", headers=admin).json()
+    assert job["status"] == "done", job
+    assert job["processed"] == job["total"] > 0
+    report = job["report"]
+    assert report["counts"]["units_imported"] == len(society.importable_units)
+    assert report["counts"]["shared_meters"] == len(society.motors)
+    assert [issue["line"] for issue in report["quarantined"]] == list(society.quarantined)
+    assert _unit_count(bare_client, admin) == len(society.importable_units)
+    # The clerk's CSV: one row per quarantined line, each with its reason.
+    csv_lines = bare_client.get(f"/api/imports/{job['id']}/quarantine.csv", headers=admin).text.splitlines()
+    assert len(csv_lines) == 1 + len(society.quarantined)
+    assert [int(line.split(",")[0]) for line in csv_lines[1:]] == list(society.quarantined)
+
+    again = bare_client.post("/api/imports/master", content=society.data, headers=admin | JSONL).json()
+    counts = bare_client.get(f"/api/imports/{again['id']}", headers=admin).json()["report"]["counts"]
+    assert (counts["units_imported"], counts["units_unchanged"]) == (0, len(society.importable_units))
+
+
+def test_master_import_job_with_an_unknown_tariff_fails_saying_so(bare_client: TestClient) -> None:
+    admin = auth(bare_client, "admin")
+    society = build_society(seed=5)
+    started = bare_client.post(
+        "/api/imports/master", params={"tariff": "NOPE"}, content=society.data, headers=admin | JSONL
+    ).json()
+    job = bare_client.get(f"/api/imports/{started['id']}", headers=admin).json()
+    assert (job["status"], job["error_code"]) == ("failed", "import.unknown_tariff")
+    assert "NOPE" in job["error"]
+    assert _unit_count(bare_client, admin) == 0
