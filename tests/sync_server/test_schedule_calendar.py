@@ -23,8 +23,8 @@ LONDON = ZoneInfo("Europe/London")
 HALF_PAST_MIDNIGHT = time(0, 30)
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def test_monthly_run_on_the_first_is_the_evening_before_in_utc() -> None:
