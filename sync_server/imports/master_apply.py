@@ -28,7 +28,7 @@ from sync_server.imports.master_file import (
     UnitRow,
     parse_master,
 )
-from sync_server.imports.master_rules import common_rate, motor_members, terms_for
+from sync_server.imports.master_rules import Terms, common_rate, motor_members, terms_for
 from sync_server.imports.report import ImportReport, Progress, RowIssue, no_progress
 from sync_server.models import (
     Block,
@@ -137,8 +137,7 @@ def _owner(session: Session, meter: Meter) -> str:
     return f"unit {unit.code if unit else meter.unit_id}'s meter"
 
 
-def _unit_values(run: _Run, row: UnitRow, existing: Unit | None, common: Decimal | None) -> dict[str, object]:
-    terms = terms_for(row, run.tariff[1] if run.tariff else None, common)
+def _unit_values(run: _Run, row: UnitRow, existing: Unit | None, terms: Terms) -> dict[str, object]:
     values: dict[str, object] = {
         "code": row.unit_id,
         "category": row.category,
@@ -170,13 +169,16 @@ def _import_unit(run: _Run, row: UnitRow, common: Decimal | None) -> None:
     numbered = _meter_by_number(session, row.meter_number) if row.meter_number else None
     if numbered is not None and (existing is None or numbered.unit_id != existing.id):
         raise _Quarantine(f"meter number {row.meter_number} is {_owner(session, numbered)} in the directory")
-    values = _unit_values(run, row, existing, common)
+    terms = terms_for(row, run.tariff[1] if run.tariff else None, common)
+    values = _unit_values(run, row, existing, terms)
     # The block may not exist yet: any id stands in for it in the bounds check.
     _checked(UnitIn, {**values, "block_id": 1})
     if row.meter_number is not None:
         _checked(MeterIn, {"number": row.meter_number, "block_id": 1})
-    for warning in terms_for(row, run.tariff[1] if run.tariff else None, common).warnings:
+    for warning in terms.warnings:
         run.warn(row.line, row.unit_id, warning)
+    if row.meter_number is None and current is None:
+        run.warn(row.line, row.unit_id, "no meter number: imported, needs a meter")
     block = _block(run, row.block, row.line)
     values["block_id"] = block.id
     unit = existing or Unit(code=row.unit_id, block_id=block.id or 0, category=row.category, unit_type=row.unit_type)

@@ -3,8 +3,8 @@
 
 A line is quarantined (never imported) when it is not a JSON object with an ``output``, has no ``Unit_ID``, has a
 value that cannot be read, or a unit id of no known shape; every row carrying a meter number (or a unit id) that
-another row carries too is quarantined, naming the others — never merged, never first-wins. A unit without a meter
-number, and personal data that fails the directory's own bounds, are imported with a warning.
+another row carries too is quarantined, naming the others — never merged, never first-wins. Personal data that
+fails the directory's own bounds is left out with a warning.
 """
 
 from __future__ import annotations
@@ -178,9 +178,6 @@ def _unit(line: int, unit_id: str, pairs: dict[str, str], warn: list[str]) -> Un
         category, unit_type, block, flat_no, floor = UnitCategory.SHOP, "SCO", SHOP_BLOCK, unit_id, None
     else:
         raise _BadRow(f"unit id {unit_id!r} has no known shape (2BHK-B5-GF, VILLA-A2, SCO-…, MOTOR-B)")
-    meter_number = _meter_number(pairs, "Meter No.")
-    if meter_number is None:
-        warn.append("no meter number: imported, needs a meter")
     return UnitRow(
         line=line,
         unit_id=unit_id,
@@ -190,7 +187,7 @@ def _unit(line: int, unit_id: str, pairs: dict[str, str], warn: list[str]) -> Un
         flat_no=flat_no,
         floor=floor,
         consumer_name=_personal(pairs, "Client Name", _NAME, warn),
-        meter_number=meter_number,
+        meter_number=_meter_number(pairs, "Meter No."),
         fixed_charge=_amount(pairs, "Fixed Charge"),
         rate_per_unit=_amount(pairs, "Rate Per Unit"),
         motor_meter_number=_meter_number(pairs, "Water Motor Meter No") if category == UnitCategory.FLAT else None,
