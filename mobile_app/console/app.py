@@ -19,6 +19,7 @@ from mobile_app.console.admin import AdminView
 from mobile_app.console.bill_runs import BillRunView
 from mobile_app.console.bills_view import BillsView
 from mobile_app.console.client import AdminClient
+from mobile_app.console.imports_admin import ImportsView
 from mobile_app.console.meters_admin import MetersView
 from mobile_app.console.people_admin import PeopleView
 from mobile_app.console.premises_admin import PremisesView
@@ -95,7 +96,15 @@ class ConsoleApp:
 
 # The admin's sections: each loads its data when shown.
 AdminSection: TypeAlias = (
-    AdminView | BillRunView | BillsView | PremisesView | MetersView | PeopleView | RoutesView | TariffsView
+    AdminView
+    | BillRunView
+    | BillsView
+    | PremisesView
+    | MetersView
+    | PeopleView
+    | RoutesView
+    | TariffsView
+    | ImportsView
 )
 
 
@@ -113,6 +122,7 @@ class AdminShell(ft.Column):
             "people": PeopleView(client),
             "routes": RoutesView(client),
             "tariffs": TariffsView(client),
+            "imports": ImportsView(client),
         }
         labels = {
             "runs": "Bill run",
@@ -123,6 +133,7 @@ class AdminShell(ft.Column):
             "people": "People",
             "routes": "Routes",
             "tariffs": "Tariffs",
+            "imports": "Import",
         }
         self.body = ft.Container(content=self.sections["runs"], expand=True)
         nav = ft.Row(

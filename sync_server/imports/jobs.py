@@ -1,4 +1,4 @@
-"""Imports the console starts: a job row committed first, the import run in the background (as bill runs are), its
+"""Imports the console starts: a job row committed first, the import run in the background on a thread, its
 progress written to the row every ``PROGRESS_EVERY`` rows so whichever worker a poll reaches answers it, and its
 report stored on the row when it is done.
 
@@ -40,6 +40,7 @@ __all__ = [
     "Importer",
     "execute_import",
     "is_stale",
+    "launch_import",
     "live_progress",
     "start_import",
 ]
@@ -274,6 +275,25 @@ class _ProgressWriter:
             log.debug("import %s: progress %s of %s not written (database busy)", self.job_id, done, total)
             return False
         return True
+
+
+def launch_import(
+    engine: Engine, job_id: int, data: bytes, options: ImportOptions, *, clock: Callable[[], datetime], tz: ZoneInfo
+) -> threading.Thread:
+    """Run the job on a thread of its own, so its start is answered at once. Not an ASGI background task, as bill
+    runs are: the console calls the API in-process (httpx's ASGI transport), which holds an answer until the
+    app's call returns, background tasks included, and the console would see no progress at all. A server
+    stopped meanwhile takes the thread with it: the job goes stale and the next start supersedes it."""
+    importer = IMPORTERS[options.kind]  # chosen now: what the request asked for, whatever changes later
+    thread = threading.Thread(
+        target=execute_import,
+        args=(engine, job_id, data, options),
+        kwargs={"clock": clock, "tz": tz, "importer": importer},
+        name=f"import-{job_id}",
+        daemon=True,
+    )
+    thread.start()
+    return thread
 
 
 def execute_import(

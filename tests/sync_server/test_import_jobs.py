@@ -8,6 +8,7 @@ machinery does whatever the import rules; ``test_master_import_job_*`` run the r
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -59,7 +60,8 @@ class _CountingImporter:
                 report.quarantined.append(RowIssue(number, line.split()[0], "malformed line"))
             progress(number, len(lines))
             with Session(engine) as session:
-                job = session.exec(select(ImportJob).where(ImportJob.status == ImportStatus.RUNNING)).one()
+                running = (ImportJob.status == ImportStatus.RUNNING) & (ImportJob.kind == options.kind)
+                job = session.exec(select(ImportJob).where(running)).one()
                 self.seen_while_running[number] = (job.processed, job.total)
         report.counts = {"units_imported": len(lines) - len(report.quarantined), "units_updated": 0}
         return report
@@ -89,6 +91,16 @@ def _engine(client: TestClient) -> Engine:
     return engine
 
 
+def _finished(client: TestClient, job_id: int, headers: dict[str, str]) -> dict[str, Any]:
+    """The job once it has stopped running (imports run on a thread of their own: the start answers first)."""
+    for _poll in range(1200):
+        job: dict[str, Any] = client.get(f"/api/imports/{job_id}", headers=headers).json()
+        if job["status"] != "running":
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"import {job_id} still running: {job}")
+
+
 def _rows(count: int, bad: frozenset[int] = frozenset()) -> bytes:
     return "".join(f"U{n} {'bad' if n in bad else 'ok'}\n" for n in range(1, count + 1)).encode()
 
@@ -105,7 +117,7 @@ def test_import_runs_with_progress_on_its_row_and_stores_the_report(
     )
     assert started.status_code == 202, started.text
     assert (started.json()["status"], started.json()["file_name"]) == ("running", "society.jsonl")
-    job = client.get(f"/api/imports/{started.json()['id']}", headers=admin).json()
+    job = _finished(client, started.json()["id"], admin)
     assert (job["status"], job["processed"], job["total"], job["dry_run"]) == ("done", 60, 60, False)
     assert job["report"]["counts"] == {"units_imported": 58, "units_updated": 0}
     assert [(i["line"], i["unit_id"], i["reason"]) for i in job["report"]["quarantined"]] == [
@@ -137,9 +149,9 @@ def test_dry_run_and_master_options_reach_the_importer(client: TestClient, fake:
     started = client.post("/api/imports/master", params=params, content=_rows(3), headers=admin | JSONL)
     assert started.status_code == 202, started.text
     assert started.json()["dry_run"] is True
+    assert _finished(client, started.json()["id"], admin)["status"] == "done"
     (options,) = fake.calls
     assert options == ImportOptions(ImportKind.MASTER, True, "RES-2025", datetime(2025, 4, 1).date())
-    assert client.get(f"/api/imports/{started.json()['id']}", headers=admin).json()["status"] == "done"
     # The opening position has no tariff or membership date to take.
     refused = client.post(
         "/api/imports/opening_balances", params={"tariff": "X"}, content=b"unit,amount\n", headers=admin
@@ -216,6 +228,7 @@ def test_one_running_import_per_kind(client: TestClient, fake: _CountingImporter
     # Another kind is not held up.
     other = client.post("/api/imports/opening_balances", content=b"unit,amount\nA1,10\n", headers=admin)
     assert other.status_code == 202, other.text
+    assert _finished(client, other.json()["id"], admin)["status"] == "done"
     assert [c.kind for c in fake.calls] == [ImportKind.OPENING_BALANCES]
 
 
@@ -224,6 +237,7 @@ def test_a_stale_running_import_is_superseded(client: TestClient, fake: _Countin
     stale = _running(client, ImportKind.MASTER, NOW - jobs.IMPORT_STALE_AFTER - timedelta(seconds=1))
     started = client.post("/api/imports/master", content=_rows(2), headers=admin | JSONL)
     assert started.status_code == 202, started.text
+    assert _finished(client, started.json()["id"], admin)["status"] == "done"
     old = client.get(f"/api/imports/{stale}", headers=admin).json()
     assert (old["status"], old["error_code"]) == ("failed", "import.superseded")
     assert client.get(f"/api/imports/{stale}/quarantine.csv", headers=admin).status_code == 409
@@ -235,20 +249,22 @@ def test_a_refused_file_and_a_crash_fail_the_job_in_plain_words(
     admin = auth(client, "admin")
     monkeypatch.setitem(jobs.IMPORTERS, ImportKind.MASTER, _Refusing())
     refused = client.post("/api/imports/master", content=_rows(2), headers=admin | JSONL).json()
-    job = client.get(f"/api/imports/{refused['id']}", headers=admin).json()
+    job = _finished(client, refused["id"], admin)
     assert (job["status"], job["error_code"], job["report"]) == ("failed", "import.unreadable", None)
     assert job["error"] == "Line 1 has no Unit_ID: this is not the master-data file"
 
     monkeypatch.setitem(jobs.IMPORTERS, ImportKind.MASTER, _Crashing())
     crashed = client.post("/api/imports/master", content=_rows(2), headers=admin | JSONL).json()
-    job = client.get(f"/api/imports/{crashed['id']}", headers=admin).json()
+    job = _finished(client, crashed["id"], admin)
     assert (job["status"], job["error_code"]) == ("failed", "import.failed")
     assert "hunter2" not in json.dumps(job)
     no_report = client.get(f"/api/imports/{crashed['id']}/quarantine.csv", headers=admin)
     assert (no_report.status_code, no_report.json()["code"]) == (409, "import.no_report")
     # A failed import holds nothing up.
     monkeypatch.setitem(jobs.IMPORTERS, ImportKind.MASTER, _CountingImporter())
-    assert client.post("/api/imports/master", content=_rows(2), headers=admin | JSONL).status_code == 202
+    again = client.post("/api/imports/master", content=_rows(2), headers=admin | JSONL)
+    assert again.status_code == 202
+    assert _finished(client, again.json()["id"], admin)["status"] == "done"
 
 
 def test_imports_are_listed_newest_first_and_searched_by_file_name(client: TestClient, fake: _CountingImporter) -> None:
@@ -256,6 +272,7 @@ def test_imports_are_listed_newest_first_and_searched_by_file_name(client: TestC
     for name in ("blocks-a.jsonl", "blocks-b.jsonl", "villas.jsonl"):
         posted = client.post("/api/imports/master", params={"file_name": name}, content=_rows(1), headers=admin | JSONL)
         assert posted.status_code == 202
+        _finished(client, posted.json()["id"], admin)
     page = client.get("/api/imports", params={"limit": 2}, headers=admin).json()
     assert (page["total"], [j["file_name"] for j in page["items"]]) == (3, ["villas.jsonl", "blocks-b.jsonl"])
     found = client.get("/api/imports", params={"q": "BLOCKS"}, headers=admin).json()
@@ -263,7 +280,7 @@ def test_imports_are_listed_newest_first_and_searched_by_file_name(client: TestC
     by_header = client.post(
         "/api/imports/master", content=_rows(1), headers=admin | JSONL | {"X-File-Name": "header.jsonl"}
     )
-    assert by_header.json()["file_name"] == "header.jsonl"
+    assert _finished(client, by_header.json()["id"], admin)["file_name"] == "header.jsonl"
     assert client.get("/api/imports/999", headers=admin).status_code == 404
 
 
@@ -300,7 +317,7 @@ def test_master_import_job_reports_what_the_importer_did(bare_client: TestClient
     dry = bare_client.post(
         "/api/imports/master", params={"dry_run": "true"}, content=society.data, headers=admin | JSONL
     ).json()
-    dry_job = bare_client.get(f"/api/imports/{dry['id']}", headers=admin).json()
+    dry_job = _finished(bare_client, dry["id"], admin)
     assert dry_job["status"] == "done", dry_job
     assert dry_job["report"]["counts"]["units_imported"] == len(society.importable_units)
     assert _unit_count(bare_client, admin) == 0  # a dry run writes nothing
@@ -308,7 +325,7 @@ def test_master_import_job_reports_what_the_importer_did(bare_client: TestClient
     started = bare_client.post(
         "/api/imports/master", params={"file_name": "society.jsonl"}, content=society.data, headers=admin | JSONL
     )
-    job = bare_client.get(f"/api/imports/{started.json()['id']}", headers=admin).json()
+    job = _finished(bare_client, started.json()["id"], admin)
     assert job["status"] == "done", job
     assert job["processed"] == job["total"] > 0
     report = job["report"]
@@ -322,7 +339,7 @@ def test_master_import_job_reports_what_the_importer_did(bare_client: TestClient
     assert [int(line.split(",")[0]) for line in csv_lines[1:]] == list(society.quarantined)
 
     again = bare_client.post("/api/imports/master", content=society.data, headers=admin | JSONL).json()
-    counts = bare_client.get(f"/api/imports/{again['id']}", headers=admin).json()["report"]["counts"]
+    counts = _finished(bare_client, again["id"], admin)["report"]["counts"]
     assert (counts["units_imported"], counts["units_unchanged"]) == (0, len(society.importable_units))
 
 
@@ -332,7 +349,7 @@ def test_master_import_job_with_an_unknown_tariff_fails_saying_so(bare_client: T
     started = bare_client.post(
         "/api/imports/master", params={"tariff": "NOPE"}, content=society.data, headers=admin | JSONL
     ).json()
-    job = bare_client.get(f"/api/imports/{started['id']}", headers=admin).json()
+    job = _finished(bare_client, started["id"], admin)
     assert (job["status"], job["error_code"]) == ("failed", "import.unknown_tariff")
     assert "NOPE" in job["error"]
     assert _unit_count(bare_client, admin) == 0

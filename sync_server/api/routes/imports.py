@@ -7,7 +7,7 @@ import hashlib
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
@@ -15,7 +15,7 @@ from shared_billing.api_models import ImportIssueOut, ImportJobOut, ImportReport
 from shared_billing.api_types import Day, Id
 from sync_server.api.paging import PageQuery, paginate
 from sync_server.deps import ContextDep, CurrentUser, NowDep, SessionDep, access
-from sync_server.imports.jobs import ImportOptions, execute_import, live_progress, start_import
+from sync_server.imports.jobs import ImportOptions, launch_import, live_progress, start_import
 from sync_server.imports.upload import ACCEPTED_TYPES, check_upload, clean_file_name
 from sync_server.models import ImportJob, ImportKind, ImportStatus, Role, User
 from sync_server.problems import Problem
@@ -109,7 +109,6 @@ def _start(
 async def start(
     kind: ImportKind,
     request: Request,
-    background: BackgroundTasks,
     context: ContextDep,
     session: SessionDep,
     user: CurrentUser,
@@ -139,8 +138,7 @@ async def start(
     # The database runs in the thread pool: this route is async only to stream the body.
     job = await run_in_threadpool(_start, session, options, name, data, user, now)
     assert job.id is not None
-    settings = context.settings
-    background.add_task(execute_import, context.engine, job.id, data, options, clock=context.clock, tz=settings.tz)
+    launch_import(context.engine, job.id, data, options, clock=context.clock, tz=context.settings.tz)
     return job_out(job)
 
 
