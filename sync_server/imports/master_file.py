@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -40,6 +40,7 @@ VILLA_BLOCK, SHOP_BLOCK = "VILLA", "SCO"
 _MISSING = frozenset({"", "nan", "none", "null", "n/a", "-"})
 _FLOAT_ARTEFACT = re.compile(r"([0-9]+)\.0+")
 _METER_NUMBER = re.compile(r"[A-Za-z0-9][A-Za-z0-9/-]*")
+_AMOUNT = re.compile(r"[0-9]{1,10}(?:\.[0-9]{1,2}0*)?")
 
 _UNIT_CODE: TypeAdapter[str] = TypeAdapter(UnitCode)
 _METER: TypeAdapter[str] = TypeAdapter(MeterNumber)
@@ -122,14 +123,11 @@ def _amount(pairs: dict[str, str], key: str) -> Decimal | None:
     if text is None:
         return None
     cleaned = text.replace("₹", "").replace("Rs.", "").replace(",", "").strip()
-    try:
-        amount = Decimal(cleaned)
-    except InvalidOperation:
-        raise _BadRow(f"{key}: {text!r} is not an amount") from None
-    # A float artefact (1890.0) is the same rupees; more than paise, a sign or an exponent is not an amount here.
-    if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")) or "e" in cleaned.lower():
+    # Rupees and paise only: a float artefact (1890.0) is the same rupees; a sign, an exponent, NaN or more than
+    # paise is not an amount here.
+    if not _AMOUNT.fullmatch(cleaned):
         raise _BadRow(f"{key}: {text!r} is not an amount in rupees and paise")
-    return amount.quantize(Decimal("0.01"))
+    return Decimal(cleaned).quantize(Decimal("0.01"))
 
 
 def _meter_number(pairs: dict[str, str], key: str) -> str | None:

@@ -33,13 +33,15 @@ class Terms:
 def motor_members(units: Sequence[UnitRow], motors: Sequence[MotorRow]) -> tuple[dict[str, list[str]], list[RowIssue]]:
     """Motor unit id → the unit ids sharing it, and the disagreements found.
 
-    The motor's line decides: every flat (each floor) of a building it lists shares it. A flat naming another
-    motor's meter number, one no motor has, or none while a motor lists it, is warned about and shares the motors
-    that list it; a building listed without any flat in the file is warned about on the motor's line."""
+    The motor's line decides: every flat (each floor) of a building it lists (``B5``) shares it, or the one flat it
+    names with its floor (``B5-GF``). A flat naming another motor's meter number, one no motor has, or none while a
+    motor lists it, is warned about and shares the motors that list it; a building listed without any flat in the
+    file is warned about on the motor's line."""
     flats = [unit for unit in units if unit.category == UnitCategory.FLAT]
     by_building: dict[str, list[UnitRow]] = {}
     for flat in flats:
         by_building.setdefault(flat.flat_no, []).append(flat)
+        by_building.setdefault(f"{flat.flat_no}-{flat.floor}", []).append(flat)
     members: dict[str, list[str]] = {}
     listing: dict[str, list[MotorRow]] = {}
     warnings: list[RowIssue] = []
@@ -53,7 +55,8 @@ def motor_members(units: Sequence[UnitRow], motors: Sequence[MotorRow]) -> tuple
             members[motor.unit_id].extend(flat.unit_id for flat in by_building.get(building, []))
     by_number = {motor.meter_number: motor for motor in motors}
     for flat in flats:
-        listed_by = listing.get(flat.flat_no, [])
+        tokens = (flat.flat_no, f"{flat.flat_no}-{flat.floor}")
+        listed_by = list({motor.unit_id: motor for token in tokens for motor in listing.get(token, [])}.values())
         on = " and ".join(motor.unit_id for motor in listed_by)
         shares = f"it shares {on}, whose line lists {flat.flat_no}" if listed_by else "it shares no motor"
         named = by_number.get(flat.motor_meter_number) if flat.motor_meter_number is not None else None
@@ -69,7 +72,7 @@ def motor_members(units: Sequence[UnitRow], motors: Sequence[MotorRow]) -> tuple
         else:
             continue
         warnings.append(RowIssue(flat.line, flat.unit_id, reason))
-    return members, warnings
+    return {motor: list(dict.fromkeys(units)) for motor, units in members.items()}, warnings
 
 
 def common_rate(units: Sequence[UnitRow]) -> Decimal | None:

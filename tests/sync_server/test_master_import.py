@@ -193,7 +193,7 @@ def test_a_malformed_line_in_the_middle_stops_nothing_else(engine: Engine, admin
     texts = [str(reason) for _, reason in reasons.values()]
     assert texts[0].startswith("not valid JSON")
     assert texts[1] == "no Unit_ID"
-    assert texts[2] == "Fixed Charge: '₹fourteen' is not an amount"
+    assert texts[2] == "Fixed Charge: '₹fourteen' is not an amount in rupees and paise"
     assert texts[3].startswith("unit id 'PENTHOUSE-Z1' has no known shape")
     assert report["units_imported"] == 140
     assert report["shared_meters"] == 6
@@ -506,3 +506,30 @@ def test_the_command_exits_2_on_a_file_it_cannot_use(tmp_path: Path) -> None:
     assert "not UTF-8" in unreadable.output
     assert "Units: 140 imported, 0 updated, 0 unchanged; meters created: 144; shared meters: 6." in summary.stdout
     assert f"line {society.lines['SCO-11']} SCO-11: no meter number: imported, needs a meter" in summary.stdout
+
+
+def test_motor_lists_name_buildings_or_single_flats_and_disagreements_are_warned() -> None:
+    from sync_server.imports.master_file import parse_master
+    from sync_server.imports.master_rules import motor_members
+
+    def flat(unit_id: str, motor: str) -> str:
+        number = 40000000 + int(unit_id[6]) * 10 + ("GF", "FF").index(unit_id[-2:])
+        output = f"Unit_ID: {unit_id}\nMeter No.: {number}\nWater Motor Meter No: {motor}"
+        return json.dumps({"output": output})
+
+    lines = [
+        flat("2BHK-B5-GF", "111.0"),
+        flat("2BHK-B5-FF", "111.0"),
+        flat("2BHK-B6-GF", "nan"),  # listed by MOTOR-B with its floor, names no motor
+        flat("2BHK-B7-GF", "999.0"),  # names a number no motor has, and no motor lists it
+        json.dumps({"output": "Unit_ID: MOTOR-B\nFlat no: B5, b6-gf, B9\nMeter No.: 111"}),
+    ]
+    parsed = parse_master("\n".join(lines).encode())
+    members, warnings = motor_members(parsed.units, parsed.motors)
+
+    assert members == {"MOTOR-B": ["2BHK-B5-GF", "2BHK-B5-FF", "2BHK-B6-GF"]}
+    assert [(w.line, w.unit_id, w.reason) for w in warnings] == [
+        (5, "MOTOR-B", "lists flat B9, but no unit of it was imported from the file"),
+        (3, "2BHK-B6-GF", "no Water Motor Meter No, but it shares MOTOR-B, whose line lists B6"),
+        (4, "2BHK-B7-GF", "Water Motor Meter No 999 is no motor's meter number in the file: it shares no motor"),
+    ]
