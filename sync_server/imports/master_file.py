@@ -207,7 +207,7 @@ def _row(line: int, text: str, warn: list[str]) -> UnitRow | MotorRow:
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
-        raise _BadRow(f"not valid JSON ({error.msg}, column {error.colno})") from None
+        raise _BadRow(f"not valid JSON (near column {error.colno})") from None
     if not isinstance(document, dict) or not isinstance(document.get("output"), str):
         raise _BadRow('not a JSON object with an "output" text')
     pairs = _pairs(document["output"])
