@@ -112,6 +112,8 @@ __all__ = [
     "RouteStop",
     "RunOut",
     "RunRequest",
+    "ScheduleChange",
+    "ScheduleOut",
     "StaffRole",
     "StatusRefresh",
     "TariffAssigned",

@@ -1,4 +1,5 @@
-"""What each kind of scheduled job does, as a function of the app's context and the business clock's instant.
+"""What the month's bill runs and the daily backup do (the overdue refresh is ``sync_server.housekeeping``'s), as
+functions of the app's context and the business clock's instant.
 
 Each returns an ``Outcome`` in plain words for the console ("B: 48 drafted, 2 skipped; C: period closed"). A
 refusal that is the data's, not the job's (a closed period, a run already going, nothing to bill) is reported,
@@ -8,7 +9,6 @@ not a failure; an unexpected error is caught by the runner and recorded as the j
 from __future__ import annotations
 
 import importlib
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sqlmodel import Session, col, select
 
-from shared_billing.protocol import RunStatus, ScheduleKind, ScheduleStatus
+from shared_billing.protocol import RunStatus, ScheduleStatus
 from sync_server.billing.runs import execute_run, start_run
 from sync_server.context import AppContext
 from sync_server.models import Block
@@ -24,9 +24,8 @@ from sync_server.problems import Problem
 from sync_server.scheduling.calendar import previous_month
 from sync_server.scheduling.store import scheduler_account
 
-__all__ = ["ACTIONS", "Action", "Outcome", "daily_backup", "monthly_bill_runs", "overdue_refresh"]
+__all__ = ["Action", "Outcome", "daily_backup", "monthly_bill_runs"]
 
-log = logging.getLogger(__name__)
 
 _REFUSALS = {  # a block's run refused by the data, said briefly
     "billing.period_closed": "period closed",
@@ -73,24 +72,9 @@ def monthly_bill_runs(context: AppContext, now: datetime) -> Outcome:
     return Outcome(status, f"{period} — " + "; ".join(parts))
 
 
-def overdue_refresh(context: AppContext, now: datetime) -> Outcome:
-    # Looked up at call time: tests replace housekeeping's refresher to count the passes.
-    from sync_server import housekeeping
-
-    changed = housekeeping._refresh_and_log(context) or 0
-    return Outcome(ScheduleStatus.OK, f"{changed} bill statuses changed")
-
-
 def daily_backup(context: AppContext, now: datetime) -> Outcome:
     """An archive of the database and photos (``sync_server.backup``), kept as its retention says."""
     # Imported when it runs: nothing else the scheduler does depends on the backup module.
     backup = importlib.import_module("sync_server.backup")
     archive = Path(backup.create_backup(context.settings, None).path)
     return Outcome(ScheduleStatus.OK, f"saved {archive.name}")
-
-
-ACTIONS: dict[ScheduleKind, Action] = {
-    ScheduleKind.BILL_RUNS: monthly_bill_runs,
-    ScheduleKind.OVERDUE_REFRESH: overdue_refresh,
-    ScheduleKind.BACKUP: daily_backup,
-}

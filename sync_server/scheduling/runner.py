@@ -11,7 +11,7 @@ from shared_billing.protocol import ScheduleCadence, ScheduleKind, ScheduleStatu
 from sync_server.clock import Clock, system_clock
 from sync_server.context import AppContext
 from sync_server.models import AuditEvent, ScheduledJob
-from sync_server.scheduling.jobs import ACTIONS, Action, Outcome
+from sync_server.scheduling.jobs import Action, Outcome
 from sync_server.scheduling.store import claim, finish, job_now, scheduler_account
 
 __all__ = ["run_due"]
@@ -21,10 +21,9 @@ log = logging.getLogger(__name__)
 _FAILED = "stopped on an unexpected error (logged on the server)"
 
 
-def run_due(
-    context: AppContext, *, wall: Clock = system_clock, actions: Mapping[ScheduleKind, Action] = ACTIONS
-) -> list[str]:
-    """Run the jobs due now, in name order; returns the names of those this process ran."""
+def run_due(context: AppContext, actions: Mapping[ScheduleKind, Action], *, wall: Clock = system_clock) -> list[str]:
+    """Run the jobs due now with ``actions`` (what each kind does), in name order; returns the names of those this
+    process ran."""
     business, wall_now = context.clock(), wall()
     with Session(context.engine, expire_on_commit=False) as session:
         jobs = list(

@@ -34,6 +34,7 @@ _PLACEHOLDERS = {
     "membership_id": "999999",
     "kind": "master",
     "job_id": "999999",
+    "name": "daily-backup",
 }
 
 

@@ -16,8 +16,8 @@ from sqlmodel import Session, col, select
 from sync_server.clock import FixedClock
 from sync_server.config import Settings
 from sync_server.context import AppContext
+from sync_server.housekeeping import run_scheduled
 from sync_server.models import AuditEvent, Bill, BillRun, Block, ScheduledJob, User
-from sync_server.scheduling.runner import run_due
 from sync_server.scheduling.store import BACKUP_JOB, BILL_RUNS_JOB, OVERDUE_JOB, SCHEDULER_USERNAME, claim
 from tests.sync_server.factories import auth, jpeg_bytes, meters_by_unit, push, reading, sha256
 
@@ -91,12 +91,12 @@ def test_monthly_bill_runs_fire_at_the_month_boundary_in_india_and_once(client: 
     assert _job(client, BILL_RUNS_JOB).next_run_at == BOUNDARY
 
     clock.now = JUST_BEFORE
-    assert run_due(context) == []
+    assert run_scheduled(context) == []
     with Session(context.engine) as session:
         assert session.exec(select(BillRun)).all() == []
 
     clock.now = BOUNDARY
-    assert run_due(context) == [BILL_RUNS_JOB]
+    assert run_scheduled(context) == [BILL_RUNS_JOB]
     with Session(context.engine) as session:
         runs = session.exec(select(BillRun, Block.code).join(Block, col(Block.id) == col(BillRun.block_id))).all()
         scheduler = session.exec(select(User).where(User.username == SCHEDULER_USERNAME)).one()
@@ -121,13 +121,13 @@ def test_monthly_bill_runs_fire_at_the_month_boundary_in_india_and_once(client: 
     # Fired again for the same month ("Run now"): new runs, nothing new drafted.
     admin = auth(client, "admin")
     assert client.post(f"/api/schedules/{BILL_RUNS_JOB}/run", headers=admin).status_code == 200
-    assert run_due(context) == [BILL_RUNS_JOB]
+    assert run_scheduled(context) == [BILL_RUNS_JOB]
     assert _bills(client, "2025-11") == bills
     again = _job(client, BILL_RUNS_JOB)
     assert again.last_result is not None
     assert all(f"{code}: 0 drafted" in again.last_result for code in ("B", "C", "S", "V")), again.last_result
     assert again.next_run_at == datetime(2025, 12, 31, 19, 0, tzinfo=UTC)
-    assert run_due(context) == []  # and not again
+    assert run_scheduled(context) == []  # and not again
 
 
 def test_a_closed_period_is_reported_not_failed(client: TestClient, clock: FixedClock) -> None:
@@ -139,7 +139,7 @@ def test_a_closed_period_is_reported_not_failed(client: TestClient, clock: Fixed
     assert closed.status_code == 201, closed.text
     _switch_off(client, BACKUP_JOB)
     clock.now = BOUNDARY
-    assert run_due(_context(client)) == [BILL_RUNS_JOB]
+    assert run_scheduled(_context(client)) == [BILL_RUNS_JOB]
     job = _job(client, BILL_RUNS_JOB)
     assert job.last_status == "ok"
     assert job.last_result is not None
@@ -152,7 +152,7 @@ def test_a_firing_is_claimed_once(client: TestClient, clock: FixedClock) -> None
     seen = _job(client, BILL_RUNS_JOB)  # two schedulers read the job due at once
     assert claim(context.engine, seen, now=BOUNDARY, tz=context.settings.tz)
     assert not claim(context.engine, seen, now=BOUNDARY, tz=context.settings.tz)
-    assert BILL_RUNS_JOB not in run_due(context)  # claimed: not due any more
+    assert BILL_RUNS_JOB not in run_scheduled(context)  # claimed: not due any more
 
 
 def _fake_backup(monkeypatch: pytest.MonkeyPatch, create_backup: Any) -> None:
@@ -169,7 +169,7 @@ def test_a_failing_backup_is_recorded_failed_and_a_good_one_ok(
 
     _fake_backup(monkeypatch, broken)
     clock.now = BACKUP_AT
-    assert run_due(_context(client)) == [BACKUP_JOB]
+    assert run_scheduled(_context(client)) == [BACKUP_JOB]
     job = _job(client, BACKUP_JOB)
     assert job.last_status == "failed"
     assert job.last_result is not None
@@ -184,7 +184,7 @@ def test_a_failing_backup_is_recorded_failed_and_a_good_one_ok(
 
     _fake_backup(monkeypatch, working)
     assert client.post(f"/api/schedules/{BACKUP_JOB}/run", headers=auth(client, "admin")).status_code == 200
-    assert run_due(_context(client)) == [BACKUP_JOB]
+    assert run_scheduled(_context(client)) == [BACKUP_JOB]
     job = _job(client, BACKUP_JOB)
     assert made == [None]  # the configured backup directory
     assert (job.last_status, job.last_result) == ("ok", "saved fieldmeter-20251121-0200.tar")
@@ -195,7 +195,7 @@ def test_overdue_refresh_runs_on_its_interval_when_asked(client: TestClient) -> 
     listed = {job["name"]: job for job in client.get("/api/schedules", headers=admin).json()}
     assert listed[OVERDUE_JOB]["every_minutes"] == 60.0
     assert client.post(f"/api/schedules/{OVERDUE_JOB}/run", headers=admin).status_code == 200
-    assert run_due(_context(client)) == [OVERDUE_JOB]
+    assert run_scheduled(_context(client)) == [OVERDUE_JOB]
     job = client.get("/api/schedules", headers=admin).json()
     refreshed = next(each for each in job if each["name"] == OVERDUE_JOB)
     assert (refreshed["last_status"], refreshed["last_result"]) == ("ok", "0 bill statuses changed")
