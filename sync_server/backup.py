@@ -198,17 +198,20 @@ def create_backup(settings: Settings, to_dir: Path | None = None, *, keep: int |
 
 
 def fieldmeter_archives(folder: Path) -> list[Path]:
-    """The archives ``create_backup`` made in ``folder``, oldest first (by the time in their name)."""
+    """The archives ``create_backup`` made in ``folder``, oldest first.
+
+    In the order they were written (their modification time, set when each was completed), not by the time in
+    their name: that is the server's clock, which ``FIELDMETER_NOW`` may set back.
+    """
     found = []
     for path in folder.iterdir():
-        match = _NAME.match(path.name)
-        if match and path.is_file():
-            found.append((match.group(1), path.stat().st_mtime_ns, path))
+        if _NAME.match(path.name) and path.is_file():
+            found.append((path.stat().st_mtime_ns, path.name, path))
     return [path for _, _, path in sorted(found)]
 
 
 def _prune(folder: Path, keep: int, newest: Path) -> tuple[Path, ...]:
-    # The archive just written stays whatever its name says (a clock set back, e.g. FIELDMETER_NOW).
+    # The archive just written stays, whatever another process did to the folder meanwhile.
     older = [path for path in fieldmeter_archives(folder) if path != newest]
     doomed = older[: max(0, len(older) - (keep - 1))]
     for path in doomed:

@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import tarfile
+import time
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -156,6 +157,9 @@ class ArchiveWriter:
         self._tar.addfile(self._info(MANIFEST, len(document)), _BytesReader(document))
         self._tar.close()
         self._raw.flush()
+        # The wall clock in full nanoseconds (the file system's own stamp is coarse): retention orders by it.
+        written = time.time_ns()
+        os.utime(self._raw.fileno(), ns=(written, written))
         os.fsync(self._raw.fileno())
         self._raw.close()
         # link, not rename: an archive of the same name (two backups in one microsecond) is never replaced.
@@ -194,22 +198,23 @@ def _members(archive: Path) -> Iterator[Iterator[tuple[tarfile.TarInfo, IO[bytes
     except (OSError, tarfile.TarError, EOFError, zlib.error) as error:
         raise ArchiveRejected(archive.name, f"not a readable tar.gz archive ({error})") from error
 
+    current = [archive.name]  # the member being read, for the message when the stream breaks
+
     def walk() -> Iterator[tuple[tarfile.TarInfo, IO[bytes]]]:
-        name = archive.name
-        try:
-            for info in tar:
-                name = info.name
-                safe_member_name(info.name)
-                if not info.isreg():
-                    raise ArchiveRejected(info.name, "not a regular file")
-                reader = tar.extractfile(info)
-                assert reader is not None  # a regular file always has a reader
-                yield info, reader
-        except (OSError, tarfile.TarError, EOFError, zlib.error) as error:
-            raise ArchiveRejected(name, f"unreadable, the archive is damaged or cut short ({error})") from error
+        for info in tar:
+            current[0] = info.name
+            safe_member_name(info.name)
+            if not info.isreg():
+                raise ArchiveRejected(info.name, "not a regular file")
+            reader = tar.extractfile(info)
+            assert reader is not None  # a regular file always has a reader
+            yield info, reader
 
     try:
+        # A damaged stream fails while the caller reads a member's bytes too: caught here, around the caller's loop.
         yield walk()
+    except (OSError, tarfile.TarError, EOFError, zlib.error) as error:
+        raise ArchiveRejected(current[0], f"unreadable, the archive is damaged or cut short ({error})") from error
     finally:
         tar.close()
 
@@ -311,9 +316,8 @@ def extract_members(archive: Path, manifest: dict[str, Any], destination: Callab
                 with os.fdopen(fd, "wb") as out:
                     while chunk := reader.read(_CHUNK):
                         digest.update(chunk)
-                        out.write(chunk)
-                    out.flush()
-                    os.fsync(out.fileno())
+                        _write(out, chunk, target)
+                    _write(out, b"", target)
                 if digest.hexdigest() != entry.sha256:
                     raise ArchiveRejected(info.name, "changed since it was verified")
                 os.link(partial, target)  # never over an existing file
@@ -321,3 +325,15 @@ def extract_members(archive: Path, manifest: dict[str, Any], destination: Callab
                 partial.unlink(missing_ok=True)
             written.append(target)
     return written
+
+
+def _write(out: IO[bytes], chunk: bytes, target: Path) -> None:
+    """Write (an empty chunk: make durable); a local disk's error is the restore's, not the archive's."""
+    try:
+        if chunk:
+            out.write(chunk)
+        else:
+            out.flush()
+            os.fsync(out.fileno())
+    except OSError as error:
+        raise BackupError(f"cannot write {target}: {error}") from error
