@@ -214,25 +214,10 @@ def _opening_reading(session: Session, meter_id: int) -> Reading | None:
 
 
 def _refuse_history(run: _Run, meter: Meter, since: date, own: Reading | None) -> None:
-    """Quarantine when billing has measured past ``since`` already: an approved reading of the meter on or after
-    that day, or any bill of a unit the meter is billed to."""
+    """Quarantine when billing has measured, or will measure, past ``since`` already: any bill of a unit the meter
+    is billed to, or an approved reading of the meter on or after that day."""
     assert meter.id is not None
     session = run.session
-    later = select(Reading).where(
-        Reading.meter_id == meter.id,
-        Reading.status == ReadingStatus.APPROVED,
-        col(Reading.value).is_not(None),
-        col(Reading.captured_at) >= datetime.combine(since, time(), run.tz).astimezone(UTC),
-    )
-    if own is not None:
-        later = later.where(Reading.id != own.id)
-    found = session.exec(later.order_by(col(Reading.captured_at).desc())).first()
-    if found is not None:
-        on = found.captured_at.astimezone(run.tz).date().isoformat()
-        raise _Quarantine(
-            f"meter {meter.number} has an approved reading of {on} ({found.value_text}): "
-            f"an opening reading comes before the meter's readings in Fieldmeter"
-        )
     units = (
         [meter.unit_id]
         if meter.unit_id is not None
@@ -249,6 +234,21 @@ def _refuse_history(run: _Run, meter: Meter, since: date, own: Reading | None) -
         raise _Quarantine(
             f"unit {unit.code} has a bill for {billed.period} ({billed.bill_number or 'draft'}): an opening reading "
             "comes before a unit's first bill (already billed)"
+        )
+    later = select(Reading).where(
+        Reading.meter_id == meter.id,
+        Reading.status == ReadingStatus.APPROVED,
+        col(Reading.value).is_not(None),
+        col(Reading.captured_at) >= datetime.combine(since, time(), run.tz).astimezone(UTC),
+    )
+    if own is not None:
+        later = later.where(Reading.id != own.id)
+    found = session.exec(later.order_by(col(Reading.captured_at).desc())).first()
+    if found is not None:
+        on = found.captured_at.astimezone(run.tz).date().isoformat()
+        raise _Quarantine(
+            f"meter {meter.number} has an approved reading of {on} ({found.value_text}): "
+            f"an opening reading comes before the meter's readings in Fieldmeter"
         )
 
 
