@@ -292,7 +292,9 @@ def _tariff(session: Session, code: str | None, on: date) -> tuple[int, Tariff] 
     if code is None:
         return None
     rows = session.exec(
-        select(TariffRecord).where(or_(TariffRecord.code == code, col(TariffRecord.code).startswith(f"{code}@")))
+        select(TariffRecord).where(
+            or_(TariffRecord.code == code, col(TariffRecord.code).startswith(f"{code}@", autoescape=True))
+        )
     ).all()
     exact = [row for row in rows if row.code == code]
     versions = sorted(rows, key=lambda row: row.valid_from)
