@@ -57,6 +57,8 @@ from shared_billing.api_models import (
     RouteStop,
     RunOut,
     RunRequest,
+    ScheduleChange,
+    ScheduleOut,
     TariffAssigned,
     TariffAssignmentIn,
     TariffOut,
@@ -89,6 +91,7 @@ __all__ = [
     "bill_pdf_link",
     "block_page",
     "block_pdf_link",
+    "change_schedule",
     "clock",
     "create_bill",
     "create_block",
@@ -119,6 +122,8 @@ __all__ = [
     "review_queue",
     "route",
     "run",
+    "run_schedule",
+    "schedules",
     "start_import",
     "start_run",
     "tariff_page",
@@ -423,3 +428,20 @@ def import_page(q: str | None = None, limit: int = 50, offset: int = 0) -> Call[
 def import_quarantine_csv(job_id: int) -> Call[bytes]:
     """The quarantined rows of a done import as CSV (line, unit_id, reason)."""
     return Call("GET", f"/imports/{job_id}/quarantine.csv", read_bytes)
+
+
+# --- Schedules (docs/api.md "Schedules") ---
+
+
+def schedules() -> Call[list[ScheduleOut]]:
+    return Call("GET", "/schedules", read_list(ScheduleOut))
+
+
+def change_schedule(name: str, change: ScheduleChange) -> Call[ScheduleOut]:
+    """``PUT /api/schedules/{name}``: on/off, day, time or interval (fields left None stay)."""
+    return _write("PUT", f"/schedules/{name}", change, read_model(ScheduleOut))
+
+
+def run_schedule(name: str) -> Call[ScheduleOut]:
+    """``POST /api/schedules/{name}/run``: the job runs at the server's next check."""
+    return Call("POST", f"/schedules/{name}/run", read_model(ScheduleOut))

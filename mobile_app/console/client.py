@@ -57,6 +57,8 @@ from shared_billing.api_models import (
     RouteOrder,
     RouteStop,
     RunOut,
+    ScheduleChange,
+    ScheduleOut,
     TariffAssigned,
     TariffAssignmentIn,
     TariffOut,
@@ -359,3 +361,12 @@ class AdminClient(BillingClient):
 
     async def import_quarantine_csv(self, job_id: int) -> bytes:
         return await self._send(endpoints.import_quarantine_csv(job_id))
+
+    async def schedules(self) -> list[ScheduleOut]:
+        return await self._send(endpoints.schedules())
+
+    async def change_schedule(self, name: str, change: ScheduleChange) -> ScheduleOut:
+        return await self._send(endpoints.change_schedule(name, change))
+
+    async def run_schedule(self, name: str) -> ScheduleOut:
+        return await self._send(endpoints.run_schedule(name))
