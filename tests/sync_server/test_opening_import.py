@@ -28,6 +28,8 @@ from sync_server.imports.report import ImportReport
 from sync_server.imports.tabular import TabularError, read_table
 from sync_server.models import (
     AuditEvent,
+    Bill,
+    BillStatus,
     LedgerEntry,
     LedgerEntryKind,
     Meter,
@@ -434,6 +436,36 @@ def test_the_first_bill_measures_from_the_opening_reading_and_carries_the_openin
     owed = _balances(engine, balances.replace(b"1,234", b"1,300"), admin, settings)
     assert "already billed" in owed.quarantined[0].reason
     assert _opening(engine, number).value == Decimal(5000)
+
+
+def test_a_shared_meter_opening_is_refused_once_any_of_its_units_has_a_bill(
+    engine: Engine, admin: User, settings: Settings
+) -> None:
+    with Session(engine) as session:
+        motor = session.exec(select(Meter).where(Meter.label == "MOTOR-B")).one()
+        flat = session.exec(select(Unit).where(Unit.code == "4BHK-B5-FF")).one()
+        assert flat.id is not None
+        assert flat.tariff_id is not None
+        session.add(
+            Bill(
+                status=BillStatus.DRAFT,
+                unit_id=flat.id,
+                period="2025-09",
+                tariff_id=flat.tariff_id,
+                lines=[],
+                trace=[],
+                total=Decimal(0),
+                round_off=Decimal(0),
+                payable=Decimal(0),
+                created_at=NOW,
+                created_by_id=admin.id or 0,
+            )
+        )
+        session.commit()
+        number = motor.number
+    report = _readings(engine, f"meter,date,value\n{number},2025-10-01,100\n".encode(), admin, settings)
+    assert report.counts["readings_imported"] == 0
+    assert _reasons(report)[2].startswith("unit 4BHK-B5-FF has a bill for 2025-09 (draft)")
 
 
 # --- The command line ---
