@@ -42,6 +42,7 @@ from sync_server.backup_database import (
     sqlite_path,
     summarize,
 )
+from sync_server.clock import Clock
 from sync_server.config import SECRET_FILE, Settings
 from sync_server.db import engine_for, migrate
 from sync_server.models import AuditEvent
@@ -150,9 +151,14 @@ def _archive_name(created_at: datetime) -> str:
     return f"fieldmeter-backup-{created_at.astimezone(UTC).strftime(_STAMP)}-{secrets.token_hex(3)}.tar.gz"
 
 
-def create_backup(settings: Settings, to_dir: Path | None = None, *, keep: int | None = None) -> BackupResult:
+def create_backup(
+    settings: Settings, to_dir: Path | None = None, *, keep: int | None = None, clock: Clock | None = None
+) -> BackupResult:
     """Back up the configured server into a new archive in ``to_dir`` (default: ``backup_dir_of``), then delete the
     oldest of the Fieldmeter archives there beyond the newest ``keep`` (default ``settings.backup_keep``).
+
+    ``clock``: the running server's clock for the manifest's ``created_at`` (default: a new ``settings.clock()``,
+    which starts again at ``FIELDMETER_NOW`` when that pins it).
 
     The database copy comes first, the photos after it: a photo's file is saved before its row is committed, so
     every photo the copied database names is on disk by then. Raises BackupRefused when there is nothing to back
@@ -165,7 +171,7 @@ def create_backup(settings: Settings, to_dir: Path | None = None, *, keep: int |
     kind = database_kind(settings)
     target_dir = to_dir if to_dir is not None else backup_dir_of(settings)
     target_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    created_at = settings.clock()().astimezone(UTC)
+    created_at = (clock or settings.clock())().astimezone(UTC)
     final = target_dir / _archive_name(created_at)
     # The dump is staged beside the archive (same disk, which has room for it), dot-named, removed afterwards.
     with tempfile.TemporaryDirectory(dir=target_dir, prefix=".fieldmeter-backup-") as work:

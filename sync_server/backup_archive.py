@@ -293,8 +293,9 @@ def _listed_files(manifest: dict[str, Any]) -> dict[str, ArchivedFile]:
 def extract_members(archive: Path, manifest: dict[str, Any], destination: Callable[[str], Path | None]) -> list[Path]:
     """Copy each listed member to ``destination(name)`` (None: skip it), new files only, mode 600.
 
-    Each file is written under a temporary name, its digest checked against the manifest again, then renamed;
-    answers the files written (in order), so a caller can remove them if a later step fails.
+    Each file is written under a temporary name, its digest checked against the manifest again, then linked to its
+    name; answers the files written (in order). An error of the local disk is a BackupError naming the file, an
+    archive that breaks while read an ArchiveRejected naming the member.
     """
     listed = _listed_files(manifest)
     written: list[Path] = []
@@ -308,32 +309,36 @@ def extract_members(archive: Path, manifest: dict[str, Any], destination: Callab
             entry = listed.get(info.name)
             if entry is None:
                 raise ArchiveRejected(info.name, "in the archive but not in the manifest")
-            target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            partial = target.with_name(f".{target.name}.restoring")
-            digest = hashlib.sha256()
-            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _PRIVATE)
             try:
-                with os.fdopen(fd, "wb") as out:
-                    while chunk := reader.read(_CHUNK):
-                        digest.update(chunk)
-                        _write(out, chunk, target)
-                    _write(out, b"", target)
-                if digest.hexdigest() != entry.sha256:
-                    raise ArchiveRejected(info.name, "changed since it was verified")
-                os.link(partial, target)  # never over an existing file
-            finally:
-                partial.unlink(missing_ok=True)
+                _extract_one(info.name, reader, target, entry.sha256)
+            except OSError as error:
+                raise BackupError(f"cannot write {target}: {error}") from error
             written.append(target)
     return written
 
 
-def _write(out: IO[bytes], chunk: bytes, target: Path) -> None:
-    """Write (an empty chunk: make durable); a local disk's error is the restore's, not the archive's."""
+def _extract_one(name: str, reader: IO[bytes], target: Path, sha256: str) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    partial = target.with_name(f".{target.name}.restoring")
+    digest = hashlib.sha256()
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _PRIVATE)
     try:
-        if chunk:
-            out.write(chunk)
-        else:
+        with os.fdopen(fd, "wb") as out:
+            while chunk := _read(reader, name):
+                digest.update(chunk)
+                out.write(chunk)
             out.flush()
             os.fsync(out.fileno())
-    except OSError as error:
-        raise BackupError(f"cannot write {target}: {error}") from error
+        if digest.hexdigest() != sha256:
+            raise ArchiveRejected(name, "changed since it was verified")
+        os.link(partial, target)  # never over an existing file
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _read(reader: IO[bytes], name: str) -> bytes:
+    # The archive's errors (gzip's are OSErrors too) told apart from the local disk's.
+    try:
+        return reader.read(_CHUNK)
+    except (OSError, tarfile.TarError, EOFError, zlib.error) as error:
+        raise ArchiveRejected(name, f"unreadable, the archive is damaged or cut short ({error})") from error

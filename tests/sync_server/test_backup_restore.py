@@ -46,6 +46,7 @@ from sync_server.backup import (
     restore_backup,
 )
 from sync_server.cli import app
+from sync_server.clock import FixedClock
 from sync_server.config import Settings
 from sync_server.db import alembic_config, create_db_engine, migrate
 from sync_server.demo import seed_demo
@@ -588,3 +589,28 @@ def test_restore_drill_backup_wipe_restore_gives_the_same_bills_and_an_intact_au
     assert after["events"][0][1:] == ("backup.restored", archive.name)
     assert report["intact"], report
     assert report["sealed"] == len(after["events"])
+
+
+def test_the_running_servers_clock_dates_the_archive(tmp_path: Path, sqlite_template: Path) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    shutil.copyfile(sqlite_template, data_dir / "fieldmeter.db")
+    (data_dir / "secret.key").write_text(SECRET)
+    later = FixedClock(NOW + timedelta(days=40, hours=3))
+    result = create_backup(_settings(data_dir, None), clock=later)
+    assert result.manifest["created_at"] == later().isoformat()
+    assert result.path.name.startswith(f"fieldmeter-backup-{later():%Y%m%dT%H%M%S}.000000Z-")
+
+
+def test_an_archive_restores_only_onto_its_own_kind_of_database(tmp_path: Path, sqlite_template: Path) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    shutil.copyfile(sqlite_template, data_dir / "fieldmeter.db")
+    (data_dir / "secret.key").write_text(SECRET)
+    archive = create_backup(_settings(data_dir, None)).path
+    with fresh_postgres_database(require_postgres_admin_url()) as url:
+        onto = _settings(tmp_path / "restored", url)
+        with pytest.raises(BackupRefused, match="holds a sqlite database but the target is postgresql"):
+            restore_backup(archive, onto)
+        assert _counts_or_none(url) is None
+    assert not (tmp_path / "restored").exists()
