@@ -8,6 +8,7 @@ machinery does whatever the import rules; ``test_master_import_job_*`` run the r
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -353,3 +354,45 @@ def test_master_import_job_with_an_unknown_tariff_fails_saying_so(bare_client: T
     assert (job["status"], job["error_code"]) == ("failed", "import.unknown_tariff")
     assert "NOPE" in job["error"]
     assert _unit_count(bare_client, admin) == 0
+
+
+def test_concurrent_starts_of_one_kind_leave_one_running_job(app: FastAPI) -> None:
+    """Two starts at the same moment (two workers, a double click): the partial unique index lets one job in; the
+    other start answers 409 naming it."""
+    engine: Engine = app.state.context.engine
+    with Session(engine, expire_on_commit=False) as session:
+        admin = User(username="admin", full_name="Admin", role=Role.ADMIN, password_hash="x", created_at=NOW)
+        session.add(admin)
+        session.commit()
+    barrier = threading.Barrier(4)
+    outcomes: list[ImportJob | Problem] = []
+
+    def start(name: str) -> None:
+        with Session(engine, expire_on_commit=False) as session:
+            barrier.wait()
+            try:
+                job = jobs.start_import(
+                    session,
+                    ImportOptions(ImportKind.MASTER),
+                    file_name=name,
+                    file_sha256="0" * 64,
+                    size_bytes=1,
+                    actor=admin,
+                    now=NOW,
+                )
+                outcomes.append(job)
+            except Problem as problem:
+                outcomes.append(problem)
+
+    threads = [threading.Thread(target=start, args=(f"file-{n}.jsonl",)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    started = [o for o in outcomes if isinstance(o, ImportJob)]
+    refused = [o for o in outcomes if isinstance(o, Problem)]
+    assert (len(started), len(refused)) == (1, 3)
+    assert {p.code for p in refused} == {"import.in_progress"}
+    assert {p.details["job_id"] for p in refused} == {started[0].id}
+    with Session(engine) as session:
+        assert len(session.exec(select(ImportJob)).all()) == 1
