@@ -7,6 +7,7 @@ machinery does whatever the import rules; ``test_master_import_job_*`` run the r
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 import time
@@ -15,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import openpyxl
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -396,3 +398,38 @@ def test_concurrent_starts_of_one_kind_leave_one_running_job(app: FastAPI) -> No
     assert {p.details["job_id"] for p in refused} == {started[0].id}
     with Session(engine) as session:
         assert len(session.exec(select(ImportJob)).all()) == 1
+
+
+def _workbook(rows: list[tuple[object, ...]]) -> bytes:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in rows:
+        sheet.append(list(row))
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_opening_balances_job_from_csv_then_from_a_workbook(client: TestClient) -> None:
+    admin = auth(client, "admin")
+    csv_file = b"unit,amount\n2BHK-B1-GF,1500\nNOWHERE-9,10\n2BHK-B2-GF,250.50\n"
+    started = client.post(
+        "/api/imports/opening_balances",
+        params={"file_name": "balances.csv"},
+        content=csv_file,
+        headers=admin | {"Content-Type": "text/csv"},
+    )
+    assert started.status_code == 202, started.text
+    job = _finished(client, started.json()["id"], admin)
+    assert job["status"] == "done", job
+    assert job["report"]["counts"]["balances_imported"] == 2
+    assert [(i["line"], i["unit_id"]) for i in job["report"]["quarantined"]] == [(3, "NOWHERE-9")]
+
+    # The same balances as a workbook: nothing changes.
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    book = _workbook([("unit", "amount"), ("2BHK-B1-GF", 1500), ("2BHK-B2-GF", 250.5)])
+    again = client.post("/api/imports/opening_balances", content=book, headers=admin | {"Content-Type": xlsx})
+    assert again.status_code == 202, again.text
+    counts = _finished(client, again.json()["id"], admin)["report"]["counts"]
+    assert (counts["balances_imported"], counts["balances_unchanged"]) == (0, 2)
