@@ -195,6 +195,16 @@ def _meter_number(text: str) -> str:
     return whole[1] if whole else text
 
 
+def _without_spare_zeros(text: str, decimals: int) -> str:
+    """A value with trailing fraction zeros beyond the meter's decimals dropped (``5000.0`` on a meter without
+    decimals is 5000): a spreadsheet's number format, not a misread dial, unlike the same zeros typed at the meter."""
+    whole, dot, fraction = text.partition(".")
+    if not dot or len(fraction) <= decimals:
+        return text
+    kept = fraction[:decimals] + fraction[decimals:].rstrip("0")
+    return f"{whole}.{kept}" if kept else whole
+
+
 def _meters(session: Session, numbers: Collection[str]) -> dict[str, Meter]:
     # Locked (without blocking the readings and bills that point at them) so two imports of one meter queue.
     query = select(Meter).where(one_of(session, Meter.number, numbers, String)).with_for_update(key_share=True)
@@ -258,7 +268,8 @@ def _read_opening(run: _Run, row: Row, meter: Meter, columns: Mapping[str, int |
         raise _Quarantine(f"meter {meter.number} is retired (replaced): give its replacement's opening reading")
     day = run.day(row.cell(columns["date"]))
     try:
-        value = parse_register_value(row.cell(columns["value"]), dials=meter.dials, decimals=meter.decimals)
+        written = _without_spare_zeros(row.cell(columns["value"]), meter.decimals)
+        value = parse_register_value(written, dials=meter.dials, decimals=meter.decimals)
     except BillingError as error:
         raise _Quarantine(f"value: {error.message}") from None
     instant = opening_instant(day, run.tz)

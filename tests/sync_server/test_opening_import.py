@@ -209,7 +209,7 @@ def _quirky_readings(engine: Engine) -> tuple[bytes, dict[str, str]]:
         "Meter No.;Date;Value",  # 1: the header, semicolons (and a BOM) as a spreadsheet saves them
         f"{n['VILLA-A1']};31-10-2025;005000",  # 2
         f"{n['VILLA-A2']}.0;31/10/2025;7000",  # 3: a float artefact on the number
-        f"{n['SCO-1']};2025-10-31;123",  # 4
+        f"{n['SCO-1']};2025-10-31;123.00",  # 4: a spreadsheet's zeros beyond the meter's (no) decimals
         "99999999;2025-10-31;10",  # 5: unknown meter
         f"{n['SCO-2']};31-02-2025;10",  # 6: no such day
         f"{n['2BHK-C1-GF']};2025-10-31;1234567",  # 7: more digits than its 6 dials
@@ -245,6 +245,7 @@ def test_opening_readings_from_a_quirky_csv_quarantine_bad_rows_with_reasons(
     assert villa.captured_at == datetime(2025, 10, 31, 6, 30, tzinfo=UTC)
     assert (villa.period, villa.photo_required, villa.decided_by_id) == ("2025-10", False, admin.id)
     assert _opening(engine, n["VILLA-A2"]).value == Decimal(7000)
+    assert _opening(engine, n["SCO-1"]).value_text == "123"
     after = _state(engine)
     assert after[0] - before[0] == 3
     assert after[2] - before[2] == 3  # one audit event a reading
