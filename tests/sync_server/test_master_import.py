@@ -533,3 +533,73 @@ def test_motor_lists_name_buildings_or_single_flats_and_disagreements_are_warned
         (3, "2BHK-B6-GF", "no Water Motor Meter No, but it shares MOTOR-B, whose line lists B6"),
         (4, "2BHK-B7-GF", "Water Motor Meter No 999 is no motor's meter number in the file: it shares no motor"),
     ]
+
+
+def test_a_unit_id_given_twice_quarantines_both_rows(engine: Engine, admin: User) -> None:
+    society = build_society()
+    text = society.jsonl
+    first = text.splitlines()[0]
+    twice = text + first.replace(society.units[0].meter_number or "", "47000000") + "\n"
+
+    report = _import(engine, admin, twice.encode())
+
+    line = society.lines[society.units[0].unit_id]
+    assert [(q["line"], q["unit_id"], q["reason"]) for q in _issues(report, "quarantined")] == [
+        (line, "2BHK-B1-GF", "unit id 2BHK-B1-GF is carried by other rows too: 2BHK-B1-GF (line 147)"),
+        (147, "2BHK-B1-GF", f"unit id 2BHK-B1-GF is carried by other rows too: 2BHK-B1-GF (line {line})"),
+    ]
+    assert "2BHK-B1-GF" not in _units(engine)
+
+
+def test_a_unit_given_its_meter_in_the_console_is_not_asked_for_one_again(engine: Engine, admin: User) -> None:
+    society = build_society()
+    _import(engine, admin, society)
+    [shop, *_] = society.units_without_meter
+    with Session(engine) as session:
+        unit = session.exec(select(Unit).where(Unit.code == shop)).one()
+        session.add(Meter(number="46000001", block_id=unit.block_id, unit_id=unit.id, kind=MeterKind.UNIT))
+        session.commit()
+
+    report = _import(engine, admin, society)
+
+    assert [w["unit_id"] for w in _issues(report, "warnings")] == [
+        unit_id for unit_id in society.units_without_meter if unit_id != shop
+    ]
+    assert report["units_unchanged"] == 140
+
+
+def test_a_flat_moved_to_another_motor_leaves_one_and_joins_the_other(engine: Engine, admin: User) -> None:
+    society = build_society()
+    _import(engine, admin, society)
+    d1, d2 = society.motor("MOTOR-D1"), society.motor("MOTOR-D2")
+    moved = d1.flat_nos[-1]
+    corrected = society.with_motor("MOTOR-D1", flat_nos=d1.flat_nos[:-1]).with_motor(
+        "MOTOR-D2", flat_nos=(*d2.flat_nos, moved)
+    )
+    for unit in society.units:
+        if unit.flat_no == moved:
+            corrected = corrected.with_unit(unit.unit_id, motor="MOTOR-D2")
+
+    report = _import(engine, admin, corrected, members_from=date(2026, 1, 1))
+
+    assert report["warnings"] == _import(engine, admin, corrected, members_from=date(2026, 1, 1))["warnings"]
+    flats = {unit.unit_id for unit in society.units if unit.flat_no == moved}
+    assert len(flats) == 3
+    assert _members(engine, "MOTOR-D2") == set(society.members("MOTOR-D2")) | flats
+    assert _members(engine, "MOTOR-D1") == set(society.members("MOTOR-D1")) - flats
+    assert report["units_updated"] == 0  # a flat's own fields did not change: only the motors' members did
+    with Session(engine) as session:
+        spells = session.exec(
+            select(SharedMeterMember.valid_from, SharedMeterMember.valid_to, Meter.label)
+            .join(Meter, col(Meter.id) == col(SharedMeterMember.meter_id))
+            .join(Unit, col(Unit.id) == col(SharedMeterMember.unit_id))
+            .where(col(Unit.code).in_(flats))
+        ).all()
+    assert sorted(spells, key=lambda spell: (str(spell[2]), spell[0])) == [
+        (MEMBERS_FROM, date(2026, 1, 1), "MOTOR-D1"),
+        (MEMBERS_FROM, date(2026, 1, 1), "MOTOR-D1"),
+        (MEMBERS_FROM, date(2026, 1, 1), "MOTOR-D1"),
+        (date(2026, 1, 1), None, "MOTOR-D2"),
+        (date(2026, 1, 1), None, "MOTOR-D2"),
+        (date(2026, 1, 1), None, "MOTOR-D2"),
+    ]
