@@ -25,6 +25,7 @@ from mobile_app.console.people_admin import PeopleView
 from mobile_app.console.premises_admin import PremisesView
 from mobile_app.console.review import ReviewView
 from mobile_app.console.routes_admin import RoutesView
+from mobile_app.console.schedules_admin import SchedulesView
 from mobile_app.console.tariffs_admin import TariffsView
 from mobile_app.ui.common import push_update
 from mobile_app.ui.sign_in import SignInView
@@ -105,6 +106,7 @@ AdminSection: TypeAlias = (
     | RoutesView
     | TariffsView
     | ImportsView
+    | SchedulesView
 )
 
 
@@ -123,6 +125,7 @@ class AdminShell(ft.Column):
             "routes": RoutesView(client),
             "tariffs": TariffsView(client),
             "imports": ImportsView(client),
+            "schedules": SchedulesView(client),
         }
         labels = {
             "runs": "Bill run",
@@ -134,6 +137,7 @@ class AdminShell(ft.Column):
             "routes": "Routes",
             "tariffs": "Tariffs",
             "imports": "Import",
+            "schedules": "Schedules",
         }
         self.body = ft.Container(content=self.sections["runs"], expand=True)
         nav = ft.Row(
