@@ -589,12 +589,13 @@ def test_a_flat_moved_to_another_motor_leaves_one_and_joins_the_other(engine: En
     assert _members(engine, "MOTOR-D1") == set(society.members("MOTOR-D1")) - flats
     assert report["units_updated"] == 0  # a flat's own fields did not change: only the motors' members did
     with Session(engine) as session:
-        spells = session.exec(
-            select(SharedMeterMember.valid_from, SharedMeterMember.valid_to, Meter.label)
+        rows = session.exec(
+            select(SharedMeterMember, Meter)
             .join(Meter, col(Meter.id) == col(SharedMeterMember.meter_id))
             .join(Unit, col(Unit.id) == col(SharedMeterMember.unit_id))
             .where(col(Unit.code).in_(flats))
         ).all()
+        spells = [(member.valid_from, member.valid_to, meter.label) for member, meter in rows]
     assert sorted(spells, key=lambda spell: (str(spell[2]), spell[0])) == [
         (MEMBERS_FROM, date(2026, 1, 1), "MOTOR-D1"),
         (MEMBERS_FROM, date(2026, 1, 1), "MOTOR-D1"),
