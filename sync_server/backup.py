@@ -43,7 +43,7 @@ from sync_server.backup_database import (
     summarize,
 )
 from sync_server.clock import Clock
-from sync_server.config import SECRET_FILE, Settings
+from sync_server.config import SECRET_FILE, Settings, load_secret_key
 from sync_server.db import engine_for, migrate
 from sync_server.models import AuditEvent
 
@@ -124,15 +124,17 @@ def backup_dir_of(settings: Settings) -> Path:
 
 def _current_secret(settings: Settings) -> tuple[str, str]:
     """The server's secret as ``serve`` would use it, and where it came from; never generates one."""
-    if settings.secret_key:
-        return settings.secret_key, "environment"
     path = settings.data_dir / SECRET_FILE
-    if not path.is_file():
+    if not settings.secret_key and not path.is_file():
         raise BackupRefused(
             f"no server secret at {path} and FIELDMETER_SECRET_KEY is not set: point --data-dir at the server's "
             f"data folder (without its secret the audit log of a restored database cannot be verified)"
         )
-    return path.read_text().strip(), "data_dir"
+    try:
+        secret = load_secret_key(settings)  # it generates none: one is set or on disk (checked above)
+    except ValueError as error:
+        raise BackupRefused(f"the server secret is not usable: {error}") from error
+    return secret, "environment" if settings.secret_key else "data_dir"
 
 
 def _photo_files(photo_dir: Path) -> list[Path]:

@@ -310,6 +310,9 @@ def test_nothing_to_back_up_is_refused(tmp_path: Path, sqlite_template: Path) ->
     (tmp_path / "none" / "secret.key").write_text(SECRET)
     with pytest.raises(BackupRefused, match="no database"):
         create_backup(_settings(tmp_path / "none", None))
+    shutil.copyfile(sqlite_template, tmp_path / "none" / "fieldmeter.db")
+    with pytest.raises(BackupRefused, match="secret is not usable"):
+        create_backup(_settings(tmp_path / "none", None, secret_key="short"))
     assert not (tmp_path / "none" / "backups").exists() or not list((tmp_path / "none" / "backups").iterdir())
 
 
