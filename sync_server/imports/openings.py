@@ -36,8 +36,10 @@ from sqlmodel import Session, col, select
 
 from shared_billing.errors import BillingError
 from shared_billing.readings import format_register_value, parse_register_value
+from sync_server.db_guard import allow_long_transactions
 from sync_server.events import record_meter_event
 from sync_server.imports.cells import CellError, parse_amount, parse_day
+from sync_server.imports.master_apply import IMPORT_STATEMENT_LIMIT_S
 from sync_server.imports.report import ImportReport, Progress, RowIssue, no_progress
 from sync_server.imports.tabular import Row, Table, TabularError, read_table
 from sync_server.models import (
@@ -340,6 +342,8 @@ def import_opening_readings(
     report = ImportReport(kind="opening_readings", dry_run=dry_run, counts=dict.fromkeys(READING_COUNTS, 0))
     rows = [(row, _meter_number(row.cell(columns["meter"]))) for row in table.rows]
     with Session(engine, expire_on_commit=False) as session:
+        # Run from a job or the shell, like the master import: a request's short statement limit must not fail it.
+        allow_long_transactions(session, IMPORT_STATEMENT_LIMIT_S)
         run = _Run(session, actor, now, tz, report.kind, report)
         meters = _meters(session, {number for _, number in rows if number})
 
@@ -433,6 +437,8 @@ def import_opening_balances(
     report = ImportReport(kind="opening_balances", dry_run=dry_run, counts=dict.fromkeys(BALANCE_COUNTS, 0))
     rows = [(row, row.cell(columns["unit"])) for row in table.rows]
     with Session(engine, expire_on_commit=False) as session:
+        # Run from a job or the shell, like the master import: a request's short statement limit must not fail it.
+        allow_long_transactions(session, IMPORT_STATEMENT_LIMIT_S)
         run = _Run(session, actor, now, tz, report.kind, report)
         units = _units(session, {code for _, code in rows if code})
 
