@@ -225,7 +225,7 @@ def compute_bill(
     _check_shared(shared, own_units)
 
     override_note = ""
-    if rate_override is not None:
+    if rate_override is not None and rate_override.rate_per_unit is not None:
         override_note = f" (rate override{': ' + rate_override.reason if rate_override.reason else ''})"
     sources, notes = _sources(schedule, own_units, shared, override_note)
     per_segment, split_notes = _split_sources(sources, segments)

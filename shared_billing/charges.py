@@ -86,7 +86,8 @@ def segment_charges(
 ) -> Priced:
     """Lines (with their trace) for one segment; ``None`` lines are trace-only notes."""
     version = segment.version
-    energy = version.energy if rate_override is None else FlatRate(rate_override.rate_per_unit)
+    overridden_rate = None if rate_override is None else rate_override.rate_per_unit
+    energy = version.energy if overridden_rate is None else FlatRate(overridden_rate)
     priced: Priced = list(energy.price(sources, segment.factor, version.limit_places))
     energy_total = sum((line.amount for line, _ in priced if line is not None), Decimal(0))
     fixed_line, fixed_trace = _fixed(segment, unit_type, sanctioned_load_kw, rate_override)

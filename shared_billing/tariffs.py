@@ -260,16 +260,20 @@ class RateOverride:
     The seed bills three flats at ₹9/unit with no fixed charge: ``RateOverride(Decimal(9), Decimal(0))``.
     The rate prices every unit on the bill, the flat's own and its shared-meter share alike (the seed
     multiplies their sum by the flat's rate), in place of the tariff's energy charge (flat, slabs or bands).
+    ``rate_per_unit=None`` keeps the tariff's energy charge (an account whose only exception is its fixed charge);
     ``fixed_charge=None`` keeps the tariff's fixed charge for the unit type; a given one is monthly, pro-rated
     like the tariff's. Levies and subsidies of the tariff still apply.
     """
 
-    rate_per_unit: Decimal
+    rate_per_unit: Decimal | None
     fixed_charge: Decimal | None = None
     reason: str = ""
 
     def __post_init__(self) -> None:
-        checked_amount("rate_override.rate_per_unit", self.rate_per_unit)
+        if self.rate_per_unit is None and self.fixed_charge is None:
+            raise ValueError("a rate override changes the rate, the fixed charge or both")
+        if self.rate_per_unit is not None:
+            checked_amount("rate_override.rate_per_unit", self.rate_per_unit)
         if self.fixed_charge is not None:
             checked_amount("rate_override.fixed_charge", self.fixed_charge)
 

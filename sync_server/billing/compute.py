@@ -356,8 +356,9 @@ def unit_tariff(session: Session, unit: Unit) -> tuple[int, Tariff]:
 
 
 def rate_override_of(unit: Unit) -> RateOverride | None:
-    if unit.rate_override is None:
+    if unit.rate_override is None and not unit.fixed_charge_waived:
         return None
+    # A waived fixed charge stands on its own: a unit at the tariff's rate may still pay no fixed charge.
     return RateOverride(rate_per_unit=unit.rate_override, fixed_charge=Decimal(0) if unit.fixed_charge_waived else None)
 
 

@@ -138,6 +138,17 @@ def test_rate_override_replaces_the_slabs():
     assert [(item.code, item.amount) for item in bill.lines[:2]] == [("energy", D("1350.00")), ("fixed", D("0.00"))]
 
 
+def test_a_waived_fixed_charge_alone_keeps_the_tariffs_energy_charge():
+    plain = compute_bill(make_tariff(), unit_type="2BHK", own_units=D(150))
+    waived = compute_bill(make_tariff(), unit_type="2BHK", own_units=D(150), rate_override=RateOverride(None, D(0)))
+    energy = [(item.quantity, item.amount) for item in waived.lines if item.code == "energy"]
+    assert energy == [(item.quantity, item.amount) for item in plain.lines if item.code == "energy"]
+    assert [item.amount for item in waived.lines if item.code == "fixed"] == [D("0.00")]
+    assert not any("rate override" in step for step in waived.trace if "Energy" in step or "units ×" in step)
+    with pytest.raises(ValueError, match="changes the rate, the fixed charge or both"):
+        RateOverride(None, None)
+
+
 def test_levy_and_subsidy_validation():
     with pytest.raises(TariffError, match="needs base `units`"):
         Levy("fuel", "Fuel", 1, LevyBase.CHARGES, rate_per_unit=D(1))
