@@ -73,6 +73,8 @@ def _codes_in(tree: ast.AST) -> tuple[set[str], set[str], list[int]]:
                 for one, value in zip(targets, values, strict=False):
                     if _name(one) in CODE_KEYWORDS:
                         named.update(_strings(value))
+                    if (_name(one) or "").lower().endswith("action"):  # action = "…" / _AUDIT_ACTION = "…"
+                        skip.update(id(n) for n in ast.walk(value))
         elif isinstance(node, ast.Subscript) and _name(node.value) == "CODES":
             named.update(_strings(node.slice))
     shaped = {
