@@ -19,15 +19,18 @@ from starlette.concurrency import run_in_threadpool
 from shared_billing.protocol import ScheduleKind, ScheduleStatus
 from sync_server.audit import SEAL_EVERY_S, SEALER_LEASE, AuditSealer
 from sync_server.billing.ledger import refresh_statuses
+from sync_server.clock import system_clock
 from sync_server.config import Settings
 from sync_server.context import AppContext
 from sync_server.leases import try_acquire
 from sync_server.scheduling.jobs import Action, Outcome, daily_backup, monthly_bill_runs
 from sync_server.scheduling.runner import run_due
+from sync_server.scheduling.store import ensure_default_jobs
 
 __all__ = [
     "SCHEDULED_ACTIONS",
     "SCHEDULER_LEASE",
+    "add_default_schedules",
     "audit_seal_loop",
     "leased_loop",
     "refresh_bill_statuses",
@@ -93,8 +96,21 @@ SCHEDULED_ACTIONS: dict[ScheduleKind, Action] = {
 }
 
 
+def add_default_schedules(context: AppContext) -> bool:
+    """Insert the default jobs that are missing (``ensure_default_jobs``); False, logged, when the database cannot
+    take them yet (down, or without its schema): a server starts anyway, and its scheduler's passes insert them."""
+    try:
+        ensure_default_jobs(context.engine, context.settings, clock=context.clock, wall=system_clock)
+    except Exception:
+        log.warning("the default scheduled jobs could not be stored yet; the scheduler retries", exc_info=True)
+        return False
+    return True
+
+
 def run_scheduled(context: AppContext) -> list[str]:
-    """One scheduler pass: the due jobs run (``sync_server.scheduling.runner.run_due``); the names of those run."""
+    """One scheduler pass: the default jobs made sure of, then the due ones run
+    (``sync_server.scheduling.runner.run_due``); the names of those run."""
+    ensure_default_jobs(context.engine, context.settings, clock=context.clock, wall=system_clock)
     return run_due(context, SCHEDULED_ACTIONS)
 
 

@@ -15,18 +15,17 @@ from sync_server.api import api_router
 from sync_server.audit import AuditSealer, chain_key
 from sync_server.auth import TokenService
 from sync_server.body_limit import install_body_limit
-from sync_server.clock import Clock, system_clock
+from sync_server.clock import Clock
 from sync_server.compression import install_compression
 from sync_server.config import Settings, load_secret_key
 from sync_server.context import AppContext
 from sync_server.db import engine_for, migrate
 from sync_server.error_handlers import install_error_handlers
-from sync_server.housekeeping import SCHEDULER_LEASE, audit_seal_loop, scheduler_loop
+from sync_server.housekeeping import SCHEDULER_LEASE, add_default_schedules, audit_seal_loop, scheduler_loop
 from sync_server.invoices import DEFAULT_ASSETS_DIR
 from sync_server.leases import new_holder_id, release
 from sync_server.openapi import install_openapi
 from sync_server.photo_store import PhotoStore
-from sync_server.scheduling.store import ensure_default_jobs
 
 __all__ = ["create_app"]
 
@@ -63,7 +62,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # The default scheduled jobs, if missing (insert-or-ignore: several workers may start at once).
-        await run_in_threadpool(ensure_default_jobs, engine, settings, clock=context.clock, wall=system_clock)
+        await run_in_threadpool(add_default_schedules, context)
         tasks = [asyncio.create_task(audit_seal_loop(sealer)), asyncio.create_task(scheduler_loop(context, holder))]
         try:
             yield
