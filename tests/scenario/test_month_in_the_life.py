@@ -606,9 +606,16 @@ def _assert_bills(ids: Society, bills: list[dict[str, Any]], expected: dict[str,
         assert (bill["period"], bill["status"]) == (period, "issued"), unit_id
         assert Decimal(bill["payable"]) == want.payable, (unit_id, bill["lines"], want)
         assert Decimal(bill["total"]) == want.total, (unit_id, bill["lines"], want)
-    served = _block_totals(ids, {code: Decimal(bill["payable"]) for code, bill in by_unit.items()})
-    computed = _block_totals(ids, {code: want.payable for code, want in expected.items()})
-    assert served == computed
+        served: dict[str, Decimal] = defaultdict(Decimal)
+        for line in bill["lines"]:
+            served[line["code"]] += Decimal(line["amount"])
+        assert {code: amount for code, amount in served.items() if amount != 0} == want.by_line, (unit_id, bill)
+        [energy] = [line for line in bill["lines"] if line["code"] == "energy"]
+        assert Decimal(energy["quantity"]) == want.own_units, (unit_id, energy)
+        shares = [Decimal(line["quantity"]) for line in bill["lines"] if line["code"] == "shared_meter"]
+        assert sum(shares, Decimal(0)) == want.share_units, (unit_id, bill["lines"])
+    totals = _block_totals(ids, {code: Decimal(bill["payable"]) for code, bill in by_unit.items()})
+    assert totals == _block_totals(ids, {code: want.payable for code, want in expected.items()})
 
 
 def _november_ends(society: PhasedServer, ids: Society) -> dict[str, dict[str, Any]]:

@@ -47,11 +47,30 @@ def motor_shares(motor_units: Decimal, flat_units: Mapping[str, Decimal]) -> dic
 
 @dataclass(frozen=True)
 class ExpectedBill:
-    energy: Decimal  # (own + share) × rate, each line rounded to paise on its own
+    own_units: Decimal
+    share_units: Decimal
+    own_energy: Decimal  # own units × rate, to paise
+    shared_energy: Decimal  # the motor share × rate, to paise: its own line
     fixed: Decimal
     arrears: Decimal
     total: Decimal
     payable: Decimal
+
+    @property
+    def round_off(self) -> Decimal:
+        return self.payable - self.total
+
+    @property
+    def by_line(self) -> dict[str, Decimal]:
+        """The amount of each kind of bill line (its stable code); a kind with nothing to charge is left out."""
+        lines = {
+            "energy": self.own_energy,
+            "shared_meter": self.shared_energy,
+            "fixed": self.fixed,
+            "arrears": self.arrears,
+            "round_off": self.round_off,
+        }
+        return {code: amount for code, amount in lines.items() if amount != 0}
 
     @property
     def charges(self) -> Decimal:
@@ -71,10 +90,19 @@ def expected_bill(
     """A month's Blessings bill: own and shared units at ₹12 (or the unit's override: the older system billed three
     flats at ₹9 with the fixed charge waived) + fixed by unit type + arrears, payable to the rupee."""
     rate = BLESSINGS_RATE if rate_override is None else rate_override
-    energy = _paise(own_units * rate) + _paise(share_units * rate)
+    own, shared = _paise(own_units * rate), _paise(share_units * rate)
     fixed = Decimal("0.00") if fixed_waived else BLESSINGS_FIXED[unit_type].quantize(PAISA)
-    total = energy + fixed + _paise(arrears)
-    return ExpectedBill(energy=energy, fixed=fixed, arrears=_paise(arrears), total=total, payable=rupees(total))
+    total = own + shared + fixed + _paise(arrears)
+    return ExpectedBill(
+        own_units=own_units,
+        share_units=share_units,
+        own_energy=own,
+        shared_energy=shared,
+        fixed=fixed,
+        arrears=_paise(arrears),
+        total=total,
+        payable=rupees(total),
+    )
 
 
 def late_fee(principal: Decimal, *, due_on: date, paid_on: date) -> Decimal:
