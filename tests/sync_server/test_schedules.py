@@ -13,12 +13,19 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
-from sync_server.clock import FixedClock
+from sync_server.clock import FixedClock, system_clock
 from sync_server.config import Settings
 from sync_server.context import AppContext
-from sync_server.housekeeping import run_scheduled
+from sync_server.housekeeping import run_scheduled, scheduler_check_seconds
 from sync_server.models import AuditEvent, Bill, BillRun, Block, ScheduledJob, User
-from sync_server.scheduling.store import BACKUP_JOB, BILL_RUNS_JOB, OVERDUE_JOB, SCHEDULER_USERNAME, claim
+from sync_server.scheduling.store import (
+    BACKUP_JOB,
+    BILL_RUNS_JOB,
+    OVERDUE_JOB,
+    SCHEDULER_USERNAME,
+    claim,
+    ensure_default_jobs,
+)
 from tests.sync_server.factories import auth, jpeg_bytes, meters_by_unit, push, reading, sha256
 
 # 1 December 2025, 00:30 in India: the default monthly run (day 1 at 00:30) for November.
@@ -260,3 +267,38 @@ def test_a_bad_change_is_refused(client: TestClient, name: str, body: dict[str, 
     answer = client.put(f"/api/schedules/{name}", json=body, headers=auth(client, "admin"))
     assert (answer.status_code, answer.json()["code"]) == (status, code), answer.text
     assert client.get("/api/schedules", headers=auth(client, "admin")).json() == before
+
+
+def test_a_start_adds_missing_jobs_and_keeps_edited_ones(client: TestClient, settings: Settings) -> None:
+    admin = auth(client, "admin")
+    edited = client.put(f"/api/schedules/{BACKUP_JOB}", json={"at_time": "03:15"}, headers=admin)
+    assert edited.status_code == 200, edited.text
+    context = _context(client)
+    with Session(context.engine) as session:
+        session.delete(session.get(ScheduledJob, OVERDUE_JOB))
+        session.commit()
+    other = settings.model_copy(update={"backup_time": "04:00", "status_refresh_minutes": 0})
+    for _ in range(2):  # a second worker starting: nothing more, nothing refused
+        ensure_default_jobs(context.engine, other, clock=context.clock, wall=system_clock)
+    jobs = {job["name"]: job for job in client.get("/api/schedules", headers=admin).json()}
+    assert jobs[BACKUP_JOB]["at_time"] == "03:15"  # the console's edit stands
+    assert (jobs[OVERDUE_JOB]["enabled"], jobs[OVERDUE_JOB]["every_minutes"]) == (False, 60.0)  # 0: switched off
+
+
+@pytest.mark.parametrize(
+    ("values", "field"),
+    [
+        ({"bill_run_day": 29}, "bill_run_day"),
+        ({"bill_run_time": "7:30"}, "bill_run_time"),
+        ({"backup_time": "25:00"}, "backup_time"),
+    ],
+)
+def test_schedule_settings_are_checked(values: dict[str, Any], field: str, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=field):
+        Settings(data_dir=tmp_path, **values)
+
+
+def test_the_scheduler_checks_at_least_as_often_as_the_refresh_interval(tmp_path: Path) -> None:
+    assert scheduler_check_seconds(Settings(data_dir=tmp_path)) == 30.0
+    assert scheduler_check_seconds(Settings(data_dir=tmp_path, status_refresh_minutes=0.02)) == pytest.approx(1.2)
+    assert scheduler_check_seconds(Settings(data_dir=tmp_path, status_refresh_minutes=0)) == 30.0
