@@ -8,11 +8,9 @@ not a failure; an unexpected error is caught by the runner and recorded as the j
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from sqlmodel import Session, col, select
 
@@ -73,8 +71,13 @@ def monthly_bill_runs(context: AppContext, now: datetime) -> Outcome:
 
 
 def daily_backup(context: AppContext, now: datetime) -> Outcome:
-    """An archive of the database and photos (``sync_server.backup``), kept as its retention says."""
-    # Imported when it runs: nothing else the scheduler does depends on the backup module.
-    backup = importlib.import_module("sync_server.backup")
-    archive = Path(backup.create_backup(context.settings, None).path)
+    """An archive of the database, photos and secret (``sync_server.backup``) in the backup directory, kept as its
+    retention says; a refused or failed backup is the job's failure, in the backup's own words."""
+    # Imported when it runs: nothing else the scheduler does needs the backup code.
+    from sync_server.backup import BackupError, create_backup
+
+    try:
+        archive = create_backup(context.settings, None, clock=context.clock).path
+    except BackupError as error:
+        return Outcome(ScheduleStatus.FAILED, f"backup failed: {error}")
     return Outcome(ScheduleStatus.OK, f"saved {archive.name}")

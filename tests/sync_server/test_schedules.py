@@ -3,8 +3,6 @@ boundary in India (not a minute before) and once; a failing backup is recorded; 
 
 from __future__ import annotations
 
-import sys
-import types
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,6 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
+from sync_server import backup
+from sync_server.backup import BackupError
 from sync_server.clock import FixedClock, system_clock
 from sync_server.config import Settings
 from sync_server.context import AppContext
@@ -162,39 +162,39 @@ def test_a_firing_is_claimed_once(client: TestClient, clock: FixedClock) -> None
     assert BILL_RUNS_JOB not in run_scheduled(context)  # claimed: not due any more
 
 
-def _fake_backup(monkeypatch: pytest.MonkeyPatch, create_backup: Any) -> None:
-    module = types.ModuleType("sync_server.backup")
-    module.create_backup = create_backup  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "sync_server.backup", module)
-
-
 def test_a_failing_backup_is_recorded_failed_and_a_good_one_ok(
-    client: TestClient, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+    client: TestClient, clock: FixedClock, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(settings: Settings, to_dir: Path | None = None) -> Any:
+    def refused(settings: Settings, to_dir: Path | None = None, **_: Any) -> Any:
+        raise BackupError("the backup directory is full")
+
+    def broken(settings: Settings, to_dir: Path | None = None, **_: Any) -> Any:
         raise OSError("No space left on device: /secret/path")
 
-    _fake_backup(monkeypatch, broken)
+    monkeypatch.setattr(backup, "create_backup", refused)
     clock.now = BACKUP_AT
+    assert run_scheduled(_context(client)) == [BACKUP_JOB]
+    job = _job(client, BACKUP_JOB)
+    assert (job.last_status, job.last_result) == ("failed", "backup failed: the backup directory is full")
+    assert job.next_run_at == datetime(2025, 11, 21, 20, 30, tzinfo=UTC)  # tomorrow, 02:00 in India
+
+    admin = auth(client, "admin")  # signed in at the moved clock
+    monkeypatch.setattr(backup, "create_backup", broken)
+    assert client.post(f"/api/schedules/{BACKUP_JOB}/run", headers=admin).status_code == 200
     assert run_scheduled(_context(client)) == [BACKUP_JOB]
     job = _job(client, BACKUP_JOB)
     assert job.last_status == "failed"
     assert job.last_result is not None
-    assert "/secret/path" not in job.last_result  # plain words; the cause is in the server log
-    assert job.next_run_at == datetime(2025, 11, 21, 20, 30, tzinfo=UTC)  # tomorrow, 02:00 in India
+    assert "/secret/path" not in job.last_result  # an unexpected error in plain words; its cause is in the log
 
-    made: list[Path | None] = []
-
-    def working(settings: Settings, to_dir: Path | None = None) -> Any:
-        made.append(to_dir)
-        return types.SimpleNamespace(path=settings.data_dir / "backups" / "fieldmeter-20251121-0200.tar")
-
-    _fake_backup(monkeypatch, working)
-    assert client.post(f"/api/schedules/{BACKUP_JOB}/run", headers=auth(client, "admin")).status_code == 200
+    # The real backup (SQLite's online copy, or pg_dump) into the configured directory.
+    monkeypatch.undo()
+    assert client.post(f"/api/schedules/{BACKUP_JOB}/run", headers=admin).status_code == 200
     assert run_scheduled(_context(client)) == [BACKUP_JOB]
     job = _job(client, BACKUP_JOB)
-    assert made == [None]  # the configured backup directory
-    assert (job.last_status, job.last_result) == ("ok", "saved fieldmeter-20251121-0200.tar")
+    assert job.last_status == "ok", job.last_result
+    archives = list((settings.data_dir / "backups").glob("fieldmeter-backup-*"))
+    assert [f"saved {archive.name}" for archive in archives] == [job.last_result]
 
 
 def test_overdue_refresh_runs_on_its_interval_when_asked(client: TestClient) -> None:
