@@ -14,6 +14,7 @@ with its own ``FIELDMETER_NOW``; timeouts below are liveness bounds only.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import time
@@ -172,8 +173,6 @@ def _jpeg(color: tuple[int, int, int]) -> bytes:
 
 
 def _sha256(data: bytes) -> str:
-    import hashlib
-
     return hashlib.sha256(data).hexdigest()
 
 
@@ -566,7 +565,7 @@ def _wait_for_the_scheduled_runs(
 
     def all_done() -> list[dict[str, Any]] | None:
         runs = _runs_started(api, period)
-        if {ids_block(ids, run["block_id"]) for run in runs} < blocks_with_meters:
+        if {_block_code(ids, run["block_id"]) for run in runs} < blocks_with_meters:
             return None
         return runs if all(run["status"] != "running" for run in runs) else None
 
@@ -587,7 +586,7 @@ def _wait_for_the_scheduled_runs(
     return runs
 
 
-def ids_block(ids: Society, block_id: int) -> str:
+def _block_code(ids: Society, block_id: int) -> str:
     return next(code for code, known in ids.block_ids.items() if known == block_id)
 
 
