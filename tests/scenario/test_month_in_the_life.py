@@ -28,6 +28,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
+import openpyxl
 import pytest
 from PIL import Image
 from pypdf import PdfReader
@@ -283,12 +284,15 @@ def _opening_position(society: PhasedServer, api: PhaseApi, ids: Society, tmp_pa
         writer.writerow(["meter", "date", "value"])
         for plan in ids.meters.values():
             writer.writerow([plan.number, OPENING_DAY, str(ids.opening[plan.key])])
-    balances_csv = tmp_path / "opening-balances.csv"
-    with balances_csv.open("w", newline="", encoding="utf-8") as out:
-        writer = csv.writer(out)
-        writer.writerow(["unit", "amount"])
-        for unit_id, amount in OPENING_BALANCES.items():
-            writer.writerow([unit_id, str(amount)])
+    # The balances as the accountant's spreadsheet: an XLSX with numbers in the amount column.
+    balances_xlsx = tmp_path / "opening-balances.xlsx"
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["unit", "amount"])
+    for unit_id, amount in OPENING_BALANCES.items():
+        sheet.append([unit_id, float(amount)])  # every amount here is exact in binary (…00, …25, …50)
+    book.save(balances_xlsx)
     # The opening position through the shell (the master file went through the API: both paths are used).
     done = society.cli(
         "import",
@@ -296,7 +300,7 @@ def _opening_position(society: PhasedServer, api: PhaseApi, ids: Society, tmp_pa
         "--readings",
         str(readings_csv),
         "--balances",
-        str(balances_csv),
+        str(balances_xlsx),
         "--json",
         "--as",
         ADMIN,
