@@ -775,7 +775,7 @@ def _december_ends(society: PhasedServer, ids: Society, november: dict[str, dict
         assert chain["intact"] is True, chain
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def test_a_month_in_the_life_of_a_society(backend: str, tmp_path: Path) -> None:
     ids = Society()
     with ExitStack() as stack:
