@@ -58,6 +58,7 @@ CODES: dict[str, ProblemSpec] = {
     ),
     "auth.wrong_password": ProblemSpec(422, "The current password is not right"),
     "user.not_found": ProblemSpec(404, "No such user"),
+    "user.built_in": ProblemSpec(409, "A built-in account (scheduled work) cannot be changed"),
     "user.cannot_deactivate_self": ProblemSpec(409, "An admin cannot deactivate their own account"),
     "user.username_taken": ProblemSpec(409, "Another account has this username"),
     "user.password_unchanged": ProblemSpec(422, "The new password is the current one"),

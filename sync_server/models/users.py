@@ -7,7 +7,11 @@ from sqlmodel import Field, SQLModel
 from shared_billing.protocol import Role
 from sync_server.db_types import StrEnumColumn, UTCDateTime
 
-__all__ = ["LoginThrottle", "RefreshToken", "Role", "User"]
+__all__ = ["BUILT_IN_PREFIX", "LoginThrottle", "RefreshToken", "Role", "User"]
+
+#: Accounts the server itself acts as (the scheduler) start with a character no created account's name may carry
+#: (``shared_billing.api_types.NewUsername``): nobody can make one, sign in as one or manage one.
+BUILT_IN_PREFIX = "@"
 
 
 class User(SQLModel, table=True):

@@ -21,6 +21,7 @@ from shared_billing.protocol import Role, ScheduleCadence, ScheduleKind, Schedul
 from sync_server.clock import Clock
 from sync_server.config import Settings
 from sync_server.models import ScheduledJob, User
+from sync_server.models.users import BUILT_IN_PREFIX
 from sync_server.scheduling.calendar import Cadence, next_run, parse_local_time
 from sync_server.sql import table_of
 
@@ -41,7 +42,7 @@ __all__ = [
 BILL_RUNS_JOB = "monthly-bill-runs"
 OVERDUE_JOB = "overdue-refresh"
 BACKUP_JOB = "daily-backup"
-SCHEDULER_USERNAME = "scheduler"
+SCHEDULER_USERNAME = f"{BUILT_IN_PREFIX}scheduler"
 # Refresh every hour when FIELDMETER_STATUS_REFRESH_MINUTES=0 switched the job off (if an admin switches it on).
 _FALLBACK_REFRESH_MINUTES = 60.0
 

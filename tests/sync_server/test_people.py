@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -10,6 +11,7 @@ from sqlmodel import Session, select
 from sync_server.auth import verify_password
 from sync_server.demo import DEMO_PASSWORD
 from sync_server.models import AuditEvent, User
+from sync_server.scheduling.store import scheduler_account
 from tests.sync_server.factories import auth, login
 
 TEMPORARY = "temporary-pass-1"
@@ -161,3 +163,24 @@ def test_a_change_checks_the_current_password_and_ends_the_other_sessions(client
     with Session(client.app.state.context.engine) as session:  # type: ignore[attr-defined]
         user = session.exec(select(User).where(User.username == "engineer1")).one()
         assert verify_password(user.password_hash, OWN)
+
+
+def test_the_schedulers_built_in_account_is_out_of_reach(client: TestClient) -> None:
+    engine = client.app.state.context.engine  # type: ignore[attr-defined]
+    scheduler = scheduler_account(engine, datetime(2026, 11, 30, 19, 0, tzinfo=UTC))
+    admin = auth(client, "admin")
+    # Nobody can take its name, see it among the people, give it a password or let it sign in.
+    taken = _create(client, admin, username=scheduler.username)
+    assert taken.status_code == 422
+    listed = client.get("/api/users", headers=admin, params={"limit": 200}).json()["items"]
+    assert scheduler.username not in {user["username"] for user in listed}
+    reason = {"reason": "try to use it"}
+    for path, body in (
+        (f"/api/users/{scheduler.id}/reactivate", reason),
+        (f"/api/users/{scheduler.id}/password", {**reason, "password": "a-temporary-pass-1"}),
+        (f"/api/users/{scheduler.id}/deactivate", reason),
+    ):
+        answer = client.post(path, headers=admin, json=body)
+        assert (answer.status_code, answer.json()["code"]) == (409, "user.built_in"), path
+    with Session(engine) as session:
+        assert session.get(User, scheduler.id).active is False  # type: ignore[union-attr]

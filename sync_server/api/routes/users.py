@@ -19,6 +19,7 @@ from sync_server.api.paging import PageQuery, paginate
 from sync_server.auth import TokenService, hash_password
 from sync_server.deps import ContextDep, CurrentUser, NowDep, SessionDep, access
 from sync_server.models import AuditEvent, Role, User
+from sync_server.models.users import BUILT_IN_PREFIX
 from sync_server.problems import Problem
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -32,6 +33,9 @@ def _account(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:
         raise Problem("user.not_found", f"No user {user_id}")
+    if user.username.startswith(BUILT_IN_PREFIX):
+        # Reactivated or given a password, the scheduler's account would become a way in.
+        raise Problem("user.built_in", f"{user.username} is the server's own account")
     return user
 
 
@@ -73,7 +77,7 @@ def _set_active(
 @router.get("", **access(Role.ADMIN))
 def list_users(session: SessionDep, page: PageQuery, role: Role | None = None) -> Page[UserOut]:
     """Users by username, optionally of one role; ``q`` searches usernames and full names."""
-    query = select(User).order_by(col(User.username))
+    query = select(User).where(~col(User.username).startswith(BUILT_IN_PREFIX)).order_by(col(User.username))
     if role is not None:
         query = query.where(User.role == role)
     rows, total = paginate(session, query, page, search=[col(User.username), col(User.full_name)])
@@ -128,7 +132,7 @@ def _reset(
     return _user_out(user)
 
 
-@router.post("/{user_id}/password", **access(Role.ADMIN, errors=(404,)))
+@router.post("/{user_id}/password", **access(Role.ADMIN, errors=(404, 409)))
 async def reset_password(
     user_id: Id, body: PasswordReset, context: ContextDep, session: SessionDep, admin: CurrentUser, now: NowDep
 ) -> UserOut:
@@ -153,7 +157,7 @@ def deactivate(
     )
 
 
-@router.post("/{user_id}/reactivate", **access(Role.ADMIN, errors=(404,)))
+@router.post("/{user_id}/reactivate", **access(Role.ADMIN, errors=(404, 409)))
 def reactivate(user_id: Id, body: AccountChange, session: SessionDep, admin: CurrentUser, now: NowDep) -> UserOut:
     """Let a deactivated user sign in again (their old sessions stay ended). Audited with the reason."""
     user = _account(session, user_id)
