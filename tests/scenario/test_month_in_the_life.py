@@ -428,6 +428,12 @@ def _read_november(society: PhasedServer, ids: Society) -> None:
                     typo = readings[-1]
             results = _push(api, engineer, captured, readings)
             assert [r["outcome"] for r in results] == ["stored"] * len(readings), results
+            # Sent a few minutes after capture: no clock drift; the photo follows. The wrapped register is flagged for
+            # the supervisor, who decides between a rollover, a replaced meter and a typo.
+            flagged = {plan.key: set(r["flags"]) - {"photo_pending"} for plan, r in zip(mine, results, strict=True)}
+            assert {key: flags for key, flags in flagged.items() if flags} == (
+                {ROLLOVER: {"below_previous"}} if ROLLOVER in flagged else {}
+            )
             _upload_photo(api, engineer, photo)
 
         queue = {item["uuid"]: item for item in _submitted(api)}
@@ -463,12 +469,12 @@ def _read_november(society: PhasedServer, ids: Society) -> None:
         plan = ids.meters[REREAD]
         reread = _reading(
             plan,
-            "2026-11-25T11:20:00+05:30",
+            "2026-11-25T10:58:00+05:30",
             value=ids.november[REREAD],
             photo=_sha256(ids.photos[engineer]),
             replaces=typo["uuid"],
         )
-        [result] = _push(api, engineer, "2026-11-25T11:20:00+05:30", [reread])
+        [result] = _push(api, engineer, "2026-11-25T10:58:00+05:30", [reread])
         assert result["outcome"] == "stored", result
         assert "second_read_in_period" not in result["flags"]
         api.post(f"/api/review/readings/{reread['uuid']}/approve", as_user=SUPERVISOR)
@@ -725,7 +731,7 @@ def _after_the_due_date(society: PhasedServer, ids: Society, november: dict[str,
 
 
 def _read_december(api: PhaseApi, ids: Society) -> None:
-    captured = "2026-12-22T10:30:00+05:30"
+    captured = "2026-12-22T10:56:00+05:30"
     for engineer in (ENGINEER_1, ENGINEER_2):
         pulled = api.get("/api/sync/pull", as_user=engineer)["meters"]
         on_route = {m["meter_number"]: m for m in pulled}
