@@ -88,3 +88,12 @@ def test_refuses_what_the_api_refuses(env: dict[str, str], username: str, passwo
     assert code == 2
     assert f"{field}:" in output
     assert _users(env["DATABASE_URL"]) == []
+
+
+def test_on_a_new_data_dir_it_creates_the_schema_first(tmp_path: Path) -> None:
+    data_dir = tmp_path / "new-society"
+    env = {"DATABASE_URL": "", "FIELDMETER_DATA_DIR": str(data_dir), "FIELDMETER_NOW": "2026-10-31T10:00:00+05:30"}
+    code, output = _create(env, "first", "--password-stdin", stdin=PASSWORD)
+    assert code == 0, output
+    [user] = _users(f"sqlite:///{data_dir / 'fieldmeter.db'}")
+    assert (user.username, user.role) == ("first", Role.ADMIN)
