@@ -26,6 +26,7 @@ from sqlalchemy import CursorResult, Engine, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
+from sync_server.background import start_in_background
 from sync_server.db_guard import allow_long_statements
 from sync_server.imports.report import ImportReport, Progress
 from sync_server.models import AuditEvent, ImportJob, ImportKind, ImportStatus, User
@@ -280,20 +281,11 @@ class _ProgressWriter:
 def launch_import(
     engine: Engine, job_id: int, data: bytes, options: ImportOptions, *, clock: Callable[[], datetime], tz: ZoneInfo
 ) -> threading.Thread:
-    """Run the job on a thread of its own, so its start is answered at once. Not an ASGI background task, as bill
-    runs are: the console calls the API in-process (httpx's ASGI transport), which holds an answer until the
-    app's call returns, background tasks included, and the console would see no progress at all. A server
-    stopped meanwhile takes the thread with it: the job goes stale and the next start supersedes it."""
+    """Run the job in the background (``sync_server.background``), so its start is answered at once."""
     importer = IMPORTERS[options.kind]  # chosen now: what the request asked for, whatever changes later
-    thread = threading.Thread(
-        target=execute_import,
-        args=(engine, job_id, data, options),
-        kwargs={"clock": clock, "tz": tz, "importer": importer},
-        name=f"import-{job_id}",
-        daemon=True,
+    return start_in_background(
+        f"import-{job_id}", execute_import, engine, job_id, data, options, clock=clock, tz=tz, importer=importer
     )
-    thread.start()
-    return thread
 
 
 def execute_import(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -85,3 +86,15 @@ def jpeg_bytes(width: int = 64, height: int = 48, color: tuple[int, int, int] = 
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def finished_run(client: TestClient, headers: dict[str, str], run_id: int, timeout_s: float = 60.0) -> dict[str, Any]:
+    """The bill run once it stopped running: runs draft on a thread of their own, answered 202 at once.
+    ``timeout_s`` is a liveness bound (the run must end), not a speed figure."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        run: dict[str, Any] = client.get(f"/api/billing/runs/{run_id}", headers=headers).json()
+        if run["status"] != "running":
+            return run
+        assert time.monotonic() < deadline, f"bill run {run_id} still running: {run}"
+        time.sleep(0.02)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from sync_server.billing import runs
 from sync_server.clock import FixedClock
-from tests.sync_server.factories import NOW, auth, jpeg_bytes, meters_by_unit, push, reading, sha256
+from tests.sync_server.factories import NOW, auth, finished_run, jpeg_bytes, meters_by_unit, push, reading, sha256
 
 PERIOD = NOW.strftime("%Y-%m")  # the demo's "this month" follows the pinned clock
 
@@ -34,7 +38,7 @@ def _block_b(client: TestClient, headers: dict[str, str]) -> int:
 def _run(client: TestClient, headers: dict[str, str], block_id: int) -> dict[str, Any]:
     started = client.post("/api/billing/runs", json={"block_id": block_id, "period": PERIOD}, headers=headers)
     assert started.status_code == 202, started.text
-    run = client.get(f"/api/billing/runs/{started.json()['id']}", headers=headers).json()
+    run = finished_run(client, headers, started.json()["id"])
     assert run["status"] == "done", run
     return dict(run)
 
@@ -321,3 +325,37 @@ def test_server_marks_overdue_bills_by_itself(client: TestClient, clock: FixedCl
     assert refresh_bill_statuses(client.app.state.context) == 4  # type: ignore[attr-defined]
     statuses = {b["status"] for b in client.get("/api/bills", headers=auth(client, "accountant")).json()["items"]}
     assert statuses == {"overdue"}
+
+
+def test_a_run_is_answered_before_it_drafts_so_an_in_process_caller_sees_progress(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The browser console calls the API in-process (httpx's ASGI transport, which waits for the app's whole call):
+    the start must not wait for the drafting, or its progress bar would only ever show the end."""
+    _approve_walkthrough(client)
+    admin = auth(client, "admin")
+    block = _block_b(client, admin)
+    release = threading.Event()
+    draft_one = runs._draft_one
+
+    def held(*args: Any, **kwargs: Any) -> None:
+        assert release.wait(60), "the test never let the run go on"
+        draft_one(*args, **kwargs)
+
+    monkeypatch.setattr(runs, "_draft_one", held)
+
+    async def start() -> dict[str, Any]:
+        transport = httpx.ASGITransport(app=client.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://console.local", timeout=60) as http:
+            answer = await http.post("/api/billing/runs", json={"block_id": block, "period": PERIOD}, headers=admin)
+            assert answer.status_code == 202, answer.text
+            return dict(answer.json())
+
+    try:
+        started = asyncio.run(start())
+        assert (started["status"], started["processed"]) == ("running", 0)
+        assert client.get(f"/api/billing/runs/{started['id']}", headers=admin).json()["status"] == "running"
+    finally:
+        release.set()
+    run = finished_run(client, admin, started["id"])
+    assert (run["status"], run["processed"]) == ("done", run["total_units"])

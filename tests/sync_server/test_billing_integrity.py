@@ -16,7 +16,7 @@ from sync_server.billing import runs
 from sync_server.billing.runs import RUN_STALE_AFTER
 from sync_server.clock import FixedClock
 from sync_server.models import BillRun, RunStatus, User
-from tests.sync_server.factories import NOW, auth
+from tests.sync_server.factories import NOW, auth, finished_run
 from tests.sync_server.test_bill_runs import PERIOD, _approve_walkthrough, _block_b, _run
 
 
@@ -66,7 +66,7 @@ def test_a_failed_run_stores_a_code_and_plain_words_not_sql(
     admin = auth(client, "admin")
     block = _block_b(client, admin)
     started = client.post("/api/billing/runs", json={"block_id": block, "period": PERIOD}, headers=admin)
-    run = client.get(f"/api/billing/runs/{started.json()['id']}", headers=admin).json()
+    run = finished_run(client, admin, started.json()["id"])
     assert (run["status"], run["error_code"]) == ("failed", "billing.run_failed")
     for word in ("SELECT", "no_such_table", "secret_column", "sqlite", "psycopg"):
         assert word.lower() not in run["error"].lower()

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from sync_server.clock import FixedClock
-from tests.sync_server.factories import NOW, auth, jpeg_bytes, meters_by_unit, reading, sha256
+from tests.sync_server.factories import NOW, auth, finished_run, jpeg_bytes, meters_by_unit, reading, sha256
 
 UNIT = "2BHK-B1-GF"  # engineer1's flat of block B, on no shared meter, not read this month by the demo
 PERIOD = NOW.strftime("%Y-%m")
@@ -38,7 +38,7 @@ def _bill(client: TestClient, period: str) -> dict[str, Any]:
     block = next(b["id"] for b in client.get("/api/blocks", headers=admin).json()["items"] if b["code"] == "B")
     started = client.post("/api/billing/runs", json={"block_id": block, "period": period}, headers=admin)
     assert started.status_code == 202, started.text
-    run = client.get(f"/api/billing/runs/{started.json()['id']}", headers=admin).json()
+    run = finished_run(client, admin, started.json()["id"])
     assert run["status"] == "done", run
     bills = client.get(f"/api/bills?period={period}&block_id={block}", headers=admin).json()["items"]
     return dict(next(b for b in bills if b["unit_code"] == UNIT))

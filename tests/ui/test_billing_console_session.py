@@ -8,6 +8,7 @@ import httpx
 
 from mobile_app.console.app import console_main
 from tests.support.flet_driver import FletDriver, run_app
+from tests.sync_server.factories import finished_run
 from tests.ui.ui_fixtures import FLAT, Server, meter_photo, sign_in, value_of, wait_key
 
 TIMEOUT = 30.0
@@ -29,10 +30,9 @@ def _issued(server: Server) -> list[dict[str, Any]]:
     admin = server.headers("admin")
     block = next(b["id"] for b in server.http.get("/api/blocks", headers=admin).json()["items"] if b["code"] == "B")
     period = server.clock().strftime("%Y-%m")
-    run_id = server.http.post("/api/billing/runs", json={"block_id": block, "period": period}, headers=admin)
-    bills: list[dict[str, Any]] = server.http.post(
-        f"/api/billing/runs/{run_id.json()['id']}/issue", headers=admin
-    ).json()
+    started = server.http.post("/api/billing/runs", json={"block_id": block, "period": period}, headers=admin)
+    run = finished_run(server.http, admin, started.json()["id"])
+    bills: list[dict[str, Any]] = server.http.post(f"/api/billing/runs/{run['id']}/issue", headers=admin).json()
     return bills
 
 

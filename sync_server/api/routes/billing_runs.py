@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, BackgroundTasks
+from fastapi import APIRouter
 from sqlalchemy.exc import IntegrityError
 
 from shared_billing.api_models import BillOut, ClosedPeriodOut, CloseRequest, RunOut, RunRequest, StatusRefresh
 from shared_billing.api_types import Id
 from sync_server.api.routes.bills import _bill_out
+from sync_server.background import start_in_background
 from sync_server.billing.ledger import refresh_statuses
 from sync_server.billing.runs import execute_run, issue_run, start_run
 from sync_server.deps import ContextDep, CurrentUser, NowDep, SessionDep, access
@@ -22,7 +23,6 @@ def _run_out(run: BillRun) -> RunOut:
 @router.post("/runs", status_code=202, **access(Role.ADMIN, errors=(404, 409)))
 def create_run(
     body: RunRequest,
-    background: BackgroundTasks,
     context: ContextDep,
     session: SessionDep,
     user: CurrentUser,
@@ -34,7 +34,7 @@ def create_run(
     with no progress for five minutes lost its server and is superseded instead)."""
     run = start_run(session, block_id=body.block_id, period=body.period, actor=user, now=now)
     assert run.id is not None
-    background.add_task(execute_run, context.engine, run.id, clock=context.clock)
+    start_in_background(f"bill-run-{run.id}", execute_run, context.engine, run.id, clock=context.clock)
     return _run_out(run)
 
 
