@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -14,29 +12,12 @@ from typing import Annotated
 import typer
 
 from sync_server.commands.options import DataDir, settings_from
-from sync_server.imports.report import ImportReport, Progress, no_progress
+from sync_server.commands.progress import terminal_progress
+from sync_server.imports.report import ImportReport
 
 __all__ = ["master"]
 
 _MAX_BYTES = 64 * 1024 * 1024  # far above any society's master data; refuses a wrong file before reading it all
-
-
-@contextmanager
-def _progress_bar(show: bool) -> Iterator[Progress]:
-    """A progress bar on stderr for a person at a terminal; nothing when piped (scripts read stdout)."""
-    if not show:
-        yield no_progress
-        return
-    from rich.console import Console
-    from rich.progress import Progress as Bar
-
-    with Bar(console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("Importing", total=None)
-
-        def advance(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        yield advance
 
 
 def _summary(report: ImportReport) -> str:
@@ -102,7 +83,7 @@ def master(
     engine = engine_for(settings)
     try:
         actor = acting_admin(engine, acting_as)
-        with _progress_bar(sys.stderr.isatty() and not as_json) as progress:
+        with terminal_progress(sys.stderr.isatty() and not as_json) as progress:
             report = import_master(
                 engine,
                 data,

@@ -12,8 +12,8 @@ from typing import Annotated
 
 import typer
 
-from sync_server.commands.import_master import _progress_bar
 from sync_server.commands.options import DataDir, settings_from
+from sync_server.commands.progress import terminal_progress
 from sync_server.imports.report import ImportReport
 
 __all__ = ["openings"]
@@ -96,7 +96,7 @@ def openings(
     try:
         actor = acting_admin(engine, acting_as)
         for path, content, importer in data:
-            with _progress_bar(sys.stderr.isatty() and not as_json) as progress:
+            with terminal_progress(sys.stderr.isatty() and not as_json) as progress:
                 try:
                     reports[path] = importer(
                         engine,
