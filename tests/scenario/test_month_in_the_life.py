@@ -609,6 +609,11 @@ def _block_code(ids: Society, block_id: int) -> str:
     return next(code for code, known in ids.block_ids.items() if known == block_id)
 
 
+def _bill_numbers(first: int, count: int) -> list[str]:
+    """Bill numbers of financial year 2026-27 (April to March), ``count`` of them from ``first``."""
+    return [f"FM/2627/{number:06d}" for number in range(first, first + count)]
+
+
 def _issue(api: PhaseApi, runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     issued: list[dict[str, Any]] = []
     for run in runs:
@@ -651,7 +656,8 @@ def _november_ends(society: PhasedServer, ids: Society) -> dict[str, dict[str, A
         expected = _expected_month(_november_units(ids), OPENING_BALANCES)
         assert sum(run["created"] for run in runs) == len(expected)
         issued = _issue(api, runs)
-        assert len({bill["bill_number"] for bill in issued}) == len(expected)
+        # The society's first bills of the 2026-27 financial year: consecutive numbers from 1, none twice.
+        assert sorted(bill["bill_number"] for bill in issued) == _bill_numbers(1, len(expected))
         bills = _bills(api, "2026-11")
         _assert_bills(ids, bills, expected, "2026-11")
         by_unit = {bill["unit_code"]: bill for bill in bills}
@@ -782,8 +788,9 @@ def _december_ends(society: PhasedServer, ids: Society, november: dict[str, dict
         _sign_in_all(api)
         runs = _wait_for_the_scheduled_runs(api, ids, DECEMBER_RUN_DUE, "2026-12", JANUARY_RUN_DUE)
         assert [row for run in runs for row in run["skipped"]] == []
-        _issue(api, runs)
+        issued = _issue(api, runs)
         expected = _expected_month(_december_units(ids), arrears)
+        assert sorted(bill["bill_number"] for bill in issued) == _bill_numbers(len(november) + 1, len(expected))
         _assert_bills(ids, _bills(api, "2026-12"), expected, "2026-12")
         for unit_id in SKIPPED:  # read in December for the first time since the opening: two months in one bill
             assert expected[unit_id].arrears == OPENING_BALANCES.get(unit_id, Decimal(0))
