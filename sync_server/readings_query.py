@@ -10,6 +10,11 @@ the same instant, by server sequence (``id``). Each caller only chooses T:
   the capture time in the society's zone when the reading was stored, so it is the same bound, and a bill keeps
   measuring from the same reading if the configured zone ever changes.
 
+A meter's readings are its own and, for a meter installed by a replacement the phone reported, the reading that
+reported it (``attributed_to``): it is stored against the old meter, as the phone sent it, but its value is the new
+meter's register, read at the visit after the new meter's baseline. So the new meter's previous reading is that
+value, never the baseline below it (docs/domain.md "Meter replacement").
+
 The batch form answers many (meter, T) keys in one statement (the keys as a table, the newest reading per key by
 a correlated subquery on the meter/status/capture index), so a push of 500 readings still costs one query for
 this, not one per meter.
@@ -23,22 +28,39 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import DateTime, Integer, String, bindparam, func, true
+from sqlalchemy import ColumnElement, DateTime, Integer, String, bindparam, case, func, literal, or_, true, union_all
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session, col, select
 
 from sync_server.db_types import UTCDateTime
-from sync_server.models import Reading, ReadingStatus
+from sync_server.models import MeterReplacement, Reading, ReadingSource, ReadingStatus
 
-__all__ = ["PreviousKey", "PreviousRow", "last_approved", "last_approved_batch"]
+__all__ = ["PreviousKey", "PreviousRow", "attributed_to", "baseline_last", "last_approved", "last_approved_batch"]
 
 #: (meter id, instant T): the last approved reading of the meter captured before T.
 PreviousKey = tuple[int, datetime]
 
 
+def attributed_to(meter_id: int) -> ColumnElement[bool]:
+    """A meter's readings: its own, and the confirmed reading that reported its installation (see above)."""
+    return or_(col(Reading.meter_id) == meter_id, col(Reading.uuid).in_(_reported_installation(meter_id)))
+
+
+def _reported_installation(meter_id: int) -> Any:
+    return select(MeterReplacement.reading_uuid).where(
+        MeterReplacement.new_meter_id == meter_id, col(MeterReplacement.reading_uuid).is_not(None)
+    )
+
+
 def _newest_first() -> tuple[object, object]:
     return col(Reading.captured_at).desc(), col(Reading.id).desc()
+
+
+def baseline_last() -> ColumnElement[int]:
+    """An order term: of readings captured at the same instant, a new meter's baseline (source ``install``) comes
+    after the read taken on it at that instant (a reported replacement stamps its baseline with the visit's time)."""
+    return case((col(Reading.source) == ReadingSource.INSTALL, 1), else_=0)
 
 
 def last_approved(
@@ -49,7 +71,7 @@ def last_approved(
     if (before is None) == (before_period is None):
         raise ValueError("give exactly one of before / before_period")
     query = select(Reading).where(
-        Reading.meter_id == meter_id,
+        attributed_to(meter_id),
         Reading.status == ReadingStatus.APPROVED,
         col(Reading.value).is_not(None),
     )
@@ -57,7 +79,8 @@ def last_approved(
         query = query.where(col(Reading.captured_at) < before)
     else:
         query = query.where(col(Reading.period) < before_period)
-    return session.exec(query.order_by(*_newest_first())).first()  # type: ignore[arg-type]
+    newest = (col(Reading.captured_at).desc(), baseline_last(), col(Reading.id).desc())
+    return session.exec(query.order_by(*newest)).first()
 
 
 class PreviousRow(NamedTuple):
@@ -98,8 +121,28 @@ def last_approved_batch(session: Session, keys: Iterable[PreviousKey]) -> dict[P
         # SQLite has no LATERAL; its planner does use the primary key for the join back.
         picks = select(keys_table.c.k, newest(select(Reading.id)).scalar_subquery().label("reading_id")).subquery()
         query = sa_select(*_PREVIOUS_COLUMNS, picks.c.k).join(picks, col(Reading.id) == picks.c.reading_id)
-    rows = session.execute(query).all()
-    return {wanted[index - 1]: PreviousRow(*row) for *row, index in rows}
+    # The reading that reported a key meter's installation, if any, in the same statement (few meters were ever
+    # installed by a reported replacement; the index scan above stays as it is for every other meter).
+    reported = (
+        sa_select(*_PREVIOUS_COLUMNS, keys_table.c.k, literal(1).label("reported"))
+        .select_from(keys_table)
+        .join(MeterReplacement, col(MeterReplacement.new_meter_id) == keys_table.c.meter_id)
+        .join(Reading, col(Reading.uuid) == col(MeterReplacement.reading_uuid))
+        .where(
+            col(Reading.status) == ReadingStatus.APPROVED,
+            col(Reading.captured_at) < keys_table.c.before,
+            col(Reading.value).is_not(None),
+        )
+    )
+    own = query.add_columns(literal(0).label("reported"))
+    best: dict[PreviousKey, tuple[PreviousRow, int]] = {}
+    for *row, index, is_reported in session.execute(union_all(own, reported)).all():
+        key, candidate = wanted[index - 1], PreviousRow(*row)
+        current = best.get(key)
+        # At the same instant the visit's read follows the baseline it was measured after.
+        if current is None or (candidate.captured_at, is_reported) > (current[0].captured_at, current[1]):
+            best[key] = (candidate, is_reported)
+    return {key: row for key, (row, _) in best.items()}
 
 
 def _newest_per_key(keys_table: Any) -> Any:

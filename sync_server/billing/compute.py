@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Executable, case, exists, update
+from sqlalchemy import ColumnElement, Executable, exists, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, or_, select
@@ -37,7 +37,6 @@ from sync_server.models import (
     MeterKind,
     MeterReplacement,
     Reading,
-    ReadingSource,
     ReadingStatus,
     SharedMeterMember,
     TariffRecord,
@@ -46,7 +45,7 @@ from sync_server.models import (
 )
 from sync_server.periods import financial_year
 from sync_server.problems import Problem
-from sync_server.readings_query import last_approved
+from sync_server.readings_query import baseline_last, last_approved
 from sync_server.sql import table_of
 
 __all__ = [
@@ -93,7 +92,7 @@ def approved_in_period(session: Session, meter_id: int, period: str) -> Reading 
         )
         .order_by(
             col(Reading.captured_at).desc(),
-            case((col(Reading.source) == ReadingSource.INSTALL, 1), else_=0),
+            baseline_last(),
             col(Reading.id).desc(),
         )
     ).first()

@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, and_, exists, or_
 from sqlmodel import Session, col, select
 
 from sync_server.models import Meter, MeterReplacement, Reading
+from sync_server.readings_query import attributed_to
 
 __all__ = ["attributed_to", "in_service_during", "period_days", "replacement_measured_by"]
 
@@ -41,15 +42,6 @@ def in_service_during(period: str) -> ColumnElement[bool]:
         col(MeterReplacement.new_meter_id) == col(Meter.id), col(MeterReplacement.replaced_on) >= next_first
     )
     return ~retired & ~installed_later
-
-
-def attributed_to(meter_id: int) -> ColumnElement[bool]:
-    """Readings of a meter for billing: its own, and the reading that reported its installation (stored against
-    the old meter, its value this meter's register)."""
-    reported = select(MeterReplacement.reading_uuid).where(
-        MeterReplacement.new_meter_id == meter_id, col(MeterReplacement.reading_uuid).is_not(None)
-    )
-    return or_(col(Reading.meter_id) == meter_id, col(Reading.uuid).in_(reported))
 
 
 def replacement_measured_by(session: Session, reading: Reading) -> MeterReplacement | None:

@@ -762,10 +762,8 @@ def _read_december(api: PhaseApi, ids: Society) -> None:
                 plan.meter_id = on_route[NEW_METER_NUMBER]["meter_id"]
             previous = on_route[plan.number]["previous"]
             start = ids.opening[plan.key] if plan.key in SKIPPED else ids.november[plan.key]
-            # Not for the new meter: the pull shows its install baseline, not the value read on it at the visit
-            # (a known gap of the pull's previous reading; the bill measures from the visit's value, checked below).
-            if plan.key != REPLACED:
-                assert Decimal(previous["value"]) == start, plan.key
+            # The new meter's too: the value read on it at the visit, not its install baseline below it.
+            assert Decimal(previous["value"]) == start, plan.key
             ids.december[plan.key] = start + _month_units(plan.key, 2)
             readings.append(_reading(plan, captured, value=ids.december[plan.key], photo=_sha256(ids.photos[engineer])))
         results = _push(api, engineer, captured, readings)

@@ -137,6 +137,12 @@ def test_a_replacement_reported_by_the_phone_is_confirmed_and_billed(client: Tes
     # The new meter is on engineer1's route now, its previous read the confirmed reading's.
     pulled = meters_by_unit(client, auth(client, "engineer1"))[UNIT]
     assert pulled["meter_number"] == "NEW-0002"
+    assert Decimal(pulled["previous"]["value"]) == 5  # the visit's read on it, not its baseline 0
+    # The next reading of the new meter is judged against the same read: 5 → 30 is 25 units, nothing below.
+    later = reading(pulled, value="30", captured_at=(NOW + timedelta(days=1)).isoformat())
+    assert _push(client, engineer, later, NOW + timedelta(days=1), protocol=2)["outcome"] == "stored"
+    judged = client.get(f"/api/review/readings/{later['uuid']}", headers=supervisor).json()
+    assert (Decimal(judged["previous_value"]), Decimal(judged["consumption"])) == (5, 25), judged
 
 
 def test_a_rejected_replacement_rejects_its_reading(client: TestClient) -> None:
