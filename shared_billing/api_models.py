@@ -353,6 +353,7 @@ class RunRequest(BaseModel):
 class RunOut(BaseModel):
     id: int
     block_id: int
+    block_code: str
     period: str
     status: RunStatus
     total_units: int
@@ -363,6 +364,10 @@ class RunOut(BaseModel):
     finished_at: datetime | None
     error: str | None  # plain words for people; the details of an unexpected failure are in the server log
     error_code: str | None  # billing.run_failed, billing.run_superseded, billing.run_interrupted
+    started_by: str | None = Field(
+        description="Username of the person who started the run; null when the server's schedule started it"
+    )
+    drafts: int = Field(description="The run's bills still draft: issuing the run numbers and charges them")
 
 
 class CloseRequest(BaseModel):

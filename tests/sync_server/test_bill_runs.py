@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from sync_server.billing import runs
 from sync_server.clock import FixedClock
+from sync_server.scheduling.jobs import monthly_bill_runs
 from tests.sync_server.factories import NOW, auth, finished_run, jpeg_bytes, meters_by_unit, push, reading, sha256
 
 PERIOD = NOW.strftime("%Y-%m")  # the demo's "this month" follows the pinned clock
@@ -359,3 +360,94 @@ def test_a_run_is_answered_before_it_drafts_so_an_in_process_caller_sees_progres
         release.set()
     run = finished_run(client, admin, started["id"])
     assert (run["status"], run["processed"]) == ("done", run["total_units"])
+
+
+# --- Listing runs: the month's scheduled drafts found, reviewed and issued ---
+
+# 1 December 2025, 00:30 in India: when the schedule drafts November's runs (docs/operations.md "Schedules").
+SCHEDULED_AT = datetime(2025, 11, 30, 19, 0, tzinfo=UTC)
+
+
+def _scheduled_runs(client: TestClient) -> None:
+    """November's runs of every block, started as the schedule starts them (its built-in account, its instant)."""
+    outcome = monthly_bill_runs(client.app.state.context, SCHEDULED_AT)  # type: ignore[attr-defined]
+    assert outcome.status == "ok", outcome
+
+
+def _listed(client: TestClient, headers: dict[str, str], **params: Any) -> dict[str, Any]:
+    answer = client.get("/api/billing/runs", params=params, headers=headers)
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())
+
+
+def test_runs_list_newest_first_with_block_starter_and_drafts_left(client: TestClient) -> None:
+    _approve_walkthrough(client)
+    admin = auth(client, "admin")
+    block = _block_b(client, admin)
+    by_hand = _run(client, admin, block)
+    _scheduled_runs(client)
+
+    listed = _listed(client, admin, period=PERIOD)
+    runs = listed["items"]
+    assert listed["total"] == 5
+    # The schedule started its four at 00:30 on the 1st, blocks in code order; the admin's run is older.
+    assert [(r["block_code"], r["started_by"]) for r in runs] == [
+        ("V", None),
+        ("S", None),
+        ("C", None),
+        ("B", None),
+        ("B", "admin"),
+    ]
+    assert runs[-1]["id"] == by_hand["id"]
+    assert (runs[-1]["created"], runs[-1]["drafts"]) == (4, 4)
+    assert {r["drafts"] for r in runs[:-1]} == {0}  # B's flats were drafted by the admin's run already
+    assert datetime.fromisoformat(runs[0]["started_at"]) == SCHEDULED_AT
+    single = client.get(f"/api/billing/runs/{by_hand['id']}", headers=admin).json()
+    assert single == runs[-1]  # one answer for a run, listed or fetched
+
+    issued = client.post(f"/api/billing/runs/{by_hand['id']}/issue", headers=admin).json()
+    assert len(issued) == 4
+    assert _listed(client, admin, block_id=block, period=PERIOD)["items"][-1]["drafts"] == 0
+
+
+def test_runs_list_filters_and_pages(client: TestClient) -> None:
+    _approve_walkthrough(client)
+    admin = auth(client, "admin")
+    block = _block_b(client, admin)
+    _run(client, admin, block)
+    _scheduled_runs(client)
+
+    of_b = _listed(client, admin, block_id=block)
+    assert (of_b["total"], {r["block_code"] for r in of_b["items"]}) == (2, {"B"})
+    assert _listed(client, admin, status="done", period=PERIOD)["total"] == 5
+    assert _listed(client, admin, status="running")["total"] == 0
+    assert _listed(client, admin, period="2025-10")["total"] == 0
+    # q looks in the block's code and name, case-insensitive.
+    assert [r["block_code"] for r in _listed(client, admin, q="VILL")["items"]] == ["V"]
+    assert [r["block_code"] for r in _listed(client, admin, q="block c")["items"]] == ["C"]
+
+    first = _listed(client, admin, limit=2)
+    second = _listed(client, admin, limit=2, offset=2)
+    third = _listed(client, admin, limit=2, offset=4)
+    pages = [first, second, third]
+    assert [(p["total"], len(p["items"])) for p in pages] == [(5, 2), (5, 2), (5, 1)]
+    ids = [r["id"] for p in pages for r in p["items"]]
+    assert ids == [r["id"] for r in _listed(client, admin)["items"]]  # no run on two pages, none left out
+
+
+def test_runs_list_is_for_admins_and_accountants(client: TestClient) -> None:
+    _approve_walkthrough(client)
+    admin = auth(client, "admin")
+    _run(client, admin, _block_b(client, admin))
+    assert _listed(client, auth(client, "accountant"), period=PERIOD)["total"] == 1
+    for name in ("engineer1", "supervisor"):
+        refused = client.get("/api/billing/runs", headers=auth(client, name))
+        assert (refused.status_code, refused.json()["code"]) == (403, "auth.forbidden")
+
+
+@pytest.mark.parametrize(
+    "params", [{"period": "2025-13"}, {"period": "Nov"}, {"status": "pending"}, {"block_id": 0}, {"limit": 0}]
+)
+def test_runs_list_refuses_malformed_filters(client: TestClient, params: dict[str, Any]) -> None:
+    answer = client.get("/api/billing/runs", params=params, headers=auth(client, "admin"))
+    assert answer.status_code == 422, answer.text
