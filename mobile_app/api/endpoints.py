@@ -122,6 +122,7 @@ __all__ = [
     "review_queue",
     "route",
     "run",
+    "run_page",
     "run_schedule",
     "schedules",
     "start_import",
@@ -227,6 +228,15 @@ def start_run(block_id: int, period: str) -> Call[RunOut]:
 
 def run(run_id: int) -> Call[RunOut]:
     return Call("GET", f"/billing/runs/{run_id}", read_model(RunOut))
+
+
+def run_page(
+    q: str | None = None, limit: int = 50, offset: int = 0, *, period: str | None = None
+) -> Call[Page[RunOut]]:
+    """``GET /api/billing/runs``, newest first; ``period`` keeps one month's (the schedule's drafts among them)."""
+    return Call(
+        "GET", "/billing/runs", read_model(Page[RunOut]), params=_paged(q, limit, offset, period=period or None)
+    )
 
 
 def issue_run(run_id: int) -> Call[list[BillOut]]:

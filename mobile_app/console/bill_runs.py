@@ -1,8 +1,16 @@
-"""The admin's bill run: pick a block and month, run it with a progress bar, then issue the drafts."""
+"""The admin's bill run: pick a block and month, run it with a progress bar, then issue the drafts; below, the
+month's runs (the ones the schedule drafted on the 1st among them), each issued from its row.
+
+The runs list shows the chosen month's runs, or the latest runs of any month when that month has none (on the 1st
+the month field shows the new month, the schedule drafted the one before). Keys are per run id: ``run-{id}`` (the
+row), ``run-block-{id}``, ``run-state-{id}``, ``run-counts-{id}``, ``run-by-{id}`` and ``run-issue-{id}`` (shown
+for a done run with drafts left); ``runs_heading``, ``runs_refresh``, ``runs_notice``.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -10,13 +18,60 @@ import flet as ft
 
 from mobile_app.api.errors import ApiClientError
 from mobile_app.console.client import BillingClient
-from mobile_app.ui.common import plural, push_update, rupees, title
+from mobile_app.ui.common import plural, push_update, rupees, society_time, title
 from shared_billing.api_models import RunOut
 from shared_billing.protocol import RunStatus
 
-__all__ = ["BillRunView"]
+__all__ = ["BillRunView", "run_counts", "started_by"]
 
 POLL_S = 0.3
+RUNS_SHOWN = 20  # a month has a run or two per block; older ones are a filter away (the Bills section)
+
+
+def run_counts(run: RunOut) -> str:
+    """A run's progress in a row: "12 of 12 units · 4 drafted · 8 skipped"."""
+    return f"{run.processed} of {plural(run.total_units, 'unit')} · {run.created} drafted · {len(run.skipped)} skipped"
+
+
+def started_by(run: RunOut, zone: tzinfo) -> str:
+    who = run.started_by if run.started_by is not None else "the schedule"
+    return f"Started by {who}, {society_time(run.started_at, zone)}"
+
+
+class _RunRow(ft.Container):
+    """One listed run: built once, then shown again in place (Flet freezes a control rebuilt under the same key,
+    so a row rebuilt on every refresh could not show what its Issue button did)."""
+
+    def __init__(self, view: BillRunView, run_id: int) -> None:
+        self.view = view
+        self.run_id = run_id
+        self.block = ft.Text("", key=f"run-block-{run_id}", weight=ft.FontWeight.BOLD, width=140)
+        self.state = ft.Text("", key=f"run-state-{run_id}", width=70)
+        self.counts = ft.Text("", key=f"run-counts-{run_id}")
+        self.by = ft.Text("", key=f"run-by-{run_id}", size=12)
+        self.issue_button = ft.OutlinedButton(
+            "Issue", icon=ft.Icons.SEND, key=f"run-issue-{run_id}", visible=False, on_click=self._issue
+        )
+        super().__init__(
+            key=f"run-{run_id}",
+            padding=8,
+            border=ft.Border.all(1, ft.Colors.GREY_300),
+            border_radius=8,
+            content=ft.Row(
+                [self.block, self.state, ft.Column([self.counts, self.by], spacing=2, expand=True), self.issue_button]
+            ),
+        )
+
+    def show(self, run: RunOut, zone: tzinfo) -> None:
+        self.block.value = f"{run.block_code} · {run.period}"
+        self.state.value = str(run.status)
+        self.counts.value = run_counts(run)
+        self.by.value = started_by(run, zone)
+        self.issue_button.visible = run.status == RunStatus.DONE and run.drafts > 0
+        self.issue_button.content = f"Issue {plural(run.drafts, 'bill')}"
+
+    async def _issue(self, _event: ft.Event[Any]) -> None:
+        await self.view.issue(self.run_id)
 
 
 class BillRunView(ft.Column):
@@ -36,6 +91,12 @@ class BillRunView(ft.Column):
         )
         self.result = ft.Column(spacing=4, key="run_result")
         self.run_id: int | None = None
+        self.period.on_submit = self._refresh_runs
+        self.runs_heading = ft.Text("Runs", key="runs_heading", weight=ft.FontWeight.BOLD)
+        self.runs_notice = ft.Text("", key="runs_notice", size=12)
+        self.runs = ft.Column(spacing=6, key="runs_list")
+        self.rows: dict[int, _RunRow] = {}
+        self.zone: tzinfo | None = None  # the society's, from the server (load)
         super().__init__(
             spacing=12,
             controls=[
@@ -45,6 +106,16 @@ class BillRunView(ft.Column):
                 self.status,
                 self.issue_button,
                 self.result,
+                ft.Row(
+                    [
+                        self.runs_heading,
+                        ft.IconButton(
+                            ft.Icons.REFRESH, key="runs_refresh", tooltip="Refresh", on_click=self._refresh_runs
+                        ),
+                    ]
+                ),
+                self.runs_notice,
+                self.runs,
             ],
         )
 
@@ -62,7 +133,40 @@ class BillRunView(ft.Column):
         self.block.options = [ft.DropdownOption(key=str(b.id), text=f"{b.code} · {b.name}") for b in blocks]
         if blocks and self.block.value is None:
             self.block.value = str(blocks[0].id)
+        self.zone = society.zone
+        await self.load_runs()
+
+    async def load_runs(self) -> None:
+        """The chosen month's runs, newest first; the latest of any month when it has none yet."""
+        if self.zone is None:  # load() has not reached the server yet, and says why
+            push_update(self)
+            return
+        zone = self.zone
+        month = (self.period.value or "").strip()
+        try:
+            page = await self.client.run_page(RUNS_SHOWN, period=month or None)
+            heading = f"Runs of {month}" if month else "Latest runs"
+            if month and page.total == 0:
+                page = await self.client.run_page(RUNS_SHOWN)
+                heading = f"No runs of {month} yet · latest runs"
+        except ApiClientError as error:
+            self.runs_notice.value = error.message
+            push_update(self)
+            return
+        self.runs_heading.value = heading
+        self.runs_notice.value = "" if page.total <= len(page.items) else f"Newest {len(page.items)} of {page.total}"
+        for run in page.items:
+            row = self.rows.get(run.id)
+            if row is None:
+                row = self.rows[run.id] = _RunRow(self, run.id)
+            row.show(run, zone)
+        shown: list[ft.Control] = [self.rows[run.id] for run in page.items]
+        if [id(c) for c in self.runs.controls] != [id(c) for c in shown]:
+            self.runs.controls = shown or [ft.Text("No bill runs yet", key="no_runs")]
         push_update(self)
+
+    async def _refresh_runs(self, _event: ft.Event[Any]) -> None:
+        await self.load_runs()
 
     async def _start(self, _event: ft.Event[Any]) -> None:
         if not self.block.value:
@@ -85,7 +189,7 @@ class BillRunView(ft.Column):
             self.status.value = error.message
         finally:
             self.start_button.disabled = False
-        push_update(self)
+        await self.load_runs()
 
     def _show_progress(self, run: RunOut) -> None:
         total = max(run.total_units, 1)
@@ -95,8 +199,8 @@ class BillRunView(ft.Column):
             f"{len(run.skipped)} skipped · {run.status}"
         )
         if run.status == RunStatus.DONE:
-            self.issue_button.visible = run.created > 0
-            self.issue_button.content = f"Issue {plural(run.created, 'bill')}"
+            self.issue_button.visible = run.drafts > 0
+            self.issue_button.content = f"Issue {plural(run.drafts, 'bill')}"
             reasons: dict[str, int] = {}
             for skip in run.skipped:
                 reasons[skip["code"]] = reasons.get(skip["code"], 0) + 1
@@ -105,19 +209,23 @@ class BillRunView(ft.Column):
             self.status.value += f": {run.error}"
 
     async def _issue(self, _event: ft.Event[Any]) -> None:
-        if self.run_id is None:
-            return
+        if self.run_id is not None:
+            await self.issue(self.run_id)
+
+    async def issue(self, run_id: int) -> None:
+        """Issue a run's drafts (the one just run, or a listed one) and show the bills numbered."""
         try:
-            bills = await self.client.issue_run(self.run_id)
+            bills = await self.client.issue_run(run_id)
         except ApiClientError as error:
             self.status.value = error.message
             push_update(self)
             return
-        self.issue_button.visible = False
+        if run_id == self.run_id:
+            self.issue_button.visible = False
         total = sum((b.payable for b in bills), Decimal(0))
         self.status.value = f"Issued {plural(len(bills), 'bill')}"
         lines: list[ft.Control] = [
             ft.Text(f"{b.bill_number} · {b.unit_code} · {rupees(b.payable)}", key=f"issued-{b.id}") for b in bills
         ]
         self.result.controls = [*lines, ft.Text(f"Total billed {rupees(total)}", weight=ft.FontWeight.BOLD)]
-        push_update(self)
+        await self.load_runs()

@@ -240,6 +240,10 @@ class BillingClient(ConsoleClient):
     async def run(self, run_id: int) -> RunOut:
         return await self._send(endpoints.run(run_id))
 
+    async def run_page(self, limit: int, *, period: str | None = None) -> Page[RunOut]:
+        """The newest ``limit`` bill runs, of ``period`` if given."""
+        return await self._send(endpoints.run_page(None, limit, 0, period=period))
+
     async def issue_run(self, run_id: int) -> list[BillOut]:
         return await self._send(endpoints.issue_run(run_id))
 
