@@ -551,7 +551,7 @@ def _expected_month(units: dict[str, Decimal], arrears: dict[str, Decimal]) -> d
 
 
 def _block_of(unit_id: str) -> str:
-    """The block a unit belongs to by its id (docs/operations.md "Importing master data"): a flat's letter, VILLA, SCO."""
+    """The block a unit belongs to by its id (docs/operations.md "Importing master data"): its letter, VILLA, SCO."""
     unit = SOCIETY.unit(unit_id)
     return {"villa": "VILLA", "shop": "SCO"}.get(unit.category, unit.flat_no[0])
 

@@ -142,7 +142,7 @@ def test_a_replacement_reported_by_the_phone_is_confirmed_and_billed(client: Tes
     later = reading(pulled, value="30", captured_at=(NOW + timedelta(days=1)).isoformat())
     assert _push(client, engineer, later, NOW + timedelta(days=1), protocol=2)["outcome"] == "stored"
     judged = client.get(f"/api/review/readings/{later['uuid']}", headers=supervisor).json()
-    assert (Decimal(judged["previous_value"]), Decimal(judged["consumption"])) == (5, 25), judged
+    assert (Decimal(judged["previous_value"]), Decimal(judged["consumption"])) == (Decimal(5), Decimal(25)), judged
 
 
 def test_a_rejected_replacement_rejects_its_reading(client: TestClient) -> None:
