@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from sync_server.commands.options import DataDir, settings_from
+from sync_server.commands.options import DataDir, read_input_file, settings_from
 from sync_server.commands.progress import terminal_progress
 from sync_server.imports.report import ImportReport
 
@@ -34,17 +34,6 @@ def _summary(report: ImportReport) -> str:
             lines.append(f"{title}:")
             lines += [f"  line {issue.line} {issue.unit_id or '-'}: {issue.reason}" for issue in issues]
     return "\n".join(lines)
-
-
-def _read(path: Path) -> bytes:
-    try:
-        if path.stat().st_size > _MAX_BYTES:
-            typer.echo(f"{path}: over {_MAX_BYTES // (1024 * 1024)} MiB, not a master-data file", err=True)
-            raise typer.Exit(2)
-        return path.read_bytes()
-    except OSError as error:
-        typer.echo(f"cannot read {path}: {error.strerror or error}", err=True)
-        raise typer.Exit(2) from None
 
 
 def master(
@@ -78,7 +67,7 @@ def master(
         first_day = date.fromisoformat(members_from) if members_from is not None else None
     except ValueError:
         raise typer.BadParameter("a day is YYYY-MM-DD", param_hint="--members-from") from None
-    data = _read(file)
+    data = read_input_file(file, max_bytes=_MAX_BYTES, kind="a master-data file")
     settings = settings_from(data_dir)
     engine = engine_for(settings)
     try:

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from sync_server.commands.options import DataDir, settings_from
+from sync_server.commands.options import DataDir, read_input_file, settings_from
 from sync_server.commands.progress import terminal_progress
 from sync_server.imports.report import ImportReport
 
@@ -20,17 +20,6 @@ __all__ = ["openings"]
 
 _MAX_BYTES = 32 * 1024 * 1024  # far above any society's opening position; refuses a wrong file before reading it
 _TITLES = {"opening_readings": "Opening readings", "opening_balances": "Opening balances"}
-
-
-def _read(path: Path) -> bytes:
-    try:
-        if path.stat().st_size > _MAX_BYTES:
-            typer.echo(f"{path}: over {_MAX_BYTES // (1024 * 1024)} MiB, not an opening-position file", err=True)
-            raise typer.Exit(2)
-        return path.read_bytes()
-    except OSError as error:
-        typer.echo(f"cannot read {path}: {error.strerror or error}", err=True)
-        raise typer.Exit(2) from None
 
 
 def _summary(report: ImportReport) -> str:
@@ -88,7 +77,10 @@ def openings(
     ]
     if not files:
         raise typer.BadParameter("give --readings FILE, --balances FILE or both", param_hint="--readings/--balances")
-    data = [(path, _read(path), importer) for path, importer in files]
+    data = [
+        (path, read_input_file(path, max_bytes=_MAX_BYTES, kind="an opening-position file"), importer)
+        for path, importer in files
+    ]
     settings = settings_from(data_dir)
     engine = engine_for(settings)
     reports: dict[Path, ImportReport] = {}

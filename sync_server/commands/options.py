@@ -9,7 +9,7 @@ import typer
 
 from sync_server.config import Settings
 
-__all__ = ["DataDir", "Host", "Port", "settings_from"]
+__all__ = ["DataDir", "Host", "Port", "read_input_file", "settings_from"]
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Folder for the SQLite database, photos, secret")]
 Host = Annotated[str | None, typer.Option("--host", help="Address to bind (default 127.0.0.1)")]
@@ -26,3 +26,16 @@ def settings_from(data_dir: Path | None, host: str | None = None, port: int | No
     if port is not None:
         overrides["port"] = port
     return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def read_input_file(path: Path, *, max_bytes: int, kind: str) -> bytes:
+    """The bytes of a file a command imports; exit code 2 with a message when it is missing, unreadable or far too
+    large for ``kind`` (refused before reading it all: it is the wrong file)."""
+    try:
+        if path.stat().st_size > max_bytes:
+            typer.echo(f"{path}: over {max_bytes // (1024 * 1024)} MiB, not {kind}", err=True)
+            raise typer.Exit(2)
+        return path.read_bytes()
+    except OSError as error:
+        typer.echo(f"cannot read {path}: {error.strerror or error}", err=True)
+        raise typer.Exit(2) from None
