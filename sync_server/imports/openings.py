@@ -2,7 +2,7 @@
 the first month bills from real history and carries real arrears (docs/operations.md "Opening position").
 
 - **Opening readings** (columns ``meter`` — the meter's number —, ``date``, ``value``): each becomes an approved
-  reading (source ``import``) captured at noon of that day in the society's zone. Billing measures a period from
+  reading (source ``import``) captured at the start of that day in the society's zone. Billing measures a period from
   the latest approved reading of an earlier period (sync_server/billing/compute.py), so the first bill after it
   measures from it. The value must fit the meter's register (shared_billing/readings.py).
 - **Opening balances** (``unit``, ``amount``, optional ``date``, by default today): one ledger entry of kind
@@ -98,9 +98,10 @@ class _Quarantine(Exception):
 
 
 def opening_instant(day: date, tz: ZoneInfo) -> datetime:
-    """When an opening reading of ``day`` is stamped: noon of the society's day, in UTC (midday keeps it inside
-    the day, and so inside its month, whatever the zone)."""
-    return datetime.combine(day, time(12), tz).astimezone(UTC)
+    """When an opening reading of ``day`` is stamped: the start of the society's day, in UTC. Never in the future
+    (a day after today is refused), so a reading the engineer takes later that same day is measured from it: stamped
+    at noon, an opening imported in the morning was nobody's previous reading until noon."""
+    return datetime.combine(day, time(0), tz).astimezone(UTC)
 
 
 @dataclass

@@ -241,8 +241,8 @@ def test_opening_readings_from_a_quirky_csv_quarantine_bad_rows_with_reasons(
 
     villa = _opening(engine, n["VILLA-A1"])
     assert (villa.value, villa.value_text, villa.status) == (Decimal(5000), "5000", ReadingStatus.APPROVED)
-    # Noon of 31 October in India, stored in UTC; its period is October.
-    assert villa.captured_at == datetime(2025, 10, 31, 6, 30, tzinfo=UTC)
+    # The start of 31 October in India, stored in UTC (still 30 October there); its period is October.
+    assert villa.captured_at == datetime(2025, 10, 30, 18, 30, tzinfo=UTC)
     assert (villa.period, villa.photo_required, villa.decided_by_id) == ("2025-10", False, admin.id)
     assert _opening(engine, n["VILLA-A2"]).value == Decimal(7000)
     assert _opening(engine, n["SCO-1"]).value_text == "123"
@@ -286,7 +286,7 @@ def test_the_same_file_again_changes_nothing_and_a_corrected_row_updates(
     report = _readings(engine, corrected, admin, settings)
     assert report.counts == {"readings_imported": 0, "readings_updated": 1, "readings_unchanged": 2}
     villa = _opening(engine, n["VILLA-A1"])
-    assert (villa.value, villa.captured_at.date()) == (Decimal(5100), date(2025, 10, 30))
+    assert (villa.value, villa.captured_at.astimezone(settings.tz).date()) == (Decimal(5100), date(2025, 10, 30))
     with Session(engine) as session:
         event = session.exec(select(AuditEvent).where(AuditEvent.action == "reading.opening_updated")).one()
         assert event.entity_id == str(villa.uuid)
