@@ -87,7 +87,8 @@ def test_bill_run_payment_and_pdf_in_the_console(tmp_path: Path) -> None:
             assert _visible(page, "bill.no_approved_reading")
             assert page.get_by_role("progressbar").count() == 1
             wait_settled_screenshot(page, shots / "bill-run.png")
-            page.get_by_role("button", name="Issue 4 bills").click()
+            # The run is listed below with its own Issue button too: the one beside the progress is first.
+            page.get_by_role("button", name="Issue 4 bills").first.click()
             _eventually(lambda: _visible(page, "Issued 4 bills"), 30, "the issue")
 
             page.get_by_role("button", name="Bills").click()
