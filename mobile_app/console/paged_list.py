@@ -48,6 +48,7 @@ class PagedList(ft.Column):
         self.start = 0
         self.total = 0
         self.query: str | None = None
+        self.loads = 0  # loads started: only the newest may draw its page
         self.search = ft.TextField(
             label=hint, key=f"{name}_search", width=320, dense=True, on_submit=self._search, prefix_icon=ft.Icons.SEARCH
         )
@@ -76,16 +77,25 @@ class PagedList(ft.Column):
         )
 
     async def load(self) -> None:
-        """Show the current page again (after a change); a page left empty by a removal steps back one page."""
+        """Show the current page again (after a change); a page left empty by a removal steps back one page.
+
+        Loads may overlap (a save's reload while the first page is still on its way, a search typed meanwhile): a
+        load that a newer one overtook draws nothing, so an older answer never hides a newer row or search."""
+        self.loads += 1
+        this_load = self.loads
         try:
             page = await self.fetch(self.query, self.page_size, self.start)
-            if not page.items and page.total and self.start >= page.total:
+            if not page.items and page.total and self.start >= page.total and this_load == self.loads:
                 self.start = max(0, (page.total - 1) // self.page_size * self.page_size)
                 page = await self.fetch(self.query, self.page_size, self.start)
         except ApiClientError as error:
+            if this_load != self.loads:
+                return
             self.range.value = error.message
             self.range.color = ft.Colors.RED_700
             push_update(self)
+            return
+        if this_load != self.loads:
             return
         self.total = page.total
         self.range.value = range_text(self.start, len(page.items), page.total)

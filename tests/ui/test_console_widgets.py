@@ -3,6 +3,7 @@ its field, and numbers in Indian grouping."""
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from typing import Any
 
@@ -98,6 +99,42 @@ def test_paged_list_pages_and_searches_one_page_at_a_time() -> None:
 
     run_app(main, scenario)
     assert asked == [(None, 20, 0), (None, 20, 20), ("block 123", 20, 0), ("nowhere", 20, 0)]
+
+
+def test_a_slow_older_page_never_overwrites_a_newer_one() -> None:
+    """The first page is slow to come (a loaded server); a search typed meanwhile answers first and stays."""
+    first_asked = asyncio.Event()
+    let_first_answer = asyncio.Event()
+
+    async def fetch(q: str | None, limit: int, offset: int) -> Page[Any]:
+        if q is None:
+            first_asked.set()
+            await let_first_answer.wait()
+        found = [b for b in BLOCKS if q is None or q.lower() in b.name.lower()]
+        return Page[BlockOut](items=found[offset : offset + limit], total=len(found), limit=limit, offset=offset)
+
+    def row(block: BlockOut) -> ft.Control:
+        return ft.Text(f"{block.code} · {block.name}", key=f"row-{block.id}")
+
+    async def main(page: ft.Page) -> None:
+        listing = PagedList("blocks", fetch, row)
+        page.add(listing)
+        page.run_task(listing.load)
+
+    async def scenario(driver: FletDriver) -> None:
+        await driver.wait_for(first_asked.is_set, message="the first page asked for")
+        await driver.type_text("blocks_search", "block 123")
+        await driver.submit("blocks_search")
+        await driver.wait_for(lambda: value_of(driver, "blocks_range") == "1–6 of 6", message="search results")
+        let_first_answer.set()
+        await asyncio.sleep(0.2)  # the older answer arrives now, and must draw nothing
+        assert value_of(driver, "blocks_range") == "1–6 of 6"
+        assert value_of(driver, "row-123") == "B0123 · Block 123"
+        with pytest.raises(LookupError):
+            driver.find("row-1")
+        assert driver.crashes() == []
+
+    run_app(main, scenario)
 
 
 def test_form_shows_the_error_beside_the_field_and_keeps_what_was_typed() -> None:
