@@ -44,10 +44,12 @@ def _type(page: Page, label: str, text: str) -> None:
 def _choose(page: Page, nth: int, option: str) -> None:
     """Open the screen's ``nth`` dropdown (Flutter labels none of them in its semantics tree; they are in the
     screen's layout order) and pick the option whose text starts with ``option``."""
+    matches = page.get_by_text(option, exact=False)
+    # The option's text may be on the screen already (a list row): wait for the open menu's own, drawn last.
+    before = matches.count()
     page.locator("flt-semantics[aria-expanded]").nth(nth).click()
-    item = page.get_by_text(option, exact=False).last
-    _eventually(lambda: item.count() > 0, WAIT, f"the option {option!r}")
-    item.click(force=True)  # the menu item's own node lies over its text
+    _eventually(lambda: matches.count() > before, WAIT, f"the option {option!r} in the open menu")
+    matches.last.click(force=True)  # the menu item's own node lies over its text
     page.wait_for_timeout(300)
 
 
