@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from sync_server.commands.options import DataDir, read_input_file, settings_from
+from sync_server.commands.options import ActingAs, DataDir, DryRun, ReportPath, read_input_file, settings_from
 from sync_server.commands.progress import terminal_progress
 from sync_server.imports.report import ImportReport
 
@@ -38,10 +38,8 @@ def _summary(report: ImportReport) -> str:
 
 def master(
     file: Annotated[Path, typer.Argument(help="The master-data file (JSON lines)", show_default=False)],
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and count, write nothing")] = False,
-    report_path: Annotated[
-        Path | None, typer.Option("--report", help="Write the quarantined lines and why, as CSV, to this file")
-    ] = None,
+    dry_run: DryRun = False,
+    report_path: ReportPath = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
     tariff: Annotated[
         str | None, typer.Option("--tariff", help="Bill new units on this stored tariff (its code, e.g. BLESSINGS)")
@@ -50,7 +48,7 @@ def master(
         str | None, typer.Option("--members-from", help="Motors' flats share them from this day (default today)")
     ] = None,
     data_dir: DataDir = None,
-    acting_as: Annotated[str | None, typer.Option("--as", help="The admin the import is audited as")] = None,
+    acting_as: ActingAs = None,
 ) -> None:
     """Import the replaced system's master-data file: blocks, units, meters, motors and their flats.
 

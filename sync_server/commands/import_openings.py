@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from sync_server.commands.options import DataDir, read_input_file, settings_from
+from sync_server.commands.options import ActingAs, DataDir, DryRun, ReportPath, read_input_file, settings_from
 from sync_server.commands.progress import terminal_progress
 from sync_server.imports.report import ImportReport
 
@@ -50,13 +50,11 @@ def openings(
     balances: Annotated[
         Path | None, typer.Option("--balances", help="CSV or XLSX of opening balances: unit, amount[, date]")
     ] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and count, write nothing")] = False,
-    report_path: Annotated[
-        Path | None, typer.Option("--report", help="Write the quarantined lines and why, as CSV, to this file")
-    ] = None,
+    dry_run: DryRun = False,
+    report_path: ReportPath = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the reports as JSON")] = False,
     data_dir: DataDir = None,
-    acting_as: Annotated[str | None, typer.Option("--as", help="The admin the import is audited as")] = None,
+    acting_as: ActingAs = None,
 ) -> None:
     """Import opening readings and balances, so the first month bills from real history and arrears.
 

@@ -9,11 +9,17 @@ import typer
 
 from sync_server.config import Settings
 
-__all__ = ["DataDir", "Host", "Port", "read_input_file", "settings_from"]
+__all__ = ["ActingAs", "DataDir", "DryRun", "Host", "Port", "ReportPath", "read_input_file", "settings_from"]
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Folder for the SQLite database, photos, secret")]
 Host = Annotated[str | None, typer.Option("--host", help="Address to bind (default 127.0.0.1)")]
 Port = Annotated[int | None, typer.Option("--port", help="Port to listen on (default 8000)")]
+# The import commands' shared options.
+DryRun = Annotated[bool, typer.Option("--dry-run", help="Check and count, write nothing")]
+ReportPath = Annotated[
+    Path | None, typer.Option("--report", help="Write the quarantined lines and why, as CSV, to this file")
+]
+ActingAs = Annotated[str | None, typer.Option("--as", help="The admin the import is audited as")]
 
 
 def settings_from(data_dir: Path | None, host: str | None = None, port: int | None = None) -> Settings:
