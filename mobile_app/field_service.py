@@ -15,12 +15,14 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
 
 from mobile_app.capture import CaptureDraft, CaptureError, CaptureProblem, build_reading
 from mobile_app.photos import prepare_photo, save_photo
+from mobile_app.route_model import RouteFilter, RouteRow, RouteSnapshot, SyncStatus
 from mobile_app.store import (
     ReadingRecord,
     Store,
@@ -36,7 +38,9 @@ from mobile_app.store import (
 )
 from mobile_app.store.sync_state import PULL_CURSOR_KEY, get_check_limits
 from mobile_app.sync import ApiError, Backoff, StoreTokenStore, SyncApi, SyncEngine, SyncReport, TransportError
+from shared_billing.charge_estimate import ChargeEstimate
 from shared_billing.checks import CheckLimits
+from shared_billing.plausibility import ExpectedWindow
 from shared_billing.protocol import MeterAssignment, ReadingV1, ReadingV2, Replacement, Role
 
 __all__ = ["FieldService", "Profile", "SignInError"]
@@ -148,6 +152,26 @@ class FieldService:
 
     def meter(self, meter_id: int) -> MeterAssignment | None:
         return next((m for m in self.meters() if m.meter_id == meter_id), None)
+
+    # --- the route and the capture screen's checks (issue 12; SCAFFOLD: being written) --------------------------
+    def route(self, route_filter: RouteFilter = RouteFilter.ALL, search: str | None = None) -> RouteSnapshot:
+        """The route in walk order with each meter's progress this period (server and phone together)."""
+        raise NotImplementedError
+
+    def route_row(self, meter_id: int) -> RouteRow | None:
+        raise NotImplementedError
+
+    def status(self) -> SyncStatus:
+        """Online / offline / syncing, the last successful sync and the signed-in engineer's readings waiting."""
+        raise NotImplementedError
+
+    def window(self, meter: MeterAssignment, at: datetime | None = None) -> ExpectedWindow | None:
+        """The values a read of ``meter`` at ``at`` (default now) may plausibly show; None without history."""
+        raise NotImplementedError
+
+    def estimate(self, meter: MeterAssignment, value: Decimal) -> ChargeEstimate | None:
+        """The unit's own charges if ``value`` is read now; None without a previous read or a tariff."""
+        raise NotImplementedError
 
     def readings(self) -> list[ReadingRecord]:
         return list_readings(store=self.store)

@@ -50,6 +50,9 @@ class ReadingFlag(StrEnum):
     CLOCK_DRIFT = "clock_drift"
     SECOND_READ_IN_PERIOD = "second_read_in_period"  # the server's: it knows the meter's other readings
     PHOTO_PENDING = "photo_pending"  # in a push result only, never stored: the photo may still arrive
+    # Outside the window the meter's history expects for the day (``shared_billing.plausibility``); the engineer
+    # re-keyed it and a photo proves it (a "verified" read).
+    OUTSIDE_WINDOW = "outside_window"
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -56,6 +56,7 @@ __all__ = [
     "Decision",
     "DecisionStatus",
     "DeviceId",
+    "FieldTariff",
     "ImportKind",
     "ImportStatus",
     "Instant",
@@ -71,6 +72,7 @@ __all__ = [
     "NulFreeStr",
     "Outcome",
     "PaymentMode",
+    "PeriodRead",
     "PreviousReading",
     "PullResponse",
     "PushRequest",
@@ -89,6 +91,7 @@ __all__ = [
     "ScheduleStatus",
     "SkipReason",
     "UnitCategory",
+    "UsageWindow",
     "as_latest",
     "canonical_json",
     "payload_sha256",
@@ -384,6 +387,31 @@ class PreviousReading(BaseModel):
     captured_at: AwareDatetime
 
 
+class UsageWindow(BaseModel):
+    """How much a meter usually advances per day, from its history (``shared_billing.plausibility``): the phone
+    turns it into the expected window for the day it is read, offline, with the same function the server uses."""
+
+    since_value: str  # the newest approved actual reading the window counts from
+    since: AwareDatetime
+    daily_use: str  # average units per day (register units, before the multiplier)
+    low_per_day: str  # the window's per-day bounds: the average widened by the history's spread
+    high_per_day: str
+    reads: int  # how many reads the average rests on
+
+
+class PeriodRead(BaseModel):
+    """The server's latest reading of a meter in the current billing period, and where its review stands."""
+
+    reading_uuid: UUID
+    read_type: ReadType
+    value: str | None
+    captured_at: AwareDatetime
+    status: ReadingStatus
+    reason: str | None = None  # the supervisor's, for a rejection or a re-read
+    due_on: date | None = None  # a re-read's due date
+    flags: list[str] = []
+
+
 class MeterAssignment(BaseModel):
     meter_id: int
     meter_number: str
@@ -398,6 +426,18 @@ class MeterAssignment(BaseModel):
     previous: PreviousReading | None
     # The meter's place on the engineer's route (the pull lists meters in this order); absent from older servers.
     walk_order: int | None = None
+    # Issue 12, all additive (an older server sends none of them):
+    # the last approved actual reads, newest first (at most six), for the meter's detail screen;
+    history: list[PreviousReading] = []
+    # the meter's usual daily use from that history (``shared_billing.plausibility``), None when there is too little;
+    usage: UsageWindow | None = None
+    # the unit's tariff (a code of ``PullResponse.tariffs``), unit type and sanctioned load, for the capture
+    # screen's estimate of the unit's own charges; None for a meter without a unit (a shared meter);
+    tariff_code: str | None = None
+    unit_type: str | None = None
+    sanctioned_load_kw: str | None = None
+    # the server's latest reading of this meter in the current billing period (from any phone), if any.
+    period_read: PeriodRead | None = None
 
 
 class DecisionStatus(StrEnum):
@@ -411,6 +451,8 @@ class Decision(BaseModel):
     status: DecisionStatus
     reason: str | None
     decided_at: AwareDatetime
+    # A rejection or a re-read: the day the new read is due (society's calendar); None from an older server.
+    due_on: date | None = None
 
 
 class FieldLimits(BaseModel):
@@ -419,6 +461,12 @@ class FieldLimits(BaseModel):
 
     gps_accuracy_limit_m: Annotated[float, Field(ge=0, allow_inf_nan=False)]
     gps_radius_m: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+class FieldTariff(BaseModel):
+    code: str
+    name: str
+    config: dict[str, Any]
 
 
 class PullResponse(BaseModel):
@@ -430,6 +478,10 @@ class PullResponse(BaseModel):
     decisions: list[Decision]
     # Additive: in every pull (a changed setting reaches phones at their next sync); None from an older server.
     limits: FieldLimits | None = None
+    # Issue 12, additive: the society's time zone (its billing periods are months there) and the tariffs the
+    # listed meters name (``MeterAssignment.tariff_code``: the version in force now, as ``Tariff.to_dict()``).
+    zone: str | None = None
+    tariffs: list[FieldTariff] = []
 
 
 # --- Imports: records brought over from the system Fieldmeter replaces (docs/api.md "Imports") ---

@@ -146,6 +146,9 @@ def test_an_item_without_a_readable_uuid_fails_the_batch_naming_its_index(client
     assert _count_readings(client) == before
 
 
+UNKNOWN_READING = "6f1c2a4e-1d3b-4c5a-9e8f-0a1b2c3d4e5f"
+
+
 @pytest.mark.parametrize(
     ("who", "method", "url", "body"),
     [
@@ -161,7 +164,8 @@ def test_an_item_without_a_readable_uuid_fails_the_batch_naming_its_index(client
         ("admin", "PUT", "/api/meters/1/assignment", {"engineer_id": 2**63}),
         ("admin", "POST", "/api/billing/runs", {"block_id": 1, "period": "9999-12"}),
         ("admin", "POST", "/api/payments", {"unit_id": 1, "amount": "1", "paid_on": "0001-01-01", "mode": "cash"}),
-        ("supervisor", "POST", f"/api/review/readings/{uuid.uuid4()}/reject", {"reason": "no\x00"}),
+        # A fixed uuid: parameter ids must be the same in every collection (pytest-xdist workers compare them).
+        ("supervisor", "POST", f"/api/review/readings/{UNKNOWN_READING}/reject", {"reason": "no\x00"}),
         (None, "POST", "/api/auth/login", {"username": "admin\x00", "password": "x", "device_id": "d"}),
         (None, "POST", "/api/auth/refresh", {"refresh_token": "t" * 5000, "device_id": "d"}),
     ],
