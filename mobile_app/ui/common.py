@@ -6,7 +6,10 @@ from datetime import date, datetime, tzinfo
 from decimal import Decimal
 
 import flet as ft
-from babel.numbers import format_currency, format_decimal
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_currency, format_decimal, get_decimal_symbol
+
+from mobile_app.i18n import current_date_locale, current_locale
 
 __all__ = [
     "day",
@@ -27,7 +30,8 @@ def local_time(moment: datetime | None, zone: tzinfo | None = None) -> str:
     the device's own on the phone (``None``)."""
     if moment is None:
         return "—"
-    return moment.astimezone(zone).strftime("%d %b %Y, %H:%M")
+    local = moment.astimezone(zone)  # zone None: the device's own, as astimezone() finds it
+    return format_datetime(local, "dd MMM yyyy, HH:mm", tzinfo=local.tzinfo, locale=current_date_locale())
 
 
 def society_time(text: datetime | str | None, zone: tzinfo) -> str:
@@ -44,12 +48,13 @@ def day(text: date | str | None) -> str:
     """An API calendar date (already the society's: due dates, payment dates) for people."""
     if isinstance(text, str):
         text = date.fromisoformat(text) if text else None
-    return text.strftime("%d %b %Y") if text else "—"
+    return format_date(text, "dd MMM yyyy", locale=current_date_locale()) if text else "—"
 
 
 def rupees(amount: Decimal | str) -> str:
-    """Indian grouping and the rupee sign: ₹1,23,456.50."""
-    return format_currency(Decimal(amount), "INR", locale="en_IN")
+    """Indian grouping and the rupee sign: ₹1,23,456.50 (in the session's language: babel's hi_IN and pa_IN
+    write it the same way today)."""
+    return format_currency(Decimal(amount), "INR", locale=current_locale())
 
 
 def indian_number(number: int | Decimal | str) -> str:
@@ -57,10 +62,14 @@ def indian_number(number: int | Decimal | str) -> str:
     (a register value's places mean something), never rounded."""
     text = format(Decimal(number), "f")
     whole, point, fraction = text.partition(".")
-    return format_decimal(Decimal(whole), locale="en_IN") + point + fraction
+    if point:
+        point = get_decimal_symbol(current_locale())
+    return format_decimal(Decimal(whole), locale=current_locale()) + point + fraction
 
 
 def plural(count: int, noun: str) -> str:
+    """English only ("3 meters"): a translated count needs the whole sentence in ``ngettext``, because other
+    languages inflect more than the noun."""
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
