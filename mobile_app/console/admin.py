@@ -11,6 +11,7 @@ import flet as ft
 
 from mobile_app.api.errors import ApiClientError
 from mobile_app.console.client import ConsoleClient
+from mobile_app.i18n import _
 from mobile_app.ui.common import day, mounted_page, push_update, rupees, show_message, society_time, title
 from shared_billing.api_models import BillOut, ReviewItem
 from shared_billing.protocol import MeterKind
@@ -30,15 +31,15 @@ class AdminView(ft.Column):
             controls=[
                 ft.Row(
                     [
-                        title("Billing"),
-                        ft.IconButton(ft.Icons.REFRESH, key="refresh", tooltip="Refresh", on_click=self._refresh),
+                        title(_("Billing")),
+                        ft.IconButton(ft.Icons.REFRESH, key="refresh", tooltip=_("Refresh"), on_click=self._refresh),
                     ]
                 ),
-                ft.Text("Approved readings", weight=ft.FontWeight.BOLD),
+                ft.Text(_("Approved readings"), weight=ft.FontWeight.BOLD),
                 self.readings,
-                ft.Text("Bills", weight=ft.FontWeight.BOLD),
+                ft.Text(_("Bills"), weight=ft.FontWeight.BOLD),
                 self.bills,
-                ft.Text("Meters and units", weight=ft.FontWeight.BOLD),
+                ft.Text(_("Meters and units"), weight=ft.FontWeight.BOLD),
                 self.meters,
             ],
         )
@@ -63,16 +64,20 @@ class AdminView(ft.Column):
         # Billable: a unit's own meter with a consumption (an earlier approved reading to measure from).
         field_readings = [r for r in readings if r.meter_kind == MeterKind.UNIT and r.consumption is not None]
         self.readings.controls = [self._reading_row(r, r.uuid in billed) for r in field_readings[:50]] or [
-            ft.Text("No approved readings")
+            ft.Text(_("No approved readings"))
         ]
         self.bills.controls = [self._bill_row(bill, society.zone) for bill in bills] or [
-            ft.Text("No bills yet", key="no_bills")
+            ft.Text(_("No bills yet"), key="no_bills")
         ]
         unit_names: dict[int | None, str] = {unit.id: unit.code for unit in units}
         self.meters.controls = [
             ft.Text(
-                f"{meter.number} · {unit_names.get(meter.unit_id, meter.label or 'shared')} · "
-                f"{meter.dials} dials · engineer {meter.engineer_id or '—'}",
+                _("{number} · {unit} · {dials} dials · engineer {engineer}").format(
+                    number=meter.number,
+                    unit=unit_names.get(meter.unit_id, meter.label or _("shared")),
+                    dials=meter.dials,
+                    engineer=meter.engineer_id or "—",
+                ),
                 size=12,
             )
             for meter in meters
@@ -82,14 +87,21 @@ class AdminView(ft.Column):
     def _reading_row(self, reading: ReviewItem, billed: bool) -> ft.Control:
         uuid = reading.uuid
         button: ft.Control = (
-            ft.Text("billed", color=ft.Colors.GREEN_700)
+            ft.Text(_("billed"), color=ft.Colors.GREEN_700)
             if billed
-            else ft.FilledButton(f"Bill {reading.unit_code}", key=f"bill-{uuid}", on_click=partial(self._bill, uuid))
+            else ft.FilledButton(
+                _("Bill {unit}").format(unit=reading.unit_code), key=f"bill-{uuid}", on_click=partial(self._bill, uuid)
+            )
         )
         return ft.Row(
             [
                 ft.Text(
-                    f"{reading.unit_code} · {reading.period} · {reading.value} ({reading.consumption or '—'} units)",
+                    _("{unit} · {period} · {value} ({consumption} units)").format(
+                        unit=reading.unit_code,
+                        period=reading.period,
+                        value=reading.value,
+                        consumption=reading.consumption or "—",
+                    ),
                     expand=True,
                 ),
                 button,
@@ -107,9 +119,13 @@ class AdminView(ft.Column):
             content=ft.Column(
                 [
                     ft.Text(f"{bill.bill_number} · {bill.unit_code} · {bill.period}", weight=ft.FontWeight.BOLD),
-                    ft.Text(f"Payable {rupees(bill.payable)}", size=18, key=f"payable-{bill.id}"),
                     ft.Text(
-                        f"Issued {society_time(bill.issued_at, zone)} · due {day(bill.due_on)}",
+                        _("Payable {amount}").format(amount=rupees(bill.payable)), size=18, key=f"payable-{bill.id}"
+                    ),
+                    ft.Text(
+                        _("Issued {issued} · due {due}").format(
+                            issued=society_time(bill.issued_at, zone), due=day(bill.due_on)
+                        ),
                         size=12,
                         key=f"issued-at-{bill.id}",
                     ),
@@ -126,5 +142,7 @@ class AdminView(ft.Column):
                 show_message(page, error.message, error=True)
             return
         if (page := mounted_page(self)) is not None:
-            show_message(page, f"Bill {bill.bill_number}: {rupees(bill.payable)}")
+            show_message(
+                page, _("Bill {number}: {amount}").format(number=bill.bill_number, amount=rupees(bill.payable))
+            )
         await self.load()

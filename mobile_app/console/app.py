@@ -27,6 +27,7 @@ from mobile_app.console.review import ReviewView
 from mobile_app.console.routes_admin import RoutesView
 from mobile_app.console.schedules_admin import SchedulesView
 from mobile_app.console.tariffs_admin import TariffsView
+from mobile_app.i18n import _
 from mobile_app.ui.common import push_update
 from mobile_app.ui.sign_in import SignInView
 from shared_billing.protocol import Role
@@ -49,14 +50,16 @@ class ConsoleApp:
         self.body = ft.Container(expand=True, padding=16)
 
     def start(self) -> None:
-        self.page.title = "Fieldmeter console"
+        self.page.title = _("Fieldmeter console")
         self.page.add(self.body)
         self.show_sign_in()
 
     def show_sign_in(self, notice: str = "") -> None:
         self.page.appbar = None
         view = SignInView(
-            heading="Fieldmeter console", hint="Supervisors review readings; admins bill them.", sign_in=self._sign_in
+            heading=_("Fieldmeter console"),
+            hint=_("Supervisors review readings; admins bill them."),
+            sign_in=self._sign_in,
         )
         view.error.value = notice
         self.body.content = view
@@ -70,7 +73,7 @@ class ConsoleApp:
         try:
             role = await self.client.sign_in(username.strip(), password, self.device_id)
         except ApiClientError as error:
-            return "Wrong username or password" if error.status == 401 else error.message
+            return _("Wrong username or password") if error.status == 401 else error.message
         view: ft.Control
         if role == Role.SUPERVISOR:
             view = ReviewView(self.client)
@@ -79,10 +82,10 @@ class ConsoleApp:
         elif role == Role.ACCOUNTANT:
             view = BillsView(self.client, can_record_payments=True)
         else:
-            view = ft.Text("Field engineers use the Fieldmeter app on their phone.", key="wrong_role")
+            view = ft.Text(_("Field engineers use the Fieldmeter app on their phone."), key="wrong_role")
         self.page.appbar = ft.AppBar(
-            title=ft.Text(f"Fieldmeter · {username.strip()} ({role})"),
-            actions=[ft.TextButton("Sign out", key="sign_out", on_click=self._sign_out)],
+            title=ft.Text(_("Fieldmeter · {user} ({role})").format(user=username.strip(), role=role)),
+            actions=[ft.TextButton(_("Sign out"), key="sign_out", on_click=self._sign_out)],
         )
         self.body.content = view
         self.page.update()
@@ -128,16 +131,16 @@ class AdminShell(ft.Column):
             "schedules": SchedulesView(client),
         }
         labels = {
-            "runs": "Bill run",
-            "bills": "Bills",
-            "readings": "Readings",
-            "premises": "Blocks & units",
-            "meters": "Meters",
-            "people": "People",
-            "routes": "Routes",
-            "tariffs": "Tariffs",
-            "imports": "Import",
-            "schedules": "Schedules",
+            "runs": _("Bill run"),
+            "bills": _("Bills"),
+            "readings": _("Readings"),
+            "premises": _("Blocks & units"),
+            "meters": _("Meters"),
+            "people": _("People"),
+            "routes": _("Routes"),
+            "tariffs": _("Tariffs"),
+            "imports": _("Import"),
+            "schedules": _("Schedules"),
         }
         self.body = ft.Container(content=self.sections["runs"], expand=True)
         nav = ft.Row(

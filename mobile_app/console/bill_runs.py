@@ -18,7 +18,8 @@ import flet as ft
 
 from mobile_app.api.errors import ApiClientError
 from mobile_app.console.client import BillingClient
-from mobile_app.ui.common import plural, push_update, rupees, society_time, title
+from mobile_app.i18n import _, ngettext
+from mobile_app.ui.common import push_update, rupees, society_time, title
 from shared_billing.api_models import RunOut
 from shared_billing.protocol import RunStatus
 
@@ -30,12 +31,28 @@ RUNS_SHOWN = 20  # a month has a run or two per block; older ones are a filter a
 
 def run_counts(run: RunOut) -> str:
     """A run's progress in a row: "12 of 12 units · 4 drafted · 8 skipped"."""
-    return f"{run.processed} of {plural(run.total_units, 'unit')} · {run.created} drafted · {len(run.skipped)} skipped"
+    return (
+        _units_done(run)
+        + " · "
+        + _("{drafted} drafted · {skipped} skipped").format(drafted=run.created, skipped=len(run.skipped))
+    )
+
+
+def _units_done(run: RunOut) -> str:
+    return ngettext("{done} of {total} unit", "{done} of {total} units", run.total_units).format(
+        done=run.processed, total=run.total_units
+    )
+
+
+def _issue_label(drafts: int) -> str:
+    return ngettext("Issue {count} bill", "Issue {count} bills", drafts).format(count=drafts)
 
 
 def started_by(run: RunOut, zone: tzinfo) -> str:
-    who = run.started_by if run.started_by is not None else "the schedule"
-    return f"Started by {who}, {society_time(run.started_at, zone)}"
+    when = society_time(run.started_at, zone)
+    if run.started_by is None:
+        return _("Started by the schedule, {when}").format(when=when)
+    return _("Started by {who}, {when}").format(who=run.started_by, when=when)
 
 
 class _RunRow(ft.Container):
@@ -50,7 +67,7 @@ class _RunRow(ft.Container):
         self.counts = ft.Text("", key=f"run-counts-{run_id}")
         self.by = ft.Text("", key=f"run-by-{run_id}", size=12)
         self.issue_button = ft.OutlinedButton(
-            "Issue", icon=ft.Icons.SEND, key=f"run-issue-{run_id}", visible=False, on_click=self._issue
+            _("Issue"), icon=ft.Icons.SEND, key=f"run-issue-{run_id}", visible=False, on_click=self._issue
         )
         super().__init__(
             key=f"run-{run_id}",
@@ -68,7 +85,7 @@ class _RunRow(ft.Container):
         self.counts.value = run_counts(run)
         self.by.value = started_by(run, zone)
         self.issue_button.visible = run.status == RunStatus.DONE and run.drafts > 0
-        self.issue_button.content = f"Issue {plural(run.drafts, 'bill')}"
+        self.issue_button.content = _issue_label(run.drafts)
 
     async def _issue(self, _event: ft.Event[Any]) -> None:
         await self.view.issue(self.run_id)
@@ -77,22 +94,22 @@ class _RunRow(ft.Container):
 class BillRunView(ft.Column):
     def __init__(self, client: BillingClient) -> None:
         self.client = client
-        self.block = ft.Dropdown(label="Block", key="run_block", width=220)
+        self.block = ft.Dropdown(label=_("Block"), key="run_block", width=220)
         # Filled in by load() with the society's current month from the server, never this process's clock.
-        self.period = ft.TextField(label="Month (YYYY-MM)", key="run_period", width=180, value="")
+        self.period = ft.TextField(label=_("Month (YYYY-MM)"), key="run_period", width=180, value="")
         self._default_period = ""
         self.start_button = ft.FilledButton(
-            "Run billing", icon=ft.Icons.PLAY_ARROW, key="run_billing", on_click=self._start
+            _("Run billing"), icon=ft.Icons.PLAY_ARROW, key="run_billing", on_click=self._start
         )
         self.progress = ft.ProgressBar(value=0, width=420, key="run_progress", visible=False)
         self.status = ft.Text("", key="run_status")
         self.issue_button = ft.FilledButton(
-            "Issue bills", icon=ft.Icons.SEND, key="issue_run", visible=False, on_click=self._issue
+            _("Issue bills"), icon=ft.Icons.SEND, key="issue_run", visible=False, on_click=self._issue
         )
         self.result = ft.Column(spacing=4, key="run_result")
         self.run_id: int | None = None
         self.period.on_submit = self._refresh_runs
-        self.runs_heading = ft.Text("Runs", key="runs_heading", weight=ft.FontWeight.BOLD)
+        self.runs_heading = ft.Text(_("Runs"), key="runs_heading", weight=ft.FontWeight.BOLD)
         self.runs_notice = ft.Text("", key="runs_notice", size=12)
         self.runs = ft.Column(spacing=6, key="runs_list")
         self.rows: dict[int, _RunRow] = {}
@@ -100,7 +117,7 @@ class BillRunView(ft.Column):
         super().__init__(
             spacing=12,
             controls=[
-                title("Bill run"),
+                title(_("Bill run")),
                 ft.Row([self.block, self.period, self.start_button]),
                 self.progress,
                 self.status,
@@ -110,7 +127,7 @@ class BillRunView(ft.Column):
                     [
                         self.runs_heading,
                         ft.IconButton(
-                            ft.Icons.REFRESH, key="runs_refresh", tooltip="Refresh", on_click=self._refresh_runs
+                            ft.Icons.REFRESH, key="runs_refresh", tooltip=_("Refresh"), on_click=self._refresh_runs
                         ),
                     ]
                 ),
@@ -145,16 +162,20 @@ class BillRunView(ft.Column):
         month = (self.period.value or "").strip()
         try:
             page = await self.client.run_page(RUNS_SHOWN, period=month or None)
-            heading = f"Runs of {month}" if month else "Latest runs"
+            heading = _("Runs of {month}").format(month=month) if month else _("Latest runs")
             if month and page.total == 0:
                 page = await self.client.run_page(RUNS_SHOWN)
-                heading = f"No runs of {month} yet · latest runs"
+                heading = _("No runs of {month} yet · latest runs").format(month=month)
         except ApiClientError as error:
             self.runs_notice.value = error.message
             push_update(self)
             return
         self.runs_heading.value = heading
-        self.runs_notice.value = "" if page.total <= len(page.items) else f"Newest {len(page.items)} of {page.total}"
+        self.runs_notice.value = (
+            ""
+            if page.total <= len(page.items)
+            else _("Newest {shown} of {total}").format(shown=len(page.items), total=page.total)
+        )
         for run in page.items:
             row = self.rows.get(run.id)
             if row is None:
@@ -162,7 +183,7 @@ class BillRunView(ft.Column):
             row.show(run, zone)
         shown: list[ft.Control] = [self.rows[run.id] for run in page.items]
         if [id(c) for c in self.runs.controls] != [id(c) for c in shown]:
-            self.runs.controls = shown or [ft.Text("No bill runs yet", key="no_runs")]
+            self.runs.controls = shown or [ft.Text(_("No bill runs yet"), key="no_runs")]
         push_update(self)
 
     async def _refresh_runs(self, _event: ft.Event[Any]) -> None:
@@ -170,7 +191,7 @@ class BillRunView(ft.Column):
 
     async def _start(self, _event: ft.Event[Any]) -> None:
         if not self.block.value:
-            self.status.value = "Choose a block"
+            self.status.value = _("Choose a block")
             return
         self.start_button.disabled = True
         self.issue_button.visible = False
@@ -194,17 +215,19 @@ class BillRunView(ft.Column):
     def _show_progress(self, run: RunOut) -> None:
         total = max(run.total_units, 1)
         self.progress.value = run.processed / total
-        self.status.value = (
-            f"{run.processed} of {plural(run.total_units, 'unit')} · {plural(run.created, 'draft bill')} · "
-            f"{len(run.skipped)} skipped · {run.status}"
-        )
+        drafted = ngettext("{count} draft bill", "{count} draft bills", run.created).format(count=run.created)
+        skipped = _("{count} skipped").format(count=len(run.skipped))
+        self.status.value = f"{_units_done(run)} · {drafted} · {skipped} · {run.status}"
         if run.status == RunStatus.DONE:
             self.issue_button.visible = run.drafts > 0
-            self.issue_button.content = f"Issue {plural(run.drafts, 'bill')}"
+            self.issue_button.content = _issue_label(run.drafts)
             reasons: dict[str, int] = {}
             for skip in run.skipped:
                 reasons[skip["code"]] = reasons.get(skip["code"], 0) + 1
-            self.result.controls = [ft.Text(f"Skipped: {code} × {count}", size=12) for code, count in reasons.items()]
+            self.result.controls = [
+                ft.Text(_("Skipped: {code} × {count}").format(code=code, count=count), size=12)
+                for code, count in reasons.items()
+            ]
         elif run.status == RunStatus.FAILED:
             self.status.value += f": {run.error}"
 
@@ -223,9 +246,12 @@ class BillRunView(ft.Column):
         if run_id == self.run_id:
             self.issue_button.visible = False
         total = sum((b.payable for b in bills), Decimal(0))
-        self.status.value = f"Issued {plural(len(bills), 'bill')}"
+        self.status.value = ngettext("Issued {count} bill", "Issued {count} bills", len(bills)).format(count=len(bills))
         lines: list[ft.Control] = [
             ft.Text(f"{b.bill_number} · {b.unit_code} · {rupees(b.payable)}", key=f"issued-{b.id}") for b in bills
         ]
-        self.result.controls = [*lines, ft.Text(f"Total billed {rupees(total)}", weight=ft.FontWeight.BOLD)]
+        self.result.controls = [
+            *lines,
+            ft.Text(_("Total billed {amount}").format(amount=rupees(total)), weight=ft.FontWeight.BOLD),
+        ]
         await self.load_runs()

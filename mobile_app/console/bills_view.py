@@ -11,6 +11,7 @@ import flet as ft
 
 from mobile_app.api.errors import ApiClientError
 from mobile_app.console.client import BillingClient
+from mobile_app.i18n import _
 from mobile_app.ui.common import day, mounted_page, push_update, rupees, show_message, society_time, title
 from shared_billing.api_models import BillOut
 from shared_billing.protocol import BillStatus, PaymentMode
@@ -33,10 +34,10 @@ class BillsView(ft.Column):
     def __init__(self, client: BillingClient, *, can_record_payments: bool) -> None:
         self.client = client
         self.can_pay = can_record_payments
-        self.block = ft.Dropdown(label="Block", key="bills_block", width=220, on_select=self._refresh)
+        self.block = ft.Dropdown(label=_("Block"), key="bills_block", width=220, on_select=self._refresh)
         # Filled in by load() with the society's current month from the server, never this process's clock.
         self.period = ft.TextField(
-            label="Month (YYYY-MM)", key="bills_period", width=180, value="", on_submit=self._refresh
+            label=_("Month (YYYY-MM)"), key="bills_period", width=180, value="", on_submit=self._refresh
         )
         self._default_period = ""
         self.zone: tzinfo | None = None  # the society's, from the server; times are shown in it
@@ -45,14 +46,19 @@ class BillsView(ft.Column):
         self.selected: set[int] = set()
         self.launcher = ft.UrlLauncher()  # kept: Flet drops services nobody references
         actions: list[ft.Control] = [
-            ft.OutlinedButton("Show", key="bills_show", on_click=self._refresh),
-            ft.OutlinedButton("Block PDF", icon=ft.Icons.PICTURE_AS_PDF, key="block_pdf", on_click=self._block_pdf),
+            ft.OutlinedButton(_("Show"), key="bills_show", on_click=self._refresh),
+            ft.OutlinedButton(_("Block PDF"), icon=ft.Icons.PICTURE_AS_PDF, key="block_pdf", on_click=self._block_pdf),
         ]
         if can_record_payments:
-            actions.append(ft.FilledButton("Mark selected paid", key="mark_paid", on_click=self._mark_paid))
+            actions.append(ft.FilledButton(_("Mark selected paid"), key="mark_paid", on_click=self._mark_paid))
         super().__init__(
             spacing=12,
-            controls=[title("Bills"), ft.Row([self.block, self.period, *actions], wrap=True), self.summary, self.list],
+            controls=[
+                title(_("Bills")),
+                ft.Row([self.block, self.period, *actions], wrap=True),
+                self.summary,
+                self.list,
+            ],
         )
 
     async def load(self) -> None:
@@ -95,7 +101,7 @@ class BillsView(ft.Column):
                 key=f"summary-{status}",
             )
             for status, count in sorted(counts.items())
-        ] or [ft.Text("No bills for this block and month", key="no_bills")]
+        ] or [ft.Text(_("No bills for this block and month"), key="no_bills")]
         self.list.controls = [self._row(bill) for bill in bills]
         push_update(self)
 
@@ -115,9 +121,9 @@ class BillsView(ft.Column):
             ft.Text(status.replace("_", " "), color=STATUS_COLORS.get(status), width=100, key=f"status-{bill_id}"),
         ]
         if status != BillStatus.DRAFT:
-            parts.append(ft.TextButton("PDF", key=f"pdf-{bill_id}", on_click=partial(self._open_pdf, bill_id)))
+            parts.append(ft.TextButton(_("PDF"), key=f"pdf-{bill_id}", on_click=partial(self._open_pdf, bill_id)))
         if self.can_pay and status not in _NOT_PAYABLE:
-            amount = ft.TextField(label="Amount ₹", key=f"amount-{bill_id}", width=130)
+            amount = ft.TextField(label=_("Amount ₹"), key=f"amount-{bill_id}", width=130)
             mode = ft.Dropdown(
                 key=f"mode-{bill_id}",
                 width=120,
@@ -128,7 +134,7 @@ class BillsView(ft.Column):
                 amount,
                 mode,
                 ft.OutlinedButton(
-                    "Record payment", key=f"pay-{bill_id}", on_click=partial(self._pay, bill, amount, mode)
+                    _("Record payment"), key=f"pay-{bill_id}", on_click=partial(self._pay, bill, amount, mode)
                 ),
             ]
         return ft.Row(parts, key=f"bills-row-{bill_id}", vertical_alignment=ft.CrossAxisAlignment.CENTER)
@@ -141,7 +147,9 @@ class BillsView(ft.Column):
         if bill.issued_at is not None and self.zone is not None:
             lines.append(
                 ft.Text(
-                    f"issued {society_time(bill.issued_at, self.zone)} · due {day(bill.due_on)}",
+                    _("issued {issued} · due {due}").format(
+                        issued=society_time(bill.issued_at, self.zone), due=day(bill.due_on)
+                    ),
                     size=12,
                     key=f"issued-at-{bill.id}",
                 )
@@ -180,7 +188,7 @@ class BillsView(ft.Column):
         try:
             paying = Decimal((amount.value or "").strip())
         except InvalidOperation:
-            amount.error = "Enter the amount in rupees, e.g. 1250.50"
+            amount.error = _("Enter the amount in rupees, e.g. 1250.50")
             push_update(self)
             return
         try:
@@ -198,7 +206,7 @@ class BillsView(ft.Column):
             push_update(self)
             return
         if (page := mounted_page(self)) is not None:
-            show_message(page, f"Payment recorded; balance {rupees(paid.balance)}")
+            show_message(page, _("Payment recorded; balance {amount}").format(amount=rupees(paid.balance)))
         await self._refresh()
 
     async def _mark_paid(self, _event: ft.Event[Any]) -> None:
@@ -212,5 +220,5 @@ class BillsView(ft.Column):
             return
         self.selected.clear()
         if (page := mounted_page(self)) is not None:
-            show_message(page, f"Marked {len(result.paid)} paid")
+            show_message(page, _("Marked {count} paid").format(count=len(result.paid)))
         await self._refresh()

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import flet as ft
 
 from mobile_app.api.errors import ApiClientError
+from mobile_app.i18n import N_, _
 from mobile_app.ui.common import push_update
 
 __all__ = ["Field", "Form", "Notice", "field_errors"]
@@ -82,7 +83,7 @@ class Form(ft.Column):
         fields: Mapping[str, Field],
         *,
         rows: list[list[str]] | None = None,
-        save_label: str = "Save",
+        save_label: str = N_("Save"),
         extra: list[ft.Control] | None = None,
         fallback: str | None = None,
     ) -> None:
@@ -91,7 +92,7 @@ class Form(ft.Column):
         # The field that shows an error naming no field (a form of one big field: the tariff file's text).
         self.fallback = fallback
         self.general = ft.Text("", key=f"{name}_error", color=ft.Colors.RED_700, visible=False)
-        self.save_button = ft.FilledButton(save_label, key=f"{name}_save")
+        self.save_button = ft.FilledButton(_(save_label), key=f"{name}_save")
         self.notice = Notice(f"{name}_notice")  # what the last save did
         layout = rows if rows is not None else [list(self.fields)]
         super().__init__(

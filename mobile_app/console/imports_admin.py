@@ -17,7 +17,8 @@ import flet as ft
 from mobile_app.api.errors import ApiClientError
 from mobile_app.console.client import AdminClient
 from mobile_app.console.forms import Notice
-from mobile_app.ui.common import plural, push_update, title
+from mobile_app.i18n import N_, _, ngettext
+from mobile_app.ui.common import push_update, title
 from shared_billing.api_models import ImportIssueOut, ImportJobOut
 from shared_billing.protocol import ImportKind, ImportStatus
 
@@ -25,9 +26,9 @@ __all__ = ["ImportsView", "content_type_of"]
 
 POLL_S = 0.5
 KIND_LABELS = {
-    ImportKind.MASTER: "Master data (JSON Lines)",
-    ImportKind.OPENING_READINGS: "Opening readings (CSV or XLSX)",
-    ImportKind.OPENING_BALANCES: "Opening balances (CSV or XLSX)",
+    ImportKind.MASTER: N_("Master data (JSON Lines)"),
+    ImportKind.OPENING_READINGS: N_("Opening readings (CSV or XLSX)"),
+    ImportKind.OPENING_BALANCES: N_("Opening balances (CSV or XLSX)"),
 }
 _TYPES = {
     ".jsonl": "application/json-lines",
@@ -45,7 +46,7 @@ def content_type_of(file_name: str) -> str:
 
 
 def _issue_text(issue: ImportIssueOut) -> str:
-    return f"Line {issue.line} · {issue.unit_id or '—'} · {issue.reason}"
+    return _("Line {line} · {unit} · {reason}").format(line=issue.line, unit=issue.unit_id or "—", reason=issue.reason)
 
 
 class ImportsView(ft.Column):
@@ -56,18 +57,18 @@ class ImportsView(ft.Column):
         self.data: bytes | None = None
         self.job: ImportJobOut | None = None
         self.kind = ft.Dropdown(
-            label="What to import",
+            label=_("What to import"),
             key="import_kind",
             width=300,
             value=ImportKind.MASTER.value,
-            options=[ft.DropdownOption(key=kind.value, text=label) for kind, label in KIND_LABELS.items()],
+            options=[ft.DropdownOption(key=kind.value, text=_(label)) for kind, label in KIND_LABELS.items()],
         )
-        self.tariff = ft.TextField(label="Tariff code (master data, optional)", key="import_tariff", width=260)
-        self.dry_run = ft.Checkbox(label="Dry run: report only, write nothing", key="import_dry_run", value=False)
-        self.chosen = ft.Text("No file chosen", key="import_file")
+        self.tariff = ft.TextField(label=_("Tariff code (master data, optional)"), key="import_tariff", width=260)
+        self.dry_run = ft.Checkbox(label=_("Dry run: report only, write nothing"), key="import_dry_run", value=False)
+        self.chosen = ft.Text(_("No file chosen"), key="import_file")
         self.error = ft.Text("", key="import_error", color=ft.Colors.RED_700, visible=False)
         self.upload_button = ft.FilledButton(
-            "Upload", icon=ft.Icons.CLOUD_UPLOAD, key="import_upload", disabled=True, on_click=self._upload
+            _("Upload"), icon=ft.Icons.CLOUD_UPLOAD, key="import_upload", disabled=True, on_click=self._upload
         )
         self.progress = ft.ProgressBar(value=0, width=420, key="import_progress", visible=False)
         self.status = ft.Text("", key="import_status")
@@ -75,7 +76,7 @@ class ImportsView(ft.Column):
         self.quarantined = ft.Column(spacing=2, key="import_quarantined")
         self.warnings = ft.Column(spacing=2, key="import_warnings")
         self.report_button = ft.OutlinedButton(
-            "Save quarantine report (CSV)",
+            _("Save quarantine report (CSV)"),
             icon=ft.Icons.DOWNLOAD,
             key="import_report",
             visible=False,
@@ -85,10 +86,12 @@ class ImportsView(ft.Column):
         super().__init__(
             spacing=12,
             controls=[
-                title("Import"),
+                title(_("Import")),
                 ft.Text(
-                    "Bring records over from the system Fieldmeter replaces (docs/operations.md). A bad row is "
-                    "quarantined with its reason and the rest imported; the same file again changes nothing.",
+                    _(
+                        "Bring records over from the system Fieldmeter replaces (docs/operations.md). A bad row is "
+                        "quarantined with its reason and the rest imported; the same file again changes nothing."
+                    ),
                     size=12,
                 ),
                 self.error,
@@ -97,7 +100,7 @@ class ImportsView(ft.Column):
                 ft.Row(
                     [
                         ft.OutlinedButton(
-                            "Choose file…", icon=ft.Icons.UPLOAD_FILE, key="import_pick", on_click=self._pick
+                            _("Choose file…"), icon=ft.Icons.UPLOAD_FILE, key="import_pick", on_click=self._pick
                         ),
                         self.chosen,
                     ]
@@ -117,7 +120,7 @@ class ImportsView(ft.Column):
 
     async def _pick(self, _event: ft.Event[Any]) -> None:
         files = await self.picker.pick_files(
-            dialog_title="File to import",
+            dialog_title=_("File to import"),
             file_type=ft.FilePickerFileType.CUSTOM,
             allowed_extensions=["jsonl", "ndjson", "json", "csv", "xlsx", "txt"],
             with_data=True,
@@ -125,7 +128,9 @@ class ImportsView(ft.Column):
         if not files or files[0].bytes is None:
             return
         self.file_name, self.data = files[0].name, bytes(files[0].bytes)
-        self.chosen.value = f"{self.file_name} · {plural(len(self.data), 'byte')}, not uploaded yet"
+        self.chosen.value = ngettext(
+            "{name} · {count} byte, not uploaded yet", "{name} · {count} bytes, not uploaded yet", len(self.data)
+        ).format(name=self.file_name, count=len(self.data))
         self.upload_button.disabled = False
         push_update(self)
 
@@ -173,31 +178,41 @@ class ImportsView(ft.Column):
     def _show_progress(self, job: ImportJobOut) -> None:
         running = job.status == ImportStatus.RUNNING
         self.progress.value = job.processed / job.total if job.total else (0.0 if running else 1.0)
-        self.status.value = f"{job.processed} of {plural(job.total, 'row')} · {job.status}"
+        self.status.value = ngettext(
+            "{done} of {total} row · {status}", "{done} of {total} rows · {status}", job.total
+        ).format(done=job.processed, total=job.total, status=job.status)
 
     def _show_outcome(self, job: ImportJobOut) -> None:
         self.job = job
         if job.status == ImportStatus.FAILED:
-            self.notice.say(f"The import failed: {job.error}", error=True)
+            self.notice.say(_("The import failed: {error}").format(error=job.error), error=True)
             return
         report = job.report
         if report is None:
             return
-        what = "Dry run of" if job.dry_run else "Imported"
-        self.notice.say(f"{what} {job.file_name}: {plural(len(report.quarantined), 'row')} quarantined")
+        count = len(report.quarantined)
+        if job.dry_run:
+            done = ngettext(
+                "Dry run of {name}: {count} row quarantined", "Dry run of {name}: {count} rows quarantined", count
+            )
+        else:
+            done = ngettext(
+                "Imported {name}: {count} row quarantined", "Imported {name}: {count} rows quarantined", count
+            )
+        self.notice.say(done.format(name=job.file_name, count=count))
         self.counts.controls = [
             ft.Text(f"{name.replace('_', ' ')}: {count}", key=f"import_count-{name}")
             for name, count in report.counts.items()
         ]
         self.quarantined.controls = [
-            ft.Text(f"Quarantined ({len(report.quarantined)})", weight=ft.FontWeight.BOLD),
+            ft.Text(_("Quarantined ({count})").format(count=len(report.quarantined)), weight=ft.FontWeight.BOLD),
             *(
                 ft.Text(_issue_text(issue), key=f"quarantined-{index}", color=ft.Colors.RED_700, size=12)
                 for index, issue in enumerate(report.quarantined)
             ),
         ]
         self.warnings.controls = [
-            ft.Text(f"Warnings ({len(report.warnings)})", weight=ft.FontWeight.BOLD),
+            ft.Text(_("Warnings ({count})").format(count=len(report.warnings)), weight=ft.FontWeight.BOLD),
             *(
                 ft.Text(_issue_text(issue), key=f"warning-{index}", size=12)
                 for index, issue in enumerate(report.warnings)
@@ -215,5 +230,5 @@ class ImportsView(ft.Column):
             self.notice.say(error.message, error=True)
             return
         await self.picker.save_file(
-            dialog_title="Quarantine report", file_name=f"import-{job.id}-quarantine.csv", src_bytes=data
+            dialog_title=_("Quarantine report"), file_name=f"import-{job.id}-quarantine.csv", src_bytes=data
         )

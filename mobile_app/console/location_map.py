@@ -10,6 +10,8 @@ import math
 import flet as ft
 import flet.canvas as cv
 
+from mobile_app.i18n import _
+
 __all__ = ["location_map"]
 
 SIZE = 180
@@ -26,9 +28,9 @@ def location_map(
     meter_lat: float | None, meter_lon: float | None, lat: float | None, lon: float | None, accuracy_m: float | None
 ) -> ft.Control:
     if meter_lat is None or meter_lon is None:
-        return ft.Text("Meter has no registered location", italic=True)
+        return ft.Text(_("Meter has no registered location"), italic=True)
     if lat is None or lon is None:
-        return ft.Text("No GPS fix with this reading", italic=True, color=ft.Colors.AMBER_900)
+        return ft.Text(_("No GPS fix with this reading"), italic=True, color=ft.Colors.AMBER_900)
     east, north = _offset_m(meter_lat, meter_lon, lat, lon)
     reach = max(abs(east), abs(north), accuracy_m or 0.0, 20.0) * 1.25
     scale = (SIZE / 2) / reach  # pixels per metre
@@ -54,5 +56,5 @@ def location_map(
         width=SIZE,
         height=SIZE,
         border=ft.Border.all(1, ft.Colors.GREY_400),
-        tooltip="Red cross: the meter's registered location; blue: the reader's fix and its accuracy",
+        tooltip=_("Red cross: the meter's registered location; blue: the reader's fix and its accuracy"),
     )

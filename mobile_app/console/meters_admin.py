@@ -15,6 +15,7 @@ from mobile_app.console.client import AdminClient, every_item
 from mobile_app.console.forms import Form
 from mobile_app.console.paged_list import PagedList
 from mobile_app.console.premises_admin import NONE, choices
+from mobile_app.i18n import _
 from mobile_app.ui.common import day, indian_number, push_update, title
 from shared_billing.api_models import (
     BlockOut,
@@ -45,58 +46,58 @@ class MetersView(ft.Column):
         self.meter_id: int | None = None
         self.shared: MeterOut | None = None  # the shared meter whose members are shown
         self.blocks: dict[int, BlockOut] = {}
-        self.heading = ft.Text("New meter", weight=ft.FontWeight.BOLD, key="meter_heading")
+        self.heading = ft.Text(_("New meter"), weight=ft.FontWeight.BOLD, key="meter_heading")
         self.form = Form(
             "meter",
             {
-                "number": _field("Meter number", "meter_number", 180),
-                "block_id": ft.Dropdown(label="Block", key="meter_block", width=200, on_select=self._block_chosen),
-                "unit_id": ft.Dropdown(label="Unit (none: shared)", key="meter_unit", width=220),
-                "label": _field("Label (shared meters)", "meter_label", 200),
-                "dials": _field("Dials", "meter_dials", 90, "6"),
-                "decimals": _field("Decimals", "meter_decimals", 90, "0"),
-                "multiplier": _field("Multiplier", "meter_multiplier", 110, "1"),
-                "lat": _field("Latitude", "meter_lat"),
-                "lon": _field("Longitude", "meter_lon"),
-                "install_date": _field("Install date (YYYY-MM-DD)", "meter_install", 200),
+                "number": _field(_("Meter number"), "meter_number", 180),
+                "block_id": ft.Dropdown(label=_("Block"), key="meter_block", width=200, on_select=self._block_chosen),
+                "unit_id": ft.Dropdown(label=_("Unit (none: shared)"), key="meter_unit", width=220),
+                "label": _field(_("Label (shared meters)"), "meter_label", 200),
+                "dials": _field(_("Dials"), "meter_dials", 90, "6"),
+                "decimals": _field(_("Decimals"), "meter_decimals", 90, "0"),
+                "multiplier": _field(_("Multiplier"), "meter_multiplier", 110, "1"),
+                "lat": _field(_("Latitude"), "meter_lat"),
+                "lon": _field(_("Longitude"), "meter_lon"),
+                "install_date": _field(_("Install date (YYYY-MM-DD)"), "meter_install", 200),
                 "status": ft.Dropdown(
-                    label="Status",
+                    label=_("Status"),
                     key="meter_status",
                     width=140,
                     value=MeterStatus.ACTIVE.value,
                     options=choices([(s.value, s.value) for s in MeterStatus]),
                 ),
-                "reason": _field("Reason (to retire)", "meter_reason", 260),
+                "reason": _field(_("Reason (to retire)"), "meter_reason", 260),
             },
             rows=[
                 ["number", "block_id", "unit_id", "label"],
                 ["dials", "decimals", "multiplier", "lat", "lon"],
                 ["install_date", "status", "reason"],
             ],
-            save_label="Save meter",
+            save_label=_("Save meter"),
         )
         self.form.on_save(self._save)
-        self.list = PagedList("meters", client.meter_page, self._row, hint="Search meter number or label")
+        self.list = PagedList("meters", client.meter_page, self._row, hint=_("Search meter number or label"))
         self.members_heading = ft.Text("", weight=ft.FontWeight.BOLD, key="members_heading")
         self.member_form = Form(
             "member",
             {
-                "unit_id": ft.Dropdown(label="Unit", key="member_unit", width=220),
-                "valid_from": _field("From (YYYY-MM-DD)", "member_from", 180),
+                "unit_id": ft.Dropdown(label=_("Unit"), key="member_unit", width=220),
+                "valid_from": _field(_("From (YYYY-MM-DD)"), "member_from", 180),
             },
-            save_label="Add member",
+            save_label=_("Add member"),
         )
         self.member_form.on_save(self._add_member)
         # Filled in before a member's "End": one request with the row's membership.
         self.end_form = Form(
             "member_end",
             {
-                "valid_to": _field("Leaves on (YYYY-MM-DD)", "member_to", 200),
-                "reason": _field("Reason", "member_reason", 260),
+                "valid_to": _field(_("Leaves on (YYYY-MM-DD)"), "member_to", 200),
+                "reason": _field(_("Reason"), "member_reason", 260),
             },
         )
         self.end_form.save_button.visible = False
-        self.members = PagedList("members", self._member_page, self._member_row, empty="No members yet")
+        self.members = PagedList("members", self._member_page, self._member_row, empty=_("No members yet"))
         self.members_panel = ft.Column(
             [
                 self.members_heading,
@@ -112,23 +113,23 @@ class MetersView(ft.Column):
         self.replace_form = Form(
             "replace",
             {
-                "replaced_on": _field("Replaced on (YYYY-MM-DD)", "replace_on", 200),
-                "old_final": _field("Old meter's final read", "replace_old_final", 200),
-                "new_meter_number": _field("New meter number", "replace_number", 200),
-                "new_initial": _field("New meter's initial read", "replace_new_initial", 200),
-                "new_dials": _field("New dials (blank: same)", "replace_dials", 180),
-                "reason": _field("Reason", "replace_reason", 320),
+                "replaced_on": _field(_("Replaced on (YYYY-MM-DD)"), "replace_on", 200),
+                "old_final": _field(_("Old meter's final read"), "replace_old_final", 200),
+                "new_meter_number": _field(_("New meter number"), "replace_number", 200),
+                "new_initial": _field(_("New meter's initial read"), "replace_new_initial", 200),
+                "new_dials": _field(_("New dials (blank: same)"), "replace_dials", 180),
+                "reason": _field(_("Reason"), "replace_reason", 320),
             },
             rows=[["replaced_on", "old_final"], ["new_meter_number", "new_initial", "new_dials"], ["reason"]],
-            save_label="Record replacement",
+            save_label=_("Record replacement"),
         )
         self.replace_form.on_save(self._replace)
         self.replace_panel = ft.Column([self.replace_heading, self.replace_form], visible=False, key="replace_panel")
         super().__init__(
             spacing=12,
             controls=[
-                title("Meters"),
-                ft.Row([self.heading, ft.TextButton("New", key="meter_new", on_click=self._new)]),
+                title(_("Meters")),
+                ft.Row([self.heading, ft.TextButton(_("New"), key="meter_new", on_click=self._new)]),
                 self.form,
                 self.list,
                 ft.Divider(),
@@ -161,7 +162,7 @@ class MetersView(ft.Column):
 
     async def _block_chosen(self, _event: ft.Event[Any] | None = None) -> None:
         unit = self._dropdown(self.form, "unit_id")
-        unit.options = await self._unit_choices(_id(self.form.text("block_id")), "No unit (shared meter)")
+        unit.options = await self._unit_choices(_id(self.form.text("block_id")), _("No unit (shared meter)"))
         unit.value = NONE
         push_update(self)
 
@@ -179,21 +180,21 @@ class MetersView(ft.Column):
         if meter.lat is not None and meter.lon is not None:
             facts.append(f"{meter.lat:.5f}, {meter.lon:.5f}")
         actions: list[ft.Control] = [
-            ft.TextButton("Edit", key=f"edit-meter-{meter.id}", on_click=partial(self._edit, meter))
+            ft.TextButton(_("Edit"), key=f"edit-meter-{meter.id}", on_click=partial(self._edit, meter))
         ]
         if meter.status == MeterStatus.ACTIVE and meter.kind == MeterKind.UNIT:  # a unit's own meter is replaced
             actions.append(
-                ft.TextButton("Replace", key=f"replace-{meter.id}", on_click=partial(self._show_replace, meter))
+                ft.TextButton(_("Replace"), key=f"replace-{meter.id}", on_click=partial(self._show_replace, meter))
             )
         if meter.kind == MeterKind.SHARED:
             actions.append(
-                ft.TextButton("Members", key=f"members-{meter.id}", on_click=partial(self._show_members, meter))
+                ft.TextButton(_("Members"), key=f"members-{meter.id}", on_click=partial(self._show_members, meter))
             )
         return ft.Row([ft.Text(" · ".join(facts), key=f"meter-{meter.id}"), *actions], key=f"meterrow-{meter.id}")
 
     async def _new(self, _event: ft.Event[Any] | None = None) -> None:
         self.meter_id = None
-        self.heading.value = "New meter"
+        self.heading.value = _("New meter")
         defaults = {"dials": "6", "decimals": "0", "multiplier": "1", "status": MeterStatus.ACTIVE.value}
         for name, field in self.form.fields.items():
             field.value = defaults.get(name, None if isinstance(field, ft.Dropdown) else "")
@@ -202,9 +203,9 @@ class MetersView(ft.Column):
 
     async def _edit(self, meter: MeterOut, _event: ft.Event[Any] | None = None) -> None:
         self.meter_id = meter.id
-        self.heading.value = f"Edit meter {meter.number}"
+        self.heading.value = _("Edit meter {number}").format(number=meter.number)
         self._dropdown(self.form, "unit_id").options = await self._unit_choices(
-            meter.block_id, "No unit (shared meter)"
+            meter.block_id, _("No unit (shared meter)")
         )
         shown: dict[str, object] = {
             "number": meter.number,
@@ -238,7 +239,7 @@ class MetersView(ft.Column):
         saved = await form.submit(lambda: self.client.save_meter(self.meter_id, MeterIn.model_construct(**typed)))
         if saved is None:
             return
-        self.form.notice.say(f"Meter {saved.number} saved")
+        self.form.notice.say(_("Meter {number} saved").format(number=saved.number))
         await self._new()
         await self.list.load()
 
@@ -246,7 +247,7 @@ class MetersView(ft.Column):
 
     async def _show_replace(self, meter: MeterOut, _event: ft.Event[Any] | None = None) -> None:
         self.replacing = meter
-        self.replace_heading.value = f"Replace meter {meter.number}"
+        self.replace_heading.value = _("Replace meter {number}").format(number=meter.number)
         for field in self.replace_form.fields.values():
             field.value = ""
         self.replace_form.clear_errors()
@@ -275,7 +276,9 @@ class MetersView(ft.Column):
         for field in form.fields.values():
             field.value = ""
         form.notice.say(
-            f"Meter {event.old_meter_number} replaced by {event.new_meter_number} on {day(event.replaced_on)}"
+            _("Meter {old} replaced by {new} on {day}").format(
+                old=event.old_meter_number, new=event.new_meter_number, day=day(event.replaced_on)
+            )
         )
         await self.list.load()
 
@@ -288,19 +291,26 @@ class MetersView(ft.Column):
 
     async def _show_members(self, meter: MeterOut, _event: ft.Event[Any] | None = None) -> None:
         self.shared = meter
-        self.members_heading.value = f"Members of {meter.label or meter.number}"
+        self.members_heading.value = _("Members of {meter}").format(meter=meter.label or meter.number)
         self._dropdown(self.member_form, "unit_id").options = await self._unit_choices(meter.block_id, None)
         self.members_panel.visible = True
         push_update(self)
         await self.members.load()
 
     def _member_row(self, member: MembershipOut) -> ft.Control:
-        until = f"until {day(member.valid_to)}" if member.valid_to else "still a member"
-        row: list[ft.Control] = [
-            ft.Text(f"{member.unit_code} · from {day(member.valid_from)} · {until}", key=f"member-{member.id}")
-        ]
+        since = day(member.valid_from)
+        text = (
+            _("{unit} · from {since} · until {until}").format(
+                unit=member.unit_code, since=since, until=day(member.valid_to)
+            )
+            if member.valid_to
+            else _("{unit} · from {since} · still a member").format(unit=member.unit_code, since=since)
+        )
+        row: list[ft.Control] = [ft.Text(text, key=f"member-{member.id}")]
         if member.valid_to is None:
-            row.append(ft.TextButton("End", key=f"end-member-{member.id}", on_click=partial(self._end_member, member)))
+            row.append(
+                ft.TextButton(_("End"), key=f"end-member-{member.id}", on_click=partial(self._end_member, member))
+            )
         return ft.Row(row)
 
     async def _add_member(self, _event: ft.Event[Any]) -> None:
@@ -313,7 +323,9 @@ class MetersView(ft.Column):
         if added is None:
             return
         self.member_form.notice.say(
-            f"{added.unit_code} shares {meter.label or meter.number} from {day(added.valid_from)}"
+            _("{unit} shares {meter} from {day}").format(
+                unit=added.unit_code, meter=meter.label or meter.number, day=day(added.valid_from)
+            )
         )
         await self.members.load()
 
@@ -324,5 +336,5 @@ class MetersView(ft.Column):
         ended = await form.submit(lambda: self.client.end_member(member.meter_id, member.id, end))
         if ended is None:
             return
-        self.member_form.notice.say(f"{ended.unit_code} leaves from {day(ended.valid_to)}")
+        self.member_form.notice.say(_("{unit} leaves from {day}").format(unit=ended.unit_code, day=day(ended.valid_to)))
         await self.members.load()

@@ -12,6 +12,7 @@ import flet as ft
 
 from mobile_app.api.errors import ApiClientError
 from mobile_app.console.client import PageFetch
+from mobile_app.i18n import N_, _
 from mobile_app.ui.common import indian_number, push_update
 
 __all__ = ["PAGE_SIZE", "PagedList", "range_text"]
@@ -22,8 +23,10 @@ PAGE_SIZE = 20
 def range_text(offset: int, shown: int, total: int) -> str:
     """Where the page is in the list, in Indian grouping: "21–40 of 1,234"."""
     if shown == 0:
-        return f"None of {indian_number(total)}" if total else "Nothing found"
-    return f"{indian_number(offset + 1)}–{indian_number(offset + shown)} of {indian_number(total)}"
+        return _("None of {total}").format(total=indian_number(total)) if total else _("Nothing found")
+    return _("{first}–{last} of {total}").format(
+        first=indian_number(offset + 1), last=indian_number(offset + shown), total=indian_number(total)
+    )
 
 
 class PagedList(ft.Column):
@@ -37,8 +40,8 @@ class PagedList(ft.Column):
         row: Callable[[Any], ft.Control],
         *,
         page_size: int = PAGE_SIZE,
-        hint: str = "Search",
-        empty: str = "Nothing here yet",
+        hint: str = N_("Search"),
+        empty: str = N_("Nothing here yet"),
     ) -> None:
         self.name = name
         self.fetch = fetch
@@ -50,14 +53,19 @@ class PagedList(ft.Column):
         self.query: str | None = None
         self.loads = 0  # loads started: only the newest may draw its page
         self.search = ft.TextField(
-            label=hint, key=f"{name}_search", width=320, dense=True, on_submit=self._search, prefix_icon=ft.Icons.SEARCH
+            label=_(hint),
+            key=f"{name}_search",
+            width=320,
+            dense=True,
+            on_submit=self._search,
+            prefix_icon=ft.Icons.SEARCH,
         )
         self.range = ft.Text("", key=f"{name}_range")
         self.prev = ft.IconButton(
-            ft.Icons.CHEVRON_LEFT, key=f"{name}_prev", tooltip="Previous page", disabled=True, on_click=self._prev
+            ft.Icons.CHEVRON_LEFT, key=f"{name}_prev", tooltip=_("Previous page"), disabled=True, on_click=self._prev
         )
         self.next = ft.IconButton(
-            ft.Icons.CHEVRON_RIGHT, key=f"{name}_next", tooltip="Next page", disabled=True, on_click=self._next
+            ft.Icons.CHEVRON_RIGHT, key=f"{name}_next", tooltip=_("Next page"), disabled=True, on_click=self._next
         )
         self.items = ft.Column(spacing=4, key=f"{name}_items")
         super().__init__(
@@ -66,7 +74,7 @@ class PagedList(ft.Column):
                 ft.Row(
                     [
                         self.search,
-                        ft.IconButton(ft.Icons.SEARCH, key=f"{name}_go", tooltip="Search", on_click=self._search),
+                        ft.IconButton(ft.Icons.SEARCH, key=f"{name}_go", tooltip=_("Search"), on_click=self._search),
                         self.prev,
                         self.range,
                         self.next,
@@ -103,7 +111,10 @@ class PagedList(ft.Column):
         self.prev.disabled = self.start == 0
         self.next.disabled = self.start + len(page.items) >= page.total
         self.items.controls = [self.row(item) for item in page.items] or [
-            ft.Text(self.empty if not self.query else f"Nothing matches “{self.query}”", italic=True)
+            ft.Text(
+                _(self.empty) if not self.query else _("Nothing matches “{query}”").format(query=self.query),
+                italic=True,
+            )
         ]
         push_update(self)
 

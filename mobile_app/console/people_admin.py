@@ -14,6 +14,7 @@ from mobile_app.api.errors import ApiClientError
 from mobile_app.console.client import AdminClient
 from mobile_app.console.forms import Form, Notice
 from mobile_app.console.paged_list import PagedList
+from mobile_app.i18n import _
 from mobile_app.ui.common import push_update, title
 from shared_billing.api_models import PasswordReset, StaffRole, UserIn, UserOut
 from shared_billing.protocol import Role
@@ -29,7 +30,7 @@ class PeopleView(ft.Column):
         self.client = client
         self.notice = Notice()
         role = ft.Dropdown(
-            label="Role",
+            label=_("Role"),
             key="user_role",
             width=180,
             value=Role.ENGINEER.value,
@@ -38,29 +39,35 @@ class PeopleView(ft.Column):
         self.form = Form(
             "user",
             {
-                "username": ft.TextField(label="Username", key="user_username", width=200),
-                "full_name": ft.TextField(label="Full name", key="user_full_name", width=260),
+                "username": ft.TextField(label=_("Username"), key="user_username", width=200),
+                "full_name": ft.TextField(label=_("Full name"), key="user_full_name", width=260),
                 "role": role,
                 "password": ft.TextField(
-                    label="Temporary password", key="user_password", width=220, password=True, can_reveal_password=True
+                    label=_("Temporary password"),
+                    key="user_password",
+                    width=220,
+                    password=True,
+                    can_reveal_password=True,
                 ),
             },
-            save_label="Create account",
+            save_label=_("Create account"),
         )
         self.form.on_save(self._create)
-        self.reason = ft.TextField(label="Reason (audited)", key="people_reason", width=420)
+        self.reason = ft.TextField(label=_("Reason (audited)"), key="people_reason", width=420)
         self.temporary = ft.TextField(
-            label="New temporary password", key="people_new_password", width=260, password=True
+            label=_("New temporary password"), key="people_new_password", width=260, password=True
         )
-        self.list = PagedList("users", client.user_page, self._row, hint="Search people", empty="No users yet")
+        self.list = PagedList("users", client.user_page, self._row, hint=_("Search people"), empty=_("No users yet"))
         super().__init__(
             spacing=12,
             controls=[
-                title("People"),
+                title(_("People")),
                 self.notice,
-                ft.Text("New account (the password must be changed at the first sign-in)", weight=ft.FontWeight.BOLD),
+                ft.Text(
+                    _("New account (the password must be changed at the first sign-in)"), weight=ft.FontWeight.BOLD
+                ),
                 self.form,
-                ft.Text("Accounts", weight=ft.FontWeight.BOLD),
+                ft.Text(_("Accounts"), weight=ft.FontWeight.BOLD),
                 ft.Row([self.reason, self.temporary], wrap=True),
                 self.list,
             ],
@@ -70,14 +77,16 @@ class PeopleView(ft.Column):
         await self.list.load()
 
     def _row(self, user: UserOut) -> ft.Control:
-        state = "active" if user.active else "deactivated"
+        state = _("active") if user.active else _("deactivated")
         action, label = (
-            (self.client.deactivate_user, "Deactivate") if user.active else (self.client.reactivate_user, "Reactivate")
+            (self.client.deactivate_user, _("Deactivate"))
+            if user.active
+            else (self.client.reactivate_user, _("Reactivate"))
         )
         return ft.Row(
             [
                 ft.Text(f"{user.username} · {user.full_name} · {user.role} · {state}", key=f"user-{user.id}"),
-                ft.OutlinedButton("Reset password", key=f"reset-{user.id}", on_click=partial(self._reset, user)),
+                ft.OutlinedButton(_("Reset password"), key=f"reset-{user.id}", on_click=partial(self._reset, user)),
                 ft.OutlinedButton(
                     label, key=f"{label.lower()}-{user.id}", on_click=partial(self._switch, action, user)
                 ),
@@ -97,12 +106,14 @@ class PeopleView(ft.Column):
             return
         for name in ("username", "full_name", "password"):
             self.form.fields[name].value = ""
-        self.form.notice.say(f"Account {created.username} created ({created.role})")
+        self.form.notice.say(
+            _("Account {username} created ({role})").format(username=created.username, role=created.role)
+        )
         await self.list.load()
 
     def _reason(self) -> str | None:
         reason = (self.reason.value or "").strip()
-        self.reason.error = None if reason else "Say why: the change is audited"
+        self.reason.error = None if reason else _("Say why: the change is audited")
         push_update(self)
         return reason or None
 

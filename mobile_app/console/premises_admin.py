@@ -15,6 +15,7 @@ import flet as ft
 from mobile_app.console.client import AdminClient, every_item
 from mobile_app.console.forms import Form
 from mobile_app.console.paged_list import PagedList
+from mobile_app.i18n import _
 from mobile_app.ui.common import indian_number, push_update, title
 from shared_billing.api_models import BlockIn, BlockOut, UnitIn, UnitOut
 from shared_billing.protocol import UnitCategory
@@ -46,52 +47,52 @@ class PremisesView(ft.Column):
         self.unit_waived = False  # not on the form: an edit keeps what the unit had
         self.block_form = Form(
             "block",
-            {"code": _field("Block code", "block_code"), "name": _field("Block name", "block_name", 260)},
-            save_label="Save block",
+            {"code": _field(_("Block code"), "block_code"), "name": _field(_("Block name"), "block_name", 260)},
+            save_label=_("Save block"),
         )
         self.block_form.on_save(self._save_block)
         self.unit_form = Form(
             "unit",
             {
-                "code": _field("Unit code", "unit_code"),
-                "block_id": ft.Dropdown(label="Block", key="unit_block", width=200),
+                "code": _field(_("Unit code"), "unit_code"),
+                "block_id": ft.Dropdown(label=_("Block"), key="unit_block", width=200),
                 "category": ft.Dropdown(
-                    label="Category",
+                    label=_("Category"),
                     key="unit_category",
                     width=160,
                     value=UnitCategory.FLAT.value,
                     options=choices([(c.value, c.value) for c in UnitCategory]),
                 ),
-                "unit_type": _field("Unit type (2BHK, VILLA…)", "unit_type"),
-                "floor": _field("Floor", "unit_floor", 100),
-                "sanctioned_load_kw": _field("Sanctioned load kW", "unit_load"),
-                "tariff_id": ft.Dropdown(label="Tariff", key="unit_tariff", width=260),
-                "rate_override": _field("Rate override ₹/unit", "unit_rate"),
-                "consumer_name": _field("Consumer name", "unit_consumer", 260),
-                "phone": _field("Phone", "unit_phone"),
-                "email": _field("Email", "unit_email", 260),
+                "unit_type": _field(_("Unit type (2BHK, VILLA…)"), "unit_type"),
+                "floor": _field(_("Floor"), "unit_floor", 100),
+                "sanctioned_load_kw": _field(_("Sanctioned load kW"), "unit_load"),
+                "tariff_id": ft.Dropdown(label=_("Tariff"), key="unit_tariff", width=260),
+                "rate_override": _field(_("Rate override ₹/unit"), "unit_rate"),
+                "consumer_name": _field(_("Consumer name"), "unit_consumer", 260),
+                "phone": _field(_("Phone"), "unit_phone"),
+                "email": _field(_("Email"), "unit_email", 260),
             },
             rows=[
                 ["code", "block_id", "category", "unit_type", "floor"],
                 ["sanctioned_load_kw", "tariff_id", "rate_override"],
                 ["consumer_name", "phone", "email"],
             ],
-            save_label="Save unit",
+            save_label=_("Save unit"),
         )
         self.unit_form.on_save(self._save_unit)
-        self.block_heading = ft.Text("New block", weight=ft.FontWeight.BOLD, key="block_heading")
-        self.unit_heading = ft.Text("New unit", weight=ft.FontWeight.BOLD, key="unit_heading")
-        self.blocks = PagedList("blocks", client.block_page, self._block_row, hint="Search blocks")
-        self.units = PagedList("units", client.unit_page, self._unit_row, hint="Search units")
+        self.block_heading = ft.Text(_("New block"), weight=ft.FontWeight.BOLD, key="block_heading")
+        self.unit_heading = ft.Text(_("New unit"), weight=ft.FontWeight.BOLD, key="unit_heading")
+        self.blocks = PagedList("blocks", client.block_page, self._block_row, hint=_("Search blocks"))
+        self.units = PagedList("units", client.unit_page, self._unit_row, hint=_("Search units"))
         super().__init__(
             spacing=12,
             controls=[
-                title("Blocks & units"),
-                ft.Row([self.block_heading, ft.TextButton("New", key="block_new", on_click=self._new_block)]),
+                title(_("Blocks & units")),
+                ft.Row([self.block_heading, ft.TextButton(_("New"), key="block_new", on_click=self._new_block)]),
                 self.block_form,
                 self.blocks,
                 ft.Divider(),
-                ft.Row([self.unit_heading, ft.TextButton("New", key="unit_new", on_click=self._new_unit)]),
+                ft.Row([self.unit_heading, ft.TextButton(_("New"), key="unit_new", on_click=self._new_unit)]),
                 self.unit_form,
                 self.units,
             ],
@@ -110,14 +111,14 @@ class PremisesView(ft.Column):
         block_field.options = choices([(str(b.id), f"{b.code} · {b.name}") for b in blocks])
         tariff_field = self.unit_form.fields["tariff_id"]
         assert isinstance(tariff_field, ft.Dropdown)
-        tariff_field.options = choices([(str(t.id), f"{t.code} · {t.name}") for t in tariffs], none="No tariff")
+        tariff_field.options = choices([(str(t.id), f"{t.code} · {t.name}") for t in tariffs], none=_("No tariff"))
         push_update(self)
 
     def _block_row(self, block: BlockOut) -> ft.Control:
         return ft.Row(
             [
                 ft.Text(f"{block.code} · {block.name}", key=f"block-{block.id}"),
-                ft.TextButton("Edit", key=f"edit-block-{block.id}", on_click=partial(self._edit_block, block)),
+                ft.TextButton(_("Edit"), key=f"edit-block-{block.id}", on_click=partial(self._edit_block, block)),
             ]
         )
 
@@ -130,13 +131,13 @@ class PremisesView(ft.Column):
         return ft.Row(
             [
                 ft.Text(" · ".join(facts), key=f"unit-{unit.id}"),
-                ft.TextButton("Edit", key=f"edit-unit-{unit.id}", on_click=partial(self._edit_unit, unit)),
+                ft.TextButton(_("Edit"), key=f"edit-unit-{unit.id}", on_click=partial(self._edit_unit, unit)),
             ]
         )
 
     async def _new_block(self, _event: ft.Event[Any] | None = None) -> None:
         self.block_id = None
-        self.block_heading.value = "New block"
+        self.block_heading.value = _("New block")
         for field in self.block_form.fields.values():
             field.value = ""
         self.block_form.clear_errors()
@@ -144,7 +145,7 @@ class PremisesView(ft.Column):
 
     async def _edit_block(self, block: BlockOut, _event: ft.Event[Any] | None = None) -> None:
         self.block_id = block.id
-        self.block_heading.value = f"Edit block {block.code}"
+        self.block_heading.value = _("Edit block {code}").format(code=block.code)
         self.block_form.fields["code"].value = block.code
         self.block_form.fields["name"].value = block.name
         self.block_form.clear_errors()
@@ -156,7 +157,7 @@ class PremisesView(ft.Column):
         saved = await form.submit(lambda: self.client.save_block(self.block_id, request))
         if saved is None:
             return
-        self.block_form.notice.say(f"Block {saved.code} saved")
+        self.block_form.notice.say(_("Block {code} saved").format(code=saved.code))
         await self._new_block()
         await self._load_choices()
         await self.blocks.load()
@@ -164,7 +165,7 @@ class PremisesView(ft.Column):
     async def _new_unit(self, _event: ft.Event[Any] | None = None) -> None:
         self.unit_id = None
         self.unit_waived = False
-        self.unit_heading.value = "New unit"
+        self.unit_heading.value = _("New unit")
         for name, field in self.unit_form.fields.items():
             if name != "category":
                 field.value = None if isinstance(field, ft.Dropdown) else ""
@@ -174,7 +175,7 @@ class PremisesView(ft.Column):
     async def _edit_unit(self, unit: UnitOut, _event: ft.Event[Any] | None = None) -> None:
         self.unit_id = unit.id
         self.unit_waived = unit.fixed_charge_waived
-        self.unit_heading.value = f"Edit unit {unit.code}"
+        self.unit_heading.value = _("Edit unit {code}").format(code=unit.code)
         shown = {
             "code": unit.code,
             "block_id": str(unit.block_id),
@@ -210,6 +211,6 @@ class PremisesView(ft.Column):
         saved = await form.submit(lambda: self.client.save_unit(self.unit_id, request))
         if saved is None:
             return
-        self.unit_form.notice.say(f"Unit {saved.code} saved")
+        self.unit_form.notice.say(_("Unit {code} saved").format(code=saved.code))
         await self._new_unit()
         await self.units.load()

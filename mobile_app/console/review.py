@@ -14,7 +14,8 @@ from mobile_app.api.endpoints import Decision, ReplacementDecision
 from mobile_app.api.errors import ApiClientError
 from mobile_app.console.client import ConsoleClient
 from mobile_app.console.location_map import location_map
-from mobile_app.ui.common import mounted_page, plural, push_update, show_message, society_time, title
+from mobile_app.i18n import _, ngettext
+from mobile_app.ui.common import mounted_page, push_update, show_message, society_time, title
 from shared_billing.api_models import ReviewItem
 from shared_billing.checks import ReadingFlag
 
@@ -41,15 +42,15 @@ def flag_labels(item: ReviewItem) -> list[str]:
 class ReviewView(ft.Column):
     def __init__(self, client: ConsoleClient) -> None:
         self.client = client
-        self.summary = ft.Text("Loading…", key="review_summary")
+        self.summary = ft.Text(_("Loading…"), key="review_summary")
         self.list = ft.ListView(expand=True, spacing=12)
         super().__init__(
             expand=True,
             controls=[
                 ft.Row(
                     [
-                        title("Review queue"),
-                        ft.IconButton(ft.Icons.REFRESH, key="refresh", tooltip="Refresh", on_click=self._refresh),
+                        title(_("Review queue")),
+                        ft.IconButton(ft.Icons.REFRESH, key="refresh", tooltip=_("Refresh"), on_click=self._refresh),
                     ]
                 ),
                 self.summary,
@@ -72,7 +73,11 @@ class ReviewView(ft.Column):
             self.summary.value = error.message
             push_update(self)
             return
-        self.summary.value = f"{plural(len(items), 'reading')} waiting" if items else "Nothing waiting for review"
+        self.summary.value = (
+            ngettext("{count} reading waiting", "{count} readings waiting", len(items)).format(count=len(items))
+            if items
+            else _("Nothing waiting for review")
+        )
         self.list.controls = cards
         push_update(self)
 
@@ -84,32 +89,45 @@ class ReviewView(ft.Column):
         value = item.value if item.value is not None else f"skipped: {item.skip_reason}"
         facts: list[ft.Control] = [
             ft.Text(
-                f"{item.unit_code} · meter {item.meter_number} · block {item.block_code}",
+                _("{unit} · meter {meter} · block {block}").format(
+                    unit=item.unit_code, meter=item.meter_number, block=item.block_code
+                ),
                 weight=ft.FontWeight.BOLD,
             ),
             ft.Text(
-                f"Reading {value} · previous {item.previous_value or '—'} · "
-                f"consumption {item.consumption or '—'} units",
+                _("Reading {value} · previous {previous} · consumption {consumption} units").format(
+                    value=value, previous=item.previous_value or "—", consumption=item.consumption or "—"
+                ),
                 key=f"facts-{uuid}",
             ),
             ft.Text(
-                f"Read {society_time(item.captured_at, zone)}"
-                + (f" · {item.distance_m:.0f} m from the meter" if item.distance_m is not None else "")
+                _("Read {when}").format(when=society_time(item.captured_at, zone))
+                + (
+                    " · " + _("{distance} m from the meter").format(distance=f"{item.distance_m:.0f}")
+                    if item.distance_m is not None
+                    else ""
+                )
                 + (f" (±{item.gps_accuracy_m:.0f} m)" if item.gps_accuracy_m is not None else ""),
                 key=f"read-{uuid}",
             ),
             ft.Row(flags, spacing=4),
         ]
         if item.note:
-            facts.append(ft.Text(f"Note: {item.note}", italic=True))
-        reason = ft.TextField(label="Reason (for reject or re-read)", key=f"reason-{uuid}", width=320)
+            facts.append(ft.Text(_("Note: {note}").format(note=item.note), italic=True))
+        reason = ft.TextField(label=_("Reason (for reject or re-read)"), key=f"reason-{uuid}", width=320)
         replacement = item.replacement
         pending = replacement is not None and replacement.state == "pending"
         if replacement is not None:
             facts.append(
                 ft.Text(
-                    f"Meter replaced ({replacement.state}): old meter's final read {replacement.old_final_value} · "
-                    f"new meter {replacement.new_meter_number} from {replacement.new_initial_value}",
+                    _(
+                        "Meter replaced ({state}): old meter's final read {final} · new meter {number} from {initial}"
+                    ).format(
+                        state=replacement.state,
+                        final=replacement.old_final_value,
+                        number=replacement.new_meter_number,
+                        initial=replacement.new_initial_value,
+                    ),
                     key=f"replacement-{uuid}",
                     weight=ft.FontWeight.BOLD,
                 )
@@ -118,12 +136,12 @@ class ReviewView(ft.Column):
         approve: list[ft.Control] = (
             [
                 ft.FilledButton(
-                    "Confirm replacement",
+                    _("Confirm replacement"),
                     key=f"confirm-replacement-{uuid}",
                     on_click=partial(self._decide_replacement, uuid, "confirm", reason),
                 ),
                 ft.OutlinedButton(
-                    "Reject replacement",
+                    _("Reject replacement"),
                     key=f"reject-replacement-{uuid}",
                     on_click=partial(self._decide_replacement, uuid, "reject", reason),
                 ),
@@ -131,7 +149,7 @@ class ReviewView(ft.Column):
             if pending
             else [
                 ft.FilledButton(
-                    "Approve",
+                    _("Approve"),
                     icon=ft.Icons.CHECK,
                     key=f"approve-{uuid}",
                     disabled=item.photo_pending,
@@ -148,10 +166,10 @@ class ReviewView(ft.Column):
                     if pending
                     else [
                         ft.OutlinedButton(
-                            "Reject", key=f"reject-{uuid}", on_click=partial(self._decide, uuid, "reject", reason)
+                            _("Reject"), key=f"reject-{uuid}", on_click=partial(self._decide, uuid, "reject", reason)
                         ),
                         ft.OutlinedButton(
-                            "Re-read", key=f"reread-{uuid}", on_click=partial(self._decide, uuid, "reread", reason)
+                            _("Re-read"), key=f"reread-{uuid}", on_click=partial(self._decide, uuid, "reread", reason)
                         ),
                     ]
                 ),
@@ -161,7 +179,7 @@ class ReviewView(ft.Column):
             ft.Image(src=photo, width=240, height=180, fit=ft.BoxFit.CONTAIN, key=f"photo-{uuid}")
             if photo
             else ft.Container(
-                ft.Text("Photo pending", italic=True),
+                ft.Text(_("Photo pending"), italic=True),
                 width=240,
                 height=180,
                 alignment=ft.Alignment.CENTER,
@@ -191,7 +209,7 @@ class ReviewView(ft.Column):
     ) -> None:
         reason = (reason_field.value or "").strip() if reason_field else None
         if reason_field is not None and not reason:
-            reason_field.error = "Say why: the engineer sees this"
+            reason_field.error = _("Say why: the engineer sees this")
             push_update(self)
             return
         try:
@@ -201,7 +219,7 @@ class ReviewView(ft.Column):
                 show_message(page, error.message, error=True)
             return
         if (page := mounted_page(self)) is not None:
-            show_message(page, {"approve": "Approved", "reject": "Rejected", "reread": "Sent back"}[action])
+            show_message(page, {"approve": _("Approved"), "reject": _("Rejected"), "reread": _("Sent back")}[action])
         await self.load()
 
     async def _decide_replacement(
@@ -213,7 +231,7 @@ class ReviewView(ft.Column):
     ) -> None:
         reason = (reason_field.value or "").strip()
         if not reason:
-            reason_field.error = "Say why: the decision is audited"
+            reason_field.error = _("Say why: the decision is audited")
             push_update(self)
             return
         try:
@@ -223,5 +241,5 @@ class ReviewView(ft.Column):
                 show_message(page, error.message, error=True)
             return
         if (page := mounted_page(self)) is not None:
-            show_message(page, "Replacement confirmed" if decision == "confirm" else "Replacement rejected")
+            show_message(page, _("Replacement confirmed") if decision == "confirm" else _("Replacement rejected"))
         await self.load()

@@ -17,7 +17,8 @@ from mobile_app.api.errors import ApiClientError, ApiError
 from mobile_app.console.client import AdminClient, every_item
 from mobile_app.console.forms import Form, Notice
 from mobile_app.console.premises_admin import choices
-from mobile_app.ui.common import plural, push_update, title
+from mobile_app.i18n import _, ngettext
+from mobile_app.ui.common import push_update, title
 from shared_billing.api_models import Page, RouteMove, RouteOrder, RouteStop, UserOut
 from shared_billing.protocol import Role
 
@@ -43,30 +44,30 @@ class RoutesView(ft.Column):
         self.stops: list[RouteStop] = []
         self.places: dict[int, ft.TextField] = {}
         self.picked: set[int] = set()
-        self.engineer = ft.Dropdown(label="Engineer", key="route_engineer", width=260, on_select=self._chosen)
+        self.engineer = ft.Dropdown(label=_("Engineer"), key="route_engineer", width=260, on_select=self._chosen)
         self.add_form = Form(
             "route_add",
-            {"number": ft.TextField(label="Meter number", key="route_meter", width=200, dense=True)},
-            save_label="Add to route",
+            {"number": ft.TextField(label=_("Meter number"), key="route_meter", width=200, dense=True)},
+            save_label=_("Add to route"),
         )
         self.add_form.on_save(self._add)
         self.summary = ft.Text("", key="route_summary")
         self.rows = ft.Column(spacing=2, key="route_rows")
-        self.save_order = ft.FilledButton("Save order", key="route_save", on_click=self._save_order)
+        self.save_order = ft.FilledButton(_("Save order"), key="route_save", on_click=self._save_order)
         self.order_notice = Notice("route_order_notice")
         self.move_form = Form(
             "move",
             {
-                "to_engineer_id": ft.Dropdown(label="Move ticked meters to", key="move_to", width=260),
-                "reason": ft.TextField(label="Reason", key="move_reason", width=320, dense=True),
+                "to_engineer_id": ft.Dropdown(label=_("Move ticked meters to"), key="move_to", width=260),
+                "reason": ft.TextField(label=_("Reason"), key="move_reason", width=320, dense=True),
             },
-            save_label="Move ticked meters",
+            save_label=_("Move ticked meters"),
         )
         self.move_form.on_save(self._move)
         super().__init__(
             spacing=12,
             controls=[
-                title("Routes"),
+                title(_("Routes")),
                 self.engineer,
                 self.add_form,
                 self.summary,
@@ -102,7 +103,7 @@ class RoutesView(ft.Column):
     async def _load_route(self) -> None:
         engineer_id = self._engineer_id()
         if engineer_id is None:
-            self.summary.value = "No engineers yet: create one under People"
+            self.summary.value = _("No engineers yet: create one under People")
             push_update(self)
             return
 
@@ -116,7 +117,9 @@ class RoutesView(ft.Column):
         self._show()
 
     def _show(self) -> None:
-        self.summary.value = plural(len(self.stops), "meter") + " in walk order"
+        self.summary.value = ngettext(
+            "{count} meter in walk order", "{count} meters in walk order", len(self.stops)
+        ).format(count=len(self.stops))
         self.places = {}
         rows: list[ft.Control] = []
         for index, stop in enumerate(self.stops):
@@ -132,20 +135,22 @@ class RoutesView(ft.Column):
                         ),
                         place,
                         ft.Text(
-                            f"{stop.unit_code or '—'} · meter {stop.meter_number} · block {stop.block_code}",
+                            _("{unit} · meter {meter} · block {block}").format(
+                                unit=stop.unit_code or "—", meter=stop.meter_number, block=stop.block_code
+                            ),
                             key=f"stop-{stop.meter_id}",
                         ),
                         ft.IconButton(
                             ft.Icons.ARROW_UPWARD,
                             key=f"up-{stop.meter_id}",
-                            tooltip="Earlier",
+                            tooltip=_("Earlier"),
                             disabled=index == 0,
                             on_click=partial(self._step, index, -1),
                         ),
                         ft.IconButton(
                             ft.Icons.ARROW_DOWNWARD,
                             key=f"down-{stop.meter_id}",
-                            tooltip="Later",
+                            tooltip=_("Later"),
                             disabled=index == len(self.stops) - 1,
                             on_click=partial(self._step, index, 1),
                         ),
@@ -170,7 +175,7 @@ class RoutesView(ft.Column):
         if 0 <= other < len(self.stops):
             self.stops[index], self.stops[other] = self.stops[other], self.stops[index]
             self._show()
-            self.order_notice.say("Not saved yet: Save order", error=True)
+            self.order_notice.say(_("Not saved yet: Save order"), error=True)
             push_update(self)
 
     async def _save_order(self, _event: ft.Event[Any]) -> None:
@@ -194,7 +199,7 @@ class RoutesView(ft.Column):
             self.save_order.disabled = False
             push_update(self)
         await self._load_route()
-        self.order_notice.say("Walk order saved")
+        self.order_notice.say(_("Walk order saved"))
 
     async def _add(self, _event: ft.Event[Any]) -> None:
         engineer_id = self._engineer_id()
@@ -214,7 +219,7 @@ class RoutesView(ft.Column):
         if added is None:
             return
         self.add_form.fields["number"].value = ""
-        self.add_form.notice.say(f"Meter {added} is on the route")
+        self.add_form.notice.say(_("Meter {number} is on the route").format(number=added))
         await self._load_route()
 
     async def _move(self, _event: ft.Event[Any]) -> None:
@@ -232,5 +237,9 @@ class RoutesView(ft.Column):
         if moved is None:
             return
         self.picked.clear()
-        self.move_form.notice.say(f"Moved {plural(len(moved.meter_ids), 'meter')}")
+        self.move_form.notice.say(
+            ngettext("Moved {count} meter", "Moved {count} meters", len(moved.meter_ids)).format(
+                count=len(moved.meter_ids)
+            )
+        )
         await self._load_route()

@@ -17,6 +17,7 @@ import flet as ft
 from mobile_app.api.errors import ApiClientError
 from mobile_app.console.client import AdminClient
 from mobile_app.console.forms import Field, Form, Notice
+from mobile_app.i18n import N_, _, ngettext
 from mobile_app.ui.common import push_update, society_time, title
 from shared_billing.api_models import ScheduleChange, ScheduleOut
 from shared_billing.protocol import ScheduleCadence, ScheduleKind, ScheduleStatus
@@ -24,9 +25,9 @@ from shared_billing.protocol import ScheduleCadence, ScheduleKind, ScheduleStatu
 __all__ = ["SchedulesView", "cadence_words", "last_run_words"]
 
 LABELS = {
-    ScheduleKind.BILL_RUNS: "Monthly draft bill runs (every block, the previous month)",
-    ScheduleKind.OVERDUE_REFRESH: "Overdue refresh (bill statuses)",
-    ScheduleKind.BACKUP: "Daily backup",
+    ScheduleKind.BILL_RUNS: N_("Monthly draft bill runs (every block, the previous month)"),
+    ScheduleKind.OVERDUE_REFRESH: N_("Overdue refresh (bill statuses)"),
+    ScheduleKind.BACKUP: N_("Daily backup"),
 }
 STATUS_COLOURS = {
     ScheduleStatus.OK: ft.Colors.GREEN_800,
@@ -35,25 +36,28 @@ STATUS_COLOURS = {
 }
 
 
-def _minutes(value: float) -> str:
-    return f"{value:g} minute" + ("" if value == 1 else "s")
-
-
 def cadence_words(job: ScheduleOut) -> str:
     """When the job runs, in words: "Day 1 of every month at 00:30", "Every day at 02:00", "Every 60 minutes"."""
     if job.cadence == ScheduleCadence.MONTHLY:
-        return f"Day {job.day_of_month} of every month at {job.at_time}"
+        return _("Day {day} of every month at {time}").format(day=job.day_of_month, time=job.at_time)
     if job.cadence == ScheduleCadence.DAILY:
-        return f"Every day at {job.at_time}"
-    return f"Every {_minutes(job.every_minutes or 0)}"
+        return _("Every day at {time}").format(time=job.at_time)
+    minutes = job.every_minutes or 0
+    return ngettext(
+        "Every {count} minute", "Every {count} minutes", int(minutes) if minutes == int(minutes) else 2
+    ).format(count=f"{minutes:g}")
 
 
 def last_run_words(job: ScheduleOut, zone: tzinfo) -> str:
     if job.running:
-        return f"Running since {society_time(job.last_started_at, zone)}"
+        return _("Running since {when}").format(when=society_time(job.last_started_at, zone))
     if job.last_status is None:
-        return "Not run yet"
-    return f"Last run {society_time(job.last_finished_at, zone)}: {job.last_status} — {job.last_result or ''}".strip()
+        return _("Not run yet")
+    return (
+        _("Last run {when}: {status} — {result}")
+        .format(when=society_time(job.last_finished_at, zone), status=job.last_status, result=job.last_result or "")
+        .strip()
+    )
 
 
 class _JobCard(ft.Container):
@@ -64,23 +68,25 @@ class _JobCard(ft.Container):
         name = job.name
         self.view = view
         self.job = job
-        self.heading = ft.Text(LABELS.get(job.kind, name), weight=ft.FontWeight.BOLD, expand=True)
-        self.switch = ft.Switch(label="On", key=f"schedule-enabled-{name}", on_change=self._switch)
+        self.heading = ft.Text(
+            _(LABELS[job.kind]) if job.kind in LABELS else name, weight=ft.FontWeight.BOLD, expand=True
+        )
+        self.switch = ft.Switch(label=_("On"), key=f"schedule-enabled-{name}", on_change=self._switch)
         self.cadence = ft.Text("", key=f"schedule-cadence-{name}")
         self.next_run = ft.Text("", key=f"schedule-next-{name}")
         self.last_run = ft.Text("", key=f"schedule-last-{name}", size=12)
         fields: dict[str, Field] = {}
         if job.cadence == ScheduleCadence.MONTHLY:
-            fields["day_of_month"] = ft.TextField(label="Day of month (1–28)", key=f"schedule-day-{name}", width=170)
+            fields["day_of_month"] = ft.TextField(label=_("Day of month (1–28)"), key=f"schedule-day-{name}", width=170)
         if job.cadence in (ScheduleCadence.MONTHLY, ScheduleCadence.DAILY):
-            fields["at_time"] = ft.TextField(label="Time (HH:MM)", key=f"schedule-time-{name}", width=140)
+            fields["at_time"] = ft.TextField(label=_("Time (HH:MM)"), key=f"schedule-time-{name}", width=140)
         if job.cadence == ScheduleCadence.INTERVAL:
-            fields["every_minutes"] = ft.TextField(label="Every (minutes)", key=f"schedule-every-{name}", width=150)
-        self.form = Form(f"schedule-{name}", fields, save_label="Save")
+            fields["every_minutes"] = ft.TextField(label=_("Every (minutes)"), key=f"schedule-every-{name}", width=150)
+        self.form = Form(f"schedule-{name}", fields, save_label=_("Save"))
         self.form.on_save(self._save)
         self.run_notice = Notice(f"schedule-run-notice-{name}")
         self.run_button = ft.OutlinedButton(
-            "Run now", icon=ft.Icons.PLAY_ARROW, key=f"schedule-run-{name}", on_click=self._run
+            _("Run now"), icon=ft.Icons.PLAY_ARROW, key=f"schedule-run-{name}", on_click=self._run
         )
         super().__init__(
             key=f"schedule-{name}",
@@ -103,7 +109,9 @@ class _JobCard(ft.Container):
         self.job = job
         self.switch.value = job.enabled
         self.cadence.value = cadence_words(job)
-        self.next_run.value = f"Next run {society_time(job.next_run_at, zone)}" if job.enabled else "Switched off"
+        self.next_run.value = (
+            _("Next run {when}").format(when=society_time(job.next_run_at, zone)) if job.enabled else _("Switched off")
+        )
         self.last_run.value = last_run_words(job, zone)
         self.last_run.color = STATUS_COLOURS.get(job.last_status) if job.last_status is not None else None
         values = {"day_of_month": job.day_of_month, "at_time": job.at_time, "every_minutes": job.every_minutes}
@@ -119,7 +127,7 @@ class _JobCard(ft.Container):
         saved = await self.form.submit(lambda: self.view.client.change_schedule(self.job.name, change))
         if saved is not None:
             await self.view.load()
-            self.form.notice.say(f"Saved: {cadence_words(saved)}")
+            self.form.notice.say(_("Saved: {cadence}").format(cadence=cadence_words(saved)))
 
     async def _switch(self, event: ft.Event[Any]) -> None:
         enabled = bool(getattr(event.control, "value", False))
@@ -129,7 +137,7 @@ class _JobCard(ft.Container):
             self.run_notice.say(error.message, error=True)
             return
         await self.view.load()
-        self.run_notice.say(f"Switched {'on' if enabled else 'off'}")
+        self.run_notice.say(_("Switched on") if enabled else _("Switched off"))
 
     async def _run(self, _event: ft.Event[Any]) -> None:
         try:
@@ -137,7 +145,7 @@ class _JobCard(ft.Container):
         except ApiClientError as error:
             self.run_notice.say(error.message, error=True)
             return
-        self.run_notice.say("Runs at the server's next check")
+        self.run_notice.say(_("Runs at the server's next check"))
 
 
 class SchedulesView(ft.Column):
@@ -151,13 +159,13 @@ class SchedulesView(ft.Column):
             controls=[
                 ft.Row(
                     [
-                        title("Schedules"),
+                        title(_("Schedules")),
                         ft.IconButton(
-                            ft.Icons.REFRESH, key="schedules_refresh", tooltip="Refresh", on_click=self._refresh
+                            ft.Icons.REFRESH, key="schedules_refresh", tooltip=_("Refresh"), on_click=self._refresh
                         ),
                     ]
                 ),
-                ft.Text("Jobs the server runs by itself; times are the society's.", size=12),
+                ft.Text(_("Jobs the server runs by itself; times are the society's."), size=12),
                 self.notice,
                 self.jobs,
             ],
@@ -179,5 +187,5 @@ class SchedulesView(ft.Column):
             card.show(job, society.zone)
         shown: list[ft.Control] = [self.cards[job.name] for job in jobs]
         if [id(c) for c in self.jobs.controls] != [id(c) for c in shown]:
-            self.jobs.controls = shown or [ft.Text("No scheduled jobs", key="no_schedules")]
+            self.jobs.controls = shown or [ft.Text(_("No scheduled jobs"), key="no_schedules")]
         push_update(self)

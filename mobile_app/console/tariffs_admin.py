@@ -17,7 +17,8 @@ from mobile_app.console.client import AdminClient
 from mobile_app.console.forms import Form
 from mobile_app.console.paged_list import PagedList
 from mobile_app.console.premises_admin import choices
-from mobile_app.ui.common import day, plural, push_update, title
+from mobile_app.i18n import _, ngettext
+from mobile_app.ui.common import day, push_update, title
 from shared_billing.api_models import TariffAssigned, TariffAssignmentIn, TariffOut
 from shared_billing.protocol import UnitCategory
 
@@ -29,53 +30,55 @@ class TariffsView(ft.Column):
         self.client = client
         self.picker = ft.FilePicker()  # kept: Flet drops services nobody references
         self.file_text = ft.TextField(
-            label="Tariff file (TOML)",
+            label=_("Tariff file (TOML)"),
             key="tariff_text",
             multiline=True,
             min_lines=8,
             max_lines=16,
             width=720,
             text_style=ft.TextStyle(font_family="monospace", size=12),
-            hint_text="Paste the file here, or choose it",
+            hint_text=_("Paste the file here, or choose it"),
         )
         self.form = Form(
             "tariff",
             {"text": self.file_text},
-            save_label="Upload",
+            save_label=_("Upload"),
             fallback="text",
             extra=[
-                ft.OutlinedButton("Choose file…", icon=ft.Icons.UPLOAD_FILE, key="tariff_pick", on_click=self._pick)
+                ft.OutlinedButton(_("Choose file…"), icon=ft.Icons.UPLOAD_FILE, key="tariff_pick", on_click=self._pick)
             ],
         )
         self.form.on_save(self._upload)
-        self.list = PagedList("tariffs", client.tariff_page, self._row, hint="Search tariffs", empty="No tariffs yet")
+        self.list = PagedList(
+            "tariffs", client.tariff_page, self._row, hint=_("Search tariffs"), empty=_("No tariffs yet")
+        )
         self.assigning: TariffOut | None = None
         self.assign_heading = ft.Text("", weight=ft.FontWeight.BOLD, key="assign_heading")
         self.assign_form = Form(
             "assign",
             {
-                "unit_codes": ft.TextField(label="Unit codes (comma-separated)", key="assign_units", width=360),
-                "unit_type": ft.TextField(label="or every unit of type", key="assign_type", width=200),
+                "unit_codes": ft.TextField(label=_("Unit codes (comma-separated)"), key="assign_units", width=360),
+                "unit_type": ft.TextField(label=_("or every unit of type"), key="assign_type", width=200),
                 "category": ft.Dropdown(
-                    label="of category",
+                    label=_("of category"),
                     key="assign_category",
                     width=180,
-                    options=choices([(c.value, c.value) for c in UnitCategory], none="any"),
+                    options=choices([(c.value, c.value) for c in UnitCategory], none=_("any")),
                 ),
-                "reason": ft.TextField(label="Reason", key="assign_reason", width=320),
+                "reason": ft.TextField(label=_("Reason"), key="assign_reason", width=320),
             },
             rows=[["unit_codes"], ["unit_type", "category"], ["reason"]],
-            save_label="Assign tariff",
+            save_label=_("Assign tariff"),
         )
         self.assign_form.on_save(self._assign)
         self.assign_panel = ft.Column([self.assign_heading, self.assign_form], visible=False)
         super().__init__(
             spacing=12,
             controls=[
-                title("Tariffs"),
-                ft.Text("Upload a tariff file (docs/tariff-format.md): every version in it is stored.", size=12),
+                title(_("Tariffs")),
+                ft.Text(_("Upload a tariff file (docs/tariff-format.md): every version in it is stored."), size=12),
                 self.form,
-                ft.Text("Versions", weight=ft.FontWeight.BOLD),
+                ft.Text(_("Versions"), weight=ft.FontWeight.BOLD),
                 self.list,
                 self.assign_panel,
             ],
@@ -86,7 +89,7 @@ class TariffsView(ft.Column):
 
     async def _pick(self, _event: ft.Event[Any]) -> None:
         files = await self.picker.pick_files(
-            dialog_title="Tariff file",
+            dialog_title=_("Tariff file"),
             file_type=ft.FilePickerFileType.CUSTOM,
             allowed_extensions=["toml", "txt"],
             with_data=True,
@@ -96,7 +99,12 @@ class TariffsView(ft.Column):
         text = bytes(files[0].bytes).decode("utf-8", errors="replace")
         self.file_text.value = text
         self.form.clear_errors()
-        self.form.notice.say(f"Loaded {files[0].name}: {plural(len(text.splitlines()), 'line')}, not uploaded yet")
+        lines = len(text.splitlines())
+        self.form.notice.say(
+            ngettext(
+                "Loaded {name}: {count} line, not uploaded yet", "Loaded {name}: {count} lines, not uploaded yet", lines
+            ).format(name=files[0].name, count=lines)
+        )
         push_update(self)
 
     async def _upload(self, _event: ft.Event[Any]) -> None:
@@ -105,20 +113,29 @@ class TariffsView(ft.Column):
         if stored is None:
             return
         self.file_text.value = ""
-        self.form.notice.say(f"Stored {plural(len(stored), 'tariff version')}")
+        self.form.notice.say(
+            ngettext("Stored {count} tariff version", "Stored {count} tariff versions", len(stored)).format(
+                count=len(stored)
+            )
+        )
         await self.list.load()
 
     def _row(self, tariff: TariffOut) -> ft.Control:
         return ft.Row(
             [
-                ft.Text(f"{tariff.code} · {tariff.name} · from {day(tariff.valid_from)}", key=f"tariff-{tariff.id}"),
-                ft.TextButton("Assign…", key=f"assign-{tariff.id}", on_click=partial(self._show_assign, tariff)),
+                ft.Text(
+                    _("{code} · {name} · from {day}").format(
+                        code=tariff.code, name=tariff.name, day=day(tariff.valid_from)
+                    ),
+                    key=f"tariff-{tariff.id}",
+                ),
+                ft.TextButton(_("Assign…"), key=f"assign-{tariff.id}", on_click=partial(self._show_assign, tariff)),
             ]
         )
 
     async def _show_assign(self, tariff: TariffOut, _event: ft.Event[Any] | None = None) -> None:
         self.assigning = tariff
-        self.assign_heading.value = f"Assign {tariff.code} (from {day(tariff.valid_from)})"
+        self.assign_heading.value = _("Assign {code} (from {day})").format(code=tariff.code, day=day(tariff.valid_from))
         self.assign_form.clear_errors()
         self.assign_panel.visible = True
         push_update(self)
@@ -148,4 +165,9 @@ class TariffsView(ft.Column):
 
         assigned = await form.submit(send)
         if assigned is not None:
-            form.notice.say(f"{plural(len(assigned.unit_ids), 'unit')} now on {tariff.code}")
+            count = len(assigned.unit_ids)
+            form.notice.say(
+                ngettext("{count} unit now on {code}", "{count} units now on {code}", count).format(
+                    count=count, code=tariff.code
+                )
+            )
