@@ -2,8 +2,10 @@
 
 Views call these and show the messages; nothing here talks to a device. Rules: docs/domain.md "Register values"
 (a blank read needs a reason code; below the previous reading ask "rollover, replaced meter, or typo?"; GPS
-distance is a warning, never a block). What is wrong comes as a ``CaptureProblem``: views decide what to show or ask
-by it, never by a message's words.
+distance is a warning, never a block) and "Expected window" (a value outside the window the meter's history allows
+is typed twice and saved as a verified read; rollover is offered only when ``plausibility.rollover_offered`` says
+so). What is wrong comes as a ``CaptureProblem``: views decide what to show or ask by it, never by a message's
+words. Messages are translated where they are raised (``_``), constants where they are shown (``N_``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 
+from mobile_app.i18n import N_, _
 from shared_billing.checks import (
     DEFAULT_LIMITS,
     CheckLimits,
@@ -24,37 +27,50 @@ from shared_billing.checks import (
     fix_distance_m,
     gps_flags,
 )
+from shared_billing.consumption import MeterRegister
 from shared_billing.errors import NegativeRegisterValue, RegisterValueError, TooManyDecimals, TooManyDigits
+from shared_billing.plausibility import ExpectedWindow, Usage, outside_window, rollover_offered, usage_from_wire
 from shared_billing.protocol import MeterAssignment, ReadingV1, ReadType, SkipReason
 from shared_billing.readings import format_register_value, parse_register_value
 
 __all__ = [
+    "BELOW_PREVIOUS_NO_ROLLOVER",
     "BELOW_PREVIOUS_QUESTION",
+    "CONFIRMED_OUTSIDE_NOTE",
     "CORRECT_THE_VALUE",
+    "SKIP_LABELS",
     "BelowPreviousAnswer",
     "CaptureDraft",
     "CaptureError",
     "CaptureProblem",
     "Fix",
     "ValueCheck",
+    "below_previous_answers",
     "build_reading",
     "check_value",
+    "consumption_units",
     "distance_m",
     "distance_warning",
+    "is_outside_window",
+    "meter_register",
+    "meter_usage",
     "usable_fix",
 ]
 
-BELOW_PREVIOUS_QUESTION = "Below the previous reading: rollover, replaced meter, or typo?"
-CORRECT_THE_VALUE = "Correct the value, then save"
+BELOW_PREVIOUS_QUESTION = N_("Below the previous reading: rollover, replaced meter, or typo?")
+# Asked when rollover is not plausible for the drop (docs/domain.md "Expected window"): the other two answers only.
+BELOW_PREVIOUS_NO_ROLLOVER = N_("Below the previous reading: replaced meter, or typo?")
+CORRECT_THE_VALUE = N_("Correct the value, then save")
+CONFIRMED_OUTSIDE_NOTE = N_("Confirmed outside the expected range ({low} to {high})")
 
 SKIP_LABELS = {
-    SkipReason.NO_ACCESS: "No access",
-    SkipReason.LOCKED: "Locked",
-    SkipReason.DOG: "Dog",
-    SkipReason.METER_DAMAGED: "Meter damaged",
-    SkipReason.METER_MISSING: "Meter missing",
-    SkipReason.UNREADABLE: "Unreadable",
-    SkipReason.OTHER: "Other",
+    SkipReason.NO_ACCESS: N_("No access"),
+    SkipReason.LOCKED: N_("Locked"),
+    SkipReason.DOG: N_("Dog"),
+    SkipReason.METER_DAMAGED: N_("Meter damaged"),
+    SkipReason.METER_MISSING: N_("Meter missing"),
+    SkipReason.UNREADABLE: N_("Unreadable"),
+    SkipReason.OTHER: N_("Other"),
 }
 
 
@@ -72,6 +88,11 @@ class CaptureProblem(StrEnum):
     PHOTO_MISSING = "photo_missing"
     VALUE_ON_SKIP = "value_on_skip"
     NOTE_MISSING = "note_missing"  # a skip for "Other" says why
+    # Outside the expected window: the engineer types the value a second time (a misread digit rarely repeats).
+    CONFIRMATION_NEEDED = "confirmation_needed"
+    CONFIRMATION_MISMATCH = "confirmation_mismatch"
+    ROLLOVER_NOT_PLAUSIBLE = "rollover_not_plausible"  # "rollover" answered where the shared rule refuses it
+    REPLACEMENT_DETAILS = "replacement_details"  # "meter replaced" is saved with its form, never as a plain read
 
 
 # The register parser's refusals (docs/domain.md "Register values"), by their error codes.
@@ -163,19 +184,60 @@ class CaptureDraft:
     below_previous_answer: BelowPreviousAnswer | None = None
     replaces: uuid.UUID | None = None
     warnings: list[str] = field(default_factory=list)
+    # Today's expected window (``FieldService.window``), None without history; the value typed a second time when
+    # the first is outside it.
+    window: ExpectedWindow | None = None
+    confirm_text: str = ""
+
+
+def meter_register(meter: MeterAssignment) -> MeterRegister:
+    """The register the shared rules judge: the assignment's dials, decimals and multiplying factor."""
+    return MeterRegister(dials=meter.dials, decimals=meter.decimals, multiplier=Decimal(meter.multiplier))
+
+
+def meter_usage(meter: MeterAssignment) -> Usage | None:
+    """The meter's usual daily use as the pull delivered it (``MeterAssignment.usage``), for the shared rules."""
+    return usage_from_wire(meter.usage) if meter.usage is not None else None
+
+
+def consumption_units(meter: MeterAssignment, value: Decimal) -> Decimal | None:
+    """Units since the previous reading as the engineer types (× the multiplier, at the meter's precision); None
+    without a previous reading or below it (a question, not a consumption)."""
+    if meter.previous is None:
+        return None
+    previous = Decimal(meter.previous.value)
+    if value < previous:
+        return None
+    return meter_register(meter).units(value - previous)
+
+
+def is_outside_window(value: Decimal, window: ExpectedWindow | None) -> bool:
+    """Whether ``value`` needs confirming: outside today's window (never without one: no history, no judgement)."""
+    return window is not None and outside_window(value, window)
+
+
+def below_previous_answers(meter: MeterAssignment, value: Decimal, at: datetime) -> tuple[BelowPreviousAnswer, ...]:
+    """The answers offered for a value below the previous reading: rollover only when the shared rule finds it
+    plausible for this meter's register and usual use (43727 → 120 on six dials is not a rollover)."""
+    answers = (BelowPreviousAnswer.REPLACED, BelowPreviousAnswer.TYPO)
+    if meter.previous is None:
+        return answers
+    if rollover_offered(meter_register(meter), Decimal(meter.previous.value), value, usage=meter_usage(meter), at=at):
+        return (BelowPreviousAnswer.ROLLOVER, *answers)
+    return answers
 
 
 def check_value(meter: MeterAssignment, text: str) -> ValueCheck:
     """The typed value parsed as the server parses it, and compared with the meter's previous reading."""
     if not text.strip():
-        return ValueCheck(None, CaptureProblem.VALUE_MISSING, "Enter the register value")
+        return ValueCheck(None, CaptureProblem.VALUE_MISSING, _("Enter the register value"))
     try:
         value = parse_register_value(text.strip(), dials=meter.dials, decimals=meter.decimals)
     except RegisterValueError as error:
         return ValueCheck(None, _VALUE_PROBLEMS.get(error.code, CaptureProblem.NOT_A_READING), error.message)
     previous = Decimal(meter.previous.value) if meter.previous is not None else None
     if check_below_previous(value, previous) is ReadingFlag.BELOW_PREVIOUS:
-        return ValueCheck(value, CaptureProblem.BELOW_PREVIOUS, BELOW_PREVIOUS_QUESTION)
+        return ValueCheck(value, CaptureProblem.BELOW_PREVIOUS, _(BELOW_PREVIOUS_QUESTION))
     return ValueCheck(value)
 
 
@@ -199,13 +261,15 @@ def distance_warning(meter: MeterAssignment, fix: Fix | None, limits: CheckLimit
         limits,
     )
     if fix is None or ReadingFlag.GPS_MISSING in flags:
-        return "No GPS fix: the reading will be flagged for the supervisor"
+        return _("No GPS fix: the reading will be flagged for the supervisor")
     if ReadingFlag.GPS_INACCURATE in flags:
         if fix.accuracy_m is None:
-            return "GPS accuracy unknown: the reading will be flagged for the supervisor"
-        return f"GPS accuracy is poor (±{fix.accuracy_m:.0f} m)"
+            return _("GPS accuracy unknown: the reading will be flagged for the supervisor")
+        return _("GPS accuracy is poor (±{metres} m)").format(metres=f"{fix.accuracy_m:.0f}")
     if ReadingFlag.GPS_FAR in flags:
-        return f"You are {distance_m(meter, fix) or 0.0:.0f} m from this meter's registered location"
+        return _("You are {metres} m from this meter's registered location").format(
+            metres=f"{distance_m(meter, fix) or 0.0:.0f}"
+        )
     return None
 
 
@@ -228,11 +292,11 @@ def build_reading(draft: CaptureDraft, *, captured_at: datetime, new_id: uuid.UU
     if draft.skip_reason is not None:
         if draft.value_text.strip():
             raise CaptureError(
-                CaptureProblem.VALUE_ON_SKIP, "A skipped meter has no value: clear the value or the skip reason"
+                CaptureProblem.VALUE_ON_SKIP, _("A skipped meter has no value: clear the value or the skip reason")
             )
         note = draft.note.strip() or None
         if draft.skip_reason is SkipReason.OTHER and not note:
-            raise CaptureError(CaptureProblem.NOTE_MISSING, "Say why in the note when the reason is Other")
+            raise CaptureError(CaptureProblem.NOTE_MISSING, _("Say why in the note when the reason is Other"))
         return ReadingV1(read_type=ReadType.SKIP, skip_reason=draft.skip_reason, note=note, **common)
     check = check_value(draft.meter, draft.value_text)
     if check.value is None:
@@ -242,18 +306,20 @@ def build_reading(draft: CaptureDraft, *, captured_at: datetime, new_id: uuid.UU
         raise CaptureError(check.problem, check.message)
     value = check.value
     if draft.photo_sha256 is None:
-        raise CaptureError(CaptureProblem.PHOTO_MISSING, "Add a photo of the meter")
+        raise CaptureError(CaptureProblem.PHOTO_MISSING, _("Add a photo of the meter"))
     read_type = ReadType.ACTUAL
     note = draft.note.strip()
+    reason: str | None = None
     if check.asks_below_previous:
-        answer = draft.below_previous_answer
-        if answer is None:
-            raise CaptureError(CaptureProblem.BELOW_PREVIOUS, BELOW_PREVIOUS_QUESTION)
-        if answer is BelowPreviousAnswer.TYPO:
-            raise CaptureError(CaptureProblem.TYPO_TO_CORRECT, CORRECT_THE_VALUE)
+        reason = _below_previous_reason(draft, value, captured_at)
+    elif is_outside_window(value, draft.window):
+        assert draft.window is not None
+        _check_confirmation(draft, value)
+        # Notes are read by the supervisor in the society's language of record, so they stay untranslated.
+        reason = CONFIRMED_OUTSIDE_NOTE.format(low=draft.window.low, high=draft.window.high)
+    if reason is not None:
         # The reader confirmed an out-of-range value: a verified read, with the reason for the supervisor.
         read_type = ReadType.VERIFIED
-        reason = "Meter rolled over" if answer is BelowPreviousAnswer.ROLLOVER else "Meter replaced"
         note = f"{reason}. {note}".strip() if note else reason
     return ReadingV1(
         read_type=read_type,
@@ -262,3 +328,44 @@ def build_reading(draft: CaptureDraft, *, captured_at: datetime, new_id: uuid.UU
         note=note or None,
         **common,
     )
+
+
+def _below_previous_reason(draft: CaptureDraft, value: Decimal, captured_at: datetime) -> str:
+    """The note of a confirmed drop below the previous reading, or why it cannot be saved as it is."""
+    answer = draft.below_previous_answer
+    offered = below_previous_answers(draft.meter, value, captured_at)
+    if answer is None:
+        question = BELOW_PREVIOUS_QUESTION if BelowPreviousAnswer.ROLLOVER in offered else BELOW_PREVIOUS_NO_ROLLOVER
+        raise CaptureError(CaptureProblem.BELOW_PREVIOUS, _(question))
+    if answer is BelowPreviousAnswer.TYPO:
+        raise CaptureError(CaptureProblem.TYPO_TO_CORRECT, _(CORRECT_THE_VALUE))
+    if answer is BelowPreviousAnswer.REPLACED:
+        raise CaptureError(
+            CaptureProblem.REPLACEMENT_DETAILS,
+            _("Fill in the replaced meter's details: its final reading and the new meter's number and first reading"),
+        )
+    if answer not in offered:
+        raise CaptureError(
+            CaptureProblem.ROLLOVER_NOT_PLAUSIBLE,
+            _("This drop is too large for the meter to have turned past its last dial: replaced meter, or typo?"),
+        )
+    return "Meter rolled over"
+
+
+def _check_confirmation(draft: CaptureDraft, value: Decimal) -> None:
+    """A value outside the window is saved only when typed twice alike (the same number, however written)."""
+    window = draft.window
+    assert window is not None
+    if not draft.confirm_text.strip():
+        raise CaptureError(
+            CaptureProblem.CONFIRMATION_NEEDED,
+            _("Outside the expected range ({low} to {high}): type the value again to confirm it").format(
+                low=window.low, high=window.high
+            ),
+        )
+    again = check_value(draft.meter, draft.confirm_text)
+    if again.value != value:
+        raise CaptureError(
+            CaptureProblem.CONFIRMATION_MISMATCH,
+            _("The two values differ: read the meter again and type the same value in both fields"),
+        )

@@ -19,13 +19,18 @@ from mobile_app.capture import (
     CaptureProblem,
     Fix,
     ValueCheck,
+    below_previous_answers,
     build_reading,
     check_value,
+    consumption_units,
     distance_m,
     distance_warning,
+    is_outside_window,
+    meter_usage,
 )
 from shared_billing.checks import CheckLimits
-from shared_billing.protocol import MeterAssignment, PreviousReading, ReadType, SkipReason
+from shared_billing.plausibility import ExpectedWindow
+from shared_billing.protocol import MeterAssignment, PreviousReading, ReadType, SkipReason, UsageWindow
 from shared_billing.readings import parse_register_value
 
 CAPTURED_AT = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -49,6 +54,17 @@ def meter(**overrides: Any) -> MeterAssignment:
     }
     fields.update(overrides)
     return MeterAssignment(**fields)
+
+
+def usage_wire(*, since_value: str, high_per_day: str) -> UsageWindow:
+    return UsageWindow(
+        since_value=since_value,
+        since=CAPTURED_AT - timedelta(days=30),
+        daily_use="8",
+        low_per_day="4",
+        high_per_day=high_per_day,
+        reads=4,
+    )
 
 
 def draft(**overrides: Any) -> CaptureDraft:
@@ -200,8 +216,17 @@ def test_equal_to_previous_is_not_below_it() -> None:
 # --- below the previous reading ----------------------------------------------------------------------------------
 
 
-def test_below_previous_without_an_answer_asks_the_question() -> None:
+def test_below_previous_without_an_answer_asks_the_question_without_rollover_when_implausible() -> None:
+    # 1200.0 → 1199.9 on six dials: turning past 999999.9 would mean ~a million units, so no rollover is offered.
     assert refusal(draft(value_text="1199.9")) == (
+        CaptureProblem.BELOW_PREVIOUS,
+        "Below the previous reading: replaced meter, or typo?",
+    )
+
+
+def test_below_previous_near_the_top_asks_with_rollover() -> None:
+    near_top = meter(previous=PreviousReading(value="999950.0", captured_at=CAPTURED_AT - timedelta(days=30)))
+    assert refusal(draft(meter=near_top, value_text="15")) == (
         CaptureProblem.BELOW_PREVIOUS,
         "Below the previous reading: rollover, replaced meter, or typo?",
     )
@@ -215,23 +240,129 @@ def test_below_previous_answered_typo_is_refused() -> None:
 
 
 @pytest.mark.parametrize(
-    ("answer", "note", "expected"),
-    [
-        (BelowPreviousAnswer.ROLLOVER, "", "Meter rolled over"),
-        (BelowPreviousAnswer.REPLACED, "", "Meter replaced"),
-        (BelowPreviousAnswer.ROLLOVER, "  dials reset at 999999 ", "Meter rolled over. dials reset at 999999"),
-        (BelowPreviousAnswer.REPLACED, "new serial 123", "Meter replaced. new serial 123"),
-    ],
+    ("note", "expected"),
+    [("", "Meter rolled over"), ("  dials reset at 999999 ", "Meter rolled over. dials reset at 999999")],
 )
-def test_below_previous_confirmed_is_a_verified_read_with_the_reason(
-    answer: BelowPreviousAnswer, note: str, expected: str
-) -> None:
-    reading = build_reading(draft(value_text="15", below_previous_answer=answer, note=note), captured_at=CAPTURED_AT)
+def test_a_plausible_rollover_is_a_verified_read_with_the_reason(note: str, expected: str) -> None:
+    near_top = meter(previous=PreviousReading(value="999950.0", captured_at=CAPTURED_AT - timedelta(days=30)))
+    reading = build_reading(
+        draft(meter=near_top, value_text="15", below_previous_answer=BelowPreviousAnswer.ROLLOVER, note=note),
+        captured_at=CAPTURED_AT,
+    )
 
     assert reading.read_type is ReadType.VERIFIED
     assert reading.value == "15.0"
     assert reading.note == expected
     assert reading.photo_sha256 == PHOTO
+
+
+def six_dials(previous: str, usage: UsageWindow | None = None) -> MeterAssignment:
+    return meter(
+        decimals=0,
+        previous=PreviousReading(value=previous, captured_at=CAPTURED_AT - timedelta(days=30)),
+        usage=usage,
+    )
+
+
+def test_43727_to_120_on_six_dials_offers_no_rollover_and_refuses_one() -> None:
+    m = six_dials("43727", usage=usage_wire(since_value="43727", high_per_day="12"))
+    assert below_previous_answers(m, Decimal(120), CAPTURED_AT) == (
+        BelowPreviousAnswer.REPLACED,
+        BelowPreviousAnswer.TYPO,
+    )
+    problem, message = refusal(draft(meter=m, value_text="120", below_previous_answer=BelowPreviousAnswer.ROLLOVER))
+    assert problem is CaptureProblem.ROLLOVER_NOT_PLAUSIBLE
+    assert "replaced meter, or typo?" in message
+
+
+def test_999950_to_30_with_small_daily_use_offers_rollover_first() -> None:
+    m = six_dials("999950", usage=usage_wire(since_value="999950", high_per_day="12"))
+    assert below_previous_answers(m, Decimal(30), CAPTURED_AT) == tuple(BelowPreviousAnswer)
+
+
+def test_replaced_is_never_saved_as_a_plain_reading() -> None:
+    problem, message = refusal(draft(value_text="15", below_previous_answer=BelowPreviousAnswer.REPLACED))
+    assert problem is CaptureProblem.REPLACEMENT_DETAILS
+    assert "new meter's number" in message
+
+
+# --- the expected window -----------------------------------------------------------------------------------------
+
+WINDOW = ExpectedWindow(
+    low=Decimal("1230.0"), high=Decimal("1290.0"), expected=Decimal("1260.0"), days=Decimal(30), daily_use=Decimal(2)
+)
+
+
+def test_inside_the_window_is_an_actual_read_without_confirmation() -> None:
+    reading = build_reading(draft(value_text="1250.5", window=WINDOW), captured_at=CAPTURED_AT)
+    assert reading.read_type is ReadType.ACTUAL
+    assert reading.note is None
+
+
+@pytest.mark.parametrize("value", ["1229.9", "1290.1", "999999"])
+def test_outside_the_window_asks_to_type_the_value_again(value: str) -> None:
+    problem, message = refusal(draft(value_text=value, window=WINDOW))
+    assert problem is CaptureProblem.CONFIRMATION_NEEDED
+    assert message == "Outside the expected range (1230.0 to 1290.0): type the value again to confirm it"
+
+
+def test_outside_the_window_refuses_a_different_second_value() -> None:
+    problem, _message = refusal(draft(value_text="1390", confirm_text="1930", window=WINDOW))
+    assert problem is CaptureProblem.CONFIRMATION_MISMATCH
+
+
+def test_outside_the_window_still_needs_the_photo() -> None:
+    problem, _message = refusal(draft(value_text="1390", confirm_text="1390", window=WINDOW, photo_sha256=None))
+    assert problem is CaptureProblem.PHOTO_MISSING
+
+
+@pytest.mark.parametrize(
+    ("note", "expected"),
+    [
+        ("", "Confirmed outside the expected range (1230.0 to 1290.0)"),
+        ("new AC", "Confirmed outside the expected range (1230.0 to 1290.0). new AC"),
+    ],
+)
+def test_outside_the_window_confirmed_is_verified_with_a_note(note: str, expected: str) -> None:
+    # The same number however written: "1390" and "1390.0" are one reading.
+    reading = build_reading(
+        draft(value_text="1390", confirm_text=" 1390.0 ", window=WINDOW, note=note), captured_at=CAPTURED_AT
+    )
+    assert reading.read_type is ReadType.VERIFIED
+    assert reading.value == "1390.0"
+    assert reading.note == expected
+
+
+def test_no_window_no_confirmation() -> None:
+    reading = build_reading(draft(value_text="999999", window=None), captured_at=CAPTURED_AT)
+    assert reading.read_type is ReadType.ACTUAL
+
+
+def test_is_outside_window_without_a_window_is_never_outside() -> None:
+    assert is_outside_window(Decimal(10**6), None) is False
+    assert is_outside_window(Decimal("1229.9"), WINDOW) is True
+    assert is_outside_window(Decimal("1230.0"), WINDOW) is False
+
+
+# --- live consumption --------------------------------------------------------------------------------------------
+
+
+def test_consumption_is_the_difference_times_the_multiplier() -> None:
+    assert consumption_units(meter(), Decimal("1250.5")) == Decimal("50.5")
+    assert consumption_units(meter(multiplier="2"), Decimal("1250.5")) == Decimal("101.0")
+
+
+def test_no_consumption_below_previous_or_without_a_previous_reading() -> None:
+    assert consumption_units(meter(), Decimal("1199")) is None
+    assert consumption_units(meter(previous=None), Decimal("1199")) is None
+
+
+def test_meter_usage_is_the_wire_usage() -> None:
+    wire = usage_wire(since_value="43727", high_per_day="12")
+    usage = meter_usage(six_dials("43727", usage=wire))
+    assert usage is not None
+    assert (usage.since_value, usage.high_per_day, usage.reads) == (Decimal(43727), Decimal(12), 4)
+    assert meter_usage(six_dials("43727")) is None
 
 
 def test_an_answer_is_ignored_when_the_value_is_not_below_previous() -> None:
