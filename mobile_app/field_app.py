@@ -1,4 +1,8 @@
-"""The field engineer's app: sign-in, route, capture, sync — one Flet session on top of the FieldService."""
+"""The field engineer's app: sign-in, route, meter detail, capture, sync — one Flet session on the FieldService.
+
+The route view is built once per signed-in session and kept: returning from a meter re-shows it as it was
+(filter, search, scroll), and it redraws only when the service's data changed (docs/field-app.md).
+"""
 
 from __future__ import annotations
 
@@ -11,14 +15,19 @@ import flet as ft
 
 from mobile_app.device import Devices
 from mobile_app.field_service import FieldService, SignInError
+from mobile_app.i18n import _, ngettext
+from mobile_app.route_model import RereadTask, RouteRow
 from mobile_app.store import ReadingRecord
+from mobile_app.ui import theme
 from mobile_app.ui.capture_view import CaptureView
+from mobile_app.ui.fonts import register_fonts
+from mobile_app.ui.meter_detail import MeterDetailView
 from mobile_app.ui.route import RouteView
 from mobile_app.ui.sign_in import SignInView
 from mobile_app.ui.sync_screen import SyncView
 from shared_billing.protocol import MeterAssignment
 
-__all__ = ["field_main"]
+__all__ = ["FieldApp", "field_main"]
 
 REFRESH_S = 1.0
 
@@ -32,17 +41,20 @@ class FieldApp:
         self.nav = ft.NavigationBar(
             key="nav",
             destinations=[
-                ft.NavigationBarDestination(icon=ft.Icons.LIST, label="Route"),
-                ft.NavigationBarDestination(icon=ft.Icons.SYNC, label="Sync"),
+                ft.NavigationBarDestination(icon=ft.Icons.LIST, label=_("Route")),
+                ft.NavigationBarDestination(icon=ft.Icons.SYNC, label=_("Sync")),
             ],
             on_change=self._nav,
             visible=False,
         )
         self.current: ft.Control | None = None
-        self.seen_version = -1
+        self.route_view: RouteView | None = None  # one per signed-in session, see the module docstring
 
     def start(self) -> None:
         self.page.title = "Fieldmeter"
+        self.page.theme = theme.app_theme()
+        self.page.theme_mode = ft.ThemeMode.LIGHT  # the contrast is measured against the light surfaces
+        register_fonts(self.page)  # after the theme: Hindi and Punjabi drawn from the bundled fonts
         self.page.navigation_bar = self.nav
         self.page.add(self.body)
         if self.service.profile() is None:
@@ -60,23 +72,48 @@ class FieldApp:
             self.nav.selected_index = nav
         self.page.update()
 
-    def show_sign_in(self, hint: str = "Field engineers sign in once; the app then works offline.") -> None:
+    def show_sign_in(self, hint: str | None = None) -> None:
         self.page.appbar = None
-        self._show(SignInView(heading="Fieldmeter", hint=hint, sign_in=self._sign_in), nav=None)
+        self.route_view = None  # the next engineer's route is theirs, not a leftover
+        text = hint if hint is not None else _("Field engineers sign in once; the app then works offline.")
+        self._show(SignInView(heading="Fieldmeter", hint=text, sign_in=self._sign_in), nav=None)
 
     def show_route(self) -> None:
         profile = self.service.profile()
         self.page.appbar = ft.AppBar(
-            title=ft.Text(f"Fieldmeter · {profile.username}" if profile else "Fieldmeter"),
-            actions=[ft.TextButton("Sign out", key="sign_out", on_click=self._sign_out)],
+            title=ft.Text(
+                _("Fieldmeter · {name}").format(name=profile.username) if profile else "Fieldmeter",
+                size=theme.TITLE_PX,
+            ),
+            actions=[
+                theme.touch(
+                    ft.TextButton(
+                        _("Sign out"), key="sign_out", tooltip=_("Sign out of this phone"), on_click=self._sign_out
+                    )
+                )
+            ],
         )
-        self._show(RouteView(self.service, open_meter=self.show_capture), nav=0)
+        if self.route_view is None:
+            self.route_view = RouteView(self.service, open_meter=self.show_detail)
+        else:
+            self.route_view.tick()  # only what changed meanwhile; nothing when nothing did
+        self._show(self.route_view, nav=0)
 
     def show_sync(self) -> None:
         self._show(SyncView(self.service, record_again=self._record_again), nav=1)
 
-    def show_capture(self, meter: MeterAssignment, replaces: UUID | None = None) -> None:
-        self._show(CaptureView(self.service, self.devices, meter, on_done=self.show_route, replaces=replaces), nav=None)
+    def show_detail(self, row: RouteRow) -> None:
+        fresh = self.service.route_row(row.meter.meter_id) or row
+        self._show(MeterDetailView(self.service, fresh, read=self._read, back=self.show_route), nav=None)
+
+    def _read(self, row: RouteRow) -> None:
+        self.show_capture(row.meter, task=row.reread)
+
+    def show_capture(
+        self, meter: MeterAssignment, replaces: UUID | None = None, task: RereadTask | None = None
+    ) -> None:
+        view = CaptureView(self.service, self.devices, meter, on_done=self.show_route, replaces=replaces, task=task)
+        self._show(view, nav=None)
 
     # --- events ---------------------------------------------------------------------------------------------------
     async def _sign_in(self, username: str, password: str) -> str | None:
@@ -88,7 +125,43 @@ class FieldApp:
         return None
 
     def _sign_out(self, _event: ft.Event[Any]) -> None:
-        # Readings stay on the phone and keep syncing once someone signs in again.
+        waiting = self.service.status().waiting
+        if waiting == 0:
+            self._signed_out()
+            return
+        profile = self.service.profile()
+        name = profile.username if profile else ""
+        dialog = ft.AlertDialog(
+            modal=True,
+            key="sign_out_dialog",
+            title=ft.Text(_("Sign out with readings waiting?")),
+            content=ft.Text(
+                ngettext(
+                    "{count} reading has not uploaded yet. It stays on this phone, nothing is deleted, and it"
+                    " uploads when {name} signs in again.",
+                    "{count} readings have not uploaded yet. They stay on this phone, nothing is deleted, and they"
+                    " upload when {name} signs in again.",
+                    waiting,
+                ).format(count=waiting, name=name),
+                key="sign_out_warning",
+                size=theme.BODY_PX,
+            ),
+            actions=[
+                theme.touch(ft.TextButton(_("Stay signed in"), key="cancel_sign_out", on_click=self._close_dialog)),
+                theme.touch(ft.FilledButton(_("Sign out"), key="confirm_sign_out", on_click=self._confirm_sign_out)),
+            ],
+        )
+        self.page.show_dialog(dialog)
+
+    def _close_dialog(self, _event: ft.Event[Any]) -> None:
+        self.page.pop_dialog()
+
+    def _confirm_sign_out(self, _event: ft.Event[Any]) -> None:
+        self.page.pop_dialog()
+        self._signed_out()
+
+    def _signed_out(self) -> None:
+        # Readings stay on the phone; they upload once this engineer signs in again.
         self.service.sign_out()
         self.show_sign_in()
 
@@ -97,20 +170,24 @@ class FieldApp:
 
     def _record_again(self, record: ReadingRecord) -> None:
         meter = self.service.meter(record.reading.meter_id)
-        if meter is not None:
-            self.show_capture(meter, replaces=record.reading.uuid)
+        if meter is None:
+            return
+        row = self.service.route_row(meter.meter_id)
+        task = row.reread if row is not None and row.reread is not None else None
+        if task is not None and task.reading_uuid != record.reading.uuid:
+            task = None
+        self.show_capture(meter, replaces=record.reading.uuid, task=task)
 
     async def _refresh_loop(self) -> None:
-        # The sync thread changes the store; lists on screen follow it (capture forms are left alone).
+        # The sync thread changes the store; lists on screen follow it (capture forms are left alone). A tick that
+        # finds nothing changed sends nothing: the idle route costs no bytes.
         while True:
             await asyncio.sleep(REFRESH_S)
             if self.service.needs_sign_in() and not isinstance(self.current, SignInView):
-                self.show_sign_in("Your session has ended: sign in again. Readings on this phone are kept.")
+                self.show_sign_in(_("Your session has ended: sign in again. Readings on this phone are kept."))
                 continue
-            if self.service.version != self.seen_version and isinstance(self.current, RouteView | SyncView):
-                self.seen_version = self.service.version
-                self.current.refresh()
-                self.page.update()
+            if isinstance(self.current, RouteView | SyncView) and self.current.tick():
+                self.current.update()
 
 
 def field_main(service: FieldService) -> Callable[[ft.Page], Awaitable[None]]:

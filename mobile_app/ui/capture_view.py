@@ -1,15 +1,24 @@
-"""Capture one reading: value, GPS fix, photo, or a skip reason; saved at once on the phone."""
+"""Capture one reading: value, GPS fix, photo, or a skip reason; saved at once on the phone.
+
+While the engineer types, the screen shows the consumption, whether the value is inside today's expected window
+and an estimate of the unit's own charges. The rules are ``mobile_app.capture``'s; this view only shows them. The
+Save button lives in a bar below the scrolling form, so no question or card can push it out of reach.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import replace
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 import flet as ft
+from pydantic import ValidationError
 
 from mobile_app.capture import (
+    BELOW_PREVIOUS_NO_ROLLOVER,
     BELOW_PREVIOUS_QUESTION,
     CORRECT_THE_VALUE,
     SKIP_LABELS,
@@ -17,25 +26,48 @@ from mobile_app.capture import (
     CaptureDraft,
     CaptureError,
     CaptureProblem,
+    below_previous_answers,
     check_value,
+    consumption_units,
     distance_m,
     distance_warning,
+    is_outside_window,
 )
 from mobile_app.device import DeviceError, Devices
 from mobile_app.field_service import FieldService
+from mobile_app.i18n import N_, _
 from mobile_app.photos import PhotoError
+from mobile_app.route_model import RereadTask
+from mobile_app.ui import theme
 from mobile_app.ui.camera_dialog import CameraDialog
-from mobile_app.ui.common import local_time, mounted_page, push_update, show_message, title
-from shared_billing.protocol import MeterAssignment, SkipReason
+from mobile_app.ui.common import local_time, mounted_page, push_update, rupees, show_message, title
+from mobile_app.ui.meter_detail import reread_banner, window_line
+from shared_billing.protocol import MeterAssignment, Replacement, SkipReason
 
 __all__ = ["CaptureView"]
 
 # The engineer's answers to "below the previous reading?", in the words of the buttons.
 ANSWER_LABELS = {
-    BelowPreviousAnswer.ROLLOVER: "Rollover",
-    BelowPreviousAnswer.REPLACED: "Replaced meter",
-    BelowPreviousAnswer.TYPO: "Typo",
+    BelowPreviousAnswer.ROLLOVER: N_("Rollover"),
+    BelowPreviousAnswer.REPLACED: N_("Replaced meter"),
+    BelowPreviousAnswer.TYPO: N_("Typo"),
 }
+NOTED = {
+    BelowPreviousAnswer.ROLLOVER: N_("Noted: rollover. Save when ready."),
+    BelowPreviousAnswer.REPLACED: N_("Noted: replaced meter. Fill in the replacement below, then save."),
+}
+ESTIMATE_LABEL = N_("Estimate: this unit's energy and fixed charge only")
+
+
+def _number_field(label: str, key: str, **extra: Any) -> ft.TextField:
+    return ft.TextField(
+        label=label,
+        key=key,
+        keyboard_type=ft.KeyboardType.NUMBER,
+        text_size=18,
+        error_max_lines=6,  # Flutter cuts an error to one line unless told otherwise
+        **extra,
+    )
 
 
 class CaptureView(ft.Column):
@@ -47,58 +79,125 @@ class CaptureView(ft.Column):
         *,
         on_done: Callable[[], None],
         replaces: UUID | None = None,
+        task: RereadTask | None = None,
     ) -> None:
         self.service = service
         self.devices = devices
         self.on_done = on_done
-        self.draft = CaptureDraft(meter=meter, replaces=replaces)
+        replaces = task.reading_uuid if task is not None else replaces
+        self.draft = CaptureDraft(meter=meter, replaces=replaces, window=service.window(meter))
         previous = (
-            f"Previous reading {meter.previous.value} on {local_time(meter.previous.captured_at)}"
+            _("Previous reading {value} on {date}").format(
+                value=meter.previous.value, date=local_time(meter.previous.captured_at)
+            )
             if meter.previous
-            else "No previous reading"
+            else _("No previous reading")
         )
-        shape = f"{meter.dials} dials" + (f", {meter.decimals} decimals" if meter.decimals else "")
-        self.value = ft.TextField(
-            label="Reading", key="value", keyboard_type=ft.KeyboardType.NUMBER, helper=shape, on_change=self._value
+        shape = _("{dials} dials").format(dials=meter.dials) + (
+            _(", {decimals} decimals").format(decimals=meter.decimals) if meter.decimals else ""
         )
-        self.gps = ft.Text("No GPS fix yet", key="gps")
-        self.gps_warning = ft.Text("", key="gps_warning", color=ft.Colors.AMBER_900)
-        self.photo_status = ft.Text("No photo yet", key="photo_status")
+        self.value = _number_field(_("Reading"), "value", helper=shape, on_change=self._value, autofocus=True)
+        self.consumption = ft.Text("", key="consumption", size=18, weight=ft.FontWeight.W_600)
+        self.window = ft.Text(window_line(service, meter), key="window", size=theme.BODY_PX)
+        self.outside = ft.Text(
+            "", key="outside_window", size=theme.BODY_PX, color=theme.WARNING, weight=ft.FontWeight.W_600
+        )
+        self.confirm = _number_field(
+            _("Type the value again to confirm"), "confirm_value", visible=False, on_change=self._confirmed
+        )
+        self.gps = ft.Text(_("No GPS fix yet"), key="gps", size=theme.BODY_PX)
+        self.gps_warning = ft.Text("", key="gps_warning", color=theme.WARNING, size=theme.BODY_PX)
+        self.photo_status = ft.Text(_("No photo yet"), key="photo_status", size=theme.BODY_PX)
         self.photo = ft.Image(src=b"", width=240, height=180, fit=ft.BoxFit.CONTAIN, visible=False, key="photo")
         self.skip = ft.Dropdown(
-            label="Cannot read? Reason",
+            label=_("Cannot read? Reason"),
             key="skip_reason",
-            options=[ft.DropdownOption(key=reason.value, text=label) for reason, label in SKIP_LABELS.items()],
+            options=[ft.DropdownOption(key=reason.value, text=_(label)) for reason, label in SKIP_LABELS.items()],
             on_select=self._skip,
             width=320,
+            text_size=theme.BODY_PX,
         )
-        self.note = ft.TextField(label="Note", key="note", multiline=True, max_length=500)
+        self.note = ft.TextField(label=_("Note"), key="note", multiline=True, max_length=500, text_size=theme.BODY_PX)
+        self.question_text = ft.Text(_(BELOW_PREVIOUS_QUESTION), key="below_question", color=theme.WARNING, size=18)
+        self.answers = {answer: self._answer_button(answer, _(label)) for answer, label in ANSWER_LABELS.items()}
         self.question = ft.Column(
             visible=False,
             key="below_previous",
-            controls=[
-                ft.Text(BELOW_PREVIOUS_QUESTION, color=ft.Colors.AMBER_900),
-                ft.Row(
-                    wrap=True,
-                    controls=[self._answer_button(answer, label) for answer, label in ANSWER_LABELS.items()],
-                ),
-            ],
+            controls=[self.question_text, ft.Row(wrap=True, controls=list(self.answers.values()))],
         )
-        self.error = ft.Text("", key="capture_error", color=ft.Colors.RED_700)
-        heading = f"{meter.unit_code or 'Meter'} · {meter.meter_number}"
-        super().__init__(
+        self.old_final = _number_field(_("Old meter's final reading"), "old_final")
+        self.new_number = ft.TextField(label=_("New meter number"), key="new_meter_number", text_size=18)
+        self.new_initial = _number_field(_("New meter's first reading (when installed)"), "new_initial")
+        self.replacement = ft.Container(
+            key="replacement_form",
+            visible=False,
+            bgcolor=theme.WARNING_SURFACE,
+            border_radius=8,
+            padding=12,
+            content=ft.Column(
+                tight=True,
+                spacing=8,
+                controls=[
+                    ft.Text(_("Meter replaced"), size=18, weight=ft.FontWeight.BOLD),
+                    ft.Text(
+                        _("The reading above is the new meter's register now. The supervisor confirms the change."),
+                        size=theme.BODY_PX,
+                        color=theme.TEXT,
+                    ),
+                    self.old_final,
+                    self.new_number,
+                    self.new_initial,
+                ],
+            ),
+        )
+        self.estimate_units = ft.Text("", key="estimate_amount", size=theme.BODY_PX, color=theme.TEXT)
+        self.estimate_warning = ft.Text(
+            "", key="estimate_warning", size=theme.BODY_PX, color=theme.WARNING, weight=ft.FontWeight.W_600
+        )
+        self.estimate = ft.Container(
+            key="estimate",
+            visible=False,
+            bgcolor=theme.WARNING_SURFACE,
+            border_radius=8,
+            padding=12,
+            content=ft.Column(
+                tight=True,
+                spacing=4,
+                controls=[
+                    ft.Text(_(ESTIMATE_LABEL), key="estimate_label", size=theme.BODY_PX, weight=ft.FontWeight.BOLD),
+                    self.estimate_units,
+                    self.estimate_warning,
+                ],
+            ),
+        )
+        self.error = theme.error_text("capture_error")
+        heading = _("{unit} · {number}").format(unit=meter.unit_code or _("Meter"), number=meter.meter_number)
+        top: list[ft.Control] = [title(heading)]
+        if task is not None:
+            top.append(reread_banner(task, "capture_reread"))
+        elif replaces is not None:
+            top.append(ft.Text(_("Re-read requested: this reading replaces the earlier one"), size=theme.BODY_PX))
+        form = ft.Column(
             scroll=ft.ScrollMode.AUTO,
             expand=True,
             spacing=12,
             controls=[
-                title(heading),
-                ft.Text("Re-read requested: this reading replaces the earlier one") if replaces else ft.Container(),
-                ft.Text(previous, key="previous"),
+                *top,
+                ft.Text(previous, key="previous", size=theme.BODY_PX),
+                self.window,
                 self.value,
+                self.consumption,
+                self.outside,
+                self.confirm,
+                self.question,
+                self.replacement,
+                self.estimate,
                 ft.Row(
                     [
-                        ft.OutlinedButton(
-                            "Get location", icon=ft.Icons.MY_LOCATION, key="locate", on_click=self._locate
+                        theme.touch(
+                            ft.OutlinedButton(
+                                _("Get location"), icon=ft.Icons.MY_LOCATION, key="locate", on_click=self._locate
+                            )
                         ),
                         self.gps,
                     ],
@@ -107,11 +206,18 @@ class CaptureView(ft.Column):
                 self.gps_warning,
                 ft.Row(
                     [
-                        ft.OutlinedButton(
-                            "Take photo", icon=ft.Icons.PHOTO_CAMERA, key="camera_photo", on_click=self._open_camera
+                        theme.touch(
+                            ft.OutlinedButton(
+                                _("Take photo"),
+                                icon=ft.Icons.PHOTO_CAMERA,
+                                key="camera_photo",
+                                on_click=self._open_camera,
+                            )
                         ),
-                        ft.OutlinedButton(
-                            "Add photo", icon=ft.Icons.PHOTO_LIBRARY, key="pick_photo", on_click=self._pick_photo
+                        theme.touch(
+                            ft.OutlinedButton(
+                                _("Add photo"), icon=ft.Icons.PHOTO_LIBRARY, key="pick_photo", on_click=self._pick_photo
+                            )
                         ),
                         self.photo_status,
                     ],
@@ -120,54 +226,142 @@ class CaptureView(ft.Column):
                 self.photo,
                 self.skip,
                 self.note,
-                self.question,
-                ft.Row(
-                    [
-                        ft.FilledButton("Save", icon=ft.Icons.SAVE, key="save", on_click=self._save),
-                        ft.TextButton("Cancel", key="cancel", on_click=lambda e: self.on_done()),
-                    ]
-                ),
-                self.error,
             ],
         )
+        # Outside the scrolling form: Save stays on screen whatever the form grows by.
+        self.save_bar = ft.Container(
+            key="save_bar",
+            bgcolor=theme.SURFACE,
+            padding=ft.Padding.only(top=8),
+            content=ft.Column(
+                tight=True,
+                spacing=6,
+                controls=[
+                    self.error,
+                    ft.Row(
+                        [
+                            theme.touch(
+                                ft.FilledButton(
+                                    _("Save"), icon=ft.Icons.SAVE, key="save", expand=True, on_click=self._save
+                                )
+                            ),
+                            theme.touch(ft.TextButton(_("Cancel"), key="cancel", on_click=lambda e: self.on_done())),
+                        ]
+                    ),
+                ],
+            ),
+        )
+        super().__init__(expand=True, spacing=0, controls=[form, self.save_bar])
 
     # --- events ---------------------------------------------------------------------------------------------------
     def _value(self, _event: ft.Event[Any]) -> None:
         self.draft.value_text = self.value.value or ""
         self.draft.below_previous_answer = None
+        self.replacement.visible = False
+        self.error.value = ""
         check = check_value(self.draft.meter, self.draft.value_text)
         self.value.error = check.field_error
+        value = check.value
+        self._show_consumption(value if check.problem is None else None)
+        outside = value is not None and check.problem is None and is_outside_window(value, self.draft.window)
+        self.outside.value = (
+            _("Outside the expected range: type the value again below to confirm it; a photo is required.")
+            if outside
+            else ""
+        )
+        self.confirm.visible = outside
+        if not outside:
+            self.confirm.value = ""
+            self.draft.confirm_text = ""
         self.question.visible = check.asks_below_previous
+        if check.asks_below_previous and value is not None:
+            offered = below_previous_answers(self.draft.meter, value, self.service.clock())
+            for answer, button in self.answers.items():
+                button.visible = answer in offered
+            rollover = BelowPreviousAnswer.ROLLOVER in offered
+            self.question_text.value = _(BELOW_PREVIOUS_QUESTION if rollover else BELOW_PREVIOUS_NO_ROLLOVER)
+
+    def _confirmed(self, _event: ft.Event[Any]) -> None:
+        self.draft.confirm_text = self.confirm.value or ""
+        again = check_value(self.draft.meter, self.draft.confirm_text)
+        first = check_value(self.draft.meter, self.draft.value_text)
+        self.confirm.error = (
+            _("Not the same value") if self.draft.confirm_text.strip() and again.value != first.value else None
+        )
+
+    def _show_consumption(self, value: Decimal | None) -> None:
+        meter = self.draft.meter
+        units = consumption_units(meter, value) if value is not None else None
+        if value is not None and meter.previous is None:
+            self.consumption.value = _("No previous reading: no consumption to show")
+        elif units is None:
+            self.consumption.value = ""
+        elif Decimal(meter.multiplier) != 1:
+            self.consumption.value = _("Consumption: {units} units ({difference} × {multiplier})").format(
+                units=units,
+                difference=value - Decimal(meter.previous.value) if value is not None and meter.previous else "",
+                multiplier=meter.multiplier,
+            )
+        else:
+            self.consumption.value = _("Consumption: {units} units").format(units=units)
+        estimate = self.service.estimate(meter, value) if units is not None and value is not None else None
+        self.estimate.visible = estimate is not None
+        if estimate is None:
+            return
+        self.estimate_units.value = _("{units} units: energy {energy}, fixed {fixed}, about {total}").format(
+            units=estimate.units,
+            energy=rupees(estimate.energy),
+            fixed=rupees(estimate.fixed),
+            total=rupees(estimate.total),
+        )
+        warnings = []
+        if estimate.crosses_slab:
+            warnings.append(_("These units reach a dearer slab than this unit's usual month."))
+        if estimate.far_above_usual and estimate.usual_total is not None:
+            warnings.append(
+                _("Far above the usual bill of about {usual}: check the reading.").format(
+                    usual=rupees(estimate.usual_total)
+                )
+            )
+        self.estimate_warning.value = " ".join(warnings)
+        self.estimate_warning.visible = bool(warnings)
 
     def _skip(self, _event: ft.Event[Any]) -> None:
         self.draft.skip_reason = SkipReason(self.skip.value) if self.skip.value else None
 
     def _answer(self, answer: BelowPreviousAnswer) -> None:
         self.draft.below_previous_answer = answer
+        self.replacement.visible = answer is BelowPreviousAnswer.REPLACED
         if answer is BelowPreviousAnswer.TYPO:
-            self.error.value = CORRECT_THE_VALUE
+            self.error.value = _(CORRECT_THE_VALUE)
             self.question.visible = False
         else:
-            self.error.value = f"Noted: {ANSWER_LABELS[answer].lower()}. Save when ready."
+            self.error.value = _(NOTED[answer])
 
     def _answer_button(self, answer: BelowPreviousAnswer, label: str) -> ft.OutlinedButton:
-        return ft.OutlinedButton(label, key=f"below_{answer.value}", on_click=lambda _: self._answer(answer))
+        return theme.touch(
+            ft.OutlinedButton(label, key=f"below_{answer.value}", on_click=lambda _: self._answer(answer))
+        )
 
     async def _locate(self, _event: ft.Event[Any]) -> None:
-        self.gps.value = "Locating…"
+        self.gps.value = _("Locating…")
         self.update()
         try:
             fix = await self.devices.locate()
         except DeviceError as error:
             self.draft.fix = None  # an earlier fix from elsewhere must not ride along with this reading
-            self.gps.value = "No GPS fix"
+            self.gps.value = _("No GPS fix")
             self.gps_warning.value = error.message
             push_update(self)
             return
         self.draft.fix = fix
-        accuracy = f"±{fix.accuracy_m:.0f} m" if fix.accuracy_m is not None else "accuracy unknown"
+        accuracy = (
+            _("±{metres} m").format(metres=f"{fix.accuracy_m:.0f}")
+            if fix.accuracy_m is not None
+            else _("accuracy unknown")
+        )
         away = distance_m(self.draft.meter, fix)
-        where = f", {away:.0f} m from the meter" if away is not None else ""
+        where = _(", {metres} m from the meter").format(metres=f"{away:.0f}") if away is not None else ""
         self.gps.value = f"{fix.lat:.5f}, {fix.lon:.5f} ({accuracy}{where})"
         self.gps_warning.value = distance_warning(self.draft.meter, fix, self.service.check_limits()) or ""
         push_update(self)
@@ -187,31 +381,62 @@ class CaptureView(ft.Column):
         await dialog.start()
 
     async def _attach(self, name: str, data: bytes) -> None:
-        self.photo_status.value = "Compressing…"
+        self.photo_status.value = _("Compressing…")
         self.update()
         try:
             sha256, path = await asyncio.to_thread(self.service.attach_photo, data)
         except PhotoError as error:
-            self.photo_status.value = f"Photo refused: {error.message}"
+            self.photo_status.value = _("Photo refused: {reason}").format(reason=error.message)
             push_update(self)
             return
         self.draft.photo_sha256, self.draft.photo_path = sha256, path
         self.photo.src = path.read_bytes()
         self.photo.visible = True
-        self.photo_status.value = f"Photo {name} ready ({max(1, round(path.stat().st_size / 1024))} KB)"
+        self.photo_status.value = _("Photo {name} ready ({size} KB)").format(
+            name=name, size=max(1, round(path.stat().st_size / 1024))
+        )
         push_update(self)
+
+    def _replacement(self) -> Replacement | None:
+        """The replacement form as the protocol's ``Replacement``; None (and the reason shown) when incomplete."""
+        old_final = check_value(self.draft.meter.model_copy(update={"previous": None}), self.old_final.value or "")
+        self.old_final.error = old_final.field_error
+        try:
+            return Replacement(
+                old_final_value=(self.old_final.value or "").strip(),
+                new_meter_number=(self.new_number.value or "").strip(),
+                new_initial_value=(self.new_initial.value or "").strip(),
+            )
+        except ValidationError:
+            # Which field is wrong, in words the engineer can act on (pydantic's text is for developers).
+            self.error.value = _(
+                "Fill in the replacement: the old meter's final reading, the new meter's number and its first"
+                " reading, as numbers on the registers."
+            )
+            return None
 
     async def _save(self, _event: ft.Event[Any]) -> None:
         self.draft.note = self.note.value or ""
         self.draft.value_text = self.value.value or ""
+        self.draft.confirm_text = self.confirm.value or ""
         try:
-            self.service.save(self.draft)
+            if self.draft.below_previous_answer is BelowPreviousAnswer.REPLACED and self.draft.skip_reason is None:
+                replacement = self._replacement()
+                if replacement is None:
+                    return
+                # The value is the NEW meter's register: the old meter's window and question do not apply to it.
+                draft = replace(self.draft, window=None, below_previous_answer=None)
+                self.service.save_replacement(draft, replacement)
+            else:
+                self.service.save(self.draft)
         except CaptureError as error:
             self.error.value = error.message
-            if error.problem is CaptureProblem.BELOW_PREVIOUS:
+            if error.problem in (CaptureProblem.BELOW_PREVIOUS, CaptureProblem.ROLLOVER_NOT_PLAUSIBLE):
                 self.question.visible = True
+            if error.problem in (CaptureProblem.CONFIRMATION_NEEDED, CaptureProblem.CONFIRMATION_MISMATCH):
+                self.confirm.visible = True
             return
         page = mounted_page(self)
         if page is not None:
-            show_message(page, "Saved on this phone; it will sync when online")
+            show_message(page, _("Saved on this phone; it will sync when online"))
         self.on_done()
