@@ -6,6 +6,7 @@ tokens by itself (a tab stays open all day); when the server refuses the refresh
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections.abc import Awaitable, Callable
 from functools import partial
@@ -27,12 +28,15 @@ from mobile_app.console.review import ReviewView
 from mobile_app.console.routes_admin import RoutesView
 from mobile_app.console.schedules_admin import SchedulesView
 from mobile_app.console.tariffs_admin import TariffsView
-from mobile_app.i18n import _
+from mobile_app.i18n import LANGUAGES, _, language_of, set_language
 from mobile_app.ui.common import push_update
+from mobile_app.ui.fonts import register_fonts
 from mobile_app.ui.sign_in import SignInView
 from shared_billing.protocol import Role
 
-__all__ = ["console_main"]
+__all__ = ["LANGUAGE_KEY", "console_main"]
+
+LANGUAGE_KEY = "fieldmeter.console.language"  # the browser's SharedPreferences (its local storage)
 
 HttpFactory = Callable[[], httpx.AsyncClient]
 # Given the browser's address (Flet's ``page.client_ip``, the websocket's peer), a client whose requests carry it as
@@ -48,14 +52,56 @@ class ConsoleApp:
         client.on_session_expired = self._session_expired
         self.device_id = f"browser-{secrets.token_hex(6)}"
         self.body = ft.Container(expand=True, padding=16)
+        # Built inside main, so it registers with this page; kept here, because a service must stay referenced.
+        self.prefs = ft.SharedPreferences()
+        self.signed_in: tuple[str, Role] | None = None  # who, to redraw their views in another language
+
+    async def restore_language(self) -> None:
+        """The language this browser chose last time (kept in the browser, not on the server: it is the
+        browser's, whoever signs in on it)."""
+        try:
+            stored = await self.prefs.get(LANGUAGE_KEY)
+        except (RuntimeError, TimeoutError):  # a browser that keeps nothing: the default language
+            return
+        if isinstance(stored, str) and stored in LANGUAGES:
+            set_language(self.page, stored)
 
     def start(self) -> None:
+        register_fonts(self.page)
         self.page.title = _("Fieldmeter console")
         self.page.add(self.body)
         self.show_sign_in()
 
+    def _language_menu(self) -> ft.Dropdown:
+        return ft.Dropdown(
+            key="language",
+            label=_("Language"),
+            tooltip=_("Language"),
+            value=language_of(self.page),
+            options=[ft.DropdownOption(key=code, text=name) for code, name in LANGUAGES.items()],
+            width=160,
+            dense=True,
+            on_select=self._change_language,
+        )
+
+    async def _change_language(self, event: ft.Event[Any]) -> None:
+        code = getattr(event.control, "value", None)
+        if not isinstance(code, str) or code not in LANGUAGES or code == language_of(self.page):
+            return
+        set_language(self.page, code)
+        self.page.title = _("Fieldmeter console")
+        # Shown in the new language all the same when the browser keeps nothing; the next visit starts in English.
+        with contextlib.suppress(RuntimeError, TimeoutError):
+            await self.prefs.set(LANGUAGE_KEY, code)
+        # Every view is built in the language current when it is made: draw the screen again.
+        if self.signed_in is None:
+            self.show_sign_in()
+        else:
+            await self._show_views(*self.signed_in)
+
     def show_sign_in(self, notice: str = "") -> None:
-        self.page.appbar = None
+        self.signed_in = None
+        self.page.appbar = ft.AppBar(actions=[self._language_menu()])
         view = SignInView(
             heading=_("Fieldmeter console"),
             hint=_("Supervisors review readings; admins bill them."),
@@ -74,6 +120,11 @@ class ConsoleApp:
             role = await self.client.sign_in(username.strip(), password, self.device_id)
         except ApiClientError as error:
             return _("Wrong username or password") if error.status == 401 else error.message
+        await self._show_views(username.strip(), role)
+        return None
+
+    async def _show_views(self, username: str, role: Role) -> None:
+        self.signed_in = (username, role)
         view: ft.Control
         if role == Role.SUPERVISOR:
             view = ReviewView(self.client)
@@ -84,14 +135,16 @@ class ConsoleApp:
         else:
             view = ft.Text(_("Field engineers use the Fieldmeter app on their phone."), key="wrong_role")
         self.page.appbar = ft.AppBar(
-            title=ft.Text(_("Fieldmeter · {user} ({role})").format(user=username.strip(), role=role)),
-            actions=[ft.TextButton(_("Sign out"), key="sign_out", on_click=self._sign_out)],
+            title=ft.Text(_("Fieldmeter · {user} ({role})").format(user=username, role=role)),
+            actions=[
+                self._language_menu(),
+                ft.TextButton(_("Sign out"), key="sign_out", on_click=self._sign_out),
+            ],
         )
         self.body.content = view
         self.page.update()
         if isinstance(view, ReviewView | AdminShell | BillsView):
             await view.load()
-        return None
 
     async def _sign_out(self, _event: ft.Event[Any]) -> None:
         await self.client.log_out()  # the server ends the session too: its tokens stop working at once
@@ -167,6 +220,7 @@ def console_main(
     async def main(page: ft.Page) -> None:
         http = for_client(page.client_ip) if for_client is not None and page.client_ip else http_factory()
         app = ConsoleApp(page, AdminClient(http))
+        await app.restore_language()
         app.start()
 
     return main

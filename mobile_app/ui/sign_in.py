@@ -7,6 +7,7 @@ from typing import Any
 
 import flet as ft
 
+from mobile_app.i18n import _
 from mobile_app.ui.common import push_update
 
 __all__ = ["SignInView"]
@@ -17,12 +18,12 @@ SignIn = Callable[[str, str], Awaitable[str | None]]  # returns an error message
 class SignInView(ft.Column):
     def __init__(self, *, heading: str, sign_in: SignIn, hint: str = "") -> None:
         self._sign_in = sign_in
-        self.username = ft.TextField(label="Username", key="username", autofocus=True, on_submit=self._submit)
+        self.username = ft.TextField(label=_("Username"), key="username", autofocus=True, on_submit=self._submit)
         self.password = ft.TextField(
-            label="Password", key="password", password=True, can_reveal_password=True, on_submit=self._submit
+            label=_("Password"), key="password", password=True, can_reveal_password=True, on_submit=self._submit
         )
         self.error = ft.Text("", key="sign_in_error", color=ft.Colors.RED_700)
-        self.button = ft.FilledButton("Sign in", key="sign_in", on_click=self._submit)
+        self.button = ft.FilledButton(_("Sign in"), key="sign_in", on_click=self._submit)
         super().__init__(
             controls=[
                 ft.Text(heading, size=24, weight=ft.FontWeight.BOLD),
@@ -38,10 +39,10 @@ class SignInView(ft.Column):
 
     async def _submit(self, _event: ft.Event[Any] | None = None) -> None:
         if not (self.username.value or "").strip() or not self.password.value:
-            self.error.value = "Enter your username and password"
+            self.error.value = _("Enter your username and password")
             return
         self.button.disabled = True
-        self.error.value = "Signing in…"
+        self.error.value = _("Signing in…")
         self.update()
         try:
             failure = await self._sign_in(self.username.value or "", self.password.value or "")
