@@ -10,13 +10,22 @@
 from __future__ import annotations
 
 import ast
+import fnmatch
 import importlib.util
 import re
 import string
+import tomllib
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
+from zoneinfo import ZoneInfo
 
 import pytest
+
+from mobile_app import i18n
+from mobile_app.ui.common import day, indian_number, local_time, rupees
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -244,3 +253,72 @@ h = ft.Text(value)
         "'Nothing to review' if empty else _('Done')",
         "'Approved'",
     ]
+
+
+# --- the runtime: languages, plurals, locale formats ---------------------------------------------------------------
+
+
+@pytest.fixture
+def hindi_default() -> Iterator[None]:
+    i18n.set_default_language("hi")
+    try:
+        yield
+    finally:
+        i18n.set_default_language(i18n.DEFAULT_LANGUAGE)
+
+
+def test_outside_a_session_the_process_default_applies(hindi_default: None) -> None:
+    assert i18n.current_language() == "hi"
+    assert i18n._("Sign out") == "साइन आउट"
+    assert i18n.ngettext("Issued {count} bill", "Issued {count} bills", 1).format(count=1) == "1 बिल जारी हुआ"
+    assert i18n.ngettext("Issued {count} bill", "Issued {count} bills", 3).format(count=3) == "3 बिल जारी हुए"
+    assert i18n._("a message nobody marked") == "a message nobody marked"  # untranslated text falls back to English
+    # Numbers and dates as babel writes them for hi_IN: Indian grouping, Latin digits, Hindi month names.
+    assert day(date(2026, 12, 16)) == "16 दिस॰ 2026"
+    assert local_time(datetime(2026, 11, 30, 20, 0, tzinfo=UTC), ZoneInfo("Asia/Kolkata")) == "01 दिस॰ 2026, 01:30"
+    assert rupees(Decimal("123456.5")) == "₹1,23,456.50"
+    assert indian_number("1234567.50") == "12,34,567.50"
+
+
+def test_english_formats_read_as_before() -> None:
+    assert i18n.current_language() == "en"
+    assert i18n.current_locale() == "en_IN"
+    assert day(date(2026, 9, 16)) == "16 Sep 2026"  # CLDR's en_IN would say "Sept"
+    assert local_time(datetime(2026, 9, 30, 20, 0, tzinfo=UTC), ZoneInfo("Asia/Kolkata")) == "01 Oct 2026, 01:30"
+    assert rupees("1234567.5") == "₹12,34,567.50"
+    assert indian_number(Decimal("1234567.125")) == "12,34,567.125"
+    assert i18n._("Sign out") == "Sign out"
+
+
+def test_an_unknown_language_is_refused() -> None:
+    with pytest.raises(ValueError, match="no such language"):
+        i18n.set_default_language("xx")
+
+
+def test_a_fuzzy_translation_is_never_shown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "hi" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    (folder / "fieldmeter.po").write_text(
+        'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+        'msgid "Save"\nmsgstr "सहेजें"\n\n#, fuzzy\nmsgid "Save order"\nmsgstr "क्रम"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path)
+    i18n.translations.cache_clear()
+    try:
+        catalog = i18n.translations("hi")
+        assert catalog.gettext("Save") == "सहेजें"
+        assert catalog.gettext("Save order") == "Save order"
+    finally:
+        i18n.translations.cache_clear()
+
+
+def test_the_catalogs_ship_with_the_package() -> None:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = config["tool"]["setuptools"]["package-data"]["mobile_app"]
+    files = [script.TEMPLATE, *script.language_files().values()]
+    for path in files:
+        relative = path.relative_to(ROOT / "mobile_app").as_posix()
+        assert any(fnmatch.fnmatch(relative, pattern) for pattern in patterns), relative
+    excluded = config["tool"]["flet"]["app"]["exclude"]
+    assert not any("mobile_app/locales".startswith(e) or e.startswith("mobile_app/locales") for e in excluded)
