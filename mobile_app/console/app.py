@@ -72,21 +72,27 @@ class ConsoleApp:
         self.page.add(self.body)
         self.show_sign_in()
 
-    def _language_menu(self) -> ft.Dropdown:
-        return ft.Dropdown(
+    def _language_menu(self) -> ft.Row:
+        """One button per language, each named in its own script: someone who cannot read the current language
+        still finds theirs. Plain buttons, not a dropdown: the browser tests open dropdowns by their order."""
+        current = language_of(self.page)
+        return ft.Row(
+            [
+                ft.TextButton(
+                    name,
+                    key=f"language-{code}",
+                    tooltip=_("Language"),
+                    disabled=code == current,
+                    on_click=partial(self._change_language, code),
+                )
+                for code, name in LANGUAGES.items()
+            ],
+            spacing=0,
             key="language",
-            label=_("Language"),
-            tooltip=_("Language"),
-            value=language_of(self.page),
-            options=[ft.DropdownOption(key=code, text=name) for code, name in LANGUAGES.items()],
-            width=160,
-            dense=True,
-            on_select=self._change_language,
         )
 
-    async def _change_language(self, event: ft.Event[Any]) -> None:
-        code = getattr(event.control, "value", None)
-        if not isinstance(code, str) or code not in LANGUAGES or code == language_of(self.page):
+    async def _change_language(self, code: str, _event: ft.Event[Any] | None = None) -> None:
+        if code not in LANGUAGES or code == language_of(self.page):
             return
         set_language(self.page, code)
         self.page.title = _("Fieldmeter console")
