@@ -49,6 +49,7 @@ class FieldApp:
         )
         self.current: ft.Control | None = None
         self.route_view: RouteView | None = None  # one per signed-in session, see the module docstring
+        self.dialog: ft.AlertDialog | None = None
 
     def start(self) -> None:
         self.page.title = "Fieldmeter"
@@ -133,7 +134,6 @@ class FieldApp:
         name = profile.username if profile else ""
         dialog = ft.AlertDialog(
             modal=True,
-            key="sign_out_dialog",
             title=ft.Text(_("Sign out with readings waiting?")),
             content=ft.Text(
                 ngettext(
@@ -151,13 +151,17 @@ class FieldApp:
                 theme.touch(ft.FilledButton(_("Sign out"), key="confirm_sign_out", on_click=self._confirm_sign_out)),
             ],
         )
+        self.dialog = dialog
         self.page.show_dialog(dialog)
 
-    def _close_dialog(self, _event: ft.Event[Any]) -> None:
-        self.page.pop_dialog()
+    def _close_dialog(self, _event: ft.Event[Any] | None = None) -> None:
+        # Closed by itself, not ``pop_dialog``: that pops the newest dialog, which may be the "Saved" snack bar.
+        if self.dialog is not None:
+            self.dialog.open = False
+            self.dialog = None
 
     def _confirm_sign_out(self, _event: ft.Event[Any]) -> None:
-        self.page.pop_dialog()
+        self._close_dialog()
         self._signed_out()
 
     def _signed_out(self) -> None:

@@ -64,7 +64,9 @@ def touch(control: C) -> C:
 
 def error_text(key: str, value: str = "") -> ft.Text:
     """A line of error text that wraps whatever its length (never ``max_lines``, never an ellipsis)."""
-    return ft.Text(value, key=key, color=ERROR, size=BODY_PX, no_wrap=False, selectable=True)
+    return ft.Text(
+        value, key=key, color=ERROR, size=BODY_PX, no_wrap=False, selectable=True, overflow=ft.TextOverflow.VISIBLE
+    )
 
 
 def app_theme() -> ft.Theme:
