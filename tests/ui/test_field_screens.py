@@ -22,7 +22,7 @@ from mobile_app.route_model import MeterProgress, RouteFilter
 from mobile_app.ui.route import RouteView
 from shared_billing.charge_estimate import ChargeEstimate
 from shared_billing.plausibility import ExpectedWindow
-from shared_billing.protocol import PreviousReading, ReadingV2, ReadType
+from shared_billing.protocol import PreviousReading, ReadingV2, ReadType, UsageWindow
 from tests.support.flet_driver import FletDriver
 from tests.ui.field_stand_in import use_real_or_stand_in
 from tests.ui.test_field_app_session import (
@@ -186,16 +186,15 @@ def test_meter_detail_with_history_shows_the_last_six_reads_daily_use_and_the_wi
         PreviousReading(value=str(32176 - 100 * months), captured_at=now - timedelta(days=30 * (months + 1)))
         for months in range(7)
     ]
-    usage = {
-        "since_value": "32176",
-        "since": history[0].captured_at,
-        "daily_use": "3.3333",
-        "low_per_day": "1.5",
-        "high_per_day": "6",
-        "reads": 6,
-    }
+    usage = UsageWindow(
+        since_value="32176",
+        since=history[0].captured_at,
+        daily_use="3.3333",
+        low_per_day="1.5",
+        high_per_day="6",
+        reads=6,
+    )
     meter = row.meter.model_copy(update={"history": history, "usage": usage, "multiplier": "2"})
-    meter = type(row.meter).model_validate(meter.model_dump())
     window = ExpectedWindow(Decimal(32221), Decimal(32356), Decimal(32276), Decimal(30), Decimal("3.3333"))
     monkeypatch.setattr(engineer_service, "window", lambda m, at=None: window)
     view = MeterDetailView(
