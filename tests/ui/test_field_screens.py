@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -19,7 +20,7 @@ import pytest
 from mobile_app.capture import BelowPreviousAnswer
 from mobile_app.field_service import FieldService
 from mobile_app.route_model import MeterProgress, RouteFilter
-from mobile_app.ui.route import RouteView
+from mobile_app.ui.route import PAGE_SIZE, RouteView
 from shared_billing.charge_estimate import ChargeEstimate
 from shared_billing.plausibility import ExpectedWindow
 from shared_billing.protocol import PreviousReading, ReadingV2, ReadType, UsageWindow
@@ -538,3 +539,32 @@ def test_signing_out_with_nothing_waiting_needs_no_confirmation(engineer_service
 
     run(engineer_service, scenario)
     assert engineer_service.profile() is None
+
+
+# --- a long route ------------------------------------------------------------------------------------------------
+
+
+def test_a_long_route_draws_a_page_at_a_time_more_on_scroll_or_show_more(
+    engineer_service: FieldService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base = engineer_service.route()
+    rows = [
+        replace(row, meter=row.meter.model_copy(update={"meter_id": 1000 + i, "meter_number": f"L{i}"}))
+        for i, row in enumerate(base.rows * 9)  # 153 meters
+    ]
+    snapshot = replace(base, rows=rows, progress=replace(base.progress, total=len(rows)))
+    monkeypatch.setattr(engineer_service, "route", lambda route_filter=RouteFilter.ALL, search=None: snapshot)
+
+    async def scenario(driver: FletDriver) -> None:
+        assert len(tile_keys(driver)) == PAGE_SIZE
+        assert driver.find("show_more").content == "Show more (93 left)"
+        await driver.click("show_more")
+        assert len(tile_keys(driver)) == 2 * PAGE_SIZE
+        view = route_view(driver)
+        scroll = {"event_type": "end", "pixels": 9000.0, "min_scroll_extent": 0.0, "max_scroll_extent": 9100.0}
+        await driver.dispatch(view.list, "scroll", scroll | {"viewport_dimension": 700.0})
+        assert len(tile_keys(driver)) == len(rows)
+        assert "show_more" not in [str(c.key) for c in driver.walk()]
+        assert driver.crashes() == []
+
+    run(engineer_service, scenario)
