@@ -15,9 +15,9 @@ import flet as ft
 
 from mobile_app.device import Devices
 from mobile_app.field_service import FieldService, SignInError
-from mobile_app.i18n import _, ngettext
+from mobile_app.i18n import DEFAULT_LANGUAGE, LANGUAGES, _, language_of, ngettext, set_default_language, set_language
 from mobile_app.route_model import RereadTask, RouteRow
-from mobile_app.store import ReadingRecord
+from mobile_app.store import ReadingRecord, get_state, set_state
 from mobile_app.ui import theme
 from mobile_app.ui.capture_view import CaptureView
 from mobile_app.ui.fonts import register_fonts
@@ -30,6 +30,7 @@ from shared_billing.protocol import MeterAssignment
 __all__ = ["FieldApp", "field_main"]
 
 REFRESH_S = 1.0
+LANGUAGE_KEY = "field.language"  # one person per phone: the choice is the phone's (docs/languages.md)
 
 
 class FieldApp:
@@ -37,6 +38,8 @@ class FieldApp:
         self.page = page
         self.service = service
         self.devices = Devices()  # kept for the session: Flet drops services nobody references
+        stored = get_state(store=service.store, key=LANGUAGE_KEY)
+        self._use_language(stored if stored in LANGUAGES else DEFAULT_LANGUAGE)  # before any text is made
         self.body = ft.Container(expand=True, padding=16)
         self.nav = ft.NavigationBar(
             key="nav",
@@ -65,9 +68,9 @@ class FieldApp:
         self.page.run_task(self._refresh_loop)
 
     # --- screens --------------------------------------------------------------------------------------------------
-    def _show(self, view: ft.Control, *, nav: int | None) -> None:
+    def _show(self, view: ft.Control, *, nav: int | None, footer: ft.Control | None = None) -> None:
         self.current = view
-        self.body.content = view
+        self.body.content = view if footer is None else ft.Column([view, footer], expand=True, spacing=16)
         self.nav.visible = nav is not None
         if nav is not None:
             self.nav.selected_index = nav
@@ -77,7 +80,9 @@ class FieldApp:
         self.page.appbar = None
         self.route_view = None  # the next engineer's route is theirs, not a leftover
         text = hint if hint is not None else _("Field engineers sign in once; the app then works offline.")
-        self._show(SignInView(heading="Fieldmeter", hint=text, sign_in=self._sign_in), nav=None)
+        self._show(
+            SignInView(heading="Fieldmeter", hint=text, sign_in=self._sign_in), nav=None, footer=self._language_row()
+        )
 
     def show_route(self) -> None:
         profile = self.service.profile()
@@ -101,7 +106,7 @@ class FieldApp:
         self._show(self.route_view, nav=0)
 
     def show_sync(self) -> None:
-        self._show(SyncView(self.service, record_again=self._record_again), nav=1)
+        self._show(SyncView(self.service, record_again=self._record_again, footer=self._language_row()), nav=1)
 
     def show_detail(self, row: RouteRow) -> None:
         fresh = self.service.route_row(row.meter.meter_id) or row
@@ -115,6 +120,44 @@ class FieldApp:
     ) -> None:
         view = CaptureView(self.service, self.devices, meter, on_done=self.show_route, replaces=replaces, task=task)
         self._show(view, nav=None)
+
+    # --- language -------------------------------------------------------------------------------------------------
+    def _use_language(self, code: str) -> None:
+        set_language(self.page, code)
+        # The sync thread's words (its status, its problems) have no session to ask: the phone's default follows.
+        set_default_language(code)
+
+    def _language_row(self) -> ft.Row:
+        """One button per language, each named in its own script: whoever cannot read the current one finds theirs."""
+        current = language_of(self.page)
+        return ft.Row(
+            [
+                theme.touch(
+                    ft.TextButton(
+                        name,
+                        key=f"language-{code}",
+                        tooltip=_("Language"),
+                        disabled=code == current,
+                        on_click=lambda _e, c=code: self._change_language(c),
+                    )
+                )
+                for code, name in LANGUAGES.items()
+            ],
+            key="language",
+            wrap=True,
+        )
+
+    def _change_language(self, code: str) -> None:
+        self._use_language(code)
+        set_state(store=self.service.store, key=LANGUAGE_KEY, value=code)
+        # Views are built in the language of their making: build this screen (and the kept route) again.
+        self.route_view = None
+        route, sync = self.nav.destinations
+        route.label, sync.label = _("Route"), _("Sync")
+        if isinstance(self.current, SignInView):
+            self.show_sign_in()
+        else:
+            self.show_sync()
 
     # --- events ---------------------------------------------------------------------------------------------------
     async def _sign_in(self, username: str, password: str) -> str | None:

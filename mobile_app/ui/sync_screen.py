@@ -46,7 +46,13 @@ def sync_problem(error: ApiClientError) -> str:
 
 
 class SyncView(ft.Column):
-    def __init__(self, service: FieldService, *, record_again: Callable[[ReadingRecord], None]) -> None:
+    def __init__(
+        self,
+        service: FieldService,
+        *,
+        record_again: Callable[[ReadingRecord], None],
+        footer: ft.Control | None = None,
+    ) -> None:
         self.service = service
         self.record_again = record_again
         self.status = ft.Text("", key="sync_status", size=theme.BODY_PX)
@@ -70,6 +76,7 @@ class SyncView(ft.Column):
                     wrap=True,
                 ),
                 self.list,
+                *([footer] if footer is not None else []),
             ],
         )
         self.refresh()

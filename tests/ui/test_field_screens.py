@@ -17,9 +17,12 @@ import flet as ft
 import httpx
 import pytest
 
+from mobile_app import i18n
 from mobile_app.capture import BelowPreviousAnswer
+from mobile_app.field_app import LANGUAGE_KEY
 from mobile_app.field_service import FieldService
 from mobile_app.route_model import MeterProgress, RouteFilter
+from mobile_app.store import get_state, set_state
 from mobile_app.ui.route import PAGE_SIZE, RouteView
 from shared_billing.charge_estimate import ChargeEstimate
 from shared_billing.plausibility import ExpectedWindow
@@ -568,3 +571,42 @@ def test_a_long_route_draws_a_page_at_a_time_more_on_scroll_or_show_more(
         assert driver.crashes() == []
 
     run(engineer_service, scenario)
+
+
+# --- language ----------------------------------------------------------------------------------------------------
+
+
+def test_the_engineer_switches_language_and_the_phone_keeps_it(service: FieldService) -> None:
+    async def scenario(driver: FletDriver) -> None:
+        assert driver.find("language-en").disabled is True
+        await driver.click("language-hi")
+        assert driver.find("username").label == "यूज़रनेम"
+        assert driver.find("language-hi").disabled is True
+        await sign_in(driver, "engineer1")
+        await driver.wait_for(lambda: value_of(driver, "route_summary") is not None, message="route")
+        await go_to_tab(driver, 1)
+        assert driver.find("sync_now").content == "अभी सिंक करें"
+        await driver.click("language-pa")
+        assert driver.find("nav").destinations[0].label == "ਰੂਟ"
+        await driver.click("language-en")
+        assert driver.find("sync_now").content == "Sync now"
+        assert driver.crashes() == []
+
+    try:
+        run(service, scenario)
+    finally:
+        i18n.set_default_language("en")
+    assert get_state(store=service.store, key=LANGUAGE_KEY) == "en"
+
+
+def test_the_app_opens_in_the_phones_language(engineer_service: FieldService) -> None:
+    set_state(store=engineer_service.store, key=LANGUAGE_KEY, value="pa")
+
+    async def scenario(driver: FletDriver) -> None:
+        assert driver.find("nav").destinations[0].label == "ਰੂਟ"
+        assert driver.crashes() == []
+
+    try:
+        run(engineer_service, scenario)
+    finally:
+        i18n.set_default_language("en")
