@@ -449,6 +449,8 @@ def test_a_rejected_reading_becomes_a_task_on_the_route_and_the_new_read_replace
         await attach_photo(driver, meter_photo(shade=90))
         await driver.click("save")
         await driver.wait_for_text("Saved on this phone")
+        # The task leaves the route once the replacing read is uploaded (at the latest).
+        assert engineer_service.sync_once().error is None
         await wait_value(driver, "route_summary", "1 of 17 meters read this period")
         assert driver.find("route_rereads").visible is False
         assert tile_keys(driver) == []  # still on the Re-read filter: the task is gone
