@@ -40,7 +40,8 @@ class FieldApp:
         self.devices = Devices()  # kept for the session: Flet drops services nobody references
         stored = get_state(store=service.store, key=LANGUAGE_KEY)
         self._use_language(stored if stored in LANGUAGES else DEFAULT_LANGUAGE)  # before any text is made
-        self.body = ft.Container(expand=True, padding=16)
+        self.screens = ft.Column(expand=True, spacing=0)
+        self.body = ft.Container(expand=True, padding=16, content=self.screens)
         self.nav = ft.NavigationBar(
             key="nav",
             destinations=[
@@ -70,7 +71,17 @@ class FieldApp:
     # --- screens --------------------------------------------------------------------------------------------------
     def _show(self, view: ft.Control, *, nav: int | None, footer: ft.Control | None = None) -> None:
         self.current = view
-        self.body.content = view if footer is None else ft.Column([view, footer], expand=True, spacing=16)
+        shown = view if footer is None else ft.Column([view, footer], expand=True, spacing=16)
+        # The kept route stays in the page, hidden, while another screen shows: coming back flips its visibility
+        # instead of sending all its rows again (a 2,000-meter route is tens of KB per return otherwise).
+        kept = self.route_view
+        if kept is not None and view is kept:
+            kept.visible = True
+            self.screens.controls = [kept]
+        else:
+            if kept is not None:
+                kept.visible = False
+            self.screens.controls = [c for c in (kept, shown) if c is not None]
         self.nav.visible = nav is not None
         if nav is not None:
             self.nav.selected_index = nav

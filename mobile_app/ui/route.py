@@ -25,7 +25,7 @@ from mobile_app.ui.status_bar import StatusBar
 
 __all__ = ["PAGE_SIZE", "SEARCH_PAUSE_S", "RouteView", "state_words"]
 
-PAGE_SIZE = 60  # rows drawn at first and added per "Show more" or scroll to the end
+PAGE_SIZE = 30  # rows drawn at first and added per "Show more" or scroll to the end: three phone screens
 SEARCH_PAUSE_S = 0.3  # the search runs once typing pauses this long: one redraw per word, not per key
 _NEAR_END_PX = 400.0
 

@@ -74,6 +74,11 @@ async def open_meter(driver: FletDriver, meter: Meter) -> None:
     assert _has(driver, "value")
 
 
+def on_route(driver: FletDriver) -> bool:
+    """The route screen is the one showing (it stays in the page, hidden, behind other screens)."""
+    return any(getattr(c, "key", None) == "route_summary" for c in driver.walk())
+
+
 def _has(driver: FletDriver, key: str) -> bool:
     try:
         driver.find(key)
@@ -101,7 +106,7 @@ async def capture(driver: FletDriver, meter: Meter, value: int) -> None:
     await attach_photo(driver, meter_photo())
     await driver.click("save")
     await driver.wait_for_text("Saved on this phone")
-    assert value_of(driver, "route_summary") is not None
+    assert on_route(driver)
 
 
 # --- sign-in ---------------------------------------------------------------------------------------------------------

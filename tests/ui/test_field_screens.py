@@ -34,6 +34,7 @@ from tests.ui.test_field_app_session import (
     attach_photo,
     capture,
     locate_at,
+    on_route,
     open_meter,
     run,
     search,
@@ -141,7 +142,7 @@ def test_returning_from_capture_keeps_the_route_view_and_an_idle_refresh_sends_n
         first = route_view(driver)
         await open_meter(driver, meter)
         await driver.click("cancel")
-        await driver.wait_for(lambda: value_of(driver, "route_summary") is not None, message="back on the route")
+        await driver.wait_for(lambda: on_route(driver), message="back on the route")
         assert route_view(driver) is first  # re-shown, not rebuilt
         redraws = first.redraws
         patches = len(driver.patches())
@@ -519,7 +520,7 @@ def test_signing_out_with_readings_waiting_asks_first_and_keeps_them(engineer_se
         )
         await driver.click("cancel_sign_out")
         assert engineer_service.profile() is not None
-        assert value_of(driver, "route_summary") is not None
+        assert on_route(driver)
         await driver.click("sign_out")
         await driver.click("confirm_sign_out")
         await driver.wait_for(lambda: value_of(driver, "username") is not None, message="sign-in screen")
@@ -527,7 +528,7 @@ def test_signing_out_with_readings_waiting_asks_first_and_keeps_them(engineer_se
         [record] = engineer_service.readings()
         assert record.in_outbox  # kept, to upload at the next sign-in
         await sign_in(driver, "engineer1")
-        await driver.wait_for(lambda: value_of(driver, "route_summary") is not None, message="route")
+        await driver.wait_for(lambda: on_route(driver), message="route")
         assert driver.crashes() == []
 
     run(engineer_service, scenario)
@@ -555,14 +556,14 @@ def test_a_long_route_draws_a_page_at_a_time_more_on_scroll_or_show_more(
     base = engineer_service.route()
     rows = [
         replace(row, meter=row.meter.model_copy(update={"meter_id": 1000 + i, "meter_number": f"L{i}"}))
-        for i, row in enumerate(base.rows * 9)  # 153 meters
+        for i, row in enumerate(base.rows * 4)  # 68 meters: two pages and a bit
     ]
     snapshot = replace(base, rows=rows, progress=replace(base.progress, total=len(rows)))
     monkeypatch.setattr(engineer_service, "route", lambda route_filter=RouteFilter.ALL, search=None: snapshot)
 
     async def scenario(driver: FletDriver) -> None:
         assert len(tile_keys(driver)) == PAGE_SIZE
-        assert driver.find("show_more").content == "Show more (93 left)"
+        assert driver.find("show_more").content == f"Show more ({len(rows) - PAGE_SIZE} left)"
         await driver.click("show_more")
         assert len(tile_keys(driver)) == 2 * PAGE_SIZE
         view = route_view(driver)
@@ -585,7 +586,7 @@ def test_the_engineer_switches_language_and_the_phone_keeps_it(service: FieldSer
         assert driver.find("username").label == "यूज़रनेम"
         assert driver.find("language-hi").disabled is True
         await sign_in(driver, "engineer1")
-        await driver.wait_for(lambda: value_of(driver, "route_summary") is not None, message="route")
+        await driver.wait_for(lambda: on_route(driver), message="route")
         await go_to_tab(driver, 1)
         assert driver.find("sync_now").content == "अभी सिंक करें"
         await driver.click("language-pa")
