@@ -162,8 +162,10 @@ def test_offline_reading_reaches_approval_and_bill(tmp_path: Path) -> None:
 
             # 2. Server down: record previous + 77 with a photo and a GPS fix.
             _type(phone, "Search unit or meter number", "B17")
-            _eventually(lambda: _visible(phone, "1 meter ·"), 15, "the search to narrow the route")
+            _eventually(lambda: not _visible(phone, "VILLA"), 15, "the search to narrow the route")
             phone.get_by_text(FLAT, exact=False).first.click()
+            _eventually(lambda: _visible(phone, "Last reads"), 15, "the meter's detail")
+            phone.get_by_role("button", name="Read meter").click()
             _eventually(lambda: _visible(phone, "Previous reading"), 15, "the capture screen")
             _type(phone, "Reading", str(previous + 77))
             phone.get_by_role("button", name="Get location").click()
@@ -175,7 +177,7 @@ def test_offline_reading_reaches_approval_and_bill(tmp_path: Path) -> None:
             phone.mouse.click(5, 5)  # unfocus the text field: a blinking caret never settles
             wait_settled_screenshot(phone, shots / "3-capture.png")
             phone.get_by_role("button", name="Save").click()
-            _eventually(lambda: _visible(phone, "read this month"), 15, "the route after saving")
+            _eventually(lambda: _visible(phone, "read this period"), 15, "the route after saving")
 
             # 3. Kill the phone app hard and start it again, still without the server.
             _kill_hard(app)
