@@ -215,7 +215,7 @@ class RouteView(ft.Column):
                     spacing=6,
                     controls=[
                         ft.Text(what, key=f"tile_value-{ident}", size=theme.BODY_PX, color=theme.TEXT),
-                        ft.Icon(icon, color=color, size=18),
+                        ft.Icon(icon, color=color, size=18, semantics_label=state_words(row)),
                         ft.Text(state_words(row), key=f"tile_state-{ident}", size=theme.BODY_PX, color=color),
                     ],
                 )
@@ -246,9 +246,15 @@ class RouteView(ft.Column):
                 )
             )
         leading = {
-            MeterProgress.DONE: ft.Icon(ft.Icons.CHECK_CIRCLE, color=theme.OK, tooltip=_("Done")),
-            MeterProgress.REREAD: ft.Icon(ft.Icons.REPLAY, color=theme.ERROR, tooltip=_("Re-read")),
-            MeterProgress.TO_READ: ft.Icon(ft.Icons.ELECTRIC_METER, color=theme.MUTED, tooltip=_("To read")),
+            MeterProgress.DONE: ft.Icon(
+                ft.Icons.CHECK_CIRCLE, color=theme.OK, tooltip=_("Done"), semantics_label=_("Done")
+            ),
+            MeterProgress.REREAD: ft.Icon(
+                ft.Icons.REPLAY, color=theme.ERROR, tooltip=_("Re-read"), semantics_label=_("Re-read")
+            ),
+            MeterProgress.TO_READ: ft.Icon(
+                ft.Icons.ELECTRIC_METER, color=theme.MUTED, tooltip=_("To read"), semantics_label=_("To read")
+            ),
         }[row.progress]
         name = meter.unit_code or meter.meter_number
         return ft.ListTile(

@@ -65,9 +65,10 @@ class StatusBar(ft.Container):
         if status == self.shown:
             return False
         self.shown = status
-        icon, color, _label = _CONNECTION[status.connection]
+        icon, color, label = _CONNECTION[status.connection]
         self.icon.icon = icon
         self.icon.color = color
+        self.icon.semantics_label = _(label)
         self.line.value = status_line(status)
         self.problem.value = status.problem or ""
         self.problem.visible = bool(status.problem)
