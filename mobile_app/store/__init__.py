@@ -16,7 +16,7 @@ The schema's versions and their migrations are in ``mobile_app.store.migrations`
 
 from mobile_app.store.database import Store, open_store
 from mobile_app.store.errors import DuplicateReadingError, PhotoMismatchError, SchemaTooNewError, StoreError
-from mobile_app.store.meters import apply_pull, get_meters
+from mobile_app.store.meters import apply_pull, get_meters, get_tariffs, get_zone
 from mobile_app.store.outbox import (
     OutboxItem,
     apply_push_results,
@@ -56,6 +56,8 @@ __all__ = [
     "get_or_create_device_id",
     "get_pull_cursor",
     "get_state",
+    "get_tariffs",
+    "get_zone",
     "list_readings",
     "mark_photo_failed",
     "mark_photo_uploaded",

@@ -117,11 +117,37 @@ def add_walk_order(db: sqlite3.Connection) -> None:
     _run(db, "ALTER TABLE cached_meters ADD COLUMN walk_order INTEGER")
 
 
+def add_route_facts(db: sqlite3.Connection) -> None:
+    """Version 5 (issue 12): what the route and the capture screen need offline, and who owns each reading.
+
+    The meter cache gains the pull's history, usage window, tariff and this period's server read (filled by the
+    next pull); a reading gains its re-read due date and its owner. Readings saved before belong to the last
+    engineer who signed in (``field.last_user_id``, the only one who could have saved them: another engineer's
+    sign-in was refused while any waited); NULL on a phone nobody signed in to.
+    """
+    _run(
+        db,
+        "ALTER TABLE cached_meters ADD COLUMN history_json VARCHAR",
+        "ALTER TABLE cached_meters ADD COLUMN usage_json VARCHAR",
+        "ALTER TABLE cached_meters ADD COLUMN tariff_code VARCHAR",
+        "ALTER TABLE cached_meters ADD COLUMN unit_type VARCHAR",
+        "ALTER TABLE cached_meters ADD COLUMN sanctioned_load_kw VARCHAR",
+        "ALTER TABLE cached_meters ADD COLUMN period_read_json VARCHAR",
+        "ALTER TABLE local_readings ADD COLUMN due_on DATE",
+        "ALTER TABLE local_readings ADD COLUMN owner_user_id INTEGER",
+        "CREATE INDEX ix_local_readings_owner_user_id ON local_readings (owner_user_id)",
+        """UPDATE local_readings SET owner_user_id = (
+            SELECT CAST(value AS INTEGER) FROM sync_state WHERE "key" = 'field.last_user_id'
+        )""",
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "first release tables", create_first_release_tables),
     Migration(2, "outbox server failures and parking", add_outbox_parking),
     Migration(3, "reading meter replacement", add_reading_replacement),
     Migration(4, "route walk order", add_walk_order),
+    Migration(5, "route facts and reading owners", add_route_facts),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

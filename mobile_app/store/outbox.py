@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, func, or_
 from sqlmodel import col, delete, select, update
 
 from mobile_app.store.database import Store
-from mobile_app.store.readings import reading_from_row
+from mobile_app.store.readings import owned_by, reading_from_row
 from mobile_app.store.tables import LocalReading, LocalState, OutboxEntry
 from shared_billing.protocol import Outcome, PushResult, ReadingV2
 
@@ -52,8 +52,11 @@ def _is_due(now: datetime) -> ColumnElement[bool]:
     return or_(col(OutboxEntry.next_attempt_at).is_(None), col(OutboxEntry.next_attempt_at) <= now)
 
 
-def pending_outbox(*, store: Store, limit: int, now: datetime, after_seq: int = 0) -> list[OutboxItem]:
-    """Up to ``limit`` outbox readings due at ``now``, in the order they were saved, saved after ``after_seq``.
+def pending_outbox(
+    *, store: Store, limit: int, now: datetime, after_seq: int = 0, owner: int | None = None
+) -> list[OutboxItem]:
+    """Up to ``limit`` outbox readings due at ``now``, in the order they were saved, saved after ``after_seq``;
+    only ``owner``'s (``readings.owned_by``) when given: another engineer's readings wait for them to sign in.
 
     ``after_seq`` pages through the outbox in one pass: a reading that failed and stays due (a forced pass ignores
     retry times) is not handed out again.
@@ -62,7 +65,7 @@ def pending_outbox(*, store: Store, limit: int, now: datetime, after_seq: int = 
         rows = session.exec(
             select(OutboxEntry, LocalReading)
             .join(LocalReading, col(LocalReading.uuid) == col(OutboxEntry.reading_uuid))
-            .where(_is_due(now), col(LocalReading.seq) > after_seq)
+            .where(_is_due(now), col(LocalReading.seq) > after_seq, owned_by(owner))
             .order_by(col(LocalReading.seq))
             .limit(limit)
         ).all()
@@ -80,17 +83,25 @@ def pending_outbox(*, store: Store, limit: int, now: datetime, after_seq: int = 
     ]
 
 
-def count_due_outbox(*, store: Store, now: datetime) -> int:
-    """How many outbox readings are due at ``now`` (the total for progress reports)."""
-    with store.transaction() as session:
-        return session.exec(select(func.count()).select_from(OutboxEntry).where(_is_due(now))).one()
-
-
-def next_outbox_attempt_at(*, store: Store, now: datetime) -> datetime | None:
-    """When the earliest outbox row that is not yet due becomes due, or None if none is waiting."""
+def count_due_outbox(*, store: Store, now: datetime, owner: int | None = None) -> int:
+    """How many outbox readings (``owner``'s when given) are due at ``now`` (the total for progress reports);
+    ``datetime.max`` counts every reading waiting."""
     with store.transaction() as session:
         return session.exec(
-            select(func.min(OutboxEntry.next_attempt_at)).where(col(OutboxEntry.next_attempt_at) > now)
+            select(func.count())
+            .select_from(OutboxEntry)
+            .join(LocalReading, col(LocalReading.uuid) == col(OutboxEntry.reading_uuid))
+            .where(_is_due(now), owned_by(owner))
+        ).one()
+
+
+def next_outbox_attempt_at(*, store: Store, now: datetime, owner: int | None = None) -> datetime | None:
+    """When the earliest outbox row (``owner``'s when given) not yet due becomes due, or None if none waits."""
+    with store.transaction() as session:
+        return session.exec(
+            select(func.min(OutboxEntry.next_attempt_at))
+            .join(LocalReading, col(LocalReading.uuid) == col(OutboxEntry.reading_uuid))
+            .where(col(OutboxEntry.next_attempt_at) > now, owned_by(owner))
         ).one()
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlmodel import col, select
 
 from mobile_app.store.database import Store
+from mobile_app.store.readings import owned_by
 from mobile_app.store.tables import LocalPhoto, LocalReading, LocalState
 
 __all__ = ["PendingPhoto", "mark_photo_failed", "mark_photo_uploaded", "photos_to_upload"]
@@ -20,8 +21,9 @@ class PendingPhoto:
     local_path: Path
 
 
-def photos_to_upload(*, store: Store) -> list[PendingPhoto]:
-    """Photos not on the server yet, named by an acknowledged reading, and not refused for good."""
+def photos_to_upload(*, store: Store, owner: int | None = None) -> list[PendingPhoto]:
+    """Photos not on the server yet, named by an acknowledged reading (``owner``'s when given: the server files a
+    photo under the engineer whose reading names it), and not refused for good."""
     with store.transaction() as session:
         rows = session.exec(
             select(LocalPhoto)
@@ -30,7 +32,7 @@ def photos_to_upload(*, store: Store) -> list[PendingPhoto]:
                 col(LocalPhoto.error_is_terminal).is_(False),
                 col(LocalPhoto.sha256).in_(
                     # The server answers 404 photo.not_referenced until it has a reading naming the hash.
-                    select(LocalReading.photo_sha256).where(LocalReading.state == LocalState.UPLOADED)
+                    select(LocalReading.photo_sha256).where(LocalReading.state == LocalState.UPLOADED, owned_by(owner))
                 ),
             )
             .order_by(col(LocalPhoto.sha256))

@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, cast
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, ValidationError
-from sqlalchemy import Table, insert
+from sqlalchemy import ColumnElement, Table, insert, or_, true
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
@@ -30,7 +30,7 @@ from shared_billing.protocol import (
     payload_sha256,
 )
 
-__all__ = ["ReadingRecord", "finite_gps", "list_readings", "record_reading"]
+__all__ = ["ReadingRecord", "finite_gps", "list_readings", "owned_by", "record_reading"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,8 @@ class ReadingRecord:
     last_error: str | None  # diagnostics only: the sync screen never shows it
     server_failures: int = 0  # times the server failed (500) on this reading alone
     parked_at: datetime | None = None  # held back after repeated server failures; retried rarely
+    due_on: date | None = None  # a rejection's or re-read's due date, as the supervisor's decision set it
+    owner_user_id: int | None = None  # the engineer who saved it (None: unknown, sent by whoever signs in)
 
     @property
     def parked(self) -> bool:
@@ -91,10 +93,13 @@ def finite_gps(reading: ReadingV2) -> ReadingV2:
     return reading.model_copy(update=update) if update else reading
 
 
-def record_reading(*, store: Store, reading: ReadingV1, photo_path: Path | str | None = None) -> ReadingV2:
+def record_reading(
+    *, store: Store, reading: ReadingV1, photo_path: Path | str | None = None, owner_user_id: int | None = None
+) -> ReadingV2:
     """Save ``reading`` and its outbox row in one transaction (both or neither); returns the reading as saved.
 
     A ``ReadingV2`` may carry a meter replacement: it is saved and pushed the same way, in protocol 2.
+    ``owner_user_id`` is the signed-in engineer: only they push it (``pending_outbox(owner=...)``).
 
     Non-finite GPS numbers are dropped first (``finite_gps``; capture already does it) so the saved payload, its
     hash and what is pushed are the same forever. Raises ``DuplicateReadingError`` if the uuid is already saved
@@ -134,6 +139,8 @@ def record_reading(*, store: Store, reading: ReadingV1, photo_path: Path | str |
         "review_status": None,
         "review_reason": None,
         "reviewed_at": None,
+        "due_on": None,
+        "owner_user_id": owner_user_id,
     }
     try:
         with store.transaction() as session:
@@ -200,13 +207,23 @@ def reading_from_row(row: LocalReading) -> ReadingV2:
         return finite_gps(ReadingV2.model_construct(**dict(saved)))
 
 
-def list_readings(*, store: Store) -> list[ReadingRecord]:
-    """Every reading on the phone, newest saved first, with its sync, review and photo state."""
+def owned_by(owner: int | None) -> ColumnElement[bool]:
+    """Readings ``owner`` may push and see as theirs: their own, and any whose owner is unknown (saved before
+    owners were kept, on a phone nobody had signed in to: never stranded). ``None``: every reading."""
+    if owner is None:
+        return true()
+    return or_(col(LocalReading.owner_user_id) == owner, col(LocalReading.owner_user_id).is_(None))
+
+
+def list_readings(*, store: Store, owner: int | None = None) -> list[ReadingRecord]:
+    """The phone's readings (``owner``'s, see ``owned_by``; all by default), newest saved first, with their sync,
+    review and photo state."""
     with store.transaction() as session:
         rows = session.exec(
             select(LocalReading, OutboxEntry, LocalPhoto)
             .join(OutboxEntry, col(OutboxEntry.reading_uuid) == col(LocalReading.uuid), isouter=True)
             .join(LocalPhoto, col(LocalPhoto.sha256) == col(LocalReading.photo_sha256), isouter=True)
+            .where(owned_by(owner))
             .order_by(col(LocalReading.seq).desc())
         ).all()
     return [
@@ -229,6 +246,8 @@ def list_readings(*, store: Store) -> list[ReadingRecord]:
             last_error=outbox.last_error if outbox is not None else None,
             server_failures=outbox.server_failures if outbox is not None else 0,
             parked_at=outbox.parked_at if outbox is not None else None,
+            due_on=reading.due_on,
+            owner_user_id=reading.owner_user_id,
         )
         for reading, outbox, photo in rows
     ]

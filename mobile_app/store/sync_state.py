@@ -15,6 +15,8 @@ from shared_billing.protocol import FieldLimits
 __all__ = [
     "LIMITS_KEY",
     "PULL_CURSOR_KEY",
+    "TARIFFS_KEY",
+    "ZONE_KEY",
     "delete_state",
     "get_check_limits",
     "get_or_create_device_id",
@@ -26,6 +28,8 @@ __all__ = [
 PULL_CURSOR_KEY = "pull.cursor"
 DEVICE_ID_KEY = "device.id"
 LIMITS_KEY = "society.limits"  # the GPS limits of the last pull that carried them (FieldLimits as JSON)
+ZONE_KEY = "society.zone"  # the society's IANA time zone: its billing periods are calendar months there
+TARIFFS_KEY = "society.tariffs"  # the tariffs the pulled meters name (a list of FieldTariff as JSON)
 
 
 def _random_device_id() -> str:

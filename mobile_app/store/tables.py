@@ -10,7 +10,7 @@ two column for column).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -144,6 +144,11 @@ class LocalReading(LocalBase, table=True):
     replacement_old_final_value: str | None = None
     replacement_new_meter_number: str | None = None
     replacement_new_initial_value: str | None = None
+    # Schema v5: the due date of a rejection or re-read (``Decision.due_on``), and the engineer who saved the
+    # reading: the outbox pushes only the signed-in engineer's readings (NULL: saved before owners were kept and
+    # never backfilled, i.e. on a phone nobody had signed in to; whoever signs in next sends it).
+    due_on: date | None = None
+    owner_user_id: int | None = Field(default=None, index=True)
 
 
 class OutboxEntry(LocalBase, table=True):
@@ -194,6 +199,14 @@ class CachedMeter(LocalBase, table=True):
     previous_value: str | None = None
     previous_captured_at: datetime | None = _utc_column()
     walk_order: int | None = None
+    # Schema v5 (issue 12): the pull's history (list of PreviousReading), usage window (UsageWindow) and this
+    # period's server read (PeriodRead) as their JSON; the unit's tariff code, type and sanctioned load as sent.
+    history_json: str | None = None
+    usage_json: str | None = None
+    tariff_code: str | None = None
+    unit_type: str | None = None
+    sanctioned_load_kw: str | None = None
+    period_read_json: str | None = None
 
 
 class SyncStateEntry(LocalBase, table=True):

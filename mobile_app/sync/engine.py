@@ -144,8 +144,11 @@ class SyncEngine:
         backoff: Backoff | None = None,
         on_progress: ProgressCallback | None = None,
         idle_delay_s: float = 300.0,
+        owner: Callable[[], int | None] = lambda: None,
     ) -> None:
-        """``clock`` returns aware UTC "now"; ``on_progress(done, total)`` reports pushed readings."""
+        """``clock`` returns aware UTC "now"; ``on_progress(done, total)`` reports pushed readings; ``owner`` is the
+        signed-in engineer's user id, asked at each pass: only their readings (and photos) are pushed, since the
+        server files whatever arrives under the account of the tokens (None: every reading, as before owners)."""
         if not 1 <= batch_size <= MAX_BATCH:
             raise ValueError(f"batch_size must be within 1..{MAX_BATCH}")
         self._store = store
@@ -157,6 +160,8 @@ class SyncEngine:
         self._backoff = backoff or Backoff(random=random.Random().random)  # noqa: S311
         self._on_progress = on_progress
         self._idle_delay_s = idle_delay_s
+        self._owner = owner
+        self._pass_owner: int | None = None
         self._consecutive_failures = 0
         self._one_pass_at_a_time = threading.Lock()
 
@@ -169,6 +174,7 @@ class SyncEngine:
         with self._one_pass_at_a_time:
             report = SyncReport()
             state = _PassState()
+            self._pass_owner = self._owner()  # one engineer for the whole pass, even if another signs in meanwhile
             try:
                 self._push_outbox(report, ignore_retry_times, state)
                 self._upload_photos(report, state)
@@ -193,7 +199,7 @@ class SyncEngine:
             return max(self._backoff.delay_s(self._consecutive_failures), self._retry_after_s(error))
         self._consecutive_failures = 0
         now = self._clock()
-        due_at = next_outbox_attempt_at(store=self._store, now=now)
+        due_at = next_outbox_attempt_at(store=self._store, now=now, owner=self._pass_owner)
         if due_at is None:
             return self._idle_delay_s
         return min(self._idle_delay_s, max(0.0, (due_at - now).total_seconds()))
@@ -206,14 +212,16 @@ class SyncEngine:
     def _push_outbox(self, report: SyncReport, ignore_retry_times: bool, state: _PassState) -> None:
         started_at = self._clock()
         due_by = datetime.max.replace(tzinfo=UTC) if ignore_retry_times else started_at
-        total = count_due_outbox(store=self._store, now=due_by)
+        total = count_due_outbox(store=self._store, now=due_by, owner=self._pass_owner)
         done = 0
         after_seq = 0
         if total:
             self._progress(0, total)
         while True:
             # Paged by save order, so a reading kept for a retry (still due in a forced pass) is not sent twice.
-            items = pending_outbox(store=self._store, limit=self._batch_size, now=due_by, after_seq=after_seq)
+            items = pending_outbox(
+                store=self._store, limit=self._batch_size, now=due_by, after_seq=after_seq, owner=self._pass_owner
+            )
             if not items:
                 return
             after_seq = items[-1].seq
@@ -332,7 +340,7 @@ class SyncEngine:
                 report.conflict += 1
 
     def _upload_photos(self, report: SyncReport, state: _PassState) -> None:
-        for photo in photos_to_upload(store=self._store):
+        for photo in photos_to_upload(store=self._store, owner=self._pass_owner):
             try:
                 data = photo.local_path.read_bytes()
             except OSError as error:

@@ -26,6 +26,8 @@ STORE_API = {
     "get_meters",
     "get_or_create_device_id",
     "get_pull_cursor",
+    "get_tariffs",
+    "get_zone",
     "get_state",
     "list_readings",
     "mark_photo_failed",

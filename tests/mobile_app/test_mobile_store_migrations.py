@@ -32,9 +32,21 @@ NEW_READING_COLUMNS = {
     "replacement_old_final_value": None,
     "replacement_new_meter_number": None,
     "replacement_new_initial_value": None,
+    # Version 5: no due date; the owner is the last engineer signed in, and these old phones recorded none.
+    "due_on": None,
+    "owner_user_id": None,
 }
-# Version 4: the route's walk order, unknown for meters cached before it (the next pull brings it).
-NEW_METER_COLUMNS = {"walk_order": None}
+# Version 4: the route's walk order, unknown for meters cached before it (the next pull brings it); version 5:
+# the pull's history, usage, tariff and period read, likewise.
+NEW_METER_COLUMNS = {
+    "walk_order": None,
+    "history_json": None,
+    "usage_json": None,
+    "tariff_code": None,
+    "unit_type": None,
+    "sanctioned_load_kw": None,
+    "period_read_json": None,
+}
 
 
 def _added_columns(table: str, flavour: str) -> dict[str, Any]:
@@ -173,7 +185,7 @@ def test_a_version_2_phone_upgrades_losing_nothing_and_pushes_its_readings_uncha
 
     store = open_store(path=path)
 
-    assert _version(path) == LATEST_VERSION == 4
+    assert _version(path) == LATEST_VERSION == 5
     after = dump(path)
     for table, old_rows in before.items():
         expected = [{**row, **_added_columns(table, "version 2")} for row in old_rows]
