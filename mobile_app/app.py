@@ -7,6 +7,8 @@ The server's CLI imports this module lazily (``fieldmeter app``); the browser co
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import flet as ft
@@ -20,10 +22,24 @@ ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
 
 
 def run_field_app(
-    *, server_url: str, data_dir: Path, web: bool, host: str, port: int, backoff_cap_s: float = 300.0
+    *,
+    server_url: str,
+    data_dir: Path,
+    web: bool,
+    host: str,
+    port: int,
+    backoff_cap_s: float = 300.0,
+    clock: Callable[[], datetime] | None = None,
 ) -> None:
-    """Run the field app as its own process with its own local database; blocks until stopped."""
-    service = FieldService(data_dir=data_dir, server_url=server_url, backoff_cap_s=backoff_cap_s)
+    """Run the field app as its own process with its own local database; blocks until stopped.
+
+    ``clock``: the phone's "now" (default the real time); a demo or a test pinned to a past month gives the phone
+    the server's pinned clock, so its readings fall in the month the server is in.
+    """
+    if clock is None:
+        service = FieldService(data_dir=data_dir, server_url=server_url, backoff_cap_s=backoff_cap_s)
+    else:
+        service = FieldService(data_dir=data_dir, server_url=server_url, backoff_cap_s=backoff_cap_s, clock=clock)
     service.start()
     if web:
         # No browser to open on a server; the test or the person opens the URL printed below.

@@ -4,11 +4,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from sync_server.clock import OffsetClock
 from sync_server.commands.backups import backup, restore
 from sync_server.commands.imports import import_app
 from sync_server.commands.options import DataDir, Host, Port, settings_from
@@ -86,11 +88,30 @@ def field_app(
     backoff_cap_s: Annotated[
         float, typer.Option("--backoff-cap", envvar="FIELDMETER_SYNC_BACKOFF_CAP_S", help="Longest sync retry wait (s)")
     ] = 300.0,
+    now: Annotated[
+        str | None,
+        typer.Option(
+            "--now",
+            envvar="FIELDMETER_NOW",
+            help="Where the phone's clock starts (ISO 8601 with a zone), as the server's FIELDMETER_NOW: demos, tests",
+        ),
+    ] = None,
 ) -> None:
     """Run the field engineer's app with its own local database (the phone, or its stand-in)."""
     from mobile_app.app import run_field_app
 
-    run_field_app(server_url=server, data_dir=data_dir, web=web, host=host, port=port, backoff_cap_s=backoff_cap_s)
+    clock = None
+    if now:
+        try:
+            start = datetime.fromisoformat(now)
+        except ValueError:
+            raise typer.BadParameter(f"not an ISO 8601 time: {now!r}", param_hint="--now") from None
+        if start.tzinfo is None:
+            raise typer.BadParameter("needs a zone, e.g. 2026-11-20T10:00:00+05:30", param_hint="--now")
+        clock = OffsetClock(start)
+    run_field_app(
+        server_url=server, data_dir=data_dir, web=web, host=host, port=port, backoff_cap_s=backoff_cap_s, clock=clock
+    )
 
 
 @app.command()
