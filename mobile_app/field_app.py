@@ -15,12 +15,13 @@ import flet as ft
 
 from mobile_app.device import Devices
 from mobile_app.field_service import FieldService, SignInError
-from mobile_app.i18n import DEFAULT_LANGUAGE, LANGUAGES, _, language_of, ngettext, set_default_language, set_language
+from mobile_app.i18n import DEFAULT_LANGUAGE, LANGUAGES, _, ngettext, set_default_language
 from mobile_app.route_model import RereadTask, RouteRow
 from mobile_app.store import ReadingRecord, get_state, set_state
 from mobile_app.ui import theme
 from mobile_app.ui.capture_view import CaptureView
 from mobile_app.ui.fonts import register_fonts
+from mobile_app.ui.languages import language_of, set_language
 from mobile_app.ui.meter_detail import MeterDetailView
 from mobile_app.ui.route import RouteView
 from mobile_app.ui.sign_in import SignInView

@@ -4,9 +4,10 @@ Use ``_("text")`` at the point of display, ``N_("text")`` to mark a module-level
 it is shown (``_(CONSTANT)``), and ``ngettext`` for counts; docs/languages.md says how catalogs are updated.
 
 The language belongs to a Flet session, not to the process: the console serves many browsers at once, each in its
-own language. ``_()`` finds the session through ``ft.context.page`` (a ContextVar Flet sets around ``main`` and every
-event handler) and reads the language stored in that session; outside a session (tests, the CLI, a background
-thread) the process default applies. The catalogs are the ``.po`` files themselves, compiled in memory on first use:
+own language. This module stays Flet-free (the capture rules and the field service translate too, and must run
+without a UI), so the session's language comes from a source the UI registers (mobile_app/ui/languages.py reads it
+from the current Flet session); outside a session (tests, the CLI, a background thread) the process default
+applies. The catalogs are the ``.po`` files themselves, compiled in memory on first use:
 no build step, and nothing generated to keep in step with them.
 """
 
@@ -14,34 +15,33 @@ from __future__ import annotations
 
 import gettext
 import io
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
-import flet as ft
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 __all__ = [
+    "CATALOG_DOMAIN",
     "DATE_LOCALES",
     "DEFAULT_LANGUAGE",
-    "DOMAIN",
     "LANGUAGES",
     "LOCALES",
     "LOCALE_DIR",
     "N_",
     "_",
+    "check_language",
     "current_date_locale",
     "current_language",
     "current_locale",
-    "language_of",
-    "locale_for",
     "ngettext",
     "set_default_language",
-    "set_language",
     "translations",
+    "use_session_language",
 ]
 
-DOMAIN = "fieldmeter"
+CATALOG_DOMAIN = "fieldmeter"
 LOCALE_DIR = Path(__file__).resolve().parent / "locales"
 DEFAULT_LANGUAGE = "en"
 # Each language's name in its own script: someone who cannot read the current language still finds their own.
@@ -51,69 +51,55 @@ LANGUAGES: dict[str, str] = {"en": "English", "hi": "हिन्दी", "pa": 
 LOCALES: dict[str, str] = {"en": "en_IN", "hi": "hi_IN", "pa": "pa_IN"}
 DATE_LOCALES: dict[str, str] = {"en": "en", "hi": "hi_IN", "pa": "pa_IN"}
 
-_SESSION_KEY = "fieldmeter.language"
 _default = DEFAULT_LANGUAGE
+
+
+def _no_session() -> str | None:
+    return None
+
+
+_session_language: Callable[[], str | None] = _no_session
 
 
 @cache
 def translations(code: str) -> gettext.NullTranslations:
     """The compiled catalog of ``code``; English (the source language) and an unknown code are the identity."""
-    path = LOCALE_DIR / code / "LC_MESSAGES" / f"{DOMAIN}.po"
+    path = LOCALE_DIR / code / "LC_MESSAGES" / f"{CATALOG_DOMAIN}.po"
     if code == DEFAULT_LANGUAGE or not path.is_file():
         return gettext.NullTranslations()
     with path.open("rb") as source:
-        catalog = read_po(source, locale=code, domain=DOMAIN)
+        catalog = read_po(source, locale=code, domain=CATALOG_DOMAIN)
     compiled = io.BytesIO()
     write_mo(compiled, catalog)  # fuzzy entries are left out: a guess is not shown to people
     compiled.seek(0)
     return gettext.GNUTranslations(compiled)
 
 
-def _check(code: str) -> str:
+def check_language(code: str) -> str:
     if code not in LANGUAGES:
         raise ValueError(f"no such language: {code!r} (known: {', '.join(LANGUAGES)})")
     return code
 
 
-def _session_page() -> ft.Page | None:
-    try:
-        return ft.context.page
-    except RuntimeError:  # no Flet session here: a test, the CLI, a background thread
-        return None
+def use_session_language(source: Callable[[], str | None]) -> None:
+    """Where ``_()`` asks for the current session's language (None: no session, or none chosen there)."""
+    global _session_language
+    _session_language = source
 
 
 def set_default_language(code: str) -> None:
     """The language outside any session, and of sessions that chose none."""
     global _default
-    _default = _check(code)
-
-
-def set_language(page: ft.Page, code: str) -> None:
-    """Show this session in ``code`` from now on (the caller redraws its views)."""
-    page.session.store.set(_SESSION_KEY, _check(code))
-
-
-def language_of(page: ft.Page | None) -> str:
-    if page is None:
-        return _default
-    try:
-        chosen = page.session.store.get(_SESSION_KEY)
-    except RuntimeError:  # a page whose session has ended
-        return _default
-    return chosen if isinstance(chosen, str) else _default
+    _default = check_language(code)
 
 
 def current_language() -> str:
-    return language_of(_session_page())
-
-
-def locale_for(page: ft.Page | None) -> str:
-    """The babel locale for numbers in ``page``'s language (``en_IN``, ``hi_IN``, ``pa_IN``)."""
-    return LOCALES[language_of(page)]
+    return _session_language() or _default
 
 
 def current_locale() -> str:
-    return locale_for(_session_page())
+    """The babel locale for numbers in the current language (``en_IN``, ``hi_IN``, ``pa_IN``)."""
+    return LOCALES[current_language()]
 
 
 def current_date_locale() -> str:

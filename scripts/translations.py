@@ -22,7 +22,7 @@ from babel.messages.pofile import read_po, write_po
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ROOT / "mobile_app"
 LOCALE_DIR = SOURCES / "locales"
-DOMAIN = "fieldmeter"
+CATALOG_DOMAIN = "fieldmeter"
 TEMPLATE = LOCALE_DIR / "messages.pot"
 KEYWORDS: dict[str, tuple[int, ...] | None] = {"_": None, "N_": None, "ngettext": (1, 2)}
 # A fixed header date: the files change only when their messages do.
@@ -33,7 +33,7 @@ __all__ = ["extract", "language_files", "missing", "read_catalog", "update"]
 
 def extract() -> Catalog:
     """A fresh template from the source tree (nothing is written)."""
-    template = Catalog(project="Fieldmeter", domain=DOMAIN, creation_date=HEADER_DATE, fuzzy=False)
+    template = Catalog(project="Fieldmeter", domain=CATALOG_DOMAIN, creation_date=HEADER_DATE, fuzzy=False)
     found = extract_from_dir(
         str(SOURCES), method_map=[("**.py", "python")], keywords=KEYWORDS, comment_tags=("Translators:",)
     )
@@ -44,7 +44,7 @@ def extract() -> Catalog:
 
 def read_catalog(path: Path, locale: str | None = None) -> Catalog:
     with path.open("rb") as source:
-        return read_po(source, locale=locale, domain=DOMAIN)
+        return read_po(source, locale=locale, domain=CATALOG_DOMAIN)
 
 
 def _write(path: Path, catalog: Catalog) -> None:
@@ -54,7 +54,7 @@ def _write(path: Path, catalog: Catalog) -> None:
 
 
 def language_files() -> dict[str, Path]:
-    return {path.parent.parent.name: path for path in sorted(LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))}
+    return {path.parent.parent.name: path for path in sorted(LOCALE_DIR.glob(f"*/LC_MESSAGES/{CATALOG_DOMAIN}.po"))}
 
 
 def update() -> None:
@@ -80,10 +80,10 @@ def missing(catalog: Catalog) -> list[str]:
 
 
 def add(code: str) -> None:
-    path = LOCALE_DIR / code / "LC_MESSAGES" / f"{DOMAIN}.po"
+    path = LOCALE_DIR / code / "LC_MESSAGES" / f"{CATALOG_DOMAIN}.po"
     if path.exists():
         raise SystemExit(f"{path} exists already: run `update`")
-    catalog = Catalog(locale=code, domain=DOMAIN, project="Fieldmeter", creation_date=HEADER_DATE)
+    catalog = Catalog(locale=code, domain=CATALOG_DOMAIN, project="Fieldmeter", creation_date=HEADER_DATE)
     catalog.update(read_catalog(TEMPLATE))
     _write(path, catalog)
     print(f"{path}: translate its {len(catalog)} messages, then add {code!r} to LANGUAGES in mobile_app/i18n.py")

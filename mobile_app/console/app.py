@@ -28,9 +28,10 @@ from mobile_app.console.review import ReviewView
 from mobile_app.console.routes_admin import RoutesView
 from mobile_app.console.schedules_admin import SchedulesView
 from mobile_app.console.tariffs_admin import TariffsView
-from mobile_app.i18n import LANGUAGES, _, language_of, set_language
+from mobile_app.i18n import LANGUAGES, _
 from mobile_app.ui.common import push_update
 from mobile_app.ui.fonts import register_fonts
+from mobile_app.ui.languages import language_of, set_language
 from mobile_app.ui.sign_in import SignInView
 from shared_billing.protocol import Role
 

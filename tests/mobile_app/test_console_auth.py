@@ -63,8 +63,8 @@ def test_console_main_gives_the_client_the_pages_address() -> None:
     main = console_main(fallback, for_client=for_client)
 
     async def open_pages() -> None:  # asyncio.run wants a coroutine; console_main promises an awaitable
-        await main(MagicMock(client_ip="203.0.113.44"))
-        await main(MagicMock(client_ip=None))
+        for address in ("203.0.113.44", None):  # a page without themes yet, as Flet hands one to main
+            await main(MagicMock(client_ip=address, theme=None, dark_theme=None, fonts=None))
 
     asyncio.run(open_pages())
     assert made == ["203.0.113.44", "fallback"]
