@@ -9,10 +9,20 @@ from __future__ import annotations
 
 from enum import Enum
 
+from mobile_app.i18n import N_, _
 from mobile_app.store import LocalState, ReadingRecord
+from shared_billing.checks import ReadingFlag
 from shared_billing.protocol import ReadingStatus
 
-__all__ = ["HELD_BACK_REASON", "RETRY_REASON", "ReadingState", "reading_reason", "reading_state"]
+__all__ = [
+    "FLAG_WORDS",
+    "HELD_BACK_REASON",
+    "RETRY_REASON",
+    "ReadingState",
+    "flag_words",
+    "reading_reason",
+    "reading_state",
+]
 
 # Plain words only: the engineer can act on none of the technical detail (kept in the outbox for diagnostics).
 HELD_BACK_REASON = "The server could not process this reading; it will be retried later"
@@ -92,3 +102,26 @@ def reading_reason(record: ReadingRecord) -> str | None:
     if record.in_outbox and record.attempts > 0:
         return RETRY_REASON
     return None
+
+
+# The server's flags on a reading (``ReadingFlag``), in the words the engineer and the supervisor see: one home for
+# both (marked here, translated where shown).
+FLAG_WORDS = {
+    ReadingFlag.BELOW_PREVIOUS: N_("below previous"),
+    ReadingFlag.GPS_MISSING: N_("no GPS fix"),
+    ReadingFlag.GPS_INACCURATE: N_("poor GPS accuracy"),
+    ReadingFlag.GPS_FAR: N_("far from meter"),
+    ReadingFlag.CLOCK_DRIFT: N_("phone clock off"),
+    ReadingFlag.SECOND_READ_IN_PERIOD: N_("second read this month"),
+    ReadingFlag.PHOTO_PENDING: N_("photo pending"),
+    ReadingFlag.OUTSIDE_WINDOW: N_("outside the expected range"),
+}
+
+
+def flag_words(code: str) -> str:
+    """A flag code as the server sent it, in the session's language; a code this app does not know yet (a newer
+    server) is still shown, as a flag for the supervisor rather than silence."""
+    try:
+        return _(FLAG_WORDS[ReadingFlag(code)])
+    except ValueError:
+        return _("flagged for the supervisor ({code})").format(code=code)

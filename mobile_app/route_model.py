@@ -1,18 +1,25 @@
 """The engineer's route as the screens show it: each meter's progress this period, re-read tasks, filters, order.
 
-SCAFFOLD (issue 12): the shapes below are agreed between the phone's service and its screens; the derivation is
-being written. Flet-free and pure: ``route_rows`` takes the cached meters, this phone's readings and the clock.
+Flet-free and pure: ``route_rows`` takes the cached meters, this phone's readings, the society's time zone and the
+clock; ``snapshot`` filters and searches them. The billing period is the calendar month in the society's zone (as
+the server bills it), so a read at 00:30 IST on the 1st belongs to the new month even though it is still the
+previous one in UTC.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from enum import StrEnum
 from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from mobile_app.reading_states import ReadingState
-from shared_billing.protocol import MeterAssignment, ReadingStatus, SkipReason
+from natsort import natsort_keygen, ns
+
+from mobile_app.reading_states import ReadingState, flag_words, reading_state
+from mobile_app.store import LocalState, ReadingRecord
+from shared_billing.protocol import MeterAssignment, PeriodRead, ReadingStatus, ReadType, SkipReason
 
 __all__ = [
     "Connection",
@@ -23,6 +30,11 @@ __all__ = [
     "RouteRow",
     "RouteSnapshot",
     "SyncStatus",
+    "in_period",
+    "route_rows",
+    "snapshot",
+    "society_zone",
+    "walk_order",
 ]
 
 
@@ -88,3 +100,164 @@ class SyncStatus:
     last_sync_at: datetime | None
     waiting: int  # the signed-in engineer's readings not yet uploaded
     problem: str | None  # why the last pass stopped, in plain words
+
+
+# --- the derivation ----------------------------------------------------------------------------------------------
+
+_REFUSED = frozenset({ReadingStatus.REJECTED, ReadingStatus.REREAD})
+# Readings the server never took (refused at the push, or a different reading under the uuid) count for nothing on
+# the route: the Sync screen says why, and the meter still needs a read that the server accepts.
+_NOT_ON_SERVER = frozenset({LocalState.REJECTED, LocalState.CONFLICT})
+_natural = natsort_keygen(alg=ns.IGNORECASE)
+
+
+def society_zone(name: str | None) -> tzinfo:
+    """The zone the pull named; UTC before the first pull that carried one (or a name this phone's tz data lacks)."""
+    if not name:
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
+def in_period(at: datetime, now: datetime, zone: tzinfo) -> bool:
+    """``at`` falls in the billing period (calendar month in ``zone``) that ``now`` is in."""
+    here, today = at.astimezone(zone), now.astimezone(zone)
+    return (here.year, here.month) == (today.year, today.month)
+
+
+def walk_order(meters: Sequence[MeterAssignment]) -> list[MeterAssignment]:
+    """The admin's route order first; meters without one after, in natural order by block, unit and meter
+    number (B2 before B17, not after it as a string sort has it)."""
+    return sorted(
+        meters,
+        key=lambda m: (
+            m.walk_order is None,
+            m.walk_order or 0,
+            _natural(m.block_code),
+            _natural(m.unit_code or ""),
+            _natural(m.meter_number),
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class _Read:
+    """This period's newest read of a meter, from the phone's record or the server's ``period_read``."""
+
+    uuid: UUID
+    value: str | None
+    skip_reason: SkipReason | None
+    captured_at: datetime
+    status: ReadingStatus | None
+    reason: str | None
+    due_on: date | None
+    flags: tuple[str, ...]
+    state: ReadingState | None
+
+
+def _from_record(record: ReadingRecord, server: PeriodRead | None) -> _Read:
+    status = record.review_status
+    reason, due_on = record.review_reason, record.due_on
+    if server is not None and server.reading_uuid == record.reading.uuid and status is None:
+        # The same reading: the server's view of its review may be the newer one (a pull before its decision).
+        status, reason, due_on = server.status, server.reason, server.due_on
+    flags = record.flags or (
+        tuple(server.flags) if server is not None and server.reading_uuid == record.reading.uuid else ()
+    )
+    return _Read(
+        uuid=record.reading.uuid,
+        value=record.reading.value,
+        skip_reason=record.reading.skip_reason,
+        captured_at=record.reading.captured_at,
+        status=status,
+        reason=reason,
+        due_on=due_on,
+        flags=flags,
+        state=reading_state(record),
+    )
+
+
+def _from_server(read: PeriodRead) -> _Read:
+    return _Read(
+        uuid=read.reading_uuid,
+        value=read.value if read.read_type is not ReadType.SKIP else None,
+        skip_reason=None,  # the pull says a skip happened, not why
+        captured_at=read.captured_at,
+        status=read.status,
+        reason=read.reason,
+        due_on=read.due_on,
+        flags=tuple(read.flags),
+        state=None,
+    )
+
+
+def _newest_read(records: Sequence[ReadingRecord], server: PeriodRead | None) -> _Read | None:
+    """The meter's newest read this period: the phone's newest record, unless the server knows a newer one (another
+    phone's, or this phone's from before a reinstall)."""
+    mine = max(records, key=lambda r: r.reading.captured_at, default=None)
+    newer = server is not None and (mine is None or server.captured_at > mine.reading.captured_at)
+    if server is not None and newer and all(r.reading.uuid != server.reading_uuid for r in records):
+        return _from_server(server)
+    return _from_record(mine, server) if mine is not None else None
+
+
+def _row(meter: MeterAssignment, read: _Read | None) -> RouteRow:
+    if read is None:
+        return RouteRow(meter, MeterProgress.TO_READ, None, None, None, None, (), None)
+    task = None
+    progress = MeterProgress.DONE
+    if read.status in _REFUSED:
+        progress = MeterProgress.REREAD
+        task = RereadTask(read.uuid, ReadingStatus(read.status), read.reason, read.due_on)
+    flags = tuple(flag_words(code) for code in read.flags)
+    return RouteRow(meter, progress, read.value, read.skip_reason, read.state, task, flags, read.captured_at)
+
+
+def route_rows(
+    meters: Sequence[MeterAssignment], readings: Sequence[ReadingRecord], *, zone: tzinfo, now: datetime
+) -> list[RouteRow]:
+    """Every meter of the route in walk order with its progress this period.
+
+    DONE: read or skipped this period and not refused; REREAD: the newest read this period was rejected or sent back
+    and no newer read replaces it yet (the phone's or the server's ``period_read``, whichever is newer); TO_READ
+    otherwise. A newer read replaces a refused one whether or not it has been uploaded: the engineer's task is done.
+    """
+    by_meter: dict[int, list[ReadingRecord]] = {}
+    for record in readings:
+        if record.state in _NOT_ON_SERVER or not in_period(record.reading.captured_at, now, zone):
+            continue
+        by_meter.setdefault(record.reading.meter_id, []).append(record)
+    rows = []
+    for meter in walk_order(meters):
+        server = meter.period_read
+        if server is not None and not in_period(server.captured_at, now, zone):
+            server = None  # a pull from last month: its period read belongs to a closed period
+        rows.append(_row(meter, _newest_read(by_meter.get(meter.meter_id, []), server)))
+    return rows
+
+
+_WANTED = {
+    RouteFilter.TO_READ: MeterProgress.TO_READ,
+    RouteFilter.REREAD: MeterProgress.REREAD,
+    RouteFilter.DONE: MeterProgress.DONE,
+}
+
+
+def _matches(row: RouteRow, needle: str) -> bool:
+    return needle in row.meter.meter_number.casefold() or needle in (row.meter.unit_code or "").casefold()
+
+
+def snapshot(rows: Sequence[RouteRow], route_filter: RouteFilter, search: str | None, version: int) -> RouteSnapshot:
+    """``rows`` filtered and searched (meter or unit number, any case, any part); the progress is the whole
+    route's whatever is shown."""
+    progress = RouteProgress(
+        read=sum(r.progress is MeterProgress.DONE for r in rows),
+        total=len(rows),
+        rereads=sum(r.progress is MeterProgress.REREAD for r in rows),
+    )
+    wanted = _WANTED.get(route_filter)
+    needle = (search or "").strip().casefold()
+    shown = [r for r in rows if (wanted is None or r.progress is wanted) and (not needle or _matches(r, needle))]
+    return RouteSnapshot(rows=shown, progress=progress, version=version)
