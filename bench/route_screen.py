@@ -12,8 +12,6 @@ all rows (~410 KB, ~1 s at 2,000 meters). On the 2-CPU machine, with the tests' 
 return from capture 0.1 KB at both sizes (the kept route is hidden, not detached), a cleared search 7.0 KB against
 12.3 KB (the first 30 rows against 17), an idle pass 0 KB at both — its time (≈136 ms against 10 ms) is the
 service's route derivation over 2,000 meters, not the screen.
-
-The issue-12 ``FieldService.route`` is used when it is implemented, else the tests' stand-in (tests/ui/field_stand_in).
 """
 
 from __future__ import annotations
@@ -57,13 +55,6 @@ def _service(folder: Path, meters: int) -> FieldService:
     set_state(store=service.store, key=PROFILE_KEY, value=json.dumps(profile))
     pull = PullResponse(cursor=1, full=True, meters=make_meters(meters), removed_meter_ids=[], decisions=[])
     apply_pull(store=service.store, pull=pull)
-    try:
-        service.route()
-    except NotImplementedError:
-        from tests.ui import field_stand_in
-
-        for name in ("route", "route_row", "status", "window", "estimate"):
-            setattr(FieldService, name, getattr(field_stand_in, name))
     return service
 
 

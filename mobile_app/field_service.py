@@ -14,34 +14,58 @@ import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 from pathlib import Path
 
 import httpx
 
-from mobile_app.capture import CaptureDraft, CaptureError, CaptureProblem, build_reading
+from mobile_app.capture import CaptureDraft, CaptureError, CaptureProblem, build_reading, meter_register, meter_usage
+from mobile_app.i18n import _
 from mobile_app.photos import prepare_photo, save_photo
-from mobile_app.route_model import RouteFilter, RouteRow, RouteSnapshot, SyncStatus
+from mobile_app.route_model import (
+    Connection,
+    RouteFilter,
+    RouteRow,
+    RouteSnapshot,
+    SyncStatus,
+    in_period,
+    route_rows,
+    snapshot,
+    society_zone,
+)
 from mobile_app.store import (
     ReadingRecord,
     Store,
-    count_due_outbox,
     delete_state,
     get_meters,
     get_or_create_device_id,
     get_state,
+    get_tariffs,
+    get_zone,
     list_readings,
     open_store,
     record_reading,
     set_state,
 )
 from mobile_app.store.sync_state import PULL_CURSOR_KEY, get_check_limits
-from mobile_app.sync import ApiError, Backoff, StoreTokenStore, SyncApi, SyncEngine, SyncReport, TransportError
-from shared_billing.charge_estimate import ChargeEstimate
+from mobile_app.sync import (
+    ApiError,
+    Backoff,
+    StoreTokenStore,
+    SyncApi,
+    SyncEngine,
+    SyncReport,
+    TokenStore,
+    TransportError,
+)
+from mobile_app.sync.problems import sync_problem
+from shared_billing.charge_estimate import ChargeEstimate, estimate_own_charges, usual_month_units
 from shared_billing.checks import CheckLimits
-from shared_billing.plausibility import ExpectedWindow
+from shared_billing.errors import BillingError
+from shared_billing.plausibility import ExpectedWindow, expected_window
 from shared_billing.protocol import MeterAssignment, ReadingV1, ReadingV2, Replacement, Role
+from shared_billing.tariffs import Tariff
 
 __all__ = ["FieldService", "Profile", "SignInError"]
 
@@ -63,6 +87,19 @@ class Profile:
     user_id: int
 
 
+@dataclass(frozen=True)
+class _Derived:
+    """What the views read, derived once per ``FieldService.version``: an idle redraw costs nothing."""
+
+    version: int
+    zone: tzinfo
+    at: datetime  # the clock when derived: a new billing period (midnight on the 1st, society's zone) derives again
+    rows: list[RouteRow]
+    by_meter: dict[int, RouteRow]
+    readings: list[ReadingRecord]
+    waiting: int
+
+
 class FieldService:
     def __init__(
         self,
@@ -72,7 +109,10 @@ class FieldService:
         http: httpx.Client | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         backoff_cap_s: float = 300.0,
+        tokens: Callable[[Store], TokenStore] = StoreTokenStore,
     ) -> None:
+        """``tokens`` makes the token store for this phone's store: the app passes the platform's secure storage
+        on a phone (mobile_app/ui/token_storage.py); the default keeps them in the store (tests, browser mode)."""
         data_dir.mkdir(parents=True, exist_ok=True)
         self.server_url = server_url.rstrip("/")
         self.photo_dir = data_dir / "photos"
@@ -80,7 +120,7 @@ class FieldService:
         self.device_id = get_or_create_device_id(store=self.store)
         self.clock = clock
         self.http = http or httpx.Client(base_url=self.server_url, timeout=httpx.Timeout(15.0, connect=3.0))
-        self.tokens = StoreTokenStore(self.store)
+        self.tokens = tokens(self.store)
         self.api = SyncApi(http=self.http, tokens=self.tokens, device_id=self.device_id)
         self.engine = SyncEngine(
             store=self.store,
@@ -89,10 +129,13 @@ class FieldService:
             clock=clock,
             backoff=Backoff(random=random.random, cap_s=backoff_cap_s),
             idle_delay_s=min(60.0, backoff_cap_s),
+            owner=self._owner,  # the signed-in engineer's readings only: the outbox belongs to whoever saved it
         )
         self.last_report: SyncReport | None = None
         self.last_sync_at: datetime | None = None
-        self.version = 0  # bumped on every local change and sync pass; views poll it to refresh
+        self.version = 0  # bumped on every local change and sync pass that changed something; views poll it
+        self._derived: _Derived | None = None
+        self._syncing = False
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -111,18 +154,16 @@ class FieldService:
         try:
             tokens = self.api.login(username=username.strip(), password=password, device_id=self.device_id)
         except TransportError as error:
-            raise SignInError("Cannot reach the server. Sign in once while online.") from error
+            raise SignInError(_("Cannot reach the server. Sign in once while online.")) from error
         except ApiError as error:
-            raise SignInError(error.message if error.status != 401 else "Wrong username or password") from error
+            raise SignInError(error.message if error.status != 401 else _("Wrong username or password")) from error
         if tokens.role is not Role.ENGINEER:
             self.tokens.set(previous_tokens)  # whoever was signed in stays signed in
-            raise SignInError("This app is for field engineers; supervisors and admins use the browser console.")
+            raise SignInError(_("This app is for field engineers; supervisors and admins use the browser console."))
         last_user = get_state(store=self.store, key=LAST_USER_KEY)
         if last_user is not None and int(last_user) != tokens.user_id:
-            if count_due_outbox(store=self.store, now=datetime.max.replace(tzinfo=UTC)):
-                self.tokens.set(previous_tokens)
-                raise SignInError("Readings of the previous engineer are still waiting to upload: sync them first.")
-            # Another engineer's phone now: their route comes with a full pull, not a delta of someone else's.
+            # Another engineer's phone now: their route comes with a full pull, not a delta of someone else's. The
+            # previous engineer's unsynced readings stay (never deleted) and upload when they sign in again.
             set_state(store=self.store, key=PULL_CURSOR_KEY, value="0")
         profile = Profile(username=username.strip(), role=tokens.role, user_id=tokens.user_id)
         set_state(store=self.store, key=PROFILE_KEY, value=json.dumps(profile.__dict__))
@@ -153,28 +194,88 @@ class FieldService:
     def meter(self, meter_id: int) -> MeterAssignment | None:
         return next((m for m in self.meters() if m.meter_id == meter_id), None)
 
-    # --- the route and the capture screen's checks (issue 12; SCAFFOLD: being written) --------------------------
+    # --- the route and the capture screen's checks (issue 12) -----------------------------------------------------
+    def _derive(self) -> _Derived:
+        """The route and the engineer's readings at the current version; built again only after a change."""
+        derived = self._derived
+        version, now = self.version, self.clock()
+        if derived is not None and derived.version == version and in_period(derived.at, now, derived.zone):
+            return derived
+        readings = list_readings(store=self.store, owner=self._owner())
+        zone = society_zone(get_zone(store=self.store))
+        rows = route_rows(self.meters(), readings, zone=zone, now=now)
+        derived = _Derived(
+            version=version,
+            zone=zone,
+            at=now,
+            rows=rows,
+            by_meter={row.meter.meter_id: row for row in rows},
+            readings=readings,
+            waiting=sum(record.in_outbox for record in readings),
+        )
+        self._derived = derived
+        return derived
+
     def route(self, route_filter: RouteFilter = RouteFilter.ALL, search: str | None = None) -> RouteSnapshot:
         """The route in walk order with each meter's progress this period (server and phone together)."""
-        raise NotImplementedError
+        derived = self._derive()
+        return snapshot(derived.rows, route_filter, search, derived.version)
 
     def route_row(self, meter_id: int) -> RouteRow | None:
-        raise NotImplementedError
+        return self._derive().by_meter.get(meter_id)
 
     def status(self) -> SyncStatus:
         """Online / offline / syncing, the last successful sync and the signed-in engineer's readings waiting."""
-        raise NotImplementedError
+        waiting = self._derive().waiting
+        report = self.last_report
+        if self._syncing:
+            connection = Connection.SYNCING
+        elif report is None:
+            connection = Connection.UNKNOWN
+        elif isinstance(report.error, TransportError) and (report.error.status is None or report.error.status < 500):
+            connection = Connection.OFFLINE  # no answer at all (a 5xx is the server answering, unwell)
+        else:
+            connection = Connection.ONLINE
+        problem = sync_problem(report.error) if report is not None and report.error is not None else None
+        return SyncStatus(connection, self.last_sync_at, waiting, problem)
 
     def window(self, meter: MeterAssignment, at: datetime | None = None) -> ExpectedWindow | None:
-        """The values a read of ``meter`` at ``at`` (default now) may plausibly show; None without history."""
-        raise NotImplementedError
+        """The values a read of ``meter`` at ``at`` (default now) may plausibly show; None without history.
+
+        The server judges the pushed reading with the same function over the same usage (docs/domain.md
+        "Expected window and estimate"), so the warning here and the flag there agree."""
+        usage = meter_usage(meter)
+        if usage is None:
+            return None
+        return expected_window(usage, at or self.clock(), register=meter_register(meter))
 
     def estimate(self, meter: MeterAssignment, value: Decimal) -> ChargeEstimate | None:
-        """The unit's own charges if ``value`` is read now; None without a previous read or a tariff."""
-        raise NotImplementedError
+        """The unit's own charges if ``value`` is read now; None without a previous read, a tariff or a unit type
+        (a shared meter), or when ``value`` is below the previous read (a question for triage, not a bill)."""
+        if meter.previous is None or meter.tariff_code is None or meter.unit_type is None:
+            return None
+        pulled = get_tariffs(store=self.store).get(meter.tariff_code)
+        previous = Decimal(meter.previous.value)
+        if pulled is None or value < previous:
+            return None
+        register = meter_register(meter)
+        usage = meter_usage(meter)
+        try:
+            return estimate_own_charges(
+                Tariff.from_dict(pulled.config),
+                unit_type=meter.unit_type,
+                units=register.units(value - previous),
+                sanctioned_load_kw=Decimal(meter.sanctioned_load_kw) if meter.sanctioned_load_kw else None,
+                usual_units=usual_month_units(usage, register) if usage is not None else None,
+            )
+        except (BillingError, ValueError, KeyError, TypeError):
+            # A tariff this app version cannot price (a newer server's shape): no estimate beats a wrong one.
+            log.warning("no estimate for meter %s at tariff %s", meter.meter_id, meter.tariff_code, exc_info=True)
+            return None
 
     def readings(self) -> list[ReadingRecord]:
-        return list_readings(store=self.store)
+        """The signed-in engineer's readings on this phone (another engineer's wait for them), newest first."""
+        return list(self._derive().readings)
 
     def check_limits(self) -> CheckLimits:
         """The GPS limits the server judges a fix by (from the last pull; the defaults before the first)."""
@@ -204,7 +305,7 @@ class FieldService:
 
     def _record(self, reading: ReadingV1, photo_path: Path | None) -> ReadingV2:
         # The reading as saved (only finite GPS numbers): the same bytes are pushed, so its hash never changes.
-        saved = record_reading(store=self.store, reading=reading, photo_path=photo_path)
+        saved = record_reading(store=self.store, reading=reading, photo_path=photo_path, owner_user_id=self._owner())
         self._changed()
         self._wake.set()
         return saved
@@ -230,11 +331,16 @@ class FieldService:
         self._wake.set()
 
     def sync_once(self, *, ignore_retry_times: bool = False) -> SyncReport:
-        report = self.engine.run_once(ignore_retry_times=ignore_retry_times)
+        self._syncing = True
+        try:
+            report = self.engine.run_once(ignore_retry_times=ignore_retry_times)
+        finally:
+            self._syncing = False
         self.last_report = report
         if report.error is None:
             self.last_sync_at = self.clock()
-        self._changed()
+        if report.error is not None or _moved(report):
+            self._changed()  # an idle pass leaves the version alone: nothing on the route to derive or redraw
         return report
 
     def _loop(self) -> None:
@@ -250,5 +356,26 @@ class FieldService:
             self._wake.wait(timeout=max(0.5, delay))
             self._wake.clear()
 
+    def _owner(self) -> int | None:
+        profile = self.profile()
+        return profile.user_id if profile is not None else None
+
     def _changed(self) -> None:
         self.version += 1
+
+
+def _moved(report: SyncReport) -> bool:
+    """The pass changed something a view shows (a reading's state, the meters, a decision, a photo)."""
+    return any(
+        (
+            report.pushed,
+            report.rejected,
+            report.conflict,
+            report.server_failed,
+            report.parked,
+            report.photos,
+            report.pulled,
+            report.removed,
+            report.decisions,
+        )
+    )

@@ -13,12 +13,12 @@ from mobile_app.field_service import FieldService
 from mobile_app.i18n import _, ngettext
 from mobile_app.reading_states import ReadingState, reading_reason, reading_state
 from mobile_app.store import ReadingRecord
-from mobile_app.sync import ApiClientError, ApiError, AuthExpired, TransportError
+from mobile_app.sync.problems import sync_problem
 from mobile_app.ui import theme
 from mobile_app.ui.common import local_time, title
 from mobile_app.ui.status_bar import StatusBar
 
-__all__ = ["SyncView", "sync_problem"]
+__all__ = ["SyncView", "sync_problem"]  # sync_problem lives in mobile_app.sync.problems (Flet-free)
 
 _STATE_COLORS = {
     ReadingState.SAVED: theme.WARNING,
@@ -30,19 +30,6 @@ _STATE_COLORS = {
     ReadingState.REREAD_REQUESTED: theme.ERROR,
     ReadingState.CONFLICT: theme.ERROR,
 }
-
-
-def sync_problem(error: ApiClientError) -> str:
-    """Why the last pass stopped, in words (never the exception's text)."""
-    if isinstance(error, AuthExpired):
-        return _("sign in again to upload")
-    if isinstance(error, TransportError):
-        if error.status is not None and error.status >= 500:
-            return _("the server is not available right now; retrying automatically")
-        return _("cannot reach the server; retrying automatically")
-    if isinstance(error, ApiError):
-        return _("the server refused the upload ({code}); retrying automatically").format(code=error.code)
-    return _("retrying automatically")
 
 
 class SyncView(ft.Column):

@@ -12,20 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from mobile_app.field_app import field_main
 from mobile_app.field_service import FieldService
 from tests.support.flet_driver import GPS_ERRORS, FletDriver, picked_file_result, position_result, run_app
-from tests.ui.field_stand_in import use_real_or_stand_in
 from tests.ui.ui_fixtures import FLAT, Server, go_to_tab, meter_photo, select_option, sign_in, value_of, wait_value
 
 TIMEOUT = 20.0  # a whole scenario; each single wait stays bounded by the driver's 5 s
-
-
-@pytest.fixture(autouse=True)
-def _issue_12_service(monkeypatch: pytest.MonkeyPatch, service: FieldService) -> None:
-    use_real_or_stand_in(monkeypatch, service)
 
 
 def run(service: FieldService, scenario: Any) -> None:
@@ -151,13 +143,14 @@ def test_engineer_signs_in_then_the_route_lists_and_searches_17_meters(service: 
         assert driver.find("nav").visible is True
         assert service.profile() is not None
         assert service.sync_once().pulled == 17
-        await wait_value(driver, "route_summary", "0 of 17 meters read this period")
+        done = service.route().progress.read  # the server's period reads: the demo read some meters this month
+        await wait_value(driver, "route_summary", f"{done} of 17 meters read this period")
         b17 = the_meter(service)
         assert driver.find(f"meter-{b17.meter_id}").title.value == f"{FLAT} · meter {b17.meter_number}"
         await search(driver, "b17")  # any case
         tiles = [c for c in driver.walk() if str(getattr(c, "key", "") or "").startswith("meter-")]
         assert [t.key for t in tiles] == [f"meter-{b17.meter_id}"]
-        assert driver.find("route_summary").value == "0 of 17 meters read this period"  # the whole route's
+        assert driver.find("route_summary").value == f"{done} of 17 meters read this period"  # the whole route's
         await search(driver, "VILLA")
         assert len([c for c in driver.walk() if str(getattr(c, "key", "") or "").startswith("meter-")]) == 4
         await search(driver, "nothing-like-this")
@@ -234,6 +227,7 @@ def test_photo_then_save_returns_to_the_route_with_the_reading_and_its_outbox_ro
 ) -> None:
     meter = the_meter(engineer_service)
     photo = meter_photo()
+    done = engineer_service.route().progress.read  # the server's period reads of other meters
 
     async def scenario(driver: FletDriver) -> None:
         await open_meter(driver, meter)
@@ -250,7 +244,7 @@ def test_photo_then_save_returns_to_the_route_with_the_reading_and_its_outbox_ro
         await driver.type_text("note", "  gate code 1234 ")
         await driver.click("save")
         await driver.wait_for_text("Saved on this phone; it will sync when online")
-        assert driver.find("route_summary").value == "1 of 17 meters read this period"
+        assert driver.find("route_summary").value == f"{done + 1} of 17 meters read this period"
         assert driver.find("nav").visible is True
         assert driver.crashes() == []
 
@@ -361,6 +355,7 @@ def test_sync_screen_saved_then_photo_pending_uploaded_and_approved(
     engineer_service: FieldService, server: Server
 ) -> None:
     meter = the_meter(engineer_service)
+    done = engineer_service.route().progress.read  # the server's period reads of other meters
 
     async def scenario(driver: FletDriver) -> None:
         await capture(driver, meter, meter.previous + 77)
@@ -392,7 +387,7 @@ def test_sync_screen_saved_then_photo_pending_uploaded_and_approved(
         await wait_value(driver, state, "approved")
         assert f"record_again-{record.reading.uuid}" not in [str(c.key) for c in driver.controls()]
         await go_to_tab(driver, 0)
-        assert driver.find("route_summary").value == "1 of 17 meters read this period"
+        assert driver.find("route_summary").value == f"{done + 1} of 17 meters read this period"
         assert driver.crashes() == []
 
     run(engineer_service, scenario)

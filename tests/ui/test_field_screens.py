@@ -22,13 +22,12 @@ from mobile_app.capture import BelowPreviousAnswer
 from mobile_app.field_app import LANGUAGE_KEY
 from mobile_app.field_service import FieldService
 from mobile_app.route_model import MeterProgress, RouteFilter
-from mobile_app.store import get_state, set_state
+from mobile_app.store import apply_pull, get_pull_cursor, get_state, set_state
 from mobile_app.ui.route import PAGE_SIZE, RouteView
 from shared_billing.charge_estimate import ChargeEstimate
 from shared_billing.plausibility import ExpectedWindow
-from shared_billing.protocol import PreviousReading, ReadingV2, ReadType, UsageWindow
+from shared_billing.protocol import PreviousReading, PullResponse, ReadingV2, ReadType, UsageWindow
 from tests.support.flet_driver import FletDriver
-from tests.ui.field_stand_in import use_real_or_stand_in
 from tests.ui.test_field_app_session import (
     Meter,
     attach_photo,
@@ -41,11 +40,6 @@ from tests.ui.test_field_app_session import (
     the_meter,
 )
 from tests.ui.ui_fixtures import FLAT, Server, go_to_tab, meter_photo, sign_in, value_of, wait_value
-
-
-@pytest.fixture(autouse=True)
-def _issue_12_service(monkeypatch: pytest.MonkeyPatch, service: FieldService) -> None:
-    use_real_or_stand_in(monkeypatch, service)
 
 
 def tile_keys(driver: FletDriver) -> list[str]:
@@ -84,25 +78,28 @@ def test_the_route_lists_17_meters_in_walk_order_with_filters(engineer_service: 
         names = [m.unit_code or m.meter_number for m in meters]
         assert [natural(n) for n in names] == sorted(natural(n) for n in names)
     b17 = the_meter(engineer_service)
+    # The demo's engineers already read some meters this month: the server's period reads count as read.
+    done = [row.meter.meter_id for row in rows if row.progress is MeterProgress.DONE]
+    assert b17.meter_id not in done
 
     async def scenario(driver: FletDriver) -> None:
         assert tile_keys(driver) == [f"meter-{m.meter_id}" for m in meters]
-        assert driver.find("route_summary").value == "0 of 17 meters read this period"
+        assert driver.find("route_summary").value == f"{len(done)} of 17 meters read this period"
         assert driver.find("route_rereads").visible is False
         assert value_of(driver, f"tile_value-{b17.meter_id}") == f"To read · previous {b17.previous}"
         await capture(driver, b17, b17.previous + 77)
-        assert driver.find("route_summary").value == "1 of 17 meters read this period"
+        assert driver.find("route_summary").value == f"{len(done) + 1} of 17 meters read this period"
         assert value_of(driver, f"tile_value-{b17.meter_id}") == f"Read {b17.previous + 77}"
         assert value_of(driver, f"tile_state-{b17.meter_id}") == "saved"  # the word, with its icon
         assert driver.find("search").value == FLAT  # the route came back as it was left
         await search(driver, "")
 
         await driver.click("filter-done")
-        assert tile_keys(driver) == [f"meter-{b17.meter_id}"]
+        assert tile_keys(driver) == [f"meter-{m.meter_id}" for m in meters if m.meter_id in {*done, b17.meter_id}]
         assert driver.find("filter-done").selected is True
         assert driver.find("filter-all").selected is False
         await driver.click("filter-to_read")
-        assert len(tile_keys(driver)) == 16
+        assert len(tile_keys(driver)) == 16 - len(done)
         assert f"meter-{b17.meter_id}" not in tile_keys(driver)
         await driver.click("filter-reread")
         assert tile_keys(driver) == []
@@ -157,11 +154,16 @@ def test_returning_from_capture_keeps_the_route_view_and_an_idle_refresh_sends_n
 # --- meter detail ------------------------------------------------------------------------------------------------
 
 
-def test_meter_detail_without_history_says_there_is_no_expected_range(
-    engineer_service: FieldService, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_meter_detail_without_history_says_there_is_no_expected_range(engineer_service: FieldService) -> None:
     meter = the_meter(engineer_service)
-    monkeypatch.setattr(engineer_service, "window", lambda m, at=None: None)
+    # The meter as a server knowing no approved read of it pulls it: no history, no usage.
+    [cached] = [m for m in engineer_service.meters() if m.meter_id == meter.meter_id]
+    bare = cached.model_copy(update={"history": [], "usage": None})
+    cursor = get_pull_cursor(store=engineer_service.store)
+    delta = PullResponse(cursor=cursor, full=False, meters=[bare], removed_meter_ids=[], decisions=[])
+    apply_pull(store=engineer_service.store, pull=delta)
+    engineer_service._changed()
+    assert engineer_service.window(bare) is None
 
     async def scenario(driver: FletDriver) -> None:
         await search(driver, meter.unit_code)
@@ -426,6 +428,7 @@ def test_a_rejected_reading_becomes_a_task_on_the_route_and_the_new_read_replace
 ) -> None:
     meter = the_meter(engineer_service)
     reason = "Photo is blurred: read again"
+    done = engineer_service.route().progress.read  # the server's period reads of other meters
 
     async def scenario(driver: FletDriver) -> None:
         await capture(driver, meter, meter.previous + 77)
@@ -433,7 +436,7 @@ def test_a_rejected_reading_becomes_a_task_on_the_route_and_the_new_read_replace
         assert engineer_service.sync_once().error is None
         server.decide(first.reading.uuid, "reject", reason)
         assert engineer_service.sync_once().decisions == 1
-        await wait_value(driver, "route_summary", "0 of 17 meters read this period")  # rejected is not done
+        await wait_value(driver, "route_summary", f"{done} of 17 meters read this period")  # rejected is not done
         assert driver.find("route_rereads").value == "1 re-read to do"
         badge = driver.find(f"tile_reread-{meter.meter_id}")
         assert reason in badge.content.value
@@ -452,7 +455,7 @@ def test_a_rejected_reading_becomes_a_task_on_the_route_and_the_new_read_replace
         await driver.wait_for_text("Saved on this phone")
         # The task leaves the route once the replacing read is uploaded (at the latest).
         assert engineer_service.sync_once().error is None
-        await wait_value(driver, "route_summary", "1 of 17 meters read this period")
+        await wait_value(driver, "route_summary", f"{done + 1} of 17 meters read this period")
         assert driver.find("route_rereads").visible is False
         assert tile_keys(driver) == []  # still on the Re-read filter: the task is gone
 
