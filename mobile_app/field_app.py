@@ -55,6 +55,18 @@ class FieldApp:
         self.current: ft.Control | None = None
         self.route_view: RouteView | None = None  # one per signed-in session, see the module docstring
         self.dialog: ft.AlertDialog | None = None
+        # Shown when the server no longer accepts this phone's session: the route and saving go on meanwhile.
+        self.sign_in_again = theme.touch(
+            ft.TextButton(
+                _("Sign in"),
+                key="sign_in_again",
+                tooltip=_("Your session has ended: sign in again to upload. Readings on this phone are kept."),
+                on_click=lambda _e: self.show_sign_in(
+                    _("Your session has ended: sign in again. Readings on this phone are kept.")
+                ),
+                visible=False,
+            )
+        )
 
     def start(self) -> None:
         self.page.title = "Fieldmeter"
@@ -92,9 +104,16 @@ class FieldApp:
         self.page.appbar = None
         self.route_view = None  # the next engineer's route is theirs, not a leftover
         text = hint if hint is not None else _("Field engineers sign in once; the app then works offline.")
-        self._show(
-            SignInView(heading="Fieldmeter", hint=text, sign_in=self._sign_in), nav=None, footer=self._language_row()
-        )
+        footer: ft.Control = self._language_row()
+        if self.service.profile() is not None:
+            # Signing in again after the session ended: still signed in on the phone, so the route is one tap away
+            # (out of reach, the engineer keeps reading and signs in later).
+            back = theme.touch(ft.TextButton(_("Back to the route"), key="back_to_route", on_click=self._back))
+            footer = ft.Column([back, footer], spacing=8)
+        self._show(SignInView(heading="Fieldmeter", hint=text, sign_in=self._sign_in), nav=None, footer=footer)
+
+    def _back(self, _event: ft.Event[Any]) -> None:
+        self.show_route()
 
     def show_route(self) -> None:
         profile = self.service.profile()
@@ -104,13 +123,15 @@ class FieldApp:
                 size=theme.TITLE_PX,
             ),
             actions=[
+                self.sign_in_again,
                 theme.touch(
                     ft.TextButton(
                         _("Sign out"), key="sign_out", tooltip=_("Sign out of this phone"), on_click=self._sign_out
                     )
-                )
+                ),
             ],
         )
+        self.sign_in_again.visible = self.service.needs_sign_in()
         if self.route_view is None:
             self.route_view = RouteView(self.service, open_meter=self.show_detail)
         else:
@@ -240,11 +261,14 @@ class FieldApp:
     async def _refresh_loop(self) -> None:
         # The sync thread changes the store; lists on screen follow it (capture forms are left alone). A tick that
         # finds nothing changed sends nothing: the idle route costs no bytes.
+        # An ended session never takes the screen away: the engineer keeps reading (saved on the phone) and the
+        # app bar offers "Sign in" until they do.
         while True:
             await asyncio.sleep(REFRESH_S)
-            if self.service.needs_sign_in() and not isinstance(self.current, SignInView):
-                self.show_sign_in(_("Your session has ended: sign in again. Readings on this phone are kept."))
-                continue
+            expired = self.service.needs_sign_in() and self.page.appbar is not None
+            if expired != self.sign_in_again.visible:
+                self.sign_in_again.visible = expired
+                self.page.update()
             if isinstance(self.current, RouteView | SyncView) and self.current.tick():
                 self.current.update()
 

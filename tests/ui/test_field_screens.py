@@ -510,6 +510,39 @@ def test_the_status_strip_says_offline_in_plain_words_then_online(engineer_servi
         offline_http.close()
 
 
+def test_an_ended_session_keeps_the_route_and_saving_and_offers_sign_in(engineer_service: FieldService) -> None:
+    meter = the_meter(engineer_service)
+    tokens = engineer_service.tokens.get()
+    assert tokens is not None
+    engineer_service.api.end_session(tokens)  # the server no longer accepts this phone's session
+
+    async def scenario(driver: FletDriver) -> None:
+        assert driver.find("sign_in_again").visible is False
+        assert engineer_service.sync_once().needs_sign_in
+        await driver.wait_for(lambda: driver.find("sign_in_again").visible, message="sign in offered")
+        await driver.wait_for(
+            lambda: value_of(driver, "status_problem") == "sign in again to upload", message="the problem in words"
+        )
+        await capture(driver, meter, meter.previous + 77)  # the route and saving go on
+        assert value_of(driver, f"tile_state-{meter.meter_id}") == "saved"
+        [waiting] = engineer_service.readings()
+
+        await driver.click("sign_in_again")
+        await driver.click("back_to_route")  # not now: still signed in on the phone
+        assert driver.find("route_summary") is not None
+        await driver.click("sign_in_again")
+        await sign_in(driver, "engineer1")
+        await driver.wait_for(lambda: value_of(driver, "route_summary") is not None, message="back on the route")
+        assert driver.find("sign_in_again").visible is False
+        assert engineer_service.sync_once(ignore_retry_times=True).error is None
+        [uploaded] = engineer_service.readings()
+        assert uploaded.reading.uuid == waiting.reading.uuid
+        assert not uploaded.in_outbox
+        assert driver.crashes() == []
+
+    run(engineer_service, scenario)
+
+
 def test_signing_out_with_readings_waiting_asks_first_and_keeps_them(engineer_service: FieldService) -> None:
     meter = the_meter(engineer_service)
 
