@@ -7,6 +7,7 @@ The route view is built once per signed-in session and kept: returning from a me
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
@@ -26,10 +27,12 @@ from mobile_app.ui.meter_detail import MeterDetailView
 from mobile_app.ui.route import RouteView
 from mobile_app.ui.sign_in import SignInView
 from mobile_app.ui.sync_screen import SyncView
+from mobile_app.ui.token_storage import page_token_store
 from shared_billing.protocol import MeterAssignment
 
 __all__ = ["FieldApp", "field_main"]
 
+log = logging.getLogger(__name__)
 REFRESH_S = 1.0
 LANGUAGE_KEY = "field.language"  # one person per phone: the choice is the phone's (docs/languages.md)
 
@@ -79,6 +82,7 @@ class FieldApp:
             self.show_sign_in()
         else:
             self.show_route()
+        self.page.run_task(self._use_device_keystore)
         self.page.run_task(self._refresh_loop)
 
     # --- screens --------------------------------------------------------------------------------------------------
@@ -257,6 +261,16 @@ class FieldApp:
         if task is not None and task.reading_uuid != record.reading.uuid:
             task = None
         self.show_capture(meter, replaces=record.reading.uuid, task=task)
+
+    async def _use_device_keystore(self) -> None:
+        # On a phone the tokens live in the platform keystore; in browser mode the phone store keeps them.
+        try:
+            tokens = await page_token_store(self.page, self.service.store)
+        except Exception:  # a keystore that fails (locked, reset): the tokens stay where they were, still usable
+            log.warning("device keystore unavailable; tokens stay in the phone store", exc_info=True)
+            return
+        if tokens is not None:
+            self.service.use_tokens(tokens)
 
     async def _refresh_loop(self) -> None:
         # The sync thread changes the store; lists on screen follow it (capture forms are left alone). A tick that

@@ -173,6 +173,17 @@ class FieldService:
         self.sync_now()
         return profile
 
+    def use_tokens(self, tokens: TokenStore) -> None:
+        """Keep the tokens in ``tokens`` from now on (the device keystore, once the phone's page has loaded it).
+
+        A pass that ran before it had no tokens to use: its "sign in" is forgotten and a pass runs again now."""
+        self.tokens = tokens
+        self.api.use_tokens(tokens)
+        if self.needs_sign_in() and tokens.get() is not None:
+            self.last_report = None
+        self._changed()
+        self.sync_now()
+
     def needs_sign_in(self) -> bool:
         """The server no longer accepts this phone's tokens (expired or revoked): the engineer must sign in."""
         return self.last_report is not None and self.last_report.needs_sign_in

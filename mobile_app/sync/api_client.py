@@ -60,6 +60,11 @@ class SyncApi:
         # Refresh tokens rotate and a reused one revokes the device: only one refresh may run at a time.
         self._refresh_lock = threading.Lock()
 
+    def use_tokens(self, tokens: TokenStore) -> None:
+        """Keep tokens in ``tokens`` from now on (the app moves them to the device keystore once its page runs)."""
+        with self._refresh_lock:  # never in the middle of a refresh that is storing rotated tokens
+            self._tokens = tokens
+
     def _exchange(self, call: Call[Any], access_token: str | None) -> Answer:
         try:
             return answer_of(self._http.request(**request_args(call, self._base_url, access_token)))
