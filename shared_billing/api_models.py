@@ -104,6 +104,7 @@ __all__ = [
     "RefreshRequest",
     "ReplacementIn",
     "ReplacementOut",
+    "RereadDecision",
     "ReviewItem",
     "ReviewReplacement",
     "RouteMove",
@@ -303,10 +304,18 @@ class ReviewItem(BaseModel):
     status: ReadingStatus
     decision_reason: str | None
     replacement: ReviewReplacement | None = None  # protocol 2: a replacement reported with the reading
+    due_on: date | None = None  # a rejection's or re-read's due date (society's calendar)
 
 
 class DecisionReason(BaseModel):
     reason: Reason
+
+
+class RereadDecision(DecisionReason):
+    """A rejection or a re-read: the reason, and the day the new read is due (society's calendar; not before
+    today). Left out, the server sets today + its ``reread_due_days``."""
+
+    due_on: date | None = None
 
 
 # --- Bills and bill runs ---

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     bill_run_time: str = Field(default="00:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     backup_time: str = Field(default="02:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     bill_due_days: int = 15  # a bill is due, and overdue after, this many days from issue
+    # A rejected or sent-back reading's new read is due this many days after the decision (society's calendar),
+    # unless the supervisor names a day: long enough to come back on the route, short enough for the month's bill.
+    reread_due_days: int = Field(default=3, ge=0, le=60)
     late_fee_annual_percent: Decimal = Decimal(18)  # on principal only, daily pro-rata on a 365-day year
     society_timezone: str = "Asia/Kolkata"
     access_token_minutes: int = 15

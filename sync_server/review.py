@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Integer, String, Uuid
 from sqlmodel import Session, col, select
@@ -31,7 +32,16 @@ from sync_server.problems import Problem
 from sync_server.readings_query import PreviousKey, PreviousRow, last_approved_batch
 from sync_server.sql import one_of
 
-__all__ = ["MeterPlace", "ReviewFacts", "decide", "get_reading", "photo_pending", "record_decision", "review_facts"]
+__all__ = [
+    "MeterPlace",
+    "ReviewFacts",
+    "decide",
+    "due_date",
+    "get_reading",
+    "photo_pending",
+    "record_decision",
+    "review_facts",
+]
 
 
 def _photo_missing(reading: Reading, stored: Collection[str]) -> bool:
@@ -120,6 +130,17 @@ def get_reading(session: Session, reading_uuid: UUID) -> Reading:
     return reading
 
 
+def due_date(asked: date | None, *, now: datetime, tz: ZoneInfo, default_days: int) -> date:
+    """The day a rejected or sent-back reading's new read is due: the supervisor's, else the decision's day in the
+    society's calendar + ``default_days``. A day before today is refused (the engineer could never meet it)."""
+    today = now.astimezone(tz).date()
+    if asked is None:
+        return today + timedelta(days=default_days)
+    if asked < today:
+        raise Problem("review.due_in_past", f"The due date {asked.isoformat()} is before today ({today.isoformat()})")
+    return asked
+
+
 def decide(
     session: Session,
     *,
@@ -128,8 +149,10 @@ def decide(
     reason: str | None,
     supervisor: User,
     now: datetime,
+    due_on: date | None = None,
 ) -> Reading:
-    """Approve, reject or send back a submitted reading; the engineer learns it on the next pull."""
+    """Approve, reject or send back a submitted reading; the engineer learns it on the next pull. ``due_on``: a
+    rejection's or re-read's due date (``due_date``), None for an approval."""
     reading = get_reading(session, reading_uuid)
     if reading.status != ReadingStatus.SUBMITTED:
         raise Problem("review.already_decided", f"The reading is already {reading.status}")
@@ -139,6 +162,7 @@ def decide(
         # Its value is the new meter's register: approved alone it would read as the old meter's
         # (sync_server/replacements.py confirms the replacement and approves it together).
         raise Problem("review.replacement_pending")
+    reading.due_on = due_on if status is not ReadingStatus.APPROVED else None
     record_decision(session, reading, status=status, reason=reason, supervisor=supervisor, now=now)
     session.commit()
     return reading
@@ -176,3 +200,6 @@ def record_decision(
     if status is ReadingStatus.APPROVED and reading.value is not None:
         # The meter's previous approved reading changed: its engineer's window and checks move with it.
         record_meter_event(session, meter_id=reading.meter_id, kind=SyncEventKind.PREVIOUS, now=now)
+    else:
+        # Its period read's status did (a re-read task on the route, or done): the meter comes in the next pull.
+        record_meter_event(session, meter_id=reading.meter_id, kind=SyncEventKind.READ, now=now)

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid as uuid_mod
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -31,6 +31,7 @@ class SyncEventKind(StrEnum):
     ASSIGNED = "assigned"
     UNASSIGNED = "unassigned"
     PREVIOUS = "previous"  # the meter's previous approved reading changed
+    READ = "read"  # a reading of the meter this period was stored or decided: its period read changed
     DECISION = "decision"  # a reading of theirs was decided
 
 
@@ -73,6 +74,9 @@ class Reading(SQLModel, table=True):
     decided_by_id: int | None = Field(default=None, foreign_key="user.id")
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     decision_reason: str | None = Field(default=None, max_length=500)
+    # A rejection's or re-read's due date, in the society's calendar (sync_server/review.py): the phone shows it
+    # with the task.
+    due_on: date | None = None
 
 
 class ReadingFlagRecord(SQLModel, table=True):

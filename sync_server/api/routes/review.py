@@ -8,13 +8,13 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 from sqlmodel import Session, col, select
 
-from shared_billing.api_models import DecisionReason, ReviewItem, ReviewReplacement
+from shared_billing.api_models import RereadDecision, ReviewItem, ReviewReplacement
 from shared_billing.consumption import MeterRegister, meter_consumption
 from shared_billing.errors import BillingError
 from shared_billing.readings import format_quantity
-from sync_server.deps import CurrentUser, NowDep, SessionDep, access
+from sync_server.deps import ContextDep, CurrentUser, NowDep, SessionDep, access
 from sync_server.models import Meter, Reading, ReadingStatus, Role
-from sync_server.review import ReviewFacts, decide, get_reading, review_facts
+from sync_server.review import ReviewFacts, decide, due_date, get_reading, review_facts
 
 router = APIRouter(prefix="/review", tags=["review"])
 
@@ -94,6 +94,7 @@ def _item(reading: Reading, facts: ReviewFacts) -> ReviewItem:
         status=reading.status,
         decision_reason=reading.decision_reason,
         replacement=_replacement(reading, facts),
+        due_on=reading.due_on,
     )
 
 
@@ -131,8 +132,11 @@ def approve(reading_uuid: UUID, session: SessionDep, user: CurrentUser, now: Now
 
 
 @router.post("/readings/{reading_uuid}/reject", **access(Role.SUPERVISOR, errors=(404, 409)))
-def reject(reading_uuid: UUID, body: DecisionReason, session: SessionDep, user: CurrentUser, now: NowDep) -> ReviewItem:
-    """Reject a reading with a reason the engineer will see."""
+def reject(
+    reading_uuid: UUID, body: RereadDecision, session: SessionDep, user: CurrentUser, now: NowDep, context: ContextDep
+) -> ReviewItem:
+    """Reject a reading with a reason the engineer will see, and the day the new read is due."""
+    settings = context.settings
     reading = decide(
         session,
         reading_uuid=reading_uuid,
@@ -140,13 +144,17 @@ def reject(reading_uuid: UUID, body: DecisionReason, session: SessionDep, user: 
         reason=body.reason,
         supervisor=user,
         now=now,
+        due_on=due_date(body.due_on, now=now, tz=settings.tz, default_days=settings.reread_due_days),
     )
     return review_item(session, reading)
 
 
 @router.post("/readings/{reading_uuid}/reread", **access(Role.SUPERVISOR, errors=(404, 409)))
-def reread(reading_uuid: UUID, body: DecisionReason, session: SessionDep, user: CurrentUser, now: NowDep) -> ReviewItem:
-    """Send a reading back for a re-read; the engineer gets it as a task on the next pull."""
+def reread(
+    reading_uuid: UUID, body: RereadDecision, session: SessionDep, user: CurrentUser, now: NowDep, context: ContextDep
+) -> ReviewItem:
+    """Send a reading back for a re-read; the engineer gets it as a task, due on ``due_on``, on the next pull."""
+    settings = context.settings
     reading = decide(
         session,
         reading_uuid=reading_uuid,
@@ -154,5 +162,6 @@ def reread(reading_uuid: UUID, body: DecisionReason, session: SessionDep, user: 
         reason=body.reason,
         supervisor=user,
         now=now,
+        due_on=due_date(body.due_on, now=now, tz=settings.tz, default_days=settings.reread_due_days),
     )
     return review_item(session, reading)
