@@ -20,6 +20,8 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from shared_billing.checks import CheckLimits, ReadingFlag, fix_distance_m
+from shared_billing.consumption import MeterRegister
+from shared_billing.plausibility import Usage, usage_from_history
 from shared_billing.protocol import (
     Outcome,
     PushRequest,
@@ -42,10 +44,12 @@ from sync_server.models import (
     ReadingFlagRecord,
     ReadingSource,
     ReadingStatus,
+    SyncEvent,
+    SyncEventKind,
     User,
 )
 from sync_server.periods import period_of
-from sync_server.readings_query import last_approved_batch
+from sync_server.readings_query import approved_history_batch, last_approved_batch
 from sync_server.reconcile import ExistingReading, MeterFacts, Verdict, judge
 from sync_server.replacement_check import NamedMeter
 from sync_server.sql import one_of, table_of
@@ -140,6 +144,28 @@ class _BatchFacts:
         self.previous: dict[tuple[int, datetime], Decimal] = {
             key: found.value for key, found in previous.items() if found.value is not None
         }
+        # And with the meter's usual use before it: the expected window the phone showed (reconcile.judge).
+        self.usage: dict[tuple[int, datetime], Usage] = {}
+        for (meter_id, at), rows in approved_history_batch(
+            session, {(r.meter_id, r.captured_at) for r in readings}
+        ).items():
+            meter = self.meters.get(meter_id)
+            register = MeterRegister(dials=meter.dials, decimals=meter.decimals) if meter is not None else None
+            usage = (
+                usage_from_history([(row.captured_at, row.value) for row in rows], register=register)
+                if register
+                else None
+            )
+            if usage is not None:
+                self.usage[(meter_id, at)] = usage
+        # Who is on each meter's route now: a stored reading changes what their next pull says of the meter.
+        self.assignees = dict(
+            session.exec(
+                select(Assignment.meter_id, Assignment.engineer_id).where(
+                    one_of(session, Assignment.meter_id, meter_ids, Integer)
+                )
+            ).all()
+        )
         periods = {period_of(reading.captured_at, tz) for reading in readings}
         open_rows = session.exec(
             select(Reading.uuid, Reading.meter_id, Reading.period).where(
@@ -184,7 +210,7 @@ class _BatchFacts:
 
 def _judge_all(
     session: Session, user: User, request: PushRequest, now: datetime, settings: Settings
-) -> tuple[list[PushResult], list[_ToStore], list[tuple[ReadingV2, str]]]:
+) -> tuple[list[PushResult], list[_ToStore], list[tuple[ReadingV2, str]], dict[int, int]]:
     facts = _BatchFacts(session, user, request.readings, settings.tz)
     limits = check_limits(settings)
     tz = settings.tz
@@ -209,6 +235,7 @@ def _judge_all(
                 assigned_to_caller=_assigned_at(facts.spells.get(meter.id, ()), reading.captured_at),
                 previous_value=facts.previous.get((meter.id, reading.captured_at)),
                 distance_m=_distance_m(meter, reading),
+                usage=facts.usage.get((meter.id, reading.captured_at)),
             )
         others = [u for u, p in facts.by_meter.get(reading.meter_id, []) if p == period and u != reading.replaces]
         verdict = judge(
@@ -247,7 +274,7 @@ def _judge_all(
                 status=status,
             )
         )
-    return results, to_store, conflicts
+    return results, to_store, conflicts, facts.assignees
 
 
 def _retired(verdict: Verdict, reading: ReadingV2, replaced_on: date, new_number: str, tz: ZoneInfo) -> Verdict:
@@ -277,6 +304,7 @@ def _write(
     now: datetime,
     settings: Settings,
     received: int,
+    assignees: Mapping[int, int],
 ) -> None:
     # Core executemany, no RETURNING: the push is a bulk insert with checks, not a unit of work (see bench/).
     readings = [
@@ -337,8 +365,16 @@ def _write(
         )
         for reading, digest in conflicts
     ]
+    # The meter's period read (and its flags) changed: its engineer's next pull brings the meter again.
+    stored_meters = dict.fromkeys(item.reading.meter_id for item in to_store)
+    events = [
+        {"engineer_id": assignees[meter_id], "kind": SyncEventKind.READ, "meter_id": meter_id, "created_at": now}
+        for meter_id in stored_meters
+        if meter_id in assignees
+    ]
     connection = session.connection()
-    for model, rows in ((Reading, readings), (ReadingFlagRecord, flags), (AuditEvent, audit)):
+    tables = ((Reading, readings), (ReadingFlagRecord, flags), (AuditEvent, audit), (SyncEvent, events))
+    for model, rows in tables:
         if rows:
             # Core on the session's connection, not the ORM's bulk path: it is the cost the bench compares with.
             connection.execute(insert(table_of(model)), rows)
@@ -381,9 +417,10 @@ def ingest_batch(
     """
     rejected = rejected or {}
     for attempt in range(2):
-        results, to_store, conflicts = _judge_all(session, user, request, now, settings)
+        results, to_store, conflicts, assignees = _judge_all(session, user, request, now, settings)
         try:
-            _write(session, user, request, to_store, conflicts, now, settings, len(results) + len(rejected))
+            received = len(results) + len(rejected)
+            _write(session, user, request, to_store, conflicts, now, settings, received, assignees)
             break
         except IntegrityError:
             session.rollback()

@@ -1,18 +1,30 @@
-"""Pull: an engineer's assigned meters and review decisions, incremental by the sync-event cursor."""
+"""Pull: an engineer's assigned meters and review decisions, incremental by the sync-event cursor.
+
+Each meter comes with what the phone needs offline (issue 12): its last approved reads and the usage window drawn
+from them (``shared_billing.plausibility``, the function the push judges with), its unit's tariff, type and
+sanctioned load for the capture screen's estimate, and this billing period's newest reading with its review. A
+full pull costs the same number of statements for 10 meters as for 5,000 (tests/sync_server/test_pull_offline.py).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, func, literal_column
+from sqlalchemy import select as sa_select
 from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col, select
 
 from shared_billing.checks import CheckLimits
+from shared_billing.consumption import MeterRegister
+from shared_billing.plausibility import usage_from_history, usage_to_wire
 from shared_billing.protocol import (
     Decision,
     DecisionStatus,
     FieldLimits,
+    FieldTariff,
     MeterAssignment,
     PreviousReading,
     PullResponse,
@@ -28,10 +40,13 @@ from sync_server.models import (
     ReadingStatus,
     SyncEvent,
     SyncEventKind,
+    TariffRecord,
     Unit,
     User,
 )
-from sync_server.readings_query import last_approved_batch
+from sync_server.period_reads import period_reads
+from sync_server.periods import period_of
+from sync_server.readings_query import PreviousRow, approved_history_batch, last_approved_batch
 
 __all__ = ["field_limits", "pull_for"]
 
@@ -46,39 +61,73 @@ def _previous_readings(session: Session, meter_ids: set[int], now: datetime) -> 
     }
 
 
+def _history(rows: list[PreviousRow]) -> list[PreviousReading]:
+    return [PreviousReading(value=row.value_text, captured_at=row.captured_at) for row in rows if row.value_text]
+
+
 def _assignments(
-    session: Session, engineer_id: int, meter_ids: set[int] | None, now: datetime
+    session: Session, engineer_id: int, meter_ids: set[int] | None, now: datetime, tz: ZoneInfo
 ) -> list[MeterAssignment]:
+    # Core select: eight columns are more than sqlmodel's typed select takes.
     query = (
-        select(Meter, Block.code, Unit.code, Assignment.walk_order)
+        sa_select(Meter, col(Block.code), col(Unit.code), col(Assignment.walk_order))
+        .add_columns(col(Unit.unit_type), col(Unit.sanctioned_load_kw), col(TariffRecord.code))
         .join(Assignment, col(Assignment.meter_id) == col(Meter.id))
         .join(Block, col(Block.id) == col(Meter.block_id))
         .outerjoin(Unit, col(Unit.id) == col(Meter.unit_id))
-        .where(Assignment.engineer_id == engineer_id)
+        .outerjoin(TariffRecord, col(TariffRecord.id) == col(Unit.tariff_id))
+        .where(col(Assignment.engineer_id) == engineer_id)
         .order_by(*ROUTE_ORDER)
     )
     if meter_ids is not None:
         query = query.where(col(Meter.id).in_(meter_ids))
-    rows = session.exec(query).all()
-    previous = _previous_readings(session, {meter.id for meter, _, _, _ in rows if meter.id is not None}, now)
-    return [
-        MeterAssignment(
-            meter_id=meter.id,
-            meter_number=meter.number,
-            unit_code=unit_code if unit_code is not None else meter.label,
-            block_code=block_code,
-            kind=meter.kind,
-            dials=meter.dials,
-            decimals=meter.decimals,
-            multiplier=str(meter.multiplier),
-            lat=meter.lat,
-            lon=meter.lon,
-            previous=previous.get(meter.id),
-            walk_order=walk_order,
+    rows = session.execute(query).all()
+    ids = {meter.id for meter, *_ in rows if meter.id is not None}
+    previous = _previous_readings(session, ids, now)
+    # T = now, as the previous reading: the history a reading captured now is judged against at the push.
+    history = {
+        meter_id: found for (meter_id, _), found in approved_history_batch(session, {(m, now) for m in ids}).items()
+    }
+    in_period = period_reads(session, ids, period_of(now, tz))
+    assignments = []
+    for meter, block_code, unit_code, walk_order, unit_type, load_kw, tariff_code in rows:
+        if meter.id is None:
+            continue
+        past = history.get(meter.id, [])
+        register = MeterRegister(dials=meter.dials, decimals=meter.decimals)
+        usage = usage_from_history([(row.captured_at, row.value) for row in past], register=register)
+        assignments.append(
+            MeterAssignment(
+                meter_id=meter.id,
+                meter_number=meter.number,
+                unit_code=unit_code if unit_code is not None else meter.label,
+                block_code=block_code,
+                kind=meter.kind,
+                dials=meter.dials,
+                decimals=meter.decimals,
+                multiplier=str(meter.multiplier),
+                lat=meter.lat,
+                lon=meter.lon,
+                previous=previous.get(meter.id),
+                walk_order=walk_order,
+                history=_history(past),
+                usage=usage_to_wire(usage) if usage is not None else None,
+                tariff_code=tariff_code,
+                unit_type=unit_type,
+                sanctioned_load_kw=None if load_kw is None else f"{load_kw:f}",
+                period_read=in_period.get(meter.id),
+            )
         )
-        for meter, block_code, unit_code, walk_order in rows
-        if meter.id is not None
-    ]
+    return assignments
+
+
+def _tariffs(session: Session, meters: Collection[MeterAssignment]) -> list[FieldTariff]:
+    """The tariffs the meters name, as the phone's estimate reads them (``Tariff.from_dict``)."""
+    codes = {meter.tariff_code for meter in meters if meter.tariff_code is not None}
+    if not codes:
+        return []
+    found = session.exec(select(TariffRecord).where(col(TariffRecord.code).in_(codes)).order_by(col(TariffRecord.code)))
+    return [FieldTariff(code=tariff.code, name=tariff.name, config=tariff.config) for tariff in found.all()]
 
 
 def _decisions(session: Session, engineer_id: int, reading_ids: set[int] | None) -> list[Decision]:
@@ -95,6 +144,7 @@ def _decisions(session: Session, engineer_id: int, reading_ids: set[int] | None)
             status=DecisionStatus(reading.status),
             reason=reading.decision_reason,
             decided_at=reading.decided_at,
+            due_on=reading.due_on,
         )
         for reading in session.exec(query.order_by(col(Reading.id))).all()
         if reading.decided_at is not None
@@ -140,28 +190,32 @@ def field_limits(limits: CheckLimits) -> FieldLimits:
 
 
 def pull_for(
-    session: Session, user: User, cursor: int, now: datetime, limits: CheckLimits | None = None
+    session: Session, user: User, cursor: int, now: datetime, limits: CheckLimits | None = None, *, tz: ZoneInfo
 ) -> PullResponse:
-    """Full snapshot when ``cursor`` is 0; otherwise what changed for this engineer since ``cursor``."""
+    """Full snapshot when ``cursor`` is 0; otherwise what changed for this engineer since ``cursor``. ``tz``: the
+    society's time zone (its billing periods are months there)."""
     assert user.id is not None
     # Read the high-water mark first: events above it (still in flight, or committed later) come next time, and
     # everything at or below it was committed before this read, so the queries below see it.
     high = _high_water_mark(session)
     if cursor <= 0:
+        meters = _assignments(session, user.id, None, now, tz)
         return PullResponse(
             cursor=high,
             full=True,
-            meters=_assignments(session, user.id, None, now),
+            meters=meters,
             removed_meter_ids=[],
             decisions=_decisions(session, user.id, None),
             limits=field_limits(limits) if limits is not None else None,
+            zone=tz.key,
+            tariffs=_tariffs(session, meters),
         )
     position = _position(session)
     events = session.exec(
         select(SyncEvent).where(SyncEvent.engineer_id == user.id, position > cursor, position <= high)
     ).all()
     touched = {e.meter_id for e in events if e.meter_id is not None and e.kind != SyncEventKind.DECISION}
-    meters = _assignments(session, user.id, touched, now) if touched else []
+    meters = _assignments(session, user.id, touched, now, tz) if touched else []
     still_assigned = {m.meter_id for m in meters}
     decided = {e.reading_id for e in events if e.kind == SyncEventKind.DECISION and e.reading_id is not None}
     return PullResponse(
@@ -171,4 +225,6 @@ def pull_for(
         removed_meter_ids=sorted(touched - still_assigned),
         decisions=_decisions(session, user.id, decided) if decided else [],
         limits=field_limits(limits) if limits is not None else None,
+        zone=tz.key,
+        tariffs=_tariffs(session, meters),
     )

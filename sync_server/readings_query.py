@@ -28,7 +28,20 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, DateTime, Integer, String, bindparam, case, func, literal, or_, true, union_all
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Integer,
+    String,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    or_,
+    true,
+    union_all,
+)
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session, col, select
@@ -36,7 +49,20 @@ from sqlmodel import Session, col, select
 from sync_server.db_types import UTCDateTime
 from sync_server.models import MeterReplacement, Reading, ReadingSource, ReadingStatus
 
-__all__ = ["PreviousKey", "PreviousRow", "attributed_to", "baseline_last", "last_approved", "last_approved_batch"]
+__all__ = [
+    "HISTORY_READS",
+    "PreviousKey",
+    "PreviousRow",
+    "approved_history_batch",
+    "attributed_to",
+    "baseline_last",
+    "last_approved",
+    "last_approved_batch",
+]
+
+#: How many approved reads make a meter's history (the pull's ``MeterAssignment.history``, the usage window): six
+#: months tell a household's season from a misread digit, and a longer past says more about old habits than today.
+HISTORY_READS = 6
 
 #: (meter id, instant T): the last approved reading of the meter captured before T.
 PreviousKey = tuple[int, datetime]
@@ -143,6 +169,66 @@ def last_approved_batch(session: Session, keys: Iterable[PreviousKey]) -> dict[P
         if current is None or (candidate.captured_at, is_reported) > (current[0].captured_at, current[1]):
             best[key] = (candidate, is_reported)
     return {key: row for key, (row, _) in best.items()}
+
+
+def approved_history_batch(
+    session: Session, keys: Iterable[PreviousKey], *, reads: int = HISTORY_READS
+) -> dict[PreviousKey, list[PreviousRow]]:
+    """For each (meter, T): the meter's last ``reads`` approved readings with a value captured before T, newest
+    first, in one statement. The same rule as ``last_approved`` (its first row is the previous reading): the
+    meter's own readings and the one that reported its installation, the baseline after the read at one instant.
+    Keys without any are absent."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    keys_table = _key_table(session, wanted)
+    columns = (*_PREVIOUS_COLUMNS, col(Reading.source))
+    approved_before: tuple[ColumnElement[bool], ...] = (
+        col(Reading.status) == ReadingStatus.APPROVED,
+        col(Reading.captured_at) < keys_table.c.before,
+        col(Reading.value).is_not(None),
+    )
+    own_of_key = col(Reading.meter_id) == keys_table.c.meter_id
+    if session.get_bind().dialect.name == "postgresql":
+        # LATERAL: a backward index scan per key that stops after ``reads`` rows, however long the meter's past.
+        newest = (col(Reading.captured_at).desc(), baseline_last(), col(Reading.id).desc())
+        per_key = sa_select(*columns).where(own_of_key, *approved_before).order_by(*newest).limit(reads)
+        lateral = per_key.lateral("history")
+        own = sa_select(*lateral.c, keys_table.c.k).select_from(keys_table).join(lateral, true())
+    else:
+        # SQLite has no LATERAL: every approved reading of the key's meter before T (an index range scan), ranked
+        # below.
+        own = (
+            sa_select(*columns, keys_table.c.k)
+            .select_from(keys_table)
+            .join(Reading, and_(own_of_key, *approved_before))
+        )
+    reported = (
+        sa_select(*columns, keys_table.c.k)
+        .select_from(keys_table)
+        .join(MeterReplacement, col(MeterReplacement.new_meter_id) == keys_table.c.meter_id)
+        .join(Reading, col(Reading.uuid) == col(MeterReplacement.reading_uuid))
+        .where(*approved_before)
+    )
+    both = union_all(own, reported).subquery("candidates")
+    rank = func.row_number().over(
+        partition_by=both.c.k,
+        order_by=(
+            both.c.captured_at.desc(),
+            case((both.c.source == ReadingSource.INSTALL, 1), else_=0),
+            both.c.id.desc(),
+        ),
+    )
+    ranked = sa_select(both, rank.label("rank")).subquery("ranked")
+    query = (
+        sa_select(*(ranked.c[name] for name in PreviousRow._fields), ranked.c.k)
+        .where(ranked.c.rank <= reads)
+        .order_by(ranked.c.k, ranked.c.rank)
+    )
+    found: dict[PreviousKey, list[PreviousRow]] = {}
+    for *row, index in session.execute(query).all():
+        found.setdefault(wanted[index - 1], []).append(PreviousRow(*row))
+    return found
 
 
 def _newest_per_key(keys_table: Any) -> Any:

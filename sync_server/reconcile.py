@@ -14,6 +14,7 @@ from decimal import Decimal
 from shared_billing.checks import CheckLimits, ReadingFlag, reading_flags
 from shared_billing.consumption import MeterRegister
 from shared_billing.errors import BillingError
+from shared_billing.plausibility import Usage, expected_window, outside_window
 from shared_billing.protocol import Outcome, ReadingStatus, ReadingV2, ReadType
 from shared_billing.readings import parse_register_value
 from sync_server.replacement_check import NamedMeter, Refusal, check_replacement
@@ -29,6 +30,9 @@ class MeterFacts:
     assigned_to_caller: bool
     previous_value: Decimal | None  # of the approved reading captured before this one (sync_server/readings_query.py)
     distance_m: float | None  # from the registered location to the GPS fix; None without either
+    # The meter's usual daily use from its approved reads before this one (``shared_billing.plausibility``, the
+    # pull's ``usage`` at the reading's instant); None without enough history: no window, no judgement.
+    usage: Usage | None = None
 
 
 @dataclass(frozen=True)
@@ -136,4 +140,17 @@ def judge(
     )
     if second_in_period:
         flags.append(ReadingFlag.SECOND_READ_IN_PERIOD)
+    if reading.replacement is None and _outside_window(value, meter, reading, flags):
+        flags.append(ReadingFlag.OUTSIDE_WINDOW)
     return Verdict(Outcome.STORED, value=value, flags=flags)
+
+
+def _outside_window(value: Decimal | None, meter: MeterFacts, reading: ReadingV2, flags: list[ReadingFlag]) -> bool:
+    """The value lies outside the window the meter's history expects at the reading's instant: the phone's check
+    (``plausibility.expected_window``, the same usage), so a value it had re-keyed is flagged for the supervisor.
+    A drop below the previous reading is ``below_previous``'s question (rollover, replacement, typo), as on the
+    phone, and a replacement's value is the new meter's, which the old meter's history says nothing about."""
+    if value is None or meter.usage is None or ReadingFlag.BELOW_PREVIOUS in flags:
+        return False
+    register = MeterRegister(dials=meter.dials, decimals=meter.decimals)
+    return outside_window(value, expected_window(meter.usage, reading.captured_at, register=register))

@@ -46,7 +46,7 @@ def test_a_cursor_from_before_the_upgrade_still_brings_what_it_has_not_seen(data
 
             user = session.get(User, engineer)
             assert user is not None
-            pulled = pull_for(session, user, legacy_cursor, NOW)
+            pulled = pull_for(session, user, legacy_cursor, NOW, tz=ZoneInfo("Asia/Kolkata"))
         assert {m.meter_id for m in pulled.meters} == unseen_before | {new_meter}
         assert pulled.cursor >= new_key
     finally:

@@ -108,4 +108,4 @@ def pull(
     session: SessionDep, user: CurrentUser, now: NowDep, context: ContextDep, cursor: Annotated[Cursor, Query()] = 0
 ) -> PullResponse:
     """Assigned meters with their previous approved reading, review decisions since ``cursor``, GPS limits."""
-    return pull_for(session, user, cursor, now, check_limits(context.settings))
+    return pull_for(session, user, cursor, now, check_limits(context.settings), tz=context.settings.tz)
