@@ -12,6 +12,8 @@ from typing import TypeVar
 
 import flet as ft
 
+from mobile_app.ui.fonts import SCRIPT_FALLBACK
+
 __all__ = [
     "BODY_PX",
     "ERROR",
@@ -83,9 +85,13 @@ def app_theme() -> ft.Theme:
             title_medium=ft.TextStyle(size=18, weight=ft.FontWeight.W_600, color=TEXT),
             title_small=body,
         ),
+        # A list tile's styles are its own, not the text theme's: they name the script fonts themselves, or a
+        # tile's Hindi or Punjabi is drawn as empty boxes (register_fonts reaches only the text theme).
         list_tile_theme=ft.ListTileTheme(
             min_vertical_padding=8,
-            title_text_style=ft.TextStyle(size=18, weight=ft.FontWeight.W_600, color=TEXT),
-            subtitle_text_style=ft.TextStyle(size=BODY_PX, color=MUTED),
+            title_text_style=ft.TextStyle(
+                size=18, weight=ft.FontWeight.W_600, color=TEXT, font_family_fallback=list(SCRIPT_FALLBACK)
+            ),
+            subtitle_text_style=ft.TextStyle(size=BODY_PX, color=MUTED, font_family_fallback=list(SCRIPT_FALLBACK)),
         ),
     )
