@@ -50,6 +50,7 @@ from shared_billing.api_models import (
     PaymentOut,
     ReplacementIn,
     ReplacementOut,
+    RereadDecision,
     ReviewItem,
     RouteMove,
     RouteMoved,
@@ -179,13 +180,15 @@ def review_queue() -> Call[list[ReviewItem]]:
     return Call("GET", "/review/readings", read_list(ReviewItem))
 
 
-def decide(reading_uuid: UUID, decision: Decision, reason: str | None = None) -> Call[ReviewItem]:
+def decide(
+    reading_uuid: UUID, decision: Decision, reason: str | None = None, due_on: date | None = None
+) -> Call[ReviewItem]:
     """``approve``, ``reject`` or ``reread`` (see :data:`DECISIONS`; the last two carry the reason: without one
-    the server answers 422)."""
+    the server answers 422, and may name the day the new read is due: without one the server sets its default)."""
     path = f"/review/readings/{reading_uuid}/{decision}"
     if not DECISIONS[decision]:
         return Call("POST", path, read_model(ReviewItem))
-    body = json_body(DecisionReason.model_construct(reason=reason or ""))
+    body = json_body(RereadDecision.model_construct(reason=reason or "", due_on=due_on))
     return Call("POST", path, read_model(ReviewItem), body=body, content_type=JSON)
 
 

@@ -189,8 +189,10 @@ class ConsoleClient:
     async def review_queue(self) -> list[ReviewItem]:
         return await self._send(endpoints.review_queue())
 
-    async def decide(self, reading_uuid: UUID, action: endpoints.Decision, reason: str | None = None) -> ReviewItem:
-        return await self._send(endpoints.decide(reading_uuid, action, reason))
+    async def decide(
+        self, reading_uuid: UUID, action: endpoints.Decision, reason: str | None = None, due_on: date | None = None
+    ) -> ReviewItem:
+        return await self._send(endpoints.decide(reading_uuid, action, reason, due_on))
 
     async def decide_replacement(
         self, reading_uuid: UUID, decision: endpoints.ReplacementDecision, reason: str

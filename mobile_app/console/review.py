@@ -3,7 +3,7 @@ meter replacement the engineer reported with a reading is confirmed or rejected 
 
 from __future__ import annotations
 
-from datetime import tzinfo
+from datetime import date, tzinfo
 from functools import partial
 from typing import Any
 from uuid import UUID
@@ -14,29 +14,39 @@ from mobile_app.api.endpoints import Decision, ReplacementDecision
 from mobile_app.api.errors import ApiClientError
 from mobile_app.console.client import ConsoleClient
 from mobile_app.console.location_map import location_map
-from mobile_app.i18n import _, ngettext
-from mobile_app.ui.common import mounted_page, push_update, show_message, society_time, title
+from mobile_app.i18n import N_, _, ngettext
+from mobile_app.ui.common import day, mounted_page, push_update, show_message, society_time, title
 from shared_billing.api_models import ReviewItem
 from shared_billing.checks import ReadingFlag
 
-__all__ = ["ReviewView"]
+__all__ = ["ReviewView", "flag_labels", "parse_due"]
 
+# Marked here, translated where shown (flag_labels).
 FLAG_TEXT = {
-    ReadingFlag.BELOW_PREVIOUS: "below previous",
-    ReadingFlag.GPS_MISSING: "no GPS fix",
-    ReadingFlag.GPS_INACCURATE: "poor GPS accuracy",
-    ReadingFlag.GPS_FAR: "far from meter",
-    ReadingFlag.CLOCK_DRIFT: "phone clock off",
-    ReadingFlag.SECOND_READ_IN_PERIOD: "second read this month",
-    ReadingFlag.PHOTO_PENDING: "photo pending",
+    ReadingFlag.BELOW_PREVIOUS: N_("below previous"),
+    ReadingFlag.GPS_MISSING: N_("no GPS fix"),
+    ReadingFlag.GPS_INACCURATE: N_("poor GPS accuracy"),
+    ReadingFlag.GPS_FAR: N_("far from meter"),
+    ReadingFlag.CLOCK_DRIFT: N_("phone clock off"),
+    ReadingFlag.SECOND_READ_IN_PERIOD: N_("second read this month"),
+    ReadingFlag.PHOTO_PENDING: N_("photo pending"),
+    # docs/domain.md "Expected window and estimate": the engineer typed it twice and a photo shows it.
+    ReadingFlag.OUTSIDE_WINDOW: N_("outside the meter's usual range (re-keyed, photo)"),
 }
 
 
 def flag_labels(item: ReviewItem) -> list[str]:
     """The item's flags in words; "photo pending" comes from the item's own ``photo_pending`` (the flags are what
-    the checks found, stored with the reading), once even if a server still lists it among the flags too."""
+    the checks found, stored with the reading), once even if a server still lists it among the flags too. A code
+    this console does not know yet is shown as it is rather than breaking the card."""
     pending = [ReadingFlag.PHOTO_PENDING] if item.photo_pending else []
-    return [FLAG_TEXT[flag] for flag in dict.fromkeys([*item.flags, *pending])]
+    return [_(FLAG_TEXT[flag]) if flag in FLAG_TEXT else str(flag) for flag in dict.fromkeys([*item.flags, *pending])]
+
+
+def parse_due(text: str) -> date | None:
+    """The due date typed on the card (YYYY-MM-DD), None when left empty (the server sets its default); raises
+    ``ValueError`` for anything else."""
+    return date.fromisoformat(text.strip()) if text.strip() else None
 
 
 class ReviewView(ft.Column):
@@ -114,7 +124,15 @@ class ReviewView(ft.Column):
         ]
         if item.note:
             facts.append(ft.Text(_("Note: {note}").format(note=item.note), italic=True))
+        if item.due_on is not None:
+            facts.append(ft.Text(_("New read due {date}").format(date=day(item.due_on)), key=f"due-on-{uuid}"))
         reason = ft.TextField(label=_("Reason (for reject or re-read)"), key=f"reason-{uuid}", width=320)
+        due = ft.TextField(
+            label=_("Due date (YYYY-MM-DD)"),
+            hint_text=_("Empty: the usual delay"),
+            key=f"due-{uuid}",
+            width=200,
+        )
         replacement = item.replacement
         pending = replacement is not None and replacement.state == "pending"
         if replacement is not None:
@@ -153,7 +171,7 @@ class ReviewView(ft.Column):
                     icon=ft.Icons.CHECK,
                     key=f"approve-{uuid}",
                     disabled=item.photo_pending,
-                    on_click=partial(self._decide, uuid, "approve", None),
+                    on_click=partial(self._decide, uuid, "approve", None, None),
                 )
             ]
         )
@@ -161,15 +179,20 @@ class ReviewView(ft.Column):
             controls=[
                 *approve,
                 reason,
+                *([] if pending else [due]),
                 *(
                     []
                     if pending
                     else [
                         ft.OutlinedButton(
-                            _("Reject"), key=f"reject-{uuid}", on_click=partial(self._decide, uuid, "reject", reason)
+                            _("Reject"),
+                            key=f"reject-{uuid}",
+                            on_click=partial(self._decide, uuid, "reject", reason, due),
                         ),
                         ft.OutlinedButton(
-                            _("Re-read"), key=f"reread-{uuid}", on_click=partial(self._decide, uuid, "reread", reason)
+                            _("Re-read"),
+                            key=f"reread-{uuid}",
+                            on_click=partial(self._decide, uuid, "reread", reason, due),
                         ),
                     ]
                 ),
@@ -205,7 +228,12 @@ class ReviewView(ft.Column):
         )
 
     async def _decide(
-        self, uuid: UUID, action: Decision, reason_field: ft.TextField | None, _event: ft.Event[Any] | None = None
+        self,
+        uuid: UUID,
+        action: Decision,
+        reason_field: ft.TextField | None,
+        due_field: ft.TextField | None = None,
+        _event: ft.Event[Any] | None = None,
     ) -> None:
         reason = (reason_field.value or "").strip() if reason_field else None
         if reason_field is not None and not reason:
@@ -213,7 +241,14 @@ class ReviewView(ft.Column):
             push_update(self)
             return
         try:
-            await self.client.decide(uuid, action, reason)
+            due_on = parse_due(due_field.value or "") if due_field is not None else None
+        except ValueError:
+            assert due_field is not None
+            due_field.error = _("Write the date as YYYY-MM-DD, or leave it empty")
+            push_update(self)
+            return
+        try:
+            await self.client.decide(uuid, action, reason, due_on)
         except ApiClientError as error:
             if (page := mounted_page(self)) is not None:
                 show_message(page, error.message, error=True)
