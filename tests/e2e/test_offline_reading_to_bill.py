@@ -42,6 +42,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 FIELDMETER = str(Path(sys.executable).with_name("fieldmeter"))
 PASSWORD = "fieldmeter-demo"
 FLAT = "5BHK-B17-FF"
+FIRST_ON_ROUTE = "2BHK-B1-GF"  # the route's first tile (natural order), on screen unless a search hides it
 
 
 def _eventually(check: Callable[[], bool], timeout: float, what: str, interval: float = 0.5) -> None:
@@ -162,7 +163,7 @@ def test_offline_reading_reaches_approval_and_bill(tmp_path: Path) -> None:
 
             # 2. Server down: record previous + 77 with a photo and a GPS fix.
             _type(phone, "Search unit or meter number", "B17")
-            _eventually(lambda: not _visible(phone, "VILLA"), 15, "the search to narrow the route")
+            _eventually(lambda: not _visible(phone, FIRST_ON_ROUTE), 15, "the search to narrow the route")
             phone.get_by_text(FLAT, exact=False).first.click()
             _eventually(lambda: _visible(phone, "Last reads"), 15, "the meter's detail")
             phone.get_by_role("button", name="Read meter").click()
@@ -237,13 +238,13 @@ def test_offline_reading_reaches_approval_and_bill(tmp_path: Path) -> None:
 
 
 def _previous_value(page: Page) -> int:
-    """The flat's previous reading, as the route shows it ("Previous 32176 on …")."""
+    """The flat's previous reading, as its route tile shows it ("To read · previous 32176")."""
     _type(page, "Search unit or meter number", "B17")
-    _eventually(lambda: _visible(page, "1 meter ·"), 15, "the search")
-    label = page.get_by_text("Previous ", exact=False).first.inner_text()
+    _eventually(lambda: not _visible(page, FIRST_ON_ROUTE), 15, "the search")
+    label = page.get_by_text("previous ", exact=False).first.inner_text()
     _type(page, "Search unit or meter number", "")
-    _eventually(lambda: _visible(page, "17 meters"), 15, "the search to clear")
-    return int(label.split("Previous ", 1)[1].split()[0])
+    _eventually(lambda: _visible(page, FIRST_ON_ROUTE), 15, "the search to clear")
+    return int(label.split("previous ", 1)[1].split()[0])
 
 
 def _assert_server_rows(database: Path, photos: Path) -> None:
