@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from enum import StrEnum
+from functools import lru_cache
+from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -127,6 +129,12 @@ def in_period(at: datetime, now: datetime, zone: tzinfo) -> bool:
     return (here.year, here.month) == (today.year, today.month)
 
 
+@lru_cache(maxsize=65536)
+def _place(block: str, unit: str, number: str) -> tuple[Any, ...]:
+    # Kept per meter for the process: the natural keys are most of a 2,000-meter derivation's time otherwise.
+    return (_natural(block), _natural(unit), _natural(number))
+
+
 def walk_order(meters: Sequence[MeterAssignment]) -> list[MeterAssignment]:
     """The admin's route order first; meters without one after, in natural order by block, unit and meter
     number (B2 before B17, not after it as a string sort has it)."""
@@ -135,9 +143,7 @@ def walk_order(meters: Sequence[MeterAssignment]) -> list[MeterAssignment]:
         key=lambda m: (
             m.walk_order is None,
             m.walk_order or 0,
-            _natural(m.block_code),
-            _natural(m.unit_code or ""),
-            _natural(m.meter_number),
+            _place(m.block_code, m.unit_code or "", m.meter_number),
         ),
     )
 

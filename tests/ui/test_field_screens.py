@@ -162,6 +162,7 @@ def test_meter_detail_without_history_says_there_is_no_expected_range(engineer_s
     cursor = get_pull_cursor(store=engineer_service.store)
     delta = PullResponse(cursor=cursor, full=False, meters=[bare], removed_meter_ids=[], decisions=[])
     apply_pull(store=engineer_service.store, pull=delta)
+    engineer_service._meters_changed()  # as a sync pass that pulled meters does
     engineer_service._changed()
     assert engineer_service.window(bare) is None
 
