@@ -83,7 +83,7 @@ def measure(meters: int, runs: int) -> dict[str, list[tuple[float, int]]]:
                 await driver.settle()
                 results["cleared search"].append((time.perf_counter() - began, _bytes(driver, mark)))
 
-                service._changed()  # what a sync pass that found nothing new does to the service
+                service._changed()  # a pass that changed something elsewhere (an idle pass no longer moves the version)
                 mark, began = len(driver.messages), time.perf_counter()
                 if view.tick():
                     view.update()
