@@ -25,8 +25,8 @@ __all__ = [
 ]
 
 # Plain words only: the engineer can act on none of the technical detail (kept in the outbox for diagnostics).
-HELD_BACK_REASON = "The server could not process this reading; it will be retried later"
-RETRY_REASON = "Not uploaded yet; it will be retried automatically"
+HELD_BACK_REASON = N_("The server could not process this reading; it will be retried later")
+RETRY_REASON = N_("Not uploaded yet; it will be retried automatically")
 
 
 class ReadingState(Enum):
@@ -56,15 +56,16 @@ class ReadingState(Enum):
         return self in (ReadingState.REJECTED, ReadingState.REREAD_REQUESTED)
 
 
+# Marked for the catalogs; the screens translate them where shown (``_(state.label)``).
 _LABELS = {
-    ReadingState.SAVED: "saved",
-    ReadingState.ON_HOLD: "on hold",
-    ReadingState.PHOTO_PENDING: "photo pending",
-    ReadingState.UPLOADED: "uploaded",
-    ReadingState.APPROVED: "approved",
-    ReadingState.REJECTED: "rejected",
-    ReadingState.REREAD_REQUESTED: "re-read requested",
-    ReadingState.CONFLICT: "conflict",
+    ReadingState.SAVED: N_("saved"),
+    ReadingState.ON_HOLD: N_("on hold"),
+    ReadingState.PHOTO_PENDING: N_("photo pending"),
+    ReadingState.UPLOADED: N_("uploaded"),
+    ReadingState.APPROVED: N_("approved"),
+    ReadingState.REJECTED: N_("rejected"),
+    ReadingState.REREAD_REQUESTED: N_("re-read requested"),
+    ReadingState.CONFLICT: N_("conflict"),
 }
 
 # A supervisor's decision, as the last pull delivered it; "submitted" is no decision.
