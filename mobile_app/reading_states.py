@@ -115,7 +115,8 @@ FLAG_WORDS = {
     ReadingFlag.CLOCK_DRIFT: N_("phone clock off"),
     ReadingFlag.SECOND_READ_IN_PERIOD: N_("second read this month"),
     ReadingFlag.PHOTO_PENDING: N_("photo pending"),
-    ReadingFlag.OUTSIDE_WINDOW: N_("outside the expected range"),
+    # docs/domain.md "Expected window and estimate": the engineer typed it twice and a photo shows it.
+    ReadingFlag.OUTSIDE_WINDOW: N_("outside the meter's usual range (re-keyed, photo)"),
 }
 
 

@@ -14,25 +14,16 @@ from mobile_app.api.endpoints import Decision, ReplacementDecision
 from mobile_app.api.errors import ApiClientError
 from mobile_app.console.client import ConsoleClient
 from mobile_app.console.location_map import location_map
-from mobile_app.i18n import N_, _, ngettext
+from mobile_app.i18n import _, ngettext
+from mobile_app.reading_states import FLAG_WORDS
 from mobile_app.ui.common import day, mounted_page, push_update, show_message, society_time, title
 from shared_billing.api_models import ReviewItem
 from shared_billing.checks import ReadingFlag
 
 __all__ = ["ReviewView", "flag_labels", "parse_due"]
 
-# Marked here, translated where shown (flag_labels).
-FLAG_TEXT = {
-    ReadingFlag.BELOW_PREVIOUS: N_("below previous"),
-    ReadingFlag.GPS_MISSING: N_("no GPS fix"),
-    ReadingFlag.GPS_INACCURATE: N_("poor GPS accuracy"),
-    ReadingFlag.GPS_FAR: N_("far from meter"),
-    ReadingFlag.CLOCK_DRIFT: N_("phone clock off"),
-    ReadingFlag.SECOND_READ_IN_PERIOD: N_("second read this month"),
-    ReadingFlag.PHOTO_PENDING: N_("photo pending"),
-    # docs/domain.md "Expected window and estimate": the engineer typed it twice and a photo shows it.
-    ReadingFlag.OUTSIDE_WINDOW: N_("outside the meter's usual range (re-keyed, photo)"),
-}
+# One home for the flags' words, shared with the field app (marked there, translated where shown).
+FLAG_TEXT = FLAG_WORDS
 
 
 def flag_labels(item: ReviewItem) -> list[str]:
