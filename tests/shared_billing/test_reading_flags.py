@@ -121,8 +121,14 @@ def test_flags_compose_in_a_stable_order():
         sent_at=RECEIVED_AT - timedelta(hours=2),
     )
     assert flags == ["below_previous", "gps_inaccurate", "gps_far", "clock_drift"]
-    # The reading's own checks, in ReadingFlag order; the push adds second_read_in_period and photo_pending.
-    push_only = (ReadingFlag.GPS_MISSING, ReadingFlag.SECOND_READ_IN_PERIOD, ReadingFlag.PHOTO_PENDING)
+    # The reading's own checks, in ReadingFlag order; the push adds the ones that need the stored history
+    # (second_read_in_period, outside_window) or the photo's arrival (photo_pending).
+    push_only = (
+        ReadingFlag.GPS_MISSING,
+        ReadingFlag.SECOND_READ_IN_PERIOD,
+        ReadingFlag.PHOTO_PENDING,
+        ReadingFlag.OUTSIDE_WINDOW,
+    )
     assert flags == [flag for flag in ReadingFlag if flag not in push_only]
     assert all(type(flag) is ReadingFlag for flag in flags)  # members: stored and sent as their value
 
