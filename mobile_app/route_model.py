@@ -21,6 +21,7 @@ from natsort import natsort_keygen, ns
 
 from mobile_app.reading_states import ReadingState, flag_words, reading_state
 from mobile_app.store import LocalState, ReadingRecord
+from shared_billing.checks import ReadingFlag
 from shared_billing.protocol import MeterAssignment, PeriodRead, ReadingStatus, ReadType, SkipReason
 
 __all__ = [
@@ -169,9 +170,11 @@ def _from_record(record: ReadingRecord, server: PeriodRead | None) -> _Read:
     if server is not None and server.reading_uuid == record.reading.uuid and status is None:
         # The same reading: the server's view of its review may be the newer one (a pull before its decision).
         status, reason, due_on = server.status, server.reason, server.due_on
-    flags = record.flags or (
-        tuple(server.flags) if server is not None and server.reading_uuid == record.reading.uuid else ()
-    )
+    # The pull's flags are the server's current ones; the push result's are as they stood at upload, and its
+    # photo_pending is the photo's state (shown by ``state``), not a finding for the engineer.
+    same = server is not None and server.reading_uuid == record.reading.uuid
+    flags = tuple(server.flags) if server is not None and same else record.flags
+    flags = tuple(code for code in flags if code != ReadingFlag.PHOTO_PENDING)
     return _Read(
         uuid=record.reading.uuid,
         value=record.reading.value,

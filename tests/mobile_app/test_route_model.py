@@ -199,6 +199,21 @@ def test_the_servers_flags_are_plain_words() -> None:
     assert not [flag for flag in ReadingFlag if flag_words(flag.value).startswith("flagged for the supervisor")]
 
 
+def test_a_tile_shows_the_servers_current_flags_not_the_photo_state_of_the_upload() -> None:
+    at = JUST_AFTER - timedelta(minutes=20)
+    # The push answered gps_missing and photo_pending; the photo arrived since: the state says so, not a flag.
+    uploaded = record(
+        at=at,
+        state=LocalState.UPLOADED,
+        in_outbox=False,
+        flags=(ReadingFlag.GPS_MISSING.value, ReadingFlag.PHOTO_PENDING.value),
+    )
+    assert one_row(make_meter(), [uploaded]).flags == ("no GPS fix",)
+    # A later pull carries the server's flags on the same reading, which win over the push's answer.
+    server = period_read(at, ReadingStatus.SUBMITTED, uuid=uploaded.reading.uuid, flags=[ReadingFlag.GPS_FAR.value])
+    assert one_row(make_meter(period_read=server), [uploaded]).flags == ("far from meter",)
+
+
 def test_filters_and_search_show_part_of_the_route_and_count_all_of_it() -> None:
     at = JUST_AFTER - timedelta(minutes=20)
     meters = [
