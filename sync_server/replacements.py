@@ -316,11 +316,13 @@ def confirm_replacement(
 
 
 def reject_replacement(
-    session: Session, *, reading_uuid: uuid_mod.UUID, reason: str, supervisor: User, now: datetime
+    session: Session, *, reading_uuid: uuid_mod.UUID, reason: str, supervisor: User, now: datetime, due_on: date
 ) -> Reading:
     """Reject a reported replacement with the reading: its value is another meter's register, so it cannot be
-    approved as the old meter's read. The engineer sees the reason on the next pull and can read again."""
+    approved as the old meter's read. The engineer sees the reason and ``due_on`` (``review.due_date``) on the
+    next pull and reads again: a re-read task like any rejection's."""
     reading, _ = _pending(session, reading_uuid)
+    reading.due_on = due_on
     record_decision(session, reading, status=ReadingStatus.REJECTED, reason=reason, supervisor=supervisor, now=now)
     session.commit()
     return reading

@@ -404,9 +404,16 @@ def replace_meter(meter_id: int, replacement: ReplacementIn) -> Call[Replacement
     return _write("POST", f"/meters/{meter_id}/replacement", replacement, read_model(ReplacementOut))
 
 
-def decide_replacement(reading_uuid: UUID, decision: ReplacementDecision, reason: str) -> Call[ReviewItem]:
-    """The supervisor confirms (the replacement is recorded, the reading approved) or rejects a reported one."""
-    body = DecisionReason.model_construct(reason=reason)
+def decide_replacement(
+    reading_uuid: UUID, decision: ReplacementDecision, reason: str, due_on: date | None = None
+) -> Call[ReviewItem]:
+    """The supervisor confirms (the replacement is recorded, the reading approved) or rejects a reported one; a
+    rejection may name the day the new read is due, as :func:`decide` does."""
+    body: DecisionReason = (
+        RereadDecision.model_construct(reason=reason, due_on=due_on)
+        if decision == "reject"
+        else DecisionReason.model_construct(reason=reason)
+    )
     return _write("POST", f"/review/readings/{reading_uuid}/replacement/{decision}", body, read_model(ReviewItem))
 
 

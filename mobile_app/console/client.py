@@ -195,9 +195,9 @@ class ConsoleClient:
         return await self._send(endpoints.decide(reading_uuid, action, reason, due_on))
 
     async def decide_replacement(
-        self, reading_uuid: UUID, decision: endpoints.ReplacementDecision, reason: str
+        self, reading_uuid: UUID, decision: endpoints.ReplacementDecision, reason: str, due_on: date | None = None
     ) -> ReviewItem:
-        return await self._send(endpoints.decide_replacement(reading_uuid, decision, reason))
+        return await self._send(endpoints.decide_replacement(reading_uuid, decision, reason, due_on))
 
     async def photo(self, sha256: str) -> bytes:
         return await self._send(endpoints.photo(sha256))

@@ -4,6 +4,7 @@ meter replacement the engineer reported with a reading is confirmed or rejected 
 from __future__ import annotations
 
 from datetime import date, tzinfo
+from enum import Enum
 from functools import partial
 from typing import Any
 from uuid import UUID
@@ -24,6 +25,15 @@ __all__ = ["ReviewView", "flag_labels", "parse_due"]
 
 # One home for the flags' words, shared with the field app (marked there, translated where shown).
 FLAG_TEXT = FLAG_WORDS
+
+
+class _Unreadable(Enum):
+    """A typed due date the card could not read: nothing is sent (the field says why)."""
+
+    UNREADABLE = "unreadable"
+
+
+_UNREADABLE = _Unreadable.UNREADABLE
 
 
 def flag_labels(item: ReviewItem) -> list[str]:
@@ -147,12 +157,12 @@ class ReviewView(ft.Column):
                 ft.FilledButton(
                     _("Confirm replacement"),
                     key=f"confirm-replacement-{uuid}",
-                    on_click=partial(self._decide_replacement, uuid, "confirm", reason),
+                    on_click=partial(self._decide_replacement, uuid, "confirm", reason, None),
                 ),
                 ft.OutlinedButton(
                     _("Reject replacement"),
                     key=f"reject-replacement-{uuid}",
-                    on_click=partial(self._decide_replacement, uuid, "reject", reason),
+                    on_click=partial(self._decide_replacement, uuid, "reject", reason, due),
                 ),
             ]
             if pending
@@ -170,7 +180,7 @@ class ReviewView(ft.Column):
             controls=[
                 *approve,
                 reason,
-                *([] if pending else [due]),
+                due,  # a rejection's, a re-read's or a rejected replacement's
                 *(
                     []
                     if pending
@@ -218,6 +228,18 @@ class ReviewView(ft.Column):
             ),
         )
 
+    def _due_on(self, due_field: ft.TextField | None) -> date | _Unreadable | None:
+        """The due date typed on the card (None: the server's usual delay); a date it cannot read is marked on
+        the field and answered ``_UNREADABLE``, so nothing is sent."""
+        if due_field is None:
+            return None
+        try:
+            return parse_due(due_field.value or "")
+        except ValueError:
+            due_field.error = _("Write the date as YYYY-MM-DD, or leave it empty")
+            push_update(self)
+            return _UNREADABLE
+
     async def _decide(
         self,
         uuid: UUID,
@@ -231,12 +253,8 @@ class ReviewView(ft.Column):
             reason_field.error = _("Say why: the engineer sees this")
             push_update(self)
             return
-        try:
-            due_on = parse_due(due_field.value or "") if due_field is not None else None
-        except ValueError:
-            assert due_field is not None
-            due_field.error = _("Write the date as YYYY-MM-DD, or leave it empty")
-            push_update(self)
+        due_on = self._due_on(due_field)
+        if due_on is _UNREADABLE:
             return
         try:
             await self.client.decide(uuid, action, reason, due_on)
@@ -253,6 +271,7 @@ class ReviewView(ft.Column):
         uuid: UUID,
         decision: ReplacementDecision,
         reason_field: ft.TextField,
+        due_field: ft.TextField | None,
         _event: ft.Event[Any] | None = None,
     ) -> None:
         reason = (reason_field.value or "").strip()
@@ -260,8 +279,11 @@ class ReviewView(ft.Column):
             reason_field.error = _("Say why: the decision is audited")
             push_update(self)
             return
+        due_on = self._due_on(due_field)
+        if due_on is _UNREADABLE:
+            return
         try:
-            await self.client.decide_replacement(uuid, decision, reason)
+            await self.client.decide_replacement(uuid, decision, reason, due_on)
         except ApiClientError as error:
             if (page := mounted_page(self)) is not None:
                 show_message(page, error.message, error=True)

@@ -7,6 +7,7 @@ import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 
@@ -156,7 +157,35 @@ def test_a_rejected_replacement_rejects_its_reading(client: TestClient) -> None:
     rejected = client.post(path, json={"reason": "Same meter as last month"}, headers=supervisor)
     assert rejected.status_code == 200, rejected.text
     assert (rejected.json()["status"], rejected.json()["replacement"]["state"]) == ("rejected", "rejected")
-    assert meters_by_unit(client, engineer)[UNIT]["meter_id"] == old["meter_id"]  # nothing was replaced
+    # A re-read task like any rejection's: due after the server's usual delay (3 days, the society's calendar).
+    due = (NOW.astimezone(ZoneInfo("Asia/Kolkata")).date() + timedelta(days=3)).isoformat()
+    assert rejected.json()["due_on"] == due
+    pulled = meters_by_unit(client, engineer)[UNIT]
+    assert pulled["meter_id"] == old["meter_id"]  # nothing was replaced
+    task = pulled["period_read"]
+    assert (task["reading_uuid"], task["status"], task["reason"], task["due_on"]) == (
+        item["uuid"],
+        "rejected",
+        "Same meter as last month",
+        due,
+    )
+
+
+def test_a_rejected_replacement_takes_the_supervisors_due_date_not_one_in_the_past(client: TestClient) -> None:
+    engineer, supervisor = auth(client, "engineer1"), auth(client, "supervisor")
+    old = meters_by_unit(client, engineer)[UNIT]
+    swap = {"old_final_value": old["previous"]["value"], "new_meter_number": "NEW-0004", "new_initial_value": "0"}
+    item = reading(old, value="0", replacement=swap)
+    assert _push(client, engineer, item, NOW, protocol=2)["outcome"] == "stored"
+    path = f"/api/review/readings/{item['uuid']}/replacement/reject"
+    today = NOW.astimezone(ZoneInfo("Asia/Kolkata")).date()
+    past = client.post(
+        path, json={"reason": "Wrong meter", "due_on": str(today - timedelta(days=1))}, headers=supervisor
+    )
+    assert (past.status_code, past.json()["code"]) == (422, "review.due_in_past"), past.text
+    asked = str(today + timedelta(days=10))
+    rejected = client.post(path, json={"reason": "Wrong meter", "due_on": asked}, headers=supervisor)
+    assert (rejected.status_code, rejected.json()["due_on"]) == (200, asked), rejected.text
 
 
 def test_a_retired_meter_takes_readings_captured_before_its_replacement_only(

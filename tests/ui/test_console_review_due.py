@@ -1,5 +1,6 @@
 """The review card in words for issue 12: a value outside the meter's usual range is said so, and a re-read is
-sent back with the day it is due (typed on the card; a garbled date is refused on the screen, nothing sent)."""
+sent back with the day it is due (typed on the card; a garbled date is refused on the screen, nothing sent); a
+reported meter replacement rejected on the card becomes a re-read task due on the day typed."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from mobile_app.console.app import console_main
 from mobile_app.console.review import parse_due
 from tests.support.flet_driver import FletDriver, run_app
+from tests.sync_server.factories import meters_by_unit, reading
 from tests.ui.ui_fixtures import Server, meter_photo, sign_in, wait_key
 
 TIMEOUT = 20.0
@@ -52,6 +54,42 @@ def test_an_outside_window_read_is_said_in_words_and_sent_back_due_on_a_chosen_d
     item = server.review_item(uuid)
     assert (item["status"], item["due_on"]) == ("reread", due)
     assert "outside_window" in item["flags"]
+
+
+def test_a_rejected_replacement_is_due_on_the_day_typed_on_the_card(server: Server) -> None:
+    engineer = server.headers("engineer1")
+    stop = meters_by_unit(server.http, engineer)["2BHK-B1-FF"]
+    pushed = reading(stop, value="5", captured_at=server.clock().isoformat(), gps_lat=None, gps_lon=None)
+    pushed["replacement"] = {
+        "old_final_value": str(int(stop["previous"]["value"]) + 40),
+        "new_meter_number": "N-0009",
+        "new_initial_value": "0",
+    }
+    response = server.http.post(
+        "/api/sync/push",
+        json={"protocol": 2, "device_id": "ui", "sent_at": server.clock().isoformat(), "readings": [pushed]},
+        headers=engineer,
+    )
+    assert response.json()["results"][0]["outcome"] == "stored", response.text
+    uuid = pushed["uuid"]
+    due = (server.clock().date() + timedelta(days=2)).isoformat()
+
+    async def scenario(driver: FletDriver) -> None:
+        await sign_in(driver, "supervisor")
+        await wait_key(driver, f"reject-replacement-{uuid}")
+        await driver.type_text(f"reason-{uuid}", "The photo shows the old meter")
+        await driver.type_text(f"due-{uuid}", "soon")
+        await driver.click(f"reject-replacement-{uuid}")
+        assert driver.find(f"due-{uuid}").error == "Write the date as YYYY-MM-DD, or leave it empty"
+        assert server.review_item(uuid)["status"] == "submitted"
+        await driver.type_text(f"due-{uuid}", due)
+        await driver.click(f"reject-replacement-{uuid}")
+        await driver.wait_for_text("Replacement rejected", timeout=5.0)
+        assert driver.crashes() == []
+
+    run(server, scenario)
+    item = server.review_item(uuid)
+    assert (item["status"], item["due_on"], item["replacement"]["state"]) == ("rejected", due, "rejected")
 
 
 @pytest.mark.parametrize("garbled", ["25/11/2025", "tomorrow", "2025-13-01"])

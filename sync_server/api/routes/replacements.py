@@ -14,7 +14,7 @@ from fastapi import APIRouter
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from shared_billing.api_models import DecisionReason, ReplacementIn, ReplacementOut, ReviewItem
+from shared_billing.api_models import DecisionReason, ReplacementIn, ReplacementOut, RereadDecision, ReviewItem
 from shared_billing.api_types import Id
 from shared_billing.readings import format_register_value
 from sync_server.api.routes.review import review_item
@@ -22,7 +22,7 @@ from sync_server.deps import ContextDep, CurrentUser, NowDep, SessionDep, access
 from sync_server.models import Meter, MeterReplacement, Role
 from sync_server.problems import Problem
 from sync_server.replacements import NewMeter, confirm_replacement, record_replacement, reject_replacement
-from sync_server.review import get_reading
+from sync_server.review import due_date, get_reading
 
 router = APIRouter(tags=["replacements"])
 
@@ -103,7 +103,18 @@ def confirm(
 
 
 @router.post("/review/readings/{reading_uuid}/replacement/reject", **access(Role.SUPERVISOR, errors=(404, 409)))
-def reject(reading_uuid: UUID, body: DecisionReason, session: SessionDep, user: CurrentUser, now: NowDep) -> ReviewItem:
-    """Reject the meter replacement a reading reported, and the reading with it (the engineer sees the reason)."""
-    reading = reject_replacement(session, reading_uuid=reading_uuid, reason=body.reason, supervisor=user, now=now)
+def reject(
+    reading_uuid: UUID, body: RereadDecision, session: SessionDep, context: ContextDep, user: CurrentUser, now: NowDep
+) -> ReviewItem:
+    """Reject the meter replacement a reading reported, and the reading with it: the engineer sees the reason and
+    the day the new read is due, as for any rejection."""
+    settings = context.settings
+    reading = reject_replacement(
+        session,
+        reading_uuid=reading_uuid,
+        reason=body.reason,
+        supervisor=user,
+        now=now,
+        due_on=due_date(body.due_on, now=now, tz=settings.tz, default_days=settings.reread_due_days),
+    )
     return review_item(session, reading)
