@@ -25,11 +25,13 @@ from mobile_app.i18n import _
 from mobile_app.photos import prepare_photo, save_photo
 from mobile_app.route_model import (
     Connection,
+    RouteBase,
     RouteFilter,
     RouteRow,
     RouteSnapshot,
     SyncStatus,
     in_period,
+    route_base,
     route_rows,
     snapshot,
     society_zone,
@@ -136,6 +138,7 @@ class FieldService:
         self.version = 0  # bumped on every local change and sync pass that changed something; views poll it
         self._derived: _Derived | None = None
         self._meters: list[MeterAssignment] | None = None
+        self._base: RouteBase | None = None  # the route's rows from the pull alone, this period (route_model)
         self._meters_lock = threading.Lock()
         self._syncing = False
         self._wake = threading.Event()
@@ -207,13 +210,18 @@ class FieldService:
             return get_meters(store=self.store, search=search)
         # The cached route changes only with a pull: read once per pull, not per save (2,000 meters take ~0.2 s).
         with self._meters_lock:
-            if self._meters is None:
-                self._meters = get_meters(store=self.store)
-            return list(self._meters)
+            return list(self._cached_meters())
+
+    def _cached_meters(self) -> list[MeterAssignment]:
+        """The route's meters as of the last pull; the caller holds ``_meters_lock``."""
+        if self._meters is None:
+            self._meters = get_meters(store=self.store)
+        return self._meters
 
     def _meters_changed(self) -> None:
         with self._meters_lock:
             self._meters = None
+            self._base = None
 
     def meter(self, meter_id: int) -> MeterAssignment | None:
         return next((m for m in self.meters() if m.meter_id == meter_id), None)
@@ -227,7 +235,12 @@ class FieldService:
             return derived
         readings = list_readings(store=self.store, owner=self._owner())
         zone = society_zone(get_zone(store=self.store))
-        rows = route_rows(self.meters(), readings, zone=zone, now=now)
+        with self._meters_lock:  # the meters and the base from one pull, never a pull's meters and another's base
+            meters = self._cached_meters()
+            base = self._base
+            if base is None or not base.holds(now, zone):
+                base = self._base = route_base(meters, zone=zone, now=now)
+        rows = route_rows(meters, readings, zone=zone, now=now, base=base)
         derived = _Derived(
             version=version,
             zone=zone,

@@ -28,12 +28,14 @@ __all__ = [
     "Connection",
     "MeterProgress",
     "RereadTask",
+    "RouteBase",
     "RouteFilter",
     "RouteProgress",
     "RouteRow",
     "RouteSnapshot",
     "SyncStatus",
     "in_period",
+    "route_base",
     "route_rows",
     "snapshot",
     "society_zone",
@@ -224,26 +226,68 @@ def _row(meter: MeterAssignment, read: _Read | None) -> RouteRow:
     return RouteRow(meter, progress, read.value, read.skip_reason, read.state, task, flags, read.captured_at)
 
 
+@dataclass(frozen=True)
+class RouteBase:
+    """The route in walk order for one period, each meter's row from the server's ``period_read`` alone: what a
+    derivation starts from. It changes only with a pull or a new month, so the phone keeps it between saves and
+    sync passes and a derivation rebuilds only the rows of meters this phone read (``route_rows``)."""
+
+    period: tuple[int, int]  # (year, month) in the society's zone
+    rows: tuple[RouteRow, ...]
+    position: dict[int, int]  # meter id → its row's index
+
+    def holds(self, now: datetime, zone: tzinfo) -> bool:
+        today = now.astimezone(zone)
+        return self.period == (today.year, today.month)
+
+
+def route_base(meters: Sequence[MeterAssignment], *, zone: tzinfo, now: datetime) -> RouteBase:
+    """Every meter in walk order with the row its server period read gives (no phone readings)."""
+    ordered = walk_order(meters)
+    today = now.astimezone(zone)
+    rows = tuple(_row(meter, _newest_read((), _in_period_read(meter, now, zone))) for meter in ordered)
+    position = {meter.meter_id: index for index, meter in enumerate(ordered)}
+    return RouteBase(period=(today.year, today.month), rows=rows, position=position)
+
+
+def _in_period_read(meter: MeterAssignment, now: datetime, zone: tzinfo) -> PeriodRead | None:
+    server = meter.period_read
+    if server is not None and not in_period(server.captured_at, now, zone):
+        return None  # a pull from last month: its period read belongs to a closed period
+    return server
+
+
 def route_rows(
-    meters: Sequence[MeterAssignment], readings: Sequence[ReadingRecord], *, zone: tzinfo, now: datetime
+    meters: Sequence[MeterAssignment],
+    readings: Sequence[ReadingRecord],
+    *,
+    zone: tzinfo,
+    now: datetime,
+    base: RouteBase | None = None,
 ) -> list[RouteRow]:
     """Every meter of the route in walk order with its progress this period.
 
     DONE: read or skipped this period and not refused; REREAD: the newest read this period was rejected or sent back
     and no newer read replaces it yet (the phone's or the server's ``period_read``, whichever is newer); TO_READ
     otherwise. A newer read replaces a refused one whether or not it has been uploaded: the engineer's task is done.
+
+    ``base``: ``route_base(meters, ...)`` kept by the caller (rebuilt here when missing or of another period); only
+    the rows of meters with a phone reading this period are derived again.
     """
+    if base is None or not base.holds(now, zone):
+        base = route_base(meters, zone=zone, now=now)
     by_meter: dict[int, list[ReadingRecord]] = {}
     for record in readings:
         if record.state in _NOT_ON_SERVER or not in_period(record.reading.captured_at, now, zone):
             continue
         by_meter.setdefault(record.reading.meter_id, []).append(record)
-    rows = []
-    for meter in walk_order(meters):
-        server = meter.period_read
-        if server is not None and not in_period(server.captured_at, now, zone):
-            server = None  # a pull from last month: its period read belongs to a closed period
-        rows.append(_row(meter, _newest_read(by_meter.get(meter.meter_id, []), server)))
+    rows = list(base.rows)
+    for meter_id, records in by_meter.items():
+        index = base.position.get(meter_id)
+        if index is None:
+            continue  # a meter no longer on the route: its readings still show on the Sync screen
+        meter = rows[index].meter
+        rows[index] = _row(meter, _newest_read(records, _in_period_read(meter, now, zone)))
     return rows
 
 

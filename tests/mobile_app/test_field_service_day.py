@@ -27,6 +27,7 @@ from tests.mobile_app.test_mobile_field_service import (
     signed_in_phone,
     walkthrough_meter,
 )
+from tests.sync_server.factories import auth
 
 __all__ = ["server"]  # the fixture, used by name below
 
@@ -116,6 +117,37 @@ def test_a_pass_that_changes_nothing_leaves_the_route_as_derived(tmp_path: Path,
     assert service.version == version
     assert service.route().rows[0] is rows[0]  # the same derivation, not a new one
     assert service.status().last_sync_at == NOW
+
+
+def test_a_pull_that_changes_the_route_refreshes_the_kept_one(tmp_path: Path, server: Server) -> None:
+    service = signed_in_phone(tmp_path / "phone", server)
+    before = [row.meter.meter_id for row in service.route().rows]
+    assert len(before) > 2
+    admin = auth(server.client, "admin")
+    engineer_id = server.user_id("engineer1")
+    # The admin walks the route backwards, and moves the last meter of it to engineer2.
+    reordered = server.client.put(
+        f"/api/routes/{engineer_id}", json={"meter_ids": before[::-1], "reason": "other stairwell first"}, headers=admin
+    )
+    assert reordered.status_code == 204, reordered.text
+    moved = server.client.post(
+        "/api/routes/move",
+        json={
+            "from_engineer_id": engineer_id,
+            "to_engineer_id": server.user_id("engineer2"),
+            "meter_ids": [before[0]],
+            "reason": "engineer2 covers block A",
+        },
+        headers=admin,
+    )
+    assert moved.status_code == 200, moved.text
+    assert [row.meter.meter_id for row in service.route().rows] == before  # not pulled yet: the kept route
+
+    report = service.sync_once()
+
+    assert report.error is None, report.error
+    assert [row.meter.meter_id for row in service.route().rows] == before[:0:-1]
+    assert service.route_row(before[0]) is None
 
 
 def test_the_window_and_the_estimate_come_from_the_pull(tmp_path: Path, server: Server) -> None:

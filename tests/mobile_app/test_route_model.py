@@ -15,6 +15,7 @@ from mobile_app.route_model import (
     MeterProgress,
     RouteFilter,
     RouteProgress,
+    route_base,
     route_rows,
     snapshot,
     society_zone,
@@ -28,6 +29,7 @@ from tests.mobile_app.phone_factories import make_meter, make_reading
 IST = ZoneInfo("Asia/Kolkata")
 # 00:30 on 1 December in the society's zone: still 30 November in UTC.
 JUST_AFTER = datetime(2026, 12, 1, 0, 30, tzinfo=IST)
+TO_READ = MeterProgress.TO_READ
 
 
 def record(meter_id: int = 1, *, at: datetime, value: str | None = "1300.0", **overrides: Any) -> ReadingRecord:
@@ -115,6 +117,30 @@ def test_the_period_is_the_calendar_month_in_the_society_zone(
     # The server's period read is judged by the same clock: a stale pull's read of a closed month counts for nothing.
     server_only = one_row(make_meter(period_read=period_read(captured, ReadingStatus.APPROVED)), [], now=now)
     assert server_only.progress is progress
+
+
+def test_a_kept_base_gives_the_rows_a_fresh_derivation_gives_and_a_new_month_rebuilds_it() -> None:
+    at = JUST_AFTER - timedelta(minutes=20)
+    meters = [
+        make_meter(meter_id=1, unit_code="A-101"),
+        make_meter(meter_id=2, unit_code="A-102", period_read=period_read(at, ReadingStatus.REREAD, reason="dim")),
+        make_meter(meter_id=3, unit_code="A-103", period_read=period_read(at, ReadingStatus.APPROVED)),
+        make_meter(meter_id=4, unit_code="A-104"),
+    ]
+    readings = [record(1, at=at), record(2, at=at + timedelta(minutes=1)), record(99, at=at)]  # 99: not on the route
+    base = route_base(meters, zone=IST, now=JUST_AFTER)
+    fresh = route_rows(meters, readings, zone=IST, now=JUST_AFTER)
+    kept = route_rows(meters, readings, zone=IST, now=JUST_AFTER, base=base)
+    assert kept == fresh
+    assert [row.progress for row in kept] == [MeterProgress.DONE, MeterProgress.DONE, MeterProgress.DONE, TO_READ]
+    assert kept[3] is base.rows[3]  # a meter this phone has not read: the kept row itself
+
+    # A month later the base of November no longer holds: rebuilt, November's reads count for nothing.
+    next_month = JUST_AFTER + timedelta(days=31)
+    assert base.holds(JUST_AFTER, IST)
+    assert not base.holds(next_month, IST)
+    later = route_rows(meters, readings, zone=IST, now=next_month, base=base)
+    assert [row.progress for row in later] == [TO_READ] * 4
 
 
 def test_a_read_and_a_skip_are_done_with_the_value_and_its_state() -> None:
