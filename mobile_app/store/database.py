@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Connection, Engine, event
 from sqlmodel import Session, create_engine
 
 from mobile_app.store.migrations import BUSY_TIMEOUT_S, migrate
@@ -29,6 +29,13 @@ class Store:
         # expire_on_commit=False: rows read inside may still be inspected after the commit.
         with Session(self.engine, expire_on_commit=False) as session, session.begin():
             yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A Core connection inside one SQLite transaction, for the hot writes (a save at the meter): the ORM
+        session's unit of work and bookkeeping cost more than the inserts themselves (bench/local_save.py)."""
+        with self.engine.begin() as connection:
+            yield connection
 
     def close(self) -> None:
         """Close pooled connections (tests and app shutdown)."""

@@ -143,10 +143,7 @@ def record_reading(
         "owner_user_id": owner_user_id,
     }
     try:
-        with store.transaction() as session:
-            # Core inserts on the transaction's connection: a save is on the engineer's critical path, and the
-            # ORM's unit of work costs several times the insert itself (bench/local_save.py).
-            connection = session.connection()
+        with store.write() as connection:
             connection.execute(insert(_table(LocalReading)), row)
             outbox = {"reading_uuid": uuid, "attempts": 0, "next_attempt_at": None, "last_error": None}
             connection.execute(insert(_table(OutboxEntry)), outbox)
