@@ -31,7 +31,7 @@ def status_line(status: SyncStatus) -> str:
     else:
         parts.append(_("never synced on this phone"))
     parts.append(
-        ngettext("{count} reading waiting", "{count} readings waiting", status.waiting).format(count=status.waiting)
+        ngettext("{count} reading to upload", "{count} readings to upload", status.waiting).format(count=status.waiting)
     )
     return " · ".join(parts)
 

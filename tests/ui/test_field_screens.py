@@ -491,7 +491,7 @@ def test_the_status_strip_says_offline_in_plain_words_then_online(engineer_servi
         assert engineer_service.sync_once().error is not None
         await driver.wait_for(lambda: "Offline" in (value_of(driver, "status_line") or ""), message="offline")
         line = value_of(driver, "status_line")
-        assert "0 readings waiting" in line
+        assert "0 readings to upload" in line
         problem = value_of(driver, "status_problem")
         assert problem
         assert "Errno" not in problem
