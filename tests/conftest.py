@@ -36,6 +36,14 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", f"postgres: needs the PostgreSQL server named by {PG_ENV_VAR}")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Under pytest-xdist (scripts/test runs ``-n auto --dist loadgroup``) the browser tests share one worker, one
+    # after the other: two Chromiums and their servers at once on a small machine starve each other into timeouts.
+    for item in items:
+        if item.get_closest_marker("browser") is not None:
+            item.add_marker(pytest.mark.xdist_group("browser"))
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if item.get_closest_marker("browser") is not None and shutil.which("chromium") is None:
         pytest.skip(_CHROMIUM_MISSING)
