@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from natsort import natsort_keygen, ns
 
-from mobile_app.reading_states import ReadingState, flag_words, reading_state
+from mobile_app.reading_states import ReadingState, reading_state
 from mobile_app.store import LocalState, ReadingRecord
 from shared_billing.checks import ReadingFlag
 from shared_billing.protocol import MeterAssignment, PeriodRead, ReadingStatus, ReadType, SkipReason
@@ -74,7 +74,7 @@ class RouteRow:
     skip_reason: SkipReason | None
     state: ReadingState | None  # this phone's reading's state; None when the read is known from the server only
     reread: RereadTask | None
-    flags: tuple[str, ...]  # the server's flags on this period's reading, in plain words
+    flags: tuple[str, ...]  # the server's flag codes on this period's reading (reading_states.flag_words says them)
     captured_at: datetime | None
 
 
@@ -222,8 +222,8 @@ def _row(meter: MeterAssignment, read: _Read | None) -> RouteRow:
     if read.status in _REFUSED:
         progress = MeterProgress.REREAD
         task = RereadTask(read.uuid, ReadingStatus(read.status), read.reason, read.due_on)
-    flags = tuple(flag_words(code) for code in read.flags)
-    return RouteRow(meter, progress, read.value, read.skip_reason, read.state, task, flags, read.captured_at)
+    # Codes, not words: the derivation is kept across sessions and threads; the tile says them in its language.
+    return RouteRow(meter, progress, read.value, read.skip_reason, read.state, task, read.flags, read.captured_at)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import flet as ft
 from mobile_app.capture import SKIP_LABELS
 from mobile_app.field_service import FieldService
 from mobile_app.i18n import N_, _, ngettext
-from mobile_app.reading_states import ReadingState
+from mobile_app.reading_states import ReadingState, flag_words
 from mobile_app.route_model import MeterProgress, RouteFilter, RouteRow, RouteSnapshot
 from mobile_app.ui import theme
 from mobile_app.ui.common import day, mounted_page, title
@@ -239,7 +239,7 @@ class RouteView(ft.Column):
         if row.flags:
             lines.append(
                 ft.Text(
-                    _("Server flags: {flags}").format(flags="; ".join(row.flags)),
+                    _("Server flags: {flags}").format(flags="; ".join(flag_words(code) for code in row.flags)),
                     key=f"tile_flags-{ident}",
                     size=theme.BODY_PX,
                     color=theme.WARNING,

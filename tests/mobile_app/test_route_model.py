@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from mobile_app.i18n import set_default_language
 from mobile_app.reading_states import ReadingState, flag_words
 from mobile_app.route_model import (
     MeterProgress,
@@ -210,17 +211,22 @@ def test_the_servers_review_of_this_phones_own_reading_counts() -> None:
     assert row.reread.reason == "wrong meter"
 
 
+def words(row: Any) -> tuple[str, ...]:
+    """A tile's flags as it says them (in the session's language at the time it draws)."""
+    return tuple(flag_words(code) for code in row.flags)
+
+
 def test_the_servers_flags_are_plain_words() -> None:
     at = JUST_AFTER - timedelta(minutes=20)
     flagged = record(at=at, flags=(ReadingFlag.OUTSIDE_WINDOW.value, ReadingFlag.GPS_FAR.value, "new_server_flag"))
     row = one_row(make_meter(), [flagged])
-    assert row.flags == (
+    assert words(row) == (
         "outside the meter's usual range (re-keyed, photo)",
         "far from meter",
         "flagged for the supervisor (new_server_flag)",
     )
     server = period_read(at, ReadingStatus.SUBMITTED, flags=[ReadingFlag.BELOW_PREVIOUS.value])
-    assert one_row(make_meter(period_read=server), []).flags == ("below previous",)
+    assert words(one_row(make_meter(period_read=server), [])) == ("below previous",)
     # Every flag this app knows has words of its own, not the fallback.
     assert not [flag for flag in ReadingFlag if flag_words(flag.value).startswith("flagged for the supervisor")]
 
@@ -234,10 +240,23 @@ def test_a_tile_shows_the_servers_current_flags_not_the_photo_state_of_the_uploa
         in_outbox=False,
         flags=(ReadingFlag.GPS_MISSING.value, ReadingFlag.PHOTO_PENDING.value),
     )
-    assert one_row(make_meter(), [uploaded]).flags == ("no GPS fix",)
+    assert words(one_row(make_meter(), [uploaded])) == ("no GPS fix",)
     # A later pull carries the server's flags on the same reading, which win over the push's answer.
     server = period_read(at, ReadingStatus.SUBMITTED, uuid=uploaded.reading.uuid, flags=[ReadingFlag.GPS_FAR.value])
-    assert one_row(make_meter(period_read=server), [uploaded]).flags == ("far from meter",)
+    assert words(one_row(make_meter(period_read=server), [uploaded])) == ("far from meter",)
+
+
+def test_a_kept_row_says_its_flags_in_the_language_of_whoever_draws_it() -> None:
+    # The derivation is shared by sessions and threads: it keeps codes, and the words come at drawing time.
+    at = JUST_AFTER - timedelta(minutes=20)
+    row = one_row(make_meter(), [record(at=at, flags=(ReadingFlag.GPS_MISSING.value,))])
+    assert row.flags == ("gps_missing",)
+    try:
+        set_default_language("hi")
+        assert words(row) == ("GPS लोकेशन नहीं",)
+    finally:
+        set_default_language("en")
+    assert words(row) == ("no GPS fix",)
 
 
 def test_filters_and_search_show_part_of_the_route_and_count_all_of_it() -> None:
