@@ -8,10 +8,10 @@ names (issue 12 "Benchmarks"), each as the median of ``--runs``: the return from
 cleared search (from the keystroke to the redraw after the typing pause, the pause included), and an idle sync pass
 (the service's version moves, nothing on the route changed: the app's periodic tick). Printed, not asserted; the
 target is the 2,000-meter route within 2× of the 17-meter one. Before issue 12 every one of them rebuilt and resent
-all rows (~410 KB, ~1 s at 2,000 meters). On the 2-CPU machine, with the tests' stand-in route (3 runs):
-return from capture 0.1 KB at both sizes (the kept route is hidden, not detached), a cleared search 7.0 KB against
-12.3 KB (the first 30 rows against 17), an idle pass 0 KB at both — its time (≈136 ms against 10 ms) is the
-service's route derivation over 2,000 meters, not the screen.
+all rows (~410 KB, ~1 s at 2,000 meters). On the 2-CPU machine, with the tests' stand-in route (3 runs, after the
+route derivation kept its base, issue 12): return from capture 19.7 / 23.1 ms (1.17×), 0.1 KB at both sizes (the
+kept route is hidden, not detached); a cleared search 329 / 332 ms (1.01×; the 300 ms typing pause included), 7.0
+against 12.7 KB (the first 30 rows against 17); the pass 14.3 / 17.6 ms (1.23×), 0 KB at both.
 """
 
 from __future__ import annotations
@@ -110,6 +110,9 @@ def main() -> None:
             seconds = statistics.median(s for s, _ in samples)
             sent = statistics.median(b for _, b in samples)
             print(f"{moment:>20} · {count:>5} meters: {seconds * 1000:7.1f} ms median, {sent / 1024:8.1f} KB sent")
+        if len(table) > 1:
+            small, large = (statistics.median(s for s, _ in table[count][moment]) for count in (min(table), max(table)))
+            print(f"{moment:>20} · ratio {max(table)}/{min(table)} meters: {large / small:.2f}× (target ≤ 2×)")
 
 
 if __name__ == "__main__":
