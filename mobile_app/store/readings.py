@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, ValidationError
-from sqlalchemy import ColumnElement, Table, insert, or_, true
+from sqlalchemy import ColumnElement, Connection, Dialect, Table, insert, or_, true
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 from sqlmodel import col, select
 
 from mobile_app.store.database import Store
@@ -144,9 +147,9 @@ def record_reading(
     }
     try:
         with store.write() as connection:
-            connection.execute(insert(_table(LocalReading)), row)
+            _insert(connection, _table(LocalReading), row)
             outbox = {"reading_uuid": uuid, "attempts": 0, "next_attempt_at": None, "last_error": None}
-            connection.execute(insert(_table(OutboxEntry)), outbox)
+            _insert(connection, _table(OutboxEntry), outbox)
             if reading.photo_sha256 is not None:
                 # Photos are content-addressed: a second reading naming the same bytes shares the row.
                 photo = {
@@ -168,6 +171,48 @@ def record_reading(
 
 def _table(model: type[Any]) -> Table:
     return cast(Table, model.__table__)
+
+
+@dataclass(frozen=True)
+class _PreparedColumn:
+    key: str
+    process: Callable[[Any], Any] | None  # the column type's bind processor
+    fixed: bool  # not in the row: the column's scalar default, as a Core insert fills it in
+    default: Any
+
+
+@dataclass(frozen=True)
+class _PreparedInsert:
+    sql: str
+    columns: tuple[_PreparedColumn, ...]
+
+
+@lru_cache(maxsize=8)
+def _prepared_insert(table: Table, keys: tuple[str, ...], dialect: Dialect) -> _PreparedInsert:
+    """An INSERT compiled once, with each column's own bind processor and scalar default: the stored row is exactly
+    what a Core insert writes, without compiling and building an execution context for every save
+    (bench/local_save.py)."""
+    compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
+    columns = []
+    for key in compiled.positiontup or []:
+        column = table.c[key]
+        fixed = key not in keys
+        scalar = column.default if isinstance(column.default, ScalarElementColumnDefault) else None
+        if fixed and scalar is None:
+            raise ValueError(f"{table.name}.{key}: no value and no scalar default")
+        default = scalar.arg if fixed and scalar is not None else None
+        process = column.type.dialect_impl(dialect).bind_processor(dialect)  # as Core binds: the dialect's type
+        columns.append(_PreparedColumn(key, process, fixed, default))
+    return _PreparedInsert(str(compiled), tuple(columns))
+
+
+def _insert(connection: Connection, table: Table, row: dict[str, Any]) -> None:
+    prepared = _prepared_insert(table, tuple(row), connection.dialect)
+    values = []
+    for column in prepared.columns:
+        value = column.default if column.fixed else row[column.key]
+        values.append(value if column.process is None else column.process(value))
+    connection.exec_driver_sql(prepared.sql, tuple(values))
 
 
 class _SavedPayload(BaseModel):
