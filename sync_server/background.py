@@ -10,16 +10,24 @@ work supersedes it (``billing.runs.is_stale``, ``imports.jobs.is_stale``).
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable
 from typing import ParamSpec
 
-__all__ = ["start_in_background"]
+__all__ = ["start_in_background", "unfinished"]
 
 P = ParamSpec("P")
+_started: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
 
 
 def start_in_background(name: str, work: Callable[P, object], *args: P.args, **kwargs: P.kwargs) -> threading.Thread:
     """Start ``work(*args, **kwargs)`` on a daemon thread named ``name`` and return the thread."""
     thread = threading.Thread(target=work, args=args, kwargs=kwargs, name=name, daemon=True)
+    _started.add(thread)
     thread.start()
     return thread
+
+
+def unfinished() -> list[threading.Thread]:
+    """The threads started here that are still running (an app shutting down, or a test, waits for them)."""
+    return [thread for thread in list(_started) if thread.is_alive()]

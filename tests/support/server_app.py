@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
+from sync_server.background import unfinished
 from sync_server.clock import FixedClock
 from sync_server.config import Settings
 from sync_server.db import create_db_engine, migrate
@@ -77,6 +78,10 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 def app(settings: Settings, clock: FixedClock) -> Iterator[FastAPI]:
     application = create_app(settings, clock=clock, run_migrations=False)
     yield application
+    # A bill run or an import still on its thread would hold locks that the next test's TRUNCATE deadlocks on
+    # (PostgreSQL, one database per test process): it finishes first.
+    for thread in unfinished():
+        thread.join(timeout=60)
     application.state.context.engine.dispose()
 
 
