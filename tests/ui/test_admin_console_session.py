@@ -13,7 +13,7 @@ import httpx
 
 from mobile_app.console.app import console_main
 from tests.support.flet_driver import FletDriver, run_app
-from tests.sync_server.factories import meters_by_unit, reading, sha256
+from tests.sync_server.factories import meters_by_unit, sha256
 from tests.ui.ui_fixtures import Server, meter_photo, select_option, sign_in, value_of, wait_key
 
 TIMEOUT = 60.0
@@ -165,20 +165,7 @@ def test_admin_replaces_a_meter_and_the_supervisor_confirms_a_reported_one(serve
     engineer = server.headers("engineer1")
     photo = meter_photo()
     [stop] = [m for m in meters_by_unit(server.http, engineer).values() if m["meter_id"] == reported_meter["id"]]
-    pushed = reading(
-        stop, value="5", captured_at=server.clock().isoformat(), gps_lat=None, gps_lon=None, photo_sha256=sha256(photo)
-    )
-    pushed["replacement"] = {
-        "old_final_value": str(int(stop["previous"]["value"]) + 40),
-        "new_meter_number": "N-0002",
-        "new_initial_value": "0",
-    }
-    response = server.http.post(
-        "/api/sync/push",
-        json={"protocol": 2, "device_id": "ui", "sent_at": server.clock().isoformat(), "readings": [pushed]},
-        headers=engineer,
-    )
-    assert response.json()["results"][0]["outcome"] == "stored", response.text
+    pushed = server.push_replacement(stop, "N-0002", photo)
     uploaded = server.http.put(
         f"/api/photos/{sha256(photo)}", content=photo, headers=engineer | {"Content-Type": "image/jpeg"}
     )

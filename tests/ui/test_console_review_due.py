@@ -14,7 +14,7 @@ import pytest
 from mobile_app.console.app import console_main
 from mobile_app.console.review import parse_due
 from tests.support.flet_driver import FletDriver, run_app
-from tests.sync_server.factories import meters_by_unit, reading
+from tests.sync_server.factories import meters_by_unit
 from tests.ui.ui_fixtures import Server, meter_photo, sign_in, wait_key
 
 TIMEOUT = 20.0
@@ -59,18 +59,7 @@ def test_an_outside_window_read_is_said_in_words_and_sent_back_due_on_a_chosen_d
 def test_a_rejected_replacement_is_due_on_the_day_typed_on_the_card(server: Server) -> None:
     engineer = server.headers("engineer1")
     stop = meters_by_unit(server.http, engineer)["2BHK-B1-FF"]
-    pushed = reading(stop, value="5", captured_at=server.clock().isoformat(), gps_lat=None, gps_lon=None)
-    pushed["replacement"] = {
-        "old_final_value": str(int(stop["previous"]["value"]) + 40),
-        "new_meter_number": "N-0009",
-        "new_initial_value": "0",
-    }
-    response = server.http.post(
-        "/api/sync/push",
-        json={"protocol": 2, "device_id": "ui", "sent_at": server.clock().isoformat(), "readings": [pushed]},
-        headers=engineer,
-    )
-    assert response.json()["results"][0]["outcome"] == "stored", response.text
+    pushed = server.push_replacement(stop, "N-0009")
     uuid = pushed["uuid"]
     due = (server.clock().date() + timedelta(days=2)).isoformat()
 

@@ -107,6 +107,29 @@ class Server:
             assert response.status_code == 201, response.text
         return item
 
+    def push_replacement(self, stop: dict[str, Any], number: str, photo: bytes | None = None) -> dict[str, Any]:
+        """engineer1 reports (sync protocol 2) that ``stop``'s meter was replaced by ``number``, reading 5 on it."""
+        pushed = reading(
+            stop,
+            value="5",
+            captured_at=self.clock().isoformat(),
+            gps_lat=None,
+            gps_lon=None,
+            photo_sha256=sha256(photo) if photo is not None else None,
+        )
+        pushed["replacement"] = {
+            "old_final_value": str(int(stop["previous"]["value"]) + 40),
+            "new_meter_number": number,
+            "new_initial_value": "0",
+        }
+        response = self.http.post(
+            "/api/sync/push",
+            json={"protocol": 2, "device_id": "ui", "sent_at": self.clock().isoformat(), "readings": [pushed]},
+            headers=self.headers("engineer1"),
+        )
+        assert response.json()["results"][0]["outcome"] == "stored", response.text
+        return pushed
+
 
 # --- driving the UI --------------------------------------------------------------------------------------------------
 
