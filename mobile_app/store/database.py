@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, event
+from sqlalchemy import Engine, event
 from sqlmodel import Session, create_engine
 
 from mobile_app.store.migrations import BUSY_TIMEOUT_S, migrate
@@ -31,11 +32,24 @@ class Store:
             yield session
 
     @contextmanager
-    def write(self) -> Iterator[Connection]:
-        """A Core connection inside one SQLite transaction, for the hot writes (a save at the meter): the ORM
-        session's unit of work and bookkeeping cost more than the inserts themselves (bench/local_save.py)."""
-        with self.engine.begin() as connection:
-            yield connection
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """The pooled connection's own sqlite3 connection inside one ``BEGIN IMMEDIATE`` transaction, committed on
+        success and rolled back on any exception, for the hot writes (a save at the meter): an ORM session, or even
+        a Core connection's execution contexts and events, cost more than the inserts themselves
+        (bench/local_save.py). Statements run on it must be plain SQL with driver parameters."""
+        pooled = self.engine.raw_connection()
+        try:
+            db = cast(sqlite3.Connection, pooled.driver_connection)
+            db.execute("BEGIN IMMEDIATE")  # as _on_begin: the write lock up front
+            try:
+                yield db
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:  # SQLite ends it itself on some errors (a full disk)
+                    db.execute("ROLLBACK")
+                raise
+        finally:
+            pooled.close()
 
     def close(self) -> None:
         """Close pooled connections (tests and app shutdown)."""

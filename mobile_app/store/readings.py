@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -13,9 +14,8 @@ from typing import Any, cast
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, ValidationError
-from sqlalchemy import ColumnElement, Connection, Dialect, Table, insert, or_, true
+from sqlalchemy import ColumnElement, Dialect, Table, insert, or_, true
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 from sqlmodel import col, select
 
@@ -146,10 +146,10 @@ def record_reading(
         "owner_user_id": owner_user_id,
     }
     try:
-        with store.write() as connection:
-            _insert(connection, _table(LocalReading), row)
+        with store.write() as db:
+            _insert(db, _table(LocalReading), row, dialect=store.engine.dialect)
             outbox = {"reading_uuid": uuid, "attempts": 0, "next_attempt_at": None, "last_error": None}
-            _insert(connection, _table(OutboxEntry), outbox)
+            _insert(db, _table(OutboxEntry), outbox, dialect=store.engine.dialect)
             if reading.photo_sha256 is not None:
                 # Photos are content-addressed: a second reading naming the same bytes shares the row.
                 photo = {
@@ -160,10 +160,10 @@ def record_reading(
                     "error_message": None,
                     "error_is_terminal": False,
                 }
-                connection.execute(sqlite_insert(_table(LocalPhoto)).values(photo).on_conflict_do_nothing())
-    except IntegrityError as error:
+                _insert(db, _table(LocalPhoto), photo, dialect=store.engine.dialect, on_conflict_do_nothing=True)
+    except sqlite3.IntegrityError as error:
         # The unique uuid (BEGIN IMMEDIATE serializes writers, so this is the only way in for a duplicate).
-        if "local_readings.uuid" in str(error.orig):
+        if "local_readings.uuid" in str(error):
             raise DuplicateReadingError(uuid) from error
         raise
     return reading
@@ -188,11 +188,14 @@ class _PreparedInsert:
 
 
 @lru_cache(maxsize=8)
-def _prepared_insert(table: Table, keys: tuple[str, ...], dialect: Dialect) -> _PreparedInsert:
+def _prepared_insert(
+    table: Table, keys: tuple[str, ...], dialect: Dialect, on_conflict_do_nothing: bool
+) -> _PreparedInsert:
     """An INSERT compiled once, with each column's own bind processor and scalar default: the stored row is exactly
     what a Core insert writes, without compiling and building an execution context for every save
     (bench/local_save.py)."""
-    compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
+    statement = sqlite_insert(table).on_conflict_do_nothing() if on_conflict_do_nothing else insert(table)
+    compiled = statement.compile(dialect=dialect, column_keys=list(keys))
     columns = []
     for key in compiled.positiontup or []:
         column = table.c[key]
@@ -206,13 +209,20 @@ def _prepared_insert(table: Table, keys: tuple[str, ...], dialect: Dialect) -> _
     return _PreparedInsert(str(compiled), tuple(columns))
 
 
-def _insert(connection: Connection, table: Table, row: dict[str, Any]) -> None:
-    prepared = _prepared_insert(table, tuple(row), connection.dialect)
+def _insert(
+    db: sqlite3.Connection,
+    table: Table,
+    row: dict[str, Any],
+    *,
+    dialect: Dialect,
+    on_conflict_do_nothing: bool = False,
+) -> None:
+    prepared = _prepared_insert(table, tuple(row), dialect, on_conflict_do_nothing)
     values = []
     for column in prepared.columns:
         value = column.default if column.fixed else row[column.key]
         values.append(value if column.process is None else column.process(value))
-    connection.exec_driver_sql(prepared.sql, tuple(values))
+    db.execute(prepared.sql, values)
 
 
 class _SavedPayload(BaseModel):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from datetime import timedelta, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel, select
 
@@ -50,17 +51,12 @@ def test_record_reading_writes_reading_and_outbox_row(tmp_path: Path) -> None:
 def test_record_reading_failure_mid_transaction_leaves_neither_row(tmp_path: Path) -> None:
     store = make_store(tmp_path)
 
-    def fail_outbox_insert(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
-        if statement.lstrip().upper().startswith("INSERT INTO OUTBOX"):
-            raise RuntimeError("power cut between the two inserts")
-
-    # The reading row is already INSERTed when the outbox insert fails.
-    event.listen(store.engine, "before_cursor_execute", fail_outbox_insert)
-    try:
-        with pytest.raises(RuntimeError, match="power cut"):
-            record_reading(store=store, reading=make_reading())
-    finally:
-        event.remove(store.engine, "before_cursor_execute", fail_outbox_insert)
+    # The reading row is already INSERTed when the outbox insert fails (in SQLite itself, as a full disk would).
+    with sqlite3.connect(store.path) as db:
+        db.execute("CREATE TRIGGER power_cut BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'power cut'); END")
+    db.close()
+    with pytest.raises(sqlite3.DatabaseError, match="power cut"):
+        record_reading(store=store, reading=make_reading())
 
     assert _counts(store) == (0, 0)
 
