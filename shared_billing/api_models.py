@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Annotated, Any, Generic, Literal, TypeVar
 from uuid import UUID
 
@@ -34,10 +35,12 @@ from shared_billing.api_types import (
     IdList,
     NewPassword,
     NewUsername,
+    PageOffset,
     Password,
     Period,
     Reason,
     Reference,
+    SearchText,
     Token,
     Username,
 )
@@ -52,6 +55,7 @@ from shared_billing.protocol import (
     MeterStatus,
     NoteKind,
     PaymentMode,
+    PreviousReading,
     ReadingStatus,
     ReadType,
     Role,
@@ -73,6 +77,8 @@ __all__ = [
     "BlockIn",
     "BlockOut",
     "BlockPdfRequest",
+    "BulkApproval",
+    "BulkApprovalOut",
     "BulkPaid",
     "BulkResult",
     "ChainCheck",
@@ -81,6 +87,8 @@ __all__ = [
     "ClosedPeriodOut",
     "DecisionReason",
     "DownloadLink",
+    "ExpectedRange",
+    "Facet",
     "Health",
     "ImportIssueOut",
     "ImportJobOut",
@@ -101,12 +109,19 @@ __all__ = [
     "PasswordReset",
     "PaymentIn",
     "PaymentOut",
+    "PeriodRead",
     "RefreshRequest",
     "ReplacementIn",
     "ReplacementOut",
     "RereadDecision",
+    "ReviewFacets",
+    "ReviewFilter",
     "ReviewItem",
+    "ReviewPage",
+    "ReviewPageLimit",
+    "ReviewQuery",
     "ReviewReplacement",
+    "ReviewSort",
     "RouteMove",
     "RouteMoved",
     "RouteOrder",
@@ -273,6 +288,26 @@ class ReviewReplacement(BaseModel):
     new_meter_id: int | None = None
 
 
+class ExpectedRange(BaseModel):
+    """The register values a read at its capture time could plausibly show (``plausibility.expected_window`` from
+    the meter's approved history before it), at the register's decimals."""
+
+    low: str
+    high: str
+    expected: str
+
+
+class PeriodRead(BaseModel):
+    """Another reading of the same meter in the same period (a re-read, a second visit): shown beside it."""
+
+    uuid: UUID
+    value: str | None
+    skip_reason: SkipReason | None
+    captured_at: datetime
+    status: ReadingStatus
+    engineer_name: str | None
+
+
 class ReviewItem(BaseModel):
     uuid: UUID
     meter_id: int
@@ -305,6 +340,82 @@ class ReviewItem(BaseModel):
     decision_reason: str | None
     replacement: ReviewReplacement | None = None  # protocol 2: a replacement reported with the reading
     due_on: date | None = None  # a rejection's or re-read's due date (society's calendar)
+    engineer_name: str | None = None
+    # The meter's approved reads before this one, newest first (the first is ``previous_value``), at most six.
+    history: list[PreviousReading] = []
+    window: ExpectedRange | None = None  # None: too little history to judge
+    same_period: list[PeriodRead] = []  # the meter's other readings in this period, oldest first
+    clean: bool = False  # what bulk approval takes: a value, no flag, its photo in, no replacement reported
+
+
+class ReviewSort(StrEnum):
+    """Orders of the review list; each ends on the reading's server sequence, so pages never overlap."""
+
+    OLDEST = "oldest"  # by capture time: the day's walk in order
+    NEWEST = "newest"
+    UNIT = "unit"  # by block, then unit or meter label
+    FLAGGED = "flagged"  # most flags first
+
+
+#: A review page's size: up to 500 readings, so a supervisor can scan a whole block's cards.
+ReviewPageLimit = Annotated[int, Field(ge=1, le=500)]
+
+
+class ReviewFilter(BaseModel):
+    """Which readings the review list shows (and bulk approval takes): every field narrows, none widens."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: ReadingStatus = ReadingStatus.SUBMITTED
+    block_id: Id | None = None
+    engineer_id: Id | None = None
+    flag: ReadingFlag | None = None
+    read_type: ReadType | None = None
+    older_than_days: Annotated[int, Field(ge=0, le=3660)] | None = None  # received at least this many days ago
+    q: SearchText | None = None  # a meter number or unit code, any part of it
+
+
+class ReviewQuery(ReviewFilter):
+    """The review list's query: a filter, an order and a page."""
+
+    sort: ReviewSort = ReviewSort.OLDEST
+    limit: ReviewPageLimit = 50
+    offset: PageOffset = 0
+
+    def selection(self) -> ReviewFilter:
+        return ReviewFilter.model_validate(self.model_dump(include=set(ReviewFilter.model_fields)))
+
+
+class BulkApproval(BaseModel):
+    """Approve every clean reading the filter selects; ``expected`` is the count the supervisor confirmed: if it
+    changed meanwhile (a new push, another supervisor), nothing is approved (409 review.bulk_changed)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    filter: ReviewFilter = ReviewFilter()
+    expected: Annotated[int, Field(ge=1, le=5000)]
+
+
+class BulkApprovalOut(BaseModel):
+    approved: int
+
+
+class Facet(BaseModel):
+    """One choice of a review filter and how many readings it selects."""
+
+    id: int | None = None
+    code: str
+    label: str
+    count: int
+
+
+class ReviewFacets(BaseModel):
+    """The choices of the review filters for one status, each with its count: engineers, blocks, flags."""
+
+    total: int
+    engineers: list[Facet]
+    blocks: list[Facet]
+    flags: list[Facet]
 
 
 class DecisionReason(BaseModel):
@@ -513,6 +624,13 @@ class Page(BaseModel, Generic[Item]):
     total: int
     limit: int
     offset: int
+
+
+class ReviewPage(Page[ReviewItem]):
+    """A page of the review list with the whole filter's counts: ``total`` readings, ``clean`` of them with
+    nothing to look at (what "approve the clean ones" would approve)."""
+
+    clean: int
 
 
 # --- Directory writes: blocks, units, meters, shared-meter membership ---

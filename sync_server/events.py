@@ -9,14 +9,16 @@ serializes writers, so there an event's id is its place.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 
+from sqlalchemy import Integer
 from sqlmodel import Session, select
 
 from sync_server.models import Assignment, SyncEvent, SyncEventKind
+from sync_server.sql import one_of
 
-__all__ = ["PG_CURSOR_BASE", "record_events", "record_meter_event"]
+__all__ = ["PG_CURSOR_BASE", "record_events", "record_meter_event", "record_meter_events"]
 
 # Added to transaction ids so that cursor keys of new events exceed every INTEGER id: events from before migration
 # 0006 keep their id as key, and cursors handed out then keep their meaning.
@@ -29,9 +31,22 @@ def record_events(session: Session, events: Iterable[SyncEvent]) -> None:
 
 def record_meter_event(session: Session, *, meter_id: int, kind: SyncEventKind, now: datetime) -> None:
     """Tell the engineer currently assigned to a meter (if any) that it changed."""
-    assignment = session.exec(select(Assignment).where(Assignment.meter_id == meter_id)).first()
-    if assignment is not None:
-        record_events(
-            session,
-            [SyncEvent(engineer_id=assignment.engineer_id, kind=kind, meter_id=meter_id, created_at=now)],
+    record_meter_events(session, meter_ids=[meter_id], kind=kind, now=now)
+
+
+def record_meter_events(session: Session, *, meter_ids: Collection[int], kind: SyncEventKind, now: datetime) -> None:
+    """``record_meter_event`` for many meters, in one query for their assignments (a bulk approval)."""
+    if not meter_ids:
+        return
+    assignments = session.exec(
+        select(Assignment.meter_id, Assignment.engineer_id).where(
+            one_of(session, Assignment.meter_id, meter_ids, Integer)
         )
+    ).all()
+    record_events(
+        session,
+        [
+            SyncEvent(engineer_id=engineer_id, kind=kind, meter_id=meter_id, created_at=now)
+            for meter_id, engineer_id in sorted(assignments)
+        ],
+    )

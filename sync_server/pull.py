@@ -46,7 +46,7 @@ from sync_server.models import (
 )
 from sync_server.period_reads import period_reads
 from sync_server.periods import period_of
-from sync_server.readings_query import PreviousRow, approved_history_batch, last_approved_batch
+from sync_server.readings_query import approved_history_batch, as_previous_readings, last_approved_batch
 
 __all__ = ["field_limits", "pull_for"]
 
@@ -59,10 +59,6 @@ def _previous_readings(session: Session, meter_ids: set[int], now: datetime) -> 
         for (meter_id, _), reading in found.items()
         if reading.value_text is not None
     }
-
-
-def _history(rows: list[PreviousRow]) -> list[PreviousReading]:
-    return [PreviousReading(value=row.value_text, captured_at=row.captured_at) for row in rows if row.value_text]
 
 
 def _assignments(
@@ -110,7 +106,7 @@ def _assignments(
                 lon=meter.lon,
                 previous=previous.get(meter.id),
                 walk_order=walk_order,
-                history=_history(past),
+                history=as_previous_readings(past),
                 usage=usage_to_wire(usage) if usage is not None else None,
                 tariff_code=tariff_code,
                 unit_type=unit_type,

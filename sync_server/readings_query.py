@@ -46,6 +46,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session, col, select
 
+from shared_billing.protocol import PreviousReading
 from sync_server.db_types import UTCDateTime
 from sync_server.models import MeterReplacement, Reading, ReadingSource, ReadingStatus
 
@@ -54,6 +55,7 @@ __all__ = [
     "PreviousKey",
     "PreviousRow",
     "approved_history_batch",
+    "as_previous_readings",
     "attributed_to",
     "baseline_last",
     "last_approved",
@@ -118,6 +120,11 @@ class PreviousRow(NamedTuple):
     value: Decimal
     value_text: str | None
     captured_at: datetime
+
+
+def as_previous_readings(rows: Iterable[PreviousRow]) -> list[PreviousReading]:
+    """A meter's history as the API carries it (the pull's ``MeterAssignment.history``, the review's), newest first."""
+    return [PreviousReading(value=row.value_text, captured_at=row.captured_at) for row in rows if row.value_text]
 
 
 # The columns of a PreviousRow, in its order.

@@ -6,13 +6,15 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Integer, String, Uuid
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from sync_server.events import record_events, record_meter_event
+from sync_server.events import record_events, record_meter_events
 from sync_server.models import (
     AuditEvent,
     Block,
@@ -23,23 +25,29 @@ from sync_server.models import (
     ReadingFlag,
     ReadingFlagRecord,
     ReadingStatus,
+    SkipReason,
     SyncEvent,
     SyncEventKind,
     Unit,
     User,
 )
 from sync_server.problems import Problem
-from sync_server.readings_query import PreviousKey, PreviousRow, last_approved_batch
+from sync_server.readings_query import PreviousKey, PreviousRow, approved_history_batch
 from sync_server.sql import one_of
 
 __all__ = [
+    "SAME_PERIOD_SHOWN",
+    "DecidedReading",
     "MeterPlace",
+    "PeriodRow",
     "ReviewFacts",
     "decide",
     "due_date",
+    "engineer_names",
     "get_reading",
     "photo_pending",
     "record_decision",
+    "record_decision_events",
     "review_facts",
 ]
 
@@ -61,6 +69,11 @@ def photo_pending(session: Session, reading: Reading) -> bool:
     return _photo_missing(reading, _stored_photos(session, [reading]))
 
 
+#: How many of a meter's other readings in the period a review card shows beside it: a re-read and its original,
+#: a second visit; more than a few in one month is itself the finding.
+SAME_PERIOD_SHOWN = 5
+
+
 @dataclass(frozen=True)
 class MeterPlace:
     """A meter with the block and the unit (None: a shared meter) it belongs to."""
@@ -70,31 +83,65 @@ class MeterPlace:
     unit: Unit | None
 
 
+class PeriodRow(NamedTuple):
+    """A reading of a meter in a period, as the review shows it beside another of the same meter and period."""
+
+    uuid: UUID
+    meter_id: int
+    period: str
+    value_text: str | None
+    skip_reason: SkipReason | None
+    captured_at: datetime
+    status: ReadingStatus
+    engineer_id: int | None
+
+
 @dataclass(frozen=True)
 class ReviewFacts:
     """What the review shows around a set of readings, each kind loaded in one query for all of them."""
 
     places: dict[int, MeterPlace]  # by meter id
-    previous: dict[PreviousKey, PreviousRow]  # the rule of sync_server/readings_query.py, T = the capture
+    history: dict[PreviousKey, list[PreviousRow]]  # the rule of sync_server/readings_query.py, T = the capture
     flags: dict[UUID, list[ReadingFlag]]
     stored_photos: set[str]
     confirmed: dict[UUID, int]  # reading uuid → the new meter of the replacement confirmed from it
+    period_reads: dict[tuple[int, str], list[PeriodRow]]  # (meter id, period) → its readings, oldest first
+    engineers: dict[int, str]  # user id → full name, of the readings' and their period reads' engineers
+
+    def history_of(self, reading: Reading) -> list[PreviousRow]:
+        """The meter's approved reads captured before this one, newest first (at most ``HISTORY_READS``)."""
+        return self.history.get((reading.meter_id, reading.captured_at), [])
 
     def previous_of(self, reading: Reading) -> PreviousRow | None:
         """The approved reading captured before this one, by the rule every path shares."""
-        return self.previous.get((reading.meter_id, reading.captured_at))
+        return next(iter(self.history_of(reading)), None)
 
     def photo_pending(self, reading: Reading) -> bool:
         return _photo_missing(reading, self.stored_photos)
 
+    def others_in_period(self, reading: Reading) -> list[PeriodRow]:
+        """The meter's other readings in the reading's period, the newest ``SAME_PERIOD_SHOWN``, oldest first."""
+        reads = self.period_reads.get((reading.meter_id, reading.period), [])
+        return [row for row in reads if row.uuid != reading.uuid][-SAME_PERIOD_SHOWN:]
+
+    def is_clean(self, reading: Reading) -> bool:
+        """Nothing for a supervisor to look at (``sync_server.review_queue.clean_reading`` says the same in SQL)."""
+        return (
+            reading.value is not None
+            and not self.flags[reading.uuid]
+            and not self.photo_pending(reading)
+            and reading.replacement is None
+        )
+
 
 def review_facts(session: Session, readings: Sequence[Reading]) -> ReviewFacts:
-    """Meters with their blocks and units, previous readings, flags and stored photos of ``readings``: a fixed
-    number of queries however many readings (the review list shows up to 500)."""
+    """Meters with their blocks and units, approved history, flags, stored photos, the period's other readings
+    and engineers' names of ``readings``: a fixed number of queries however many readings (a page holds 500)."""
     meter_ids = {reading.meter_id for reading in readings}
     uuids = [reading.uuid for reading in readings]
     places: dict[int, MeterPlace] = {}
     flags: dict[UUID, list[ReadingFlag]] = {reading_uuid: [] for reading_uuid in uuids}
+    period_reads: dict[tuple[int, str], list[PeriodRow]] = {}
     if readings:
         rows = session.exec(
             select(Meter, Block, Unit)
@@ -110,7 +157,8 @@ def review_facts(session: Session, readings: Sequence[Reading]) -> ReviewFacts:
         ).all()
         for reading_uuid, code in found:
             flags[reading_uuid].append(ReadingFlag(code))
-    previous = last_approved_batch(session, ((reading.meter_id, reading.captured_at) for reading in readings))
+        period_reads = _period_reads(session, readings)
+    history = approved_history_batch(session, ((reading.meter_id, reading.captured_at) for reading in readings))
     reported = [reading.uuid for reading in readings if reading.replacement is not None]
     confirmed: dict[UUID, int] = {}
     if reported:
@@ -120,7 +168,45 @@ def review_facts(session: Session, readings: Sequence[Reading]) -> ReviewFacts:
             )
         ).all()
         confirmed = {reading_uuid: meter_id for reading_uuid, meter_id in found_events if reading_uuid is not None}
-    return ReviewFacts(places, previous, flags, _stored_photos(session, readings), confirmed)
+    engineer_ids = {reading.engineer_id for reading in readings} | {
+        row.engineer_id for rows in period_reads.values() for row in rows
+    }
+    return ReviewFacts(
+        places=places,
+        history=history,
+        flags=flags,
+        stored_photos=_stored_photos(session, readings),
+        confirmed=confirmed,
+        period_reads=period_reads,
+        engineers=engineer_names(session, {engineer for engineer in engineer_ids if engineer is not None}),
+    )
+
+
+def _period_reads(session: Session, readings: Sequence[Reading]) -> dict[tuple[int, str], list[PeriodRow]]:
+    """Every reading of the readings' meters in their periods (a meter read twice in a month shows both)."""
+    wanted = {(reading.meter_id, reading.period) for reading in readings}
+    rows = session.execute(
+        sa_select(*(getattr(Reading, name) for name in PeriodRow._fields))
+        .where(
+            one_of(session, Reading.meter_id, {meter for meter, _ in wanted}, Integer),
+            one_of(session, Reading.period, {period for _, period in wanted}, String),
+        )
+        .order_by(col(Reading.captured_at), col(Reading.id))
+    ).all()
+    found: dict[tuple[int, str], list[PeriodRow]] = {}
+    for row in rows:
+        read = PeriodRow(*row)
+        if (read.meter_id, read.period) in wanted:
+            found.setdefault((read.meter_id, read.period), []).append(read)
+    return found
+
+
+def engineer_names(session: Session, ids: Collection[int]) -> dict[int, str]:
+    """User id → full name, in one query."""
+    if not ids:
+        return {}
+    rows = session.exec(select(User.id, User.full_name).where(one_of(session, User.id, ids, Integer))).all()
+    return {user_id: name for user_id, name in rows if user_id is not None}
 
 
 def get_reading(session: Session, reading_uuid: UUID) -> Reading:
@@ -177,7 +263,38 @@ def record_decision(
     reading.decided_at = now
     reading.decision_reason = reason
     session.add(reading)
-    session.add(
+    assert reading.id is not None
+    record_decision_events(
+        session,
+        [DecidedReading(reading.id, reading.uuid, reading.meter_id, reading.engineer_id, reading.value is not None)],
+        status=status,
+        reason=reason,
+        supervisor=supervisor,
+        now=now,
+    )
+
+
+class DecidedReading(NamedTuple):
+    """What the audit and the sync events of a decision need of its reading."""
+
+    id: int
+    uuid: UUID
+    meter_id: int
+    engineer_id: int | None
+    has_value: bool
+
+
+def record_decision_events(
+    session: Session,
+    decided: Sequence[DecidedReading],
+    *,
+    status: ReadingStatus,
+    reason: str | None,
+    supervisor: User,
+    now: datetime,
+) -> None:
+    """The audit event of each decided reading and what its engineer's next pull must learn; the caller commits."""
+    session.add_all(
         AuditEvent(
             at=now,
             actor_id=supervisor.id,
@@ -186,20 +303,27 @@ def record_decision(
             entity_id=str(reading.uuid),
             reason=reason,
         )
+        for reading in decided
     )
-    assert reading.id is not None
-    if reading.engineer_id is not None:
-        record_events(
-            session,
-            [
-                SyncEvent(
-                    engineer_id=reading.engineer_id, kind=SyncEventKind.DECISION, reading_id=reading.id, created_at=now
-                )
-            ],
-        )
-    if status is ReadingStatus.APPROVED and reading.value is not None:
+    record_events(
+        session,
+        [
+            SyncEvent(
+                engineer_id=reading.engineer_id, kind=SyncEventKind.DECISION, reading_id=reading.id, created_at=now
+            )
+            for reading in decided
+            if reading.engineer_id is not None
+        ],
+    )
+    if status is ReadingStatus.APPROVED:
         # The meter's previous approved reading changed: its engineer's window and checks move with it.
-        record_meter_event(session, meter_id=reading.meter_id, kind=SyncEventKind.PREVIOUS, now=now)
+        moved = {reading.meter_id for reading in decided if reading.has_value}
+        record_meter_events(session, meter_ids=moved, kind=SyncEventKind.PREVIOUS, now=now)
+        # A skip approved: its period read's status changed (done on the route).
+        stayed = {reading.meter_id for reading in decided if not reading.has_value} - moved
+        record_meter_events(session, meter_ids=stayed, kind=SyncEventKind.READ, now=now)
     else:
-        # Its period read's status did (a re-read task on the route, or done): the meter comes in the next pull.
-        record_meter_event(session, meter_id=reading.meter_id, kind=SyncEventKind.READ, now=now)
+        # Its period read's status did (a re-read task on the route): the meter comes in the next pull.
+        record_meter_events(
+            session, meter_ids={reading.meter_id for reading in decided}, kind=SyncEventKind.READ, now=now
+        )

@@ -33,6 +33,8 @@ from shared_billing.api_models import (
     BlockIn,
     BlockOut,
     BlockPdfRequest,
+    BulkApproval,
+    BulkApprovalOut,
     BulkPaid,
     BulkResult,
     ClockOut,
@@ -51,7 +53,11 @@ from shared_billing.api_models import (
     ReplacementIn,
     ReplacementOut,
     RereadDecision,
+    ReviewFacets,
+    ReviewFilter,
     ReviewItem,
+    ReviewPage,
+    ReviewQuery,
     RouteMove,
     RouteMoved,
     RouteOrder,
@@ -85,6 +91,7 @@ __all__ = [
     "Decision",
     "ReplacementDecision",
     "add_member",
+    "approve_clean",
     "approved_readings",
     "assign_meter",
     "assign_tariff",
@@ -120,6 +127,7 @@ __all__ = [
     "reorder_route",
     "replace_meter",
     "reset_password",
+    "review_facets",
     "review_queue",
     "route",
     "run",
@@ -176,8 +184,22 @@ def clock() -> Call[ClockOut]:
     return Call("GET", "/clock", read_model(ClockOut))
 
 
-def review_queue() -> Call[list[ReviewItem]]:
-    return Call("GET", "/review/readings", read_list(ReviewItem))
+def review_queue(query: ReviewQuery | None = None) -> Call[ReviewPage]:
+    """A page of the review list (``GET /api/review/readings``): the filter's fields left at their defaults are
+    not sent."""
+    params = (query or ReviewQuery()).model_dump(mode="json", exclude_defaults=True)
+    return Call("GET", "/review/readings", read_model(ReviewPage), params=params)
+
+
+def review_facets(status: ReadingStatus = ReadingStatus.SUBMITTED) -> Call[ReviewFacets]:
+    """The review filters' choices with their counts."""
+    return Call("GET", "/review/facets", read_model(ReviewFacets), params={"status": status.value})
+
+
+def approve_clean(selection: ReviewFilter, expected: int) -> Call[BulkApprovalOut]:
+    """Approve the clean readings ``selection`` selects, if still exactly ``expected`` (409 otherwise)."""
+    body = json_body(BulkApproval.model_construct(filter=selection, expected=expected))
+    return Call("POST", "/review/readings/approve-clean", read_model(BulkApprovalOut), body=body, content_type=JSON)
 
 
 def decide(

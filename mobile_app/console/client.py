@@ -51,7 +51,11 @@ from shared_billing.api_models import (
     PaymentOut,
     ReplacementIn,
     ReplacementOut,
+    ReviewFacets,
+    ReviewFilter,
     ReviewItem,
+    ReviewPage,
+    ReviewQuery,
     RouteMove,
     RouteMoved,
     RouteOrder,
@@ -186,8 +190,15 @@ class ConsoleClient:
     async def society_time(self) -> SocietyTime:
         return SocietyTime.of(await self._send(endpoints.clock()))
 
-    async def review_queue(self) -> list[ReviewItem]:
-        return await self._send(endpoints.review_queue())
+    async def review_queue(self, query: ReviewQuery | None = None) -> ReviewPage:
+        return await self._send(endpoints.review_queue(query))
+
+    async def review_facets(self) -> ReviewFacets:
+        return await self._send(endpoints.review_facets())
+
+    async def approve_clean(self, selection: ReviewFilter, expected: int) -> int:
+        """Approve the clean readings of ``selection``, if still ``expected`` of them; how many were approved."""
+        return (await self._send(endpoints.approve_clean(selection, expected))).approved
 
     async def decide(
         self, reading_uuid: UUID, action: endpoints.Decision, reason: str | None = None, due_on: date | None = None

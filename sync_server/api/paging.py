@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from shared_billing.api_types import PageLimit, PageOffset, SearchText
 
-__all__ = ["PageParams", "PageQuery", "paginate"]
+__all__ = ["PageParams", "PageQuery", "count_of", "matching", "paginate"]
 
 
 @dataclass(frozen=True)
@@ -48,10 +48,20 @@ def paginate(
 
     ``statement`` must have a deterministic ORDER BY, or pages may overlap."""
     if page.q and search:
-        # The text is matched literally: % and _ typed in a search box are not wildcards.
-        escaped = page.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        needle = f"%{escaped}%"
-        statement = statement.where(or_(*(func.lower(column).like(needle, escape="\\") for column in search)))
-    total = session.execute(select(func.count()).select_from(statement.order_by(None).subquery())).scalar_one()
+        statement = statement.where(matching(page.q, search))
+    total = count_of(session, statement)
     rows = session.execute(statement.limit(page.limit).offset(page.offset)).all()
     return [row[0] if len(row) == 1 else tuple(row) for row in rows], int(total)
+
+
+def matching(q: str, search: Sequence[ColumnElement[Any] | Mapped[Any]]) -> ColumnElement[bool]:
+    """Any of the ``search`` columns contains ``q``, case-insensitively. The text is matched literally: % and _
+    typed in a search box are not wildcards."""
+    escaped = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    needle = f"%{escaped}%"
+    return or_(*(func.lower(column).like(needle, escape="\\") for column in search))
+
+
+def count_of(session: Session, statement: Select[*tuple[Any, ...]]) -> int:
+    """How many rows ``statement`` selects, in one query."""
+    return int(session.execute(select(func.count()).select_from(statement.order_by(None).subquery())).scalar_one())

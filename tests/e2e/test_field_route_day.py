@@ -157,7 +157,7 @@ class Office:
 
     def review(self) -> dict[str, dict[str, Any]]:
         """The readings waiting for review by unit code (engineer1's field reads only come from this test)."""
-        items = self.call("supervisor", "GET", "/api/review/readings", params={"status": "submitted"}).json()
+        items = self.call("supervisor", "GET", "/api/review/readings", params={"status": "submitted"}).json()["items"]
         return {item["unit_code"]: item for item in items}
 
     def close(self) -> None:

@@ -250,7 +250,7 @@ def _server(refresh: Callable[[], httpx.Response]) -> Handler:
         if request.headers.get("Authorization") != f"Bearer {NEW.access_token}":
             return httpx.Response(401, json={"code": "auth.invalid_token", "message": "expired", "details": {}})
         if request.url.path == "/api/review/readings":
-            return httpx.Response(200, json=[])
+            return httpx.Response(200, json={"items": [], "total": 0, "limit": 50, "offset": 0, "clean": 0})
         return httpx.Response(200, json={"id": 3, "username": "sup", "full_name": "S", "role": "supervisor"})  # /me
 
     return handler

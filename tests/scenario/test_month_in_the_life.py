@@ -217,7 +217,9 @@ def _upload_photo(api: PhaseApi, engineer: str, photo: bytes) -> None:
 
 
 def _submitted(api: PhaseApi) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = api.get("/api/review/readings", as_user=SUPERVISOR, params={"limit": 500})
+    page: dict[str, Any] = api.get("/api/review/readings", as_user=SUPERVISOR, params={"limit": 500})
+    assert page["total"] == len(page["items"]), "the month's readings fit on one page"
+    items: list[dict[str, Any]] = page["items"]
     return items
 
 

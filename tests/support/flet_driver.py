@@ -59,6 +59,7 @@ SharedPreferences get ({"key"})                 the stored value or ``None``
 SharedPreferences set ({"key", "value"})        ``True``; also contains_key, remove, get_keys ({"key_prefix"}), clear
 Page              push_route ({"route"})        ``None``; the client then updates ``page.route`` and fires
                                                 ``route_change`` with ``{"route": ...}``
+(any)             focus, scroll_to              ``None`` once the field has the focus / the list has scrolled
 ================  ============================  ==================================================================
 
 A failing client call comes back as ``error`` = the exception's text; Geolocator's client maps them to
@@ -67,8 +68,9 @@ settings.", "Location request timed out.", "Failed to obtain position: <detail>"
 
 Default answers (``auto_answers=True``, overridden by any matching :meth:`FletDriver.answer`/:meth:`FletDriver.fail`):
 SharedPreferences is an in-memory store (:attr:`FletDriver.prefs`), ``push_route`` navigates, Geolocator permission
-calls report ``"whileInUse"`` and ``is_location_service_enabled`` is ``True``. Positions and picked files are never
-invented: script them, or the call stays pending (see :meth:`FletDriver.pending_calls`).
+calls report ``"whileInUse"``, ``is_location_service_enabled`` is ``True``, ``focus`` and ``scroll_to`` are done.
+Positions and picked files are never invented: script them, or the call stays pending (see
+:meth:`FletDriver.pending_calls`).
 """
 
 from __future__ import annotations
@@ -690,6 +692,8 @@ class FletDriver:
             self._resolve_call(call, "whileInUse", None)
         elif call.control_type == "Geolocator" and call.name == "is_location_service_enabled":
             self._resolve_call(call, True, None)
+        elif call.name in ("focus", "scroll_to"):
+            self._resolve_call(call, None, None)  # a browser answers these with nothing once done
 
     def _answer_prefs(self, call: InvokeCall, args: dict[str, Any]) -> None:
         key = str(args.get("key"))

@@ -24,7 +24,7 @@ def _read_b17_ff(client: TestClient, extra_units: int = 77) -> tuple[dict[str, s
 def test_walkthrough_bill_is_3711(client: TestClient) -> None:
     _, reading_uuid = _read_b17_ff(client)
     supervisor = auth(client, "supervisor")
-    queue = client.get("/api/review/readings", headers=supervisor).json()
+    queue = client.get("/api/review/readings", headers=supervisor).json()["items"]
     [item] = [q for q in queue if q["uuid"] == reading_uuid]
     assert item["consumption"] == "77"
     assert client.post(f"/api/review/readings/{reading_uuid}/approve", headers=supervisor).status_code == 200

@@ -54,7 +54,10 @@ def test_supervisor_switches_to_hindi_and_back(server: Server) -> None:
         await wait_key(driver, f"facts-{uuid}")
         assert value_of(driver, "review_summary") == "1 रीडिंग जाँच के लिए बाकी"
         previous = int(item["value"]) - 1234
-        assert value_of(driver, f"facts-{uuid}") == f"रीडिंग {item['value']} · पिछली {previous} · खपत 1234 यूनिट"
+        # Indian grouping, in Latin digits as hi_IN writes them.
+        assert value_of(driver, f"facts-{uuid}") == (
+            f"रीडिंग {int(item['value']):,} · पिछली {previous:,} · खपत 1,234 यूनिट"
+        )
         # The date as babel writes it for hi_IN: Hindi month, Latin digits (CLDR's default for Hindi).
         hindi_when = format_datetime(captured, "dd MMM yyyy, HH:mm", tzinfo=INDIA, locale="hi_IN")
         assert "नव॰" in hindi_when

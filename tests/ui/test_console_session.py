@@ -73,8 +73,8 @@ def test_supervisor_sees_the_queue_with_flags_and_photo_then_rejects_and_approve
         assert "Fieldmeter · supervisor (supervisor)" in driver.texts()
         b17_uuid = b17["uuid"]
         previous = int(b17["value"]) - 77
-        assert driver.find(f"facts-{b17_uuid}").value == (
-            f"Reading {b17['value']} · previous {previous} · consumption 77 units"
+        assert driver.find(f"facts-{b17_uuid}").value == (  # Indian grouping: 32,253 (and 1,23,456)
+            f"Reading {int(b17['value']):,} · previous {previous:,} · consumption 77 units"
         )
         assert f"{FLAT} · meter 40012170 · block B" in driver.texts()
         assert "No GPS fix with this reading" in driver.texts()

@@ -115,7 +115,8 @@ def test_concurrent_calls_after_expiry_refresh_once_and_keep_the_device(server: 
     *rounds, queue = asyncio.run(go())
     assert all(len(answers) == 8 for answers in rounds)
     assert [answers[0].today.isoformat() for answers in rounds] == [server.clock().date().isoformat()] * 3
-    assert queue == []
+    assert queue.items == []
+    assert queue.total == 0
 
 
 def test_an_expired_session_raises_and_forgets_the_tokens(server: Server) -> None:

@@ -6,15 +6,29 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from shared_billing.api_models import RereadDecision, ReviewItem, ReviewReplacement
+from shared_billing.api_models import (
+    BulkApproval,
+    BulkApprovalOut,
+    ExpectedRange,
+    PeriodRead,
+    RereadDecision,
+    ReviewFacets,
+    ReviewItem,
+    ReviewPage,
+    ReviewQuery,
+    ReviewReplacement,
+)
 from shared_billing.consumption import MeterRegister, meter_consumption
 from shared_billing.errors import BillingError
+from shared_billing.plausibility import expected_window, usage_from_history
 from shared_billing.readings import format_quantity
 from sync_server.deps import ContextDep, CurrentUser, NowDep, SessionDep, access
 from sync_server.models import Meter, Reading, ReadingStatus, Role
+from sync_server.readings_query import PreviousRow, as_previous_readings
 from sync_server.review import ReviewFacts, decide, due_date, get_reading, review_facts
+from sync_server.review_queue import approve_clean, review_facets, review_page_rows
 
 router = APIRouter(prefix="/review", tags=["review"])
 
@@ -60,6 +74,7 @@ def _replacement(reading: Reading, facts: ReviewFacts) -> ReviewReplacement | No
 def _item(reading: Reading, facts: ReviewFacts) -> ReviewItem:
     place = facts.places[reading.meter_id]
     meter, block, unit = place.meter, place.block, place.unit
+    history = facts.history_of(reading)
     previous = facts.previous_of(reading)
     consumption = _consumption(meter, None if previous is None else previous.value, reading)
     pending = facts.photo_pending(reading)
@@ -95,20 +110,60 @@ def _item(reading: Reading, facts: ReviewFacts) -> ReviewItem:
         decision_reason=reading.decision_reason,
         replacement=_replacement(reading, facts),
         due_on=reading.due_on,
+        engineer_name=facts.engineers.get(reading.engineer_id) if reading.engineer_id is not None else None,
+        history=as_previous_readings(history),
+        window=_window(meter, history, reading),
+        same_period=[
+            PeriodRead(
+                uuid=row.uuid,
+                value=row.value_text,
+                skip_reason=row.skip_reason,
+                captured_at=row.captured_at,
+                status=row.status,
+                engineer_name=facts.engineers.get(row.engineer_id) if row.engineer_id is not None else None,
+            )
+            for row in facts.others_in_period(reading)
+        ],
+        clean=facts.is_clean(reading),
     )
 
 
+def _window(meter: Meter, history: list[PreviousRow], reading: Reading) -> ExpectedRange | None:
+    """The values the meter's history expected at the reading's capture (the function the phone and the push
+    judge with), or None when the history is too short to say."""
+    register = MeterRegister(dials=meter.dials, decimals=meter.decimals)
+    usage = usage_from_history([(row.captured_at, row.value) for row in history], register=register)
+    if usage is None:
+        return None
+    window = expected_window(usage, reading.captured_at, register=register)
+    return ExpectedRange(low=f"{window.low:f}", high=f"{window.high:f}", expected=f"{window.expected:f}")
+
+
 @router.get("/readings", **access(Role.SUPERVISOR, Role.ADMIN))
-def list_readings(
-    session: SessionDep,
-    status: ReadingStatus = ReadingStatus.SUBMITTED,
-    limit: Annotated[int, Query(ge=1, le=500)] = 200,
-) -> list[ReviewItem]:
-    """Readings in a review state, oldest first, with flags, previous reading, distance and photo link."""
-    readings = session.exec(
-        select(Reading).where(Reading.status == status).order_by(col(Reading.id)).limit(limit)
-    ).all()
-    return review_items(session, readings)
+def list_readings(session: SessionDep, now: NowDep, query: Annotated[ReviewQuery, Query()]) -> ReviewPage:
+    """A page of the readings in a review state the filter selects, with flags, history, expected window,
+    distance, photo link and engineer; ``total`` counts them all and ``clean`` those bulk approval would take."""
+    readings, total, clean = review_page_rows(
+        session, query.selection(), sort=query.sort, limit=query.limit, offset=query.offset, now=now
+    )
+    return ReviewPage(
+        items=review_items(session, readings), total=total, clean=clean, limit=query.limit, offset=query.offset
+    )
+
+
+@router.get("/facets", **access(Role.SUPERVISOR, Role.ADMIN))
+def facets(session: SessionDep, status: ReadingStatus = ReadingStatus.SUBMITTED) -> ReviewFacets:
+    """The review filters' choices (engineers, blocks, flags) with how many readings in ``status`` each has."""
+    return review_facets(session, status)
+
+
+@router.post("/readings/approve-clean", **access(Role.SUPERVISOR, errors=(409,)))
+def approve_clean_readings(body: BulkApproval, session: SessionDep, user: CurrentUser, now: NowDep) -> BulkApprovalOut:
+    """Approve every reading the filter selects that has nothing to check (a value, no flag, its photo in, no
+    replacement), if they are still exactly ``expected``: the count the supervisor confirmed."""
+    return BulkApprovalOut(
+        approved=approve_clean(session, body.filter, expected=body.expected, supervisor=user, now=now)
+    )
 
 
 @router.get("/readings/{reading_uuid}", **access(Role.SUPERVISOR, Role.ADMIN, errors=(404,)))

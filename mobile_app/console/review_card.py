@@ -1,0 +1,206 @@
+"""What a review card says about one reading: where and by whom it was read, the value against the meter's history
+and expected window, the period's other reads, flags in words, photo and map. The buttons are the view's
+(mobile_app/console/review.py); these are the words and pictures."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import tzinfo
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import flet as ft
+
+from mobile_app.console.location_map import location_map
+from mobile_app.i18n import _
+from mobile_app.reading_states import FLAG_WORDS
+from mobile_app.ui.common import day, indian_number, society_time
+from shared_billing.api_models import ReviewItem
+from shared_billing.checks import ReadingFlag
+
+__all__ = [
+    "FLAG_TEXT",
+    "PHOTO_SIZE",
+    "fact_lines",
+    "flag_chips",
+    "flag_labels",
+    "flag_words",
+    "outside_window",
+    "picture",
+    "shown",
+]
+
+# One home for the flags' words, shared with the field app (marked there, translated where shown).
+FLAG_TEXT = FLAG_WORDS
+PHOTO_SIZE = (240, 180)
+# Dark text on a light amber chip: 4.5:1 and more, and a chip that does not look switched off.
+_CHIP_TEXT = ft.Colors.BLACK
+_CHIP_FILL = ft.Colors.AMBER_100
+
+
+def flag_labels(item: ReviewItem) -> list[str]:
+    """The item's flags in words; "photo pending" comes from the item's own ``photo_pending`` (the flags are what
+    the checks found, stored with the reading), once even if a server still lists it among the flags too. A code
+    this console does not know yet is shown as it is rather than breaking the card."""
+    pending = [ReadingFlag.PHOTO_PENDING] if item.photo_pending else []
+    return [flag_words(flag) for flag in dict.fromkeys([*item.flags, *pending])]
+
+
+def flag_words(code: str) -> str:
+    """A flag in the session's words; a code this console does not know yet is shown as it is."""
+    try:
+        flag = ReadingFlag(code)
+    except ValueError:
+        return code
+    return _(FLAG_TEXT[flag]) if flag in FLAG_TEXT else code
+
+
+def flag_chips(item: ReviewItem) -> list[ft.Control]:
+    return [
+        ft.Chip(
+            label=ft.Text(label, color=_CHIP_TEXT),
+            bgcolor=_CHIP_FILL,
+            disabled_color=_CHIP_FILL,  # a chip nobody clicks is "disabled" to Flutter: it must not look it
+            leading=ft.Icon(ft.Icons.FLAG, color=_CHIP_TEXT, size=16),
+        )
+        for label in flag_labels(item)
+    ]
+
+
+def shown(value: str | None) -> str:
+    """A register value as typed, in Indian grouping (its decimals kept); "—" for none."""
+    if value is None:
+        return "—"
+    try:
+        return indian_number(Decimal(value))
+    except (InvalidOperation, ValueError):
+        return value
+
+
+def outside_window(item: ReviewItem) -> bool:
+    """Whether the value lies outside the window the meter's history expected (the server's own bounds)."""
+    if item.window is None or item.value is None:
+        return False
+    try:
+        value = Decimal(item.value)
+    except InvalidOperation:
+        return False
+    return not Decimal(item.window.low) <= value <= Decimal(item.window.high)
+
+
+def _short_day(moment: Any, zone: tzinfo) -> str:
+    return day(moment.astimezone(zone).date()) if moment is not None else "—"
+
+
+def fact_lines(item: ReviewItem, zone: tzinfo) -> list[ft.Control]:
+    """The card's words, top to bottom."""
+    uuid = item.uuid
+    value = shown(item.value) if item.value is not None else _("skipped: {reason}").format(reason=item.skip_reason)
+    lines: list[ft.Control] = [
+        ft.Text(
+            _("{unit} · meter {meter} · block {block}").format(
+                unit=item.unit_code, meter=item.meter_number, block=item.block_code
+            ),
+            weight=ft.FontWeight.BOLD,
+        ),
+        ft.Text(
+            _("Reading {value} · previous {previous} · consumption {consumption} units").format(
+                value=value,
+                previous=shown(item.previous_value),
+                consumption=shown(item.consumption) if item.consumption is not None else "—",
+            ),
+            key=f"facts-{uuid}",
+            size=16,
+        ),
+    ]
+    if item.window is not None:
+        lines.append(
+            ft.Text(
+                _("Expected {low} to {high} (about {expected})").format(
+                    low=shown(item.window.low), high=shown(item.window.high), expected=shown(item.window.expected)
+                ),
+                key=f"window-{uuid}",
+                color=ft.Colors.RED_900 if outside_window(item) else None,
+                weight=ft.FontWeight.BOLD if outside_window(item) else None,
+            )
+        )
+    else:
+        lines.append(ft.Text(_("Too little history for an expected range"), key=f"window-{uuid}", italic=True))
+    if item.history:
+        reads = " · ".join(f"{shown(read.value)} ({_short_day(read.captured_at, zone)})" for read in item.history)
+        lines.append(ft.Text(_("Earlier reads: {reads}").format(reads=reads), key=f"history-{uuid}"))
+    where = (
+        " · " + _("{distance} m from the meter").format(distance=f"{item.distance_m:.0f}")
+        if item.distance_m is not None
+        else ""
+    )
+    accuracy = f" (±{item.gps_accuracy_m:.0f} m)" if item.gps_accuracy_m is not None else ""
+    lines.append(
+        ft.Text(
+            _("Read {when}").format(when=society_time(item.captured_at, zone)) + where + accuracy,
+            key=f"read-{uuid}",
+        )
+    )
+    lines.append(ft.Text(_("Engineer: {name}").format(name=item.engineer_name or "—"), key=f"engineer-{uuid}"))
+    for other in item.same_period:
+        other_value = (
+            shown(other.value) if other.value is not None else _("skipped: {reason}").format(reason=other.skip_reason)
+        )
+        lines.append(
+            ft.Text(
+                _("Also this month: {value} on {when} by {engineer} ({status})").format(
+                    value=other_value,
+                    when=society_time(other.captured_at, zone),
+                    engineer=other.engineer_name or "—",
+                    status=other.status,
+                ),
+                key=f"same-period-{uuid}-{other.uuid}",
+                color=ft.Colors.BLUE_900,
+            )
+        )
+    lines.append(ft.Row(flag_chips(item), spacing=4, wrap=True))
+    if item.note:
+        lines.append(ft.Text(_("Note: {note}").format(note=item.note), italic=True))
+    if item.due_on is not None:
+        lines.append(ft.Text(_("New read due {date}").format(date=day(item.due_on)), key=f"due-on-{uuid}"))
+    replacement = item.replacement
+    if replacement is not None:
+        lines.append(
+            ft.Text(
+                _(
+                    "Meter replaced ({state}): old meter's final read {final} · new meter {number} from {initial}"
+                ).format(
+                    state=replacement.state,
+                    final=replacement.old_final_value,
+                    number=replacement.new_meter_number,
+                    initial=replacement.new_initial_value,
+                ),
+                key=f"replacement-{uuid}",
+                weight=ft.FontWeight.BOLD,
+            )
+        )
+    return lines
+
+
+def picture(item: ReviewItem, photo: bytes | None, on_zoom: Callable[[], Any]) -> ft.Control:
+    """The photo's thumbnail (a click opens it full-size) or the place it will be, with the map beside it."""
+    width, height = PHOTO_SIZE
+    thumbnail: ft.Control = (
+        ft.Container(
+            ft.Image(src=photo, width=width, height=height, fit=ft.BoxFit.CONTAIN, key=f"photo-{item.uuid}"),
+            key=f"zoom-{item.uuid}",
+            on_click=lambda _event: on_zoom(),
+            tooltip=_("Open the photo full-size (Z)"),
+            ink=True,
+        )
+        if photo
+        else ft.Container(
+            ft.Text(_("Photo pending"), italic=True),
+            width=width,
+            height=height,
+            alignment=ft.Alignment.CENTER,
+            bgcolor=ft.Colors.GREY_200,
+        )
+    )
+    where = location_map(item.meter_lat, item.meter_lon, item.gps_lat, item.gps_lon, item.gps_accuracy_m)
+    return ft.Row([thumbnail, where], vertical_alignment=ft.CrossAxisAlignment.START)
