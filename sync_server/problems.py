@@ -113,6 +113,7 @@ CODES: dict[str, ProblemSpec] = {
     "photo.too_many_pixels": ProblemSpec(422, "The image has more pixels than allowed (decompression bomb)"),
     "photo.not_referenced": ProblemSpec(404, "None of your readings names this photo"),
     "photo.not_found": ProblemSpec(404, "No photo with this hash"),
+    "photo.file_missing": ProblemSpec(404, "The photo is recorded but its file is missing from the photo store"),
     # Review.
     "review.photo_pending": ProblemSpec(409, "The reading's photo has not arrived"),
     "review.already_decided": ProblemSpec(409, "The reading has already been decided"),

@@ -210,12 +210,7 @@ class ReviewView(ft.Column):
                 self.zone = (await self.client.society_time()).zone
             facets = await self.client.review_facets()
             page = await self.client.review_queue(self.query)
-            photos = await asyncio.gather(
-                *(
-                    self.client.photo(item.photo_sha256) if item.photo_url and item.photo_sha256 else _nothing()
-                    for item in page.items
-                )
-            )
+            photos = await asyncio.gather(*(self._photo(item) for item in page.items))
         except ApiClientError as error:
             self.loading.visible = False
             self.summary.value = error.message
@@ -225,6 +220,10 @@ class ReviewView(ft.Column):
         self.page_seen = page
         self.total, self.clean = page.total, page.clean
         self.cards = [self._card(item, photo) for item, photo in zip(page.items, photos, strict=True)]
+        # The old cards leave first: Flet diffs a new control that takes an old one's key as "frozen" and then
+        # refuses any change to it (the selection frame, a decision shrinking the card).
+        self.list.controls = []
+        push_update(self)
         self.list.controls = [card.frame for card in self.cards] or [
             ft.Text(
                 _("Nothing waiting for review")
@@ -238,6 +237,16 @@ class ReviewView(ft.Column):
         self.loading.visible = False
         self._say_counts()
         await self._select(0 if self.cards else -1, scroll=False)
+
+    async def _photo(self, item: ReviewItem) -> bytes | None:
+        """The item's photo, fetched with the page's others at once; one the store cannot give (a broken file)
+        leaves its card saying so rather than the page empty."""
+        if not (item.photo_url and item.photo_sha256):
+            return None
+        try:
+            return await self.client.photo(item.photo_sha256)
+        except ApiClientError:
+            return None
 
     def _fill_filters(self, facets: ReviewFacets) -> None:
         everyone = [ft.DropdownOption(key=_ALL, text=_("All"))]
@@ -539,10 +548,6 @@ class ReviewView(ft.Column):
             )
         self.query = self.query.model_copy(update={"offset": 0})
         await self.load()
-
-
-async def _nothing() -> None:
-    return None
 
 
 def _chosen_id(value: str | None) -> int | None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Annotated
 
@@ -14,6 +15,8 @@ from sync_server.deps import ContextDep, CurrentUser, NowDep, SessionDep, access
 from sync_server.models import AuditEvent, Photo, Reading, Role, User
 from sync_server.photo_store import CheckedPhoto
 from sync_server.problems import Problem
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/photos", tags=["photos"])
 
@@ -123,8 +126,15 @@ def get_photo(sha256: Sha256, context: ContextDep, session: SessionDep, user: Cu
     # someone else's hash in a reading of his own must not open it). 404 either way: existence is not revealed.
     if user.role == Role.ENGINEER and photo.uploaded_by_id != user.id:
         raise Problem("photo.not_found")
+    try:
+        data = context.photos.read(sha256)
+    except FileNotFoundError:
+        # The row outlived its file (a restore without the photo folder, a disk replaced): the operator must
+        # know, and the reviewer gets a plain answer rather than a server error.
+        log.error("photo %s is recorded but its file is missing from the photo store", sha256)
+        raise Problem("photo.file_missing") from None
     return Response(
-        context.photos.read(sha256),
+        data,
         media_type=photo.content_type,
         headers={"Cache-Control": "private, max-age=31536000, immutable"},
     )
