@@ -10,7 +10,7 @@ from typing import NamedTuple
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, String, Uuid
+from sqlalchemy import Integer, String, Uuid, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -183,15 +183,29 @@ def review_facts(session: Session, readings: Sequence[Reading]) -> ReviewFacts:
 
 
 def _period_reads(session: Session, readings: Sequence[Reading]) -> dict[tuple[int, str], list[PeriodRow]]:
-    """Every reading of the readings' meters in their periods (a meter read twice in a month shows both)."""
+    """The newest readings of the readings' meters in their periods, oldest first: enough that each reading has
+    its ``SAME_PERIOD_SHOWN`` newest others among them (a meter read twice in a month shows both)."""
     wanted = {(reading.meter_id, reading.period) for reading in readings}
-    rows = session.execute(
-        sa_select(*(getattr(Reading, name) for name in PeriodRow._fields))
+    newest = (
+        func.row_number()
+        .over(
+            partition_by=(col(Reading.meter_id), col(Reading.period)),
+            order_by=(col(Reading.captured_at).desc(), col(Reading.id).desc()),
+        )
+        .label("newest")
+    )
+    ranked = (
+        sa_select(*(getattr(Reading, name) for name in PeriodRow._fields), col(Reading.id), newest)
         .where(
             one_of(session, Reading.meter_id, {meter for meter, _ in wanted}, Integer),
             one_of(session, Reading.period, {period for _, period in wanted}, String),
         )
-        .order_by(col(Reading.captured_at), col(Reading.id))
+        .subquery("ranked")
+    )
+    rows = session.execute(
+        sa_select(*(ranked.c[name] for name in PeriodRow._fields))
+        .where(ranked.c.newest <= SAME_PERIOD_SHOWN + 1)  # its five others, whether or not it is among the newest
+        .order_by(ranked.c.captured_at, ranked.c.id)
     ).all()
     found: dict[tuple[int, str], list[PeriodRow]] = {}
     for row in rows:

@@ -2,9 +2,10 @@
 total, each filter's choices with their counts, and bulk approval of the clean ones.
 
 A page costs the same few queries whatever its size: the total, the clean count, the page's rows, then the items'
-facts (``sync_server.review.review_facts``, a fixed number). Bulk approval is one conditional UPDATE that decides
-the clean readings the filter selects *now*; the supervisor confirmed a count, and a different count (a push
-arrived, another supervisor decided some) rolls it back and says so, so nothing is approved unseen.
+facts (``sync_server.review.review_facts``, a fixed number). Bulk approval selects the clean readings the filter
+selects *now*, then one conditional UPDATE decides those still waiting; the supervisor confirmed a count, and a
+different count (a push arrived, another supervisor decided some) rolls it back and says so, so nothing is approved
+unseen and nothing twice.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, cast, exists, false, func, or_, update
+from sqlalchemy import ColumnElement, Integer, String, and_, cast, exists, false, func, or_, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.sql import Select
 from sqlmodel import Session, col
@@ -22,6 +23,7 @@ from sync_server.api.paging import count_of, matching
 from sync_server.models import Block, Meter, Photo, Reading, ReadingFlagRecord, ReadingStatus, Unit, User
 from sync_server.problems import Problem
 from sync_server.review import DecidedReading, record_decision_events
+from sync_server.sql import one_of
 
 __all__ = ["approve_clean", "clean_reading", "review_facets", "review_page_rows"]
 
@@ -141,12 +143,18 @@ def approve_clean(session: Session, wanted: ReviewFilter, *, expected: int, supe
     count the supervisor confirmed); else nothing changes (409 ``review.bulk_changed``). Commits."""
     if wanted.status is not ReadingStatus.SUBMITTED:
         raise Problem("review.bulk_changed", "Only readings waiting for review can be approved")
-    chosen = _selected(wanted, now).where(clean_reading()).with_only_columns(col(Reading.id))
-    # The status is checked on the updated row itself: on PostgreSQL a concurrent decision on the same reading
-    # makes this statement wait for it and then skip the row, so the count below tells.
+    chosen = (
+        session.execute(
+            _selected(wanted, now).where(clean_reading()).with_only_columns(col(Reading.id)).order_by(col(Reading.id))
+        )
+        .scalars()
+        .all()
+    )
+    # The status is checked again on each updated row: a decision another request made since the select (on
+    # PostgreSQL this statement waits for it to commit) leaves its row out, and the count below tells.
     decided = session.execute(
         update(Reading)
-        .where(col(Reading.id).in_(chosen.scalar_subquery()), col(Reading.status) == ReadingStatus.SUBMITTED)
+        .where(one_of(session, Reading.id, chosen, Integer), col(Reading.status) == ReadingStatus.SUBMITTED)
         .values(
             status=ReadingStatus.APPROVED,
             decided_by_id=supervisor.id,

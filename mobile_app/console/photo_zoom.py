@@ -1,4 +1,7 @@
-"""A meter photo full-size with zoom and pan, to check the digits the engineer typed against the dials."""
+"""A meter photo full-size with zoom and pan, to check the digits the engineer typed against the dials.
+
+One dialog per view, shown again with each photo: Flet "freezes" a new control that takes the key of one it drew
+before, and a frozen dialog can neither be zoomed nor closed."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from typing import Any
 import flet as ft
 
 from mobile_app.i18n import _
+from mobile_app.ui.common import push_update
 
 __all__ = ["PhotoZoom"]
 
@@ -16,9 +20,10 @@ STEP = 1.5
 
 
 class PhotoZoom(ft.AlertDialog):
-    def __init__(self, photo: bytes, caption: str) -> None:
+    def __init__(self) -> None:
+        self.image = ft.Image(src=b"", fit=ft.BoxFit.CONTAIN, key="zoom_image")
         self.viewer = ft.InteractiveViewer(
-            content=ft.Image(src=photo, fit=ft.BoxFit.CONTAIN, key="zoom_image"),
+            content=self.image,
             min_scale=1,
             max_scale=MAX_SCALE,
             boundary_margin=ft.Margin.all(40),
@@ -26,9 +31,10 @@ class PhotoZoom(ft.AlertDialog):
             height=620,
             key="zoom_viewer",
         )
+        self.caption = ft.Text("")
         super().__init__(
             key="photo_zoom",
-            title=ft.Text(caption),
+            title=self.caption,
             content=self.viewer,
             actions=[
                 ft.IconButton(ft.Icons.ZOOM_IN, key="zoom_in", tooltip=_("Zoom in"), on_click=self._zoom_in),
@@ -38,6 +44,15 @@ class PhotoZoom(ft.AlertDialog):
             ],
         )
         self.scale = 1.0  # what the buttons asked for; a pinch is the viewer's own
+
+    def show(self, page: ft.Page, photo: bytes, caption: str) -> None:
+        self.image.src = photo
+        self.caption.value = caption
+        self.scale = 1.0
+        if self.open:
+            push_update(self)
+        else:
+            page.show_dialog(self)
 
     async def _zoom_in(self, _event: ft.Event[Any] | None = None) -> None:
         if self.scale * STEP <= MAX_SCALE:
@@ -55,4 +70,4 @@ class PhotoZoom(ft.AlertDialog):
 
     def _close(self, _event: ft.Event[Any] | None = None) -> None:
         self.open = False
-        self.update()
+        push_update(self)

@@ -6,6 +6,7 @@ the reason field, Z the photo). A meter replacement the engineer reported is con
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, tzinfo
 from enum import Enum
 from functools import partial
@@ -19,13 +20,13 @@ from mobile_app.api.errors import ApiClientError
 from mobile_app.console.client import ConsoleClient
 from mobile_app.console.paged_list import range_text
 from mobile_app.console.photo_zoom import PhotoZoom
-from mobile_app.console.review_card import fact_lines, flag_labels, flag_words, picture
+from mobile_app.console.review_card import fact_lines, flag_words, picture
 from mobile_app.i18n import N_, _, ngettext
 from mobile_app.ui.common import indian_number, mounted_page, push_update, show_message, title
 from shared_billing.api_models import ReviewFacets, ReviewFilter, ReviewItem, ReviewPage, ReviewQuery, ReviewSort
 from shared_billing.checks import ReadingFlag
 
-__all__ = ["PAGE_SIZE", "ReviewView", "flag_labels", "parse_due"]
+__all__ = ["PAGE_SIZE", "ReviewView", "parse_due"]
 
 #: Cards per page: each carries a photo, so a page is what a supervisor looks through before paging on.
 PAGE_SIZE = 20
@@ -85,6 +86,7 @@ class ReviewView(ft.Column):
         self.flag = self._dropdown(_("Flag"), "review_flag", 260)
         self.sort = ft.Dropdown(
             label=_("Order"),
+            tooltip=_("Order"),
             key="review_sort",
             width=200,
             value=ReviewSort.OLDEST.value,
@@ -110,6 +112,8 @@ class ReviewView(ft.Column):
             ft.Icons.CHEVRON_RIGHT, key="review_next", tooltip=_("Next page"), disabled=True, on_click=self._next
         )
         self.list = ft.ListView(expand=True, spacing=12, key="review_list")
+        self.zoom = PhotoZoom()
+        self.confirm = _BulkConfirm(self._approve_clean)
         super().__init__(
             expand=True,
             controls=[
@@ -134,6 +138,7 @@ class ReviewView(ft.Column):
     def _dropdown(self, label: str, key: str, width: int) -> ft.Dropdown:
         return ft.Dropdown(
             label=label,
+            tooltip=label,  # the name a screen reader says: Flutter's menu button does not take the label
             key=key,
             width=width,
             value=_ALL,
@@ -143,8 +148,12 @@ class ReviewView(ft.Column):
 
     # --- Keys -------------------------------------------------------------------------------------------------
 
-    def did_mount(self) -> None:
-        self.page.on_keyboard_event = self._key
+    def _take_keys(self) -> None:
+        """Receive the page's keys. The browser sends them only once it knows a handler is there: the page itself
+        must be updated after the handler is set, not only this view."""
+        if (page := mounted_page(self)) is not None and page.on_keyboard_event != self._key:
+            page.on_keyboard_event = self._key
+            page.update()
 
     def will_unmount(self) -> None:
         if (page := mounted_page(self)) is not None and page.on_keyboard_event == self._key:
@@ -203,6 +212,7 @@ class ReviewView(ft.Column):
 
     async def load(self) -> None:
         """The filters' choices and the current page, drawn afresh."""
+        self._take_keys()
         self.loading.visible = True
         push_update(self)
         try:
@@ -295,6 +305,13 @@ class ReviewView(ft.Column):
         )
         await self.load()
 
+    async def _flag_picked(self, flag: ReadingFlag) -> None:
+        """A flag chip clicked: the readings with that flag (what the flag dropdown would choose)."""
+        if flag not in {option.key for option in self.flag.options}:
+            return  # "photo pending" is the photo's state, not a stored flag: nothing to narrow to
+        self.flag.value = flag.value
+        await self._filter_changed()
+
     async def _prev(self, _event: ft.Event[Any] | None = None) -> None:
         self.query = self.query.model_copy(update={"offset": max(0, self.query.offset - PAGE_SIZE)})
         await self.load()
@@ -375,7 +392,7 @@ class ReviewView(ft.Column):
                     ft.Row(
                         [
                             picture(item, photo, partial(self._zoom, card)),
-                            ft.Column(fact_lines(item, zone), expand=True, spacing=6),
+                            ft.Column(fact_lines(item, zone, self._flag_picked), expand=True, spacing=6),
                         ],
                         vertical_alignment=ft.CrossAxisAlignment.START,
                     ),
@@ -395,7 +412,7 @@ class ReviewView(ft.Column):
             caption = _("{unit} · meter {meter} · block {block}").format(
                 unit=item.unit_code, meter=item.meter_number, block=item.block_code
             )
-            page.show_dialog(PhotoZoom(card.photo, caption))
+            self.zoom.show(page, card.photo, caption)
 
     def _settle(self, uuid: UUID, words: str) -> None:
         """A decided card shrinks to one line in place; the counts go down and the selection moves on."""
@@ -494,39 +511,8 @@ class ReviewView(ft.Column):
 
     async def _bulk(self, _event: ft.Event[Any] | None = None) -> None:
         """Ask first, with the count the server gave for the whole filter (not only this page)."""
-        if self.clean == 0 or (page := mounted_page(self)) is None:
-            return
-        count = self.clean
-        dialog = ft.AlertDialog(
-            key="bulk_confirm",
-            title=ft.Text(
-                ngettext("Approve {count} clean reading?", "Approve {count} clean readings?", count).format(
-                    count=indian_number(count)
-                )
-            ),
-            content=ft.Text(
-                _(
-                    "Every reading these filters select that has a value, no flag, its photo in and no meter "
-                    "replacement, on every page. An approval is final."
-                ),
-                width=440,
-            ),
-        )
-
-        async def approve(_event: ft.Event[Any] | None = None) -> None:
-            dialog.open = False
-            push_update(dialog)
-            await self._approve_clean(count)
-
-        def cancel(_event: ft.Event[Any] | None = None) -> None:
-            dialog.open = False
-            push_update(dialog)
-
-        dialog.actions = [
-            ft.TextButton(_("Cancel"), key="bulk_cancel", on_click=cancel),
-            ft.FilledButton(_("Approve"), key="bulk_approve", on_click=approve),
-        ]
-        page.show_dialog(dialog)
+        if self.clean and (page := mounted_page(self)) is not None:
+            self.confirm.ask(page, self.clean)
 
     async def _approve_clean(self, count: int) -> None:
         self.loading.visible = True
@@ -552,3 +538,43 @@ class ReviewView(ft.Column):
 
 def _chosen_id(value: str | None) -> int | None:
     return int(value) if value not in (None, _ALL) else None
+
+
+class _BulkConfirm(ft.AlertDialog):
+    """ "Approve 12 clean readings?", one per view and asked again with each count (see PhotoZoom on keys)."""
+
+    def __init__(self, approve: Callable[[int], Awaitable[None]]) -> None:
+        self.approve = approve
+        self.count = 0
+        self.question = ft.Text("")
+        super().__init__(
+            key="bulk_confirm",
+            title=self.question,
+            content=ft.Text(
+                _(
+                    "Every reading these filters select that has a value, no flag, its photo in and no meter "
+                    "replacement, on every page. An approval is final."
+                ),
+                width=440,
+            ),
+            actions=[
+                ft.TextButton(_("Cancel"), key="bulk_cancel", on_click=self._cancel),
+                ft.FilledButton(_("Approve"), key="bulk_approve", on_click=self._approve),
+            ],
+        )
+
+    def ask(self, page: ft.Page, count: int) -> None:
+        self.count = count
+        self.question.value = ngettext(
+            "Approve {count} clean reading?", "Approve {count} clean readings?", count
+        ).format(count=indian_number(count))
+        page.show_dialog(self)
+
+    def _cancel(self, _event: ft.Event[Any] | None = None) -> None:
+        self.open = False
+        push_update(self)
+
+    async def _approve(self, _event: ft.Event[Any] | None = None) -> None:
+        self.open = False
+        push_update(self)
+        await self.approve(self.count)

@@ -23,11 +23,11 @@ __all__ = [
     "PHOTO_SIZE",
     "fact_lines",
     "flag_chips",
-    "flag_labels",
     "flag_words",
     "outside_window",
     "picture",
     "shown",
+    "shown_flags",
 ]
 
 # One home for the flags' words, shared with the field app (marked there, translated where shown).
@@ -38,12 +38,11 @@ _CHIP_TEXT = ft.Colors.BLACK
 _CHIP_FILL = ft.Colors.AMBER_100
 
 
-def flag_labels(item: ReviewItem) -> list[str]:
-    """The item's flags in words; "photo pending" comes from the item's own ``photo_pending`` (the flags are what
-    the checks found, stored with the reading), once even if a server still lists it among the flags too. A code
-    this console does not know yet is shown as it is rather than breaking the card."""
+def shown_flags(item: ReviewItem) -> list[ReadingFlag]:
+    """The item's flags, then "photo pending" from the item's own ``photo_pending`` (the flags are what the checks
+    found, stored with the reading), once even if a server still lists it among the flags too."""
     pending = [ReadingFlag.PHOTO_PENDING] if item.photo_pending else []
-    return [flag_words(flag) for flag in dict.fromkeys([*item.flags, *pending])]
+    return list(dict.fromkeys([*item.flags, *pending]))
 
 
 def flag_words(code: str) -> str:
@@ -55,15 +54,18 @@ def flag_words(code: str) -> str:
     return _(FLAG_TEXT[flag]) if flag in FLAG_TEXT else code
 
 
-def flag_chips(item: ReviewItem) -> list[ft.Control]:
+def flag_chips(item: ReviewItem, on_flag: Callable[[ReadingFlag], Any]) -> list[ft.Control]:
+    """The flags as chips; a click on one is ``on_flag(flag)`` (the view narrows the list to it). A chip without
+    a click is drawn as switched off by Flutter, which reads as "no longer applies"."""
     return [
         ft.Chip(
-            label=ft.Text(label, color=_CHIP_TEXT),
+            label=ft.Text(flag_words(flag), color=_CHIP_TEXT),
             bgcolor=_CHIP_FILL,
-            disabled_color=_CHIP_FILL,  # a chip nobody clicks is "disabled" to Flutter: it must not look it
             leading=ft.Icon(ft.Icons.FLAG, color=_CHIP_TEXT, size=16),
+            tooltip=_("Show the readings with this flag"),
+            on_click=lambda _event, flag=flag: on_flag(flag),
         )
-        for label in flag_labels(item)
+        for flag in shown_flags(item)
     ]
 
 
@@ -92,8 +94,8 @@ def _short_day(moment: Any, zone: tzinfo) -> str:
     return day(moment.astimezone(zone).date()) if moment is not None else "—"
 
 
-def fact_lines(item: ReviewItem, zone: tzinfo) -> list[ft.Control]:
-    """The card's words, top to bottom."""
+def fact_lines(item: ReviewItem, zone: tzinfo, on_flag: Callable[[ReadingFlag], Any]) -> list[ft.Control]:
+    """The card's words, top to bottom (``on_flag``: a flag chip's click)."""
     uuid = item.uuid
     value = shown(item.value) if item.value is not None else _("skipped: {reason}").format(reason=item.skip_reason)
     lines: list[ft.Control] = [
@@ -158,7 +160,7 @@ def fact_lines(item: ReviewItem, zone: tzinfo) -> list[ft.Control]:
                 color=ft.Colors.BLUE_900,
             )
         )
-    lines.append(ft.Row(flag_chips(item), spacing=4, wrap=True))
+    lines.append(ft.Row(flag_chips(item, on_flag), spacing=4, wrap=True))
     if item.note:
         lines.append(ft.Text(_("Note: {note}").format(note=item.note), italic=True))
     if item.due_on is not None:
@@ -186,16 +188,30 @@ def picture(item: ReviewItem, photo: bytes | None, on_zoom: Callable[[], Any]) -
     """The photo's thumbnail (a click opens it full-size) or the place it will be, with the map beside it."""
     width, height = PHOTO_SIZE
     thumbnail: ft.Control = (
-        ft.Container(
-            ft.Image(src=photo, width=width, height=height, fit=ft.BoxFit.CONTAIN, key=f"photo-{item.uuid}"),
-            key=f"zoom-{item.uuid}",
-            on_click=lambda _event: on_zoom(),
-            tooltip=_("Open the photo full-size (Z)"),
-            ink=True,
+        ft.Stack(
+            [
+                ft.Container(
+                    ft.Image(src=photo, width=width, height=height, fit=ft.BoxFit.CONTAIN, key=f"photo-{item.uuid}"),
+                    on_click=lambda _event: on_zoom(),
+                ),
+                # A button with words over the photo's corner: a screen reader names it (an icon button's tooltip
+                # melts into the photo's group), and a person sees what a click on the photo does.
+                ft.FilledTonalButton(
+                    _("Full size"),
+                    icon=ft.Icons.ZOOM_IN,
+                    key=f"zoom-{item.uuid}",
+                    tooltip=_("Open the photo full-size (Z)"),
+                    on_click=lambda _event: on_zoom(),
+                    right=4,
+                    bottom=4,
+                ),
+            ],
+            width=width,
+            height=height,
         )
         if photo
         else ft.Container(
-            ft.Text(_("Photo pending"), italic=True),
+            ft.Text(_("Photo pending") if item.photo_pending else _("No photo with this reading"), italic=True),
             width=width,
             height=height,
             alignment=ft.Alignment.CENTER,

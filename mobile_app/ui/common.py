@@ -78,9 +78,9 @@ def title(text: str) -> ft.Text:
 
 
 def show_message(page: ft.Page, text: str, *, error: bool = False) -> None:
-    page.show_dialog(
-        ft.SnackBar(ft.Text(text), bgcolor=ft.Colors.RED_700 if error else None, duration=4000, key="message")
-    )
+    # No key: Flet "freezes" a new control that takes an earlier one's key, and a frozen snack bar cannot be
+    # dismissed, which leaves every later dialog of the session unshown.
+    page.show_dialog(ft.SnackBar(ft.Text(text), bgcolor=ft.Colors.RED_700 if error else None, duration=4000))
 
 
 def mounted_page(control: ft.Control) -> ft.Page | None:

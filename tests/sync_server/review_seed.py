@@ -31,10 +31,11 @@ __all__ = ["FLAGS", "statements", "submit_readings"]
 FLAGS = (ReadingFlag.GPS_FAR, ReadingFlag.CLOCK_DRIFT, ReadingFlag.BELOW_PREVIOUS)
 
 
-def submit_readings(engine: Engine, count: int, *, start: int, now: datetime, period: str) -> None:
+def submit_readings(engine: Engine, count: int, *, start: int, now: datetime, period: str, photos: bool = True) -> None:
     """``count`` submitted readings spread over every meter (shared meters too) and the engineers in turn: some
     with flags, some whose photo is stored, some waiting for it, some without a photo required; values above and
-    below the previous. Reading ``index`` is captured ``5 × (index + 1)`` minutes before ``now``."""
+    below the previous. Reading ``index`` is captured ``5 × (index + 1)`` minutes before ``now``. ``photos=False``:
+    none requires a photo (every one can be approved; a browser test has no photo files for them)."""
     with Session(engine) as session:
         meters = session.exec(select(Meter).order_by(col(Meter.id))).all()
         engineers = session.exec(select(User.id).where(User.role == Role.ENGINEER).order_by(col(User.id))).all()
@@ -47,7 +48,7 @@ def submit_readings(engine: Engine, count: int, *, start: int, now: datetime, pe
                 before = last_approved(session, meter.id, before=captured)
                 bases[meter.id] = before.value if before is not None and before.value is not None else Decimal(0)
             value = bases[meter.id] + (index % 7) * 3 - 5  # a few below the previous: no consumption shown
-            sha = f"{index:064x}" if index % 3 else None
+            sha = f"{index:064x}" if index % 3 and photos else None
             if sha is not None and index % 6 == 1:
                 session.add(
                     Photo(sha256=sha, content_type="image/jpeg", size_bytes=1, width=1, height=1, stored_at=now)
@@ -64,7 +65,7 @@ def submit_readings(engine: Engine, count: int, *, start: int, now: datetime, pe
                     captured_at=captured,
                     received_at=captured + timedelta(minutes=1),
                     period=period,
-                    photo_required=index % 5 != 0,
+                    photo_required=index % 5 != 0 and photos,
                     photo_sha256=sha,
                     source=ReadingSource.FIELD,
                 )
