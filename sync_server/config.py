@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     society_name: str = "Blessings City"
     society_address: str = "Blessings City, Ludhiana, Punjab"
     society_upi_vpa: str = "blessingscity@upi"  # where residents pay; the invoice's UPI QR names it
+    # The Tally export's ledgers (sync_server/exports/tally.py): named as in the society's Tally company. The
+    # company's name is left empty to import into the company open in Tally.
+    tally_company: str = ""
+    tally_income_ledger: str = "Electricity Charges"
+    tally_bank_ledger: str = "Bank Account"
+    tally_cash_ledger: str = "Cash"
     status_refresh_minutes: float = 60.0  # how often the server marks bills overdue by itself (0: never)
     # Schedules (sync_server/scheduling): how often due jobs are looked for, and the default jobs' times, in the
     # society's time zone. The times seed a new database's jobs; the console edits them afterwards.

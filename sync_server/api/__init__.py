@@ -10,6 +10,7 @@ from sync_server.api.routes import (
     clock,
     documents,
     engineer_routes,
+    exports,
     health,
     imports,
     payments,
@@ -44,6 +45,7 @@ for module in (
     audit,
     imports,
     schedules,
+    exports,
 ):
     api_router.include_router(module.router)
 api_router.include_router(users.router)
