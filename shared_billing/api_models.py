@@ -71,6 +71,7 @@ __all__ = [
     "AccountChange",
     "AssignmentIn",
     "AuditOut",
+    "AuditQuery",
     "BillLineOut",
     "BillOut",
     "BillRequest",
@@ -596,6 +597,22 @@ class AuditOut(BaseModel):
     entity_id: str
     reason: str | None
     detail: dict[str, Any]
+    actor: str | None = None  # the actor's username; None for the server's own jobs
+
+
+class AuditQuery(BaseModel):
+    """The audit log's filters (each narrows) and page: newest first."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: SearchText | None = None  # exactly, e.g. reading.approved
+    entity: SearchText | None = None  # the kind of object: reading, bill, payment, user, …
+    entity_id: SearchText | None = None
+    actor_id: Id | None = None
+    since: Day | None = None  # from this day on (the society's calendar)
+    until: Day | None = None  # up to and including this day
+    limit: Annotated[int, Field(ge=1, le=1000)] = 200
+    offset: PageOffset = 0
 
 
 class ChainCheck(BaseModel):

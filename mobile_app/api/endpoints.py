@@ -28,6 +28,8 @@ from mobile_app.api.answers import (
 from shared_billing.api_models import (
     AccountChange,
     AssignmentIn,
+    AuditOut,
+    AuditQuery,
     BillOut,
     BillRequest,
     BlockIn,
@@ -37,6 +39,7 @@ from shared_billing.api_models import (
     BulkApprovalOut,
     BulkPaid,
     BulkResult,
+    ChainCheck,
     ClockOut,
     DecisionReason,
     DownloadLink,
@@ -95,6 +98,8 @@ __all__ = [
     "approved_readings",
     "assign_meter",
     "assign_tariff",
+    "audit_check",
+    "audit_page",
     "bill_page",
     "bill_pdf_link",
     "block_page",
@@ -319,6 +324,18 @@ def user_page(
 ) -> Call[Page[UserOut]]:
     params = _paged(q, limit, offset, role=role.value if role else None)
     return Call("GET", "/users", read_model(Page[UserOut]), params=params)
+
+
+def audit_page(query: AuditQuery) -> Call[Page[AuditOut]]:
+    """``GET /api/audit/events``: a page of the audit log, newest first (admin)."""
+    return Call(
+        "GET", "/audit/events", read_model(Page[AuditOut]), params=query.model_dump(mode="json", exclude_none=True)
+    )
+
+
+def audit_check() -> Call[ChainCheck]:
+    """``GET /api/audit/verify``: whether the audit log's keyed chain is intact (admin)."""
+    return Call("GET", "/audit/verify", read_model(ChainCheck))
 
 
 def tariff_page(q: str | None = None, limit: int = 50, offset: int = 0) -> Call[Page[TariffOut]]:

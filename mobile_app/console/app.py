@@ -17,6 +17,7 @@ import httpx
 
 from mobile_app.api.errors import ApiClientError, AuthExpired
 from mobile_app.console.admin import AdminView
+from mobile_app.console.audit_view import AuditView
 from mobile_app.console.bill_runs import BillRunView
 from mobile_app.console.bills_view import BillsView
 from mobile_app.console.client import AdminClient
@@ -170,6 +171,7 @@ AdminSection: TypeAlias = (
     | TariffsView
     | ImportsView
     | SchedulesView
+    | AuditView
 )
 
 
@@ -189,6 +191,7 @@ class AdminShell(ft.Column):
             "tariffs": TariffsView(client),
             "imports": ImportsView(client),
             "schedules": SchedulesView(client),
+            "audit": AuditView(client),
         }
         labels = {
             "runs": _("Bill run"),
@@ -201,6 +204,7 @@ class AdminShell(ft.Column):
             "tariffs": _("Tariffs"),
             "imports": _("Import"),
             "schedules": _("Schedules"),
+            "audit": _("Audit log"),
         }
         self.body = ft.Container(content=self.sections["runs"], expand=True)
         nav = ft.Row(

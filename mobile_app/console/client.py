@@ -35,10 +35,13 @@ from mobile_app.api.answers import Answer, Call, no_answer
 from mobile_app.api.errors import ApiClientError, AuthExpired
 from mobile_app.api.over_httpx import NO_ANSWER, answer_of, request_args
 from shared_billing.api_models import (
+    AuditOut,
+    AuditQuery,
     BillOut,
     BlockIn,
     BlockOut,
     BulkResult,
+    ChainCheck,
     ClockOut,
     ImportJobOut,
     MembershipEnd,
@@ -293,6 +296,12 @@ class AdminClient(BillingClient):
 
     async def user_page(self, q: str | None, limit: int, offset: int, role: Role | None = None) -> Page[UserOut]:
         return await self._send(endpoints.user_page(q, limit, offset, role=role))
+
+    async def audit_page(self, query: AuditQuery) -> Page[AuditOut]:
+        return await self._send(endpoints.audit_page(query))
+
+    async def audit_check(self) -> ChainCheck:
+        return await self._send(endpoints.audit_check())
 
     async def tariff_page(self, q: str | None, limit: int, offset: int) -> Page[TariffOut]:
         return await self._send(endpoints.tariff_page(q, limit, offset))

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session, col, select
 
 from sync_server.audit import GENESIS, AuditSealer, SealRefused, chain_key, head_mac, seal_pending, verify_chain
-from sync_server.models import AuditChainHead, AuditEvent
+from sync_server.models import AuditChainHead, AuditEvent, User
 from tests.sync_server.factories import auth, meters_by_unit, push, reading
 from tests.sync_server.test_bill_runs import _issued_block_b
 
@@ -80,7 +80,9 @@ def test_audit_chain_is_intact_after_pushes_reviews_bills_and_payments(client: T
     assert check["problem"] is None
     assert check["sealed"] == check["checked"] == check["head_seq"] == total >= 8
     assert check["unsealed"] == 0
-    actions = {e["action"] for e in client.get("/api/audit/events?limit=500", headers=auth(client, "admin")).json()}
+    actions = {
+        e["action"] for e in client.get("/api/audit/events?limit=500", headers=auth(client, "admin")).json()["items"]
+    }
     assert {"sync.push", "reading.approved", "billrun.started", "billrun.done", "bill.issued"} <= actions
 
 
@@ -257,3 +259,44 @@ def test_an_old_head_record_replayed_is_detected_and_not_sealed_onto(client: Tes
         session.commit()
     with pytest.raises(SealRefused):
         seal_pending(engine, key)
+
+
+def test_the_audit_log_pages_and_filters_by_object_actor_and_day(client: TestClient) -> None:
+    engine = _engine(client)
+    tz = client.app.state.context.settings.tz  # type: ignore[attr-defined]
+    with Session(engine) as session:
+        admin_id = session.exec(select(User.id).where(User.username == "admin")).one()
+        # Either side of midnight in the society's zone: 23:30 on the 19th and 00:30 on the 20th, India time.
+        for number, local in enumerate((datetime(2025, 11, 19, 23, 30), datetime(2025, 11, 20, 0, 30))):
+            session.add(
+                AuditEvent(
+                    at=local.replace(tzinfo=tz).astimezone(UTC),
+                    actor_id=admin_id,
+                    action="t.night",
+                    entity="widget",
+                    entity_id=str(number),
+                )
+            )
+        session.commit()
+    admin = auth(client, "admin")
+
+    def listed(**params: Any) -> dict[str, Any]:
+        answer = client.get("/api/audit/events", params=params, headers=admin)
+        assert answer.status_code == 200, answer.text
+        page: dict[str, Any] = answer.json()
+        return page
+
+    everything = listed(limit=1000)
+    assert everything["total"] == len(everything["items"]) >= 2
+    assert [event["id"] for event in everything["items"]] == sorted(
+        (e["id"] for e in everything["items"]), reverse=True
+    )
+    widgets = listed(entity="widget")
+    assert (widgets["total"], {e["actor"] for e in widgets["items"]}) == (2, {"admin"})
+    assert [e["entity_id"] for e in listed(entity="widget", since="2025-11-20")["items"]] == ["1"]
+    assert [e["entity_id"] for e in listed(entity="widget", until="2025-11-19")["items"]] == ["0"]
+    assert listed(entity="widget", entity_id="1", actor_id=admin_id)["total"] == 1
+    assert listed(entity="widget", limit=1, offset=1)["items"][0]["entity_id"] == "0"
+    assert client.get("/api/audit/events", params={"actr": 1}, headers=admin).status_code == 422
+    assert client.get("/api/audit/events", params={"since": "20-11-2025"}, headers=admin).status_code == 422
+    assert client.get("/api/audit/events", headers=auth(client, "supervisor")).status_code == 403

@@ -67,7 +67,7 @@ def test_four_concurrent_pushers_leave_an_intact_chain_that_the_server_seals(liv
 
     admin = live_server.login("admin")
     with live_server.client(admin) as http:
-        events = http.get("/api/audit/events", params={"limit": 1000}).json()
+        events = http.get("/api/audit/events", params={"limit": 1000}).json()["items"]
         check = http.get("/api/audit/verify").json()
     assert sum(1 for event in events if event["action"] == "sync.push") == PUSHERS * PUSHES_EACH
     assert check["intact"] is True, check

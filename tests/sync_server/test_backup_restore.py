@@ -525,7 +525,8 @@ def _state(live: LiveServer, photo: str) -> dict[str, Any]:
                 page.extract_text() for page in PdfReader(io.BytesIO(document.content)).pages
             )
         events = [
-            (e["id"], e["action"], e["entity_id"]) for e in http.get("/api/audit/events", params={"limit": 1000}).json()
+            (e["id"], e["action"], e["entity_id"])
+            for e in http.get("/api/audit/events", params={"limit": 1000}).json()["items"]
         ]
     with live.client(live.login("supervisor")) as http:
         picture = http.get(f"/api/photos/{photo}")

@@ -239,7 +239,7 @@ def test_admin_lists_and_changes_a_schedule(client: TestClient) -> None:
     assert answer.status_code == 200, answer.text
     # 5 December 2025, 06:00 in India (the pinned "now" is 20 November).
     assert answer.json()["next_run_at"] == "2025-12-05T00:30:00Z"
-    events = client.get("/api/audit/events", params={"action": "schedule.changed"}, headers=admin).json()
+    events = client.get("/api/audit/events", params={"action": "schedule.changed"}, headers=admin).json()["items"]
     assert events[-1]["entity_id"] == BILL_RUNS_JOB
     assert events[-1]["reason"] == "after the meter readers' week"
 
