@@ -50,6 +50,7 @@ def test_admin_reads_the_audit_log_by_object_actor_and_day(server: Server) -> No
         driver.session.apply_patch(driver.find("audit_actor")._i, {"value": str(supervisor.id)})
         await driver.type_text("audit_since", today.isoformat())
         await driver.click("audit_show")
+
         def only_the_supervisors_readings() -> bool:
             lines = _events(driver)
             return bool(lines) and all(" · supervisor · " in line and " · reading " in line for line in lines)
