@@ -210,7 +210,7 @@ def test_offline_reading_reaches_approval_and_bill(tmp_path: Path) -> None:
                 _eventually(lambda: _visible(console, "1 reading waiting"), 30, "the review queue")
                 _eventually(lambda: _visible(console, "consumption 77 units"), 15, "the reading's facts")
                 wait_settled_screenshot(console, shots / "5-review-queue.png")
-                console.get_by_role("button", name="Approve").click()
+                console.get_by_role("button", name="Approve", exact=True).click()
                 _eventually(lambda: _visible(console, "Nothing waiting for review"), 20, "the approval")
 
                 console.get_by_role("button", name="Sign out").click()
