@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from decimal import Decimal
-from enum import StrEnum
 from typing import Annotated, Any, Generic, Literal, TypeVar
 from uuid import UUID
 
@@ -58,6 +57,7 @@ from shared_billing.protocol import (
     PreviousReading,
     ReadingStatus,
     ReadType,
+    ReviewSort,
     Role,
     RunStatus,
     ScheduleCadence,
@@ -122,7 +122,6 @@ __all__ = [
     "ReviewPageLimit",
     "ReviewQuery",
     "ReviewReplacement",
-    "ReviewSort",
     "RouteMove",
     "RouteMoved",
     "RouteOrder",
@@ -347,15 +346,6 @@ class ReviewItem(BaseModel):
     window: ExpectedRange | None = None  # None: too little history to judge
     same_period: list[PeriodRead] = []  # the meter's other readings in this period, oldest first
     clean: bool = False  # what bulk approval takes: a value, no flag, its photo in, no replacement reported
-
-
-class ReviewSort(StrEnum):
-    """Orders of the review list; each ends on the reading's server sequence, so pages never overlap."""
-
-    OLDEST = "oldest"  # by capture time: the day's walk in order
-    NEWEST = "newest"
-    UNIT = "unit"  # by block, then unit or meter label
-    FLAGGED = "flagged"  # most flags first
 
 
 #: A review page's size: up to 500 readings, so a supervisor can scan a whole block's cards.

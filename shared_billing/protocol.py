@@ -84,6 +84,7 @@ __all__ = [
     "ReadingV2",
     "RegisterText",
     "Replacement",
+    "ReviewSort",
     "Role",
     "RunStatus",
     "ScheduleCadence",
@@ -183,6 +184,15 @@ class BillStatus(StrEnum):
     PARTLY_PAID = "partly_paid"
     PAID = "paid"
     OVERDUE = "overdue"
+
+
+class ReviewSort(StrEnum):
+    """Orders of the review list; each ends on the reading's server sequence, so pages never overlap."""
+
+    OLDEST = "oldest"  # by capture time: the day's walk in order
+    NEWEST = "newest"
+    UNIT = "unit"  # by block, then unit or meter label
+    FLAGGED = "flagged"  # most flags first
 
 
 class RunStatus(StrEnum):

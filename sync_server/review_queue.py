@@ -18,7 +18,8 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.sql import Select
 from sqlmodel import Session, col
 
-from shared_billing.api_models import Facet, ReviewFacets, ReviewFilter, ReviewSort
+from shared_billing.api_models import Facet, ReviewFacets, ReviewFilter
+from shared_billing.protocol import ReviewSort
 from sync_server.api.paging import count_of, matching
 from sync_server.models import Block, Meter, Photo, Reading, ReadingFlagRecord, ReadingStatus, Unit, User
 from sync_server.problems import Problem

@@ -23,8 +23,9 @@ from mobile_app.console.photo_zoom import PhotoZoom
 from mobile_app.console.review_card import fact_lines, flag_words, picture
 from mobile_app.i18n import N_, _, ngettext
 from mobile_app.ui.common import indian_number, mounted_page, push_update, show_message, title
-from shared_billing.api_models import ReviewFacets, ReviewFilter, ReviewItem, ReviewPage, ReviewQuery, ReviewSort
+from shared_billing.api_models import ReviewFacets, ReviewFilter, ReviewItem, ReviewPage, ReviewQuery
 from shared_billing.checks import ReadingFlag
+from shared_billing.protocol import ReviewSort
 
 __all__ = ["PAGE_SIZE", "ReviewView", "parse_due"]
 

@@ -23,6 +23,7 @@ from shared_billing.protocol import BillStatus, NoteKind, PaymentMode, ReadingSt
 OPEN_VALUED = {
     ("Health", "status"),  # "ok"; the 503 report says "unavailable" in its details
     ("TokenPair", "token_type"),  # OAuth's "bearer"
+    ("ReviewFacets", "flags"),  # Facet objects (a flag's code, words and count), not flag values
 }
 ENUM_NAMES = ("status", "mode", "kind", "role", "category", "read_type", "skip_reason", "flags")
 
@@ -31,7 +32,11 @@ def _models() -> list[type[BaseModel]]:
     return [
         cls
         for _, cls in inspect.getmembers(api_models, inspect.isclass)
-        if issubclass(cls, BaseModel) and cls.__module__ == api_models.__name__
+        if issubclass(cls, BaseModel)
+        and cls.__module__ == api_models.__name__
+        # A generic parametrised at module level (Page[ReviewItem], ReviewPage's base) is set in the module by
+        # pydantic under that name: a form of Page, not a model of its own.
+        and not cls.__pydantic_generic_metadata__["origin"]
     ]
 
 
