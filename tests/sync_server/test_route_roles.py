@@ -35,6 +35,8 @@ _PLACEHOLDERS = {
     "kind": "master",
     "job_id": "999999",
     "name": "daily-backup",
+    "dataset": "bills",
+    "sheet_format": "csv",
 }
 
 
