@@ -21,7 +21,7 @@ from sqlmodel import Session, col
 
 from sync_server.models import Bill, Block, LedgerEntry, Meter, Payment, Reading, Unit, User
 
-__all__ = ["Dataset", "Table", "month_days", "table"]
+__all__ = ["Dataset", "Table", "month_days", "month_payments", "table"]
 
 _BATCH = 500  # rows fetched at a time
 
@@ -116,7 +116,9 @@ def _bills(engine: Engine, period: str, block_id: int | None, tz: ZoneInfo) -> R
     return header, rows
 
 
-def _payments(engine: Engine, period: str, block_id: int | None, tz: ZoneInfo) -> Rows:
+def month_payments(period: str, block_id: int | None) -> Any:
+    """``SELECT payment, block code, unit code, bill number`` of the payments made in the period's month (and the
+    block), by day paid: the payments sheet's and the Tally receipts' one query."""
     first, after = month_days(period)
     payments = (
         select(Payment, col(Block.code), col(Unit.code), col(Bill.bill_number))
@@ -126,8 +128,11 @@ def _payments(engine: Engine, period: str, block_id: int | None, tz: ZoneInfo) -
         .where(col(Payment.paid_on) >= first, col(Payment.paid_on) < after)
         .order_by(col(Payment.paid_on), col(Payment.id))
     )
-    if block_id is not None:
-        payments = payments.where(col(Unit.block_id) == block_id)
+    return payments if block_id is None else payments.where(col(Unit.block_id) == block_id)
+
+
+def _payments(engine: Engine, period: str, block_id: int | None, tz: ZoneInfo) -> Rows:
+    payments = month_payments(period, block_id)
     header = ("payment", "paid on", "block", "unit", "bill number", "mode", "reference", "amount")
     rows = (
         (p.id, p.paid_on, block, unit, number, str(p.mode), p.reference, p.amount)

@@ -6,9 +6,9 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from sync_server.exports.tables import month_days
+from sync_server.exports.tables import month_payments
 from sync_server.exports.tally import ReceiptVoucher, SalesVoucher
-from sync_server.models import Bill, BillStatus, Payment, PaymentMode, Unit
+from sync_server.models import Bill, BillStatus, PaymentMode, Unit
 
 __all__ = ["month_vouchers"]
 
@@ -24,17 +24,8 @@ def month_vouchers(
         .where(col(Bill.period) == period, col(Bill.status) != BillStatus.DRAFT, col(Bill.bill_number).is_not(None))
         .order_by(col(Bill.bill_number))
     )
-    first, after = month_days(period)
-    payments = (
-        select(Payment, Unit.code, Bill.bill_number)
-        .join(Unit, col(Unit.id) == col(Payment.unit_id))
-        .outerjoin(Bill, col(Bill.id) == col(Payment.bill_id))
-        .where(col(Payment.paid_on) >= first, col(Payment.paid_on) < after)
-        .order_by(col(Payment.paid_on), col(Payment.id))
-    )
     if block_id is not None:
         bills = bills.where(col(Unit.block_id) == block_id)
-        payments = payments.where(col(Unit.block_id) == block_id)
     sales = [
         SalesVoucher(
             number=bill.bill_number or "",
@@ -56,6 +47,6 @@ def month_vouchers(
             + (f" {payment.reference}" if payment.reference else "")
             + (f" against bill {number}" if number else ""),
         )
-        for payment, unit, number in session.exec(payments).all()
+        for payment, _block, unit, number in session.execute(month_payments(period, block_id)).all()
     ]
     return sales, receipts

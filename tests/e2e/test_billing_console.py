@@ -28,45 +28,46 @@ from tests.support.browser import first_page, free_port, launch_browser, wait_se
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def _read_and_approve_b17(base: str) -> None:
-    """The walk-through's reading over the API, so block B's four motor flats can all be billed."""
+def api_login(base: str, name: str) -> dict[str, str]:
+    """The Authorization header of ``name`` signed in over the API (``base``: the server's ``…/api``)."""
+    body = {"username": name, "password": PASSWORD, "device_id": "e2e"}
+    return {"Authorization": "Bearer " + httpx.post(f"{base}/auth/login", json=body).json()["access_token"]}
 
-    def login(name: str) -> dict[str, str]:
-        body = {"username": name, "password": PASSWORD, "device_id": "e2e"}
-        return {"Authorization": "Bearer " + httpx.post(f"{base}/auth/login", json=body).json()["access_token"]}
 
-    engineer = login("engineer1")
+def push_b17_with_photo(base: str, photo: bytes, captured_at: str) -> str:
+    """engineer1 pushes the walk-through reading of 5BHK-B17-FF (previous + 77) with ``photo``, over the API; the
+    reading's uuid."""
+    engineer = api_login(base, "engineer1")
     meter = next(
         m for m in httpx.get(f"{base}/sync/pull", headers=engineer).json()["meters"] if m["unit_code"] == "5BHK-B17-FF"
     )
-    buffer = io.BytesIO()
-    Image.new("RGB", (640, 480), (80, 80, 80)).save(buffer, "JPEG")
-    photo = buffer.getvalue()
     digest = hashlib.sha256(photo).hexdigest()
-    now = datetime.now(UTC).isoformat()
     reading_id = str(uuid.uuid4())
     item = {
         "uuid": reading_id,
         "meter_id": meter["meter_id"],
         "read_type": "actual",
         "value": str(int(meter["previous"]["value"]) + 77),
-        "captured_at": now,
+        "captured_at": captured_at,
         "gps_lat": meter["lat"],
         "gps_lon": meter["lon"],
         "gps_accuracy_m": 5.0,
         "photo_sha256": digest,
     }
-    pushed = httpx.post(
-        f"{base}/sync/push", headers=engineer, json={"device_id": "e2e", "sent_at": now, "readings": [item]}
-    )
-    assert pushed.json()["results"][0]["outcome"] == "stored"
-    assert (
-        httpx.put(
-            f"{base}/photos/{digest}", content=photo, headers=engineer | {"Content-Type": "image/jpeg"}
-        ).status_code
-        == 201
-    )
-    assert httpx.post(f"{base}/review/readings/{reading_id}/approve", headers=login("supervisor")).is_success
+    body = {"device_id": "e2e", "sent_at": captured_at, "readings": [item]}
+    pushed = httpx.post(f"{base}/sync/push", headers=engineer, json=body)
+    assert pushed.json()["results"][0]["outcome"] == "stored", pushed.text
+    stored = httpx.put(f"{base}/photos/{digest}", content=photo, headers=engineer | {"Content-Type": "image/jpeg"})
+    assert stored.status_code == 201, stored.text
+    return reading_id
+
+
+def _read_and_approve_b17(base: str) -> None:
+    """The walk-through's reading over the API, so block B's four motor flats can all be billed."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (640, 480), (80, 80, 80)).save(buffer, "JPEG")
+    reading_id = push_b17_with_photo(base, buffer.getvalue(), datetime.now(UTC).isoformat())
+    assert httpx.post(f"{base}/review/readings/{reading_id}/approve", headers=api_login(base, "supervisor")).is_success
 
 
 def test_bill_run_payment_and_pdf_in_the_console(tmp_path: Path) -> None:

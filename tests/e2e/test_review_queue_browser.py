@@ -8,18 +8,15 @@ are written into docs/ as well. The server's clock is pinned (FIELDMETER_NOW), s
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import re
 import shutil
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
-import httpx
 import pytest
 from PIL import Image, ImageDraw
 from playwright.sync_api import Page, sync_playwright
@@ -28,7 +25,8 @@ from sqlmodel import Session, select
 
 from sync_server.db import create_db_engine
 from sync_server.models import Reading, ReadingStatus, User
-from tests.e2e.test_offline_reading_to_bill import FIELDMETER, PASSWORD, _eventually, _sign_in, _visible
+from tests.e2e.test_billing_console import push_b17_with_photo
+from tests.e2e.test_offline_reading_to_bill import FIELDMETER, _eventually, _sign_in, _visible
 from tests.support.browser import (
     ServerProcess,
     first_page,
@@ -72,40 +70,6 @@ def _meter_photo() -> bytes:
     return buffer.getvalue()
 
 
-def _push_photographed(api: str) -> str:
-    """engineer1 pushes a reading of the walk-through flat with its photo, over the API."""
-
-    def login(name: str) -> dict[str, str]:
-        body = {"username": name, "password": PASSWORD, "device_id": "e2e"}
-        return {"Authorization": "Bearer " + httpx.post(f"{api}/auth/login", json=body).json()["access_token"]}
-
-    engineer = login("engineer1")
-    meter = next(
-        m for m in httpx.get(f"{api}/sync/pull", headers=engineer).json()["meters"] if m["unit_code"] == "5BHK-B17-FF"
-    )
-    photo = _meter_photo()
-    digest = hashlib.sha256(photo).hexdigest()
-    reading_id = str(uuid.uuid4())
-    item = {
-        "uuid": reading_id,
-        "meter_id": meter["meter_id"],
-        "read_type": "actual",
-        "value": str(int(meter["previous"]["value"]) + 77),
-        "captured_at": NOW,
-        "gps_lat": meter["lat"],
-        "gps_lon": meter["lon"],
-        "gps_accuracy_m": 5.0,
-        "photo_sha256": digest,
-    }
-    pushed = httpx.post(
-        f"{api}/sync/push", headers=engineer, json={"device_id": "e2e", "sent_at": NOW, "readings": [item]}
-    )
-    assert pushed.json()["results"][0]["outcome"] == "stored", pushed.text
-    stored = httpx.put(f"{api}/photos/{digest}", content=photo, headers=engineer | {"Content-Type": "image/jpeg"})
-    assert stored.status_code == 201, stored.text
-    return reading_id
-
-
 def _counts(database: str) -> tuple[int, int]:
     """Submitted and approved readings in the server's database."""
     engine = create_db_engine(database)
@@ -146,7 +110,7 @@ def test_filter_zoom_keyboard_approvals_and_bulk_approval_in_chromium(tmp_path: 
                 ).one()
         finally:
             engine.dispose()
-        _push_photographed(f"{url}api")
+        push_b17_with_photo(f"{url}api", _meter_photo(), NOW)
         theirs += 1
         waiting, approved_before = _counts(database)
         assert waiting == SEEDED + 1

@@ -1,16 +1,13 @@
 """Submitted readings in bulk for review tests and benchmarks, written straight to the database (a push of 1,000
-readings would test the push), and a counter of the SQL statements a piece of code runs."""
+readings would test the push)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from sync_server.models import (
@@ -26,7 +23,7 @@ from sync_server.models import (
 )
 from sync_server.readings_query import last_approved
 
-__all__ = ["FLAGS", "statements", "submit_readings"]
+__all__ = ["FLAGS", "submit_readings"]
 
 FLAGS = (ReadingFlag.GPS_FAR, ReadingFlag.CLOCK_DRIFT, ReadingFlag.BELOW_PREVIOUS)
 
@@ -75,18 +72,3 @@ def submit_readings(engine: Engine, count: int, *, start: int, now: datetime, pe
             if index % 200 == 199:
                 session.flush()
         session.commit()
-
-
-@contextmanager
-def statements(engine: Engine) -> Iterator[list[str]]:
-    """The SQL statements run on ``engine`` inside the block."""
-    seen: list[str] = []
-
-    def count(*args: Any) -> None:
-        seen.append(args[2])
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)

@@ -4,19 +4,17 @@ and billing (shared_billing.consumption.meter_consumption)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from sync_server.models import Meter, Reading, ReadingSource, ReadingStatus, ReadType
 from sync_server.readings_query import last_approved, last_approved_batch
+from tests.support.statements import statements
 from tests.sync_server.factories import NOW, auth, jpeg_bytes, meters_by_unit, push, reading, sha256
 
 
@@ -38,20 +36,6 @@ def _approved(meter_id: int, value: str, at: datetime, status: ReadingStatus = R
         source=ReadingSource.IMPORT,
         status=status,
     )
-
-
-@contextmanager
-def _statements(engine: Engine) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def count(*args: Any) -> None:
-        seen.append(args[2])
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def test_the_previous_reading_is_the_newest_approved_with_a_value_before_t_ties_by_server_sequence(
@@ -81,9 +65,9 @@ def test_the_previous_reading_is_the_newest_approved_with_a_value_before_t_ties_
             (first, t0 - timedelta(days=90)),  # nothing before
             (second, t0),
         ]
-        with _statements(engine) as statements:
+        with statements(engine) as seen:
             batch = last_approved_batch(session, keys)
-        assert len(statements) == 1  # every key in one statement
+        assert len(seen) == 1  # every key in one statement
         assert {key: found.value_text for key, found in batch.items()} == {
             (first, t0): "151",
             (first, t0 - timedelta(days=30)): "100",

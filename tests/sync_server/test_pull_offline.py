@@ -6,15 +6,12 @@ next delta pull after a push or a decision. A full pull costs the same statement
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
-from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -28,6 +25,7 @@ from sync_server.models import Block, Meter, Reading, ReadingFlag, ReadingFlagRe
 from sync_server.periods import period_of
 from sync_server.pull import pull_for
 from sync_server.review import due_date
+from tests.support.statements import statements
 from tests.sync_server.factories import NOW, auth, meters_by_unit, push, reading
 
 TZ = ZoneInfo("Asia/Kolkata")
@@ -204,20 +202,6 @@ def test_a_due_date_before_today_is_refused(client: TestClient) -> None:
 # --- Statements: a full pull costs the same for 10 meters as for 200 ---
 
 
-@contextmanager
-def _statements(engine: Engine) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def count(*args: Any) -> None:
-        seen.append(args[2])
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-
-
 def _route(session: Session, name: str, meters: int) -> User:
     """An engineer with ``meters`` meters, each with three approved reads and one this period, some flagged."""
     engineer = User(username=name, full_name=name, role=Role.ENGINEER, password_hash="x", created_at=NOW)
@@ -254,7 +238,7 @@ def test_a_full_pull_costs_the_same_statements_for_10_and_200_meters(client: Tes
         with Session(engine) as session:
             for meters in (10, 200):
                 engineer = _route(session, f"route{meters}", meters)
-                with _statements(engine) as seen:
+                with statements(engine) as seen:
                     pulled = pull_for(session, engineer, 0, NOW, tz=TZ)
                 counts[meters] = len(seen)
                 assert len(pulled.meters) == meters

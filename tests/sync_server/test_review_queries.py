@@ -16,8 +16,9 @@ from sync_server.db import create_db_engine
 from sync_server.models import Block, Meter, Reading, ReadingFlagRecord, Unit
 from sync_server.readings_query import last_approved
 from sync_server.review import photo_pending
+from tests.support.statements import statements
 from tests.sync_server.factories import NOW, auth
-from tests.sync_server.review_seed import statements, submit_readings
+from tests.sync_server.review_seed import submit_readings
 
 _submit = partial(submit_readings, now=NOW, period="2025-11")
 

@@ -21,8 +21,9 @@ from sync_server.api.routes.review import list_readings
 from sync_server.db import create_db_engine
 from sync_server.models import AuditEvent, Meter, Reading, ReadingStatus, SyncEvent, SyncEventKind, User
 from sync_server.review import SAME_PERIOD_SHOWN
+from tests.support.statements import statements
 from tests.sync_server.factories import NOW, auth
-from tests.sync_server.review_seed import FLAGS, statements, submit_readings
+from tests.sync_server.review_seed import FLAGS, submit_readings
 
 PERIOD = "2025-11"
 
