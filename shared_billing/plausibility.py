@@ -28,12 +28,14 @@ from shared_billing.consumption import MeterRegister, RegisterKind, is_plausible
 from shared_billing.protocol import UsageWindow
 
 __all__ = [
+    "AT_EXPECTED_SHARE",
     "DAILY_ALLOWANCE",
     "HIGH_FACTOR",
     "LOW_FACTOR",
     "SPREAD",
     "ExpectedWindow",
     "Usage",
+    "at_expected",
     "expected_window",
     "outside_window",
     "rollover_offered",
@@ -166,6 +168,19 @@ def expected_window(usage: Usage, at: datetime, *, register: MeterRegister) -> E
         days=days,
         daily_use=usage.daily_use,
     )
+
+
+#: How close to the expected value a read "lands on" it: this share of the use the window expected, at least one
+#: register step. A real dial lands there now and then; an engineer whose reads land there far more often than the
+#: others' is likely typing the value the phone expected instead of the one on the dial (the engineers' report).
+AT_EXPECTED_SHARE = Decimal("0.02")
+
+
+def at_expected(value: Decimal, window: ExpectedWindow, *, register: MeterRegister) -> bool:
+    """Whether ``value`` lands on the window's expected value (``AT_EXPECTED_SHARE``)."""
+    step = Decimal(1).scaleb(-register.decimals)
+    tolerance = max(step, window.daily_use * window.days * AT_EXPECTED_SHARE)
+    return abs(value - window.expected) <= tolerance
 
 
 def outside_window(value: Decimal, window: ExpectedWindow) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-__all__ = ["financial_year", "period_bounds", "period_of", "previous_period"]
+__all__ = ["financial_year", "month_days", "period_bounds", "period_of", "periods_ending", "previous_period"]
 
 
 def period_of(moment: datetime, tz: ZoneInfo) -> str:
@@ -24,6 +24,20 @@ def period_bounds(period: str, tz: ZoneInfo) -> tuple[datetime, datetime]:
 def previous_period(period: str) -> str:
     first = date.fromisoformat(period + "-01")
     return (first - timedelta(days=1)).strftime("%Y-%m")
+
+
+def periods_ending(period: str, count: int) -> list[str]:
+    """The ``count`` periods up to and including ``period``, oldest first."""
+    periods = [period]
+    while len(periods) < count:
+        periods.append(previous_period(periods[-1]))
+    return periods[::-1]
+
+
+def month_days(period: str) -> tuple[date, date]:
+    """The first day of the period's month and the first of the next."""
+    first = date.fromisoformat(f"{period}-01")
+    return first, (first + timedelta(days=32)).replace(day=1)
 
 
 def financial_year(period: str) -> str:

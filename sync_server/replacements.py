@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from shared_billing.consumption import MeterRegister, meter_consumption
+from shared_billing.consumption import meter_consumption
 from shared_billing.errors import BillingError
 from shared_billing.protocol import LATEST, Replacement
 from shared_billing.readings import format_register_value, parse_register_value
@@ -78,10 +78,6 @@ class _When:
     previous_before: datetime
 
 
-def _register(meter: Meter) -> MeterRegister:
-    return MeterRegister(dials=meter.dials, decimals=meter.decimals, multiplier=meter.multiplier)
-
-
 def _parse(text: str, meter: Meter, field: str) -> Decimal:
     """A register value read at ``meter``'s dials and decimals; 422 naming the request's ``field``."""
     try:
@@ -94,7 +90,7 @@ def _runs_forward(meter: Meter, earlier: Decimal, later: Decimal, field: str) ->
     """409 ``reading.below_previous`` naming ``field`` unless ``later`` follows ``earlier`` on the meter (at most
     one plausible rollover: the billing rule, shared_billing.consumption)."""
     try:
-        meter_consumption(_register(meter), earlier, later)
+        meter_consumption(meter.register(), earlier, later)
     except BillingError as error:
         raise Problem(error.code, f"{field}: {error.message}", {**error.details, "field": field}) from error
 

@@ -14,6 +14,7 @@ from sqlalchemy import Integer, String, Uuid, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from shared_billing.plausibility import ExpectedWindow, expected_window, usage_from_history
 from sync_server.events import record_events, record_meter_events
 from sync_server.models import (
     AuditEvent,
@@ -44,12 +45,21 @@ __all__ = [
     "decide",
     "due_date",
     "engineer_names",
+    "expected_at",
     "get_reading",
     "photo_pending",
     "record_decision",
     "record_decision_events",
     "review_facts",
 ]
+
+
+def expected_at(meter: Meter, history: Sequence[PreviousRow], at: datetime) -> ExpectedWindow | None:
+    """The values the meter's approved history (newest first or any order) expected at ``at``: the function the
+    phone and the push judge with. None when the history is too short to say."""
+    register = meter.register()
+    usage = usage_from_history([(row.captured_at, row.value) for row in history], register=register)
+    return None if usage is None else expected_window(usage, at, register=register)
 
 
 def _photo_missing(reading: Reading, stored: Collection[str]) -> bool:

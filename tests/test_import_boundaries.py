@@ -1,7 +1,7 @@
 """The package boundaries of docs/architecture.md ("Parts and their boundaries"), enforced on the AST.
 
 - ``shared_billing`` is pure: the standard library only (pydantic only in the wire modules: ``protocol``,
-  ``api_models`` and ``api_types``; geopy only in ``checks``); never flet, httpx, fastapi, sqlmodel, sqlalchemy,
+  ``api_models``, ``api_types`` and ``report_models``; geopy only in ``checks``); never flet, httpx, fastapi, sqlmodel, sqlalchemy,
   mobile_app or sync_server.
 - ``mobile_app`` never imports sync_server or fastapi.
 - ``mobile_app.api``, ``.store``, ``.sync``, ``.capture``, ``.reading_states`` and ``.field_service`` never import
@@ -42,7 +42,12 @@ CYCLE_FREE = ("sync_server", "mobile_app")
 
 STDLIB = frozenset(sys.stdlib_module_names) | {"__future__"}
 # The wire's models and bounds: the sync protocol, the HTTP API's models and its bounded field types.
-WIRE_MODULES = ("shared_billing.protocol", "shared_billing.api_models", "shared_billing.api_types")
+WIRE_MODULES = (
+    "shared_billing.protocol",
+    "shared_billing.api_models",
+    "shared_billing.api_types",
+    "shared_billing.report_models",
+)
 WIRE_EXTRA = ("pydantic", "pydantic_core")
 GEO_MODULE = "shared_billing.checks"  # the GPS verdict: geopy is pure maths, no I/O
 GEO_EXTRA = ("geopy",)

@@ -17,6 +17,7 @@ from sync_server.api.routes import (
     photos,
     premises,
     replacements,
+    reports,
     review,
     schedules,
     sync,
@@ -46,6 +47,7 @@ for module in (
     imports,
     schedules,
     exports,
+    reports,
 ):
     api_router.include_router(module.router)
 api_router.include_router(users.router)

@@ -21,7 +21,7 @@ from sqlmodel import Session, col, or_, select
 
 from shared_billing.bill_lines import BillLine, tariff_charges
 from shared_billing.billing import BillResult, SharedMeterUse, compute_bill
-from shared_billing.consumption import MeterRegister, meter_consumption, replacement_consumption
+from shared_billing.consumption import meter_consumption, replacement_consumption
 from shared_billing.errors import BillingError
 from shared_billing.estimates import BilledEstimate, true_up
 from shared_billing.periods import BillingPeriod, DaySpan
@@ -122,7 +122,7 @@ def _consumption(session: Session, meter: Meter, current: Reading, previous: Rea
         previous = previous_approved(session, meter.id, current.period)
     if previous is None or previous.value is None:
         raise Problem("bill.no_previous_reading", f"Meter {meter.number} has no approved reading before")
-    register = MeterRegister(dials=meter.dials, decimals=meter.decimals, multiplier=meter.multiplier)
+    register = meter.register()
     try:
         # At most one rollover, and only when plausible (docs/domain.md "Rollover"); any other drop is refused.
         found = meter_consumption(register, previous.value, current.value)
@@ -133,10 +133,6 @@ def _consumption(session: Session, meter: Meter, current: Reading, previous: Rea
             {"previous": previous.value_text, "current": current.value_text},
         ) from error
     return MeterConsumption(found.units, current, previous, found.explanation if found.rollover else ())
-
-
-def _register(meter: Meter) -> MeterRegister:
-    return MeterRegister(dials=meter.dials, decimals=meter.decimals, multiplier=meter.multiplier)
 
 
 def _replacement_consumption(
@@ -153,7 +149,7 @@ def _replacement_consumption(
         raise Problem("bill.no_previous_reading", f"Meter {old.number} has no approved reading before")
     try:
         found = replacement_consumption(
-            _register(old), previous.value, replaced.old_final, _register(new), replaced.new_initial, current.value
+            old.register(), previous.value, replaced.old_final, new.register(), replaced.new_initial, current.value
         )
     except BillingError as error:  # BelowPrevious: a drop on either meter that is no plausible rollover
         raise Problem(
@@ -410,7 +406,7 @@ def read_late(session: Session, meter: Meter, base: Reading, estimates: list[Bil
     re-rates such a month on exactly that. A link the meter cannot explain (a drop) is left to the by-days
     split."""
     assert meter.id is not None
-    register = MeterRegister(dials=meter.dials, decimals=meter.decimals, multiplier=meter.multiplier)
+    register = meter.register()
     boundary = base.value
     known: list[Decimal | None] = []
     for bill in estimates:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,8 +20,9 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
 from sync_server.models import Bill, Block, LedgerEntry, Meter, Payment, Reading, Unit, User
+from sync_server.periods import month_days
 
-__all__ = ["Dataset", "Table", "month_days", "month_payments", "table"]
+__all__ = ["Dataset", "Table", "month_payments", "table"]
 
 _BATCH = 500  # rows fetched at a time
 
@@ -41,12 +42,6 @@ class Table:
     name: str
     header: tuple[str, ...]
     rows: Iterator[tuple[Cell, ...]]
-
-
-def month_days(period: str) -> tuple[date, date]:
-    """The first day of the period's month and the first of the next."""
-    first = date.fromisoformat(f"{period}-01")
-    return first, (first + timedelta(days=32)).replace(day=1)
 
 
 def _local(moment: datetime | None, tz: ZoneInfo) -> str | None:

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from sqlmodel import Field, SQLModel
 
+from shared_billing.consumption import MeterRegister
 from shared_billing.protocol import MeterKind, MeterStatus, UnitCategory
 from sync_server.db_types import ExactDecimal, Money, StrEnumColumn, Units, UTCDateTime
 
@@ -50,6 +51,10 @@ class Meter(SQLModel, table=True):
     lon: float | None = None
     install_date: date | None = None  # the society's calendar date
     status: MeterStatus = Field(default=MeterStatus.ACTIVE, sa_type=StrEnumColumn(MeterStatus, 8))
+
+    def register(self) -> MeterRegister:
+        """The register the shared rules read: its dials, decimals and multiplying factor."""
+        return MeterRegister(dials=self.dials, decimals=self.decimals, multiplier=self.multiplier)
 
 
 class SharedMeterMember(SQLModel, table=True):

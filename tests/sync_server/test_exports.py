@@ -16,7 +16,8 @@ from openpyxl import load_workbook
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from sync_server.exports.tables import Table, month_days
+from sync_server.exports.tables import Table
+from sync_server.periods import month_days
 from sync_server.exports.writers import csv_chunks
 from sync_server.models import Bill, BillStatus, LedgerEntry, Payment, Reading
 from tests.sync_server.factories import NOW, auth

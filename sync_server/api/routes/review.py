@@ -20,14 +20,13 @@ from shared_billing.api_models import (
     ReviewQuery,
     ReviewReplacement,
 )
-from shared_billing.consumption import MeterRegister, meter_consumption
+from shared_billing.consumption import meter_consumption
 from shared_billing.errors import BillingError
-from shared_billing.plausibility import expected_window, usage_from_history
 from shared_billing.readings import format_quantity
 from sync_server.deps import ContextDep, CurrentUser, NowDep, SessionDep, access
 from sync_server.models import Meter, Reading, ReadingStatus, Role
 from sync_server.readings_query import PreviousRow, as_previous_readings
-from sync_server.review import ReviewFacts, decide, due_date, get_reading, review_facts
+from sync_server.review import ReviewFacts, decide, due_date, expected_at, get_reading, review_facts
 from sync_server.review_queue import approve_clean, review_facets, review_page_rows
 
 router = APIRouter(prefix="/review", tags=["review"])
@@ -39,7 +38,7 @@ def _consumption(meter: Meter, previous: Decimal | None, reading: Reading) -> st
     so) or has nothing to measure."""
     if reading.value is None:
         return None
-    register = MeterRegister(dials=meter.dials, decimals=meter.decimals, multiplier=meter.multiplier)
+    register = meter.register()
     if previous is None:
         return None
     try:
@@ -129,13 +128,9 @@ def _item(reading: Reading, facts: ReviewFacts) -> ReviewItem:
 
 
 def _window(meter: Meter, history: list[PreviousRow], reading: Reading) -> ExpectedRange | None:
-    """The values the meter's history expected at the reading's capture (the function the phone and the push
-    judge with), or None when the history is too short to say."""
-    register = MeterRegister(dials=meter.dials, decimals=meter.decimals)
-    usage = usage_from_history([(row.captured_at, row.value) for row in history], register=register)
-    if usage is None:
+    window = expected_at(meter, history, reading.captured_at)
+    if window is None:
         return None
-    window = expected_window(usage, reading.captured_at, register=register)
     return ExpectedRange(low=f"{window.low:f}", high=f"{window.high:f}", expected=f"{window.expected:f}")
 
 
