@@ -152,6 +152,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+R = TypeVar("R", bound=BaseModel)
 
 # A reported meter replacement's decisions (``POST /api/review/readings/{uuid}/replacement/{decision}``), each
 # with a reason.
@@ -336,6 +337,13 @@ def audit_page(query: AuditQuery) -> Call[Page[AuditOut]]:
 def audit_check() -> Call[ChainCheck]:
     """``GET /api/audit/verify``: whether the audit log's keyed chain is intact (admin)."""
     return Call("GET", "/audit/verify", read_model(ChainCheck))
+
+
+def report(kind: type[R], name: str, **params: str | int | None) -> Call[R]:
+    """``GET /api/reports/{name}``: one report's figures (docs/reports.md); parameters left None take the
+    server's default (the society's current month, every block)."""
+    given = {key: value for key, value in params.items() if value is not None}
+    return Call("GET", f"/reports/{name}", read_model(kind), params=given)
 
 
 def tariff_page(q: str | None = None, limit: int = 50, offset: int = 0) -> Call[Page[TariffOut]]:

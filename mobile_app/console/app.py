@@ -25,6 +25,7 @@ from mobile_app.console.imports_admin import ImportsView
 from mobile_app.console.meters_admin import MetersView
 from mobile_app.console.people_admin import PeopleView
 from mobile_app.console.premises_admin import PremisesView
+from mobile_app.console.reports_view import ReportsView
 from mobile_app.console.review import ReviewView
 from mobile_app.console.routes_admin import RoutesView
 from mobile_app.console.schedules_admin import SchedulesView
@@ -172,6 +173,7 @@ AdminSection: TypeAlias = (
     | ImportsView
     | SchedulesView
     | AuditView
+    | ReportsView
 )
 
 
@@ -192,6 +194,7 @@ class AdminShell(ft.Column):
             "imports": ImportsView(client),
             "schedules": SchedulesView(client),
             "audit": AuditView(client),
+            "reports": ReportsView(client),
         }
         labels = {
             "runs": _("Bill run"),
@@ -205,6 +208,7 @@ class AdminShell(ft.Column):
             "imports": _("Import"),
             "schedules": _("Schedules"),
             "audit": _("Audit log"),
+            "reports": _("Reports"),
         }
         self.body = ft.Container(content=self.sections["runs"], expand=True)
         nav = ft.Row(

@@ -29,6 +29,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import httpx
+from pydantic import BaseModel
 
 from mobile_app.api import endpoints, session
 from mobile_app.api.answers import Answer, Call, no_answer
@@ -80,6 +81,7 @@ from shared_billing.protocol import BillStatus, ImportKind, PaymentMode, Role
 __all__ = ["AdminClient", "BillingClient", "ConsoleClient", "PageFetch", "SocietyTime", "every_item"]
 
 T = TypeVar("T")
+R = TypeVar("R", bound=BaseModel)
 # (search text or None, limit, offset) -> one page of a list.
 PageFetch = Callable[[str | None, int, int], Awaitable[Page[Any]]]
 
@@ -302,6 +304,9 @@ class AdminClient(BillingClient):
 
     async def audit_check(self) -> ChainCheck:
         return await self._send(endpoints.audit_check())
+
+    async def report(self, kind: type[R], name: str, **params: str | int | None) -> R:
+        return await self._send(endpoints.report(kind, name, **params))
 
     async def tariff_page(self, q: str | None, limit: int, offset: int) -> Page[TariffOut]:
         return await self._send(endpoints.tariff_page(q, limit, offset))

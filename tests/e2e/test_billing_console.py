@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import shutil
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +26,8 @@ from tests.e2e.test_offline_reading_to_bill import (
     _visible,
 )
 from tests.support.browser import first_page, free_port, launch_browser, wait_settled_screenshot
+
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -108,6 +112,16 @@ def test_bill_run_payment_and_pdf_in_the_console(tmp_path: Path) -> None:
             number = text.split("FM/", 1)[1].split()[0]
             assert f"tr=FM%2F{number.replace('/', '%2F')}" in text.replace("\n", "")
 
+            # The month in charts: every report drawn (the browser's Flet client knows flet-charts' controls), the
+            # billed bar beside the collected one, and a chart switched to its table.
+            page.get_by_role("button", name="Reports").click()
+            _eventually(lambda: _visible(page, "Billed and collected"), 30, "the reports")
+            _eventually(lambda: page.get_by_role("button", name="Table").count() == 6, 30, "six charts drawn")
+            assert not _visible(page, "Unknown control")
+            wait_settled_screenshot(page, shots / "reports.png")
+            page.get_by_role("button", name="Table").nth(3).click()
+            _eventually(lambda: _visible(page, "Collected of billed"), 30, "the billed and collected table")
+
             page.get_by_role("button", name="Sign out").click()
             _sign_in(page, url, "accountant")
             _eventually(lambda: _visible(page, "issued 4"), 30, "the accountant's bills")
@@ -123,4 +137,6 @@ def test_bill_run_payment_and_pdf_in_the_console(tmp_path: Path) -> None:
             assert _visible(page, "issued 3")
         finally:
             browser.close()
+    if os.environ.get("FIELDMETER_E2E_DOCS") == "1":
+        shutil.copyfile(shots / "reports.png", ROOT / "docs" / "reports.png")
     print(f"\nscreenshots: {shots}")
