@@ -1,8 +1,8 @@
 """The package boundaries of docs/architecture.md ("Parts and their boundaries"), enforced on the AST.
 
 - ``shared_billing`` is pure: the standard library only (pydantic only in the wire modules: ``protocol``,
-  ``api_models``, ``api_types`` and ``report_models``; geopy only in ``checks``); never flet, httpx, fastapi, sqlmodel, sqlalchemy,
-  mobile_app or sync_server.
+  ``api_models``, ``api_types`` and ``report_models``; geopy only in ``checks``); never flet, httpx, fastapi,
+  sqlmodel, sqlalchemy, mobile_app or sync_server.
 - ``mobile_app`` never imports sync_server or fastapi.
 - ``mobile_app.api``, ``.store``, ``.sync``, ``.capture``, ``.reading_states`` and ``.field_service`` never import
   flet (nor a Flet extension), not even through another first-party module they import at module level (parent

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import groupby, pairwise
 from statistics import median
-from zoneinfo import ZoneInfo
 
 __all__ = ["WALK_BREAK", "average", "minutes_per_meter", "percent"]
 
@@ -28,7 +27,7 @@ def average(total: Decimal, count: int) -> Decimal | None:
     return (total / count).quantize(_TENTH, rounding=ROUND_HALF_UP) if count else None
 
 
-def minutes_per_meter(captured: Iterable[datetime], tz: ZoneInfo) -> Decimal | None:
+def minutes_per_meter(captured: Iterable[datetime], tz: tzinfo) -> Decimal | None:
     """The median minutes from one reading to the next on the same local day, breaks (``WALK_BREAK`` or more)
     left out: the time a meter takes on a walk. None with fewer than two readings a day."""
     moments = sorted(captured)

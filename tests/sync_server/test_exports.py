@@ -17,9 +17,9 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from sync_server.exports.tables import Table
-from sync_server.periods import month_days
 from sync_server.exports.writers import csv_chunks
 from sync_server.models import Bill, BillStatus, LedgerEntry, Payment, Reading
+from sync_server.periods import month_days
 from tests.sync_server.factories import NOW, auth
 from tests.sync_server.test_bill_runs import PERIOD, _issued_block_b
 
