@@ -46,7 +46,7 @@ __all__ = [
 class RouteFilter(StrEnum):
     ALL = "all"
     TO_READ = "to_read"
-    REREAD = "reread"  # rejected or sent back: a task
+    REREAD = "reread"  # tasks: rejected or sent back, or a quality check
     DONE = "done"
 
 
@@ -56,6 +56,9 @@ class MeterProgress(StrEnum):
     TO_READ = "to_read"
     DONE = "done"  # read (or skipped) this period, and not rejected
     REREAD = "reread"  # its reading this period was rejected or sent back, and no newer one replaces it yet
+    # Its approved read this period was picked for a quality check and no read since answers it: read it again
+    # (the approved read stands; the server compares the two).
+    CHECK = "check"
 
 
 @dataclass(frozen=True)
@@ -219,7 +222,9 @@ def _row(meter: MeterAssignment, read: _Read | None) -> RouteRow:
         return RouteRow(meter, MeterProgress.TO_READ, None, None, None, None, (), None)
     task = None
     progress = MeterProgress.DONE
-    if read.status in _REFUSED:
+    if meter.check is not None and read.captured_at < meter.check.requested_at:
+        progress = MeterProgress.CHECK
+    elif read.status in _REFUSED:
         progress = MeterProgress.REREAD
         task = RereadTask(read.uuid, ReadingStatus(read.status), read.reason, read.due_on)
     # Codes, not words: the derivation is kept across sessions and threads; the tile says them in its language.
@@ -291,10 +296,11 @@ def route_rows(
     return rows
 
 
+_TASKS = frozenset({MeterProgress.REREAD, MeterProgress.CHECK})  # what the "tasks" filter shows and counts
 _WANTED = {
-    RouteFilter.TO_READ: MeterProgress.TO_READ,
-    RouteFilter.REREAD: MeterProgress.REREAD,
-    RouteFilter.DONE: MeterProgress.DONE,
+    RouteFilter.TO_READ: frozenset({MeterProgress.TO_READ}),
+    RouteFilter.REREAD: _TASKS,
+    RouteFilter.DONE: frozenset({MeterProgress.DONE}),
 }
 
 
@@ -308,9 +314,9 @@ def snapshot(rows: Sequence[RouteRow], route_filter: RouteFilter, search: str | 
     progress = RouteProgress(
         read=sum(r.progress is MeterProgress.DONE for r in rows),
         total=len(rows),
-        rereads=sum(r.progress is MeterProgress.REREAD for r in rows),
+        rereads=sum(r.progress in _TASKS for r in rows),
     )
     wanted = _WANTED.get(route_filter)
     needle = (search or "").strip().casefold()
-    shown = [r for r in rows if (wanted is None or r.progress is wanted) and (not needle or _matches(r, needle))]
+    shown = [r for r in rows if (wanted is None or r.progress in wanted) and (not needle or _matches(r, needle))]
     return RouteSnapshot(rows=shown, progress=progress, version=version)

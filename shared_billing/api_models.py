@@ -55,6 +55,7 @@ from shared_billing.protocol import (
     NoteKind,
     PaymentMode,
     PreviousReading,
+    QualityCheckStatus,
     ReadingStatus,
     ReadType,
     ReviewSort,
@@ -111,6 +112,9 @@ __all__ = [
     "PaymentIn",
     "PaymentOut",
     "PeriodRead",
+    "QualityCheckBatch",
+    "QualityCheckOut",
+    "QualityCheckRequest",
     "RefreshRequest",
     "ReplacementIn",
     "ReplacementOut",
@@ -638,6 +642,46 @@ class ReviewPage(Page[ReviewItem]):
     nothing to look at (what "approve the clean ones" would approve)."""
 
     clean: int
+
+
+# --- Quality checks: approved reads sampled to be read again ---
+
+SharePercent = Annotated[Decimal, Field(gt=0, le=100, max_digits=5, decimal_places=2)]
+
+
+class QualityCheckRequest(BaseModel):
+    """``POST /api/review/quality-checks``: pick ``share_percent`` of the period's approved field reads (at least
+    one when there are any) to be read again by their meters' engineers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    period: Period
+    share_percent: SharePercent = Decimal(2)
+    due_on: Day | None = None
+
+
+class QualityCheckOut(BaseModel):
+    id: int
+    meter_id: int
+    meter_number: str
+    unit_code: str | None
+    block_code: str
+    period: str
+    engineer_id: int
+    engineer_name: str
+    status: QualityCheckStatus
+    approved_value: str | None  # the approved read checked
+    approved_at: datetime
+    check_value: str | None  # the check read, once pushed
+    checked_at: datetime | None
+    difference: Decimal | None  # check − approved, register units
+    requested_at: datetime
+    due_on: date | None
+
+
+class QualityCheckBatch(BaseModel):
+    eligible: int  # the period's approved field reads not checked yet
+    requested: list[QualityCheckOut]
 
 
 # --- Directory writes: blocks, units, meters, shared-meter membership ---

@@ -36,6 +36,7 @@ __all__ = [
     "ExpectedWindow",
     "Usage",
     "at_expected",
+    "check_agrees",
     "expected_window",
     "outside_window",
     "rollover_offered",
@@ -181,6 +182,15 @@ def at_expected(value: Decimal, window: ExpectedWindow, *, register: MeterRegist
     step = Decimal(1).scaleb(-register.decimals)
     tolerance = max(step, window.daily_use * window.days * AT_EXPECTED_SHARE)
     return abs(value - window.expected) <= tolerance
+
+
+def check_agrees(approved: Decimal, check: Decimal, window: ExpectedWindow | None) -> bool:
+    """Whether a quality check's read agrees with the approved read it checks, taken after it: not below it, and
+    inside ``window`` — the meter's window at the check's time, counted from the approved read — when its history
+    gives one. Without a window only a drop disagrees."""
+    if check < approved:
+        return False
+    return window is None or not outside_window(check, window)
 
 
 def outside_window(value: Decimal, window: ExpectedWindow) -> bool:

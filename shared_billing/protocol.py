@@ -52,6 +52,7 @@ __all__ = [
     "SUPPORTED_PROTOCOLS",
     "AccuracyM",
     "BillStatus",
+    "CheckRequest",
     "DbId",
     "Decision",
     "DecisionStatus",
@@ -78,6 +79,7 @@ __all__ = [
     "PushRequest",
     "PushResponse",
     "PushResult",
+    "QualityCheckStatus",
     "ReadType",
     "ReadingStatus",
     "ReadingV1",
@@ -422,6 +424,22 @@ class PeriodRead(BaseModel):
     flags: list[str] = []
 
 
+class QualityCheckStatus(StrEnum):
+    """A quality-control check of an approved read: waiting for the check read, or its verdict."""
+
+    OPEN = "open"
+    AGREES = "agrees"  # the check read is where the approved read and the meter's use since put it
+    DIFFERS = "differs"
+
+
+class CheckRequest(BaseModel):
+    """The meter's approved read this period was picked for a quality check: read it again. The check read is
+    compared with the approved one and never replaces it (docs/review.md "Quality checks")."""
+
+    requested_at: AwareDatetime
+    due_on: date | None = None
+
+
 class MeterAssignment(BaseModel):
     meter_id: int
     meter_number: str
@@ -448,6 +466,8 @@ class MeterAssignment(BaseModel):
     sanctioned_load_kw: str | None = None
     # the server's latest reading of this meter in the current billing period (from any phone), if any.
     period_read: PeriodRead | None = None
+    # Issue 13, additive: an open quality check of this period's approved read, asked of this engineer.
+    check: CheckRequest | None = None
 
 
 class DecisionStatus(StrEnum):

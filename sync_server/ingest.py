@@ -49,6 +49,7 @@ from sync_server.models import (
     User,
 )
 from sync_server.periods import period_of
+from sync_server.quality_checks import CheckRead, link_check_reads
 from sync_server.readings_query import approved_history_batch, last_approved_batch
 from sync_server.reconcile import ExistingReading, MeterFacts, Verdict, judge
 from sync_server.replacement_check import NamedMeter
@@ -306,6 +307,17 @@ def _write(
     received: int,
     assignees: Mapping[int, int],
 ) -> None:
+    period = {item.reading.uuid: period_of(item.reading.captured_at, settings.tz) for item in to_store}
+    checks = link_check_reads(
+        session,
+        user.id or 0,
+        [
+            CheckRead(r.uuid, r.meter_id, period[r.uuid], r.read_type, item.verdict.value, r.captured_at)
+            for item in to_store
+            for r in (item.reading,)
+        ],
+        now,
+    )
     # Core executemany, no RETURNING: the push is a bulk insert with checks, not a unit of work (see bench/).
     readings = [
         {
@@ -320,7 +332,7 @@ def _write(
             "captured_at": reading.captured_at,
             "sent_at": request.sent_at,
             "received_at": now,
-            "period": period_of(reading.captured_at, settings.tz),
+            "period": period[reading.uuid],
             "gps_lat": reading.gps_lat,
             "gps_lon": reading.gps_lon,
             "gps_accuracy_m": reading.gps_accuracy_m,
@@ -332,7 +344,7 @@ def _write(
             # The pending replacement a supervisor confirms or rejects (docs/domain.md "Meter replacement").
             "replacement": reading.replacement.model_dump(mode="json") if reading.replacement else None,
             "payload_sha256": item.payload_sha256,
-            "source": ReadingSource.FIELD,
+            "source": ReadingSource.CHECK if reading.uuid in checks else ReadingSource.FIELD,
             "status": ReadingStatus.SUBMITTED,
             "decided_by_id": None,
             "decided_at": None,

@@ -41,7 +41,11 @@ def period_reads(session: Session, meter_ids: Collection[int], period: str) -> d
     one are absent."""
     if not meter_ids:
         return {}
-    in_period = (col(Reading.period) == period, col(Reading.source) != ReadingSource.INSTALL)
+    # A quality check's read never stands for the period: the approved read it checks does.
+    in_period = (
+        col(Reading.period) == period,
+        col(Reading.source).not_in((ReadingSource.INSTALL, ReadingSource.CHECK)),
+    )
     own: Any = sa_select(*_COLUMNS, col(Reading.meter_id).label("owner")).where(
         one_of(session, Reading.meter_id, meter_ids, Integer), *in_period
     )

@@ -122,6 +122,7 @@ CODES: dict[str, ProblemSpec] = {
         409, "The reading reports a meter replacement: confirm or reject the replacement instead"
     ),
     "review.due_in_past": ProblemSpec(422, "A re-read cannot be due before today"),
+    "review.is_check": ProblemSpec(409, "A quality check's read is compared with the approved read, not decided"),
     "review.bulk_changed": ProblemSpec(409, "The readings to approve changed since they were counted"),
     # Bills: "not now, the state does not allow it" (409) unless said otherwise.
     **_specs(

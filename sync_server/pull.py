@@ -46,6 +46,7 @@ from sync_server.models import (
 )
 from sync_server.period_reads import period_reads
 from sync_server.periods import period_of
+from sync_server.quality_checks import check_requests
 from sync_server.readings_query import approved_history_batch, as_previous_readings, last_approved_batch
 
 __all__ = ["field_limits", "pull_for"]
@@ -85,6 +86,7 @@ def _assignments(
         meter_id: found for (meter_id, _), found in approved_history_batch(session, {(m, now) for m in ids}).items()
     }
     in_period = period_reads(session, ids, period_of(now, tz))
+    checks = check_requests(session, engineer_id, ids)
     assignments = []
     for meter, block_code, unit_code, walk_order, unit_type, load_kw, tariff_code in rows:
         if meter.id is None:
@@ -112,6 +114,7 @@ def _assignments(
                 unit_type=unit_type,
                 sanctioned_load_kw=None if load_kw is None else f"{load_kw:f}",
                 period_read=in_period.get(meter.id),
+                check=checks.get(meter.id),
             )
         )
     return assignments

@@ -25,6 +25,7 @@ from sync_server.models import (
     Reading,
     ReadingFlag,
     ReadingFlagRecord,
+    ReadingSource,
     ReadingStatus,
     SkipReason,
     SyncEvent,
@@ -264,6 +265,8 @@ def decide(
     """Approve, reject or send back a submitted reading; the engineer learns it on the next pull. ``due_on``: a
     rejection's or re-read's due date (``due_date``), None for an approval."""
     reading = get_reading(session, reading_uuid)
+    if reading.source is ReadingSource.CHECK:
+        raise Problem("review.is_check")
     if reading.status != ReadingStatus.SUBMITTED:
         raise Problem("review.already_decided", f"The reading is already {reading.status}")
     if status is ReadingStatus.APPROVED and photo_pending(session, reading):

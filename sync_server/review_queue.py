@@ -21,7 +21,7 @@ from sqlmodel import Session, col
 from shared_billing.api_models import Facet, ReviewFacets, ReviewFilter
 from shared_billing.protocol import ReviewSort
 from sync_server.api.paging import count_of, matching
-from sync_server.models import Block, Meter, Photo, Reading, ReadingFlagRecord, ReadingStatus, Unit, User
+from sync_server.models import Block, Meter, Photo, Reading, ReadingFlagRecord, ReadingSource, ReadingStatus, Unit, User
 from sync_server.problems import Problem
 from sync_server.review import DecidedReading, record_decision_events
 from sync_server.sql import one_of
@@ -47,6 +47,11 @@ def clean_reading() -> ColumnElement[bool]:
     )
 
 
+def in_review(status: ReadingStatus) -> ColumnElement[bool]:
+    """Readings in ``status`` that a supervisor decides: a quality check's read is compared, never decided."""
+    return and_(col(Reading.status) == status, col(Reading.source) != ReadingSource.CHECK)
+
+
 def _selected(wanted: ReviewFilter, now: datetime) -> Select[Any]:
     """``SELECT reading …`` with its meter, block and unit joined, narrowed by every field of ``wanted``."""
     statement = (
@@ -54,7 +59,7 @@ def _selected(wanted: ReviewFilter, now: datetime) -> Select[Any]:
         .join(Meter, col(Meter.id) == col(Reading.meter_id))
         .outerjoin(Block, col(Block.id) == col(Meter.block_id))
         .outerjoin(Unit, col(Unit.id) == col(Meter.unit_id))
-        .where(col(Reading.status) == wanted.status)
+        .where(in_review(wanted.status))
     )
     if wanted.block_id is not None:
         statement = statement.where(col(Meter.block_id) == wanted.block_id)
@@ -107,7 +112,7 @@ def review_page_rows(
 
 def review_facets(session: Session, status: ReadingStatus) -> ReviewFacets:
     """Each engineer, block and flag with how many readings in ``status`` it has: one query each."""
-    in_status = col(Reading.status) == status
+    in_status = in_review(status)
     total = session.execute(sa_select(func.count()).select_from(Reading).where(in_status)).scalar_one()
     engineers = session.execute(
         sa_select(col(User.id), col(User.username), col(User.full_name), func.count())

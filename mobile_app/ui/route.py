@@ -236,6 +236,21 @@ class RouteView(ft.Column):
                     ),
                 )
             )
+        if row.progress is MeterProgress.CHECK and meter.check is not None:
+            due = _("due {date}").format(date=day(meter.check.due_on)) if meter.check.due_on else _("no due date")
+            lines.append(
+                ft.Container(
+                    key=f"tile_check-{ident}",
+                    bgcolor=theme.WARNING_SURFACE,
+                    border_radius=6,
+                    padding=ft.Padding.symmetric(horizontal=6, vertical=2),
+                    content=ft.Text(
+                        _("Quality check: read it again · {due}").format(due=due),
+                        size=theme.BODY_PX,
+                        color=theme.WARNING,
+                    ),
+                )
+            )
         if row.flags:
             lines.append(
                 ft.Text(
@@ -251,6 +266,9 @@ class RouteView(ft.Column):
             ),
             MeterProgress.REREAD: ft.Icon(
                 ft.Icons.REPLAY, color=theme.ERROR, tooltip=_("Re-read"), semantics_label=_("Re-read")
+            ),
+            MeterProgress.CHECK: ft.Icon(
+                ft.Icons.FACT_CHECK, color=theme.WARNING, tooltip=_("Check read"), semantics_label=_("Check read")
             ),
             MeterProgress.TO_READ: ft.Icon(
                 ft.Icons.ELECTRIC_METER, color=theme.MUTED, tooltip=_("To read"), semantics_label=_("To read")

@@ -37,6 +37,7 @@ from sync_server.models import (
     MeterKind,
     MeterReplacement,
     Reading,
+    ReadingSource,
     ReadingStatus,
     SharedMeterMember,
     TariffRecord,
@@ -110,6 +111,7 @@ def awaiting_review(session: Session, meter_id: int, period: str) -> Reading | N
             Reading.meter_id == meter_id,
             Reading.period == period,
             Reading.status == ReadingStatus.SUBMITTED,
+            Reading.source != ReadingSource.CHECK,  # a quality check's read is never decided: nothing to wait for
             col(Reading.value).is_not(None),
         )
     ).first()

@@ -33,6 +33,7 @@ from sync_server.models.billing import (
 from sync_server.models.directory import Assignment, Block, Meter, SharedMeterMember, Unit
 from sync_server.models.imports import ImportJob
 from sync_server.models.leases import JobLease
+from sync_server.models.quality import QualityCheck
 from sync_server.models.readings import Photo, Reading, ReadingFlagRecord, ReadingSource, SyncEvent, SyncEventKind
 from sync_server.models.replacements import MeterReplacement
 from sync_server.models.schedules import ScheduledJob
@@ -64,6 +65,7 @@ __all__ = [
     "Payment",
     "PaymentMode",
     "Photo",
+    "QualityCheck",
     "ReadType",
     "Reading",
     "ReadingFlag",

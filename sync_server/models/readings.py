@@ -23,6 +23,9 @@ class ReadingSource(StrEnum):
     # A new meter's initial register, recorded by its replacement event (sync_server/replacements.py): the
     # baseline its later readings are measured from.
     INSTALL = "install"
+    # A quality check's second read (sync_server/quality_checks.py): pushed like any reading, compared with the
+    # approved read it checks, never decided, never billed.
+    CHECK = "check"
 
 
 class SyncEventKind(StrEnum):

@@ -24,7 +24,7 @@ from mobile_app.route_model import (
 )
 from mobile_app.store import LocalState, ReadingRecord
 from shared_billing.checks import ReadingFlag
-from shared_billing.protocol import MeterAssignment, PeriodRead, ReadingStatus, ReadType, SkipReason
+from shared_billing.protocol import CheckRequest, MeterAssignment, PeriodRead, ReadingStatus, ReadType, SkipReason
 from tests.mobile_app.phone_factories import make_meter, make_reading
 
 IST = ZoneInfo("Asia/Kolkata")
@@ -199,6 +199,26 @@ def test_a_reread_the_server_asked_for_is_a_task_until_the_phone_reads_again() -
     assert one_row(meter, [older]).progress is MeterProgress.REREAD
     newer = record(at=at + timedelta(minutes=1), replaces=sent_back.reading_uuid)
     assert one_row(meter, [newer, older]).progress is MeterProgress.DONE
+
+
+def test_a_quality_check_is_a_task_until_a_read_after_its_request() -> None:
+    """The approved read stands (its value is shown), but the meter is to be read again: listed with the tasks
+    until this phone reads it after the check was asked for."""
+    now = JUST_AFTER + timedelta(hours=10)
+    at = JUST_AFTER + timedelta(hours=1)
+    approved = period_read(at, ReadingStatus.APPROVED)
+    asked = CheckRequest(requested_at=at + timedelta(hours=2), due_on=date(2026, 12, 4))
+    meter = make_meter(period_read=approved, check=asked)
+    row = one_row(meter, [], now)
+    assert (row.progress, row.value, row.reread) == (MeterProgress.CHECK, approved.value, None)
+    mine = record(at=at, uuid=approved.reading_uuid, review_status=ReadingStatus.APPROVED)
+    assert one_row(meter, [mine], now).progress is MeterProgress.CHECK  # this phone's own approved read: still asked
+    again = record(at=now - timedelta(minutes=10))
+    assert one_row(meter, [mine, again], now).progress is MeterProgress.DONE
+    view = snapshot([row], RouteFilter.REREAD, None, version=1)
+    assert ([r.meter.meter_id for r in view.rows], view.progress) == ([meter.meter_id], RouteProgress(0, 1, 1))
+    assert snapshot([row], RouteFilter.DONE, None, version=1).rows == []
+    assert one_row(make_meter(period_read=approved), [], now).progress is MeterProgress.DONE  # no check asked
 
 
 def test_the_servers_review_of_this_phones_own_reading_counts() -> None:

@@ -9,7 +9,9 @@ from hypothesis import strategies as st
 
 from shared_billing.consumption import MeterRegister, RegisterKind
 from shared_billing.plausibility import (
+    ExpectedWindow,
     Usage,
+    check_agrees,
     expected_window,
     outside_window,
     rollover_offered,
@@ -186,3 +188,16 @@ def test_usage_only_narrows_the_plain_rollover_rule(previous, current):
 @pytest.mark.parametrize("register", [MeterRegister(dials=5), MeterRegister(dials=6, decimals=2)])
 def test_no_rollover_for_a_rise(register):
     assert not rollover_offered(register, D(10), D(20), usage=None, at=day(0))
+
+
+def test_a_check_read_agrees_when_not_below_and_inside_the_window_from_the_approved_read() -> None:
+    window = ExpectedWindow(
+        low=Decimal(1000), high=Decimal(1004), expected=Decimal(1001), days=Decimal("0.5"), daily_use=Decimal(2)
+    )
+    assert check_agrees(Decimal(1000), Decimal(1000), window)
+    assert check_agrees(Decimal(1000), Decimal(1004), window)
+    assert not check_agrees(Decimal(1000), Decimal(1005), window)  # more than the meter could use since
+    assert not check_agrees(Decimal(1000), Decimal(999), window)  # below the approved read
+    # Without history enough for a window, only a drop disagrees.
+    assert check_agrees(Decimal(1000), Decimal(1500), None)
+    assert not check_agrees(Decimal(1000), Decimal(990), None)
