@@ -53,6 +53,9 @@ from shared_billing.api_models import (
     PasswordReset,
     PaymentIn,
     PaymentOut,
+    QualityCheckBatch,
+    QualityCheckOut,
+    QualityCheckRequest,
     ReplacementIn,
     ReplacementOut,
     RereadDecision,
@@ -206,6 +209,18 @@ def approve_clean(selection: ReviewFilter, expected: int) -> Call[BulkApprovalOu
     """Approve the clean readings ``selection`` selects, if still exactly ``expected`` (409 otherwise)."""
     body = json_body(BulkApproval.model_construct(filter=selection, expected=expected))
     return Call("POST", "/review/readings/approve-clean", read_model(BulkApprovalOut), body=body, content_type=JSON)
+
+
+def quality_checks(period: str) -> Call[list[QualityCheckOut]]:
+    """The period's quality checks, those whose check read differs first."""
+    return Call("GET", "/review/quality-checks", read_list(QualityCheckOut), params={"period": period})
+
+
+def ask_for_checks(request: QualityCheckRequest) -> Call[QualityCheckBatch]:
+    """Pick a share of the period's approved reads to be read again."""
+    return Call(
+        "POST", "/review/quality-checks", read_model(QualityCheckBatch), body=json_body(request), content_type=JSON
+    )
 
 
 def decide(

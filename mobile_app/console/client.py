@@ -53,6 +53,9 @@ from shared_billing.api_models import (
     Page,
     PasswordReset,
     PaymentOut,
+    QualityCheckBatch,
+    QualityCheckOut,
+    QualityCheckRequest,
     ReplacementIn,
     ReplacementOut,
     ReviewFacets,
@@ -214,6 +217,12 @@ class ConsoleClient:
         self, reading_uuid: UUID, decision: endpoints.ReplacementDecision, reason: str, due_on: date | None = None
     ) -> ReviewItem:
         return await self._send(endpoints.decide_replacement(reading_uuid, decision, reason, due_on))
+
+    async def quality_checks(self, period: str) -> list[QualityCheckOut]:
+        return await self._send(endpoints.quality_checks(period))
+
+    async def ask_for_checks(self, request: QualityCheckRequest) -> QualityCheckBatch:
+        return await self._send(endpoints.ask_for_checks(request))
 
     async def photo(self, sha256: str) -> bytes:
         return await self._send(endpoints.photo(sha256))

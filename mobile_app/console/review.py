@@ -20,12 +20,13 @@ from mobile_app.api.errors import ApiClientError
 from mobile_app.console.client import ConsoleClient
 from mobile_app.console.paged_list import range_text
 from mobile_app.console.photo_zoom import PhotoZoom
+from mobile_app.console.quality_checks_view import QualityChecksPanel
 from mobile_app.console.review_card import fact_lines, flag_words, picture
 from mobile_app.i18n import N_, _, ngettext
 from mobile_app.ui.common import indian_number, mounted_page, push_update, show_message, title
 from shared_billing.api_models import ReviewFacets, ReviewFilter, ReviewItem, ReviewPage, ReviewQuery
 from shared_billing.checks import ReadingFlag
-from shared_billing.protocol import ReviewSort
+from shared_billing.protocol import ReadType, ReviewSort
 
 __all__ = ["PAGE_SIZE", "ReviewView", "parse_due"]
 
@@ -38,6 +39,13 @@ _SORTS = {
     ReviewSort.UNIT: N_("By block and unit"),
     ReviewSort.FLAGGED: N_("Most flags first"),
 }
+_READ_TYPES = {
+    ReadType.ACTUAL: N_("Read"),
+    ReadType.VERIFIED: N_("Read again after a warning"),
+    ReadType.SKIP: N_("Skipped"),
+}
+# Waiting at least this many days since they arrived: a queue's backlog, the oldest a re-read may no longer fix.
+_AGES = {1: N_("1 day or more"), 3: N_("3 days or more"), 7: N_("A week or more"), 30: N_("A month or more")}
 _DONE = {"approve": N_("Approved"), "reject": N_("Rejected"), "reread": N_("Sent back")}
 _SELECTED_BORDER = ft.Colors.BLUE_800
 
@@ -85,6 +93,14 @@ class ReviewView(ft.Column):
         self.engineer = self._dropdown(_("Engineer"), "review_engineer", 220)
         self.block = self._dropdown(_("Block"), "review_block", 160)
         self.flag = self._dropdown(_("Flag"), "review_flag", 260)
+        self.read_type = self._dropdown(_("Read type"), "review_read_type", 220)
+        self.read_type.options = self.read_type.options + [
+            ft.DropdownOption(key=kind.value, text=_(label)) for kind, label in _READ_TYPES.items()
+        ]
+        self.age = self._dropdown(_("Waiting"), "review_age", 180)
+        self.age.options = self.age.options + [
+            ft.DropdownOption(key=str(days), text=_(label)) for days, label in _AGES.items()
+        ]
         self.sort = ft.Dropdown(
             label=_("Order"),
             tooltip=_("Order"),
@@ -115,6 +131,7 @@ class ReviewView(ft.Column):
         self.list = ft.ListView(expand=True, spacing=12, key="review_list")
         self.zoom = PhotoZoom()
         self.confirm = _BulkConfirm(self._approve_clean)
+        self.checks = QualityChecksPanel(client)
         super().__init__(
             expand=True,
             controls=[
@@ -123,9 +140,15 @@ class ReviewView(ft.Column):
                         title(_("Review queue")),
                         ft.IconButton(ft.Icons.REFRESH, key="refresh", tooltip=_("Refresh"), on_click=self._refresh),
                         self.loading,
+                        ft.TextButton(
+                            _("Quality checks"), icon=ft.Icons.FACT_CHECK, key="checks_toggle", on_click=self._checks
+                        ),
                     ]
                 ),
-                ft.Row([self.engineer, self.block, self.flag, self.sort, self.search], wrap=True),
+                self.checks,
+                ft.Row(
+                    [self.engineer, self.block, self.flag, self.read_type, self.age, self.sort, self.search], wrap=True
+                ),
                 ft.Row([self.summary, self.bulk, self.prev, self.range, self.next], wrap=True),
                 ft.Text(
                     _("Keys: J next · K previous · A approve · R reason to reject · Z photo"),
@@ -135,6 +158,9 @@ class ReviewView(ft.Column):
                 self.list,
             ],
         )
+
+    async def _checks(self, _event: ft.Event[Any]) -> None:
+        await self.checks.toggle()
 
     def _dropdown(self, label: str, key: str, width: int) -> ft.Dropdown:
         return ft.Dropdown(
@@ -300,6 +326,8 @@ class ReviewView(ft.Column):
             engineer_id=_chosen_id(self.engineer.value),
             block_id=_chosen_id(self.block.value),
             flag=ReadingFlag(self.flag.value) if self.flag.value not in (None, _ALL) else None,
+            read_type=ReadType(self.read_type.value) if self.read_type.value not in (None, _ALL) else None,
+            older_than_days=_chosen_id(self.age.value),
             q=(self.search.value or "").strip() or None,
             sort=ReviewSort(self.sort.value or ReviewSort.OLDEST.value),
             limit=PAGE_SIZE,

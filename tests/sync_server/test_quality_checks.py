@@ -6,7 +6,7 @@ period's read and never billed."""
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -28,11 +28,11 @@ def _engine(client: TestClient) -> Any:
     return app.state.context.engine
 
 
-def _approve_the_month(client: TestClient) -> dict[int, Reading]:
-    """An approved field read of every unit meter, two hours before NOW, 40 above the meter's last approved read,
-    by the meter's engineer (as if pushed and approved)."""
+def _approve_the_month(client: TestClient, now: datetime = NOW) -> dict[int, Reading]:
+    """An approved field read of every unit meter, two hours before ``now``, 40 above the meter's last approved
+    read, by the meter's engineer (as if pushed and approved)."""
     tz = client.app.state.context.settings.tz  # type: ignore[attr-defined]
-    at = NOW - timedelta(hours=2)
+    at = now - timedelta(hours=2)
     made: dict[int, Reading] = {}
     with Session(_engine(client)) as session:
         for meter, engineer_id in session.exec(

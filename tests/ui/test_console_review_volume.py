@@ -4,6 +4,7 @@ confirmation, with the counts on screen and in the database agreeing."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -12,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from mobile_app.console.app import console_main
 from mobile_app.console.review import PAGE_SIZE
-from sync_server.models import Reading, ReadingStatus, User
+from sync_server.models import Reading, ReadingStatus, ReadType, User
 from sync_server.periods import period_of
 from tests.support.flet_driver import FletDriver, run_app
 from tests.sync_server.review_seed import submit_readings
@@ -129,3 +130,33 @@ def test_a_supervisor_pages_filters_decides_by_keyboard_zooms_and_bulk_approves(
     assert seen["clean"] > 0
     assert _count(server, Reading.status == ReadingStatus.SUBMITTED) == waiting - 3 - seen["clean"]
     assert _count(server, Reading.status == ReadingStatus.APPROVED) == approved_before + 3 + seen["clean"]
+
+
+def test_a_supervisor_narrows_the_queue_by_read_type_and_by_how_long_readings_wait(server: Server) -> None:
+    _seed(server)
+    with Session(server.app.state.context.engine) as session:
+        readings = session.exec(select(Reading).order_by(col(Reading.id))).all()
+        waiting = [r for r in readings if r.status is ReadingStatus.SUBMITTED]
+        for reading in waiting[:5]:  # arrived ten days ago
+            reading.received_at = server.clock() - timedelta(days=10)
+            session.add(reading)
+        for reading in waiting[3:6]:  # re-keyed after a warning (two of them old as well)
+            reading.read_type = ReadType.VERIFIED
+            session.add(reading)
+        verified = sorted(str(r.uuid) for r in waiting[3:6])
+        session.commit()
+
+    async def scenario(driver: FletDriver) -> None:
+        await sign_in(driver, "supervisor")
+        await wait_value(driver, "review_summary", f"{SEEDED} readings waiting")
+        await select_option(driver, "review_age", "7")
+        await wait_value(driver, "review_summary", "5 readings waiting")
+        assert len(_cards(driver)) == 5
+        await select_option(driver, "review_read_type", "verified")
+        await wait_value(driver, "review_summary", "2 readings waiting")
+        await select_option(driver, "review_age", "all")
+        await wait_value(driver, "review_summary", "3 readings waiting")
+        assert sorted(_cards(driver)) == verified
+        assert driver.crashes() == []
+
+    run(server, scenario)
