@@ -52,11 +52,11 @@ ENGINEER_1_BLOCKS = frozenset("BCD")  # the rest (E, F, villas, shops) is the se
 SETUP = "2026-10-31T10:00:00+05:30"
 NOVEMBER_READS = "2026-11-25T11:00:00+05:30"
 # The monthly run is due at 00:30 on the 1st in India, i.e. 19:00 UTC the day before; the server starts just before.
-NOVEMBER_ENDS = "2026-12-01T00:29:40+05:30"
+NOVEMBER_ENDS = "2026-12-01T00:29:50+05:30"
 NOVEMBER_RUN_DUE = datetime(2026, 11, 30, 19, 0, tzinfo=UTC)
 PAYMENTS = "2026-12-05T11:00:00+05:30"
 AFTER_DUE = "2026-12-22T11:00:00+05:30"  # bills issued on 1 December are due on the 16th
-DECEMBER_ENDS = "2027-01-01T00:29:40+05:30"
+DECEMBER_ENDS = "2027-01-01T00:29:50+05:30"
 DECEMBER_RUN_DUE = datetime(2026, 12, 31, 19, 0, tzinfo=UTC)
 JANUARY_RUN_DUE = datetime(2027, 1, 31, 19, 0, tzinfo=UTC)
 OPENING_DAY = "2026-10-31"
@@ -644,7 +644,7 @@ def _assert_bills(ids: Society, bills: list[dict[str, Any]], expected: dict[str,
 
 
 def _november_ends(society: PhasedServer, ids: Society) -> dict[str, dict[str, Any]]:
-    """1 December, 00:29:40 in India: the scheduled run drafts November for every block at 00:30; the admin
+    """1 December, 00:29:50 in India: the scheduled run drafts November for every block at 00:30; the admin
     issues; a bill's PDF and a block's PDF open with the bill numbers and amounts."""
     with society.phase(NOVEMBER_ENDS) as api:
         _sign_in_all(api)
@@ -775,7 +775,7 @@ def _read_december(api: PhaseApi, ids: Society) -> None:
 
 
 def _december_ends(society: PhasedServer, ids: Society, november: dict[str, dict[str, Any]], fee: Decimal) -> None:
-    """1 January, 00:29:40 in India: the run fires for December; issued bills carry the arrears: the opening
+    """1 January, 00:29:50 in India: the run fires for December; issued bills carry the arrears: the opening
     balance of a unit not billed in November, else what November's bill left unpaid, with the late fee."""
     arrears = dict(OPENING_BALANCES)
     for unit_id, bill in november.items():
