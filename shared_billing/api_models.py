@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Annotated, Any, Generic, Literal, TypeVar
 from uuid import UUID
 
@@ -90,6 +91,8 @@ __all__ = [
     "DecisionReason",
     "DownloadLink",
     "ExpectedRange",
+    "ExportFile",
+    "ExportRequest",
     "Facet",
     "Health",
     "ImportIssueOut",
@@ -512,6 +515,30 @@ class DownloadLink(BaseModel):
 class BlockPdfRequest(BaseModel):
     block_id: Id
     period: Period
+
+
+class ExportFile(StrEnum):
+    """The office's export files (docs/exports.md)."""
+
+    READINGS_CSV = "readings.csv"
+    READINGS_XLSX = "readings.xlsx"
+    BILLS_CSV = "bills.csv"
+    BILLS_XLSX = "bills.xlsx"
+    PAYMENTS_CSV = "payments.csv"
+    PAYMENTS_XLSX = "payments.xlsx"
+    LEDGER_CSV = "ledger.csv"
+    LEDGER_XLSX = "ledger.xlsx"
+    TALLY_XML = "tally.xml"
+
+
+class ExportRequest(BaseModel):
+    """``POST /api/exports/link``: a signed link to one export file, for a browser to download."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    file: ExportFile
+    period: Period
+    block_id: Id | None = None
 
 
 # --- Payments, notes and the ledger ---

@@ -43,6 +43,7 @@ from shared_billing.api_models import (
     ClockOut,
     DecisionReason,
     DownloadLink,
+    ExportRequest,
     ImportJobOut,
     MembershipEnd,
     MembershipIn,
@@ -291,6 +292,11 @@ def issue_run(run_id: int) -> Call[list[BillOut]]:
 
 def bill_pdf_link(bill_id: int) -> Call[DownloadLink]:
     return Call("POST", f"/bills/{bill_id}/pdf-link", read_model(DownloadLink))
+
+
+def export_link(request: ExportRequest) -> Call[DownloadLink]:
+    """A signed link (10 minutes) to one export file (admin, accountant)."""
+    return Call("POST", "/exports/link", read_model(DownloadLink), body=json_body(request), content_type=JSON)
 
 
 def block_pdf_link(block_id: int, period: str) -> Call[DownloadLink]:

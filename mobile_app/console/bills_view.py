@@ -13,7 +13,7 @@ from mobile_app.api.errors import ApiClientError
 from mobile_app.console.client import BillingClient
 from mobile_app.i18n import _
 from mobile_app.ui.common import day, mounted_page, push_update, rupees, show_message, society_time, title
-from shared_billing.api_models import BillOut
+from shared_billing.api_models import BillOut, ExportFile, ExportRequest
 from shared_billing.protocol import BillStatus, PaymentMode
 
 __all__ = ["BillsView"]
@@ -51,11 +51,29 @@ class BillsView(ft.Column):
         ]
         if can_record_payments:
             actions.append(ft.FilledButton(_("Mark selected paid"), key="mark_paid", on_click=self._mark_paid))
+        self.export_file = ft.Dropdown(
+            label=_("Export"),
+            tooltip=_("Export"),
+            key="export_file",
+            width=200,
+            value=ExportFile.BILLS_XLSX.value,
+            options=[ft.DropdownOption(key=file.value, text=file.value) for file in ExportFile],
+        )
+        self.export_all = ft.Checkbox(label=_("All blocks"), key="export_all", value=True)
+        exports = ft.Row(
+            [
+                self.export_file,
+                self.export_all,
+                ft.OutlinedButton(_("Download"), icon=ft.Icons.DOWNLOAD, key="export_download", on_click=self._export),
+            ],
+            wrap=True,
+        )
         super().__init__(
             spacing=12,
             controls=[
                 title(_("Bills")),
                 ft.Row([self.block, self.period, *actions], wrap=True),
+                exports,
                 self.summary,
                 self.list,
             ],
@@ -179,6 +197,27 @@ class BillsView(ft.Column):
                 self._complain(error)
                 return
             await self.launcher.launch_url(url, web_only_window_name="_blank")
+
+    async def _export(self, _event: ft.Event[Any]) -> None:
+        """The month's export file (this block's, or the society's), through a short-lived signed link."""
+        block_id = None if self.export_all.value or not self.block.value else int(self.block.value)
+        try:
+            request = ExportRequest(
+                file=ExportFile(self.export_file.value or ExportFile.BILLS_XLSX),
+                period=(self.period.value or "").strip() or self._default_period,
+                block_id=block_id,
+            )
+        except ValueError:
+            self.period.error = _("Write the month as YYYY-MM, or leave it empty")
+            push_update(self)
+            return
+        self.period.error = None
+        try:
+            url = await self.client.export_link(request)
+        except ApiClientError as error:
+            self._complain(error)
+            return
+        await self.launcher.launch_url(url, web_only_window_name="_blank")
 
     def _complain(self, error: ApiClientError) -> None:
         if (page := mounted_page(self)) is not None:

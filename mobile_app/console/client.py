@@ -44,6 +44,7 @@ from shared_billing.api_models import (
     BulkResult,
     ChainCheck,
     ClockOut,
+    ExportRequest,
     ImportJobOut,
     MembershipEnd,
     MembershipIn,
@@ -287,6 +288,9 @@ class BillingClient(ConsoleClient):
 
     async def pdf_link(self, bill_id: int) -> str:
         return (await self._send(endpoints.bill_pdf_link(bill_id))).url
+
+    async def export_link(self, request: ExportRequest) -> str:
+        return (await self._send(endpoints.export_link(request))).url
 
     async def block_pdf_link(self, block_id: int, period: str) -> str:
         return (await self._send(endpoints.block_pdf_link(block_id, period))).url

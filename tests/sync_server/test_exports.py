@@ -179,3 +179,49 @@ def test_a_large_csv_is_written_in_chunks_not_at_once() -> None:
     assert rows[0] == ["n", "amount", "text"]
     assert len(rows) == 5001
     assert sum(Decimal(row[1]) for row in rows[1:]) == sum(Decimal(index) / 100 for index in range(5000))
+
+
+def test_a_signed_link_downloads_the_same_file_without_the_bearer_header(client: TestClient) -> None:
+    bills = _paid(client)
+    accountant = auth(client, "accountant")
+    for file in ("bills.csv", "ledger.xlsx", "tally.xml"):
+        link = client.post("/api/exports/link", json={"file": file, "period": PERIOD}, headers=accountant)
+        assert link.status_code == 200, link.text
+        url = link.json()["url"]
+        assert url.startswith("/api/exports/files/")
+        by_link = client.get(url)  # no Authorization header: the link is the authorization
+        assert by_link.status_code == 200, by_link.text
+        direct = _get(client, file)
+        assert by_link.headers["content-type"] == direct.headers["content-type"]
+        if file.endswith(".xlsx"):  # a fresh workbook each time: compare what it holds
+            assert _sheet_rows(by_link.content) == _sheet_rows(direct.content)
+        else:
+            assert by_link.content == direct.content
+    block = client.post(
+        "/api/exports/link", json={"file": "bills.csv", "period": PERIOD, "block_id": bills[0]["block_id"]},
+        headers=accountant,
+    ).json()["url"]  # fmt: skip
+    assert client.get(block).headers["content-disposition"].endswith(f'-block{bills[0]["block_id"]}.csv"')
+
+    assert (
+        client.post(
+            "/api/exports/link", json={"file": "bills.csv", "period": PERIOD}, headers=auth(client, "engineer1")
+        ).status_code
+        == 403
+    )
+    assert (
+        client.post("/api/exports/link", json={"file": "bills.pdf", "period": PERIOD}, headers=accountant).status_code
+        == 422
+    )
+    assert client.get("/api/exports/files/not-a-token").status_code == 404
+    pdf_link = client.post(f"/api/bills/{bills[0]['id']}/pdf-link", headers=accountant).json()["url"]
+    token = pdf_link.rsplit("/", 1)[1]
+    assert (
+        client.get(f"/api/exports/files/{token}").json()["code"] == "download.invalid"
+    )  # a bill's link opens no export
+
+
+def _sheet_rows(content: bytes) -> list[tuple[Any, ...]]:
+    sheet = load_workbook(io.BytesIO(content), read_only=True).active
+    assert sheet is not None
+    return list(sheet.iter_rows(values_only=True))
