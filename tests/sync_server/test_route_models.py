@@ -1,6 +1,6 @@
-"""Every route's body and answer models are the shared ones (shared_billing.api_models, or the sync protocol), so
-the console parses exactly what the server validates and publishes: no route module defines a wire model of its
-own. Generated from the route modules, so a new route with a local model fails here."""
+"""Every route's body and answer models are the shared ones (shared_billing.api_models and .report_models, or the
+sync protocol), so the console parses exactly what the server validates and publishes: no route module defines a
+wire model of its own. Generated from the route modules, so a new route with a local model fails here."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 import sync_server.api.routes as routes_package
-from shared_billing import api_models, protocol
+from shared_billing import api_models, protocol, report_models
 from sync_server.openapi import STRICT_BODIES
 
-SHARED = (api_models.__name__, protocol.__name__)
+SHARED = (api_models.__name__, report_models.__name__, protocol.__name__)
 
 
 def _route_modules() -> list[ModuleType]:
