@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from decimal import Decimal
-from enum import StrEnum
 from typing import Annotated, Any, Generic, Literal, TypeVar
 from uuid import UUID
 
@@ -48,6 +47,7 @@ from shared_billing.checks import ReadingFlag
 from shared_billing.protocol import (
     NO_NUL,
     BillStatus,
+    ExportFile,
     ImportKind,
     ImportStatus,
     LedgerEntryKind,
@@ -91,7 +91,6 @@ __all__ = [
     "DecisionReason",
     "DownloadLink",
     "ExpectedRange",
-    "ExportFile",
     "ExportRequest",
     "Facet",
     "Health",
@@ -515,20 +514,6 @@ class DownloadLink(BaseModel):
 class BlockPdfRequest(BaseModel):
     block_id: Id
     period: Period
-
-
-class ExportFile(StrEnum):
-    """The office's export files (docs/exports.md)."""
-
-    READINGS_CSV = "readings.csv"
-    READINGS_XLSX = "readings.xlsx"
-    BILLS_CSV = "bills.csv"
-    BILLS_XLSX = "bills.xlsx"
-    PAYMENTS_CSV = "payments.csv"
-    PAYMENTS_XLSX = "payments.xlsx"
-    LEDGER_CSV = "ledger.csv"
-    LEDGER_XLSX = "ledger.xlsx"
-    TALLY_XML = "tally.xml"
 
 
 class ExportRequest(BaseModel):

@@ -57,6 +57,7 @@ __all__ = [
     "Decision",
     "DecisionStatus",
     "DeviceId",
+    "ExportFile",
     "FieldTariff",
     "ImportKind",
     "ImportStatus",
@@ -422,6 +423,20 @@ class PeriodRead(BaseModel):
     reason: str | None = None  # the supervisor's, for a rejection or a re-read
     due_on: date | None = None  # a re-read's due date
     flags: list[str] = []
+
+
+class ExportFile(StrEnum):
+    """The office's export files (docs/exports.md)."""
+
+    READINGS_CSV = "readings.csv"
+    READINGS_XLSX = "readings.xlsx"
+    BILLS_CSV = "bills.csv"
+    BILLS_XLSX = "bills.xlsx"
+    PAYMENTS_CSV = "payments.csv"
+    PAYMENTS_XLSX = "payments.xlsx"
+    LEDGER_CSV = "ledger.csv"
+    LEDGER_XLSX = "ledger.xlsx"
+    TALLY_XML = "tally.xml"
 
 
 class QualityCheckStatus(StrEnum):

@@ -13,8 +13,8 @@ from mobile_app.api.errors import ApiClientError
 from mobile_app.console.client import BillingClient
 from mobile_app.i18n import _
 from mobile_app.ui.common import day, mounted_page, push_update, rupees, show_message, society_time, title
-from shared_billing.api_models import BillOut, ExportFile, ExportRequest
-from shared_billing.protocol import BillStatus, PaymentMode
+from shared_billing.api_models import BillOut, ExportRequest
+from shared_billing.protocol import BillStatus, ExportFile, PaymentMode
 
 __all__ = ["BillsView"]
 

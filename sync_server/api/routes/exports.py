@@ -12,8 +12,9 @@ from sqlmodel import Session
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
-from shared_billing.api_models import DownloadLink, ExportFile, ExportRequest
+from shared_billing.api_models import DownloadLink, ExportRequest
 from shared_billing.api_types import Id, Period, Token
+from shared_billing.protocol import ExportFile
 from sync_server.config import Settings
 from sync_server.context import AppContext
 from sync_server.deps import PUBLIC, ContextDep, NowDep, SessionDep, access
