@@ -48,16 +48,48 @@ def under(prefix: str) -> Iterator[None]:
         raise
 
 
-def checked_amount(what: str, value: object) -> Decimal:
-    """A finite, non-negative ``Decimal`` (rates, charges); anything else is a ``TariffError``.
+# Bounds on every figure, far above any real tariff or meter, so that a typo (``1e30``) is refused where it
+# is written instead of overflowing the 28-digit decimal context while a bill is priced: units (≤ 10^12) ×
+# rates (≤ 10^9) stay exact to the paisa.
+_AMOUNT_BOUND = Decimal(10) ** 9
+_UNITS_BOUND = Decimal(10) ** 12
+# The keys whose figures are units (slab and band limits, subsidy limits); every other figure is an amount, a
+# rate, a percent or a factor.
+_UNIT_KEYS = frozenset({"from", "to", "up_to_units", "when_units_at_most"})
 
-    Money and rates are Decimal only: the system we replace lost paise to float artefacts.
+
+def _is_units(what: str) -> bool:
+    last = what.rsplit(".", 1)[-1].split("[", 1)[0]
+    return last in _UNIT_KEYS
+
+
+def checked_amount(what: str, value: object, *, units: bool | None = None) -> Decimal:
+    """A finite, non-negative, bounded ``Decimal`` (rates, charges, limits); anything else is a ``TariffError``.
+
+    Money and rates are Decimal only: the system we replace lost paise to float artefacts. The bound is 10^12
+    for units (``units=True``, or by default a key named like a unit limit: ``from``, ``to``, ``up_to_units``,
+    ``when_units_at_most``) and 10^9 for everything else (amounts, rates, percents, factors).
     """
-    if not isinstance(value, Decimal) or not value.is_finite():
+    if not isinstance(value, Decimal):
         raise TariffError(f"{what} must be a finite Decimal, not {value!r}", field=what)
+    if not value.is_finite():
+        raise TariffError(
+            f"{what} must be a finite number, not {value}", field=what, value=str(value), problem="not_finite"
+        )
     if value < 0:
         raise TariffError(
             f"{what} must not be negative (got {value})", field=what, value=str(value), problem="negative_rate"
+        )
+    unit_figure = _is_units(what) if units is None else units
+    bound = _UNITS_BOUND if unit_figure else _AMOUNT_BOUND
+    if value > bound:
+        kind = "units" if unit_figure else "amounts, rates and factors"
+        raise TariffError(
+            f"{what} must be at most {bound:,f} (the bound for {kind}), not {value}",
+            field=what,
+            value=str(value),
+            bound=str(bound),
+            problem="out_of_range",
         )
     return value
 

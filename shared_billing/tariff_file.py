@@ -1,6 +1,7 @@
 """The tariff file admins write (TOML, documented in ``docs/tariff-format.md``), parsed from its text.
 
-The caller reads the file (this package does no I/O) and passes its text. The file is the stored ``to_dict``
+The caller reads the file (this package does no I/O) and passes its bytes (or text). The bytes must be UTF-8; a
+leading byte-order mark is dropped (editors on Windows write one). The file is the stored ``to_dict``
 form of each version, written in TOML: tariff-wide keys at the top (``format``, ``code``, ``name`` and the
 settings every version shares: ``day_count``, ``share_rounding``, ``bill_shared_meters``, ``factor_places``,
 ``limit_places``), then one ``[[versions]]`` table per effective date. Numbers may be written bare (``4.00``):
@@ -29,10 +30,11 @@ __all__ = ["FILE_FORMAT", "parse_tariff_toml"]
 
 FILE_FORMAT = 1
 _TOP_REQUIRED = {"format", "code", "name", "day_count", "versions"}
-_SETTINGS = {"share_rounding", "bill_shared_meters", "factor_places", "limit_places"}
+_SETTINGS = {"share_rounding", "bill_shared_meters", "factor_places", "limit_places", "payable_rounding"}
 _VERSION_REQUIRED = {"effective_from", "energy", "fixed_by_unit_type"}
-_VERSION_OPTIONAL = {"fixed_basis", "minimum_charge", "levies", "subsidies"}
+_VERSION_OPTIONAL = {"fixed_basis", "minimum_charge", "recurring_charges", "levies", "subsidies"}
 _TOML_LINE = re.compile(r"at line (\d+)")
+_BOM = "\ufeff"
 
 
 def _versions(document: Mapping[str, Any]) -> TariffSchedule:
@@ -73,12 +75,35 @@ def _file_path(field: str, problem: str) -> KeyPath:
     return path
 
 
-def parse_tariff_toml(text: str, *, source: str = "tariff file") -> TariffSchedule:
-    """The tariff's versions from the TOML ``text`` of a tariff file; ``source`` names it in messages.
+def _decoded(data: bytes, source: str) -> str:
+    """The UTF-8 text of a file's bytes; bytes that are not UTF-8 are refused with their offset and line."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise TariffFileError(
+            f"{source}, line {line} (byte {error.start}): not UTF-8 text (byte 0x{data[error.start]:02x}); "
+            "save the file as UTF-8",
+            source=source,
+            line=str(line),
+            byte=str(error.start),
+            key="",
+            problem="not_utf8",
+        ) from None
 
-    Raises ``TariffFileError`` naming the line at fault: TOML syntax, unknown or missing keys, floats or
-    negative rates, overlapping slabs or gaps between them, unknown levy bases, versions out of date order.
+
+def parse_tariff_toml(text: str | bytes, *, source: str = "tariff file") -> TariffSchedule:
+    """The tariff's versions from a tariff file's ``text`` (or its bytes, UTF-8); ``source`` names it in messages.
+
+    A leading byte-order mark is ignored. Raises ``TariffFileError`` naming the line at fault: bytes that are
+    not UTF-8 (problem ``not_utf8``, with the byte offset), TOML syntax, unknown or missing keys, floats,
+    negative, non-finite or out-of-bound figures, overlapping slabs or gaps between them, unknown levy bases,
+    versions out of date order.
     """
+    if isinstance(text, bytes):
+        text = _decoded(text, source)
+    # A BOM is not TOML ("Invalid statement" at 1:1) but only an editor's mark: line numbers are unchanged.
+    text = text.removeprefix(_BOM)
     try:
         document = tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as error:

@@ -5,8 +5,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -15,6 +16,14 @@ from sync_server.commands.backups import backup, restore
 from sync_server.commands.imports import import_app
 from sync_server.commands.options import DataDir, Host, Port, settings_from
 from sync_server.commands.users import user_app
+
+if TYPE_CHECKING:
+    from shared_billing.consumption import Consumption
+    from shared_billing.errors import BillingError
+    from shared_billing.periods import BillingPeriod
+    from shared_billing.schedules import TariffSchedule
+    from shared_billing.shared_meters import SharedMeterUse
+    from shared_billing.tariffs import ShareRounding
 
 app = typer.Typer(help="Fieldmeter: meter reading and billing.", no_args_is_help=True, add_completion=False)
 audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
@@ -125,6 +134,137 @@ def migrate(data_dir: DataDir = None) -> None:
     typer.echo("Schema is current.")
 
 
+# Dials a register may have: 10^12 is the bound on units (docs/tariff-format.md, "Bounds").
+_MAX_DIALS = 12
+
+
+def _bad(option: str, message: str) -> typer.BadParameter:
+    # Exit 2 with the option at fault named, as click does for its own usage errors.
+    return typer.BadParameter(message, param_hint=option)
+
+
+def _figure(option: str, text: str, *, units: bool = False, signed: bool = False, positive: bool = False) -> Decimal:
+    """A figure typed for ``option``: a finite decimal within the bounds of ``checked_amount`` (exit 2 if not)."""
+    from decimal import InvalidOperation
+
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise _bad(option, f"not a decimal number: {text!r}") from None
+    if not value.is_finite():
+        raise _bad(option, f"must be a finite number, not {text}")
+    if positive and value <= 0:
+        raise _bad(option, f"must be a positive number, not {text}")
+    if value < 0 and not signed:
+        raise _bad(option, f"must not be negative, not {text}")
+    _bounded(option, abs(value), units=units)
+    return value
+
+
+def _bounded(option: str, value: Decimal, *, units: bool, label: str = "") -> None:
+    from shared_billing.errors import TariffError
+    from shared_billing.tariff_data import checked_amount
+
+    try:
+        # The bounds live with the tariff's own figures, so the file and the options share them.
+        checked_amount(option, value, units=units)
+    except TariffError as error:
+        raise _bad(option, f"{label}{error.message.removeprefix(f'{option} ')}") from None
+
+
+def _period(period: tuple[str, str]) -> BillingPeriod:
+    # Only the dates' form here: a period the tariff cannot bill is the engine's refusal (exit 1).
+    from datetime import date
+
+    from shared_billing.periods import BillingPeriod
+
+    try:
+        start_on, end_on = (date.fromisoformat(day) for day in period)
+    except ValueError:
+        raise _bad("--period", f"dates are YYYY-MM-DD, not {' '.join(period)}") from None
+    return BillingPeriod(start_on, end_on)
+
+
+def _register_dials(values: tuple[str, ...], dials: int | None) -> int:
+    """``--dials`` when given, else the digits typed before any decimal point (leading zeros count: a dial shows
+    them, so ``09950`` is a 5-dial register)."""
+    if dials is not None:
+        return dials
+    typed = max(len(value.partition(".")[0]) for value in values)
+    if typed > _MAX_DIALS:
+        raise _bad("--reads", f"a register has at most {_MAX_DIALS} dials, not {typed}")
+    return max(typed, 1)
+
+
+def _register_values(option: str, values: tuple[str, ...], dials: int) -> list[Decimal]:
+    from shared_billing.errors import RegisterValueError
+    from shared_billing.readings import parse_register_value
+
+    try:
+        # The decimals are whatever was typed: the command has no meter master data to check them against.
+        return [parse_register_value(value, dials=dials, decimals=len(value.partition(".")[2])) for value in values]
+    except RegisterValueError as error:
+        raise _bad(option, error.message) from None
+
+
+def _meter_units(
+    reads: tuple[str, str], new_meter: tuple[str, str] | None, dials: int | None, multiplier: Decimal
+) -> Consumption:
+    """The units between the reads (and a replacement meter's); engine refusals propagate as ``BillingError``."""
+    from shared_billing.consumption import MeterRegister, meter_consumption, replacement_consumption
+
+    typed = (*reads, *(new_meter or ()))
+    width = _register_dials(typed, dials)
+    previous, current = _register_values("--reads", reads, width)
+    register = MeterRegister(dials=width, multiplier=multiplier)
+    if new_meter is None:
+        used = meter_consumption(register, previous, current)
+    else:
+        initial, latest = _register_values("--new-meter", new_meter, width)
+        used = replacement_consumption(register, previous, current, register, initial, latest)
+    # Reads × multiplier: each is bounded, their product must be too.
+    _bounded("--multiplier", used.units, units=True, label="the units (reads × multiplier) ")
+    return used
+
+
+def _shared_use(shared_meter: tuple[str, str, str], own: Decimal, rounding: ShareRounding) -> SharedMeterUse:
+    from shared_billing.shared_meters import SharedMeterUse
+
+    name, meter_text, group_text = shared_meter
+    meter_units = _figure("--shared-meter", meter_text, units=True)
+    group_units = _figure("--shared-meter", group_text, units=True)
+    if group_units < own:
+        raise _bad("--shared-meter", f"GROUP_UNITS {group_text} must include this flat's {own} units")
+    # The other flats on the meter count as one member: enough to quote this flat's share.
+    members = {"this unit": own, "other units": group_units - own}
+    return SharedMeterUse.for_member(name, meter_units, members, "this unit", rounding)
+
+
+def _read_tariff(path: Path) -> TariffSchedule:
+    """The tariff file's schedule; an unreadable or non-UTF-8 file is a usage error (exit 2), a file that reads
+    but is refused raises ``TariffFileError`` (exit 1, with its line)."""
+    from shared_billing.errors import TariffFileError
+    from shared_billing.tariff_file import parse_tariff_toml
+
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise _bad("--tariff", f"cannot read {path}: {error.strerror or error}") from None
+    try:
+        return parse_tariff_toml(data, source=str(path))
+    except TariffFileError as error:
+        if error.details.get("problem") == "not_utf8":
+            raise _bad("--tariff", error.message) from None
+        raise
+
+
+def _refusal(error: BillingError) -> typer.Exit:
+    import json
+
+    typer.echo(json.dumps({"code": error.code, "message": error.message, "details": error.details}), err=True)
+    return typer.Exit(1)
+
+
 @app.command()
 def quote(
     tariff: Annotated[Path, typer.Option("--tariff", help="Tariff file (TOML, see docs/tariff-format.md)")],
@@ -142,7 +282,12 @@ def quote(
             "--new-meter", metavar="INITIAL CURRENT", help="Replacement meter; --reads are the old PREVIOUS FINAL"
         ),
     ] = None,
-    dials: Annotated[int | None, typer.Option("--dials", help="Register dials (default: digits of the reads)")] = None,
+    dials: Annotated[
+        int | None,
+        typer.Option(
+            "--dials", min=1, max=_MAX_DIALS, help="Register dials (default: the digits typed, leading zeros too)"
+        ),
+    ] = None,
     multiplier: Annotated[str, typer.Option("--multiplier", help="Multiplying factor")] = "1",
     unit_type: Annotated[str, typer.Option("--unit-type", help="Unit type for the fixed charge (* = any)")] = "*",
     load_kw: Annotated[str | None, typer.Option("--load-kw", help="Sanctioned load, for per-kW fixed charges")] = None,
@@ -154,66 +299,52 @@ def quote(
     ] = None,
     arrears: Annotated[str, typer.Option("--arrears", help="Balance brought forward (negative: credit)")] = "0",
 ) -> None:
-    """Price one bill from a tariff file and print its lines, total and trace as JSON (no database)."""
+    """Price one bill from a tariff file and print its lines, total and trace as JSON (no database).
+
+    Exit code 2 for a usage error (a missing or bad option, an unreadable or non-UTF-8 tariff file), 1 when the
+    tariff file or the engine refuses (JSON problem on stderr).
+    """
     import json
-    from datetime import date
-    from decimal import Decimal, InvalidOperation
 
     from shared_billing.billing import compute_bill
-    from shared_billing.consumption import MeterRegister, meter_consumption, replacement_consumption
     from shared_billing.errors import BillingError
-    from shared_billing.periods import BillingPeriod
-    from shared_billing.shared_meters import SharedMeterUse
-    from shared_billing.tariff_file import parse_tariff_toml
 
     if (reads is None) == (units is None) or (new_meter is not None and reads is None):
         raise typer.BadParameter("give either --reads PREVIOUS CURRENT (with --new-meter if replaced) or --units N")
+    billed = _period(period)
+    factor = _figure("--multiplier", multiplier, positive=True)
+    load = None if load_kw is None else _figure("--load-kw", load_kw, positive=True)
+    brought_forward = _figure("--arrears", arrears, signed=True)
+    own = Decimal(0) if units is None else _figure("--units", units, units=True)
     try:
-        start_on, end_on = (date.fromisoformat(day) for day in period)
-        numbers = [Decimal(text) for text in (*(reads or ()), *(new_meter or ()), units or "0", multiplier, arrears)]
-        load = None if load_kw is None else Decimal(load_kw)
-        shared_figures = [Decimal(text) for text in shared_meter[1:]] if shared_meter else []
-    except (ValueError, InvalidOperation) as error:
-        raise typer.BadParameter(f"dates are YYYY-MM-DD and figures decimal numbers ({error})") from error
-    try:
-        schedule = parse_tariff_toml(tariff.read_text(encoding="utf-8"), source=str(tariff))
+        schedule = _read_tariff(tariff)
         consumption: list[str] = []
-        own = Decimal(units) if units is not None else Decimal(0)
         if reads is not None:
-            values = numbers[: 4 if new_meter else 2]
-            width = dials or max(len(str(int(value))) for value in values)
-            register = MeterRegister(dials=width, multiplier=Decimal(multiplier))
-            used = (
-                replacement_consumption(register, values[0], values[1], register, values[2], values[3])
-                if new_meter
-                else meter_consumption(register, values[0], values[1])
-            )
+            used = _meter_units(reads, new_meter, dials, factor)
             own, consumption = used.units, list(used.explanation)
-        shared = []
-        if shared_meter is not None:
-            # The other flats on the meter count as one member: enough to quote this flat's share.
-            members = {"this unit": own, "other units": shared_figures[1] - own}
-            name = shared_meter[0]
-            shared.append(
-                SharedMeterUse.for_member(name, shared_figures[0], members, "this unit", schedule.share_rounding)
-            )
+        shared = [] if shared_meter is None else [_shared_use(shared_meter, own, schedule.share_rounding)]
         result = compute_bill(
             schedule,
             unit_type=unit_type,
             own_units=own,
             shared=shared,
-            period=BillingPeriod(start_on, end_on),
+            period=billed,
             sanctioned_load_kw=load,
-            arrears=Decimal(arrears),
+            arrears=brought_forward,
         )
     except BillingError as error:
-        typer.echo(json.dumps({"code": error.code, "message": error.message, "details": error.details}), err=True)
-        raise typer.Exit(1) from error
-    except OSError as error:
-        raise typer.BadParameter(f"cannot read the tariff file: {error}") from error
+        raise _refusal(error) from error
+    except (ArithmeticError, ValueError) as error:
+        # A safety net: the bounds above should leave no figure the engine cannot price, but never a traceback.
+        typer.echo(f"fieldmeter quote: cannot price these figures ({type(error).__name__}: {error})", err=True)
+        raise typer.Exit(2) from error
     document = {
         "tariff": schedule.code,
-        "period": {"from": start_on.isoformat(), "to": end_on.isoformat(), "day_count": schedule.day_count.value},
+        "period": {
+            "from": billed.start_on.isoformat(),
+            "to": billed.end_on.isoformat(),
+            "day_count": schedule.day_count.value,
+        },
         "unit_type": unit_type,
         "units": str(own),
         "consumption": consumption,
