@@ -30,10 +30,19 @@ from shared_billing.levies import Levy, LevyBase, Subsidy
 from shared_billing.money import round_paise, round_rupee, round_units
 from shared_billing.periods import BillingPeriod, DayCount
 from shared_billing.readings import format_register_value, parse_register_value
+from shared_billing.recurring_charges import RecurringCharge
 from shared_billing.schedules import TariffSchedule
 from shared_billing.shared_meters import Membership, SharedMeterUse, allocate_shares, shared_meter_uses
 from shared_billing.tariff_file import parse_tariff_toml
-from shared_billing.tariffs import FixedBasis, FlatRate, RateOverride, ShareRounding, Tariff, blessings_tariff
+from shared_billing.tariffs import (
+    FixedBasis,
+    FlatRate,
+    PayableRounding,
+    RateOverride,
+    ShareRounding,
+    Tariff,
+    blessings_tariff,
+)
 
 __all__ = [
     "Adjustment",
@@ -54,8 +63,10 @@ __all__ = [
     "LineCode",
     "Membership",
     "MeterRegister",
+    "PayableRounding",
     "RateOverride",
     "ReadingFlag",
+    "RecurringCharge",
     "RegisterKind",
     "ShareRounding",
     "SharedMeterUse",

@@ -1,8 +1,8 @@
 """Bill lines, their stable codes, and the rupee formatting used in calculation traces.
 
 docs/domain.md "Rounding": each line to paise with ROUND_HALF_UP. A line's ``code`` is a ``LineCode`` value; levy
-and subsidy lines add the tariff's own code after a colon (``levy:duty``, ``subsidy:lifeline``) so a ledger can
-post each to its account.
+and subsidy lines and recurring charges add the tariff's own code after a colon (``levy:duty``, ``subsidy:lifeline``,
+``charge:meter_rent``) so a ledger can post each to its account.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ class LineCode(StrEnum):
     SHARED_METER = "shared_meter"
     FIXED = "fixed"
     MINIMUM_CHARGE = "minimum_charge"
+    CHARGE = "charge"
     LEVY = "levy"
     SUBSIDY = "subsidy"
     ADJUSTMENT = "adjustment"

@@ -16,19 +16,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from shared_billing.bill_lines import Adjustment, BillLine, LineCode, about, inr, signed_inr
 from shared_billing.charges import Segment, segment_charges
 from shared_billing.energy import EnergySource, Priced
 from shared_billing.errors import BelowPrevious, PeriodError, SharedMeterError
+from shared_billing.levies import levy_lines, subsidy_lines
 from shared_billing.money import round_paise, round_rupee
 from shared_billing.periods import BillingPeriod, billed_days, split_units_by_days
 from shared_billing.readings import format_quantity
 from shared_billing.schedules import TariffSchedule
 from shared_billing.shared_meters import SharedMeterUse, allocate_shares, exact_share
-from shared_billing.tariffs import RateOverride, ShareRounding, Tariff
+from shared_billing.tariffs import PayableRounding, RateOverride, ShareRounding, Tariff
 
 __all__ = [
     "Adjustment",
@@ -41,6 +42,7 @@ __all__ = [
 ]
 
 _ONE = Decimal(1)
+_TEN_PAISE = Decimal("0.1")
 _SHARE_RULES = {
     ShareRounding.PER_UNIT_HALF_UP: "this flat's share rounded half-up to 0.01 unit",
     ShareRounding.LARGEST_REMAINDER: "largest remainder, so the flats' shares sum to the meter's units",
@@ -168,19 +170,31 @@ def _split_sources(sources: list[EnergySource], segments: list[Segment]) -> tupl
     return per_segment, trace
 
 
-def _labelled(priced: Priced, segment: Segment, index: int, count: int) -> tuple[Priced, list[str]]:
+def _version_words(version: Tariff) -> str:
+    since = f", version from {version.effective_from:%d-%m-%Y}" if version.effective_from else ""
+    return f"tariff {version.code} ({version.name}){since}"
+
+
+def _part_heading(segment: Segment, index: int, count: int) -> str:
     if count == 1 or segment.span is None:
-        return priced, []
-    label = f", {segment.span}"
-    version = segment.version
-    since = f"from {version.effective_from:%d-%m-%Y}" if version.effective_from else "undated"
-    heading = (
-        f"Part {index + 1}: {segment.span}, {segment.span.days} days, tariff {version.code} version {since}; "
-        f"factor {segment.span.explain_factor(version.factor_places)}"
+        return f"Billed under {_version_words(segment.version)}"
+    span, version = segment.span, segment.version
+    return (
+        f"Part {index + 1}: {span}, {span.days} days, {_version_words(version)}; "
+        f"factor {span.explain_factor(version.factor_places)}"
     )
-    return [
-        (None if line is None else replace(line, description=line.description + label), text) for line, text in priced
-    ], [heading]
+
+
+def _payable(total: Decimal, rounding: PayableRounding) -> tuple[Decimal, str]:
+    """The payable and the trace's words for how it was rounded (docs/domain.md "Rounding")."""
+    if rounding == PayableRounding.NONE:
+        return total, f"Payable, billed to the paisa: {inr(total)}"
+    if rounding == PayableRounding.TEN_PAISE:
+        payable = round_paise(total.quantize(_TEN_PAISE, rounding=ROUND_HALF_UP))
+        return payable, f"Payable rounded to ten paise (5 paise and above round up): {inr(payable)}"
+    # kept at 0.01 so every money figure prints with two decimals
+    payable = round_paise(round_rupee(total))
+    return payable, f"Payable rounded to the whole rupee (50 paise and above round up): {inr(payable)}"
 
 
 def compute_bill(
@@ -231,20 +245,36 @@ def compute_bill(
     per_segment, split_notes = _split_sources(sources, segments)
     trace.extend(notes + split_notes)
     lines: list[BillLine] = []
+
+    def add(priced: Priced) -> None:
+        for line, text in priced:
+            if line is not None:
+                lines.append(line)
+            trace.append(text)
+
+    parts = []
     for index, segment in enumerate(segments):
-        priced = segment_charges(
+        trace.append(_part_heading(segment, index, len(segments)))
+        label = "" if len(segments) == 1 or segment.span is None else f", {segment.span}"
+        priced, part = segment_charges(
             segment,
             sources=per_segment[index],
             unit_type=unit_type,
             sanctioned_load_kw=sanctioned_load_kw,
             rate_override=rate_override,
+            label=label,
         )
-        priced, heading = _labelled(priced, segment, index, len(segments))
-        trace.extend(heading)
-        for line, text in priced:
-            if line is not None:
-                lines.append(line)
-            trace.append(text)
+        add(priced)
+        parts.append(part)
+    charged = [part.subtotal for part in parts]
+    add(levy_lines([segment.version.levies for segment in segments], parts))
+    for segment, part in zip(segments, parts, strict=True):
+        add(subsidy_lines(segment.version.subsidies, part, segment.factor, segment.version.limit_places))
+    if len(parts) > 1:
+        for index, (part, before) in enumerate(zip(parts, charged, strict=True)):
+            trace.append(
+                f"Part {index + 1} subtotal: charges {inr(before)}, with its levies and subsidies {inr(part.subtotal)}"
+            )
 
     for adjustment in adjustments:
         amount = round_paise(adjustment.amount)
@@ -260,12 +290,12 @@ def compute_bill(
         trace.append(f"{label} (balance of earlier bills): {inr(amount)}")
 
     total = sum((line.amount for line in lines), Decimal("0.00"))
-    payable = round_paise(round_rupee(total))  # kept at 0.01 so every money figure prints with two decimals
+    payable, how = _payable(total, schedule.payable_rounding)
     round_off = round_paise(payable - total)  # exact already; round_paise only drops a negative zero
-    lines.append(BillLine(LineCode.ROUND_OFF.value, "Round-off", _ONE, None, round_off))
     trace.append(f"Total of the lines: {inr(total)}")
-    trace.append(
-        f"Payable rounded to the whole rupee (50 paise and above round up): {inr(payable)}, "
-        f"round-off {signed_inr(round_off)}"
-    )
+    if schedule.payable_rounding == PayableRounding.NONE:
+        trace.append(how)
+    else:
+        lines.append(BillLine(LineCode.ROUND_OFF.value, "Round-off", _ONE, None, round_off))
+        trace.append(f"{how}, round-off {signed_inr(round_off)}")
     return BillResult(lines=lines, total=total, round_off=round_off, payable=payable, trace=trace)

@@ -2,22 +2,24 @@
 
 Order (docs/domain.md, "Levies and subsidies"): energy; fixed charge, pro-rated by the factor; the
 minimum charge as max(energy + fixed, minimum) — a top-up line when energy + fixed falls short — before any
-tax; levies in their declared order, each on its declared base; subsidies as separate negative lines. Every
-line is rounded to paise half-up on its own (docs/domain.md "Rounding").
+tax; the tariff's recurring charges (meter rent, …), pro-rated likewise. Levies and subsidies follow
+(``shared_billing.levies``), computed on the figures this returns. Every line is rounded to paise half-up on its own
+(docs/domain.md "Rounding").
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from shared_billing.bill_lines import BillLine, LineCode, inr
 from shared_billing.energy import EnergySource, FlatRate, Priced
 from shared_billing.errors import MissingSanctionedLoad
-from shared_billing.levies import ChargeBases, levy_lines, subsidy_lines
+from shared_billing.levies import LevyBase, PartBase
 from shared_billing.money import round_paise
 from shared_billing.periods import DaySpan
+from shared_billing.recurring_charges import recurring_line
 from shared_billing.tariffs import ANY_UNIT_TYPE, FixedBasis, RateOverride, Tariff
 
 __all__ = ["Segment", "segment_charges"]
@@ -83,13 +85,18 @@ def segment_charges(
     unit_type: str,
     sanctioned_load_kw: Decimal | None,
     rate_override: RateOverride | None,
-) -> Priced:
-    """Lines (with their trace) for one segment; ``None`` lines are trace-only notes."""
+    label: str = "",
+) -> tuple[Priced, PartBase]:
+    """The charge lines of one segment (energy, fixed, minimum top-up, recurring charges) with their trace —
+    ``None`` lines are trace-only notes — and the figures its levies and subsidies are computed on."""
     version = segment.version
     overridden_rate = None if rate_override is None else rate_override.rate_per_unit
     energy = version.energy if overridden_rate is None else FlatRate(overridden_rate)
     priced: Priced = list(energy.price(sources, segment.factor, version.limit_places))
-    energy_total = sum((line.amount for line, _ in priced if line is not None), Decimal(0))
+    energy_lines = [line for line, _ in priced if line is not None]
+    energy_total = sum((line.amount for line in energy_lines), Decimal(0))
+    if len(energy_lines) > 1:
+        priced.append((None, f"Energy subtotal: {inr(energy_total)}"))
     fixed_line, fixed_trace = _fixed(segment, unit_type, sanctioned_load_kw, rate_override)
     priced.append((fixed_line, fixed_trace))
     charges = energy_total + fixed_line.amount
@@ -104,12 +111,22 @@ def segment_charges(
             charges = minimum
         else:
             priced.append((None, f"{how}; energy + fixed {inr(charges)} meets it"))
-    bases = ChargeBases(
-        energy=energy_total,
-        fixed=fixed_line.amount,
-        charges=charges,
+    amounts = {LevyBase.ENERGY.value: energy_total, LevyBase.FIXED.value: fixed_line.amount}
+    amounts[LevyBase.CHARGES.value] = charges
+    subtotal = charges
+    for charge in version.recurring_charges:
+        recurring, trace = recurring_line(charge, unit_type, segment.factor)
+        priced.append((recurring, trace))
+        if recurring is not None:
+            amounts[charge.code] = recurring.amount
+            subtotal += recurring.amount
+    part = PartBase(
         units=sum((source.units for source in sources), Decimal(0)),
+        amounts=amounts,
+        subtotal=subtotal,
+        names=version.charge_names,
+        label=label,
     )
-    priced.extend(levy_lines(version.levies, bases))
-    priced.extend(subsidy_lines(version.subsidies, bases, segment.factor, version.limit_places))
-    return priced
+    return [
+        (None if line is None else replace(line, description=line.description + label), text) for line, text in priced
+    ], part

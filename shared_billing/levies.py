@@ -1,41 +1,54 @@
-"""Levies (duty, per-unit adjustments, surcharges) and subsidies, each on a declared base.
+"""Levies (duty, per-unit adjustments, surcharges, GST on a rent) and subsidies, each on a declared base.
 
-docs/domain.md "Levies and subsidies": levies (electricity duty %, fuel adjustment per unit, surcharges) each have a
-declared base and order; the minimum charge is max(energy + fixed, minimum), before any levy; subsidies are
-separate negative lines. Levies apply in ascending ``order``; subsidies follow, in the order the tariff lists them.
+docs/domain.md "Levies and subsidies": levies each have a declared base and order; the minimum charge is max(energy +
+fixed, minimum), before any levy; subsidies are separate negative lines. Levies apply in ascending ``order``;
+subsidies follow, in the order the tariff lists them, and never take a bill's own charges below zero.
 
-Bases: ``energy`` (energy and shared-meter lines), ``fixed`` (fixed charge lines), ``charges`` (energy + fixed +
-minimum-charge top-up, i.e. max(energy + fixed, minimum)), ``units`` (units billed, for ₹-per-unit rates) and
-``subtotal`` (charges plus every levy of a lower order: a surcharge on the duty-inclusive amount).
+A base is one name or a list of names whose amounts are added: ``energy`` (energy and shared-meter lines), ``fixed``
+(fixed charge lines), ``charges`` (energy + fixed + minimum-charge top-up, i.e. max(energy + fixed, minimum)),
+``subtotal`` (charges, recurring charges and every levy of a lower order: a surcharge on the duty-inclusive amount),
+``units`` (units billed, for ₹-per-unit rates), the code of a recurring charge (``meter_rent``: GST on the rent) or
+of a levy of a lower order (a cess on the duty). ``Tariff`` checks that every name it uses exists.
+
+On a bill split by a tariff change (docs/domain.md "Tariff change inside a period") a levy that is the same in every
+part (same code, name, order, base and rate) is computed once on the whole bill's base, so the split adds no rounding
+of its own; a levy that changes at the split is computed, and rounded, per part.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from shared_billing.apportionment import largest_remainder
 from shared_billing.bill_lines import BillLine, LineCode, inr
+from shared_billing.energy import Priced
 from shared_billing.errors import TariffError
 from shared_billing.money import round_paise, round_units
 from shared_billing.tariff_data import (
     checked_amount,
     decimal_from_data,
+    list_from_data,
     mapping_from_data,
     only_keys,
     whole_from_data,
 )
 
-__all__ = ["ChargeBases", "Levy", "LevyBase", "Subsidy", "levy_lines", "subsidy_lines"]
+__all__ = ["MAX_PERCENT", "Levy", "LevyBase", "PartBase", "Subsidy", "levy_lines", "subsidy_lines"]
 
 _CODE = re.compile(r"[a-z0-9_]+")
+#: No levy or subsidy is more than the whole of its base: 800 % is a typo for 8 %, and a subsidy above 100 % would
+#: pay the consumer for using power.
+MAX_PERCENT = Decimal(100)
 
 
 class LevyBase(StrEnum):
-    """What a levy or subsidy is computed on (see the module docstring)."""
+    """The names every bill has for a levy's or subsidy's base (see the module docstring); a tariff adds its
+    recurring charges' and levies' codes."""
 
     ENERGY = "energy"
     FIXED = "fixed"
@@ -44,28 +57,58 @@ class LevyBase(StrEnum):
     SUBTOTAL = "subtotal"
 
 
-def _base(value: object) -> LevyBase:
-    if isinstance(value, LevyBase):
-        return value
-    known = ", ".join(member.value for member in LevyBase)
-    if isinstance(value, str) and value in {member.value for member in LevyBase}:
-        return LevyBase(value)
-    raise TariffError(
-        f"unknown levy base {value!r} (known: {known})", field="base", value=str(value), problem="unknown_levy_base"
-    )
+def _terms(value: object) -> tuple[str, ...]:
+    """A base as the tuple of names it adds up: one name, or a list of them."""
+    items = [value] if isinstance(value, str) else value
+    if isinstance(items, bytes | Mapping) or not isinstance(items, Sequence) or not items:
+        raise TariffError(
+            f"a base is a name or a list of names, not {value!r}", field="base", problem="unknown_levy_base"
+        )
+    terms = tuple(str(item) for item in items)
+    for term in terms:
+        if not isinstance(term, str) or not _CODE.fullmatch(term):
+            known = ", ".join(member.value for member in LevyBase)
+            raise TariffError(
+                f"unknown levy base {term!r} (known: {known}, or a recurring charge's or earlier levy's code)",
+                field="base",
+                value=str(term),
+                problem="unknown_levy_base",
+            )
+    if len(set(terms)) != len(terms):
+        raise TariffError(f"a base names {', '.join(terms)}: a name twice", field="base", problem="unknown_levy_base")
+    for whole in (LevyBase.UNITS, LevyBase.SUBTOTAL):
+        if whole in terms and len(terms) > 1:
+            raise TariffError(
+                f"`{whole}` is a base on its own, not added to {', '.join(t for t in terms if t != whole)}",
+                field="base",
+                problem="unknown_levy_base",
+            )
+    return terms
 
 
-def _check_rate(base: LevyBase, percent: Decimal | None, rate_per_unit: Decimal | None) -> None:
+def _base_data(terms: tuple[str, ...]) -> str | list[str]:
+    return terms[0] if len(terms) == 1 else list(terms)
+
+
+def _check_rate(terms: tuple[str, ...], percent: Decimal | None, rate_per_unit: Decimal | None) -> None:
     if (percent is None) == (rate_per_unit is None):
         raise TariffError("give either `percent` or `rate_per_unit`", field="percent")
+    on_units = terms == (LevyBase.UNITS.value,)
     if percent is not None:
         checked_amount("percent", percent)
-        if base == LevyBase.UNITS:
+        if percent > MAX_PERCENT:
+            raise TariffError(
+                f"percent {percent} is more than {MAX_PERCENT}: a levy or subsidy is at most its whole base",
+                field="percent",
+                value=str(percent),
+                problem="out_of_bounds",
+            )
+        if on_units:
             raise TariffError("a levy on `units` is a `rate_per_unit` in ₹, not a percent", field="percent")
     if rate_per_unit is not None:
         checked_amount("rate_per_unit", rate_per_unit)
-        if base != LevyBase.UNITS:
-            raise TariffError(f"`rate_per_unit` needs base `units`, not `{base}`", field="rate_per_unit")
+        if not on_units:
+            raise TariffError(f"`rate_per_unit` needs base `units`, not `{'+'.join(terms)}`", field="rate_per_unit")
 
 
 def _check_code(code: str) -> None:
@@ -77,34 +120,35 @@ def _optional_decimal(what: str, data: Mapping[str, Any]) -> Decimal | None:
     return None if data.get(what) is None else decimal_from_data(what, data[what])
 
 
-@dataclass(frozen=True)
-class ChargeBases:
-    """The figures levies and subsidies are computed on, for one segment of the bill."""
-
-    energy: Decimal
-    fixed: Decimal
-    charges: Decimal
-    units: Decimal
+def _base_from_data(value: object) -> str | list[str]:
+    return value if isinstance(value, str) else [str(item) for item in list_from_data("base", value)]
 
 
 @dataclass(frozen=True)
 class Levy:
-    """A levy: ``percent`` of a money base, or ``rate_per_unit`` ₹ on the units; applied by ``order``."""
+    """A levy: ``percent`` of a money base, or ``rate_per_unit`` ₹ on the units; applied by ``order``.
+
+    ``base`` is one name or a sequence of names (see the module docstring); ``terms`` is it as a tuple.
+    """
 
     code: str
     name: str
     order: int
-    base: LevyBase
+    base: str | Sequence[str]
     percent: Decimal | None = None
     rate_per_unit: Decimal | None = None
+    terms: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _check_code(self.code)
-        object.__setattr__(self, "base", _base(self.base))
-        _check_rate(self.base, self.percent, self.rate_per_unit)
+        terms = _terms(self.base)
+        object.__setattr__(self, "terms", terms)
+        object.__setattr__(self, "base", terms[0] if len(terms) == 1 else terms)
+        _check_rate(terms, self.percent, self.rate_per_unit)
 
     def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"code": self.code, "name": self.name, "order": self.order, "base": self.base.value}
+        data: dict[str, Any] = {"code": self.code, "name": self.name, "order": self.order}
+        data["base"] = _base_data(self.terms)
         if self.percent is not None:
             data["percent"] = str(self.percent)
         if self.rate_per_unit is not None:
@@ -119,7 +163,7 @@ class Levy:
             code=data["code"],
             name=str(data["name"]),
             order=whole_from_data("order", data["order"]),
-            base=_base(data["base"]),
+            base=_base_from_data(data["base"]),
             percent=_optional_decimal("percent", data),
             rate_per_unit=_optional_decimal("rate_per_unit", data),
         )
@@ -135,27 +179,30 @@ class Subsidy:
 
     code: str
     name: str
-    base: LevyBase
+    base: str | Sequence[str]
     percent: Decimal | None = None
     rate_per_unit: Decimal | None = None
     up_to_units: Decimal | None = None
     when_units_at_most: Decimal | None = None
+    terms: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _check_code(self.code)
-        object.__setattr__(self, "base", _base(self.base))
-        _check_rate(self.base, self.percent, self.rate_per_unit)
-        if self.base == LevyBase.SUBTOTAL:
-            raise TariffError("a subsidy is on energy, fixed, charges or units", field="base")
+        terms = _terms(self.base)
+        object.__setattr__(self, "terms", terms)
+        object.__setattr__(self, "base", terms[0] if len(terms) == 1 else terms)
+        _check_rate(terms, self.percent, self.rate_per_unit)
+        if LevyBase.SUBTOTAL in terms:
+            raise TariffError("a subsidy is on energy, fixed, charges, a recurring charge or units", field="base")
         for what in ("up_to_units", "when_units_at_most"):
             value = getattr(self, what)
             if value is not None:
                 checked_amount(what, value)
-        if self.up_to_units is not None and self.base != LevyBase.UNITS:
+        if self.up_to_units is not None and terms != (LevyBase.UNITS.value,):
             raise TariffError("`up_to_units` applies to a subsidy on `units`", field="up_to_units")
 
     def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"code": self.code, "name": self.name, "base": self.base.value}
+        data: dict[str, Any] = {"code": self.code, "name": self.name, "base": _base_data(self.terms)}
         for what in ("percent", "rate_per_unit", "up_to_units", "when_units_at_most"):
             value = getattr(self, what)
             if value is not None:
@@ -170,65 +217,144 @@ class Subsidy:
         return cls(
             code=data["code"],
             name=str(data["name"]),
-            base=_base(data["base"]),
+            base=_base_from_data(data["base"]),
             **{what: _optional_decimal(what, data) for what in optional},
         )
 
 
-def _money_base(base: LevyBase, bases: ChargeBases, subtotal: Decimal) -> Decimal:
-    return {
-        LevyBase.ENERGY: bases.energy,
-        LevyBase.FIXED: bases.fixed,
-        LevyBase.CHARGES: bases.charges,
-        LevyBase.SUBTOTAL: subtotal,
-    }[base]
+@dataclass
+class PartBase:
+    """The running figures of one part of a bill that its levies and subsidies are computed on.
+
+    ``amounts`` holds ``energy``, ``fixed``, ``charges``, each recurring charge by its code and, as they are
+    computed, each levy by its code (a levy computed once for the whole bill holds this part's share of it);
+    ``subtotal`` is what the bill has charged so far in this part; ``names`` names codes for people.
+    """
+
+    units: Decimal
+    amounts: dict[str, Decimal]
+    subtotal: Decimal
+    names: Mapping[str, str]
+    label: str = ""
+
+    def base(self, terms: tuple[str, ...]) -> Decimal:
+        if terms == (LevyBase.UNITS.value,):
+            return self.units
+        if terms == (LevyBase.SUBTOTAL.value,):
+            return self.subtotal
+        return sum((self.amounts.get(term, Decimal(0)) for term in terms), Decimal(0))
+
+    def has_any(self, terms: tuple[str, ...]) -> bool:
+        return any(term in LevyBase.__members__.values() or term in self.amounts for term in terms)
+
+    def words(self, terms: tuple[str, ...]) -> str:
+        return " + ".join(self.names.get(term, term) for term in terms)
+
+    def add(self, code: str, amount: Decimal) -> None:
+        self.amounts[code] = amount
+        self.subtotal += amount
 
 
-def levy_lines(levies: Sequence[Levy], bases: ChargeBases) -> list[tuple[BillLine | None, str]]:
-    """One line per levy, in ``order``, with its trace."""
-    priced: list[tuple[BillLine | None, str]] = []
-    subtotal = bases.charges
-    for levy in sorted(levies, key=lambda levy: levy.order):
-        code = f"{LineCode.LEVY.value}:{levy.code}"
-        if levy.rate_per_unit is not None:
-            amount = round_paise(bases.units * levy.rate_per_unit)
-            line = BillLine(code, levy.name, bases.units, levy.rate_per_unit, amount)
-            trace = f"{levy.name}: {bases.units} units × ₹{levy.rate_per_unit} = {inr(amount)}"
-        else:
-            assert levy.percent is not None
-            base = _money_base(levy.base, bases, subtotal)
-            amount = round_paise(base * levy.percent / 100)
-            line = BillLine(code, f"{levy.name} ({levy.percent}% of {levy.base.value})", base, None, amount)
-            trace = f"{levy.name}: {levy.percent}% of {levy.base.value} {inr(base)} = {inr(amount)}"
-        priced.append((line, trace))
-        subtotal += amount
+def _levy_line(levy: Levy, base: Decimal, words: str, label: str) -> tuple[BillLine, Decimal]:
+    code = f"{LineCode.LEVY.value}:{levy.code}"
+    if levy.rate_per_unit is not None:
+        amount = round_paise(base * levy.rate_per_unit)
+        return BillLine(code, f"{levy.name}{label}", base, levy.rate_per_unit, amount), amount
+    assert levy.percent is not None
+    amount = round_paise(base * levy.percent / 100)
+    return BillLine(code, f"{levy.name} ({levy.percent}% of {words}){label}", base, None, amount), amount
+
+
+def _levy_trace(levy: Levy, base: Decimal, words: str, amount: Decimal, how: str = "") -> str:
+    if levy.rate_per_unit is not None:
+        return f"{levy.name}: {base} units{how} × ₹{levy.rate_per_unit} = {inr(amount)}"
+    return f"{levy.name}: {levy.percent}% of {words} {inr(base)}{how} = {inr(amount)}"
+
+
+def _whole_bill_levy(levy: Levy, parts: Sequence[PartBase]) -> tuple[BillLine, str]:
+    bases = [part.base(levy.terms) for part in parts]
+    total = sum(bases, Decimal(0))
+    words = parts[0].words(levy.terms)
+    line, amount = _levy_line(levy, total, words, "")
+    how = ""
+    if len(parts) > 1:
+        shown = " + ".join(f"{base} units" if levy.rate_per_unit is not None else inr(base) for base in bases)
+        how = f" (the whole bill's: {shown}, the same levy in every part)"
+    shares = (
+        largest_remainder(amount, dict(enumerate(bases)), 2)
+        if total > 0
+        else dict.fromkeys(range(len(parts)), Decimal("0.00"))
+    )
+    for index, part in enumerate(parts):
+        part.add(levy.code, shares[index])
+    return line, _levy_trace(levy, total, words, amount, how)
+
+
+def levy_lines(levies: Sequence[Sequence[Levy]], parts: Sequence[PartBase]) -> Priced:
+    """The levy lines of a bill of one or more parts (``levies[i]`` are part ``i``'s version's), in ``order``.
+
+    A levy that every part has alike is one line on the whole bill's base; otherwise each part that has it gets a
+    line on its own base, labelled with the part. Updates each part's running figures.
+    """
+    priced: Priced = []
+    events = sorted({(levy.order, levy.code) for part_levies in levies for levy in part_levies})
+    for order, code in events:
+        here = [
+            (index, levy)
+            for index, part_levies in enumerate(levies)
+            for levy in part_levies
+            if (levy.order, levy.code) == (order, code)
+        ]
+        first = here[0][1]
+        if not any(parts[index].has_any(levy.terms) for index, levy in here):
+            priced.append((None, f"{first.name}: not charged, this bill has no {parts[0].words(first.terms)}"))
+            continue
+        if len(here) == len(parts) and all(levy == first for _, levy in here):
+            priced.append(_whole_bill_levy(first, parts))
+            continue
+        for index, levy in here:
+            part = parts[index]
+            base = part.base(levy.terms)
+            words = part.words(levy.terms)
+            line, amount = _levy_line(levy, base, words, part.label)
+            part.add(levy.code, amount)
+            priced.append((line, _levy_trace(levy, base, words, amount, " in this part") + part.label))
     return priced
 
 
-def subsidy_lines(
-    subsidies: Sequence[Subsidy], bases: ChargeBases, factor: Decimal, limit_places: int
-) -> list[tuple[BillLine | None, str]]:
-    """One negative line per subsidy that applies (a trace note for one that does not)."""
-    priced: list[tuple[BillLine | None, str]] = []
+def subsidy_lines(subsidies: Sequence[Subsidy], part: PartBase, factor: Decimal, limit_places: int) -> Priced:
+    """One negative line per subsidy that applies (a trace note for one that does not), for one part.
+
+    A subsidy never takes the part below zero: a bill's own charges are never a credit (docs/domain.md "Levies and
+    subsidies"); a credit comes only from the ledger or a stated adjustment.
+    """
+    priced: Priced = []
     for subsidy in subsidies:
         code = f"{LineCode.SUBSIDY.value}:{subsidy.code}"
         if subsidy.when_units_at_most is not None:
             ceiling = round_units(subsidy.when_units_at_most * factor, limit_places)
-            if bases.units > ceiling:
-                priced.append((None, f"{subsidy.name}: not granted, {bases.units} units > {ceiling}"))
+            if part.units > ceiling:
+                priced.append((None, f"{subsidy.name}: not granted, {part.units} units > {ceiling}"))
                 continue
         if subsidy.rate_per_unit is not None:
-            units = bases.units
+            units = part.units
             if subsidy.up_to_units is not None:
                 units = min(units, round_units(subsidy.up_to_units * factor, limit_places))
             amount = round_paise(-(units * subsidy.rate_per_unit))
-            line = BillLine(code, subsidy.name, units, subsidy.rate_per_unit, amount)
+            line = BillLine(code, f"{subsidy.name}{part.label}", units, subsidy.rate_per_unit, amount)
             trace = f"{subsidy.name}: {units} units × ₹{subsidy.rate_per_unit} off = {inr(amount)}"
         else:
             assert subsidy.percent is not None
-            base = _money_base(subsidy.base, bases, bases.charges)
+            base = part.base(subsidy.terms)
+            words = part.words(subsidy.terms)
             amount = round_paise(-(base * subsidy.percent / 100))
-            line = BillLine(code, f"{subsidy.name} ({subsidy.percent}% of {subsidy.base.value})", base, None, amount)
-            trace = f"{subsidy.name}: {subsidy.percent}% of {subsidy.base.value} {inr(base)} off = {inr(amount)}"
-        priced.append((line, trace))
+            line = BillLine(code, f"{subsidy.name} ({subsidy.percent}% of {words}){part.label}", base, None, amount)
+            trace = f"{subsidy.name}: {subsidy.percent}% of {words} {inr(base)} off = {inr(amount)}"
+        if -amount > part.subtotal:
+            limited = -part.subtotal
+            trace += f", limited to {inr(limited)}: a subsidy takes the charges to zero at most"
+            line = BillLine(line.code, line.description, line.quantity, line.rate, limited)
+            amount = limited
+        part.subtotal += amount
+        priced.append((line, trace + part.label))
     return priced

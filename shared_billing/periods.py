@@ -18,6 +18,7 @@ from enum import StrEnum
 from fractions import Fraction
 
 from shared_billing.apportionment import largest_remainder
+from shared_billing.bill_lines import about
 from shared_billing.errors import PeriodError
 from shared_billing.money import round_units
 
@@ -107,6 +108,10 @@ class DaySpan:
             day = last + _ONE_DAY
         return parts
 
+    def _exact_factor(self) -> Decimal:
+        exact = sum((Fraction(part.days, part.month_days) for part in self.month_parts()), Fraction(0))
+        return Decimal(exact.numerator) / Decimal(exact.denominator)
+
     def factor(self, places: int) -> Decimal:
         """Σ days billed in the month ÷ days in the month, rounded half-up to ``places`` (docs/domain.md "Period
         pro-ration").
@@ -114,13 +119,15 @@ class DaySpan:
         Rounded so that the figure printed on the bill is the one every scaled amount was computed from
         (a consumer can redo 40 × 1.0151 = 40.60 by hand).
         """
-        exact = sum((Fraction(part.days, part.month_days) for part in self.month_parts()), Fraction(0))
-        return round_units(Decimal(exact.numerator) / Decimal(exact.denominator), places)
+        return round_units(self._exact_factor(), places)
 
     def explain_factor(self, places: int) -> str:
-        """``14/30 + 17/31 = 1.0151``."""
+        """``14/30 + 17/31 = 1.015053… → 1.0151``: the factor as computed and as rounded (just ``= 1`` when exact)."""
         terms = " + ".join(f"{part.days}/{part.month_days}" for part in self.month_parts())
-        return f"{terms} = {self.factor(places)}"
+        exact, rounded = self._exact_factor(), self.factor(places)
+        if exact == rounded:
+            return f"{terms} = {rounded}"
+        return f"{terms} = {about(exact)} → {rounded} (rounded to {places} places)"
 
     def overlap(self, first_on: date, last_on: date | None) -> DaySpan | None:
         """The part of this span from ``first_on`` to ``last_on`` (``None``: open-ended), or ``None``."""

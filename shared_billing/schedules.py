@@ -16,11 +16,11 @@ from typing import Any
 from shared_billing.errors import NoTariffVersion, TariffError
 from shared_billing.periods import DayCount, DaySpan
 from shared_billing.tariff_data import under
-from shared_billing.tariffs import ShareRounding, Tariff
+from shared_billing.tariffs import PayableRounding, ShareRounding, Tariff
 
 __all__ = ["TariffSchedule"]
 
-_SHARED_SETTINGS = ("code", "day_count", "share_rounding", "bill_shared_meters")
+_SHARED_SETTINGS = ("code", "day_count", "share_rounding", "bill_shared_meters", "payable_rounding")
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,10 @@ class TariffSchedule:
     @property
     def bill_shared_meters(self) -> bool:
         return self.versions[0].bill_shared_meters
+
+    @property
+    def payable_rounding(self) -> PayableRounding:
+        return self.versions[0].payable_rounding
 
     def version_on(self, day: date) -> Tariff:
         """The version in force on ``day``; ``NoTariffVersion`` before the first one."""

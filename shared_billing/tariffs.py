@@ -2,8 +2,9 @@
 
 A version holds the energy charge (``FlatRate``, telescopic ``Slabs`` or ``Bands``), the monthly fixed charge
 (per connection by unit type, ``"*"`` for any type, or per kW of sanctioned load), an optional monthly minimum
-charge, levies and subsidies, and its settings: which days a period bills (``DayCount``), the places of the
-pro-ration factor and of scaled slab limits, and how shared meters are split. ``TariffSchedule`` (in
+charge, recurring charges (meter rent, …), levies and subsidies, and its settings: which days a period bills
+(``DayCount``), the places of the pro-ration factor and of scaled slab limits, how shared meters are split and what
+the payable is rounded to. ``TariffSchedule`` (in
 ``schedules``) strings versions together by ``effective_from``.
 
 The seed system's bill is *a configuration* of this model (``blessings_tariff()``), not code: a flat ₹12 rate,
@@ -27,8 +28,9 @@ from typing import Any
 
 from shared_billing.energy import Bands, Energy, FlatRate, Slabs, energy_from_dict
 from shared_billing.errors import TariffError, UnknownUnitType
-from shared_billing.levies import Levy, Subsidy
+from shared_billing.levies import Levy, LevyBase, Subsidy
 from shared_billing.periods import DayCount
+from shared_billing.recurring_charges import RecurringCharge
 from shared_billing.tariff_data import (
     checked_amount,
     date_from_data,
@@ -45,6 +47,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "FixedBasis",
     "FlatRate",
+    "PayableRounding",
     "RateOverride",
     "ShareRounding",
     "Tariff",
@@ -74,6 +77,15 @@ class FixedBasis(StrEnum):
 
     CONNECTION = "connection"
     KW = "kw"
+
+
+class PayableRounding(StrEnum):
+    """What the payable is rounded to (docs/domain.md "Rounding"): the whole rupee (50 paise and above up, most Indian
+    utilities), ten paise, or not at all (billed to the paisa); a round-off line shows the difference."""
+
+    RUPEE = "rupee"
+    TEN_PAISE = "ten_paise"
+    NONE = "none"
 
 
 def _enum_from_data(what: str, value: object, kind: type[StrEnum]) -> Any:
@@ -107,6 +119,8 @@ class Tariff:
     day_count: DayCount = DayCount.CALENDAR_MONTH
     factor_places: int = 4
     limit_places: int = 0
+    recurring_charges: Sequence[RecurringCharge] = field(default=())
+    payable_rounding: PayableRounding = PayableRounding.RUPEE
 
     def __post_init__(self) -> None:
         if not self.code.strip():
@@ -117,6 +131,7 @@ class Tariff:
             ("share_rounding", ShareRounding),
             ("fixed_basis", FixedBasis),
             ("day_count", DayCount),
+            ("payable_rounding", PayableRounding),
         ):
             if not isinstance(getattr(self, what), kind):
                 raise TariffError(f"unknown {what.replace('_', ' ')} {getattr(self, what)!r}", field=what)
@@ -134,9 +149,53 @@ class Tariff:
                 raise TariffError(f"{what} must be a whole number from 0 to 6, not {places!r}", field=what)
         object.__setattr__(self, "levies", tuple(self.levies))
         object.__setattr__(self, "subsidies", tuple(self.subsidies))
+        object.__setattr__(self, "recurring_charges", tuple(self.recurring_charges))
         self._check_unique("levies", [levy.code for levy in self.levies], "code")
         self._check_unique("levies", [str(levy.order) for levy in self.levies], "order")
         self._check_unique("subsidies", [subsidy.code for subsidy in self.subsidies], "code")
+        self._check_unique("recurring_charges", [charge.code for charge in self.recurring_charges], "code")
+        self._check_names()
+
+    def _check_names(self) -> None:
+        """Codes that a base can name are distinct, and every name a base uses exists (a lower-order levy's code for a
+        levy: a levy cannot be computed on one not computed yet)."""
+        builtin = {member.value for member in LevyBase} | {"minimum_charge"}
+        charge_codes = {charge.code for charge in self.recurring_charges}
+        for what, codes in (
+            ("recurring_charges", [charge.code for charge in self.recurring_charges]),
+            ("levies", [levy.code for levy in self.levies]),
+        ):
+            for index, code in enumerate(codes):
+                taken = code in builtin or (what == "levies" and code in charge_codes)
+                if taken:
+                    raise TariffError(
+                        f"code {code!r} is already the name of a base or a recurring charge",
+                        field=f"{what}[{index}].code",
+                        problem="duplicate",
+                    )
+        for index, levy in enumerate(self.levies):
+            earlier = {other.code for other in self.levies if other.order < levy.order}
+            self._check_terms(f"levies[{index}].base", levy.terms, builtin | charge_codes | earlier)
+        for index, subsidy in enumerate(self.subsidies):
+            self._check_terms(f"subsidies[{index}].base", subsidy.terms, builtin | charge_codes)
+
+    @staticmethod
+    def _check_terms(where: str, terms: tuple[str, ...], known: set[str]) -> None:
+        for term in terms:
+            if term not in known:
+                raise TariffError(
+                    f"unknown levy base {term!r} (known: {', '.join(sorted(known - {'minimum_charge'}))})",
+                    field=where,
+                    value=term,
+                    problem="unknown_levy_base",
+                )
+
+    @property
+    def charge_names(self) -> Mapping[str, str]:
+        """People's names for the codes a base may use besides the built-in ones: recurring charges and levies."""
+        names = {charge.code: charge.name for charge in self.recurring_charges}
+        names.update({levy.code: levy.name for levy in self.levies})
+        return names
 
     @staticmethod
     def _check_unique(what: str, values: list[str], key: str) -> None:
@@ -147,7 +206,9 @@ class Tariff:
     def __hash__(self) -> int:
         # The frozen mapping is not hashable itself; hash its items so tariffs can key caches.
         fixed = tuple(sorted(self.fixed_by_unit_type.items()))
-        return hash((self.code, self.effective_from, self.energy, fixed, self.levies, self.subsidies))
+        return hash(
+            (self.code, self.effective_from, self.energy, fixed, self.levies, self.subsidies, self.recurring_charges)
+        )
 
     def fixed_charge_for(self, unit_type: str) -> Decimal:
         """The monthly fixed charge for ``unit_type`` (else ``"*"``); ``UnknownUnitType`` if neither is set."""
@@ -181,6 +242,10 @@ class Tariff:
             "day_count": None if self.day_count == DayCount.CALENDAR_MONTH else self.day_count.value,
             "factor_places": None if self.factor_places == 4 else self.factor_places,
             "limit_places": None if self.limit_places == 0 else self.limit_places,
+            "recurring_charges": [charge.to_dict() for charge in self.recurring_charges] or None,
+            "payable_rounding": (
+                None if self.payable_rounding == PayableRounding.RUPEE else self.payable_rounding.value
+            ),
         }
         data.update({key: value for key, value in optional.items() if value is not None})
         return data
@@ -227,6 +292,8 @@ _OPTIONAL = (
     "day_count",
     "factor_places",
     "limit_places",
+    "recurring_charges",
+    "payable_rounding",
 )
 
 
@@ -238,12 +305,14 @@ def _optional_from_dict(data: Mapping[str, Any]) -> dict[str, Any]:
         values["fixed_basis"] = _enum_from_data("fixed_basis", data["fixed_basis"], FixedBasis)
     if "day_count" in data:
         values["day_count"] = _enum_from_data("day_count", data["day_count"], DayCount)
+    if "payable_rounding" in data:
+        values["payable_rounding"] = _enum_from_data("payable_rounding", data["payable_rounding"], PayableRounding)
     if "minimum_charge" in data:
         values["minimum_charge"] = decimal_from_data("minimum_charge", data["minimum_charge"])
     for what in ("factor_places", "limit_places"):
         if what in data:
             values[what] = whole_from_data(what, data[what])
-    for what, kind in (("levies", Levy), ("subsidies", Subsidy)):
+    for what, kind in (("levies", Levy), ("subsidies", Subsidy), ("recurring_charges", RecurringCharge)):
         if what in data:
             items: list[Any] = []
             for index, item in enumerate(list_from_data(what, data[what])):

@@ -86,7 +86,8 @@ def test_rate_override_prices_every_unit_and_drops_the_fixed_charge():
         "round_off": D("0.33"),
     }
     assert bill.payable == D(1050)
-    assert "rate override: seed concession" in bill.trace[0]
+    assert bill.trace[0] == "Billed under tariff BLESSINGS (Blessings City (seed-compatible))"
+    assert "rate override: seed concession" in bill.trace[1]
 
 
 def test_rate_override_without_fixed_charge_keeps_the_tariffs():

@@ -154,9 +154,13 @@ def test_levy_and_subsidy_validation():
         Levy("fuel", "Fuel", 1, LevyBase.CHARGES, rate_per_unit=D(1))
     with pytest.raises(TariffError, match="either `percent` or `rate_per_unit`"):
         Levy("duty", "Duty", 1, LevyBase.CHARGES)
-    with pytest.raises(TariffError, match="unknown levy base") as caught:
-        Levy("duty", "Duty", 1, "gross", percent=D(5))  # type: ignore[arg-type]
+    with pytest.raises(TariffError, match="unknown levy base 'Gross!'") as caught:
+        Levy("duty", "Duty", 1, "Gross!", percent=D(5))
     assert caught.value.details["problem"] == "unknown_levy_base"
+    # A well-formed name is a recurring charge's or an earlier levy's code: the tariff knows whether it exists.
+    with pytest.raises(TariffError, match="unknown levy base 'gross'") as caught:
+        make_tariff(levies=(Levy("duty", "Duty", 1, "gross", percent=D(5)),))
+    assert (caught.value.details["problem"], caught.value.details["field"]) == ("unknown_levy_base", "levies[0].base")
     with pytest.raises(TariffError, match="two levies with order 1"):
         make_tariff(
             levies=(Levy("a", "A", 1, LevyBase.ENERGY, percent=D(1)), Levy("b", "B", 1, LevyBase.FIXED, percent=D(1)))

@@ -83,7 +83,7 @@ def test_tpddl_350_units_17_june_to_17_july_2015():
         (D(147), D("5.95"), D("874.65")),
     ]
     assert sum(line.amount for line in energy) == D("1686.65")
-    assert "14/30 + 17/31 = 1.0151" in "\n".join(bill.trace)
+    assert "Pro-ration factor: 14/30 + 17/31 = 1.015053… → 1.0151 (rounded to 4 places)" in bill.trace
 
 
 def test_mid_period_tariff_change_is_2170_not_2260():

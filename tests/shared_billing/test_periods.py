@@ -19,7 +19,8 @@ def test_first_and_last_counts_both_dates():
     assert span.days == 31
     assert [(part.days, part.month_days) for part in span.month_parts()] == [(14, 30), (17, 31)]
     assert span.factor(4) == D("1.0151")
-    assert span.explain_factor(4) == "14/30 + 17/31 = 1.0151"
+    assert span.explain_factor(4) == "14/30 + 17/31 = 1.015053… → 1.0151 (rounded to 4 places)"
+    assert DaySpan(date(2015, 6, 1), date(2015, 6, 30)).explain_factor(4) == "30/30 = 1.0000"
 
 
 def test_first_not_last_stops_the_day_before():

@@ -39,6 +39,7 @@ DOMAIN_MODULES = {
         "ANY_UNIT_TYPE",
         "SCHEMA_VERSION",
         "FixedBasis",
+        "PayableRounding",
         "FlatRate",
         "RateOverride",
         "ShareRounding",
@@ -85,7 +86,8 @@ DOMAIN_MODULES = {
         "true_up",
     },
     "shared_billing.late_payment": {"LatePaymentPolicy", "Surcharge", "late_payment_surcharge"},
-    "shared_billing.levies": {"ChargeBases", "Levy", "LevyBase", "Subsidy", "levy_lines", "subsidy_lines"},
+    "shared_billing.levies": {"MAX_PERCENT", "Levy", "LevyBase", "PartBase", "Subsidy", "levy_lines", "subsidy_lines"},
+    "shared_billing.recurring_charges": {"RecurringCharge", "recurring_line"},
     "shared_billing.periods": {
         "BillingPeriod",
         "DayCount",

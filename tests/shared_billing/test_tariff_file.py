@@ -160,7 +160,7 @@ def test_an_unknown_levy_base_is_refused_at_its_line():
     error = refusal(text)
     assert error.details["problem"] == "unknown_levy_base"
     assert error.details["line"] == str(line_with(text, "energy_charges"))
-    assert "known: energy, fixed, charges, units, subtotal" in error.message
+    assert "known: charges, energy, fixed, subtotal, units" in error.message
 
 
 def test_versions_out_of_date_order_are_refused_at_the_later_date():
