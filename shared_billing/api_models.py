@@ -75,6 +75,7 @@ __all__ = [
     "AuditOut",
     "AuditQuery",
     "BillLineOut",
+    "BillMonthUnits",
     "BillOut",
     "BillRequest",
     "BlockIn",
@@ -441,6 +442,13 @@ class BillLineOut(BaseModel):
     amount: Decimal
 
 
+class BillMonthUnits(BaseModel):
+    """One month of a bill's usage history: the units billed to its unit then, ``None`` when it had no bill."""
+
+    period: str
+    units: Decimal | None
+
+
 class BillOut(BaseModel):
     id: int
     bill_number: str | None
@@ -460,6 +468,9 @@ class BillOut(BaseModel):
     round_off: Decimal
     payable: Decimal
     created_at: datetime
+    # The bill's month and the five before, oldest first (GET /api/bills/{id} only; lists leave it out): what the
+    # printed bill's usage chart shows.
+    history: list[BillMonthUnits] | None = None
 
 
 class RunRequest(BaseModel):
@@ -707,8 +718,9 @@ ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120, pattern=NO_NUL)]
 Floor = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4, pattern=NO_NUL)]
 MeterLabel = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40, pattern=NO_NUL)]
-# A rate per unit in rupees (a unit's override): zero allowed (a free connection), paise at most.
-Rate = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
+# A rate per unit in rupees (a unit's override): zero allowed (a free connection), four places at most (₹4.125, as
+# tariff orders write rates; the column keeps four).
+Rate = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=4)]
 LoadKw = Annotated[Decimal, Field(gt=0, max_digits=8, decimal_places=2)]
 Dials = Annotated[int, Field(ge=1, le=12)]
 DecimalDials = Annotated[int, Field(ge=0, le=3)]

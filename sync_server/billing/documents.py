@@ -2,26 +2,66 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, or_, select
 
-from shared_billing.bill_lines import LineCode, ledger_charge
+from shared_billing.bill_lines import BillLine, LineCode, ledger_charge
+from shared_billing.readings import format_quantity
 from sync_server.billing.compute import bill_lines, consumption_base, previous_approved, unit_meter
+from sync_server.billing.replacement import replacement_measured_by
 from sync_server.config import Settings
 from sync_server.invoices import InvoiceData, InvoiceLine, render_block, render_invoice
-from sync_server.models import Bill, BillStatus, Reading, Unit
+from sync_server.invoices.data import HISTORY_MONTHS, UsageMonth
+from sync_server.invoices.formatting import local_day
+from sync_server.models import Bill, BillStatus, Meter, MeterReplacement, Reading, Unit
+from sync_server.periods import periods_ending
 from sync_server.problems import Problem
 
-__all__ = ["bill_pdf", "block_pdf", "invoice_for"]
+__all__ = ["bill_pdf", "billed_units", "block_pdf", "invoice_for", "usage_history"]
 
 
 def _period_days(period: str) -> tuple[date, date]:
     first = date.fromisoformat(period + "-01")
     next_first = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
     return first, next_first - timedelta(days=1)
+
+
+def billed_units(lines: Iterable[BillLine]) -> Decimal:
+    """The unit's own units on a bill: every energy line's (a slab tariff prints one line per slab), not the
+    shared-meter share. What the invoice prints as units consumed and what its usage chart draws."""
+    units = sum((line.quantity for line in lines if line.code == LineCode.ENERGY), Decimal(0))
+    return Decimal(format_quantity(units))  # 77, not 77.0000: the stored lines' figure as people write it
+
+
+def usage_history(session: Session, bill: Bill, months: int = HISTORY_MONTHS) -> list[UsageMonth]:
+    """The units billed to the bill's unit in its month and the ``months - 1`` before, oldest first; ``None`` for
+    a month without a bill. Earlier months count issued bills only (a draft may still change), the bill itself
+    whatever its state. One query: the invoice and ``GET /api/bills/{id}`` both draw from here."""
+    periods = periods_ending(bill.period, months)
+    rows = session.exec(
+        select(Bill).where(
+            Bill.unit_id == bill.unit_id,
+            col(Bill.period).in_(periods),
+            or_(Bill.status != BillStatus.DRAFT, Bill.id == bill.id),
+        )
+    ).all()
+    billed = {row.period: billed_units(bill_lines(row)) for row in rows}
+    return [UsageMonth(period, billed.get(period)) for period in periods]
+
+
+def _read_on(reading: Reading | None, tz: ZoneInfo) -> date | None:
+    return local_day(reading.captured_at, tz) if reading is not None else None
+
+
+def _measured_meter(session: Session, reading: Reading, replaced: MeterReplacement | None) -> Meter:
+    meter = session.get(Meter, reading.meter_id if replaced is None else replaced.old_meter_id)
+    assert meter is not None
+    return meter
 
 
 def invoice_for(session: Session, bill: Bill, settings: Settings) -> InvoiceData:
@@ -33,10 +73,12 @@ def invoice_for(session: Session, bill: Bill, settings: Settings) -> InvoiceData
     assert meter is not None
     assert meter.id is not None
     reading = session.get(Reading, bill.reading_id) if bill.reading_id is not None else None
+    replaced = replacement_measured_by(session, reading) if reading is not None else None
     # The reading the bill measured from (the last actual bill's, compute.consumption_base), not merely the
     # latest approved one: a reading approved after its month was estimated is not where this bill started.
+    # Its meter is the one compute.price_reading measured: the reading's, or across a replacement the old one.
     previous = (
-        consumption_base(session, meter, unit.id or 0, bill.period)[0]
+        consumption_base(session, _measured_meter(session, reading, replaced), unit.id or 0, bill.period)[0]
         if reading is not None
         else previous_approved(session, meter.id, bill.period)
     )
@@ -52,14 +94,15 @@ def invoice_for(session: Session, bill: Bill, settings: Settings) -> InvoiceData
     printed = [line for line in lines if line.code not in (LineCode.ARREARS, LineCode.ROUND_OFF)]
     arrears = sum((line.amount for line in lines if line.code == LineCode.ARREARS), Decimal("0.00"))
     period_from, period_to = _period_days(bill.period)
+    tz = settings.tz
     return InvoiceData(
         society_name=settings.society_name,
         society_address=settings.society_address,
         upi_vpa=settings.society_upi_vpa,
         payee_name=settings.society_name,
         bill_number=bill.bill_number,
-        bill_date=bill.issued_at.astimezone(settings.tz).date(),
-        due_date=bill.due_on or bill.issued_at.astimezone(settings.tz).date(),
+        bill_date=local_day(bill.issued_at, tz),
+        due_date=bill.due_on or local_day(bill.issued_at, tz),
         period_from=period_from,
         period_to=period_to,
         unit_code=unit.code,
@@ -67,13 +110,18 @@ def invoice_for(session: Session, bill: Bill, settings: Settings) -> InvoiceData
         meter_number=meter.number,
         previous_reading=previous_value,
         current_reading=current_value,
-        units=next((line.quantity for line in printed if line.code == LineCode.ENERGY), Decimal(0)),
+        units=billed_units(printed),
         lines=[InvoiceLine(line.description, line.quantity, line.rate, line.amount) for line in printed],
         total=sum((line.amount for line in printed), Decimal("0.00")),
         round_off=bill.round_off,
         payable=ledger_charge(lines),  # what the ledger was charged (Bill.charges); InvoiceData checks the sum
         arrears=arrears.quantize(Decimal("0.01")),
         status=bill.status,
+        previous_read_on=_read_on(previous, tz),
+        current_read_on=_read_on(reading, tz),
+        estimated=reading is None,
+        replaced_on=replaced.replaced_on if replaced is not None else None,
+        history=usage_history(session, bill),
     )
 
 

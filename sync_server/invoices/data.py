@@ -11,7 +11,15 @@ from typing import NamedTuple
 
 from shared_billing.protocol import BillStatus
 
-__all__ = ["BILL_NUMBER_PATTERN", "MAX_LINES", "InvoiceData", "InvoiceDataError", "InvoiceLine"]
+__all__ = [
+    "BILL_NUMBER_PATTERN",
+    "HISTORY_MONTHS",
+    "MAX_LINES",
+    "InvoiceData",
+    "InvoiceDataError",
+    "InvoiceLine",
+    "UsageMonth",
+]
 
 # Bill of supply rule (docs/domain.md "Bills: draft, issue, numbers"; CGST Rules 46/49): a consecutive serial of
 # at most 16 characters. The project
@@ -22,6 +30,9 @@ _VPA_PATTERN = re.compile(r"[A-Za-z0-9._-]{2,40}@[A-Za-z][A-Za-z0-9.]{1,20}")
 # The template is one A4 page per bill (a block PDF is one page per bill): more lines would not fit.
 MAX_LINES = 8
 _MAX_DESCRIPTION = 60
+# The usage chart: the bill's month and the five before, which is what fits across the page under the totals.
+HISTORY_MONTHS = 6
+_PERIOD_PATTERN = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
 _PAISA = Decimal("0.01")
 
 
@@ -36,6 +47,13 @@ class InvoiceLine(NamedTuple):
     quantity: Decimal
     rate: Decimal | None
     amount: Decimal
+
+
+class UsageMonth(NamedTuple):
+    """One month of the usage chart: the units billed for it, ``None`` when the unit had no bill that month."""
+
+    period: str
+    units: Decimal | None
 
 
 def _decimal(name: str, value: object, *, paise: bool) -> Decimal:
@@ -68,6 +86,10 @@ def _date(name: str, value: object) -> date:
     return value
 
 
+def _optional_date(name: str, value: object) -> date | None:
+    return None if value is None else _date(name, value)
+
+
 @dataclass(frozen=True)
 class InvoiceData:
     """Everything one bill of supply shows. Money is ``Decimal`` at paise; construction refuses anything else.
@@ -76,6 +98,11 @@ class InvoiceData:
     ``payable = total + round_off`` is this bill's amount. ``arrears`` is the account's balance from earlier
     bills when the bill was issued (negative for a credit); the amount due, the amount in words and the UPI
     QR use ``payable + arrears``. Put arrears either here or in ``lines``, never both.
+
+    The read dates are the society's calendar days of the two readings the bill measures between:
+    ``current_read_on`` is ``None`` on an estimated bill (``estimated``), whose month was not read, and
+    ``replaced_on`` is the day of a meter replacement the bill measures across. ``history`` is the usage chart,
+    oldest month first, ending with this bill's month; empty draws no chart.
     """
 
     society_name: str
@@ -99,10 +126,17 @@ class InvoiceData:
     payable: Decimal
     arrears: Decimal = field(default=Decimal("0.00"))
     status: BillStatus = BillStatus.ISSUED
+    previous_read_on: date | None = None
+    current_read_on: date | None = None
+    estimated: bool = False
+    replaced_on: date | None = None
+    history: Sequence[UsageMonth] = ()
 
     def __post_init__(self) -> None:
         self._check_text()
         self._check_dates()
+        self._check_reads()
+        object.__setattr__(self, "history", self._checked_history())
         for name in ("previous_reading", "current_reading", "units"):
             _decimal(name, getattr(self, name), paise=False)
         for name in ("total", "round_off", "payable", "arrears"):
@@ -144,6 +178,37 @@ class InvoiceData:
             raise InvoiceDataError(f"period_to {self.period_to} is before period_from {period_from}")
         if _date("due_date", self.due_date) < bill_date:
             raise InvoiceDataError(f"due_date {self.due_date} is before bill_date {bill_date}")
+
+    def _check_reads(self) -> None:
+        _optional_date("previous_read_on", self.previous_read_on)
+        current = _optional_date("current_read_on", self.current_read_on)
+        _optional_date("replaced_on", self.replaced_on)
+        if not isinstance(self.estimated, bool):
+            raise InvoiceDataError(f"estimated must be True or False, got {self.estimated!r}")
+        # An estimate is exactly a month without a reading: a date beside "estimated" would contradict it.
+        if self.estimated and current is not None:
+            raise InvoiceDataError("an estimated bill has no current read date")
+
+    def _checked_history(self) -> tuple[UsageMonth, ...]:
+        if isinstance(self.history, str | bytes) or not isinstance(self.history, Sequence):
+            raise InvoiceDataError("history must be a sequence of (period, units)")
+        if len(self.history) > HISTORY_MONTHS:
+            raise InvoiceDataError(f"history must hold at most {HISTORY_MONTHS} months, got {len(self.history)}")
+        checked: list[UsageMonth] = []
+        for raw in self.history:
+            if not isinstance(raw, tuple) or len(raw) != 2:
+                raise InvoiceDataError("each history month must be (period, units)")
+            period, units = raw
+            if not isinstance(period, str) or not _PERIOD_PATTERN.fullmatch(period):
+                raise InvoiceDataError(f"history period {period!r} must be YYYY-MM")
+            if checked and period <= checked[-1].period:
+                raise InvoiceDataError(f"history must be oldest month first, {period} follows {checked[-1].period}")
+            units = None if units is None else _decimal(f"{period} units", units, paise=False)
+            checked.append(UsageMonth(period, units))
+        # The chart's last bar is this bill's: a history of another month would label the wrong bar as this one.
+        if checked and checked[-1].period != f"{self.period_to:%Y-%m}":
+            raise InvoiceDataError(f"history must end with the bill's month {self.period_to:%Y-%m}")
+        return tuple(checked)
 
     def _checked_lines(self) -> tuple[InvoiceLine, ...]:
         if isinstance(self.lines, str | bytes) or not isinstance(self.lines, Sequence):

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, tzinfo
 from decimal import Decimal
 
 from babel.dates import format_date as babel_format_date
 from babel.numbers import format_currency, format_decimal
 from num2words import num2words
 
-__all__ = ["amount_in_words", "format_bill_date", "format_inr", "format_quantity", "format_rate"]
+__all__ = [
+    "amount_in_words",
+    "format_bill_date",
+    "format_bill_month",
+    "format_inr",
+    "format_quantity",
+    "format_rate",
+    "local_day",
+]
 
 _LOCALE = "en_IN"
 _PAISA = Decimal("0.01")
@@ -33,6 +41,19 @@ def format_quantity(value: Decimal) -> str:
 def format_bill_date(value: date) -> str:
     """``date(2025, 11, 30)`` → ``"30 Nov 2025"``: the month spelt out, so day and month cannot be swapped."""
     return babel_format_date(value, "d MMM yyyy", locale=_LOCALE)
+
+
+def format_bill_month(period: str) -> str:
+    """``"2025-11"`` → ``"Nov 2025"``: a billing month as the bill names it (its period line, its usage chart)."""
+    return babel_format_date(date.fromisoformat(f"{period}-01"), "MMM yyyy", locale=_LOCALE)
+
+
+def local_day(moment: datetime, tz: tzinfo) -> date:
+    """The society's calendar day of a stored (UTC) instant: what every date printed on a bill is."""
+    if moment.tzinfo is None:
+        # A naive time would be read as this process's zone: a bill would change with the server it runs on.
+        raise ValueError(f"a bill's dates come from time-zone-aware instants, got {moment!r}")
+    return moment.astimezone(tz).date()
 
 
 def _words(number: int) -> str:

@@ -17,6 +17,7 @@ __all__ = [
     "MIN_SIZE",
     "MUTED",
     "RIGHT",
+    "RULE",
     "SHADE",
     "WIDTH",
     "fit_cell",

@@ -17,10 +17,11 @@ from fpdf import FPDF
 from fpdf.enums import Align, XPos, YPos
 
 from shared_billing.protocol import BillStatus
-from sync_server.invoices.data import InvoiceData
+from sync_server.invoices.data import InvoiceData, UsageMonth
 from sync_server.invoices.formatting import (
     amount_in_words,
     format_bill_date,
+    format_bill_month,
     format_inr,
     format_quantity,
     format_rate,
@@ -32,6 +33,7 @@ from sync_server.invoices.layout import (
     LEFT,
     MUTED,
     RIGHT,
+    RULE,
     SHADE,
     WIDTH,
     fit_cell,
@@ -51,6 +53,14 @@ _IST = ZoneInfo("Asia/Kolkata")
 _QR_SIZE = 38.0
 _DRAFT = (176, 0, 32)
 _FOOTER_TOP = 271.0
+# Six rows of the Bill box at this height end where five rows of 5.5 mm did: the read dates cost no other room.
+_ROW_HEIGHT = 5.0
+_READINGS_TOP = 92.0
+_CHART_HEIGHT = 36.0  # gap, title, value labels, bars and month labels
+_ROW_CHART_HEIGHT = 10.0  # gap, title and one line of months
+_BAR_HEIGHT = 20.0  # the tallest bar; the others in proportion
+_BAR_WIDTH = 12.0
+_EARLIER_BAR = (138, 156, 189)  # a lighter navy: this bill's month stands out in ACCENT
 
 FOOTER_NOTE = (
     "This UPI QR code is static: scanning it or paying with it confirms nothing by itself. A payment counts once "
@@ -107,7 +117,7 @@ def _header(pdf: FPDF, data: InvoiceData, logo: Path) -> None:
 
 
 def _key_values(pdf: FPDF, x: float, y: float, title: str, rows: Sequence[tuple[str, str]]) -> None:
-    width, label_width = 87.0, 24.0
+    width, label_width, height = 87.0, 24.0, _ROW_HEIGHT
     pdf.set_xy(x, y)
     set_font(pdf, 9, bold=True, color=ACCENT)
     pdf.set_fill_color(*SHADE)
@@ -115,26 +125,41 @@ def _key_values(pdf: FPDF, x: float, y: float, title: str, rows: Sequence[tuple[
     for label, value in rows:
         pdf.set_x(x)
         set_font(pdf, 8.5, color=MUTED)
-        pdf.cell(label_width, 5.5, f" {label}")
-        fit_cell(pdf, width - label_width, 5.5, value, 9.5, bold=label == "Bill No.")
+        pdf.cell(label_width, height, f" {label}")
+        fit_cell(pdf, width - label_width, height, value, 9.5, bold=label == "Bill No.")
 
 
 def _parties(pdf: FPDF, data: InvoiceData) -> None:
     consumer = [("Name", data.consumer_name), ("Unit", data.unit_code), ("Meter No.", data.meter_number)]
+    if data.replaced_on is not None:
+        # The readings row then spans two meters: the old one's units to this day, the new one's from it.
+        consumer.append(("Replaced on", format_bill_date(data.replaced_on)))
     _key_values(pdf, LEFT, 55, "Consumer", consumer)
     period = f"{format_bill_date(data.period_from)} to {format_bill_date(data.period_to)}"
     bill = [
         ("Bill No.", data.bill_number),
         ("Bill date", format_bill_date(data.bill_date)),
         ("Period", period),
+        ("Meter read", _read_dates(data)),
         ("Due date", format_bill_date(data.due_date)),
         ("Status", data.status.replace("_", " ").capitalize()),
     ]
     _key_values(pdf, LEFT + 93, 55, "Bill", bill)
 
 
+def _read_dates(data: InvoiceData) -> str:
+    """The days of the two readings the bill measures between, beside its period: the consumer can check the units
+    against their own note of the meter, and sees at once a month that was not read."""
+    previous = format_bill_date(data.previous_read_on) if data.previous_read_on is not None else "no earlier read"
+    if data.estimated:
+        return f"{previous}; {format_bill_month(f'{data.period_to:%Y-%m}')} estimated"
+    if data.current_read_on is None:
+        return previous
+    return f"{previous} to {format_bill_date(data.current_read_on)}"
+
+
 def _readings(pdf: FPDF, data: InvoiceData) -> None:
-    pdf.set_xy(LEFT, 92)
+    pdf.set_xy(LEFT, _READINGS_TOP)
     with new_table(pdf, (60, 40, 40, 40)) as table:
         table.row(["Meter No.", "Previous reading", "Current reading", "Units consumed"])
         values = (data.previous_reading, data.current_reading, data.units)
@@ -217,6 +242,67 @@ def _amount_block(pdf: FPDF, data: InvoiceData) -> None:
         fit_cell(pdf, WIDTH, 4, link, 7.5, color=MUTED, min_size=4.5, link=link)
 
 
+def _usage_bar(pdf: FPDF, month: UsageMonth, x: float, baseline: float, top: Decimal, *, current: bool) -> None:
+    """One month's column: its units over the bar, the month under it; "no bill" where the unit had none."""
+    width = WIDTH / 6
+    value = _usage_value(month)
+    height = 0.0
+    if month.units is not None and top > 0:
+        # Negative units (a correction) draw no bar downwards: the figure over the baseline says what it was.
+        height = float(max(month.units, Decimal(0)) / top) * _BAR_HEIGHT
+    if height > 0:
+        pdf.set_fill_color(*(ACCENT if current else _EARLIER_BAR))
+        pdf.rect(x + (width - _BAR_WIDTH) / 2, baseline - height, _BAR_WIDTH, height, style="F")
+    pdf.set_xy(x, baseline - height - 4.5)
+    set_font(pdf, 8, bold=current, color=INK if month.units is not None else MUTED)
+    pdf.cell(width, 4, value, align=Align.C)
+    pdf.set_xy(x, baseline + 0.8)
+    set_font(pdf, 8, bold=current, color=ACCENT if current else MUTED)
+    pdf.cell(width, 4, format_bill_month(month.period), align=Align.C)
+
+
+def _usage_bars(pdf: FPDF, data: InvoiceData, top_y: float) -> None:
+    baseline = top_y + _CHART_HEIGHT - 6
+    highest = max((m.units for m in data.history if m.units is not None), default=Decimal(0))
+    # Right-aligned slots: with fewer than six months the bill's own month still sits last.
+    first = 6 - len(data.history)
+    for index, month in enumerate(data.history):
+        x = LEFT + (first + index) * WIDTH / 6
+        _usage_bar(pdf, month, x, baseline, highest, current=index == len(data.history) - 1)
+    pdf.set_draw_color(*RULE)
+    pdf.set_line_width(0.2)
+    pdf.line(LEFT, baseline, RIGHT, baseline)
+
+
+def _usage_row(pdf: FPDF, data: InvoiceData, top_y: float) -> None:
+    months = [f"{format_bill_month(m.period)}: {_usage_value(m)}" for m in data.history]
+    pdf.set_xy(LEFT, top_y + 8)
+    fit_cell(pdf, WIDTH, 4, "  ·  ".join(months), 8, min_size=5)
+
+
+def _usage_value(month: UsageMonth) -> str:
+    return "no bill" if month.units is None else format_quantity(month.units)
+
+
+def _usage_chart(pdf: FPDF, data: InvoiceData) -> None:
+    """The units billed in the bill's month and the months before: bars drawn with fpdf2's own shapes, or one
+    line of figures when a long bill leaves no room for bars, or nothing when it leaves none at all (the bill's
+    own figures come first; the chart only repeats earlier bills)."""
+    top_y = pdf.get_y() + 1
+    room = _FOOTER_TOP - top_y
+    if not data.history or room < _ROW_CHART_HEIGHT:
+        return
+    pdf.set_xy(LEFT, top_y + 2)
+    set_font(pdf, 9, bold=True, color=ACCENT)
+    pdf.cell(WIDTH, 5, "Units billed, last six months", align=Align.L)
+    if room >= _CHART_HEIGHT:
+        _usage_bars(pdf, data, top_y)
+        pdf.set_xy(LEFT, top_y + _CHART_HEIGHT)
+    else:
+        _usage_row(pdf, data, top_y)
+        pdf.set_xy(LEFT, top_y + _ROW_CHART_HEIGHT)
+
+
 def _footer(pdf: FPDF) -> None:
     rule(pdf, _FOOTER_TOP)
     pdf.set_xy(LEFT, _FOOTER_TOP + 2)
@@ -231,6 +317,7 @@ def _page(pdf: FPDF, data: InvoiceData, logo: Path) -> None:
     _readings(pdf, data)
     _charges(pdf, data)
     _amount_block(pdf, data)
+    _usage_chart(pdf, data)
     # MAX_LINES and the field lengths in data.py are chosen so that this holds; if a change breaks it, fail
     # loudly rather than print the payment block over the footer.
     if pdf.get_y() > _FOOTER_TOP:

@@ -5,12 +5,13 @@ from decimal import Decimal
 from fastapi import APIRouter
 from sqlmodel import Session, col, select
 
-from shared_billing.api_models import BillLineOut, BillOut, BillRequest, Page, ReviewItem
+from shared_billing.api_models import BillLineOut, BillMonthUnits, BillOut, BillRequest, Page, ReviewItem
 from shared_billing.api_types import Id, Period
 from shared_billing.readings import format_quantity
 from sync_server.api.paging import PageQuery, paginate
 from sync_server.api.routes.review import review_item
 from sync_server.billing import bill_for_reading
+from sync_server.billing.documents import usage_history
 from sync_server.deps import ContextDep, CurrentUser, NowDep, SessionDep, access
 from sync_server.models import Bill, BillStatus, Reading, ReadingStatus, Role, Unit
 from sync_server.problems import Problem
@@ -18,7 +19,7 @@ from sync_server.problems import Problem
 router = APIRouter(tags=["billing"])
 
 
-def _bill_out(session: Session, bill: Bill) -> BillOut:
+def _bill_out(session: Session, bill: Bill, *, with_history: bool = False) -> BillOut:
     unit = session.get(Unit, bill.unit_id)
     reading = session.get(Reading, bill.reading_id) if bill.reading_id is not None else None
     assert unit is not None
@@ -43,6 +44,9 @@ def _bill_out(session: Session, bill: Bill) -> BillOut:
         round_off=bill.round_off,
         payable=bill.payable,
         created_at=bill.created_at,
+        history=[BillMonthUnits(period=m.period, units=m.units) for m in usage_history(session, bill)]
+        if with_history
+        else None,
     )
 
 
@@ -88,8 +92,9 @@ def list_bills(
 
 @router.get("/bills/{bill_id}", **access(Role.ADMIN, Role.ACCOUNTANT, errors=(404,)))
 def get_bill(bill_id: Id, session: SessionDep) -> BillOut:
-    """One bill with its lines and calculation trace."""
+    """One bill with its lines, calculation trace and the units of its unit's bills over six months (``history``,
+    as on the printed bill)."""
     bill = session.get(Bill, bill_id)
     if bill is None:
         raise Problem("bill.not_found", f"No bill {bill_id}")
-    return _bill_out(session, bill)
+    return _bill_out(session, bill, with_history=True)
