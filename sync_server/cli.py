@@ -143,21 +143,24 @@ def _bad(option: str, message: str) -> typer.BadParameter:
     return typer.BadParameter(message, param_hint=option)
 
 
-def _figure(option: str, text: str, *, units: bool = False, signed: bool = False, positive: bool = False) -> Decimal:
-    """A figure typed for ``option``: a finite decimal within the bounds of ``checked_amount`` (exit 2 if not)."""
+def _figure(
+    option: str, text: str, *, units: bool = False, signed: bool = False, positive: bool = False, label: str = ""
+) -> Decimal:
+    """A figure typed for ``option`` (``label`` names it among several): a finite decimal within the bounds of
+    ``checked_amount``, exit 2 if not."""
     from decimal import InvalidOperation
 
     try:
         value = Decimal(text)
     except InvalidOperation:
-        raise _bad(option, f"not a decimal number: {text!r}") from None
+        raise _bad(option, f"{label}not a decimal number: {text!r}") from None
     if not value.is_finite():
-        raise _bad(option, f"must be a finite number, not {text}")
+        raise _bad(option, f"{label}must be a finite number, not {text}")
     if positive and value <= 0:
-        raise _bad(option, f"must be a positive number, not {text}")
+        raise _bad(option, f"{label}must be a positive number, not {text}")
     if value < 0 and not signed:
-        raise _bad(option, f"must not be negative, not {text}")
-    _bounded(option, abs(value), units=units)
+        raise _bad(option, f"{label}must not be negative, not {text}")
+    _bounded(option, abs(value), units=units, label=label)
     return value
 
 
@@ -185,15 +188,19 @@ def _period(period: tuple[str, str]) -> BillingPeriod:
     return BillingPeriod(start_on, end_on)
 
 
-def _register_dials(values: tuple[str, ...], dials: int | None) -> int:
-    """``--dials`` when given, else the digits typed before any decimal point (leading zeros count: a dial shows
-    them, so ``09950`` is a 5-dial register)."""
+def _register_dials(typed: dict[str, tuple[str, ...]], dials: int | None) -> int:
+    """``--dials`` when given, else the most digits typed before any decimal point, by option (leading zeros
+    count: a dial shows them, so ``09950`` is a 5-dial register)."""
     if dials is not None:
         return dials
-    typed = max(len(value.partition(".")[0]) for value in values)
-    if typed > _MAX_DIALS:
-        raise _bad("--reads", f"a register has at most {_MAX_DIALS} dials, not {typed}")
-    return max(typed, 1)
+    width = 1
+    for option, values in typed.items():
+        for value in values:
+            digits = len(value.partition(".")[0])
+            if digits > _MAX_DIALS:
+                raise _bad(option, f"a register has at most {_MAX_DIALS} dials, not {digits} ({value})")
+            width = max(width, digits)
+    return width
 
 
 def _register_values(option: str, values: tuple[str, ...], dials: int) -> list[Decimal]:
@@ -213,8 +220,7 @@ def _meter_units(
     """The units between the reads (and a replacement meter's); engine refusals propagate as ``BillingError``."""
     from shared_billing.consumption import MeterRegister, meter_consumption, replacement_consumption
 
-    typed = (*reads, *(new_meter or ()))
-    width = _register_dials(typed, dials)
+    width = _register_dials({"--reads": reads, "--new-meter": new_meter or ()}, dials)
     previous, current = _register_values("--reads", reads, width)
     register = MeterRegister(dials=width, multiplier=multiplier)
     if new_meter is None:
@@ -231,8 +237,8 @@ def _shared_use(shared_meter: tuple[str, str, str], own: Decimal, rounding: Shar
     from shared_billing.shared_meters import SharedMeterUse
 
     name, meter_text, group_text = shared_meter
-    meter_units = _figure("--shared-meter", meter_text, units=True)
-    group_units = _figure("--shared-meter", group_text, units=True)
+    meter_units = _figure("--shared-meter", meter_text, units=True, label="UNITS ")
+    group_units = _figure("--shared-meter", group_text, units=True, label="GROUP_UNITS ")
     if group_units < own:
         raise _bad("--shared-meter", f"GROUP_UNITS {group_text} must include this flat's {own} units")
     # The other flats on the meter count as one member: enough to quote this flat's share.

@@ -137,11 +137,16 @@ def test_a_file_that_is_not_toml_is_refused_at_its_line_exit_1(tmp_path):
         (("--reads", "99950", "00120", "--dials", "4"), "--reads: Value 99950 has 5 digits; meter has 4 dials"),
         (("--reads", "0000000000001", "0000000000002"), "--reads: a register has at most 12 dials, not 13"),
         (("--reads", "1000", "1350", "--new-meter", "0", "x"), "--new-meter: Value 'x' is not a meter reading"),
+        (("--reads", "1", "2", "--new-meter", "0", "0000000000009"), "--new-meter: a register has at most 12 dials"),
+        (("--units", "10", "--shared-meter", "M", "210", "NaN"), "--shared-meter: GROUP_UNITS must be a finite"),
         (
             ("--reads", "0", "999999999999", "--multiplier", "1000"),
             "--multiplier: the units (reads × multiplier) must be at most 1,000,000,000,000",
         ),
-        (("--units", "10", "--shared-meter", "M", "1e30", "400"), "--shared-meter: must be at most"),
+        (
+            ("--units", "10", "--shared-meter", "M", "1e30", "400"),
+            "--shared-meter: UNITS must be at most 1,000,000,000,000 ",
+        ),
         (("--units", "10", "--shared-meter", "M", "210", "5"), "--shared-meter: GROUP_UNITS 5 must include"),
         (("--units", "10", "--period", "2015-06-17", "17-07-2015"), "--period: dates are YYYY-MM-DD"),
     ],
