@@ -12,11 +12,12 @@ from __future__ import annotations
 import dataclasses
 import io
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 from fontTools.ttLib import TTFont
@@ -39,6 +40,8 @@ from sync_server.invoices import (
     upi_link,
     upi_qr,
 )
+from sync_server.invoices.data import UsageMonth
+from sync_server.invoices.formatting import local_day
 from sync_server.invoices.upi import QR_BORDER, QR_SCALE
 
 ASSETS = DEFAULT_ASSETS_DIR
@@ -338,3 +341,121 @@ def test_rendering_is_deterministic(demo_pdf: bytes) -> None:
 def test_missing_assets_are_named(tmp_path: Path) -> None:
     with pytest.raises(InvoiceAssetsError, match=r"logo\.png"):
         render_invoice(demo_invoice(), assets_dir=tmp_path)
+
+
+# Read dates and the usage chart (the bill a consumer can read).
+SIX_MONTHS = (
+    UsageMonth("2025-06", Decimal("120")),
+    UsageMonth("2025-07", None),
+    UsageMonth("2025-08", Decimal("95.5")),
+    UsageMonth("2025-09", Decimal("0")),
+    UsageMonth("2025-10", Decimal("1234.5")),
+    UsageMonth("2025-11", Decimal("77")),
+)
+
+
+def _chart(text: str) -> list[str]:
+    return text.split("Units billed, last six months\n", 1)[1].splitlines()[:12]
+
+
+def test_read_dates_and_six_months_are_printed() -> None:
+    data = demo_invoice(previous_read_on=date(2025, 10, 20), current_read_on=date(2025, 11, 19), history=SIX_MONTHS)
+    [text] = pdf_text(render_invoice(data, assets_dir=ASSETS))
+    assert "Meter read 20 Oct 2025 to 19 Nov 2025" in text
+    assert _chart(text) == [
+        "120",
+        "Jun 2025",
+        "no bill",
+        "Jul 2025",
+        "95.5",
+        "Aug 2025",
+        "0",
+        "Sept 2025",
+        "1,234.5",  # Indian grouping, every decimal kept, like the readings
+        "Oct 2025",
+        "77",
+        "Nov 2025",
+    ]
+
+
+def test_an_estimated_bill_says_its_month_was_not_read() -> None:
+    data = demo_invoice(previous_read_on=date(2025, 10, 20), estimated=True)
+    [text] = pdf_text(render_invoice(data, assets_dir=ASSETS))
+    assert "Meter read 20 Oct 2025; Nov 2025 estimated" in text
+
+
+def test_a_replacement_bill_names_the_day_the_meter_was_changed() -> None:
+    data = demo_invoice(
+        previous_read_on=date(2025, 10, 20), current_read_on=date(2025, 11, 19), replaced_on=date(2025, 11, 10)
+    )
+    [text] = pdf_text(render_invoice(data, assets_dir=ASSETS))
+    assert "Replaced on 10 Nov 2025" in text
+    assert "Meter read 20 Oct 2025 to 19 Nov 2025" in text
+
+
+def test_a_unit_without_earlier_bills_has_its_own_month_only() -> None:
+    months = (*(UsageMonth(f"2025-{m:02d}", None) for m in range(6, 11)), UsageMonth("2025-11", Decimal("77")))
+    [text] = pdf_text(render_invoice(demo_invoice(history=months), assets_dir=ASSETS))
+    chart = _chart(text)
+    assert chart[0::2] == ["no bill"] * 5 + ["77"]
+    assert chart[1::2] == ["Jun 2025", "Jul 2025", "Aug 2025", "Sept 2025", "Oct 2025", "Nov 2025"]
+
+
+def test_no_history_draws_no_chart(demo_pdf: bytes) -> None:
+    assert "Units billed" not in pdf_text(demo_pdf)[0]
+
+
+def test_a_long_bill_keeps_the_months_on_one_line_or_leaves_them_out() -> None:
+    # Six lines that wrap leave room for one line of figures only; eight leave none: the bill's own figures and
+    # the payment block come first, the chart only repeats earlier bills.
+    for wrapped, expect_row in ((6, True), (MAX_LINES, False)):
+        lines = [InvoiceLine("W" * 60, Decimal("1"), Decimal("1"), Decimal("1.00"))] * wrapped
+        total = sum((line.amount for line in lines), Decimal("0.00"))
+        data = demo_invoice(lines=lines, total=total, round_off=Decimal("0.00"), payable=total, history=SIX_MONTHS)
+        [text] = pdf_text(render_invoice(data, assets_dir=ASSETS))
+        assert ("Jun 2025: 120" in text) is expect_row, text
+        assert ("Units billed, last six months" in text) is expect_row
+
+
+def test_the_largest_bill_with_its_history_still_fits_one_page() -> None:
+    lines = [InvoiceLine("W" * 60, Decimal("123456.789"), Decimal("12.3456"), Decimal("99999.99"))] * MAX_LINES
+    total = sum((line.amount for line in lines), Decimal("0.00"))
+    data = demo_invoice(
+        lines=lines,
+        total=total,
+        round_off=Decimal("0.08"),
+        payable=total + Decimal("0.08"),
+        arrears=Decimal("12345.67"),
+        consumer_name="W" * 50,
+        meter_number="W" * 20,
+        previous_read_on=date(2025, 10, 20),
+        estimated=True,
+        replaced_on=date(2025, 11, 10),
+        history=tuple(UsageMonth(m.period, Decimal("123456.789")) for m in SIX_MONTHS),
+    )
+    assert len(PdfReader(io.BytesIO(render_invoice(data, assets_dir=ASSETS))).pages) == 1
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"estimated": True, "current_read_on": date(2025, 11, 19)}, "estimated bill has no current read date"),
+        ({"previous_read_on": datetime(2025, 10, 20, 10, 0)}, "previous_read_on must be a datetime.date"),
+        ({"history": SIX_MONTHS[::-1]}, "oldest month first"),
+        ({"history": SIX_MONTHS[:-1]}, "must end with the bill's month 2025-11"),
+        ({"history": (*SIX_MONTHS[:1], *SIX_MONTHS)}, "at most 6 months"),
+        ({"history": (UsageMonth("2025-11", 77),)}, "units must be a Decimal"),
+        ({"history": (UsageMonth("2025-13", Decimal(1)),)}, "must be YYYY-MM"),
+    ],
+)
+def test_bad_read_dates_or_history_are_refused(changes: dict[str, Any], message: str) -> None:
+    with pytest.raises(InvoiceDataError, match=re.escape(message)):
+        demo_invoice(**changes)
+
+
+def test_a_bills_days_are_the_societys() -> None:
+    late_evening = datetime(2025, 11, 19, 19, 0, tzinfo=UTC)  # 00:30 on the 20th in Kolkata
+    assert local_day(late_evening, ZoneInfo("Asia/Kolkata")) == date(2025, 11, 20)
+    assert local_day(late_evening, UTC) == date(2025, 11, 19)
+    with pytest.raises(ValueError, match="time-zone-aware"):
+        local_day(datetime(2025, 11, 19, 19, 0), UTC)
