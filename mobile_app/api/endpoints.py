@@ -290,6 +290,11 @@ def issue_run(run_id: int) -> Call[list[BillOut]]:
     return Call("POST", f"/billing/runs/{run_id}/issue", read_list(BillOut))
 
 
+def bill(bill_id: int) -> Call[BillOut]:
+    """``GET /api/bills/{id}``: one bill with its lines, trace and six months of its unit's billed units."""
+    return Call("GET", f"/bills/{bill_id}", read_model(BillOut))
+
+
 def bill_pdf_link(bill_id: int) -> Call[DownloadLink]:
     return Call("POST", f"/bills/{bill_id}/pdf-link", read_model(DownloadLink))
 

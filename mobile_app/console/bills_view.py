@@ -10,10 +10,20 @@ from typing import Any
 import flet as ft
 
 from mobile_app.api.errors import ApiClientError
+from mobile_app.console.charts import Series, bar_chart, month_label
 from mobile_app.console.client import BillingClient
 from mobile_app.i18n import _
-from mobile_app.ui.common import day, mounted_page, push_update, rupees, show_message, society_time, title
-from shared_billing.api_models import BillOut, ExportRequest
+from mobile_app.ui.common import (
+    day,
+    indian_number,
+    mounted_page,
+    push_update,
+    rupees,
+    show_message,
+    society_time,
+    title,
+)
+from shared_billing.api_models import BillMonthUnits, BillOut, ExportRequest
 from shared_billing.protocol import BillStatus, ExportFile, PaymentMode
 
 __all__ = ["BillsView"]
@@ -28,6 +38,7 @@ STATUS_COLORS = {
 MODES = (PaymentMode.UPI, PaymentMode.CASH, PaymentMode.CHEQUE, PaymentMode.BANK)  # the dropdown's order
 # Bills that take no payment: not issued yet, or settled.
 _NOT_PAYABLE = frozenset({BillStatus.DRAFT, BillStatus.PAID})
+_USAGE_CHART_HEIGHT = 120  # small: the chart opens inside the list, under its bill's row
 
 
 class BillsView(ft.Column):
@@ -44,6 +55,7 @@ class BillsView(ft.Column):
         self.summary = ft.Row(key="bills_summary", wrap=True)
         self.list = ft.Column(spacing=8)
         self.selected: set[int] = set()
+        self.usage: dict[int, ft.Column] = {}  # each bill row's slot for its usage history, empty until asked
         self.launcher = ft.UrlLauncher()  # kept: Flet drops services nobody references
         actions: list[ft.Control] = [
             ft.OutlinedButton(_("Show"), key="bills_show", on_click=self._refresh),
@@ -106,6 +118,7 @@ class BillsView(ft.Column):
             push_update(self)
             return
         self.selected &= {b.id for b in bills}
+        self.usage = {b.id: ft.Column(key=f"usage-box-{b.id}", spacing=4) for b in bills}
         counts: dict[BillStatus, int] = {}
         for bill in bills:
             counts[bill.status] = counts.get(bill.status, 0) + 1
@@ -120,7 +133,7 @@ class BillsView(ft.Column):
             )
             for status, count in sorted(counts.items())
         ] or [ft.Text(_("No bills for this block and month"), key="no_bills")]
-        self.list.controls = [self._row(bill) for bill in bills]
+        self.list.controls = [ft.Column([self._row(bill), self.usage[bill.id]], spacing=4) for bill in bills]
         push_update(self)
 
     def _row(self, bill: BillOut) -> ft.Control:
@@ -140,6 +153,15 @@ class BillsView(ft.Column):
         ]
         if status != BillStatus.DRAFT:
             parts.append(ft.TextButton(_("PDF"), key=f"pdf-{bill_id}", on_click=partial(self._open_pdf, bill_id)))
+        parts.append(
+            ft.TextButton(
+                _("Usage"),
+                icon=ft.Icons.BAR_CHART,
+                tooltip=_("Units billed, last six months"),
+                key=f"usage-{bill_id}",
+                on_click=partial(self._toggle_usage, bill_id),
+            )
+        )
         if self.can_pay and status not in _NOT_PAYABLE:
             amount = ft.TextField(label=_("Amount ₹"), key=f"amount-{bill_id}", width=130)
             mode = ft.Dropdown(
@@ -173,6 +195,23 @@ class BillsView(ft.Column):
                 )
             )
         return ft.Column(lines, spacing=2, width=260)
+
+    async def _toggle_usage(self, bill_id: int, _event: ft.Event[Any]) -> None:
+        """Open (asking the server) or close the bill's usage history under its row."""
+        slot = self.usage.get(bill_id)
+        if slot is None:
+            return
+        if slot.controls:
+            slot.controls = []
+            push_update(self)
+            return
+        try:
+            history = (await self.client.bill(bill_id)).history or []
+        except ApiClientError as error:
+            self._complain(error)
+            return
+        slot.controls = [_usage(bill_id, history)]
+        push_update(self)
 
     def _toggle(self, bill_id: int, event: ft.Event[Any]) -> None:
         if event.control.value:
@@ -261,3 +300,35 @@ class BillsView(ft.Column):
         if (page := mounted_page(self)) is not None:
             show_message(page, _("Marked {count} paid").format(count=len(result.paid)))
         await self._refresh()
+
+
+def _usage(bill_id: int, history: list[BillMonthUnits]) -> ft.Control:
+    """A bill's six months as small bars, and the same figures in a row under them (a month without a bill says
+    so rather than showing a zero)."""
+    labels = [month_label(month.period) for month in history]
+    series = Series(_("Units"), [month.units for month in history])
+    chart = bar_chart(f"usage-chart-{bill_id}", labels, [series], indian_number, height=_USAGE_CHART_HEIGHT)
+    figures = ft.Row(
+        [
+            ft.Column(
+                [
+                    ft.Text(label, size=11),
+                    ft.Text(
+                        _("no bill") if month.units is None else indian_number(month.units),
+                        size=12,
+                        key=f"usage-units-{bill_id}-{month.period}",
+                    ),
+                ],
+                spacing=0,
+                width=64,
+            )
+            for label, month in zip(labels, history, strict=True)
+        ],
+        key=f"usage-months-{bill_id}",
+    )
+    heading = ft.Text(_("Units billed, last six months"), size=12, weight=ft.FontWeight.BOLD)
+    return ft.Container(
+        ft.Column([heading, chart, figures], spacing=6),
+        width=440,
+        padding=ft.Padding.only(left=24, bottom=8),
+    )

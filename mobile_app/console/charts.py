@@ -87,8 +87,16 @@ def legend(series: Sequence[Series]) -> ft.Row:
     )
 
 
-def bar_chart(key: str, labels: Sequence[str], series: Sequence[Series], formatter: Formatter) -> ft.Control:
-    """A group of bars per label, one bar per series."""
+def bar_chart(
+    key: str,
+    labels: Sequence[str],
+    series: Sequence[Series],
+    formatter: Formatter,
+    *,
+    height: float = CHART_HEIGHT,
+) -> ft.Control:
+    """A group of bars per label, one bar per series; a missing value draws no bar and its tooltip a dash.
+    ``height`` is smaller where the chart sits inside a row of a list (a bill's usage) rather than on its own."""
     top = round_top(_highest(series))
     width = max(4, min(22, 320 // max(1, len(labels) * len(series))))
     groups = [
@@ -101,7 +109,7 @@ def bar_chart(key: str, labels: Sequence[str], series: Sequence[Series], formatt
                     width=width,
                     color=PALETTE[number % len(PALETTE)],
                     border_radius=2,
-                    tooltip=f"{s.name}: {formatter(s.values[index] or Decimal(0))}",
+                    tooltip=f"{s.name}: {_shown(s.values[index], formatter)}",
                 )
                 for number, s in enumerate(series)
             ],
@@ -113,11 +121,16 @@ def bar_chart(key: str, labels: Sequence[str], series: Sequence[Series], formatt
         groups=groups,
         max_y=float(top),
         min_y=0,
-        height=CHART_HEIGHT,
+        height=height,
         horizontal_grid_lines=fch.ChartGridLines(interval=float(top / 4), color=ft.Colors.GREY_300, width=1),
         **_axes(labels, top, formatter),
     )
     return ft.Column([chart, legend(series)]) if len(series) > 1 else chart
+
+
+def _shown(value: Decimal | None, formatter: Formatter) -> str:
+    # A month without a figure is not a month of zero: "0" would tell the reader something that did not happen.
+    return "—" if value is None else formatter(value)
 
 
 def line_chart(key: str, labels: Sequence[str], series: Sequence[Series], formatter: Formatter) -> ft.Control:

@@ -286,6 +286,10 @@ class BillingClient(ConsoleClient):
 
         return await every_item(fetch)
 
+    async def bill(self, bill_id: int) -> BillOut:
+        """One bill as its detail: with ``history``, the units of its unit's bills over six months."""
+        return await self._send(endpoints.bill(bill_id))
+
     async def pdf_link(self, bill_id: int) -> str:
         return (await self._send(endpoints.bill_pdf_link(bill_id))).url
 
