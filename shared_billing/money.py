@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-__all__ = ["PAISA", "RUPEE", "round_paise", "round_rupee", "round_units"]
+__all__ = ["PAISA", "RUPEE", "plain_rate", "round_paise", "round_rupee", "round_units"]
 
 PAISA = Decimal("0.01")
 RUPEE = Decimal("1")
@@ -38,3 +38,10 @@ def round_units(x: Decimal, places: int) -> Decimal:
     if places < 0:
         raise ValueError(f"places must be ≥ 0, not {places}")
     return x.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def plain_rate(rate: Decimal) -> Decimal:
+    """A rate as a bill prints it: to the paisa, or to as many places as it has beyond (₹9.00, ₹4.125), whatever
+    places a column or a spreadsheet padded it to (9.0000 → 9.00, 4.1250 → 4.125)."""
+    paise = rate.quantize(PAISA)
+    return paise if paise == rate else rate.normalize()

@@ -4,7 +4,7 @@ values are their enum's members."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -12,7 +12,9 @@ from sqlalchemy import JSON, DateTime, Numeric, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["JSON", "ExactDecimal", "Money", "StrEnumColumn", "UTCDateTime", "Units"]
+from shared_billing.money import plain_rate
+
+__all__ = ["JSON", "ExactDecimal", "Money", "StrEnumColumn", "UTCDateTime", "UnitRate", "Units"]
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -40,7 +42,10 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class ExactDecimal(TypeDecorator[Decimal]):
     """NUMERIC on PostgreSQL; on SQLite, which would store a float, the decimal's text (exact, comparable in
-    Python only: nothing sorts or sums these columns in SQL)."""
+    Python only: nothing sorts or sums these columns in SQL).
+
+    A value with more places than the column is rounded half-up, the billing engine's rule (docs/domain.md
+    "Rounding"), not Decimal's default half-even: the same figure must never round two ways."""
 
     impl = Numeric
     cache_ok = True
@@ -60,13 +65,13 @@ class ExactDecimal(TypeDecorator[Decimal]):
             return None
         if not isinstance(value, Decimal):
             raise TypeError(f"exact decimal columns take Decimal, not {type(value).__name__}")
-        quantized = value.quantize(Decimal(1).scaleb(-self.scale))
+        quantized = value.quantize(Decimal(1).scaleb(-self.scale), rounding=ROUND_HALF_UP)
         return str(quantized) if dialect.name == "sqlite" else quantized
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
             return None
-        return Decimal(value).quantize(Decimal(1).scaleb(-self.scale))
+        return Decimal(value).quantize(Decimal(1).scaleb(-self.scale), rounding=ROUND_HALF_UP)
 
 
 def Money() -> ExactDecimal:
@@ -75,6 +80,21 @@ def Money() -> ExactDecimal:
 
 def Units() -> ExactDecimal:
     return ExactDecimal(18, 4)
+
+
+class RateDecimal(ExactDecimal):
+    """₹ a unit as tariff orders write them, to four places (₹4.125), read back as a bill prints it (``plain_rate``:
+    ₹9.00, not ₹9.0000)."""
+
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        exact = super().process_result_value(value, dialect)
+        return None if exact is None else plain_rate(exact)
+
+
+def UnitRate() -> ExactDecimal:
+    return RateDecimal(14, 4)
 
 
 class StrEnumColumn(TypeDecorator[E]):

@@ -17,6 +17,7 @@ from decimal import Decimal
 from pydantic import TypeAdapter, ValidationError
 
 from shared_billing.api_models import Email, MeterNumber, Name, Phone, UnitCode
+from shared_billing.money import PAISA, plain_rate
 from shared_billing.protocol import UnitCategory
 from sync_server.imports.report import RowIssue
 
@@ -41,6 +42,7 @@ _MISSING = frozenset({"", "nan", "none", "null", "n/a", "-"})
 _FLOAT_ARTEFACT = re.compile(r"([0-9]+)\.0+")
 _METER_NUMBER = re.compile(r"[A-Za-z0-9][A-Za-z0-9/-]*")
 _AMOUNT = re.compile(r"[0-9]{1,10}(?:\.[0-9]{1,2}0*)?")
+_RATE = re.compile(r"[0-9]{1,10}(?:\.[0-9]{1,4}0*)?")
 
 _UNIT_CODE: TypeAdapter[str] = TypeAdapter(UnitCode)
 _METER: TypeAdapter[str] = TypeAdapter(MeterNumber)
@@ -118,16 +120,17 @@ def _pairs(output: str) -> dict[str, str]:
     return pairs
 
 
-def _amount(pairs: dict[str, str], key: str) -> Decimal | None:
+def _amount(pairs: dict[str, str], key: str, *, rate: bool = False) -> Decimal | None:
     text = _value(pairs.get(key))
     if text is None:
         return None
     cleaned = text.replace("₹", "").replace("Rs.", "").replace(",", "").strip()
-    # Rupees and paise only: a float artefact (1890.0) is the same rupees; a sign, an exponent, NaN or more than
-    # paise is not an amount here.
-    if not _AMOUNT.fullmatch(cleaned):
-        raise _BadRow(f"{key}: {text!r} is not an amount in rupees and paise")
-    return Decimal(cleaned).quantize(Decimal("0.01"))
+    # Rupees and paise only (a rate per unit: four places, ₹4.125): a float artefact (1890.0) is the same rupees;
+    # a sign, an exponent, NaN or more places is not an amount here.
+    if not (_RATE if rate else _AMOUNT).fullmatch(cleaned):
+        places = "up to four decimal places" if rate else "rupees and paise"
+        raise _BadRow(f"{key}: {text!r} is not an amount in {places}")
+    return plain_rate(Decimal(cleaned)) if rate else Decimal(cleaned).quantize(PAISA)
 
 
 def _meter_number(pairs: dict[str, str], key: str) -> str | None:
@@ -187,7 +190,7 @@ def _unit(line: int, unit_id: str, pairs: dict[str, str], warn: list[str]) -> Un
         consumer_name=_personal(pairs, "Client Name", _NAME, warn),
         meter_number=_meter_number(pairs, "Meter No."),
         fixed_charge=_amount(pairs, "Fixed Charge"),
-        rate_per_unit=_amount(pairs, "Rate Per Unit"),
+        rate_per_unit=_amount(pairs, "Rate Per Unit", rate=True),
         motor_meter_number=_meter_number(pairs, "Water Motor Meter No") if category == UnitCategory.FLAT else None,
         phone=_personal(pairs, "Phone Number", _PHONE, warn, clean=True),
         email=_personal(pairs, "Email", _EMAIL, warn),

@@ -7,7 +7,7 @@ from sqlmodel import Field, SQLModel
 
 from shared_billing.consumption import MeterRegister
 from shared_billing.protocol import MeterKind, MeterStatus, UnitCategory
-from sync_server.db_types import ExactDecimal, Money, StrEnumColumn, Units, UTCDateTime
+from sync_server.db_types import ExactDecimal, StrEnumColumn, UnitRate, Units, UTCDateTime
 
 
 class Block(SQLModel, table=True):
@@ -33,7 +33,7 @@ class Unit(SQLModel, table=True):
     sanctioned_load_kw: Decimal | None = Field(default=None, sa_type=ExactDecimal(8, 2))
     tariff_id: int | None = Field(default=None, foreign_key="tariff.id")
     # Blessings bills a few flats at a special rate with no fixed charge.
-    rate_override: Decimal | None = Field(default=None, sa_type=Money())
+    rate_override: Decimal | None = Field(default=None, sa_type=UnitRate())
     fixed_charge_waived: bool = False
 
 

@@ -9,7 +9,7 @@ import shared_billing
 from shared_billing.errors import ALL_ERRORS, BillingError
 
 DOMAIN_MODULES = {
-    "shared_billing.money": {"PAISA", "RUPEE", "round_paise", "round_rupee", "round_units"},
+    "shared_billing.money": {"PAISA", "RUPEE", "plain_rate", "round_paise", "round_rupee", "round_units"},
     "shared_billing.readings": {"format_quantity", "format_register_value", "parse_register_value"},
     "shared_billing.checks": {
         "DEFAULT_LIMITS",

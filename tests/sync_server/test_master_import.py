@@ -441,8 +441,34 @@ def test_parsing_cleans_the_files_artefacts() -> None:
         None,
     )
     assert (villa.fixed_charge, villa.rate_per_unit) == (Decimal("1857.00"), Decimal("12.00"))
+    assert str(villa.rate_per_unit) == "12.00"
     [pump] = parsed.motors
     assert (pump.line, pump.block, pump.meter_number, pump.flat_nos) == (3, "D", "40999999", ("D1", "D2", "D3"))
+
+
+@pytest.mark.parametrize(
+    ("written", "rate", "problem"),
+    [
+        ("₹4.125", "4.125", None),  # tariff orders write rates finer than the paisa
+        ("₹4.1250", "4.125", None),
+        ("₹4.12345", None, "Rate Per Unit: '₹4.12345' is not an amount in up to four decimal places"),
+    ],
+)
+def test_a_rate_per_unit_keeps_four_places_and_refuses_more(
+    written: str, rate: str | None, problem: str | None
+) -> None:
+    from sync_server.imports.master_file import parse_master
+
+    line = {
+        "output": "Unit_ID: 2BHK-A1-GF\nFlat no: A1\nMeter No.: 40123456\nFixed Charge: ₹1474\n"
+        f"Rate Per Unit: {written}"
+    }
+    parsed = parse_master(f"{json.dumps(line)}\n".encode())
+    if problem is None:
+        [unit] = parsed.units
+        assert str(unit.rate_per_unit) == rate
+    else:
+        assert [issue.reason for issue in parsed.quarantined] == [problem]
 
 
 def _cli_database(tmp_path: Path) -> Path:

@@ -128,6 +128,14 @@ def test_a_unit_keeps_its_contact_and_load(client: TestClient) -> None:
     _problem(client.post("/api/units", json=_unit_body(block_id), headers=admin), 409, "unit.code_taken")
 
 
+def test_a_rate_override_keeps_four_places(client: TestClient) -> None:
+    admin = _admin(client)
+    unit = client.post("/api/units", json=_unit_body(_block_id(client, admin), rate_override="4.125"), headers=admin)
+    assert unit.status_code == 201, unit.text
+    assert unit.json()["rate_override"] == "4.125"  # was stored as 4.12
+    assert _unit(client, admin, "3BHK-B40-GF")["rate_override"] == "4.125"
+
+
 def test_personal_data_is_for_admins_and_accountants_only(client: TestClient) -> None:
     admin = _admin(client)
     client.post("/api/units", json=_unit_body(_block_id(client, admin)), headers=admin)
@@ -163,6 +171,7 @@ def test_unit_list_filters_by_block(client: TestClient) -> None:
         ({"email": "asha@example"}, "email"),
         ({"sanctioned_load_kw": "0"}, "sanctioned_load_kw"),
         ({"rate_override": "-1"}, "rate_override"),
+        ({"rate_override": "4.12345"}, "rate_override"),  # four places at most: never rounded silently
         ({"category": "castle"}, "category"),
     ],
 )

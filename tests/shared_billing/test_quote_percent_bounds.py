@@ -1,6 +1,6 @@
 """``fieldmeter quote`` refuses a levy or subsidy percent above its whole base (800 % is a typo for 8 %).
 
-The percent bound itself lives in ``shared_billing.levies`` (another change); these tests check that the command
+The percent bound itself lives in ``shared_billing.levies`` (``MAX_PERCENT``); these tests check that the command
 reports it cleanly: a refusal naming the percent, with its line, and no traceback.
 """
 
