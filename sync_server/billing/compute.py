@@ -9,12 +9,14 @@ most once (unique constraint), and an approved reading at most once.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Executable, exists, update
+from sqlalchemy import ColumnElement, Executable, Integer, exists, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, or_, select
@@ -47,27 +49,35 @@ from sync_server.models import (
 from sync_server.periods import financial_year
 from sync_server.problems import Problem
 from sync_server.readings_query import baseline_last, last_approved
-from sync_server.sql import table_of
+from sync_server.sql import one_of, table_of
 
 __all__ = [
+    "BilledRow",
+    "BlockFacts",
     "PricedReading",
     "already_billed",
     "apply_result",
     "approved_in_period",
     "awaiting_review",
     "bill_lines",
+    "block_facts",
     "consumption_base",
     "draft_bill",
+    "draft_values",
     "existing_bill",
     "last_actual_bill",
     "later_bill",
+    "later_period_billed",
     "member_during",
     "new_draft",
     "next_bill_number",
+    "next_bill_numbers",
     "open_estimates",
     "previous_approved",
+    "price_known",
     "price_reading",
     "read_late",
+    "result_values",
     "unit_meter",
 ]
 
@@ -273,21 +283,27 @@ def next_bill_number(session: Session, period: str) -> str:
     with it, so numbers have no gaps. The first bill of a year creates the row (``ON CONFLICT DO NOTHING``: two
     first bills at once both find it).
     """
+    return next_bill_numbers(session, period, 1)[0]
+
+
+def next_bill_numbers(session: Session, period: str, count: int) -> list[str]:
+    """``count`` consecutive numbers at once (a run's bills, in the order given): the counter is moved by
+    ``count`` in one ``UPDATE``, under the same lock and with the same no-gap guarantee as one number."""
     fy = financial_year(period)
-    number = _bump_counter(session, fy)
-    if number is None:
+    last = _bump_counter(session, fy, count)
+    if last is None:
         session.execute(_insert_ignore(session, fy))
-        number = _bump_counter(session, fy)
-    assert number is not None
-    return f"FM/{fy[2:4]}{fy[5:7]}/{number:06d}"
+        last = _bump_counter(session, fy, count)
+    assert last is not None
+    return [f"FM/{fy[2:4]}{fy[5:7]}/{number:06d}" for number in range(last - count + 1, last + 1)]
 
 
-def _bump_counter(session: Session, fy: str) -> int | None:
+def _bump_counter(session: Session, fy: str, count: int) -> int | None:
     counter = table_of(BillNumberCounter)
     bumped = session.execute(
         update(counter)
         .where(counter.c.financial_year == fy)
-        .values(last_number=counter.c.last_number + 1)
+        .values(last_number=counter.c.last_number + count)
         .returning(counter.c.last_number)
     ).scalar_one_or_none()
     return None if bumped is None else int(bumped)
@@ -348,8 +364,12 @@ def month_period(period: str) -> BillingPeriod:
 def unit_tariff(session: Session, unit: Unit) -> tuple[int, Tariff]:
     tariff_row = session.get(TariffRecord, unit.tariff_id) if unit.tariff_id is not None else None
     if tariff_row is None or tariff_row.id is None:
-        raise Problem("bill.no_tariff", f"Unit {unit.code} has no tariff")
+        raise _no_tariff(unit)
     return tariff_row.id, Tariff.from_dict(tariff_row.config)
+
+
+def _no_tariff(unit: Unit) -> Problem:
+    return Problem("bill.no_tariff", f"Unit {unit.code} has no tariff")
 
 
 def rate_override_of(unit: Unit) -> RateOverride | None:
@@ -435,8 +455,7 @@ def price_reading(session: Session, reading: Reading, *, arrears: Decimal = Deci
     spread over them by days and their charges are netted off (a true-up line), docs/domain.md "Estimated reads and
     true-up".
     """
-    if reading.status != ReadingStatus.APPROVED or reading.value is None:
-        raise Problem("bill.reading_not_approved")
+    _require_approved(reading)
     replaced = replacement_measured_by(session, reading)
     # Across a replacement the bill measures from the old meter's reading (docs/domain.md "Meter replacement").
     meter = session.get(Meter, reading.meter_id if replaced is None else replaced.old_meter_id)
@@ -449,7 +468,7 @@ def price_reading(session: Session, reading: Reading, *, arrears: Decimal = Deci
     tariff_id, tariff = unit_tariff(session, unit)
     base, estimated = consumption_base(session, meter, unit.id, reading.period)
     if base is None:
-        raise Problem("bill.no_previous_reading", f"Meter {meter.number} has no approved reading before")
+        raise _no_previous_reading(meter)
     if replaced is None:
         consumption = _consumption(session, meter, reading, base)
     else:
@@ -475,32 +494,67 @@ def price_reading(session: Session, reading: Reading, *, arrears: Decimal = Deci
             )
             own = trued.current_units
             adjustments.append(trued.as_adjustment())
-        result = compute_bill(
+        shared = _shared_uses(session, unit, own, reading.period, tariff.share_rounding)
+    except BillingError as error:
+        raise Problem(error.code, error.message, dict(error.details)) from error
+    result = _compute(tariff, unit, own, reading.period, arrears=arrears, shared=shared, adjustments=adjustments)
+    return PricedReading(unit, tariff_id, reading, result, notes=consumption.notes)
+
+
+def _require_approved(reading: Reading) -> None:
+    if reading.status != ReadingStatus.APPROVED or reading.value is None:
+        raise Problem("bill.reading_not_approved")
+
+
+def _no_previous_reading(meter: Meter) -> Problem:
+    return Problem("bill.no_previous_reading", f"Meter {meter.number} has no approved reading before")
+
+
+def _compute(
+    tariff: Tariff,
+    unit: Unit,
+    own: Decimal,
+    period: str,
+    *,
+    arrears: Decimal,
+    shared: list[SharedMeterUse],
+    adjustments: list[Any],
+) -> BillResult:
+    """The engine's bill for a unit's units (keywords only: the engine's signature grows with defaults)."""
+    try:
+        return compute_bill(
             tariff,
             unit_type=unit.unit_type,
             own_units=own,
-            shared=_shared_uses(session, unit, own, reading.period, tariff.share_rounding),
-            rate_override=override,
+            shared=shared,
+            rate_override=rate_override_of(unit),
             sanctioned_load_kw=unit.sanctioned_load_kw,
             arrears=arrears,
-            period=month_period(reading.period),
+            period=month_period(period),
             adjustments=adjustments,
         )
     except BillingError as error:
         raise Problem(error.code, error.message, dict(error.details)) from error
-    return PricedReading(unit, tariff_id, reading, result, notes=consumption.notes)
 
 
 def apply_result(bill: Bill, priced: PricedReading) -> None:
     """Write a computation onto a bill (drafts only: an issued bill never changes)."""
     assert bill.status == BillStatus.DRAFT or bill.id is None
+    for name, value in result_values(priced).items():
+        setattr(bill, name, value)
+
+
+def result_values(priced: PricedReading) -> dict[str, Any]:
+    """The bill columns a computation sets (``apply_result`` on an object, bulk inserts and updates as rows)."""
     result = priced.result
-    bill.tariff_id = priced.tariff_id
-    bill.lines = line_json(result)
-    bill.trace = [*priced.notes, *result.trace]
-    bill.total = result.total
-    bill.round_off = result.round_off
-    bill.payable = result.payable
+    return {
+        "tariff_id": priced.tariff_id,
+        "lines": line_json(result),
+        "trace": [*priced.notes, *result.trace],
+        "total": result.total,
+        "round_off": result.round_off,
+        "payable": result.payable,
+    }
 
 
 def draft_bill(session: Session, reading: Reading, *, actor: User, now: datetime, run_id: int | None = None) -> Bill:
@@ -527,28 +581,233 @@ def new_draft(
     if existing is not None:
         raise already_billed(existing)
     later = later_bill(session, priced.unit.id, period)
-    if later is not None:  # billing this period now would bill its units a second time
-        raise Problem(
-            "bill.later_period_billed",
-            f"{later.period} is billed already and measured its units across {period}",
-            {"bill_id": later.id, "period": later.period},
-        )
-    bill = Bill(
-        status=BillStatus.DRAFT,
-        unit_id=priced.unit.id,
-        period=period,
-        reading_id=priced.reading.id if priced.reading is not None else None,
-        estimated_units=priced.estimated_units,
-        run_id=run_id,
-        tariff_id=priced.tariff_id,
-        lines=[],
-        trace=[],
-        total=Decimal(0),
-        round_off=Decimal(0),
-        payable=Decimal(0),
-        created_at=now,
-        created_by_id=actor.id or 0,
-    )
-    apply_result(bill, priced)
+    if later is not None:
+        raise later_period_billed(later.id, later.period, period)
+    bill = Bill(**draft_values(priced, period, actor_id=actor.id or 0, now=now, run_id=run_id))
     session.add(bill)
     return bill
+
+
+def later_period_billed(bill_id: int | None, later: str, period: str) -> Problem:
+    # Billing this period now would bill its units a second time.
+    return Problem(
+        "bill.later_period_billed",
+        f"{later} is billed already and measured its units across {period}",
+        {"bill_id": bill_id, "period": later},
+    )
+
+
+def draft_values(
+    priced: PricedReading, period: str, *, actor_id: int, now: datetime, run_id: int | None
+) -> dict[str, Any]:
+    """Every column of a new draft (no number yet): one row of a run's bulk insert, or a ``Bill``'s fields."""
+    assert priced.unit.id is not None
+    return {
+        "bill_number": None,
+        "status": BillStatus.DRAFT,
+        "run_id": run_id,
+        "issued_at": None,
+        "due_on": None,
+        "charges": Decimal(0),
+        "unit_id": priced.unit.id,
+        "period": period,
+        "reading_id": priced.reading.id if priced.reading is not None else None,
+        "estimated_units": priced.estimated_units,
+        **result_values(priced),
+        "created_at": now,
+        "created_by_id": actor_id,
+    }
+
+
+# --- A block's bills at once: what pricing needs, fetched in a few statements per batch of units -------------
+
+
+class BilledRow(NamedTuple):
+    """What a batch needs of a unit's bills (plain columns: a block's history, no ORM objects)."""
+
+    id: int
+    unit_id: int
+    period: str
+    reading_id: int | None
+    estimated: bool
+    status: BillStatus
+    run_id: int | None
+
+
+@dataclass(frozen=True)
+class BlockFacts:
+    """Everything ``price_reading`` looks up, for a batch of a block's units and one period, fetched once.
+
+    Units whose bill needs more than their own two readings (a meter replacement, a shared meter, open
+    estimates to true up) are ``alone``: they are priced one by one with ``price_reading``, the same rule.
+    """
+
+    period: str
+    tariffs: dict[int, tuple[int, Tariff]]  # tariff id → (id, parsed tariff)
+    bills: dict[int, list[BilledRow]]  # unit id → its bills, by period
+    current: dict[int, Reading]  # meter id → ``approved_in_period``
+    base: dict[int, Reading]  # meter id → the reading its bill measures from (``consumption_base``)
+    awaiting: frozenset[int]  # meter ids with a reading ``awaiting_review``
+    alone: frozenset[int]  # unit ids priced one by one
+
+    def billed(self, unit_id: int) -> BilledRow | None:
+        """``existing_bill``: the unit's bill for the period, draft or issued."""
+        return next((row for row in self.bills.get(unit_id, ()) if row.period == self.period), None)
+
+    def later(self, unit_id: int) -> BilledRow | None:
+        """``later_bill``: the unit's first bill after the period."""
+        return next((row for row in self.bills.get(unit_id, ()) if row.period > self.period), None)
+
+
+def block_facts(session: Session, units: Sequence[tuple[Unit, Meter]], period: str) -> BlockFacts:
+    """The facts of ``units`` (each with its meter in service during ``period``) for ``period``."""
+    unit_ids = [unit.id for unit, _ in units if unit.id is not None]
+    meter_ids = [meter.id for _, meter in units if meter.id is not None]
+    bills = _bills_of(session, unit_ids)
+    replaced = _replaced_meters(session, meter_ids)
+    alone = {unit_id for unit, meter in units if meter.id in replaced and (unit_id := unit.id) is not None}
+    alone |= _sharing_units(session, unit_ids, period)
+    bases: dict[int, int] = {}  # meter id → the reading id of the unit's last actual bill
+    for unit, meter in units:
+        assert unit.id is not None
+        assert meter.id is not None
+        history = [row for row in bills.get(unit.id, ()) if row.period < period]
+        last = next((row for row in reversed(history) if row.reading_id is not None), None)
+        if any(row.estimated and (last is None or row.period > last.period) for row in history):
+            alone.add(unit.id)  # open estimates: the true-up reads their months one by one
+        elif last is not None and last.reading_id is not None:
+            bases[meter.id] = last.reading_id
+    simple = [meter_id for unit, meter in units if unit.id not in alone and (meter_id := meter.id) is not None]
+    current = session.exec(select(Reading).where(_of_meters(session, simple), _approved_in(period)))
+    return BlockFacts(
+        period=period,
+        tariffs=_tariffs(session, {unit.tariff_id for unit, _ in units if unit.tariff_id is not None}),
+        bills=bills,
+        current=_newest_per_meter(current),
+        base=_base_readings(session, bases, simple, period),
+        awaiting=frozenset(_awaiting_meters(session, simple, period)),
+        alone=frozenset(alone),
+    )
+
+
+def price_known(
+    session: Session, facts: BlockFacts, unit: Unit, meter: Meter, reading: Reading, *, arrears: Decimal = Decimal(0)
+) -> PricedReading:
+    """``price_reading`` for a unit that is not ``facts.alone``, from the facts: no statement."""
+    _require_approved(reading)
+    tariff = facts.tariffs.get(unit.tariff_id) if unit.tariff_id is not None else None
+    if tariff is None:
+        raise _no_tariff(unit)
+    base = facts.base.get(meter.id) if meter.id is not None else None
+    if base is None:
+        raise _no_previous_reading(meter)
+    consumption = _consumption(session, meter, reading, base)
+    result = _compute(tariff[1], unit, consumption.units, reading.period, arrears=arrears, shared=[], adjustments=[])
+    return PricedReading(unit, tariff[0], reading, result, notes=consumption.notes)
+
+
+def _bills_of(session: Session, unit_ids: list[int]) -> dict[int, list[BilledRow]]:
+    rows = session.execute(
+        sa_select(
+            col(Bill.id),
+            col(Bill.unit_id),
+            col(Bill.period),
+            col(Bill.reading_id),
+            col(Bill.estimated_units).is_not(None),
+            col(Bill.status),
+            col(Bill.run_id),
+        )
+        .where(one_of(session, Bill.unit_id, unit_ids, Integer))
+        .order_by(col(Bill.unit_id), col(Bill.period))
+    ).all()
+    found: dict[int, list[BilledRow]] = {}
+    for row in rows:
+        found.setdefault(row[1], []).append(BilledRow(*row))
+    return found
+
+
+def _replaced_meters(session: Session, meter_ids: list[int]) -> set[int]:
+    """Meters on either side of a replacement: their readings and periods follow the replacement's rules."""
+    rows = session.execute(
+        sa_select(col(MeterReplacement.old_meter_id), col(MeterReplacement.new_meter_id)).where(
+            or_(
+                one_of(session, MeterReplacement.old_meter_id, meter_ids, Integer),
+                one_of(session, MeterReplacement.new_meter_id, meter_ids, Integer),
+            )
+        )
+    ).all()
+    return {meter_id for row in rows for meter_id in row}
+
+
+def _sharing_units(session: Session, unit_ids: list[int], period: str) -> set[int]:
+    rows = session.execute(
+        sa_select(col(SharedMeterMember.unit_id)).where(
+            one_of(session, SharedMeterMember.unit_id, unit_ids, Integer), member_during(period)
+        )
+    ).scalars()
+    return set(rows)
+
+
+def _tariffs(session: Session, tariff_ids: set[int]) -> dict[int, tuple[int, Tariff]]:
+    rows = session.exec(select(TariffRecord).where(col(TariffRecord.id).in_(sorted(tariff_ids)))).all()
+    return {row.id: (row.id, Tariff.from_dict(row.config)) for row in rows if row.id is not None}
+
+
+def _of_meters(session: Session, meter_ids: list[int]) -> ColumnElement[bool]:
+    return one_of(session, Reading.meter_id, meter_ids, Integer)
+
+
+def _approved_in(period: str) -> ColumnElement[bool]:
+    return (
+        (col(Reading.period) == period)
+        & (col(Reading.status) == ReadingStatus.APPROVED)
+        & col(Reading.value).is_not(None)
+    )
+
+
+def _newest_per_meter(readings: Iterable[Reading]) -> dict[int, Reading]:
+    """Each meter's first reading in ``approved_in_period``'s order (newest capture, baseline last, newest id)."""
+    newest: dict[int, Reading] = {}
+    for reading in readings:
+        held = newest.get(reading.meter_id)
+        if held is None or _newness(reading) > _newness(held):
+            newest[reading.meter_id] = reading
+    return newest
+
+
+def _newness(reading: Reading) -> tuple[datetime, int, int]:
+    return reading.captured_at, int(reading.source != ReadingSource.INSTALL), reading.id or 0
+
+
+def _base_readings(session: Session, bases: dict[int, int], meter_ids: list[int], period: str) -> dict[int, Reading]:
+    """``consumption_base`` of meters with no open estimates: the last actual bill's reading (when it has a
+    value and is the meter's), else the last approved reading of an earlier period."""
+    found: dict[int, Reading] = {}
+    if bases:
+        query = select(Reading).where(one_of(session, Reading.id, bases.values(), Integer))
+        for reading in session.exec(query):
+            if reading.value is not None and bases.get(reading.meter_id) == reading.id:
+                found[reading.meter_id] = reading
+    rest = [meter_id for meter_id in meter_ids if meter_id not in found]
+    if rest:
+        earlier = select(Reading).where(
+            _of_meters(session, rest),
+            col(Reading.status) == ReadingStatus.APPROVED,
+            col(Reading.value).is_not(None),
+            col(Reading.period) < period,
+        )
+        found.update(_newest_per_meter(session.exec(earlier)))
+    return found
+
+
+def _awaiting_meters(session: Session, meter_ids: list[int], period: str) -> set[int]:
+    rows = session.execute(
+        sa_select(col(Reading.meter_id)).where(
+            _of_meters(session, meter_ids),
+            col(Reading.period) == period,
+            col(Reading.status) == ReadingStatus.SUBMITTED,
+            col(Reading.source) != ReadingSource.CHECK,
+            col(Reading.value).is_not(None),
+        )
+    ).scalars()
+    return set(rows)

@@ -6,9 +6,12 @@ owed leaves a negative balance: a credit the next bill uses up, never lost.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, datetime
 from decimal import Decimal
 
+from sqlalchemy import Integer
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from shared_billing.late_payment import LatePaymentPolicy, late_payment_surcharge
@@ -26,17 +29,30 @@ from sync_server.models import (
     User,
 )
 from sync_server.problems import Problem
+from sync_server.sql import one_of
 
-__all__ = ["add_note", "balance", "bill_status", "outstanding", "record_payment", "refresh_statuses"]
+__all__ = ["add_note", "balance", "balances", "bill_status", "outstanding", "record_payment", "refresh_statuses"]
 
 OPEN_STATUSES = (BillStatus.ISSUED, BillStatus.PARTLY_PAID, BillStatus.OVERDUE)
 _NOTE_ENTRY = {NoteKind.CREDIT: LedgerEntryKind.CREDIT_NOTE, NoteKind.DEBIT: LedgerEntryKind.DEBIT_NOTE}
 
 
 def balance(session: Session, unit_id: int) -> Decimal:
+    return balances(session, [unit_id])[unit_id]
+
+
+def balances(session: Session, unit_ids: Collection[int]) -> dict[int, Decimal]:
+    """Every listed account's balance, in one statement (a bill run's arrears); 0.00 for an empty ledger."""
     # Summed in Python: on SQLite the exact decimals are stored as text, and SQL's SUM would go through floats.
-    amounts = session.exec(select(col(LedgerEntry.amount)).where(LedgerEntry.unit_id == unit_id)).all()
-    return sum(amounts, Decimal("0.00"))
+    found = dict.fromkeys(unit_ids, Decimal("0.00"))
+    rows = session.execute(
+        sa_select(col(LedgerEntry.unit_id), col(LedgerEntry.amount)).where(
+            one_of(session, LedgerEntry.unit_id, found, Integer)
+        )
+    )
+    for unit_id, amount in rows:
+        found[unit_id] += amount
+    return found
 
 
 def _paid_towards(session: Session, bill: Bill) -> Decimal:
