@@ -57,6 +57,9 @@ class LevyBase(StrEnum):
     SUBTOTAL = "subtotal"
 
 
+_BUILT_IN = frozenset(member.value for member in LevyBase)
+
+
 def _terms(value: object) -> tuple[str, ...]:
     """A base as the tuple of names it adds up: one name, or a list of them."""
     items = [value] if isinstance(value, str) else value
@@ -64,8 +67,7 @@ def _terms(value: object) -> tuple[str, ...]:
         raise TariffError(
             f"a base is a name or a list of names, not {value!r}", field="base", problem="unknown_levy_base"
         )
-    terms = tuple(str(item) for item in items)
-    for term in terms:
+    for term in items:
         if not isinstance(term, str) or not _CODE.fullmatch(term):
             known = ", ".join(member.value for member in LevyBase)
             raise TariffError(
@@ -74,6 +76,7 @@ def _terms(value: object) -> tuple[str, ...]:
                 value=str(term),
                 problem="unknown_levy_base",
             )
+    terms = tuple(items)
     if len(set(terms)) != len(terms):
         raise TariffError(f"a base names {', '.join(terms)}: a name twice", field="base", problem="unknown_levy_base")
     for whole in (LevyBase.UNITS, LevyBase.SUBTOTAL):
@@ -121,7 +124,7 @@ def _optional_decimal(what: str, data: Mapping[str, Any]) -> Decimal | None:
 
 
 def _base_from_data(value: object) -> str | list[str]:
-    return value if isinstance(value, str) else [str(item) for item in list_from_data("base", value)]
+    return value if isinstance(value, str) else list(list_from_data("base", value))
 
 
 @dataclass(frozen=True)
@@ -245,7 +248,7 @@ class PartBase:
         return sum((self.amounts.get(term, Decimal(0)) for term in terms), Decimal(0))
 
     def has_any(self, terms: tuple[str, ...]) -> bool:
-        return any(term in LevyBase.__members__.values() or term in self.amounts for term in terms)
+        return any(term in _BUILT_IN or term in self.amounts for term in terms)
 
     def words(self, terms: tuple[str, ...]) -> str:
         return " + ".join(self.names.get(term, term) for term in terms)
