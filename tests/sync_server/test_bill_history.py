@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -19,9 +19,16 @@ from fastapi.testclient import TestClient
 from pypdf import PdfReader
 from sqlmodel import Session, col, select
 
+from sync_server.billing.documents import invoice_for
+from sync_server.clock import FixedClock
+from sync_server.invoices import format_quantity
 from sync_server.models import Bill, BillStatus, Meter, Reading, ReadingStatus, TariffRecord, Unit, User
-from tests.sync_server.factories import auth, jpeg_bytes, meters_by_unit, push, reading, sha256
-from tests.sync_server.test_bill_runs import _block_b, _run
+from tests.sync_server.factories import NOW, auth, finished_run, jpeg_bytes, meters_by_unit, push, reading, sha256
+from tests.sync_server.test_bill_runs import PERIOD, _block_b, _run
+from tests.sync_server.test_estimated_bills import FLAT as ESTIMATED_FLAT
+from tests.sync_server.test_estimated_bills import _flat_with_history, _run_and_issue
+from tests.sync_server.test_replacement import REPLACED_ON, _push, _replace
+from tests.sync_server.test_replacement import UNIT as REPLACED_UNIT
 
 FLAT = "5BHK-B17-FF"
 NEIGHBOUR = "4BHK-B5-GF"
@@ -168,3 +175,65 @@ def test_the_pdf_shows_the_read_dates_and_the_months_units(demo_app: FastAPI, cl
         "Nov 2025",
     ]
     assert "999" not in chart  # April is seven months back
+
+
+def test_an_estimated_bill_prints_its_last_read_and_charts_the_estimate(
+    demo_app: FastAPI, client: TestClient, clock: FixedClock
+) -> None:
+    """4BHK-B5-GF, unread in November 2025, is billed on an estimate of 120 units (tests/sync_server/
+    test_estimated_bills.py): the PDF names the last read's day and the month as estimated."""
+    with Session(demo_app.state.context.engine, expire_on_commit=False) as session:
+        _meter, october = _flat_with_history(session)
+        october.captured_at = PREVIOUS_AT
+        session.add(october)
+        session.commit()
+        november = _run_and_issue(session, demo_app, clock, "2025-11")
+        [estimated] = [b for b in november if b.unit_id == _unit_id(session, ESTIMATED_FLAT)]
+        data = invoice_for(session, estimated, demo_app.state.context.settings)
+    assert (data.estimated, data.previous_read_on, data.current_read_on) == (True, date(2025, 10, 20), None)
+    assert data.history[-1] == ("2025-11", Decimal("120"))
+    text = _pdf_text(client, estimated.id or 0)
+    assert "Meter read 20 Oct 2025; Nov 2025 estimated" in text
+    assert text.split("Units billed, last six months\n", 1)[1].splitlines()[10:12] == ["120", "Nov 2025"]
+
+
+def _unit_id(session: Session, code: str) -> int:
+    return session.exec(select(Unit).where(Unit.code == code)).one().id or 0
+
+
+def _issued_in_block_b(client: TestClient, unit_code: str) -> dict[str, Any]:
+    admin = auth(client, "admin")
+    started = client.post(
+        "/api/billing/runs", json={"block_id": _block_b(client, admin), "period": PERIOD}, headers=admin
+    )
+    assert started.status_code == 202, started.text
+    run = finished_run(client, admin, started.json()["id"])
+    issued = client.post(f"/api/billing/runs/{run['id']}/issue", headers=admin)
+    assert issued.status_code == 200, issued.text
+    return dict(next(b for b in issued.json() if b["unit_code"] == unit_code))
+
+
+def test_a_replacement_bill_names_the_day_and_measures_from_the_old_meter(client: TestClient) -> None:
+    """2BHK-B1-GF's meter is replaced this month (tests/sync_server/test_replacement.py): the PDF prints the
+    replacement's day, and the previous reading is the old meter's the bill measured from, with its day."""
+    engineer = auth(client, "engineer1")
+    old = meters_by_unit(client, engineer)[REPLACED_UNIT]
+    previous = old["previous"]["value"]
+    recorded = _replace(client, old["meter_id"], old_final=str(int(previous) + 120), new_initial="10")
+    assert recorded.status_code == 201, recorded.text
+    pulled = meters_by_unit(client, engineer)[REPLACED_UNIT]
+    read = reading(pulled, value="85", captured_at=CURRENT_AT.isoformat())
+    assert _push(client, engineer, read, NOW)["outcome"] == "stored"
+    assert client.post(f"/api/review/readings/{read['uuid']}/approve", headers=auth(client, "supervisor")).is_success
+    bill = _issued_in_block_b(client, REPLACED_UNIT)
+
+    text = _pdf_text(client, bill["id"])
+    assert REPLACED_ON == "2025-11-10"
+    assert "Replaced on 10 Nov 2025" in text
+    assert re.search(r"Meter read \d{1,2} \w+ 2025 to 20 Nov 2025", text), text
+    # Previous reading (the old meter's), current (the new meter's), units: (old final − previous) + (85 − 10).
+    assert re.search(rf"\S+ {_grouped(previous)} 85 195\n", text), text
+
+
+def _grouped(value: str) -> str:
+    return format_quantity(Decimal(value))  # the invoice's own grouping: 12,345
