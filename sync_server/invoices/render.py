@@ -56,7 +56,7 @@ _FOOTER_TOP = 271.0
 # Six rows of the Bill box at this height end where five rows of 5.5 mm did: the read dates cost no other room.
 _ROW_HEIGHT = 5.0
 _READINGS_TOP = 92.0
-_CHART_HEIGHT = 36.0  # gap, title, value labels, bars and month labels
+_CHART_HEIGHT = 38.0  # gap, title, value labels, bars and month labels (the tallest bar's figure clears the title)
 _ROW_CHART_HEIGHT = 10.0  # gap, title and one line of months
 _BAR_HEIGHT = 20.0  # the tallest bar; the others in proportion
 _BAR_WIDTH = 12.0

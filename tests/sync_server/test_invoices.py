@@ -459,3 +459,19 @@ def test_a_bills_days_are_the_societys() -> None:
     assert local_day(late_evening, UTC) == date(2025, 11, 19)
     with pytest.raises(ValueError, match="time-zone-aware"):
         local_day(datetime(2025, 11, 19, 19, 0), UTC)
+
+
+def test_the_tallest_bars_figure_stays_clear_of_the_charts_title() -> None:
+    # Where each text starts, in points from the page's foot (pypdf's text matrix): the figure over the tallest
+    # bar (October's) must sit wholly under the title's line, and every month's label on one baseline.
+    starts: dict[str, tuple[float, float]] = {}
+
+    def visit(text: str, _cm: Any, tm: Any, _font: Any, size: float) -> None:
+        starts.setdefault(text.strip(), (float(tm[5]), float(size)))
+
+    pdf = render_invoice(demo_invoice(history=SIX_MONTHS), assets_dir=ASSETS)
+    PdfReader(io.BytesIO(pdf)).pages[0].extract_text(visitor_text=visit)
+    title_y, _ = starts["Units billed, last six months"]
+    tallest_y, tallest_size = starts["1,234.5"]
+    assert tallest_y + tallest_size < title_y - 2
+    assert len({starts[label][0] for label in ("Jun 2025", "Jul 2025", "Aug 2025", "Oct 2025", "Nov 2025")}) == 1
