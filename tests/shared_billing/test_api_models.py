@@ -140,7 +140,8 @@ def test_an_answer_writes_the_same_json_as_before() -> None:
     assert (wire["total"], wire["round_off"], wire["payable"]) == ("1233.60", "0.40", "1234.00")  # money as strings
     assert wire["lines"][0]["rate"] == "7.50"
     assert wire["due_on"] == "2026-02-15"
-    assert list(wire) == list(_bill())  # field order kept
+    assert list(wire) == [*_bill(), "history"]  # field order kept; the six months' history is added at the end
+    assert wire["history"] is None  # only GET /api/bills/{id} fills it
     payment = PaymentOut(
         id=1,
         unit_id=3,
