@@ -13,7 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
+from uuid import UUID
 
 from sqlalchemy import ColumnElement, Executable, Integer, exists, update
 from sqlalchemy import select as sa_select
@@ -55,6 +56,8 @@ __all__ = [
     "BilledRow",
     "BlockFacts",
     "PricedReading",
+    "ReadRow",
+    "ReadValue",
     "already_billed",
     "apply_result",
     "approved_in_period",
@@ -77,16 +80,54 @@ __all__ = [
     "price_known",
     "price_reading",
     "read_late",
+    "read_rows",
     "result_values",
     "unit_meter",
 ]
 
 
+class ReadValue(Protocol):
+    """What pricing reads of a reading: a ``Reading``, or a ``ReadRow`` of a batch."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def uuid(self) -> UUID: ...
+    @property
+    def meter_id(self) -> int: ...
+    @property
+    def period(self) -> str: ...
+    @property
+    def value(self) -> Decimal | None: ...
+    @property
+    def value_text(self) -> str | None: ...
+    @property
+    def status(self) -> ReadingStatus: ...
+
+
+class ReadRow(NamedTuple):
+    """A reading's columns a batch prices from (plain rows: ORM objects of a block's readings cost more than
+    pricing them)."""
+
+    id: int
+    uuid: UUID
+    meter_id: int
+    period: str
+    value: Decimal | None
+    value_text: str | None
+    status: ReadingStatus
+    captured_at: datetime
+    source: ReadingSource
+
+
+_READ_ROW = tuple(col(getattr(Reading, name)) for name in ReadRow._fields)
+
+
 @dataclass(frozen=True)
 class MeterConsumption:
     units: Decimal
-    current: Reading
-    previous: Reading
+    current: ReadValue
+    previous: ReadValue
     notes: tuple[str, ...] = ()
 
 
@@ -127,7 +168,9 @@ def awaiting_review(session: Session, meter_id: int, period: str) -> Reading | N
     ).first()
 
 
-def _consumption(session: Session, meter: Meter, current: Reading, previous: Reading | None = None) -> MeterConsumption:
+def _consumption(
+    session: Session, meter: Meter, current: ReadValue, previous: ReadValue | None = None
+) -> MeterConsumption:
     assert meter.id is not None
     assert current.value is not None
     if previous is None:
@@ -349,7 +392,7 @@ class PricedReading:
 
     unit: Unit
     tariff_id: int
-    reading: Reading | None
+    reading: ReadValue | None
     result: BillResult
     estimated_units: Decimal | None = None
     notes: tuple[str, ...] = ()  # how the consumption was found, ahead of the engine's trace
@@ -501,7 +544,7 @@ def price_reading(session: Session, reading: Reading, *, arrears: Decimal = Deci
     return PricedReading(unit, tariff_id, reading, result, notes=consumption.notes)
 
 
-def _require_approved(reading: Reading) -> None:
+def _require_approved(reading: ReadValue) -> None:
     if reading.status != ReadingStatus.APPROVED or reading.value is None:
         raise Problem("bill.reading_not_approved")
 
@@ -645,8 +688,8 @@ class BlockFacts:
     period: str
     tariffs: dict[int, tuple[int, Tariff]]  # tariff id → (id, parsed tariff)
     bills: dict[int, list[BilledRow]]  # unit id → its bills, by period
-    current: dict[int, Reading]  # meter id → ``approved_in_period``
-    base: dict[int, Reading]  # meter id → the reading its bill measures from (``consumption_base``)
+    current: dict[int, ReadRow]  # meter id → ``approved_in_period``
+    base: dict[int, ReadRow]  # meter id → the reading its bill measures from (``consumption_base``)
     awaiting: frozenset[int]  # meter ids with a reading ``awaiting_review``
     alone: frozenset[int]  # unit ids priced one by one
 
@@ -678,7 +721,7 @@ def block_facts(session: Session, units: Sequence[tuple[Unit, Meter]], period: s
         elif last is not None and last.reading_id is not None:
             bases[meter.id] = last.reading_id
     simple = [meter_id for unit, meter in units if unit.id not in alone and (meter_id := meter.id) is not None]
-    current = session.exec(select(Reading).where(_of_meters(session, simple), _approved_in(period)))
+    current = read_rows(session, _of_meters(session, simple), _approved_in(period))
     return BlockFacts(
         period=period,
         tariffs=_tariffs(session, {unit.tariff_id for unit, _ in units if unit.tariff_id is not None}),
@@ -691,7 +734,7 @@ def block_facts(session: Session, units: Sequence[tuple[Unit, Meter]], period: s
 
 
 def price_known(
-    session: Session, facts: BlockFacts, unit: Unit, meter: Meter, reading: Reading, *, arrears: Decimal = Decimal(0)
+    session: Session, facts: BlockFacts, unit: Unit, meter: Meter, reading: ReadValue, *, arrears: Decimal = Decimal(0)
 ) -> PricedReading:
     """``price_reading`` for a unit that is not ``facts.alone``, from the facts: no statement."""
     _require_approved(reading)
@@ -765,9 +808,9 @@ def _approved_in(period: str) -> ColumnElement[bool]:
     )
 
 
-def _newest_per_meter(readings: Iterable[Reading]) -> dict[int, Reading]:
+def _newest_per_meter(readings: Iterable[ReadRow]) -> dict[int, ReadRow]:
     """Each meter's first reading in ``approved_in_period``'s order (newest capture, baseline last, newest id)."""
-    newest: dict[int, Reading] = {}
+    newest: dict[int, ReadRow] = {}
     for reading in readings:
         held = newest.get(reading.meter_id)
         if held is None or _newness(reading) > _newness(held):
@@ -775,28 +818,32 @@ def _newest_per_meter(readings: Iterable[Reading]) -> dict[int, Reading]:
     return newest
 
 
-def _newness(reading: Reading) -> tuple[datetime, int, int]:
-    return reading.captured_at, int(reading.source != ReadingSource.INSTALL), reading.id or 0
+def _newness(reading: ReadRow) -> tuple[datetime, int, int]:
+    return reading.captured_at, int(reading.source != ReadingSource.INSTALL), reading.id
 
 
-def _base_readings(session: Session, bases: dict[int, int], meter_ids: list[int], period: str) -> dict[int, Reading]:
+def read_rows(session: Session, *where: ColumnElement[bool]) -> list[ReadRow]:
+    return [ReadRow(*row) for row in session.execute(sa_select(*_READ_ROW).where(*where))]
+
+
+def _base_readings(session: Session, bases: dict[int, int], meter_ids: list[int], period: str) -> dict[int, ReadRow]:
     """``consumption_base`` of meters with no open estimates: the last actual bill's reading (when it has a
     value and is the meter's), else the last approved reading of an earlier period."""
-    found: dict[int, Reading] = {}
+    found: dict[int, ReadRow] = {}
     if bases:
-        query = select(Reading).where(one_of(session, Reading.id, bases.values(), Integer))
-        for reading in session.exec(query):
+        for reading in read_rows(session, one_of(session, Reading.id, bases.values(), Integer)):
             if reading.value is not None and bases.get(reading.meter_id) == reading.id:
                 found[reading.meter_id] = reading
     rest = [meter_id for meter_id in meter_ids if meter_id not in found]
     if rest:
-        earlier = select(Reading).where(
+        earlier = read_rows(
+            session,
             _of_meters(session, rest),
             col(Reading.status) == ReadingStatus.APPROVED,
             col(Reading.value).is_not(None),
             col(Reading.period) < period,
         )
-        found.update(_newest_per_meter(session.exec(earlier)))
+        found.update(_newest_per_meter(earlier))
     return found
 
 

@@ -11,20 +11,22 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any, NamedTuple, Protocol, cast
 
-from sqlalchemy import CursorResult, Integer, bindparam, insert, update
-from sqlmodel import Session, select
+from sqlalchemy import BindParameter, CursorResult, Integer, bindparam, insert, update
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col
 
 from shared_billing.bill_lines import ledger_charge
 from sync_server.billing.compute import (
     BlockFacts,
     PricedReading,
-    apply_result,
     next_bill_number,
     next_bill_numbers,
     price_known,
     price_reading,
+    read_rows,
+    result_values,
     unit_meter,
 )
 from sync_server.billing.estimates import price_estimate
@@ -44,10 +46,41 @@ from sync_server.models import (
 from sync_server.problems import Problem
 from sync_server.sql import one_of, table_of
 
-__all__ = ["claim_draft", "claim_drafts", "issue_bill", "issue_drafts"]
+__all__ = ["DraftRow", "claim_draft", "claim_drafts", "issue_bill", "issue_drafts", "run_drafts"]
 
-# A reading bill's price from its reading and arrears: ``price_reading``, or from a batch's facts.
-Pricer = Callable[[Reading, Decimal], PricedReading]
+# A reading bill's price from its reading's id and the arrears: ``price_reading``, or from a batch's facts.
+Pricer = Callable[[int, Decimal], PricedReading]
+
+
+class Draft(Protocol):
+    """What issuing reads of a draft: a ``Bill``, or a ``DraftRow`` of a run's batch."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def unit_id(self) -> int: ...
+    @property
+    def period(self) -> str: ...
+    @property
+    def reading_id(self) -> int | None: ...
+    @property
+    def estimated_units(self) -> Decimal | None: ...
+    @property
+    def trace(self) -> list[str]: ...
+
+
+class DraftRow(NamedTuple):
+    """A run's draft as issuing reads it (plain columns: the batch writes its bills back as rows)."""
+
+    id: int
+    unit_id: int
+    period: str
+    reading_id: int | None
+    estimated_units: Decimal | None
+    trace: list[str]
+
+
+_DRAFT_ROW = tuple(col(getattr(Bill, name)) for name in DraftRow._fields)
 
 
 def claim_draft(session: Session, bill_id: int) -> bool:
@@ -86,20 +119,31 @@ def issue_bill(session: Session, bill: Bill, *, actor: User, now: datetime, sett
     if bill.status != BillStatus.DRAFT or not claim_draft(session, bill.id):
         raise Problem("bill.already_issued", f"Bill {bill.bill_number or bill.id} is issued and cannot change")
     arrears = balance(session, bill.unit_id)
-    reading = session.get(Reading, bill.reading_id) if bill.reading_id is not None else None
-    priced = _price_again(
-        session, bill, reading, arrears, lambda read, owed: price_reading(session, read, arrears=owed)
-    )
-    charge, event = _issue(bill, priced, next_bill_number(session, bill.period), arrears, actor, now, settings)
+    priced = _price_again(session, bill, arrears, _by_reading(session))
+    number = next_bill_number(session, bill.period)
+    values, charge, event = _issued(bill, priced, number, arrears, actor, now, settings)
+    for name, value in values.items():
+        setattr(bill, name, value)
     session.add(bill)
     session.add(LedgerEntry(**charge))
     session.add(AuditEvent(**event))
     return bill
 
 
+def run_drafts(session: Session, run_id: int) -> list[DraftRow]:
+    """A run's drafts in unit order (the order their numbers follow)."""
+    query = (
+        sa_select(*_DRAFT_ROW)
+        .join(Unit, col(Unit.id) == col(Bill.unit_id))
+        .where(col(Bill.run_id) == run_id, col(Bill.status) == BillStatus.DRAFT)
+        .order_by(col(Unit.code))
+    )
+    return [DraftRow(*row) for row in session.execute(query)]
+
+
 def issue_drafts(
     session: Session,
-    bills: Sequence[Bill],
+    drafts: Sequence[DraftRow],
     facts: BlockFacts,
     units: dict[int, tuple[Unit, Meter]],
     *,
@@ -108,93 +152,98 @@ def issue_drafts(
     settings: Settings,
 ) -> None:
     """Issue claimed drafts of one period (``claim_drafts``), numbered in the order given; caller commits.
-    The objects are detached from the session: read the issued bills again.
 
     ``facts`` and ``units`` (unit id → unit and its meter in service) are the block's, so most bills are priced
     with no statement; a bill whose unit is ``facts.alone`` or whose reading is not its unit's meter's is
-    priced by ``price_reading`` alone.
+    priced by ``price_reading`` alone. Bills, charges and events are written as three bulk statements.
     """
-    if not bills:
+    if not drafts:
         return
-    for bill in bills:  # written below as rows: the session must not flush the objects a second time
-        session.expunge(bill)
-    arrears = balances(session, {bill.unit_id for bill in bills})
-    readings = _readings(session, [bill.reading_id for bill in bills if bill.reading_id is not None])
+    arrears = balances(session, {draft.unit_id for draft in drafts})
+    ids = [draft.reading_id for draft in drafts if draft.reading_id is not None]
+    readings = {reading.id: reading for reading in read_rows(session, one_of(session, Reading.id, ids, Integer))}
+    alone = _by_reading(session)
 
-    def pricer(bill: Bill) -> Pricer:
-        unit, meter = units.get(bill.unit_id, (None, None))
-        if unit is None or meter is None or bill.unit_id in facts.alone:
-            return _by_reading(session)
-        return lambda reading, owed: (
-            price_known(session, facts, unit, meter, reading, arrears=owed)
-            if reading.meter_id == meter.id
-            else _by_reading(session)(reading, owed)
-        )
+    def pricer(draft: DraftRow) -> Pricer:
+        unit, meter = units.get(draft.unit_id, (None, None))
+        if unit is None or meter is None or draft.unit_id in facts.alone:
+            return alone
 
-    priced = [
-        _price_again(session, bill, readings.get(bill.reading_id or 0), arrears[bill.unit_id], pricer(bill))
-        for bill in bills
-    ]
-    numbers = next_bill_numbers(session, bills[0].period, len(bills))
+        def known(reading_id: int, owed: Decimal) -> PricedReading:
+            reading = readings[reading_id]
+            if reading.meter_id != meter.id:  # read on another meter (a replacement's): the full rule
+                return alone(reading_id, owed)
+            return price_known(session, facts, unit, meter, reading, arrears=owed)
+
+        return known
+
+    priced = [_price_again(session, draft, arrears[draft.unit_id], pricer(draft)) for draft in drafts]
+    numbers = next_bill_numbers(session, drafts[0].period, len(drafts))
     written = [
-        _issue(bill, price, number, arrears[bill.unit_id], actor, now, settings)
-        for bill, price, number in zip(bills, priced, numbers, strict=True)
+        _issued(draft, price, number, arrears[draft.unit_id], actor, now, settings)
+        for draft, price, number in zip(drafts, priced, numbers, strict=True)
     ]
-    _write_bills(session, bills)
-    session.execute(insert(table_of(LedgerEntry)), [charge for charge, _ in written])
-    session.execute(insert(table_of(AuditEvent)), [event for _, event in written])
+    bills = table_of(Bill)
+    columns: dict[str, BindParameter[Any]] = {name: bindparam(name) for name in written[0][0]}
+    session.execute(
+        update(bills).where(bills.c.id == bindparam("bill_id")).values(columns),
+        [{"bill_id": draft.id, **values} for draft, (values, _, _) in zip(drafts, written, strict=True)],
+    )
+    session.execute(insert(table_of(LedgerEntry)), [charge for _, charge, _ in written])
+    session.execute(insert(table_of(AuditEvent)), [event for _, _, event in written])
 
 
 def _by_reading(session: Session) -> Pricer:
-    return lambda reading, owed: price_reading(session, reading, arrears=owed)
+    def price(reading_id: int, owed: Decimal) -> PricedReading:
+        reading = session.get(Reading, reading_id)
+        assert reading is not None
+        return price_reading(session, reading, arrears=owed)
+
+    return price
 
 
-def _readings(session: Session, reading_ids: list[int]) -> dict[int, Reading]:
-    query = select(Reading).where(one_of(session, Reading.id, reading_ids, Integer))
-    return {reading.id: reading for reading in session.exec(query) if reading.id is not None}
-
-
-def _price_again(
-    session: Session, bill: Bill, reading: Reading | None, arrears: Decimal, pricer: Pricer
-) -> PricedReading:
+def _price_again(session: Session, draft: Draft, arrears: Decimal, pricer: Pricer) -> PricedReading:
     """The draft priced again as it is issued: the same units, now with the account's arrears."""
-    if bill.reading_id is None:  # billed on an estimate
-        unit = session.get(Unit, bill.unit_id)
+    if draft.reading_id is None:  # billed on an estimate
+        unit = session.get(Unit, draft.unit_id)
         assert unit is not None
-        meter = unit_meter(session, bill.unit_id)
+        meter = unit_meter(session, draft.unit_id)
         assert meter is not None
-        how = tuple(bill.trace[:1])  # the draft's "average of the last months" explanation
-        return price_estimate(session, unit, meter, bill.period, arrears=arrears, units=bill.estimated_units, notes=how)
-    assert reading is not None
-    return pricer(reading, arrears)
+        how = tuple(draft.trace[:1])  # the draft's "average of the last months" explanation
+        units = draft.estimated_units
+        return price_estimate(session, unit, meter, draft.period, arrears=arrears, units=units, notes=how)
+    return pricer(draft.reading_id, arrears)
 
 
-def _issue(
-    bill: Bill,
+def _issued(
+    draft: Draft,
     priced: PricedReading,
     number: str,
     arrears: Decimal,
     actor: User,
     now: datetime,
     settings: Settings,
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Set the issued fields on the bill; its ledger charge and audit event, as rows."""
-    apply_result(bill, priced)
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """What issuing writes: the bill's new columns, its ledger charge and its audit event."""
     issued_on = now.astimezone(settings.tz).date()
-    bill.bill_number = number
-    bill.status = BillStatus.ISSUED
-    bill.issued_at = now
-    bill.due_on = issued_on + timedelta(days=settings.bill_due_days)
     # The ledger is charged what this bill adds (payable − arrears); the payable also shows the arrears already on it.
-    bill.charges = ledger_charge(priced.result.lines)
+    charges = ledger_charge(priced.result.lines)
+    values = {
+        **result_values(priced),
+        "bill_number": number,
+        "status": BillStatus.ISSUED,
+        "issued_at": now,
+        "due_on": issued_on + timedelta(days=settings.bill_due_days),
+        "charges": charges,
+    }
     charge = {
-        "unit_id": bill.unit_id,
+        "unit_id": draft.unit_id,
         "kind": LedgerEntryKind.CHARGE,
-        "amount": bill.charges,
+        "amount": charges,
         "booked_on": issued_on,
-        "bill_id": bill.id,
+        "bill_id": draft.id,
         "payment_id": None,
-        "description": f"Bill {bill.bill_number} for {bill.period}",
+        "description": f"Bill {number} for {draft.period}",
         "created_at": now,
     }
     event = {
@@ -202,40 +251,13 @@ def _issue(
         "actor_id": actor.id,
         "action": "bill.issued",
         "entity": "bill",
-        "entity_id": bill.bill_number,
+        "entity_id": number,
         "reason": None,
         "detail": {
-            "unit_id": bill.unit_id,
-            "period": bill.period,
-            "payable": str(bill.payable),
+            "unit_id": draft.unit_id,
+            "period": draft.period,
+            "payable": str(priced.result.payable),
             "arrears": str(arrears),
         },
     }
-    return charge, event
-
-
-# What issuing changes on a bill, written for a batch as one executemany UPDATE by id.
-_ISSUED_COLUMNS = (
-    "status",
-    "bill_number",
-    "issued_at",
-    "due_on",
-    "charges",
-    "tariff_id",
-    "lines",
-    "trace",
-    "total",
-    "round_off",
-    "payable",
-)
-
-
-def _write_bills(session: Session, bills: Sequence[Bill]) -> None:
-    table = table_of(Bill)
-    rows = [{"bill_id": bill.id, **{name: getattr(bill, name) for name in _ISSUED_COLUMNS}} for bill in bills]
-    session.execute(
-        update(table)
-        .where(table.c.id == bindparam("bill_id"))
-        .values({name: bindparam(name) for name in _ISSUED_COLUMNS}),
-        rows,
-    )
+    return values, charge, event

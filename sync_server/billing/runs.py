@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from shared_billing.errors import BelowPrevious
 from sync_server.billing.compute import (
     BlockFacts,
+    ReadValue,
     approved_in_period,
     awaiting_review,
     block_facts,
@@ -28,7 +29,7 @@ from sync_server.billing.compute import (
     price_known,
 )
 from sync_server.billing.estimates import draft_estimated_bill
-from sync_server.billing.issue import claim_drafts, issue_drafts
+from sync_server.billing.issue import claim_drafts, issue_drafts, run_drafts
 from sync_server.billing.replacement import in_service_during
 from sync_server.config import Settings
 from sync_server.db_guard import allow_long_transactions
@@ -41,7 +42,6 @@ from sync_server.models import (
     ClosedPeriod,
     Meter,
     MeterKind,
-    Reading,
     ReadingFlag,
     ReadingFlagRecord,
     RunStatus,
@@ -269,18 +269,42 @@ def _draft_one(
     if billed is not None:
         _billed_already(session, run, unit, billed.id)
         return
-    known = unit.id not in facts.alone
-    reading = facts.current.get(meter.id) if known else approved_in_period(session, meter.id, run.period)
-    if reading is None:
-        _estimate(session, run, unit, meter, actor, now, waits=meter.id in facts.awaiting if known else None)
+    if unit.id in facts.alone:
+        _draft_alone(session, run, unit, meter, actor, now)
         return
+    reading = facts.current.get(meter.id)
+    if reading is None:
+        _estimate(session, run, unit, meter, actor, now, waits=meter.id in facts.awaiting)
+        return
+    _refusals(
+        session,
+        run,
+        unit,
+        reading,
+        lambda: drafts.append(_draft_row(session, facts, run, unit, meter, reading, actor, now)),
+    )
+
+
+def _draft_alone(session: Session, run: BillRun, unit: Unit, meter: Meter, actor: User, now: datetime) -> None:
+    """A unit the batch's facts do not price (a replacement, a shared meter, estimates to true up)."""
+    assert meter.id is not None
+    reading = approved_in_period(session, meter.id, run.period)
+    if reading is None:
+        _estimate(session, run, unit, meter, actor, now, waits=None)
+        return
+
+    def draft() -> None:
+        draft_bill(session, reading, actor=actor, now=now, run_id=run.id)
+        session.flush()
+
+    _refusals(session, run, unit, reading, draft)
+
+
+def _refusals(session: Session, run: BillRun, unit: Unit, reading: ReadValue, draft: Callable[[], object]) -> None:
+    """Draft, counting it; or record billing's refusal as the unit's skip reason."""
     try:
         # Every refusal is raised before anything is written, so the run's earlier drafts stay as they are.
-        if known:
-            drafts.append(_draft_row(session, facts, run, unit, meter, reading, actor, now))
-        else:
-            draft_bill(session, reading, actor=actor, now=now, run_id=run.id)
-            session.flush()
+        draft()
     except Problem as problem:
         run.skipped = [*run.skipped, {"unit": unit.code, "code": problem.code, "message": problem.message}]
         if problem.code == BelowPrevious.code:  # billing refused a drop: the supervisor sees the reading flagged
@@ -295,7 +319,7 @@ def _draft_row(
     run: BillRun,
     unit: Unit,
     meter: Meter,
-    reading: Reading,
+    reading: ReadValue,
     actor: User,
     now: datetime,
 ) -> dict[str, Any]:
@@ -351,7 +375,7 @@ def _orphan_draft(session: Session, bill: Bill, run: BillRun) -> bool:
     return owner is None or owner.status == RunStatus.FAILED
 
 
-def _flag(session: Session, reading: Reading, code: ReadingFlag) -> None:
+def _flag(session: Session, reading: ReadValue, code: ReadingFlag) -> None:
     """Mark a reading for the supervisor (once): not billed, and why."""
     exists = session.exec(
         select(ReadingFlagRecord.id).where(
@@ -375,25 +399,24 @@ def issue_run(session: Session, run_id: int, *, actor: User, now: datetime, sett
         raise Problem("request.not_found", f"No bill run {run_id}")
     if run.status != RunStatus.DONE:
         raise Problem("billing.run_not_done")
-    drafts = _run_bills(session, run_id, drafts=True)
-    claimed = claim_drafts(session, [bill.id for bill in drafts if bill.id is not None])
-    mine = [bill for bill in drafts if bill.id in claimed]  # still in unit order: consecutive numbers
+    drafts = run_drafts(session, run_id)
+    claimed = claim_drafts(session, [draft.id for draft in drafts])
+    mine = [draft for draft in drafts if draft.id in claimed]  # still in unit order: consecutive numbers
     if mine:
         units = _units_of_block(session, run.block_id, run.period)
         facts = block_facts(session, units, run.period)
         by_unit = {unit.id: (unit, meter) for unit, meter in units if unit.id is not None}
         issue_drafts(session, mine, facts, by_unit, actor=actor, now=now, settings=settings)
     session.flush()
-    return _run_bills(session, run_id, drafts=False)
+    return _issued_bills(session, run_id)
 
 
-def _run_bills(session: Session, run_id: int, *, drafts: bool) -> list[Bill]:
-    status = col(Bill.status) == BillStatus.DRAFT if drafts else col(Bill.status) != BillStatus.DRAFT
+def _issued_bills(session: Session, run_id: int) -> list[Bill]:
     return list(
         session.exec(
             select(Bill)
             .join(Unit, col(Unit.id) == col(Bill.unit_id))
-            .where(Bill.run_id == run_id, status)
+            .where(Bill.run_id == run_id, col(Bill.status) != BillStatus.DRAFT)
             .order_by(col(Unit.code))
             .execution_options(populate_existing=True)  # bills a concurrent request issued, as they are now
         ).all()
