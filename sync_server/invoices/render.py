@@ -177,9 +177,12 @@ def _charges(pdf: FPDF, data: InvoiceData) -> None:
 
 def _summary(pdf: FPDF, data: InvoiceData, top: float) -> float:
     """The totals, right-aligned beside the payment block; returns the y below them."""
+    # The tariff says what the payable is rounded to (the rupee, ten paise or not at all): a round-off row only
+    # where rounding changed it.
+    round_off = [("Round-off", data.round_off, False)] if data.round_off else []
     rows: list[tuple[str, Decimal, bool]] = [
         ("Total of charges", data.total, False),
-        ("Round-off (to the rupee)", data.round_off, False),
+        *round_off,
         ("Payable for this bill", data.payable, True),
     ]
     if data.arrears:

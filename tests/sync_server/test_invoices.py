@@ -114,6 +114,15 @@ def test_demo_bill_reads_back_with_its_figures(demo_pdf: bytes) -> None:
     assert " ".join(FOOTER_NOTE.split()) in " ".join(text.split())
 
 
+def test_a_round_off_row_only_where_rounding_changed_the_payable(demo_pdf: bytes) -> None:
+    assert "Round-off" in pdf_text(demo_pdf)[0]
+    # A tariff billed to the paisa (payable_rounding = "none"): the payable is the total, and no round-off row.
+    to_the_paisa = demo_invoice(round_off=Decimal("0.00"), payable=Decimal("3710.56"))
+    text = pdf_text(render_invoice(to_the_paisa, assets_dir=ASSETS))[0]
+    assert "Round-off" not in text
+    assert "₹3,710.56" in text
+
+
 def test_upi_link_is_printed_whole_with_the_bill_number_encoded(demo_pdf: bytes) -> None:
     link = upi_link(
         vpa="blessingsrwa@okbank",
