@@ -36,9 +36,11 @@ def list_tariffs(session: SessionDep, page: PageQuery) -> Page[TariffOut]:
     )
 
 
-def _store_tariff_file(session: Session, text: str, user: User, now: datetime) -> list[TariffOut]:
+def _store_tariff_file(session: Session, data: bytes, user: User, now: datetime) -> list[TariffOut]:
     try:
-        schedule = parse_tariff_toml(text, source="uploaded tariff")
+        # The bytes, not a decoded text: the parser refuses bytes that are not UTF-8 with their line (a lenient
+        # decode would store replacement characters in a name) and drops an editor's byte-order mark.
+        schedule = parse_tariff_toml(data, source="uploaded tariff")
     except BillingError as error:
         # details carry the line at fault (``line``, ``key``, ``problem``): the console shows it beside the file.
         raise Problem(error.code, error.message, dict(error.details)) from error
@@ -91,9 +93,8 @@ async def import_tariff(request: Request, session: SessionDep, user: CurrentUser
     body = await request.body()
     if len(body) > MAX_TARIFF_BYTES:
         raise Problem("request.too_large", f"A tariff file is at most {MAX_TARIFF_BYTES} bytes")
-    text = body.decode("utf-8", errors="replace")
     # Parsing and the database run in the thread pool: the route is async only to read the raw body.
-    return await run_in_threadpool(_store_tariff_file, session, text, user, now)
+    return await run_in_threadpool(_store_tariff_file, session, body, user, now)
 
 
 def _chosen_units(session: Session, body: TariffAssignmentIn) -> list[Unit]:
