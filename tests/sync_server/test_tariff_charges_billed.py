@@ -49,7 +49,9 @@ def test_a_meter_rent_and_its_gst_reach_the_bill_and_the_ledger(client: TestClie
     bill = _billed_on(client, rounding)
     lines = {line["code"]: line for line in bill["lines"]}
     assert (lines["charge:meter_rent"]["amount"], lines["levy:meter_rent_gst"]["amount"]) == ("6.00", "1.08")
-    energy = sum(Decimal(line["amount"]) for line in bill["lines"] if line["code"] in ("energy", "shared_meter"))
+    energy = sum(
+        (Decimal(line["amount"]) for line in bill["lines"] if line["code"] in ("energy", "shared_meter")), Decimal(0)
+    )
     assert Decimal(lines["levy:duty"]["amount"]) == (energy / 10).quantize(Decimal("0.01"))
     total = Decimal(bill["total"])
     if rounding == "none":
