@@ -124,3 +124,27 @@ def test_plausible_rollover_is_billed_as_such(client: TestClient) -> None:
     energy = next(line for line in bill["lines"] if line["code"] == "energy")
     assert Decimal(energy["quantity"]) == Decimal("170")  # 999,950 → 000,120 over a 6-dial register
     assert any("rolled over" in line for line in bill["trace"])
+
+
+def test_the_dials_come_from_the_meter_master_not_the_figures(client: TestClient) -> None:
+    from sqlmodel import Session, select
+
+    from sync_server.models import Reading
+
+    headers = auth(client, "engineer1")
+    meter = meters_by_unit(client, headers)["4BHK-B5-GF"]
+    with Session(client.app.state.context.engine) as session:  # type: ignore[attr-defined]
+        last = session.exec(select(Reading).where(Reading.meter_id == meter["meter_id"])).one()
+        # 99,950 → 120 would be a rollover on five dials; this meter has six, so it is a drop for a person to decide
+        last.value, last.value_text = Decimal("99950"), "099950"
+        session.add(last)
+        session.commit()
+    photo = jpeg_bytes()
+    item = reading(meter, value="120", photo_sha256=sha256(photo))
+    push(client, headers, [item])
+    client.put(f"/api/photos/{sha256(photo)}", content=photo, headers=headers | {"Content-Type": "image/jpeg"})
+    assert client.post(f"/api/review/readings/{item['uuid']}/approve", headers=auth(client, "supervisor")).is_success
+    refused = client.post("/api/bills", json={"reading_uuid": item["uuid"]}, headers=auth(client, "admin"))
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "reading.below_previous"
+    assert "(900000 or more)" in refused.json()["message"]  # six dials' range
