@@ -93,10 +93,8 @@ def segment_charges(
     overridden_rate = None if rate_override is None else rate_override.rate_per_unit
     energy = version.energy if overridden_rate is None else FlatRate(overridden_rate)
     priced: Priced = list(energy.price(sources, segment.factor, version.limit_places))
-    energy_lines = [line for line, _ in priced if line is not None]
-    energy_total = sum((line.amount for line in energy_lines), Decimal(0))
-    if len(energy_lines) > 1:
-        priced.append((None, f"Energy subtotal: {inr(energy_total)}"))
+    energy_total = sum((line.amount for line, _ in priced if line is not None), Decimal(0))
+    priced.append((None, f"Energy subtotal: {inr(energy_total)}"))
     fixed_line, fixed_trace = _fixed(segment, unit_type, sanctioned_load_kw, rate_override)
     priced.append((fixed_line, fixed_trace))
     charges = energy_total + fixed_line.amount

@@ -61,6 +61,11 @@ def test_the_kerala_style_example_taxes_the_meter_rent_on_its_own():
     }
     assert (bill.total, bill.payable) == (D("589.33"), D("589.00"))
     assert "GST on meter rent: 18% of Meter rent ₹6.00 = ₹1.08" in bill.trace
+    assert "Energy subtotal: ₹477.50" in bill.trace
+    assert (
+        "Billed under tariff KL-DOM-EXAMPLE (Kerala-style domestic (illustrative)), version from 01-11-2024"
+        in bill.trace
+    )
 
 
 def test_a_recurring_charge_is_pro_rated_and_skipped_for_types_it_does_not_list():
