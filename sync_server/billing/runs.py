@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Engine, insert, update
+from sqlalchemy import ColumnElement, CursorResult, Engine, func, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -67,14 +67,24 @@ RUN_STATEMENT_LIMIT_S = 120.0  # per statement or lock wait of a background run 
 
 
 def _units_of_block(session: Session, block_id: int, period: str) -> list[tuple[Unit, Meter]]:
-    # One meter per unit: the one in service during the period (a replaced meter stays on its unit, retired).
     rows = session.exec(
-        select(Unit, Meter)
-        .join(Meter, (col(Meter.unit_id) == col(Unit.id)) & (col(Meter.kind) == MeterKind.UNIT))
-        .where(Unit.block_id == block_id, in_service_during(period))
-        .order_by(col(Unit.code))
+        select(Unit, Meter).join(Meter, _its_meter()).where(*_in_block(block_id, period)).order_by(col(Unit.code))
     ).all()
     return list(rows)
+
+
+def _count_units(session: Session, block_id: int, period: str) -> int:
+    query = select(func.count()).select_from(Unit).join(Meter, _its_meter()).where(*_in_block(block_id, period))
+    return session.exec(query).one()
+
+
+def _its_meter() -> ColumnElement[bool]:
+    return (col(Meter.unit_id) == col(Unit.id)) & (col(Meter.kind) == MeterKind.UNIT)
+
+
+def _in_block(block_id: int, period: str) -> tuple[ColumnElement[bool], ...]:
+    # One meter per unit: the one in service during the period (a replaced meter stays on its unit, retired).
+    return col(Unit.block_id) == block_id, in_service_during(period)
 
 
 def start_run(session: Session, *, block_id: int, period: str, actor: User, now: datetime) -> BillRun:
@@ -90,7 +100,7 @@ def start_run(session: Session, *, block_id: int, period: str, actor: User, now:
     ).first()
     if closed is not None:
         raise Problem("billing.period_closed")
-    total_units = len(_units_of_block(session, block_id, period))
+    total_units = _count_units(session, block_id, period)
     actor_id = actor.id
     for _attempt in range(3):  # a stale run superseded, then (rarely) another starter beating us to the insert
         running = _running_run(session, block_id, period)
