@@ -17,7 +17,6 @@ of its own; a levy that changes at the split is computed, and rounded, per part.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -31,6 +30,7 @@ from shared_billing.errors import TariffError
 from shared_billing.money import round_paise, round_units
 from shared_billing.tariff_data import (
     checked_amount,
+    checked_code,
     decimal_from_data,
     list_from_data,
     mapping_from_data,
@@ -40,7 +40,6 @@ from shared_billing.tariff_data import (
 
 __all__ = ["MAX_PERCENT", "Levy", "LevyBase", "PartBase", "Subsidy", "levy_lines", "subsidy_lines"]
 
-_CODE = re.compile(r"[a-z0-9_]+")
 #: No levy or subsidy is more than the whole of its base: 800 % is a typo for 8 %, and a subsidy above 100 % would
 #: pay the consumer for using power.
 MAX_PERCENT = Decimal(100)
@@ -68,14 +67,16 @@ def _terms(value: object) -> tuple[str, ...]:
             f"a base is a name or a list of names, not {value!r}", field="base", problem="unknown_levy_base"
         )
     for term in items:
-        if not isinstance(term, str) or not _CODE.fullmatch(term):
+        try:
+            checked_code(term)  # a base names built-in figures or tariff items by their codes
+        except TariffError:
             known = ", ".join(member.value for member in LevyBase)
             raise TariffError(
                 f"unknown levy base {term!r} (known: {known}, or a recurring charge's or earlier levy's code)",
                 field="base",
                 value=str(term),
                 problem="unknown_levy_base",
-            )
+            ) from None
     terms = tuple(items)
     if len(set(terms)) != len(terms):
         raise TariffError(f"a base names {', '.join(terms)}: a name twice", field="base", problem="unknown_levy_base")
@@ -114,11 +115,6 @@ def _check_rate(terms: tuple[str, ...], percent: Decimal | None, rate_per_unit: 
             raise TariffError(f"`rate_per_unit` needs base `units`, not `{'+'.join(terms)}`", field="rate_per_unit")
 
 
-def _check_code(code: str) -> None:
-    if not isinstance(code, str) or not _CODE.fullmatch(code):
-        raise TariffError(f"a code is lower-case letters, digits and _, not {code!r}", field="code")
-
-
 def _optional_decimal(what: str, data: Mapping[str, Any]) -> Decimal | None:
     return None if data.get(what) is None else decimal_from_data(what, data[what])
 
@@ -143,7 +139,7 @@ class Levy:
     terms: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        _check_code(self.code)
+        checked_code(self.code)
         terms = _terms(self.base)
         object.__setattr__(self, "terms", terms)
         object.__setattr__(self, "base", terms[0] if len(terms) == 1 else terms)
@@ -190,7 +186,7 @@ class Subsidy:
     terms: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        _check_code(self.code)
+        checked_code(self.code)
         terms = _terms(self.base)
         object.__setattr__(self, "terms", terms)
         object.__setattr__(self, "base", terms[0] if len(terms) == 1 else terms)

@@ -9,22 +9,24 @@ common-area charge for flats only. Each is its own bill line (``charge:<code>``)
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from types import MappingProxyType
 from typing import Any
 
 from shared_billing.bill_lines import BillLine, LineCode, inr
 from shared_billing.errors import TariffError
 from shared_billing.money import round_paise
-from shared_billing.tariff_data import checked_amount, decimal_from_data, mapping_from_data, only_keys
+from shared_billing.tariff_data import (
+    amount_for_unit_type,
+    amounts_by_unit_type,
+    checked_code,
+    decimal_from_data,
+    mapping_from_data,
+    only_keys,
+)
 
 __all__ = ["RecurringCharge", "recurring_line"]
-
-_CODE = re.compile(r"[a-z0-9_]+")
-_ANY_UNIT_TYPE = "*"
 
 
 @dataclass(frozen=True)
@@ -36,28 +38,20 @@ class RecurringCharge:
     monthly_by_unit_type: Mapping[str, Decimal]
 
     def __post_init__(self) -> None:
-        if not isinstance(self.code, str) or not _CODE.fullmatch(self.code):
-            raise TariffError(f"a code is lower-case letters, digits and _, not {self.code!r}", field="code")
+        checked_code(self.code)
         if not isinstance(self.name, str) or not self.name.strip():
             raise TariffError("a recurring charge needs a name", field="name")
-        amounts: dict[str, Decimal] = {}
-        for unit_type, amount in self.monthly_by_unit_type.items():
-            if not isinstance(unit_type, str) or not unit_type.strip() or unit_type != unit_type.strip():
-                raise TariffError(f"unit type {unit_type!r} must be a non-blank string", field="monthly_by_unit_type")
-            amounts[unit_type] = checked_amount(f"monthly_by_unit_type[{unit_type}]", amount)
+        amounts = amounts_by_unit_type("monthly_by_unit_type", self.monthly_by_unit_type)
         if not amounts:
             raise TariffError("a recurring charge needs an amount for some unit type", field="monthly_by_unit_type")
-        object.__setattr__(self, "monthly_by_unit_type", MappingProxyType(amounts))
+        object.__setattr__(self, "monthly_by_unit_type", amounts)
 
     def __hash__(self) -> int:
         return hash((self.code, self.name, tuple(sorted(self.monthly_by_unit_type.items()))))
 
     def monthly_for(self, unit_type: str) -> Decimal | None:
         """The monthly amount for ``unit_type`` (else ``"*"``); ``None`` when this type does not pay it."""
-        for key in (unit_type, _ANY_UNIT_TYPE):
-            if key in self.monthly_by_unit_type:
-                return self.monthly_by_unit_type[key]
-        return None
+        return amount_for_unit_type(self.monthly_by_unit_type, unit_type)
 
     def to_dict(self) -> dict[str, Any]:
         return {

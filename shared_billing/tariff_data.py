@@ -8,16 +8,22 @@ the line of the file. ``details["problem"]`` names the kind of fault where one i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from types import MappingProxyType
 from typing import Any
 
 from shared_billing.errors import TariffError
 
 __all__ = [
+    "ANY_UNIT_TYPE",
+    "amount_for_unit_type",
+    "amounts_by_unit_type",
     "checked_amount",
+    "checked_code",
     "date_from_data",
     "decimal_from_data",
     "join_field",
@@ -92,6 +98,38 @@ def checked_amount(what: str, value: object, *, units: bool | None = None) -> De
             problem="out_of_range",
         )
     return value
+
+
+#: The key of a by-unit-type table (``fixed_by_unit_type``, a recurring charge's amounts) that applies to every unit
+#: type not listed on its own.
+ANY_UNIT_TYPE = "*"
+_CODE = re.compile(r"[a-z0-9_]+")
+
+
+def checked_code(code: object) -> str:
+    """A tariff item's code (a levy, subsidy or recurring charge): it becomes part of a bill line's code
+    (``levy:duty``) and a name a levy's base can use, so lower-case letters, digits and ``_`` only."""
+    if not isinstance(code, str) or not _CODE.fullmatch(code):
+        raise TariffError(f"a code is lower-case letters, digits and _, not {code!r}", field="code")
+    return code
+
+
+def amounts_by_unit_type(what: str, amounts: Mapping[str, Decimal]) -> Mapping[str, Decimal]:
+    """A frozen copy of a monthly amount by unit type (``{"2BHK": 1474, "*": 1000}``), each a checked amount."""
+    checked: dict[str, Decimal] = {}
+    for unit_type, amount in amounts.items():
+        if not isinstance(unit_type, str) or not unit_type.strip() or unit_type != unit_type.strip():
+            raise TariffError(f"unit type {unit_type!r} must be a non-blank string", field=what)
+        checked[unit_type] = checked_amount(f"{what}[{unit_type}]", amount)
+    return MappingProxyType(checked)
+
+
+def amount_for_unit_type(amounts: Mapping[str, Decimal], unit_type: str) -> Decimal | None:
+    """The amount for ``unit_type`` (unit types match exactly), else the any-type one, else ``None``."""
+    for key in (unit_type, ANY_UNIT_TYPE):
+        if key in amounts:
+            return amounts[key]
+    return None
 
 
 def decimal_from_data(what: str, value: object) -> Decimal:

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from types import MappingProxyType
 from typing import Any
 
 from shared_billing.energy import Bands, Energy, FlatRate, Slabs, energy_from_dict
@@ -32,6 +31,9 @@ from shared_billing.levies import Levy, LevyBase, Subsidy
 from shared_billing.periods import DayCount
 from shared_billing.recurring_charges import RecurringCharge
 from shared_billing.tariff_data import (
+    ANY_UNIT_TYPE,
+    amount_for_unit_type,
+    amounts_by_unit_type,
     checked_amount,
     date_from_data,
     decimal_from_data,
@@ -55,8 +57,6 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 1
-#: The key of ``fixed_by_unit_type`` that applies to every unit type not listed on its own.
-ANY_UNIT_TYPE = "*"
 
 
 class ShareRounding(StrEnum):
@@ -135,12 +135,9 @@ class Tariff:
         ):
             if not isinstance(getattr(self, what), kind):
                 raise TariffError(f"unknown {what.replace('_', ' ')} {getattr(self, what)!r}", field=what)
-        fixed: dict[str, Decimal] = {}
-        for unit_type, amount in self.fixed_by_unit_type.items():
-            if not isinstance(unit_type, str) or not unit_type.strip() or unit_type != unit_type.strip():
-                raise TariffError(f"unit type {unit_type!r} must be a non-blank string", field="fixed_by_unit_type")
-            fixed[unit_type] = checked_amount(f"fixed_by_unit_type[{unit_type}]", amount)
-        object.__setattr__(self, "fixed_by_unit_type", MappingProxyType(fixed))
+        object.__setattr__(
+            self, "fixed_by_unit_type", amounts_by_unit_type("fixed_by_unit_type", self.fixed_by_unit_type)
+        )
         if self.minimum_charge is not None:
             checked_amount("minimum_charge", self.minimum_charge)
         for what in ("factor_places", "limit_places"):
@@ -212,9 +209,9 @@ class Tariff:
 
     def fixed_charge_for(self, unit_type: str) -> Decimal:
         """The monthly fixed charge for ``unit_type`` (else ``"*"``); ``UnknownUnitType`` if neither is set."""
-        for key in (unit_type, ANY_UNIT_TYPE):
-            if key in self.fixed_by_unit_type:
-                return self.fixed_by_unit_type[key]
+        amount = amount_for_unit_type(self.fixed_by_unit_type, unit_type)
+        if amount is not None:
+            return amount
         known = ", ".join(sorted(self.fixed_by_unit_type))
         raise UnknownUnitType(
             f"Tariff {self.code} has no fixed charge for unit type {unit_type!r} (known: {known})",

@@ -98,7 +98,11 @@ DOMAIN_MODULES = {
     },
     "shared_billing.schedules": {"TariffSchedule"},
     "shared_billing.tariff_data": {
+        "ANY_UNIT_TYPE",
+        "amount_for_unit_type",
+        "amounts_by_unit_type",
         "checked_amount",
+        "checked_code",
         "date_from_data",
         "decimal_from_data",
         "join_field",
