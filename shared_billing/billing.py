@@ -1,11 +1,13 @@
 """Bill computation: one account's consumption for one period, priced by a tariff, explained line by line.
 
-docs/domain.md "Rounding": each line to paise with ROUND_HALF_UP; the payable total to the rupee (≥ 50 paise up),
-with the round-off shown as its own line. docs/domain.md "The seed-compatible bill": ``(flat units + share of the
-motor's units) × rate + fixed charge by unit type + arrears``; the fixed charge applies at zero consumption.
+docs/domain.md "Rounding": each line to paise with ROUND_HALF_UP; the payable total as the tariff's
+``payable_rounding`` says (the rupee, ≥ 50 paise up, by default), with the round-off shown as its own line.
+docs/domain.md "The seed-compatible bill": ``(flat units + share of the motor's units) × rate + fixed charge by unit
+type + arrears``; the fixed charge applies at zero consumption.
 docs/domain.md "Tariff change inside a period": the period is cut at each effective date, the units (own and each
 shared-meter share) are allocated to the pieces by days, and each piece is pro-rated and priced on its own
-(``charges``). The Blessings tariff goes down the same path: one piece, factor 1, a flat rate.
+(``charges``); levies follow on the whole bill (``levies``: a levy the same in every piece once on the whole base).
+The Blessings tariff goes down the same path: one piece, factor 1, a flat rate.
 
 With a flat rate the flat's units and each motor share are separate lines at the same rate; with the seed's
 whole-rupee rates and 0.01-unit shares every line is exact in paise, so the sum equals the seed's single
@@ -23,7 +25,7 @@ from shared_billing.bill_lines import Adjustment, BillLine, LineCode, about, inr
 from shared_billing.charges import Segment, segment_charges
 from shared_billing.energy import EnergySource, Priced
 from shared_billing.errors import BelowPrevious, PeriodError, SharedMeterError
-from shared_billing.levies import levy_lines, subsidy_lines
+from shared_billing.levies import PartBase, levy_lines, subsidy_lines
 from shared_billing.money import round_paise, round_rupee
 from shared_billing.periods import BillingPeriod, billed_days, split_units_by_days
 from shared_billing.readings import format_quantity
@@ -56,8 +58,9 @@ _DAY_COUNT_WORDS = {
 
 @dataclass(frozen=True)
 class BillResult:
-    """A computed bill: ``total`` is the sum of the lines before round-off, ``payable = round_rupee(total)``,
-    ``round_off = payable − total`` (also the last line, so all lines sum to ``payable``). ``trace`` explains
+    """A computed bill: ``total`` is the sum of the lines before round-off, ``payable`` the total rounded as the
+    tariff says, ``round_off = payable − total`` (also the last line unless the tariff bills to the paisa, so all
+    lines sum to ``payable``). ``trace`` explains
     each figure in words, in line order. Money is at 0.01 (``str()`` gives two decimals)."""
 
     lines: list[BillLine]
@@ -252,7 +255,7 @@ def compute_bill(
                 lines.append(line)
             trace.append(text)
 
-    parts = []
+    parts: list[PartBase] = []
     for index, segment in enumerate(segments):
         trace.append(_part_heading(segment, index, len(segments)))
         label = "" if len(segments) == 1 or segment.span is None else f", {segment.span}"
