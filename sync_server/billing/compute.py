@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, cast
 from uuid import UUID
 
 from sqlalchemy import ColumnElement, Executable, Integer, exists, update
@@ -24,7 +24,7 @@ from sqlmodel import Session, col, or_, select
 
 from shared_billing.bill_lines import BillLine, tariff_charges
 from shared_billing.billing import BillResult, SharedMeterUse, compute_bill
-from shared_billing.consumption import meter_consumption, replacement_consumption
+from shared_billing.consumption import MeterRegister, meter_consumption, replacement_consumption
 from shared_billing.errors import BillingError
 from shared_billing.estimates import BilledEstimate, true_up
 from shared_billing.periods import BillingPeriod, DaySpan
@@ -53,11 +53,17 @@ from sync_server.readings_query import baseline_last, last_approved
 from sync_server.sql import one_of, table_of
 
 __all__ = [
+    "METER_ROW",
+    "UNIT_ROW",
     "BilledRow",
     "BlockFacts",
+    "MeterDials",
+    "MeterRow",
     "PricedReading",
     "ReadRow",
     "ReadValue",
+    "UnitRow",
+    "UnitTerms",
     "already_billed",
     "apply_result",
     "approved_in_period",
@@ -123,6 +129,64 @@ class ReadRow(NamedTuple):
 _READ_ROW = tuple(col(getattr(Reading, name)) for name in ReadRow._fields)
 
 
+class UnitTerms(Protocol):
+    """What pricing reads of a unit: a ``Unit``, or a ``UnitRow`` of a batch."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def code(self) -> str: ...
+    @property
+    def unit_type(self) -> str: ...
+    @property
+    def tariff_id(self) -> int | None: ...
+    @property
+    def rate_override(self) -> Decimal | None: ...
+    @property
+    def fixed_charge_waived(self) -> bool: ...
+    @property
+    def sanctioned_load_kw(self) -> Decimal | None: ...
+
+
+class MeterDials(Protocol):
+    """What pricing reads of a meter: a ``Meter``, or a ``MeterRow`` of a batch."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def number(self) -> str: ...
+    def register(self) -> MeterRegister: ...
+
+
+class UnitRow(NamedTuple):
+    """A unit's columns a batch prices with (plain rows, like ``ReadRow``)."""
+
+    id: int
+    code: str
+    unit_type: str
+    tariff_id: int | None
+    rate_override: Decimal | None
+    fixed_charge_waived: bool
+    sanctioned_load_kw: Decimal | None
+
+
+class MeterRow(NamedTuple):
+    """A unit meter's columns a batch prices with."""
+
+    id: int
+    number: str
+    dials: int
+    decimals: int
+    multiplier: Decimal
+
+    def register(self) -> MeterRegister:
+        return Meter.register(cast(Meter, self))  # the model's one rule, read off the row's columns
+
+
+UNIT_ROW = tuple(col(getattr(Unit, name)) for name in UnitRow._fields)
+METER_ROW = tuple(col(getattr(Meter, name)) for name in MeterRow._fields)
+
+
 @dataclass(frozen=True)
 class MeterConsumption:
     units: Decimal
@@ -169,7 +233,7 @@ def awaiting_review(session: Session, meter_id: int, period: str) -> Reading | N
 
 
 def _consumption(
-    session: Session, meter: Meter, current: ReadValue, previous: ReadValue | None = None
+    session: Session, meter: MeterDials, current: ReadValue, previous: ReadValue | None = None
 ) -> MeterConsumption:
     assert meter.id is not None
     assert current.value is not None
@@ -390,7 +454,7 @@ def line_json(result: BillResult) -> list[dict[str, Any]]:
 class PricedReading:
     """A computed bill and what it was computed from: an approved reading, or an estimate (reading None)."""
 
-    unit: Unit
+    unit: UnitTerms
     tariff_id: int
     reading: ReadValue | None
     result: BillResult
@@ -411,11 +475,11 @@ def unit_tariff(session: Session, unit: Unit) -> tuple[int, Tariff]:
     return tariff_row.id, Tariff.from_dict(tariff_row.config)
 
 
-def _no_tariff(unit: Unit) -> Problem:
+def _no_tariff(unit: UnitTerms) -> Problem:
     return Problem("bill.no_tariff", f"Unit {unit.code} has no tariff")
 
 
-def rate_override_of(unit: Unit) -> RateOverride | None:
+def rate_override_of(unit: UnitTerms) -> RateOverride | None:
     if unit.rate_override is None and not unit.fixed_charge_waived:
         return None
     # A waived fixed charge stands on its own: a unit at the tariff's rate may still pay no fixed charge.
@@ -549,13 +613,13 @@ def _require_approved(reading: ReadValue) -> None:
         raise Problem("bill.reading_not_approved")
 
 
-def _no_previous_reading(meter: Meter) -> Problem:
+def _no_previous_reading(meter: MeterDials) -> Problem:
     return Problem("bill.no_previous_reading", f"Meter {meter.number} has no approved reading before")
 
 
 def _compute(
     tariff: Tariff,
-    unit: Unit,
+    unit: UnitTerms,
     own: Decimal,
     period: str,
     *,
@@ -702,7 +766,7 @@ class BlockFacts:
         return next((row for row in self.bills.get(unit_id, ()) if row.period > self.period), None)
 
 
-def block_facts(session: Session, units: Sequence[tuple[Unit, Meter]], period: str) -> BlockFacts:
+def block_facts(session: Session, units: Sequence[tuple[UnitTerms, MeterDials]], period: str) -> BlockFacts:
     """The facts of ``units`` (each with its meter in service during ``period``) for ``period``."""
     unit_ids = [unit.id for unit, _ in units if unit.id is not None]
     meter_ids = [meter.id for _, meter in units if meter.id is not None]
@@ -734,7 +798,13 @@ def block_facts(session: Session, units: Sequence[tuple[Unit, Meter]], period: s
 
 
 def price_known(
-    session: Session, facts: BlockFacts, unit: Unit, meter: Meter, reading: ReadValue, *, arrears: Decimal = Decimal(0)
+    session: Session,
+    facts: BlockFacts,
+    unit: UnitTerms,
+    meter: MeterDials,
+    reading: ReadValue,
+    *,
+    arrears: Decimal = Decimal(0),
 ) -> PricedReading:
     """``price_reading`` for a unit that is not ``facts.alone``, from the facts: no statement."""
     _require_approved(reading)

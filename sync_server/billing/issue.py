@@ -20,7 +20,9 @@ from sqlmodel import Session, col
 from shared_billing.bill_lines import ledger_charge
 from sync_server.billing.compute import (
     BlockFacts,
+    MeterDials,
     PricedReading,
+    UnitTerms,
     next_bill_number,
     next_bill_numbers,
     price_known,
@@ -38,7 +40,6 @@ from sync_server.models import (
     BillStatus,
     LedgerEntry,
     LedgerEntryKind,
-    Meter,
     Reading,
     Unit,
     User,
@@ -145,7 +146,7 @@ def issue_drafts(
     session: Session,
     drafts: Sequence[DraftRow],
     facts: BlockFacts,
-    units: dict[int, tuple[Unit, Meter]],
+    units: dict[int, tuple[UnitTerms, MeterDials]],
     *,
     actor: User,
     now: datetime,

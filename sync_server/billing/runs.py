@@ -13,13 +13,20 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, CursorResult, Engine, func, insert, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from shared_billing.errors import BelowPrevious
 from sync_server.billing.compute import (
+    METER_ROW,
+    UNIT_ROW,
     BlockFacts,
+    MeterDials,
+    MeterRow,
     ReadValue,
+    UnitRow,
+    UnitTerms,
     approved_in_period,
     awaiting_review,
     block_facts,
@@ -66,11 +73,19 @@ _PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 RUN_STATEMENT_LIMIT_S = 120.0  # per statement or lock wait of a background run (requests get a few seconds)
 
 
-def _units_of_block(session: Session, block_id: int, period: str) -> list[tuple[Unit, Meter]]:
-    rows = session.exec(
-        select(Unit, Meter).join(Meter, _its_meter()).where(*_in_block(block_id, period)).order_by(col(Unit.code))
-    ).all()
-    return list(rows)
+def _units_of_block(session: Session, block_id: int, period: str) -> list[tuple[UnitRow, MeterRow]]:
+    """The block's units in code order, each with its meter, as plain rows (a block's ORM objects cost more
+    than pricing it); a unit priced alone is loaded as an object then (``_objects``)."""
+    query = sa_select(*UNIT_ROW, *METER_ROW).join(Meter, _its_meter()).where(*_in_block(block_id, period))
+    width = len(UNIT_ROW)
+    return [(UnitRow(*row[:width]), MeterRow(*row[width:])) for row in session.execute(query.order_by(col(Unit.code)))]
+
+
+def _objects(session: Session, unit: UnitRow, meter: MeterRow) -> tuple[Unit, Meter]:
+    found, its = session.get(Unit, unit.id), session.get(Meter, meter.id)
+    assert found is not None
+    assert its is not None
+    return found, its
 
 
 def _count_units(session: Session, block_id: int, period: str) -> int:
@@ -263,8 +278,8 @@ def _abandon(session: Session, run_id: int) -> BillRun:
 def _draft_one(
     session: Session,
     run: BillRun,
-    unit: Unit,
-    meter: Meter,
+    unit: UnitRow,
+    meter: MeterRow,
     actor: User,
     now: datetime,
     *,
@@ -273,18 +288,16 @@ def _draft_one(
 ) -> None:
     """Draft the unit's bill, or record why not. A unit the facts price is appended to ``drafts`` (the run
     inserts them in bulk); one priced ``alone`` is drafted through the ORM, exactly as a single bill is."""
-    assert unit.id is not None
-    assert meter.id is not None
     billed = facts.billed(unit.id)
     if billed is not None:
         _billed_already(session, run, unit, billed.id)
         return
     if unit.id in facts.alone:
-        _draft_alone(session, run, unit, meter, actor, now)
+        _draft_alone(session, run, *_objects(session, unit, meter), actor, now)
         return
     reading = facts.current.get(meter.id)
     if reading is None:
-        _estimate(session, run, unit, meter, actor, now, waits=meter.id in facts.awaiting)
+        _estimate(session, run, *_objects(session, unit, meter), actor, now, waits=meter.id in facts.awaiting)
         return
     _refusals(
         session,
@@ -310,7 +323,7 @@ def _draft_alone(session: Session, run: BillRun, unit: Unit, meter: Meter, actor
     _refusals(session, run, unit, reading, draft)
 
 
-def _refusals(session: Session, run: BillRun, unit: Unit, reading: ReadValue, draft: Callable[[], object]) -> None:
+def _refusals(session: Session, run: BillRun, unit: UnitTerms, reading: ReadValue, draft: Callable[[], object]) -> None:
     """Draft, counting it; or record billing's refusal as the unit's skip reason."""
     try:
         # Every refusal is raised before anything is written, so the run's earlier drafts stay as they are.
@@ -327,14 +340,13 @@ def _draft_row(
     session: Session,
     facts: BlockFacts,
     run: BillRun,
-    unit: Unit,
-    meter: Meter,
+    unit: UnitRow,
+    meter: MeterRow,
     reading: ReadValue,
     actor: User,
     now: datetime,
 ) -> dict[str, Any]:
     """``draft_bill`` from the facts, as a row: the same price, and the same refusal of a later billed period."""
-    assert unit.id is not None
     priced = price_known(session, facts, unit, meter, reading)
     later = facts.later(unit.id)
     if later is not None:
@@ -342,7 +354,7 @@ def _draft_row(
     return draft_values(priced, run.period, actor_id=actor.id or 0, now=now, run_id=run.id)
 
 
-def _billed_already(session: Session, run: BillRun, unit: Unit, bill_id: int) -> None:
+def _billed_already(session: Session, run: BillRun, unit: UnitTerms, bill_id: int) -> None:
     billed = session.get(Bill, bill_id)
     assert billed is not None
     if _orphan_draft(session, billed, run):
@@ -415,7 +427,7 @@ def issue_run(session: Session, run_id: int, *, actor: User, now: datetime, sett
     if mine:
         units = _units_of_block(session, run.block_id, run.period)
         facts = block_facts(session, units, run.period)
-        by_unit = {unit.id: (unit, meter) for unit, meter in units if unit.id is not None}
+        by_unit: dict[int, tuple[UnitTerms, MeterDials]] = {unit.id: (unit, meter) for unit, meter in units}
         issue_drafts(session, mine, facts, by_unit, actor=actor, now=now, settings=settings)
     session.flush()
     return _issued_bills(session, run_id)

@@ -21,7 +21,14 @@ from sqlmodel import Session, col, select
 
 from sync_server.audit import chain_key, seal_pending, verify_chain
 from sync_server.billing import runs
-from sync_server.billing.compute import BlockFacts, approved_in_period, previous_approved
+from sync_server.billing.compute import (
+    BlockFacts,
+    MeterDials,
+    UnitTerms,
+    approved_in_period,
+    block_facts,
+    previous_approved,
+)
 from sync_server.billing.issue import issue_bill, run_drafts
 from sync_server.config import Settings
 from sync_server.models import (
@@ -31,7 +38,6 @@ from sync_server.models import (
     Block,
     LedgerEntry,
     LedgerEntryKind,
-    Meter,
     Reading,
     ReadingSource,
     ReadingStatus,
@@ -59,11 +65,6 @@ def engine(demo_app: FastAPI) -> Engine:
 def admin(engine: Engine) -> User:
     with Session(engine, expire_on_commit=False) as session:
         return session.exec(select(User).where(User.username == "admin")).one()
-
-
-def _units(engine: Engine, block_id: int) -> list[tuple[Unit, Meter]]:
-    with Session(engine, expire_on_commit=False) as session:
-        return runs._units_of_block(session, block_id, PERIOD)
 
 
 def _blocks(engine: Engine) -> list[int]:
@@ -141,9 +142,9 @@ def _run(engine: Engine, admin: User, block_id: int) -> BillRun:
 
 def _all_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     """The per-unit path: every unit priced by ``price_reading``, one look-up after another."""
-    facts_of = runs.block_facts
+    facts_of = block_facts
 
-    def alone(session: Session, units: Sequence[tuple[Unit, Meter]], period: str) -> BlockFacts:
+    def alone(session: Session, units: Sequence[tuple[UnitTerms, MeterDials]], period: str) -> BlockFacts:
         every = frozenset(unit.id for unit, _ in units if unit.id is not None)
         return dataclasses.replace(facts_of(session, units, period), alone=every)
 
