@@ -33,6 +33,7 @@ __all__ = [
     "add_default_schedules",
     "audit_seal_loop",
     "leased_loop",
+    "purge_partial_uploads",
     "refresh_bill_statuses",
     "run_scheduled",
     "scheduler_loop",
@@ -107,9 +108,22 @@ def add_default_schedules(context: AppContext) -> bool:
     return True
 
 
+def purge_partial_uploads(context: AppContext) -> int:
+    """Remove photo uploads whose last piece is older than ``PARTIAL_TTL`` (docs/api.md "Photos"); how many."""
+    try:
+        removed = context.photos.purge_partials(context.clock())
+    except OSError:  # a photo folder briefly unreadable must not keep the scheduled jobs from running
+        log.warning("expired partial photo uploads could not be removed; the next pass tries again", exc_info=True)
+        return 0
+    if removed:
+        log.info("expired partial photo uploads removed: %d", removed)
+    return removed
+
+
 def run_scheduled(context: AppContext) -> list[str]:
-    """One scheduler pass: the default jobs made sure of, then the due ones run
-    (``sync_server.scheduling.runner.run_due``); the names of those run."""
+    """One scheduler pass: expired partial photo uploads removed, the default jobs made sure of, then the due ones
+    run (``sync_server.scheduling.runner.run_due``); the names of those run."""
+    purge_partial_uploads(context)
     ensure_default_jobs(context.engine, context.settings, clock=context.clock, wall=system_clock)
     return run_due(context, SCHEDULED_ACTIONS)
 
