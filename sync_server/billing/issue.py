@@ -22,6 +22,7 @@ from sync_server.billing.compute import (
     BlockFacts,
     MeterDials,
     PricedReading,
+    ReadRow,
     UnitTerms,
     next_bill_number,
     next_bill_numbers,
@@ -161,8 +162,7 @@ def issue_drafts(
     if not drafts:
         return
     arrears = balances(session, {draft.unit_id for draft in drafts})
-    ids = [draft.reading_id for draft in drafts if draft.reading_id is not None]
-    readings = {reading.id: reading for reading in read_rows(session, one_of(session, Reading.id, ids, Integer))}
+    readings = _readings_of(session, drafts, facts)
     alone = _by_reading(session)
 
     def pricer(draft: DraftRow) -> Pricer:
@@ -192,6 +192,17 @@ def issue_drafts(
     )
     session.execute(insert(table_of(LedgerEntry)), [charge for _, charge, _ in written])
     session.execute(insert(table_of(AuditEvent)), [event for _, _, event in written])
+
+
+def _readings_of(session: Session, drafts: Sequence[DraftRow], facts: BlockFacts) -> dict[int, ReadRow]:
+    """The drafts' readings: almost always the period's readings the facts hold, the others looked up."""
+    found = {reading.id: reading for reading in facts.current.values()}
+    missing = [draft.reading_id for draft in drafts if draft.reading_id is not None and draft.reading_id not in found]
+    if missing:
+        found.update(
+            (reading.id, reading) for reading in read_rows(session, one_of(session, Reading.id, missing, Integer))
+        )
+    return found
 
 
 def _by_reading(session: Session) -> Pricer:

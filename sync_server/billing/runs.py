@@ -65,7 +65,7 @@ log = logging.getLogger(__name__)
 # Units per batch: their facts fetched at once (compute.block_facts), their drafts inserted in one statement, then
 # progress committed. A bar that moves every second or so on a big block; a statement and a commit per unit cost
 # more than pricing does.
-PROGRESS_EVERY = 250
+PROGRESS_EVERY = 500
 # A running run whose progress has not moved for this long lost its process (a killed or restarted server:
 # background tasks die with it); a new start may then supersede it. Far above the time a batch takes.
 RUN_STALE_AFTER = timedelta(minutes=5)
