@@ -28,11 +28,14 @@ import io
 import os
 import struct
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-from PIL import ExifTags, Image, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageFile, UnidentifiedImageError
+
+from mobile_app.photo_checks import DHash, PhotoChecks, check_photo
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -43,8 +46,10 @@ __all__ = [
     "PHOTO_TOO_MANY_PIXELS",
     "PHOTO_TRUNCATED",
     "PHOTO_UNDECODABLE",
+    "CheckedPhoto",
     "PhotoError",
     "PreparedPhoto",
+    "prepare_and_check",
     "prepare_photo",
     "save_photo",
 ]
@@ -132,34 +137,29 @@ def _encode(image: Image.Image, quality: int) -> bytes:
     return out.getvalue()
 
 
-def prepare_photo(
-    data: bytes,
-    *,
-    max_side_px: int = DEFAULT_MAX_SIDE_PX,
-    quality: int = DEFAULT_QUALITY,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
-) -> PreparedPhoto:
-    """Compress camera bytes into the photo the phone keeps and uploads.
-
-    Deterministic: the same input and arguments give the same bytes, hence the same SHA-256.
-    Raises ``PhotoError`` (not an image, truncated, too many pixels, undecodable) and ``ValueError`` for
-    out-of-range arguments.
-    """
+def _check_arguments(max_side_px: int, quality: int, max_pixels: int) -> None:
     if max_side_px < 1:
         raise ValueError(f"max_side_px must be at least 1, not {max_side_px}")
     if not 1 <= quality <= 100:
         raise ValueError(f"quality must be within 1..100, not {quality}")
     if max_pixels < 1:
         raise ValueError(f"max_pixels must be at least 1, not {max_pixels}")
+
+
+def _open(data: bytes) -> ImageFile.ImageFile:
     try:
-        source = Image.open(io.BytesIO(data), formats=_INPUT_FORMATS)
+        return Image.open(io.BytesIO(data), formats=_INPUT_FORMATS)
     except UnidentifiedImageError as error:
         raise PhotoError(PHOTO_NOT_AN_IMAGE, "the bytes are not a JPEG, PNG or WebP image") from error
     except Image.DecompressionBombError as error:
         raise PhotoError(PHOTO_TOO_MANY_PIXELS, str(error)) from error
     except (OSError, SyntaxError, ValueError, EOFError, struct.error) as error:
         raise _decode_error(error) from error
-    with source:
+
+
+def _upright_image(data: bytes, max_side_px: int, max_pixels: int) -> Image.Image:
+    """Decode, flatten to RGB, scale down and turn upright: the picture to encode (and check), in memory."""
+    with _open(data) as source:
         width, height = source.size
         if width * height > max_pixels:
             raise PhotoError(
@@ -196,10 +196,59 @@ def prepare_photo(
             image = image.transpose(method)
         elif image is source:
             image = image.copy()  # _encode resets info: never on the opened file's image
+    return image
+
+
+def _prepared(image: Image.Image, quality: int) -> PreparedPhoto:
     encoded = _encode(image, quality)
     return PreparedPhoto(
         data=encoded, sha256=hashlib.sha256(encoded).hexdigest(), width=image.width, height=image.height
     )
+
+
+def prepare_photo(
+    data: bytes,
+    *,
+    max_side_px: int = DEFAULT_MAX_SIDE_PX,
+    quality: int = DEFAULT_QUALITY,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> PreparedPhoto:
+    """Compress camera bytes into the photo the phone keeps and uploads.
+
+    Deterministic: the same input and arguments give the same bytes, hence the same SHA-256.
+    Raises ``PhotoError`` (not an image, truncated, too many pixels, undecodable) and ``ValueError`` for
+    out-of-range arguments.
+    """
+    _check_arguments(max_side_px, quality, max_pixels)
+    return _prepared(_upright_image(data, max_side_px, max_pixels), quality)
+
+
+@dataclass(frozen=True)
+class CheckedPhoto:
+    """The prepared photo and the checks to show before the engineer leaves the meter."""
+
+    photo: PreparedPhoto
+    checks: PhotoChecks
+
+
+def prepare_and_check(
+    data: bytes,
+    recent_hashes: Iterable[DHash] = (),
+    *,
+    max_side_px: int = DEFAULT_MAX_SIDE_PX,
+    quality: int = DEFAULT_QUALITY,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> CheckedPhoto:
+    """``prepare_photo`` plus the blur and reuse checks (``mobile_app.photo_checks``), from the same decode.
+
+    ``recent_hashes``: the dHashes of this route's recent photos (the caller keeps them; add
+    ``checks.dhash`` once the photo is kept). The photo bytes are exactly ``prepare_photo``'s. Same errors.
+    """
+    _check_arguments(max_side_px, quality, max_pixels)
+    image = _upright_image(data, max_side_px, max_pixels)
+    # Before _encode: it resets image.info, which the checks do not read anyway.
+    checks = check_photo(image, recent_hashes)
+    return CheckedPhoto(photo=_prepared(image, quality), checks=checks)
 
 
 def _fsync_directory(folder: Path) -> None:
