@@ -7,6 +7,7 @@ with ``model_construct``: the server judges the values (see ``json_body``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Literal, TypeVar
@@ -16,8 +17,10 @@ from pydantic import BaseModel
 
 from mobile_app.api.answers import (
     JSON,
+    Answer,
     Call,
     Reader,
+    checked,
     json_body,
     read_bytes,
     read_created,
@@ -129,6 +132,7 @@ __all__ = [
     "meter_page",
     "move_route",
     "photo",
+    "photo_upload_state",
     "pull",
     "push",
     "reactivate_user",
@@ -152,6 +156,7 @@ __all__ = [
     "update_meter",
     "update_unit",
     "upload_photo",
+    "upload_photo_piece",
     "user_page",
 ]
 
@@ -179,6 +184,38 @@ def push(request: PushRequest) -> Call[PushResponse]:
 def upload_photo(sha256: str, data: bytes, content_type: str) -> Call[bool]:
     """``PUT /api/photos/{sha256}``: True if the server stored it now (201), False if it had it (200)."""
     return Call("PUT", f"/photos/{sha256}", read_created, body=data, content_type=content_type)
+
+
+@dataclass(frozen=True)
+class PieceCall(Call[T]):
+    """A ``PUT`` of one piece of a photo: the call with its ``Content-Range`` (docs/api.md "Photos")."""
+
+    content_range: str = ""
+
+    def headers(self, access_token: str | None) -> dict[str, str]:
+        return super().headers(access_token) | {"Content-Range": self.content_range}
+
+
+def _read_piece(answer: Answer) -> bool | None:
+    """True: the piece completed the photo and it is stored (201); False: it was stored already (200); None: kept,
+    more to send (204)."""
+    status = checked(answer).status
+    return None if status == 204 else status == 201
+
+
+def upload_photo_piece(sha256: str, data: bytes, start: int, total: int, content_type: str) -> Call[bool | None]:
+    """``PUT /api/photos/{sha256}`` with ``Content-Range: bytes START-END/TOTAL``: ``data`` is bytes ``start``.. of
+    the ``total``; the answer as ``_read_piece``. A 409 (``ApiError``) names the server's offset in its details."""
+    content_range = f"bytes {start}-{start + len(data) - 1}/{total}"
+    return PieceCall(
+        "PUT", f"/photos/{sha256}", _read_piece, body=data, content_type=content_type, content_range=content_range
+    )
+
+
+def photo_upload_state(sha256: str) -> Call[bool]:
+    """``HEAD /api/photos/{sha256}``: True if the photo is stored (200), False if not yet (204); how many bytes
+    the server holds is the answer's ``Upload-Offset`` header, which the sending wrapper reads."""
+    return Call("HEAD", f"/photos/{sha256}", lambda answer: checked(answer).status == 200)
 
 
 def pull(cursor: int) -> Call[PullResponse]:

@@ -30,6 +30,7 @@ from mobile_app.api import endpoints, session
 from mobile_app.api.answers import Answer, Call, no_answer
 from mobile_app.api.errors import ApiClientError, ApiError, AuthExpired, TransportError
 from mobile_app.api.over_httpx import NO_ANSWER, answer_of, request_args
+from mobile_app.sync.photo_upload import PHOTO_PIECE_BYTES, send_in_pieces
 from mobile_app.sync.tokens import TokenStore
 from shared_billing.api_models import Me, TokenPair
 from shared_billing.protocol import PullResponse, PushRequest, PushResponse
@@ -50,9 +51,14 @@ class SyncApi:
         base_url: str = "",
         device_id: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        photo_piece_bytes: int = PHOTO_PIECE_BYTES,
     ) -> None:
-        """``device_id`` binds refresh tokens; ``login`` sets it too, so it is needed only when resuming."""
+        """``device_id`` binds refresh tokens; ``login`` sets it too, so it is needed only when resuming.
+        ``photo_piece_bytes``: photos up to this size go whole, bigger ones in resumable pieces of it."""
+        if photo_piece_bytes < 1:
+            raise ValueError("photo_piece_bytes must be at least 1")
         self._http = http
+        self._photo_piece_bytes = photo_piece_bytes
         self._tokens = tokens
         self._base_url = base_url.rstrip("/")
         self._device_id = device_id
@@ -66,23 +72,33 @@ class SyncApi:
             self._tokens = tokens
 
     def _exchange(self, call: Call[Any], access_token: str | None) -> Answer:
+        return self._exchange_with_headers(call, access_token)[0]
+
+    def _exchange_with_headers(self, call: Call[Any], access_token: str | None) -> tuple[Answer, httpx.Headers]:
         try:
-            return answer_of(self._http.request(**request_args(call, self._base_url, access_token)))
+            response = self._http.request(**request_args(call, self._base_url, access_token))
         except NO_ANSWER as error:
             raise no_answer(error) from error
+        return answer_of(response), response.headers
 
     def _send(self, call: Call[T]) -> T:
         """Send ``call``; a signed-in one with the access token, refreshed once and retried once on a 401."""
+        return self._send_with_headers(call)[0]
+
+    def _send_with_headers(self, call: Call[T]) -> tuple[T, httpx.Headers]:
+        """``_send``, with the answer's headers (a resumable upload's offset travels in one)."""
         if not call.signed_in:
-            return call.read(self._exchange(call, None))
+            answer, headers = self._exchange_with_headers(call, None)
+            return call.read(answer), headers
         tokens = self._tokens.get()
         if tokens is None:
             raise AuthExpired("not signed in")
-        answer = self._exchange(call, tokens.access_token)
+        answer, headers = self._exchange_with_headers(call, tokens.access_token)
         if answer.status == 401:
             fresh = self._renew(tokens)
-            answer = session.after_retry(self._exchange(call, fresh.access_token))
-        return call.read(answer)
+            answer, headers = self._exchange_with_headers(call, fresh.access_token)
+            answer = session.after_retry(answer)
+        return call.read(answer), headers
 
     def _renew(self, refused: TokenPair) -> TokenPair:
         with self._refresh_lock:
@@ -139,8 +155,30 @@ class SyncApi:
         return self._send(endpoints.push(request))
 
     def upload_photo(self, *, sha256: str, data: bytes, content_type: str) -> bool:
-        """``PUT /api/photos/{sha256}``; True if the server stored it now (201), False if it had it (200)."""
-        return self._send(endpoints.upload_photo(sha256, data, content_type))
+        """``PUT /api/photos/{sha256}``; True if the server stored it now (201), False if it had it (200).
+
+        A photo bigger than one piece goes in pieces, from the offset the server holds (``photo_upload``): a pass
+        after a cut sends only the rest.
+        """
+        if len(data) <= self._photo_piece_bytes:
+            return self._send(endpoints.upload_photo(sha256, data, content_type))
+        return send_in_pieces(
+            self, sha256=sha256, data=data, content_type=content_type, piece_bytes=self._photo_piece_bytes
+        )
+
+    def photo_offset(self, sha256: str) -> int | None:
+        """``HEAD /api/photos/{sha256}``: how many bytes of the photo the server holds; None if it is stored."""
+        stored, headers = self._send_with_headers(endpoints.photo_upload_state(sha256))
+        if stored:
+            return None
+        offset = headers.get("Upload-Offset", "0")
+        # Anything but a count (a proxy's doing) is read as nothing held: the upload starts at 0, and the server
+        # answers 409 with its real offset if it has one.
+        return int(offset) if offset.isdigit() else 0
+
+    def put_photo_piece(self, *, sha256: str, data: bytes, start: int, total: int, content_type: str) -> bool | None:
+        """One piece of a photo (``Content-Range``): True stored now, False stored already, None kept."""
+        return self._send(endpoints.upload_photo_piece(sha256, data, start, total, content_type))
 
     def pull(self, *, cursor: int) -> PullResponse:
         """``GET /api/sync/pull?cursor=N``: assignments (all when cursor is 0, else changes) and decisions."""
