@@ -33,6 +33,7 @@ __all__ = [
     "blur_score",
     "check_photo",
     "check_thumbnail",
+    "closest_distance",
     "dhash",
 ]
 
