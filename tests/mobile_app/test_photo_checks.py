@@ -18,7 +18,7 @@ from mobile_app.photo_checks import (
     check_thumbnail,
     dhash,
 )
-from mobile_app.photos import prepare_and_check, prepare_photo
+from mobile_app.photos import PHOTO_NOT_AN_IMAGE, PhotoError, prepare_and_check, prepare_photo
 
 SIZE = (1600, 1200)
 
@@ -158,6 +158,14 @@ def test_prepare_and_check_gives_the_same_bytes_as_prepare_photo() -> None:
     checked = prepare_and_check(data)
     assert checked.photo == prepare_photo(data)
     assert not checked.checks.blurred
+
+
+def test_prepare_and_check_refuses_what_prepare_photo_refuses() -> None:
+    with pytest.raises(PhotoError) as caught:
+        prepare_and_check(b"not a photo", [DHash(0)])
+    assert caught.value.code == PHOTO_NOT_AN_IMAGE
+    with pytest.raises(ValueError, match="quality"):
+        prepare_and_check(jpeg(meter_scene(15)), quality=0)
 
 
 def test_checks_are_deterministic() -> None:
