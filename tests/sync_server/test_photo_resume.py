@@ -186,6 +186,12 @@ def test_a_body_other_than_the_range_announces_is_refused(client: TestClient) ->
         headers=headers | {"Content-Type": "image/jpeg", "Content-Range": f"bytes 0-99/{len(data)}"},
     )
     assert (short.status_code, short.json()["code"]) == (422, "request.invalid")
+    long = client.put(
+        f"/api/photos/{sha256(data)}",
+        content=data[:150],
+        headers=headers | {"Content-Type": "image/jpeg", "Content-Range": f"bytes 0-99/{len(data)}"},
+    )
+    assert (long.status_code, long.json()["code"]) == (422, "request.invalid")
     assert _offset(client, headers, sha256(data)) == (204, 0)
 
 

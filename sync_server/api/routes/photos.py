@@ -118,7 +118,12 @@ def _store(
 
 
 async def _read_piece(request: Request, piece: ByteRange) -> bytes:
-    data = await _read_limited(request, piece.length)
+    try:
+        data = await _read_limited(request, piece.length)
+    except Problem as longer:  # over the piece's length, not the photo limit: the range and body disagree
+        if longer.code != "photo.too_large":
+            raise
+        raise Problem("request.invalid", f"The body is longer than the {piece.length} bytes announced") from longer
     if len(data) != piece.length:
         raise Problem("request.invalid", f"Content-Range announces {piece.length} bytes; the body has {len(data)}")
     return data
