@@ -54,6 +54,7 @@ from shared_billing.protocol import (
     MeterKind,
     MeterStatus,
     NoteKind,
+    OcrVerdict,
     PaymentMode,
     PreviousReading,
     QualityCheckStatus,
@@ -125,6 +126,7 @@ __all__ = [
     "ReviewFacets",
     "ReviewFilter",
     "ReviewItem",
+    "ReviewOcr",
     "ReviewPage",
     "ReviewPageLimit",
     "ReviewQuery",
@@ -315,6 +317,15 @@ class PeriodRead(BaseModel):
     engineer_name: str | None
 
 
+class ReviewOcr(BaseModel):
+    """The register the server read off the reading's photo (docs/review.md "OCR"): pending until it has been read;
+    ``value`` and ``confidence`` (0–1) once a register was found."""
+
+    verdict: OcrVerdict
+    value: str | None = None
+    confidence: Decimal | None = None
+
+
 class ReviewItem(BaseModel):
     uuid: UUID
     meter_id: int
@@ -352,7 +363,8 @@ class ReviewItem(BaseModel):
     history: list[PreviousReading] = []
     window: ExpectedRange | None = None  # None: too little history to judge
     same_period: list[PeriodRead] = []  # the meter's other readings in this period, oldest first
-    clean: bool = False  # what bulk approval takes: a value, no flag, its photo in, no replacement reported
+    clean: bool = False  # what bulk approval takes: a value, no flag, its photo in and read, no replacement reported
+    ocr: ReviewOcr | None = None  # None: no photo, or not stored yet, or OCR switched off
 
 
 #: A review page's size: up to 500 readings, so a supervisor can scan a whole block's cards.
@@ -370,6 +382,7 @@ class ReviewFilter(BaseModel):
     flag: ReadingFlag | None = None
     read_type: ReadType | None = None
     older_than_days: Annotated[int, Field(ge=0, le=3660)] | None = None  # received at least this many days ago
+    ocr: OcrVerdict | None = None  # e.g. mismatch: the photo's register differs from the typed value
     q: SearchText | None = None  # a meter number or unit code, any part of it
 
 

@@ -72,6 +72,7 @@ __all__ = [
     "Note",
     "NoteKind",
     "NulFreeStr",
+    "OcrVerdict",
     "Outcome",
     "PaymentMode",
     "PeriodRead",
@@ -555,6 +556,16 @@ class ScheduleKind(StrEnum):
     BILL_RUNS = "bill-runs"  # a draft bill run per block for the previous month
     OVERDUE_REFRESH = "overdue-refresh"  # bill statuses (overdue after the due date)
     BACKUP = "backup"  # an archive of the database and photos
+    PHOTO_OCR = "photo-ocr"  # the register read off the photos that arrived since
+
+
+class OcrVerdict(StrEnum):
+    """What the register read off a reading's photo on the server says of the typed value (docs/review.md "OCR")."""
+
+    PENDING = "pending"  # the photo is stored, not read yet: the reading waits out of bulk approval
+    MATCH = "match"
+    MISMATCH = "mismatch"  # the photo shows another value: a person compares
+    UNREADABLE = "unreadable"  # no register value found on the photo
 
 
 class ScheduleCadence(StrEnum):

@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     tally_bank_ledger: str = "Bank Account"
     tally_cash_ledger: str = "Cash"
     status_refresh_minutes: float = 60.0  # how often the server marks bills overdue by itself (0: never)
+    # How often the server reads the registers off the photos that arrived (sync_server/photo_ocr.py; 0: never).
+    ocr_every_minutes: float = Field(default=5.0, ge=0)
     # Schedules (sync_server/scheduling): how often due jobs are looked for, and the default jobs' times, in the
     # society's time zone. The times seed a new database's jobs; the console edits them afterwards.
     schedule_check_seconds: float = Field(default=30.0, gt=0)

@@ -14,7 +14,9 @@ from sqlalchemy import Integer, String, Uuid, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from shared_billing.api_models import ReviewOcr
 from shared_billing.plausibility import ExpectedWindow, expected_window, usage_from_history
+from shared_billing.protocol import OcrVerdict, ScheduleKind
 from sync_server.events import record_events, record_meter_events
 from sync_server.models import (
     AuditEvent,
@@ -22,11 +24,13 @@ from sync_server.models import (
     Meter,
     MeterReplacement,
     Photo,
+    PhotoOcr,
     Reading,
     ReadingFlag,
     ReadingFlagRecord,
     ReadingSource,
     ReadingStatus,
+    ScheduledJob,
     SkipReason,
     SyncEvent,
     SyncEventKind,
@@ -118,6 +122,8 @@ class ReviewFacts:
     confirmed: dict[UUID, int]  # reading uuid → the new meter of the replacement confirmed from it
     period_reads: dict[tuple[int, str], list[PeriodRow]]  # (meter id, period) → its readings, oldest first
     engineers: dict[int, str]  # user id → full name, of the readings' and their period reads' engineers
+    ocr_reads: dict[str, PhotoOcr]  # photo hash → what the server read off it
+    ocr_on: bool  # the server reads photos (its photo-ocr job is enabled)
 
     def history_of(self, reading: Reading) -> list[PreviousRow]:
         """The meter's approved reads captured before this one, newest first (at most ``HISTORY_READS``)."""
@@ -135,12 +141,29 @@ class ReviewFacts:
         reads = self.period_reads.get((reading.meter_id, reading.period), [])
         return [row for row in reads if row.uuid != reading.uuid][-SAME_PERIOD_SHOWN:]
 
+    def ocr_of(self, reading: Reading) -> ReviewOcr | None:
+        """What the server read off the reading's photo: pending until read (``review_queue.ocr_pending`` in SQL),
+        None without a stored photo or with OCR switched off and nothing read."""
+        sha256 = reading.photo_sha256
+        if sha256 is None or sha256 not in self.stored_photos:
+            return None
+        found = self.ocr_reads.get(sha256)
+        if reading.ocr_verdict is None:
+            return ReviewOcr(verdict=OcrVerdict.PENDING) if self.ocr_on else None
+        return ReviewOcr(
+            verdict=reading.ocr_verdict,
+            value=None if found is None else found.value,
+            confidence=None if found is None else found.confidence,
+        )
+
     def is_clean(self, reading: Reading) -> bool:
         """Nothing for a supervisor to look at (``sync_server.review_queue.clean_reading`` says the same in SQL)."""
+        ocr = self.ocr_of(reading)
         return (
             reading.value is not None
             and not self.flags[reading.uuid]
             and not self.photo_pending(reading)
+            and (ocr is None or ocr.verdict not in (OcrVerdict.PENDING, OcrVerdict.MISMATCH))
             and reading.replacement is None
         )
 
@@ -182,14 +205,28 @@ def review_facts(session: Session, readings: Sequence[Reading]) -> ReviewFacts:
     engineer_ids = {reading.engineer_id for reading in readings} | {
         row.engineer_id for rows in period_reads.values() for row in rows
     }
+    stored = _stored_photos(session, readings)
+    ocr_reads = (
+        {
+            found.sha256: found
+            for found in session.exec(select(PhotoOcr).where(one_of(session, PhotoOcr.sha256, stored, String)))
+        }
+        if stored
+        else {}
+    )
+    ocr_on = session.exec(
+        select(ScheduledJob.name).where(col(ScheduledJob.kind) == ScheduleKind.PHOTO_OCR, col(ScheduledJob.enabled))
+    ).first()
     return ReviewFacts(
         places=places,
         history=history,
         flags=flags,
-        stored_photos=_stored_photos(session, readings),
+        stored_photos=stored,
         confirmed=confirmed,
         period_reads=period_reads,
         engineers=engineer_names(session, {engineer for engineer in engineer_ids if engineer is not None}),
+        ocr_reads=ocr_reads,
+        ocr_on=ocr_on is not None,
     )
 
 

@@ -19,30 +19,58 @@ from sqlalchemy.sql import Select
 from sqlmodel import Session, col
 
 from shared_billing.api_models import Facet, ReviewFacets, ReviewFilter
-from shared_billing.protocol import ReviewSort
+from shared_billing.protocol import OcrVerdict, ReviewSort, ScheduleKind
 from sync_server.api.paging import count_of, matching
-from sync_server.models import Block, Meter, Photo, Reading, ReadingFlagRecord, ReadingSource, ReadingStatus, Unit, User
+from sync_server.models import (
+    Block,
+    Meter,
+    Photo,
+    Reading,
+    ReadingFlagRecord,
+    ReadingSource,
+    ReadingStatus,
+    ScheduledJob,
+    Unit,
+    User,
+)
 from sync_server.problems import Problem
 from sync_server.review import DecidedReading, record_decision_events
 from sync_server.sql import one_of
 
-__all__ = ["approve_clean", "clean_reading", "review_facets", "review_page_rows"]
+__all__ = ["approve_clean", "clean_reading", "ocr_pending", "ocr_switched_on", "review_facets", "review_page_rows"]
 
 
 def _flagged() -> Any:
     return exists().where(col(ReadingFlagRecord.reading_uuid) == col(Reading.uuid))
 
 
+def _photo_in() -> ColumnElement[bool]:
+    return exists().where(col(Photo.sha256) == col(Reading.photo_sha256))
+
+
+def ocr_switched_on() -> ColumnElement[bool]:
+    """Whether the server reads photos: its ``photo-ocr`` job is enabled (an admin may switch it off, and then no
+    reading waits for it)."""
+    return exists().where(col(ScheduledJob.kind) == ScheduleKind.PHOTO_OCR, col(ScheduledJob.enabled))
+
+
+def ocr_pending() -> ColumnElement[bool]:
+    """The reading's photo is in but the server has not read it yet (``ReviewFacts.ocr_of`` in Python)."""
+    return and_(col(Reading.ocr_verdict).is_(None), _photo_in(), ocr_switched_on())
+
+
 def clean_reading() -> ColumnElement[bool]:
     """Nothing for a supervisor to look at, in SQL (``ReviewFacts.is_clean`` in Python): a value (not a skip), no
-    flag, the photo stored or none required, no meter replacement reported with it."""
-    photo_in = exists().where(col(Photo.sha256) == col(Reading.photo_sha256))
+    flag, the photo stored or none required and, when the server reads photos, read and not showing another value,
+    no meter replacement reported with it."""
     # A JSON column may hold SQL NULL or the JSON null, depending on how the row was written.
     no_replacement = or_(col(Reading.replacement).is_(None), cast(col(Reading.replacement), String) == "null")
     return and_(
         col(Reading.value).is_not(None),
         ~_flagged(),
-        or_(col(Reading.photo_required) == false(), photo_in),
+        or_(col(Reading.photo_required) == false(), _photo_in()),
+        ~ocr_pending(),
+        or_(col(Reading.ocr_verdict).is_(None), col(Reading.ocr_verdict) != OcrVerdict.MISMATCH),
         no_replacement,
     )
 
@@ -73,6 +101,10 @@ def _selected(wanted: ReviewFilter, now: datetime) -> Select[Any]:
         )
     if wanted.read_type is not None:
         statement = statement.where(col(Reading.read_type) == wanted.read_type)
+    if wanted.ocr is OcrVerdict.PENDING:
+        statement = statement.where(ocr_pending())
+    elif wanted.ocr is not None:
+        statement = statement.where(col(Reading.ocr_verdict) == wanted.ocr)
     if wanted.older_than_days is not None:
         statement = statement.where(col(Reading.received_at) <= now - timedelta(days=wanted.older_than_days))
     if wanted.q:

@@ -4,6 +4,9 @@
 - Tests marked ``browser`` are skipped when Debian's chromium is not installed (scripts/test installs it).
 - With ``CI=true`` a skipped test fails the run: in CI everything must actually run (PostgreSQL, chromium).
 - Locally, the terminal summary says so when PostgreSQL tests were skipped (``FIELDMETER_TEST_PG_URL`` unset).
+- The server's photo OCR job is off unless a test switches it on (``FIELDMETER_OCR_EVERY_MINUTES``, inherited by the
+  servers tests start): with it on, every photo waits to be read before bulk approval takes it, and reading costs
+  about a second and hundreds of MB a photo — the OCR tests run it on the few photos they are about.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+os.environ.setdefault("FIELDMETER_OCR_EVERY_MINUTES", "0")
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:

@@ -34,7 +34,15 @@ from sync_server.models.directory import Assignment, Block, Meter, SharedMeterMe
 from sync_server.models.imports import ImportJob
 from sync_server.models.leases import JobLease
 from sync_server.models.quality import QualityCheck
-from sync_server.models.readings import Photo, Reading, ReadingFlagRecord, ReadingSource, SyncEvent, SyncEventKind
+from sync_server.models.readings import (
+    Photo,
+    PhotoOcr,
+    Reading,
+    ReadingFlagRecord,
+    ReadingSource,
+    SyncEvent,
+    SyncEventKind,
+)
 from sync_server.models.replacements import MeterReplacement
 from sync_server.models.schedules import ScheduledJob
 from sync_server.models.users import RefreshToken, User
@@ -65,6 +73,7 @@ __all__ = [
     "Payment",
     "PaymentMode",
     "Photo",
+    "PhotoOcr",
     "QualityCheck",
     "ReadType",
     "Reading",

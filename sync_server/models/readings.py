@@ -10,8 +10,8 @@ from sqlalchemy import BigInteger, Column, FetchedValue, Index
 from sqlmodel import Field, SQLModel
 
 from shared_billing.checks import ReadingFlag
-from shared_billing.protocol import ReadingStatus, ReadType, SkipReason
-from sync_server.db_types import JSON, StrEnumColumn, Units, UTCDateTime
+from shared_billing.protocol import OcrVerdict, ReadingStatus, ReadType, SkipReason
+from sync_server.db_types import JSON, ExactDecimal, StrEnumColumn, Units, UTCDateTime
 
 
 class ReadingSource(StrEnum):
@@ -77,6 +77,8 @@ class Reading(SQLModel, table=True):
     decided_by_id: int | None = Field(default=None, foreign_key="user.id")
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     decision_reason: str | None = Field(default=None, max_length=500)
+    # What the register read off its photo says of the typed value (sync_server/photo_ocr.py); None until read.
+    ocr_verdict: OcrVerdict | None = Field(default=None, sa_type=StrEnumColumn(OcrVerdict, 12))
     # A rejection's or re-read's due date, in the society's calendar (sync_server/review.py): the phone shows it
     # with the task.
     due_on: date | None = None
@@ -102,6 +104,20 @@ class Photo(SQLModel, table=True):
     height: int
     stored_at: datetime = Field(sa_type=UTCDateTime)
     uploaded_by_id: int | None = Field(default=None, foreign_key="user.id")
+
+
+class PhotoOcr(SQLModel, table=True):
+    """The register read off a stored photo by the server's own recogniser (``sync_server.photo_ocr``); a photo with
+    none is still waiting to be read. ``value`` is None when no register was found (unreadable)."""
+
+    __tablename__ = "photo_ocr"
+
+    sha256: str = Field(primary_key=True, max_length=64)
+    value: str | None = Field(default=None, max_length=32)
+    confidence: Decimal | None = Field(default=None, sa_type=ExactDecimal(4, 3))
+    read_at: datetime = Field(sa_type=UTCDateTime)
+    # Why nothing was read when the recogniser itself failed (a photo it could not open), for the log and the review.
+    problem: str | None = Field(default=None, max_length=200)
 
 
 class SyncEvent(SQLModel, table=True):

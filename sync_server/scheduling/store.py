@@ -28,6 +28,7 @@ from sync_server.sql import table_of
 __all__ = [
     "BACKUP_JOB",
     "BILL_RUNS_JOB",
+    "OCR_JOB",
     "OVERDUE_JOB",
     "SCHEDULER_USERNAME",
     "cadence_of",
@@ -42,9 +43,11 @@ __all__ = [
 BILL_RUNS_JOB = "monthly-bill-runs"
 OVERDUE_JOB = "overdue-refresh"
 BACKUP_JOB = "daily-backup"
+OCR_JOB = "photo-ocr"
 SCHEDULER_USERNAME = f"{BUILT_IN_PREFIX}scheduler"
 # Refresh every hour when FIELDMETER_STATUS_REFRESH_MINUTES=0 switched the job off (if an admin switches it on).
 _FALLBACK_REFRESH_MINUTES = 60.0
+_FALLBACK_OCR_MINUTES = 5.0
 
 
 def cadence_of(job: ScheduledJob) -> Cadence:
@@ -64,7 +67,7 @@ def job_now(job: ScheduledJob, *, business: datetime, wall: datetime) -> datetim
 
 
 def default_jobs(settings: Settings, *, business: datetime, wall: datetime) -> list[ScheduledJob]:
-    """The three jobs a server starts with, from its settings; their first run is their next occurrence."""
+    """The jobs a server starts with, from its settings; their first run is their next occurrence."""
     refresh = settings.status_refresh_minutes
     jobs = [
         ScheduledJob(
@@ -89,6 +92,14 @@ def default_jobs(settings: Settings, *, business: datetime, wall: datetime) -> l
             cadence=ScheduleCadence.DAILY,
             at_time=settings.backup_time,
             next_run_at=business,
+        ),
+        ScheduledJob(
+            name=OCR_JOB,
+            kind=ScheduleKind.PHOTO_OCR,
+            cadence=ScheduleCadence.INTERVAL,
+            enabled=settings.ocr_every_minutes > 0,
+            every_minutes=settings.ocr_every_minutes or _FALLBACK_OCR_MINUTES,
+            next_run_at=wall,
         ),
     ]
     for job in jobs:

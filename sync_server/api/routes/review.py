@@ -124,6 +124,7 @@ def _item(reading: Reading, facts: ReviewFacts) -> ReviewItem:
             for row in facts.others_in_period(reading)
         ],
         clean=facts.is_clean(reading),
+        ocr=facts.ocr_of(reading),
     )
 
 
