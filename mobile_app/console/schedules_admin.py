@@ -28,6 +28,7 @@ LABELS = {
     ScheduleKind.BILL_RUNS: N_("Monthly draft bill runs (every block, the previous month)"),
     ScheduleKind.OVERDUE_REFRESH: N_("Overdue refresh (bill statuses)"),
     ScheduleKind.BACKUP: N_("Daily backup"),
+    ScheduleKind.PHOTO_OCR: N_("Read meter photos (OCR)"),
 }
 STATUS_COLOURS = {
     ScheduleStatus.OK: ft.Colors.GREEN_800,
