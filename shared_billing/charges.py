@@ -125,6 +125,9 @@ def segment_charges(
         names=version.charge_names,
         label=label,
     )
-    return [
-        (None if line is None else replace(line, description=line.description + label), text) for line, text in priced
-    ], part
+    if label:
+        priced = [
+            (None if line is None else replace(line, description=line.description + label), text)
+            for line, text in priced
+        ]
+    return priced, part

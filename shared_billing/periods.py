@@ -10,6 +10,7 @@ days and 17 July days), the Blessings bills are calendar months. Inside this mod
 from __future__ import annotations
 
 import calendar
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -109,8 +110,7 @@ class DaySpan:
         return parts
 
     def _exact_factor(self) -> Decimal:
-        exact = sum((Fraction(part.days, part.month_days) for part in self.month_parts()), Fraction(0))
-        return Decimal(exact.numerator) / Decimal(exact.denominator)
+        return _exact_factor(self.first_on, self.last_on)
 
     def factor(self, places: int) -> Decimal:
         """Σ days billed in the month ÷ days in the month, rounded half-up to ``places`` (docs/domain.md "Period
@@ -123,11 +123,7 @@ class DaySpan:
 
     def explain_factor(self, places: int) -> str:
         """``14/30 + 17/31 = 1.015053… → 1.0151``: the factor as computed and as rounded (just ``= 1`` when exact)."""
-        terms = " + ".join(f"{part.days}/{part.month_days}" for part in self.month_parts())
-        exact, rounded = self._exact_factor(), self.factor(places)
-        if exact == rounded:
-            return f"{terms} = {rounded}"
-        return f"{terms} = {about(exact)} → {rounded} (rounded to {places} places)"
+        return _explained_factor(self.first_on, self.last_on, places)
 
     def overlap(self, first_on: date, last_on: date | None) -> DaySpan | None:
         """The part of this span from ``first_on`` to ``last_on`` (``None``: open-ended), or ``None``."""
@@ -145,6 +141,24 @@ class DaySpan:
             first = day
         spans.append(DaySpan(first, self.last_on))
         return spans
+
+
+# A bill run prices every unit of a block over the same days: the factor and its words are worked out once.
+@functools.lru_cache(maxsize=256)
+def _exact_factor(first_on: date, last_on: date) -> Decimal:
+    parts = DaySpan(first_on, last_on).month_parts()
+    exact = sum((Fraction(part.days, part.month_days) for part in parts), Fraction(0))
+    return Decimal(exact.numerator) / Decimal(exact.denominator)
+
+
+@functools.lru_cache(maxsize=256)
+def _explained_factor(first_on: date, last_on: date, places: int) -> str:
+    span = DaySpan(first_on, last_on)
+    terms = " + ".join(f"{part.days}/{part.month_days}" for part in span.month_parts())
+    exact, rounded = span._exact_factor(), span.factor(places)
+    if exact == rounded:
+        return f"{terms} = {rounded}"
+    return f"{terms} = {about(exact)} → {rounded} (rounded to {places} places)"
 
 
 def billed_days(period: BillingPeriod, day_count: DayCount) -> DaySpan:
