@@ -26,7 +26,7 @@ from mobile_app.i18n import N_, _, ngettext
 from mobile_app.ui.common import indian_number, mounted_page, push_update, show_message, title
 from shared_billing.api_models import ReviewFacets, ReviewFilter, ReviewItem, ReviewPage, ReviewQuery
 from shared_billing.checks import ReadingFlag
-from shared_billing.protocol import ReadType, ReviewSort
+from shared_billing.protocol import OcrVerdict, ReadType, ReviewSort
 
 __all__ = ["PAGE_SIZE", "ReviewView", "parse_due"]
 
@@ -46,6 +46,13 @@ _READ_TYPES = {
 }
 # Waiting at least this many days since they arrived: a queue's backlog, the oldest a re-read may no longer fix.
 _AGES = {1: N_("1 day or more"), 3: N_("3 days or more"), 7: N_("A week or more"), 30: N_("A month or more")}
+# What the server read off the photos (docs/review.md "OCR"): a mismatch is the one a supervisor looks for.
+_OCR = {
+    OcrVerdict.MISMATCH: N_("Photo shows another value"),
+    OcrVerdict.PENDING: N_("Photo not read yet"),
+    OcrVerdict.MATCH: N_("Photo agrees"),
+    OcrVerdict.UNREADABLE: N_("Photo unreadable"),
+}
 _DONE = {"approve": N_("Approved"), "reject": N_("Rejected"), "reread": N_("Sent back")}
 _SELECTED_BORDER = ft.Colors.BLUE_800
 
@@ -101,6 +108,10 @@ class ReviewView(ft.Column):
         self.age.options = self.age.options + [
             ft.DropdownOption(key=str(days), text=_(label)) for days, label in _AGES.items()
         ]
+        self.ocr = self._dropdown(_("Photo read (OCR)"), "review_ocr", 220)
+        self.ocr.options = self.ocr.options + [
+            ft.DropdownOption(key=verdict.value, text=_(label)) for verdict, label in _OCR.items()
+        ]
         self.sort = ft.Dropdown(
             label=_("Order"),
             tooltip=_("Order"),
@@ -147,7 +158,8 @@ class ReviewView(ft.Column):
                 ),
                 self.checks,
                 ft.Row(
-                    [self.engineer, self.block, self.flag, self.read_type, self.age, self.sort, self.search], wrap=True
+                    [self.engineer, self.block, self.flag, self.read_type, self.age, self.ocr, self.sort, self.search],
+                    wrap=True,
                 ),
                 ft.Row([self.summary, self.bulk, self.prev, self.range, self.next], wrap=True),
                 ft.Text(
@@ -328,6 +340,7 @@ class ReviewView(ft.Column):
             flag=ReadingFlag(self.flag.value) if self.flag.value not in (None, _ALL) else None,
             read_type=ReadType(self.read_type.value) if self.read_type.value not in (None, _ALL) else None,
             older_than_days=_chosen_id(self.age.value),
+            ocr=OcrVerdict(self.ocr.value) if self.ocr.value not in (None, _ALL) else None,
             q=(self.search.value or "").strip() or None,
             sort=ReviewSort(self.sort.value or ReviewSort.OLDEST.value),
             limit=PAGE_SIZE,

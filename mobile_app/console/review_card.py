@@ -12,11 +12,12 @@ from typing import Any
 import flet as ft
 
 from mobile_app.console.location_map import location_map
-from mobile_app.i18n import _
+from mobile_app.i18n import N_, _
 from mobile_app.reading_states import FLAG_WORDS
 from mobile_app.ui.common import day, indian_number, society_time
 from shared_billing.api_models import ReviewItem
 from shared_billing.checks import ReadingFlag
+from shared_billing.protocol import OcrVerdict
 
 __all__ = [
     "FLAG_TEXT",
@@ -24,6 +25,7 @@ __all__ = [
     "fact_lines",
     "flag_chips",
     "flag_words",
+    "ocr_line",
     "outside_window",
     "picture",
     "shown",
@@ -90,6 +92,32 @@ def outside_window(item: ReviewItem) -> bool:
     return not Decimal(item.window.low) <= value <= Decimal(item.window.high)
 
 
+# What the server read off the photo (docs/review.md "OCR"), in the card's words; a mismatch is the one to look at.
+OCR_WORDS = {
+    OcrVerdict.PENDING: N_("Photo not read by the server yet"),
+    OcrVerdict.MATCH: N_("The photo shows {value} ({confidence} % sure): agrees"),
+    OcrVerdict.MISMATCH: N_("The photo shows {value} ({confidence} % sure), not the typed value"),
+    OcrVerdict.UNREADABLE: N_("No register value found on the photo"),
+}
+
+
+def ocr_line(item: ReviewItem) -> ft.Control | None:
+    """The server's read of the photo, or None when there is none to show (no photo, OCR off)."""
+    if item.ocr is None:
+        return None
+    confidence = "—" if item.ocr.confidence is None else f"{item.ocr.confidence * 100:.0f}"
+    # As the register shows it, leading zeros and all: what the supervisor compares with the photo.
+    words = _(OCR_WORDS[item.ocr.verdict]).format(value=item.ocr.value or "—", confidence=confidence)
+    mismatch = item.ocr.verdict is OcrVerdict.MISMATCH
+    return ft.Text(
+        words,
+        key=f"ocr-{item.uuid}",
+        color=ft.Colors.RED_900 if mismatch else None,
+        weight=ft.FontWeight.BOLD if mismatch else None,
+        italic=item.ocr.verdict is OcrVerdict.PENDING,
+    )
+
+
 def _short_day(moment: Any, zone: tzinfo) -> str:
     return day(moment.astimezone(zone).date()) if moment is not None else "—"
 
@@ -144,6 +172,9 @@ def fact_lines(item: ReviewItem, zone: tzinfo, on_flag: Callable[[ReadingFlag], 
         )
     )
     lines.append(ft.Text(_("Engineer: {name}").format(name=item.engineer_name or "—"), key=f"engineer-{uuid}"))
+    ocr = ocr_line(item)
+    if ocr is not None:
+        lines.append(ocr)
     for other in item.same_period:
         other_value = (
             shown(other.value) if other.value is not None else _("skipped: {reason}").format(reason=other.skip_reason)

@@ -5,7 +5,9 @@ confirmation, with the counts on screen and in the database agreeing."""
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 import httpx
 from sqlalchemy import func
@@ -13,9 +15,11 @@ from sqlmodel import Session, col, select
 
 from mobile_app.console.app import console_main
 from mobile_app.console.review import PAGE_SIZE
-from sync_server.models import Reading, ReadingStatus, ReadType, User
+from shared_billing.protocol import OcrVerdict
+from sync_server.models import PhotoOcr, Reading, ReadingStatus, ReadType, User
 from sync_server.periods import period_of
 from tests.support.flet_driver import FletDriver, run_app
+from tests.sync_server.factories import NOW
 from tests.sync_server.review_seed import submit_readings
 from tests.ui.ui_fixtures import FLAT, Server, meter_photo, select_option, sign_in, value_of, wait_key, wait_value
 
@@ -157,6 +161,29 @@ def test_a_supervisor_narrows_the_queue_by_read_type_and_by_how_long_readings_wa
         await select_option(driver, "review_age", "all")
         await wait_value(driver, "review_summary", "3 readings waiting")
         assert sorted(_cards(driver)) == verified
+        assert driver.crashes() == []
+
+    run(server, scenario)
+
+
+def test_a_supervisor_sees_what_the_server_read_off_the_photo_and_narrows_to_mismatches(server: Server) -> None:
+    _seed(server)
+    photographed = UUID(server.push_reading(FLAT, above_previous=77, photo=meter_photo())["uuid"])
+    with Session(server.app.state.context.engine) as session:
+        reading = session.exec(select(Reading).where(col(Reading.uuid) == photographed)).one()
+        assert reading.photo_sha256 is not None
+        session.add(PhotoOcr(sha256=reading.photo_sha256, value="000123", confidence=Decimal("0.93"), read_at=NOW))
+        reading.ocr_verdict = OcrVerdict.MISMATCH  # what the photo-ocr job decides (tests/sync_server/test_photo_ocr)
+        session.add(reading)
+        session.commit()
+
+    async def scenario(driver: FletDriver) -> None:
+        await sign_in(driver, "supervisor")
+        await wait_value(driver, "review_summary", f"{SEEDED + 1} readings waiting")
+        await select_option(driver, "review_ocr", "mismatch")
+        await wait_value(driver, "review_summary", "1 reading waiting")
+        assert _cards(driver) == [str(photographed)]
+        assert value_of(driver, f"ocr-{photographed}") == "The photo shows 000123 (93 % sure), not the typed value"
         assert driver.crashes() == []
 
     run(server, scenario)
