@@ -10,7 +10,7 @@ import segno
 from PIL import Image
 
 from mobile_app.label_scan import LabelVerdict, label_verdict, scan_label
-from tests.support.meter_photos import EXIF_ORIENTATION, meter_face
+from tests.support.meter_photos import as_jpeg, meter_face
 
 
 def _label_photo(text: str, *, turned: bool = False) -> bytes:
@@ -19,13 +19,7 @@ def _label_photo(text: str, *, turned: bool = False) -> bytes:
     segno.make(text, error="m", micro=False).save(code, kind="png", scale=6, border=4)
     photo = meter_face("04521")
     photo.paste(Image.open(code).convert("RGB"), (860, 560))
-    exif = Image.Exif()
-    if turned:
-        photo = photo.transpose(Image.Transpose.ROTATE_90)
-        exif[EXIF_ORIENTATION] = 6
-    out = io.BytesIO()
-    photo.save(out, "JPEG", quality=90, exif=exif.tobytes())
-    return out.getvalue()
+    return as_jpeg(photo, turned=turned)
 
 
 @pytest.mark.parametrize("turned", [False, True])

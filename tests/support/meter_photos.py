@@ -25,9 +25,13 @@ def meter_face(register: str, *, serial: str = "40012102") -> Image.Image:
 
 
 def meter_jpeg(register: str, *, turned: bool = False) -> bytes:
-    """The face as a phone's JPEG; ``turned``: the pixels lie on their side and EXIF orientation 6 says to turn them
+    """The face as a phone's JPEG (``as_jpeg``)."""
+    return as_jpeg(meter_face(register), turned=turned)
+
+
+def as_jpeg(image: Image.Image, *, turned: bool = False) -> bytes:
+    """A picture as a phone's JPEG; ``turned``: the pixels lie on their side and EXIF orientation 6 says to turn them
     upright, as a phone held upright writes it."""
-    image = meter_face(register)
     exif = Image.Exif()
     if turned:
         image = image.transpose(Image.Transpose.ROTATE_90)
