@@ -10,7 +10,7 @@ from typing import NamedTuple
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, String, Uuid, func
+from sqlalchemy import ColumnElement, Integer, String, Uuid, exists, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -52,6 +52,7 @@ __all__ = [
     "engineer_names",
     "expected_at",
     "get_reading",
+    "ocr_switched_on",
     "photo_pending",
     "record_decision",
     "record_decision_events",
@@ -65,6 +66,12 @@ def expected_at(meter: Meter, history: Sequence[PreviousRow], at: datetime) -> E
     register = meter.register()
     usage = usage_from_history([(row.captured_at, row.value) for row in history], register=register)
     return None if usage is None else expected_window(usage, at, register=register)
+
+
+def ocr_switched_on() -> ColumnElement[bool]:
+    """Whether the server reads photos: its ``photo-ocr`` job is enabled (an admin may switch it off, and then no
+    reading waits for it). The review list's SQL and the cards' facts ask the same question."""
+    return exists().where(col(ScheduledJob.kind) == ScheduleKind.PHOTO_OCR, col(ScheduledJob.enabled))
 
 
 def _photo_missing(reading: Reading, stored: Collection[str]) -> bool:
@@ -214,9 +221,7 @@ def review_facts(session: Session, readings: Sequence[Reading]) -> ReviewFacts:
         if stored
         else {}
     )
-    ocr_on = session.exec(
-        select(ScheduledJob.name).where(col(ScheduledJob.kind) == ScheduleKind.PHOTO_OCR, col(ScheduledJob.enabled))
-    ).first()
+    ocr_on = session.exec(select(ocr_switched_on())).one()
     return ReviewFacts(
         places=places,
         history=history,
@@ -226,7 +231,7 @@ def review_facts(session: Session, readings: Sequence[Reading]) -> ReviewFacts:
         period_reads=period_reads,
         engineers=engineer_names(session, {engineer for engineer in engineer_ids if engineer is not None}),
         ocr_reads=ocr_reads,
-        ocr_on=ocr_on is not None,
+        ocr_on=bool(ocr_on),
     )
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.sql import Select
 from sqlmodel import Session, col
 
 from shared_billing.api_models import Facet, ReviewFacets, ReviewFilter
-from shared_billing.protocol import OcrVerdict, ReviewSort, ScheduleKind
+from shared_billing.protocol import OcrVerdict, ReviewSort
 from sync_server.api.paging import count_of, matching
 from sync_server.models import (
     Block,
@@ -29,15 +29,14 @@ from sync_server.models import (
     ReadingFlagRecord,
     ReadingSource,
     ReadingStatus,
-    ScheduledJob,
     Unit,
     User,
 )
 from sync_server.problems import Problem
-from sync_server.review import DecidedReading, record_decision_events
+from sync_server.review import DecidedReading, ocr_switched_on, record_decision_events
 from sync_server.sql import one_of
 
-__all__ = ["approve_clean", "clean_reading", "ocr_pending", "ocr_switched_on", "review_facets", "review_page_rows"]
+__all__ = ["approve_clean", "clean_reading", "ocr_pending", "review_facets", "review_page_rows"]
 
 
 def _flagged() -> Any:
@@ -46,12 +45,6 @@ def _flagged() -> Any:
 
 def _photo_in() -> ColumnElement[bool]:
     return exists().where(col(Photo.sha256) == col(Reading.photo_sha256))
-
-
-def ocr_switched_on() -> ColumnElement[bool]:
-    """Whether the server reads photos: its ``photo-ocr`` job is enabled (an admin may switch it off, and then no
-    reading waits for it)."""
-    return exists().where(col(ScheduledJob.kind) == ScheduleKind.PHOTO_OCR, col(ScheduledJob.enabled))
 
 
 def ocr_pending() -> ColumnElement[bool]:

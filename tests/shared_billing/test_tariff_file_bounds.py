@@ -8,6 +8,7 @@ import pytest
 from shared_billing.errors import TariffError, TariffFileError
 from shared_billing.tariff_data import checked_amount, decimal_from_data, whole_from_data
 from shared_billing.tariff_file import parse_tariff_toml
+from tests.shared_billing.test_tariff_file import line_with
 
 D = Decimal
 
@@ -35,10 +36,6 @@ def refusal(source: str | bytes) -> TariffFileError:
     with pytest.raises(TariffFileError) as caught:
         parse_tariff_toml(source, source="bounds.toml")
     return caught.value
-
-
-def line_with(text: str, fragment: str) -> int:
-    return next(number for number, line in enumerate(text.splitlines(), start=1) if fragment in line)
 
 
 # Encoding.
