@@ -66,7 +66,7 @@ from shared_billing.charge_estimate import ChargeEstimate, estimate_own_charges,
 from shared_billing.checks import CheckLimits
 from shared_billing.errors import BillingError
 from shared_billing.plausibility import ExpectedWindow, expected_window
-from shared_billing.protocol import MeterAssignment, ReadingV1, ReadingV2, Replacement, Role
+from shared_billing.protocol import MeterAssignment, ReadingV1, ReadingV3, Replacement, Role
 from shared_billing.tariffs import Tariff
 
 __all__ = ["FieldService", "Profile", "SignInError"]
@@ -323,11 +323,11 @@ class FieldService:
         prepared = prepare_photo(data)
         return prepared.sha256, save_photo(prepared, self.photo_dir)
 
-    def save(self, draft: CaptureDraft) -> ReadingV2:
+    def save(self, draft: CaptureDraft) -> ReadingV3:
         """Save at once: the reading and its outbox row in one local transaction; then nudge the sync loop."""
         return self._record(build_reading(draft, captured_at=self.clock()), draft.photo_path)
 
-    def save_replacement(self, draft: CaptureDraft, replacement: Replacement) -> ReadingV2:
+    def save_replacement(self, draft: CaptureDraft, replacement: Replacement) -> ReadingV3:
         """Save a reading that reports a meter replacement, like ``save`` (docs/domain.md "Meter replacement").
 
         ``draft.meter`` is the replaced (old) meter on the route and ``draft.value_text`` the NEW meter's register
@@ -338,9 +338,9 @@ class FieldService:
             raise CaptureError(CaptureProblem.VALUE_MISSING, "A replaced meter is reported with the new meter's value")
         old_meter = draft.meter.model_copy(update={"previous": None})
         reading = build_reading(replace(draft, meter=old_meter), captured_at=self.clock())
-        return self._record(ReadingV2(**dict(reading), replacement=replacement), draft.photo_path)
+        return self._record(ReadingV3(**dict(reading), replacement=replacement), draft.photo_path)
 
-    def _record(self, reading: ReadingV1, photo_path: Path | None) -> ReadingV2:
+    def _record(self, reading: ReadingV1, photo_path: Path | None) -> ReadingV3:
         # The reading as saved (only finite GPS numbers): the same bytes are pushed, so its hash never changes.
         saved = record_reading(store=self.store, reading=reading, photo_path=photo_path, owner_user_id=self._owner())
         self._changed()

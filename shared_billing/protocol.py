@@ -1,4 +1,4 @@
-"""Sync protocols 1 and 2: the messages the phone and the server exchange.
+"""Sync protocols 1 to 3: the messages the phone and the server exchange.
 
 Both sides compute a reading's payload hash from this module, so the hash means the same thing everywhere:
 SHA-256 of the canonical JSON of the reading (sorted keys, no spaces, decimals and UUIDs as strings, times as
@@ -6,6 +6,7 @@ UTC ISO 8601 with microseconds). Every field of ``ReadingV1`` is in it (absent o
 protocol added is in it only when set. So changing a field of ``ReadingV1`` changes every hash, while protocol 2
 (``ReadingV2`` = v1 + an optional ``replacement``) leaves the hash of a reading without one exactly its v1 hash, and
 a v2 reading without a replacement is a v1 reading on the wire too (the key is left out, not sent as ``null``).
+Protocol 3 (``ReadingV3`` = v2 + an optional ``evidence``) adds to it the same way.
 
 Envelope fields are strictly typed (a wrong type is a 422 for the whole request). Each item is validated on its own
 by the server against ``ReadingV1`` (its bounds are published in the schema) and its *meaning* (is the value a
@@ -57,6 +58,7 @@ __all__ = [
     "Decision",
     "DecisionStatus",
     "DeviceId",
+    "Evidence",
     "ExportFile",
     "FieldTariff",
     "ImportKind",
@@ -76,6 +78,7 @@ __all__ = [
     "Outcome",
     "PaymentMode",
     "PeriodRead",
+    "PhotoCheckVerdict",
     "PreviousReading",
     "PullResponse",
     "PushRequest",
@@ -86,6 +89,7 @@ __all__ = [
     "ReadingStatus",
     "ReadingV1",
     "ReadingV2",
+    "ReadingV3",
     "RegisterText",
     "Replacement",
     "ReviewSort",
@@ -103,8 +107,8 @@ __all__ = [
     "protocol_for",
 ]
 
-PROTOCOL_VERSION = 2  # the newest this code speaks; a phone sends the lowest one its batch needs (protocol_for)
-SUPPORTED_PROTOCOLS = (1, 2)
+PROTOCOL_VERSION = 3  # the newest this code speaks; a phone sends the lowest one its batch needs (protocol_for)
+SUPPORTED_PROTOCOLS = (1, 2, 3)
 MAX_BATCH = 500
 
 DB_ID_MAX = 2**31 - 1  # ids are INTEGER columns on PostgreSQL (32-bit signed)
@@ -296,27 +300,88 @@ class ReadingV2(ReadingV1):
     @model_serializer(mode="wrap")
     def _leave_out_absent_additions(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         fields: dict[str, Any] = handler(self)
-        # A v1 server refuses unknown keys: a reading protocol 1 can carry is sent exactly as protocol 1 sends it.
-        if self.replacement is None:
-            fields.pop("replacement", None)
+        # An older server refuses unknown keys: a reading an older protocol can carry is sent exactly as that
+        # protocol sends it (each later field left out while it is absent).
+        for name in type(self).model_fields.keys() - ReadingV1.model_fields.keys():
+            if getattr(self, name) is None:
+                fields.pop(name, None)
         return fields
 
 
+PhotoCheckOverride = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00]*\S[^\x00]*$")]
+# What a meter's label said, as scanned (its QR code's text: the number alone, ``SN:…`` or a URL).
+LabelText = Annotated[StrictStr, StringConstraints(min_length=1, max_length=256, pattern=NO_NUL)]
+
+
+class PhotoCheckVerdict(BaseModel):
+    """The phone's checks of the reading's photo before the engineer left the meter (``mobile_app/photo_checks``).
+
+    A blurred or reused photo is a warning the engineer may override: then ``override_reason`` says why, and the
+    server flags the reading for the supervisor. Figures are the checks' own: the blur score (variance of the
+    Laplacian, higher = sharper) and the Hamming distance to the closest recent photo of the route (None when
+    there was none to compare with).
+    """
+
+    blur_score: Annotated[StrictInt, Field(ge=0, le=10_000_000)]
+    blurred: bool
+    reuse_distance: Annotated[StrictInt, Field(ge=0, le=64)] | None = None
+    reused: bool
+    override_reason: PhotoCheckOverride | None = None
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="after")
+    def _warning_needs_a_reason(self) -> PhotoCheckVerdict:
+        if (self.blurred or self.reused) and self.override_reason is None:
+            raise ValueError("a blurred or reused photo is kept only with the engineer's override_reason")
+        if self.reused and self.reuse_distance is None:
+            raise ValueError("a reused photo names its reuse_distance")
+        return self
+
+
+class Evidence(BaseModel):
+    """What proves a reading beyond its value, GPS fix and photo (protocol 3; docs/architecture.md "Protocol").
+
+    Every part is optional; an evidence object with none of them is not sent (``ReadingV3`` leaves it out).
+    """
+
+    photo_checks: PhotoCheckVerdict | None = None
+    label: LabelText | None = None  # the meter's label as scanned; the server compares it with the meter's number
+    room_session: UUID | None = None  # the meter-room session the reading was taken in (one GPS fix, N meters)
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ReadingV3(ReadingV2):
+    """Protocol 3's reading: a v2 reading that may carry ``evidence``.
+
+    Without it it is a v2 reading: the same canonical JSON and hash, and no ``evidence`` key on the wire.
+    """
+
+    evidence: Evidence | None = None
+
+
 #: The reading model of each protocol version; a server validates an item with its envelope's.
-READING_MODELS: dict[int, type[ReadingV1]] = {1: ReadingV1, 2: ReadingV2}
+READING_MODELS: dict[int, type[ReadingV1]] = {1: ReadingV1, 2: ReadingV2, 3: ReadingV3}
 
 
-def as_latest(reading: ReadingV1) -> ReadingV2:
-    """``reading`` as the latest protocol's model: a v1 reading is a v2 reading without a replacement (its hash is
-    the same). Not validated again: it was when it was made."""
-    if isinstance(reading, ReadingV2):
+def as_latest(reading: ReadingV1) -> ReadingV3:
+    """``reading`` as the latest protocol's model: an older reading is a v3 reading without the later fields (its
+    hash is the same). Not validated again: it was when it was made."""
+    if isinstance(reading, ReadingV3):
         return reading
-    return ReadingV2.model_construct(_fields_set=reading.model_fields_set, **dict(reading))
+    return ReadingV3.model_construct(_fields_set=reading.model_fields_set, **dict(reading))
 
 
 def protocol_for(readings: Iterable[ReadingV1]) -> int:
-    """The lowest protocol that carries every reading (1 unless one has a replacement)."""
-    return 2 if any(isinstance(r, ReadingV2) and r.replacement is not None for r in readings) else 1
+    """The lowest protocol that carries every reading: 3 if one has evidence, 2 if one has a replacement, else 1."""
+    needed = 1
+    for reading in readings:
+        if isinstance(reading, ReadingV3) and reading.evidence is not None:
+            return 3
+        if isinstance(reading, ReadingV2) and reading.replacement is not None:
+            needed = 2
+    return needed
 
 
 def _canonical_value(value: Any) -> Any:
@@ -345,19 +410,19 @@ def payload_sha256(reading: ReadingV1) -> str:
     return hashlib.sha256(canonical_json(reading)).hexdigest()
 
 
-Protocol = Literal[1, 2]
+Protocol = Literal[1, 2, 3]
 
 
 class PushRequest(BaseModel):
     """A batch of readings. Protocol 1 readings are ``ReadingV1`` (a ``replacement`` is an unknown field there);
-    protocol 2 readings are ``ReadingV2``."""
+    protocol 2 readings are ``ReadingV2`` (an ``evidence`` is unknown there), protocol 3 readings ``ReadingV3``."""
 
     model_config = ConfigDict(extra="forbid")
 
     protocol: Protocol = 1
     device_id: DeviceId
     sent_at: Instant
-    readings: Annotated[list[ReadingV2], Field(max_length=MAX_BATCH)]
+    readings: Annotated[list[ReadingV3], Field(max_length=MAX_BATCH)]
 
     @field_validator("readings", mode="before")
     @classmethod
@@ -369,8 +434,10 @@ class PushRequest(BaseModel):
 
     @model_validator(mode="after")
     def _readings_fit_the_protocol(self) -> PushRequest:
-        if protocol_for(self.readings) > self.protocol:
-            raise ValueError(f"protocol {self.protocol} readings carry no replacement: send protocol 2")
+        needed = protocol_for(self.readings)
+        if needed > self.protocol:
+            carried = "evidence" if needed == 3 else "replacement"
+            raise ValueError(f"protocol {self.protocol} readings carry no {carried}: send protocol {needed}")
         return self
 
 

@@ -27,7 +27,7 @@ from shared_billing.protocol import (
     PushRequest,
     PushResponse,
     PushResult,
-    ReadingV2,
+    ReadingV3,
     ReadType,
     payload_sha256,
 )
@@ -66,7 +66,7 @@ def check_limits(settings: Settings) -> CheckLimits:
     )
 
 
-def _distance_m(meter: _MeterRow, reading: ReadingV2) -> float | None:
+def _distance_m(meter: _MeterRow, reading: ReadingV3) -> float | None:
     # The phone's distance function too (shared_billing.checks), so both give a fix the same GPS verdict.
     return fix_distance_m(meter.lat, meter.lon, reading.gps_lat, reading.gps_lon)
 
@@ -80,7 +80,7 @@ class _MeterRow(NamedTuple):
 
 
 class _ToStore(NamedTuple):
-    reading: ReadingV2
+    reading: ReadingV3
     payload_sha256: str
     verdict: Verdict
     distance_m: float | None
@@ -116,7 +116,7 @@ def _assigned_at(spells: Sequence[_Spell], captured_at: datetime) -> bool:
 
 
 class _BatchFacts:
-    def __init__(self, session: Session, user: User, readings: Sequence[ReadingV2], tz: ZoneInfo) -> None:
+    def __init__(self, session: Session, user: User, readings: Sequence[ReadingV3], tz: ZoneInfo) -> None:
         uuids = [reading.uuid for reading in readings]
         meter_ids = {reading.meter_id for reading in readings}
         self.existing = {
@@ -211,13 +211,13 @@ class _BatchFacts:
 
 def _judge_all(
     session: Session, user: User, request: PushRequest, now: datetime, settings: Settings
-) -> tuple[list[PushResult], list[_ToStore], list[tuple[ReadingV2, str]], dict[int, int]]:
+) -> tuple[list[PushResult], list[_ToStore], list[tuple[ReadingV3, str]], dict[int, int]]:
     facts = _BatchFacts(session, user, request.readings, settings.tz)
     limits = check_limits(settings)
     tz = settings.tz
     results: list[PushResult] = []
     to_store: list[_ToStore] = []
-    conflicts: list[tuple[ReadingV2, str]] = []
+    conflicts: list[tuple[ReadingV3, str]] = []
     in_batch: dict[UUID, str] = {}
     for reading in request.readings:
         digest = payload_sha256(reading)
@@ -278,7 +278,7 @@ def _judge_all(
     return results, to_store, conflicts, facts.assignees
 
 
-def _retired(verdict: Verdict, reading: ReadingV2, replaced_on: date, new_number: str, tz: ZoneInfo) -> Verdict:
+def _retired(verdict: Verdict, reading: ReadingV3, replaced_on: date, new_number: str, tz: ZoneInfo) -> Verdict:
     """A retired meter takes readings captured before its replacement date (saved offline, synced later); one
     captured on or after it belongs to the new meter."""
     if reading.captured_at.astimezone(tz).date() < replaced_on:
@@ -290,7 +290,7 @@ def _retired(verdict: Verdict, reading: ReadingV2, replaced_on: date, new_number
     )
 
 
-def _photo_pending(reading: ReadingV2, stored: set[str], settings: Settings) -> bool:
+def _photo_pending(reading: ReadingV3, stored: set[str], settings: Settings) -> bool:
     if reading.read_type is ReadType.SKIP or not settings.photo_required:
         return False
     return reading.photo_sha256 is None or reading.photo_sha256 not in stored
@@ -301,7 +301,7 @@ def _write(
     user: User,
     request: PushRequest,
     to_store: list[_ToStore],
-    conflicts: list[tuple[ReadingV2, str]],
+    conflicts: list[tuple[ReadingV3, str]],
     now: datetime,
     settings: Settings,
     received: int,

@@ -15,7 +15,7 @@ from shared_billing.checks import CheckLimits, ReadingFlag, reading_flags
 from shared_billing.consumption import MeterRegister
 from shared_billing.errors import BillingError
 from shared_billing.plausibility import Usage, expected_window, outside_window
-from shared_billing.protocol import Outcome, ReadingStatus, ReadingV2, ReadType
+from shared_billing.protocol import Outcome, ReadingStatus, ReadingV3, ReadType
 from shared_billing.readings import parse_register_value
 from sync_server.replacement_check import NamedMeter, Refusal, check_replacement
 
@@ -55,7 +55,7 @@ def _rejected(code: str, message: str) -> Verdict:
     return Verdict(Outcome.REJECTED, code=code, message=message)
 
 
-def _check_shape(reading: ReadingV2) -> Verdict | None:
+def _check_shape(reading: ReadingV3) -> Verdict | None:
     if reading.read_type is ReadType.SKIP:
         if reading.replacement is not None:
             return _rejected("replacement.on_skip", "A replacement is reported with the new meter's value, not a skip")
@@ -70,7 +70,7 @@ def _check_shape(reading: ReadingV2) -> Verdict | None:
 
 
 def judge(
-    reading: ReadingV2,
+    reading: ReadingV3,
     *,
     payload_sha256: str,
     existing: ExistingReading | None,
@@ -145,7 +145,7 @@ def judge(
     return Verdict(Outcome.STORED, value=value, flags=flags)
 
 
-def _outside_window(value: Decimal | None, meter: MeterFacts, reading: ReadingV2, flags: list[ReadingFlag]) -> bool:
+def _outside_window(value: Decimal | None, meter: MeterFacts, reading: ReadingV3, flags: list[ReadingFlag]) -> bool:
     """The value lies outside the window the meter's history expects at the reading's instant: the phone's check
     (``plausibility.expected_window``, the same usage), so a value it had re-keyed is flagged for the supervisor.
     A drop below the previous reading is ``below_previous``'s question (rollover, replacement, typo), as on the

@@ -15,7 +15,7 @@ from sqlmodel import col, delete, select, update
 from mobile_app.store.database import Store
 from mobile_app.store.readings import owned_by, reading_from_row
 from mobile_app.store.tables import LocalReading, LocalState, OutboxEntry
-from shared_billing.protocol import Outcome, PushResult, ReadingV2
+from shared_billing.protocol import Outcome, PushResult, ReadingV3
 
 __all__ = [
     "OutboxItem",
@@ -39,7 +39,7 @@ _STATE_BY_OUTCOME = {
 class OutboxItem:
     """A reading due to be pushed, with its retry bookkeeping."""
 
-    reading: ReadingV2
+    reading: ReadingV3
     attempts: int
     next_attempt_at: datetime | None
     last_error: str | None

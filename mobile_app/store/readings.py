@@ -23,9 +23,10 @@ from mobile_app.store.database import Store
 from mobile_app.store.errors import DuplicateReadingError, PhotoMismatchError
 from mobile_app.store.tables import LocalPhoto, LocalReading, LocalState, OutboxEntry
 from shared_billing.protocol import (
+    Evidence,
     ReadingStatus,
     ReadingV1,
-    ReadingV2,
+    ReadingV3,
     ReadType,
     Replacement,
     SkipReason,
@@ -40,7 +41,7 @@ __all__ = ["ReadingRecord", "finite_gps", "list_readings", "owned_by", "record_r
 class ReadingRecord:
     """A saved reading as the sync screen shows it."""
 
-    reading: ReadingV2
+    reading: ReadingV3
     state: LocalState
     server_code: str | None
     server_message: str | None
@@ -66,7 +67,7 @@ class ReadingRecord:
         return self.in_outbox and self.parked_at is not None
 
 
-def _check_photo(reading: ReadingV2, photo_path: Path | None) -> None:
+def _check_photo(reading: ReadingV3, photo_path: Path | None) -> None:
     # Caught here, the engineer can retake the photo; caught by the server, the reading stays photo pending.
     if photo_path is None:
         if reading.photo_sha256 is not None:
@@ -84,7 +85,7 @@ def _not_finite(value: float | None) -> bool:
     return value is not None and not math.isfinite(value)
 
 
-def finite_gps(reading: ReadingV2) -> ReadingV2:
+def finite_gps(reading: ReadingV3) -> ReadingV3:
     """``reading`` without GPS numbers JSON cannot carry: a non-finite coordinate drops the position (half a
     position is no position), a non-finite accuracy becomes unknown. The same object when nothing changes."""
     update: dict[str, None] = {}
@@ -98,10 +99,10 @@ def finite_gps(reading: ReadingV2) -> ReadingV2:
 
 def record_reading(
     *, store: Store, reading: ReadingV1, photo_path: Path | str | None = None, owner_user_id: int | None = None
-) -> ReadingV2:
+) -> ReadingV3:
     """Save ``reading`` and its outbox row in one transaction (both or neither); returns the reading as saved.
 
-    A ``ReadingV2`` may carry a meter replacement: it is saved and pushed the same way, in protocol 2.
+    A ``ReadingV3`` may carry a meter replacement: it is saved and pushed the same way, in protocol 2.
     ``owner_user_id`` is the signed-in engineer: only they push it (``pending_outbox(owner=...)``).
 
     Non-finite GPS numbers are dropped first (``finite_gps``; capture already does it) so the saved payload, its
@@ -130,7 +131,7 @@ def record_reading(
         "replacement_old_final_value": replacement.old_final_value if replacement else None,
         "replacement_new_meter_number": replacement.new_meter_number if replacement else None,
         "replacement_new_initial_value": replacement.new_initial_value if replacement else None,
-        # Without a replacement, exactly the bytes protocol 1 saved (ReadingV2 leaves the key out).
+        # Without a replacement, exactly the bytes protocol 1 saved (ReadingV3 leaves the key out).
         "payload_json": reading.model_dump_json(),
         "payload_sha256": payload_sha256(reading),
         "photo_path": str(path) if path else None,
@@ -243,9 +244,10 @@ class _SavedPayload(BaseModel):
     note: str | None = None
     replaces: UUID | None = None
     replacement: Replacement | None = None
+    evidence: Evidence | None = None
 
 
-def reading_from_row(row: LocalReading) -> ReadingV2:
+def reading_from_row(row: LocalReading) -> ReadingV3:
     """The exact reading that was saved (and is pushed): rebuilt from the stored wire payload.
 
     A reading saved before the protocol's bounds tightened (a 1970 phone clock, a latitude of 91) must still
@@ -253,10 +255,10 @@ def reading_from_row(row: LocalReading) -> ReadingV2:
     server can judge it (and reject it per item, with a reason the engineer sees).
     """
     try:
-        return ReadingV2.model_validate_json(row.payload_json)
+        return ReadingV3.model_validate_json(row.payload_json)
     except ValidationError:
         saved = _SavedPayload.model_validate_json(row.payload_json)
-        return finite_gps(ReadingV2.model_construct(**dict(saved)))
+        return finite_gps(ReadingV3.model_construct(**dict(saved)))
 
 
 def owned_by(owner: int | None) -> ColumnElement[bool]:

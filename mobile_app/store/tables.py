@@ -114,7 +114,7 @@ class LocalReading(LocalBase, table=True):
     # Save order on this phone: the sync screen and the outbox follow it (device clocks are not trusted).
     seq: int | None = Field(default=None, primary_key=True)
     uuid: str = Field(sa_column=Column(String(36), unique=True, nullable=False))
-    # The reading's fields (ReadingV2), for listing; the pushed bytes come from payload_json.
+    # The reading's fields (ReadingV3), for listing; the pushed bytes come from payload_json.
     meter_id: int = Field(index=True)
     read_type: ReadType = Field(sa_type=StrEnumColumn(ReadType))
     skip_reason: SkipReason | None = Field(default=None, sa_type=StrEnumColumn(SkipReason))

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from mobile_app.capture import CaptureDraft, Fix
 from mobile_app.field_service import FieldService
 from mobile_app.store import LocalState
-from shared_billing.protocol import MeterAssignment, ReadingV2
+from shared_billing.protocol import MeterAssignment, ReadingV3
 from sync_server.clock import FixedClock
 from sync_server.demo import DEMO_PASSWORD
 from tests.sync_server.factories import auth, jpeg_bytes
@@ -34,7 +34,7 @@ def _move_to_engineer2(client: TestClient, meter_id: int) -> None:
     assert client.post("/api/routes/move", json=move, headers=admin).status_code == 200
 
 
-def _save_reading(service: FieldService, meter: MeterAssignment) -> ReadingV2:
+def _save_reading(service: FieldService, meter: MeterAssignment) -> ReadingV3:
     """A plausible reading of ``meter`` at the meter, with a photo, saved on the phone (nothing sent)."""
     assert meter.previous is not None
     photo_sha256, photo_path = service.attach_photo(jpeg_bytes())

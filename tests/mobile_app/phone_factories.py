@@ -26,7 +26,7 @@ from shared_billing.protocol import (
     PreviousReading,
     PullResponse,
     PushRequest,
-    ReadingV2,
+    ReadingV3,
     payload_sha256,
 )
 
@@ -34,7 +34,7 @@ T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 JPEG_BYTES = b"\xff\xd8\xff\xe0" + b"fake jpeg body" + b"\xff\xd9"
 
 
-def make_reading(**overrides: Any) -> ReadingV2:
+def make_reading(**overrides: Any) -> ReadingV3:
     fields: dict[str, Any] = {
         "uuid": uuid4(),
         "meter_id": 1,
@@ -46,7 +46,7 @@ def make_reading(**overrides: Any) -> ReadingV2:
         "gps_accuracy_m": 8.0,
     }
     fields.update(overrides)
-    return ReadingV2(**fields)
+    return ReadingV3(**fields)
 
 
 def make_photo(directory: Path, data: bytes = JPEG_BYTES) -> tuple[Path, str]:
@@ -87,7 +87,7 @@ def make_pull(**overrides: Any) -> PullResponse:
     return PullResponse(**fields)
 
 
-def make_decision(reading: ReadingV2, **overrides: Any) -> Decision:
+def make_decision(reading: ReadingV3, **overrides: Any) -> Decision:
     fields: dict[str, Any] = {
         "reading_uuid": reading.uuid,
         "status": DecisionStatus.APPROVED,

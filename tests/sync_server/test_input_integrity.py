@@ -46,8 +46,8 @@ def _reading_schema(client: TestClient) -> dict[str, Any]:
     assert body == {"$ref": "#/components/schemas/PushRequest"}
     components = schema["components"]["schemas"]
     # The latest protocol's reading (2: v1 and an optional replacement); a v1 envelope's items are its v1 subset.
-    assert components["PushRequest"]["properties"]["readings"]["items"] == {"$ref": "#/components/schemas/ReadingV2"}
-    reading_schema: dict[str, Any] = components["ReadingV2"]
+    assert components["PushRequest"]["properties"]["readings"]["items"] == {"$ref": "#/components/schemas/ReadingV3"}
+    reading_schema: dict[str, Any] = components["ReadingV3"]
     return reading_schema
 
 

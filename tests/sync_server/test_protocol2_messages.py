@@ -21,6 +21,7 @@ from shared_billing.protocol import (
     ReadType,
     Replacement,
     SkipReason,
+    as_latest,
     canonical_json,
     payload_sha256,
     protocol_for,
@@ -82,7 +83,7 @@ def test_a_v2_reading_without_replacement_is_a_v1_reading_on_the_wire() -> None:
 
 
 def test_each_protocol_reads_its_own_reading_model() -> None:
-    assert SUPPORTED_PROTOCOLS == tuple(sorted(READING_MODELS)) == (1, 2)
+    assert SUPPORTED_PROTOCOLS == tuple(sorted(READING_MODELS)) == (1, 2, 3)
     item = {**FULL, "replacement": SWAP.model_dump()}
     with pytest.raises(ValidationError) as refused:
         READING_MODELS[1].model_validate(item)
@@ -102,9 +103,11 @@ def test_a_protocol_1_batch_cannot_carry_a_replacement() -> None:
     envelope = {"device_id": "d", "sent_at": FULL["captured_at"], "readings": [swapped]}
     with pytest.raises(ValidationError, match="protocol 2"):
         PushRequest.model_validate({**envelope, "protocol": 1})
-    assert PushRequest.model_validate({**envelope, "protocol": 2}).readings == [swapped]
+    assert PushRequest.model_validate({**envelope, "protocol": 2}).readings == [as_latest(swapped)]
+    # A later protocol carries everything an earlier one does.
+    assert PushRequest.model_validate({**envelope, "protocol": 3}).readings == [as_latest(swapped)]
     with pytest.raises(ValidationError):
-        PushRequest.model_validate({**envelope, "protocol": 3})
+        PushRequest.model_validate({**envelope, "protocol": 4})
 
 
 @pytest.mark.parametrize(

@@ -97,7 +97,7 @@ def test_a_protocol_1_batch_carrying_a_replacement_has_that_item_rejected_naming
 
 def test_an_unknown_protocol_is_refused_as_a_whole(client: TestClient) -> None:
     headers = auth(client, "engineer1")
-    body = {"protocol": 3, "device_id": "d", "sent_at": NOW.isoformat(), "readings": []}
+    body = {"protocol": 4, "device_id": "d", "sent_at": NOW.isoformat(), "readings": []}
     response = client.post("/api/sync/push", json=body, headers=headers)
     assert response.status_code == 422
     assert response.json()["code"] == "request.invalid"

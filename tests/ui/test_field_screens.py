@@ -26,7 +26,7 @@ from mobile_app.store import apply_pull, get_pull_cursor, get_state, set_state
 from mobile_app.ui.route import PAGE_SIZE, RouteView
 from shared_billing.charge_estimate import ChargeEstimate
 from shared_billing.plausibility import ExpectedWindow
-from shared_billing.protocol import PreviousReading, PullResponse, ReadingV2, ReadType, UsageWindow
+from shared_billing.protocol import PreviousReading, PullResponse, ReadingV3, ReadType, UsageWindow
 from tests.support.flet_driver import FletDriver
 from tests.ui.test_field_app_session import (
     Meter,
@@ -370,7 +370,7 @@ def test_a_replaced_meter_is_saved_with_the_protocol_2_replacement(engineer_serv
     run(engineer_service, scenario)
     [record] = engineer_service.readings()
     reading = record.reading
-    assert isinstance(reading, ReadingV2)
+    assert isinstance(reading, ReadingV3)
     assert reading.replacement is not None
     assert (
         reading.replacement.old_final_value,

@@ -19,7 +19,7 @@ from shared_billing.protocol import (
     PushRequest,
     PushResponse,
     PushResult,
-    ReadingV2,
+    ReadingV3,
     as_latest,
 )
 from sync_server.deps import ContextDep, CurrentUser, NowDep, SessionDep, access
@@ -65,7 +65,7 @@ def _invalid_item(index: int, item: dict[str, Any], error: ValidationError) -> P
     )
 
 
-def split_items(raw: list[dict[str, Any]], protocol: int = 1) -> tuple[list[ReadingV2], dict[int, PushResult]]:
+def split_items(raw: list[dict[str, Any]], protocol: int = 1) -> tuple[list[ReadingV3], dict[int, PushResult]]:
     """Valid readings in order, and the rejections of the others by their index in the batch.
 
     Each item is read with its protocol's model, so a protocol-1 item carrying a ``replacement`` is rejected
@@ -73,7 +73,7 @@ def split_items(raw: list[dict[str, Any]], protocol: int = 1) -> tuple[list[Read
     model, a v1 reading being a v2 reading without a replacement (the same hash).
     """
     model = READING_MODELS[protocol]
-    readings: list[ReadingV2] = []
+    readings: list[ReadingV3] = []
     rejected: dict[int, PushResult] = {}
     for index, item in enumerate(raw):
         try:
