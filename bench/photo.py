@@ -4,22 +4,23 @@
 
 1. Generate a photo-like 12 MP camera JPEG (4000×3000, quality 92, EXIF orientation 6 as a phone held upright
    writes it, plus make/model and a GPS block) from a fixed seed: smooth gradients, soft shapes, a meter face
-   with digits, seeded sensor-like noise. Pillow only (no numpy); the noise comes from ``random.Random(seed)``
+   with digits, seeded sensor-like noise. Pillow only; the noise comes from ``random.Random(seed)``
    because ``Image.effect_noise`` uses the C library's unseeded ``rand()``.
 2. Time on the same bytes, the contenders interleaved run by run (a shared machine's load then hits all of them
    alike), best and median of ``--runs``, wall clock and process CPU time:
    - ours: ``prepare_and_check(data, recent)`` — the photo pipeline WITH the checks before leaving the meter
-     (draft-mode JPEG decode, bicubic, orientation, no metadata, blur and reuse checks against ``--recent``
-     hashes of the route's earlier photos);
+     (draft-mode JPEG decode, OpenCV bicubic, orientation, no metadata, blur and reuse checks against
+     ``--recent`` hashes of the route's earlier photos);
    - ``prepare_photo(data)`` alone, the same pipeline without the checks;
    - naive: ``Image.open`` → ``resize((1600, 1200))`` (Pillow's default bicubic) → ``save(quality=80)``.
    Prints the times, ours/naive (target ≤ 0.5×), both output sizes (target ≤ 400 KB), the checks' result, and
    the checks' own cost, step by step, on the prepared 1200×1600 image.
 3. Where the time goes, step by step: decode at full, 1/2 and 1/8 scale (the 1/8 decode is roughly the
-   entropy-decoding floor no DCT scaling can remove), the resize filters after the 1/2 decode (time, and PSNR
-   against a full-resolution decode + Lanczos reference, over the whole picture and over the meter's counter
-   window), the transpose, and the JPEG encoder options (time and size) — the figures behind bicubic and the
-   baseline (not optimized) Huffman tables in ``prepare_photo``.
+   entropy-decoding floor no DCT scaling can remove), the resize filters after the 1/2 decode, Pillow's and
+   OpenCV's (time, and PSNR against a full-resolution decode + Lanczos reference, over the whole picture and over
+   the meter's counter window, before and after the JPEG q80 encode the phone keeps), the transpose, and the JPEG
+   encoder options (time and size) — the figures behind OpenCV's bicubic and the baseline (not optimized)
+   Huffman tables in ``prepare_photo``.
 
 No timing asserts: it prints figures.
 """
@@ -36,6 +37,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
+import cv2
+import numpy as np
 from PIL import ExifTags, Image, ImageChops, ImageDraw, ImageFilter, ImageFont, ImageStat
 
 from mobile_app.photo_checks import DHash, blur_score, check_photo, check_thumbnail, closest_distance, dhash
@@ -187,6 +190,10 @@ def _decode(data: bytes, draft: tuple[int, int] | None) -> Image.Image:
     return image
 
 
+def _cv_resize(image: Image.Image, *, interpolation: int) -> Image.Image:
+    return Image.fromarray(cv2.resize(np.asarray(image), (1600, 1200), interpolation=interpolation))
+
+
 def breakdown(data: bytes, runs: int) -> None:
     """Where the time goes, step by step, and why the filter and encoder options are what they are."""
     print(f"Steps (best of {runs}):")
@@ -206,18 +213,48 @@ def breakdown(data: bytes, runs: int) -> None:
         whole, digits = _psnr(image, reference), _psnr(image.crop(window), reference.crop(window))
         return f"{whole:5.1f} dB  {digits:5.1f} dB"
 
-    print("  resize, PSNR against full-resolution decode + Lanczos (whole picture, counter window):")
-    naive_resize = best_of(runs, lambda: full.resize((1600, 1200)))
-    print(f"    {'naive: full, bicubic':<36} {naive_resize * 1000:7.1f} ms  {psnrs(full.resize((1600, 1200)))}")
-    for name, resample in (
-        ("lanczos", Image.Resampling.LANCZOS),
-        ("bicubic (ours)", Image.Resampling.BICUBIC),
-        ("bilinear", Image.Resampling.BILINEAR),
-    ):
-        seconds = best_of(runs, partial(half.resize, (1600, 1200), resample))
-        print(f"    {'draft 1/2, ' + name:<36} {seconds * 1000:7.1f} ms  {psnrs(half.resize((1600, 1200), resample))}")
+    def kept(image: Image.Image) -> Image.Image:
+        """The picture as the phone keeps it: JPEG q80, decoded again."""
+        out = io.BytesIO()
+        image.save(out, format="JPEG", quality=80)
+        return Image.open(io.BytesIO(out.getvalue())).convert("RGB")
 
-    small = half.resize((1600, 1200), Image.Resampling.BICUBIC)
+    print(
+        "  resize, PSNR against full-resolution decode + Lanczos (whole picture, counter window), "
+        "then of the JPEG q80 kept:"
+    )
+    resizers: list[tuple[str, Callable[[Image.Image], Image.Image]]] = [
+        *(
+            (f"Pillow {name}", partial(Image.Image.resize, size=(1600, 1200), resample=resample))
+            for name, resample in (
+                ("lanczos", Image.Resampling.LANCZOS),
+                ("bicubic", Image.Resampling.BICUBIC),
+                ("bilinear", Image.Resampling.BILINEAR),
+            )
+        ),
+        *(
+            (f"OpenCV {name}", partial(_cv_resize, interpolation=interpolation))
+            for name, interpolation in (
+                ("cubic (ours)", cv2.INTER_CUBIC),
+                ("area", cv2.INTER_AREA),
+                ("linear", cv2.INTER_LINEAR),
+            )
+        ),
+    ]
+    naive_resize = best_of(runs, lambda: full.resize((1600, 1200)))
+    naive_small = full.resize((1600, 1200))
+    print(
+        f"    {'naive: full, Pillow bicubic':<36} {naive_resize * 1000:7.1f} ms  {psnrs(naive_small)}"
+        f"   kept {psnrs(kept(naive_small))}"
+    )
+    for name, resize in resizers:
+        seconds = best_of(runs, partial(resize, half))
+        resized = resize(half)
+        print(
+            f"    {'draft 1/2, ' + name:<36} {seconds * 1000:7.1f} ms  {psnrs(resized)}   kept {psnrs(kept(resized))}"
+        )
+
+    small = _cv_resize(half, interpolation=cv2.INTER_CUBIC)
     seconds = best_of(runs, lambda: small.transpose(Image.Transpose.ROTATE_270))
     print(f"  {'orientation 6 (transpose 1600×1200)':<38} {seconds * 1000:7.1f} ms")
     print("  JPEG encode 1600×1200 q80:")

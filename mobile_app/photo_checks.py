@@ -2,8 +2,8 @@
 
 Both work on the image ``prepare_and_check`` (mobile_app/photos.py) already holds in memory (never a second decode),
 reduced by ``Image.reduce`` to a small greyscale thumbnail (longest side ``CHECK_SIDE_PX`` or less), so together
-they cost ~2 ms next to ~80 ms for preparing a 12 MP camera photo (bench/photo.py prints both).
-Pillow only: no numpy, scipy or imagehash on the phone.
+they cost ~3 ms next to ~70 ms for preparing a 12 MP camera photo (bench/photo.py prints both).
+Pillow alone: the phone's package index has numpy and OpenCV too, but neither scipy nor imagehash.
 
 - Blur: the variance of the 3×3 Laplacian of the thumbnail. Edges (digits, the counter window, the meter's rim)
   give large second derivatives; a shaken or misfocused photo has none, so its variance is low.
