@@ -119,6 +119,16 @@ def _share_explanation(use: SharedMeterUse, share: Decimal, rounding: ShareRound
 
 
 def _segments(schedule: TariffSchedule, period: BillingPeriod | None) -> tuple[list[Segment], list[str]]:
+    """The period cut at the schedule's version changes, each piece with its factor, and the trace's first words
+    (a fresh list: the caller extends it)."""
+    cut = schedule.cuts.get(period)
+    if cut is None:
+        cut = schedule.cuts[period] = _cut(schedule, period)
+    segments, trace = cut
+    return list(segments), list(trace)
+
+
+def _cut(schedule: TariffSchedule, period: BillingPeriod | None) -> tuple[list[Segment], list[str]]:
     if period is None:
         if len(schedule.versions) > 1:
             raise PeriodError(f"Tariff {schedule.code} has several versions: the bill needs its period")

@@ -9,7 +9,7 @@ crosses a change is cut and shared one way.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -28,6 +28,9 @@ class TariffSchedule:
     """Versions of one tariff in ``effective_from`` order; a lone version may leave the date out (always)."""
 
     versions: tuple[Tariff, ...]
+    # Periods already cut by ``shared_billing.billing`` (its ``_segments``), by period: the cut is a pure function
+    # of the schedule and the period, and a bill run prices hundreds of a block's units for one period.
+    cuts: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         versions = tuple(self.versions)

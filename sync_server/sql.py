@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, any_, bindparam
+from sqlalchemy import ColumnElement, Row, Select, Table, any_, bindparam
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-__all__ = ["one_of", "table_of"]
+__all__ = ["one_of", "plain_rows", "table_of"]
 
 
 def one_of(session: Session, column: Any, values: Iterable[Any], item_type: Any) -> ColumnElement[bool]:
@@ -28,3 +28,11 @@ def one_of(session: Session, column: Any, values: Iterable[Any], item_type: Any)
 def table_of(model: type[Any]) -> Table:
     """The Core table of a SQLModel table class (for executemany inserts without the ORM's bulk path)."""
     return cast(Table, model.__table__)
+
+
+def plain_rows(session: Session, query: Select[Any]) -> list[Row[Any]]:
+    """The rows of a query of columns, through the session's connection (after flushing its pending changes, as
+    ``Session.execute`` would): without the ORM's result machinery, which costs more than the rows themselves
+    when a bill run reads a block's thousands of readings (bench/bill_run.py)."""
+    session.flush()
+    return list(session.connection().execute(query))

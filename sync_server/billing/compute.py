@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple, Protocol, cast
-from uuid import UUID
 
 from sqlalchemy import ColumnElement, Executable, Integer, exists, update
 from sqlalchemy import select as sa_select
@@ -29,6 +28,7 @@ from shared_billing.errors import BillingError
 from shared_billing.estimates import BilledEstimate, true_up
 from shared_billing.periods import BillingPeriod, DaySpan
 from shared_billing.readings import format_quantity
+from shared_billing.schedules import TariffSchedule
 from shared_billing.shared_meters import Membership, shared_meter_uses
 from shared_billing.tariffs import RateOverride, ShareRounding, Tariff
 from sync_server.billing.replacement import attributed_to, in_service_during, replacement_measured_by
@@ -50,7 +50,7 @@ from sync_server.models import (
 from sync_server.periods import financial_year
 from sync_server.problems import Problem
 from sync_server.readings_query import baseline_last, last_approved
-from sync_server.sql import one_of, table_of
+from sync_server.sql import one_of, plain_rows, table_of
 
 __all__ = [
     "METER_ROW",
@@ -98,8 +98,6 @@ class ReadValue(Protocol):
     @property
     def id(self) -> int | None: ...
     @property
-    def uuid(self) -> UUID: ...
-    @property
     def meter_id(self) -> int: ...
     @property
     def period(self) -> str: ...
@@ -116,7 +114,6 @@ class ReadRow(NamedTuple):
     pricing them)."""
 
     id: int
-    uuid: UUID
     meter_id: int
     period: str
     value: Decimal | None
@@ -126,7 +123,7 @@ class ReadRow(NamedTuple):
     source: ReadingSource
 
 
-_READ_ROW = tuple(col(getattr(Reading, name)) for name in ReadRow._fields)
+_READ_ROW = tuple(table_of(Reading).c[name] for name in ReadRow._fields)
 
 
 class UnitTerms(Protocol):
@@ -183,8 +180,8 @@ class MeterRow(NamedTuple):
         return Meter.register(cast(Meter, self))  # the model's one rule, read off the row's columns
 
 
-UNIT_ROW = tuple(col(getattr(Unit, name)) for name in UnitRow._fields)
-METER_ROW = tuple(col(getattr(Meter, name)) for name in MeterRow._fields)
+UNIT_ROW = tuple(table_of(Unit).c[name] for name in UnitRow._fields)
+METER_ROW = tuple(table_of(Meter).c[name] for name in MeterRow._fields)
 
 
 @dataclass(frozen=True)
@@ -618,7 +615,7 @@ def _no_previous_reading(meter: MeterDials) -> Problem:
 
 
 def _compute(
-    tariff: Tariff,
+    tariff: Tariff | TariffSchedule,
     unit: UnitTerms,
     own: Decimal,
     period: str,
@@ -750,7 +747,8 @@ class BlockFacts:
     """
 
     period: str
-    tariffs: dict[int, tuple[int, Tariff]]  # tariff id → (id, parsed tariff)
+    # tariff id → (id, parsed tariff): one schedule object per tariff for the whole batch, so the period is cut once
+    tariffs: dict[int, tuple[int, TariffSchedule]]
     bills: dict[int, list[BilledRow]]  # unit id → its bills, by period
     current: dict[int, ReadRow]  # meter id → ``approved_in_period``
     base: dict[int, ReadRow]  # meter id → the reading its bill measures from (``consumption_base``)
@@ -861,9 +859,9 @@ def _sharing_units(session: Session, unit_ids: list[int], period: str) -> set[in
     return set(rows)
 
 
-def _tariffs(session: Session, tariff_ids: set[int]) -> dict[int, tuple[int, Tariff]]:
+def _tariffs(session: Session, tariff_ids: set[int]) -> dict[int, tuple[int, TariffSchedule]]:
     rows = session.exec(select(TariffRecord).where(col(TariffRecord.id).in_(sorted(tariff_ids)))).all()
-    return {row.id: (row.id, Tariff.from_dict(row.config)) for row in rows if row.id is not None}
+    return {row.id: (row.id, TariffSchedule((Tariff.from_dict(row.config),))) for row in rows if row.id is not None}
 
 
 def _of_meters(session: Session, meter_ids: list[int]) -> ColumnElement[bool]:
@@ -893,7 +891,7 @@ def _newness(reading: ReadRow) -> tuple[datetime, int, int]:
 
 
 def read_rows(session: Session, *where: ColumnElement[bool]) -> list[ReadRow]:
-    return [ReadRow(*row) for row in session.execute(sa_select(*_READ_ROW).where(*where))]
+    return [ReadRow._make(row) for row in plain_rows(session, sa_select(*_READ_ROW).where(*where))]
 
 
 def _base_readings(session: Session, bases: dict[int, int], meter_ids: list[int], period: str) -> dict[int, ReadRow]:

@@ -49,6 +49,7 @@ from sync_server.models import (
     ClosedPeriod,
     Meter,
     MeterKind,
+    Reading,
     ReadingFlag,
     ReadingFlagRecord,
     RunStatus,
@@ -56,7 +57,7 @@ from sync_server.models import (
     User,
 )
 from sync_server.problems import CODES, Problem
-from sync_server.sql import table_of
+from sync_server.sql import plain_rows, table_of
 
 __all__ = ["RUN_STALE_AFTER", "execute_run", "is_stale", "issue_run", "start_run"]
 
@@ -78,7 +79,8 @@ def _units_of_block(session: Session, block_id: int, period: str) -> list[tuple[
     than pricing it); a unit priced alone is loaded as an object then (``_objects``)."""
     query = sa_select(*UNIT_ROW, *METER_ROW).join(Meter, _its_meter()).where(*_in_block(block_id, period))
     width = len(UNIT_ROW)
-    return [(UnitRow(*row[:width]), MeterRow(*row[width:])) for row in session.execute(query.order_by(col(Unit.code)))]
+    rows = plain_rows(session, query.order_by(col(Unit.code)))
+    return [(UnitRow._make(row[:width]), MeterRow._make(row[width:])) for row in rows]
 
 
 def _objects(session: Session, unit: UnitRow, meter: MeterRow) -> tuple[Unit, Meter]:
@@ -399,13 +401,12 @@ def _orphan_draft(session: Session, bill: Bill, run: BillRun) -> bool:
 
 def _flag(session: Session, reading: ReadValue, code: ReadingFlag) -> None:
     """Mark a reading for the supervisor (once): not billed, and why."""
+    uuid = session.exec(select(Reading.uuid).where(Reading.id == reading.id)).one()
     exists = session.exec(
-        select(ReadingFlagRecord.id).where(
-            ReadingFlagRecord.reading_uuid == reading.uuid, ReadingFlagRecord.code == code
-        )
+        select(ReadingFlagRecord.id).where(ReadingFlagRecord.reading_uuid == uuid, ReadingFlagRecord.code == code)
     ).first()
     if exists is None:
-        session.add(ReadingFlagRecord(reading_uuid=reading.uuid, code=code))
+        session.add(ReadingFlagRecord(reading_uuid=uuid, code=code))
 
 
 def issue_run(session: Session, run_id: int, *, actor: User, now: datetime, settings: Settings) -> list[Bill]:
