@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, NamedTuple, Protocol, cast
 
 from sqlalchemy import ColumnElement, Executable, Integer, exists, update
@@ -459,6 +460,7 @@ class PricedReading:
     notes: tuple[str, ...] = ()  # how the consumption was found, ahead of the engine's trace
 
 
+@lru_cache(maxsize=256)
 def month_period(period: str) -> BillingPeriod:
     """The calendar month of a period key: pro-rated tariffs scale slabs and fixed charges by its days."""
     year, month = (int(part) for part in period.split("-"))
