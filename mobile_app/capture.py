@@ -19,6 +19,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from mobile_app.i18n import N_, _
+from mobile_app.photo_checks import PhotoChecks
 from shared_billing.checks import (
     DEFAULT_LIMITS,
     CheckLimits,
@@ -30,7 +31,14 @@ from shared_billing.checks import (
 from shared_billing.consumption import MeterRegister
 from shared_billing.errors import NegativeRegisterValue, RegisterValueError, TooManyDecimals, TooManyDigits
 from shared_billing.plausibility import ExpectedWindow, Usage, outside_window, rollover_offered, usage_from_wire
-from shared_billing.protocol import MeterAssignment, ReadingV1, ReadType, SkipReason
+from shared_billing.protocol import (
+    Evidence,
+    MeterAssignment,
+    PhotoCheckVerdict,
+    ReadingV3,
+    ReadType,
+    SkipReason,
+)
 from shared_billing.readings import format_register_value, parse_register_value
 
 __all__ = [
@@ -38,6 +46,10 @@ __all__ = [
     "BELOW_PREVIOUS_QUESTION",
     "CONFIRMED_OUTSIDE_NOTE",
     "CORRECT_THE_VALUE",
+    "LABEL_MAX_CHARS",
+    "OVERRIDE_MAX_CHARS",
+    "PHOTO_BLURRED",
+    "PHOTO_REUSED",
     "SKIP_LABELS",
     "BelowPreviousAnswer",
     "CaptureDraft",
@@ -51,9 +63,12 @@ __all__ = [
     "consumption_units",
     "distance_m",
     "distance_warning",
+    "evidence",
     "is_outside_window",
+    "label_text",
     "meter_register",
     "meter_usage",
+    "photo_warnings",
     "usable_fix",
 ]
 
@@ -62,6 +77,11 @@ BELOW_PREVIOUS_QUESTION = N_("Below the previous reading: rollover, replaced met
 BELOW_PREVIOUS_NO_ROLLOVER = N_("Below the previous reading: replaced meter, or typo?")
 CORRECT_THE_VALUE = N_("Correct the value, then save")
 CONFIRMED_OUTSIDE_NOTE = N_("Confirmed outside the expected range ({low} to {high})")
+PHOTO_BLURRED = N_("Photo looks blurred — retake, or keep it with a reason")
+PHOTO_REUSED = N_("This photo looks like one already taken on this route")
+# The protocol's bounds (``PhotoCheckOverride``, ``LabelText``): the form and the scan stay inside them.
+OVERRIDE_MAX_CHARS = 200
+LABEL_MAX_CHARS = 256
 
 SKIP_LABELS = {
     SkipReason.NO_ACCESS: N_("No access"),
@@ -93,6 +113,8 @@ class CaptureProblem(StrEnum):
     CONFIRMATION_MISMATCH = "confirmation_mismatch"
     ROLLOVER_NOT_PLAUSIBLE = "rollover_not_plausible"  # "rollover" answered where the shared rule refuses it
     REPLACEMENT_DETAILS = "replacement_details"  # "meter replaced" is saved with its form, never as a plain read
+    # The photo checks warned (blurred, or like one already taken): retake it, or keep it with a reason.
+    PHOTO_CHECK_REASON = "photo_check_reason"
 
 
 # The register parser's refusals (docs/domain.md "Register values"), by their error codes.
@@ -188,6 +210,12 @@ class CaptureDraft:
     # the first is outside it.
     window: ExpectedWindow | None = None
     confirm_text: str = ""
+    # Evidence (protocol 3): the attached photo's checks and why a warned photo is kept; the meter's label as
+    # scanned; the meter-room session the reading is taken in.
+    photo_checks: PhotoChecks | None = None
+    photo_override: str = ""
+    label: str | None = None
+    room_session: uuid.UUID | None = None
 
 
 def meter_register(meter: MeterAssignment) -> MeterRegister:
@@ -273,7 +301,47 @@ def distance_warning(meter: MeterAssignment, fix: Fix | None, limits: CheckLimit
     return None
 
 
-def build_reading(draft: CaptureDraft, *, captured_at: datetime, new_id: uuid.UUID | None = None) -> ReadingV1:
+def photo_warnings(checks: PhotoChecks | None) -> list[str]:
+    """What the photo checks warn about, in words (none for a sharp, new photo)."""
+    if checks is None:
+        return []
+    return [_(text) for flagged, text in ((checks.blurred, PHOTO_BLURRED), (checks.reused, PHOTO_REUSED)) if flagged]
+
+
+def label_text(scanned: str | None) -> str | None:
+    """A scanned label as the protocol carries it: without NULs, at most ``LABEL_MAX_CHARS``; None when empty."""
+    text = (scanned or "").replace("\x00", "").strip()[:LABEL_MAX_CHARS].strip()
+    return text or None
+
+
+def _photo_verdict(draft: CaptureDraft) -> PhotoCheckVerdict | None:
+    """The photo checks as the reading carries them; raises when a warned photo has no reason to be kept."""
+    checks = draft.photo_checks
+    if checks is None or draft.photo_sha256 is None:
+        return None
+    reason = draft.photo_override.strip()[:OVERRIDE_MAX_CHARS].strip() or None
+    warnings = photo_warnings(checks)
+    if warnings and reason is None:
+        raise CaptureError(CaptureProblem.PHOTO_CHECK_REASON, " ".join(warnings))
+    return PhotoCheckVerdict(
+        blur_score=min(checks.blur_score, 10_000_000),
+        blurred=checks.blurred,
+        reuse_distance=checks.closest_distance,
+        reused=checks.reused,
+        # A reason typed for a warning the photo no longer has (retaken since) is not the photo's.
+        override_reason=reason if warnings else None,
+    )
+
+
+def evidence(draft: CaptureDraft, *, with_photo: bool = True) -> Evidence | None:
+    """What the reading carries beyond value, fix and photo; None when there is nothing to say (a protocol 1 or 2
+    reading, its bytes and hash unchanged)."""
+    verdict = _photo_verdict(draft) if with_photo else None
+    found = Evidence(photo_checks=verdict, label=label_text(draft.label), room_session=draft.room_session)
+    return found if found != Evidence() else None
+
+
+def build_reading(draft: CaptureDraft, *, captured_at: datetime, new_id: uuid.UUID | None = None) -> ReadingV3:
     """The protocol reading for a complete draft; raises ``CaptureError`` with what is missing.
 
     Only finite GPS numbers go into the reading (``usable_fix``): the reading is hashed as saved and never
@@ -297,7 +365,9 @@ def build_reading(draft: CaptureDraft, *, captured_at: datetime, new_id: uuid.UU
         note = draft.note.strip() or None
         if draft.skip_reason is SkipReason.OTHER and not note:
             raise CaptureError(CaptureProblem.NOTE_MISSING, _("Say why in the note when the reason is Other"))
-        return ReadingV1(read_type=ReadType.SKIP, skip_reason=draft.skip_reason, note=note, **common)
+        # A skip has no photo: only the label and the room say something.
+        found = evidence(draft, with_photo=False)
+        return ReadingV3(read_type=ReadType.SKIP, skip_reason=draft.skip_reason, note=note, evidence=found, **common)
     check = check_value(draft.meter, draft.value_text)
     if check.value is None:
         # No value: check_value always says why.
@@ -307,6 +377,7 @@ def build_reading(draft: CaptureDraft, *, captured_at: datetime, new_id: uuid.UU
     value = check.value
     if draft.photo_sha256 is None:
         raise CaptureError(CaptureProblem.PHOTO_MISSING, _("Add a photo of the meter"))
+    found = evidence(draft)
     read_type = ReadType.ACTUAL
     note = draft.note.strip()
     reason: str | None = None
@@ -321,11 +392,12 @@ def build_reading(draft: CaptureDraft, *, captured_at: datetime, new_id: uuid.UU
         # The reader confirmed an out-of-range value: a verified read, with the reason for the supervisor.
         read_type = ReadType.VERIFIED
         note = f"{reason}. {note}".strip() if note else reason
-    return ReadingV1(
+    return ReadingV3(
         read_type=read_type,
         value=format_register_value(value, decimals=draft.meter.decimals),
         photo_sha256=draft.photo_sha256,
         note=note or None,
+        evidence=found,
         **common,
     )
 

@@ -22,7 +22,9 @@ import httpx
 
 from mobile_app.capture import CaptureDraft, CaptureError, CaptureProblem, build_reading, meter_register, meter_usage
 from mobile_app.i18n import _
-from mobile_app.photos import prepare_photo, save_photo
+from mobile_app.label_scan import scan_label
+from mobile_app.photo_checks import DHash, PhotoChecks
+from mobile_app.photos import prepare_and_check, prepare_photo, save_photo
 from mobile_app.route_model import (
     Connection,
     RouteBase,
@@ -47,6 +49,7 @@ from mobile_app.store import (
     get_zone,
     list_readings,
     open_store,
+    recent_photo_hashes,
     record_reading,
     set_state,
 )
@@ -69,11 +72,20 @@ from shared_billing.plausibility import ExpectedWindow, expected_window
 from shared_billing.protocol import MeterAssignment, ReadingV1, ReadingV3, Replacement, Role
 from shared_billing.tariffs import Tariff
 
-__all__ = ["FieldService", "Profile", "SignInError"]
+__all__ = ["CheckedAttachment", "FieldService", "Profile", "SignInError"]
 
 log = logging.getLogger(__name__)
 PROFILE_KEY = "field.profile"
 LAST_USER_KEY = "field.last_user_id"
+
+
+@dataclass(frozen=True)
+class CheckedAttachment:
+    """A photo kept on the phone and its checks (blur, reuse) to show before the engineer leaves the meter."""
+
+    sha256: str
+    path: Path
+    checks: PhotoChecks
 
 
 class SignInError(Exception):
@@ -323,9 +335,22 @@ class FieldService:
         prepared = prepare_photo(data)
         return prepared.sha256, save_photo(prepared, self.photo_dir)
 
+    def attach_checked_photo(self, data: bytes) -> CheckedAttachment:
+        """Like ``attach_photo``, and checked for blur and for reuse of one of this engineer's recent photos
+        (``store.recent_photo_hashes``: the photos of their last ``RECENT_PHOTOS`` readings on this phone). The
+        photo's hash joins those once a reading naming it is saved, not before: a retaken photo never counts."""
+        recent = [DHash.from_hex(text) for text in recent_photo_hashes(store=self.store, owner=self._owner())]
+        checked = prepare_and_check(data, recent)
+        path = save_photo(checked.photo, self.photo_dir)
+        return CheckedAttachment(sha256=checked.photo.sha256, path=path, checks=checked.checks)
+
+    def read_label(self, data: bytes) -> str | None:
+        """The text of the meter label's QR code on a photo or camera frame; None when there is none."""
+        return scan_label(data)
+
     def save(self, draft: CaptureDraft) -> ReadingV3:
         """Save at once: the reading and its outbox row in one local transaction; then nudge the sync loop."""
-        return self._record(build_reading(draft, captured_at=self.clock()), draft.photo_path)
+        return self._record(build_reading(draft, captured_at=self.clock()), draft.photo_path, _dhash(draft))
 
     def save_replacement(self, draft: CaptureDraft, replacement: Replacement) -> ReadingV3:
         """Save a reading that reports a meter replacement, like ``save`` (docs/domain.md "Meter replacement").
@@ -338,11 +363,17 @@ class FieldService:
             raise CaptureError(CaptureProblem.VALUE_MISSING, "A replaced meter is reported with the new meter's value")
         old_meter = draft.meter.model_copy(update={"previous": None})
         reading = build_reading(replace(draft, meter=old_meter), captured_at=self.clock())
-        return self._record(ReadingV3(**dict(reading), replacement=replacement), draft.photo_path)
+        return self._record(ReadingV3(**{**dict(reading), "replacement": replacement}), draft.photo_path, _dhash(draft))
 
-    def _record(self, reading: ReadingV1, photo_path: Path | None) -> ReadingV3:
+    def _record(self, reading: ReadingV1, photo_path: Path | None, photo_dhash: str | None) -> ReadingV3:
         # The reading as saved (only finite GPS numbers): the same bytes are pushed, so its hash never changes.
-        saved = record_reading(store=self.store, reading=reading, photo_path=photo_path, owner_user_id=self._owner())
+        saved = record_reading(
+            store=self.store,
+            reading=reading,
+            photo_path=photo_path,
+            owner_user_id=self._owner(),
+            photo_dhash=photo_dhash,
+        )
         self._changed()
         self._wake.set()
         return saved
@@ -401,6 +432,11 @@ class FieldService:
 
     def _changed(self) -> None:
         self.version += 1
+
+
+def _dhash(draft: CaptureDraft) -> str | None:
+    """The saved photo's difference hash, kept for the reuse check of later photos."""
+    return draft.photo_checks.dhash.hex if draft.photo_checks is not None and draft.photo_path else None
 
 
 def _moved(report: SyncReport) -> bool:

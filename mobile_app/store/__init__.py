@@ -26,7 +26,13 @@ from mobile_app.store.outbox import (
     next_outbox_attempt_at,
     pending_outbox,
 )
-from mobile_app.store.photos import PendingPhoto, mark_photo_failed, mark_photo_uploaded, photos_to_upload
+from mobile_app.store.photos import (
+    PendingPhoto,
+    mark_photo_failed,
+    mark_photo_uploaded,
+    photos_to_upload,
+    recent_photo_hashes,
+)
 from mobile_app.store.readings import ReadingRecord, finite_gps, list_readings, record_reading
 from mobile_app.store.sync_state import (
     delete_state,
@@ -67,6 +73,7 @@ __all__ = [
     "open_store",
     "pending_outbox",
     "photos_to_upload",
+    "recent_photo_hashes",
     "record_reading",
     "set_state",
 ]

@@ -142,12 +142,19 @@ def add_route_facts(db: sqlite3.Connection) -> None:
     )
 
 
+def add_photo_dhash(db: sqlite3.Connection) -> None:
+    """Version 6 (issue 15): each kept photo's difference hash, so a new photo is checked against the engineer's
+    recent ones (``mobile_app.photo_checks``). Photos kept before have none: they are simply not compared."""
+    _run(db, "ALTER TABLE local_photos ADD COLUMN dhash VARCHAR")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "first release tables", create_first_release_tables),
     Migration(2, "outbox server failures and parking", add_outbox_parking),
     Migration(3, "reading meter replacement", add_reading_replacement),
     Migration(4, "route walk order", add_walk_order),
     Migration(5, "route facts and reading owners", add_route_facts),
+    Migration(6, "photo difference hashes", add_photo_dhash),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

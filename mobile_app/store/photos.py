@@ -12,7 +12,19 @@ from mobile_app.store.database import Store
 from mobile_app.store.readings import owned_by
 from mobile_app.store.tables import LocalPhoto, LocalReading, LocalState
 
-__all__ = ["PendingPhoto", "mark_photo_failed", "mark_photo_uploaded", "photos_to_upload"]
+__all__ = [
+    "RECENT_PHOTOS",
+    "PendingPhoto",
+    "mark_photo_failed",
+    "mark_photo_uploaded",
+    "photos_to_upload",
+    "recent_photo_hashes",
+]
+
+# How many of the engineer's latest photos a new one is compared with for reuse: a day's round of a society
+# (docs/field-app.md "Photo checks"). A photo re-submitted from last month is older than that; the comparison is a
+# XOR per hash, so the bound is about what "recent" means, not cost.
+RECENT_PHOTOS = 50
 
 
 @dataclass(frozen=True)
@@ -63,3 +75,19 @@ def mark_photo_failed(*, store: Store, sha256: str, code: str, message: str, ter
         photo.error_message = message[:500]
         photo.error_is_terminal = terminal
         session.add(photo)
+
+
+def recent_photo_hashes(*, store: Store, owner: int | None = None, limit: int = RECENT_PHOTOS) -> list[str]:
+    """The difference hashes (hex) of the photos of ``owner``'s last ``limit`` readings with a photo, newest first.
+
+    By reading, not by photo: what counts as recent is what the engineer last saved on this phone. Photos kept
+    before hashes were (schema v6) have none and are left out."""
+    with store.transaction() as session:
+        rows = session.exec(
+            select(LocalPhoto.dhash)
+            .join(LocalReading, col(LocalReading.photo_sha256) == col(LocalPhoto.sha256))
+            .where(col(LocalPhoto.dhash).is_not(None), owned_by(owner))
+            .order_by(col(LocalReading.seq).desc())
+            .limit(limit)
+        ).all()
+    return [row for row in rows if row is not None]

@@ -98,12 +98,18 @@ def finite_gps(reading: ReadingV3) -> ReadingV3:
 
 
 def record_reading(
-    *, store: Store, reading: ReadingV1, photo_path: Path | str | None = None, owner_user_id: int | None = None
+    *,
+    store: Store,
+    reading: ReadingV1,
+    photo_path: Path | str | None = None,
+    owner_user_id: int | None = None,
+    photo_dhash: str | None = None,
 ) -> ReadingV3:
     """Save ``reading`` and its outbox row in one transaction (both or neither); returns the reading as saved.
 
     A ``ReadingV3`` may carry a meter replacement: it is saved and pushed the same way, in protocol 2.
     ``owner_user_id`` is the signed-in engineer: only they push it (``pending_outbox(owner=...)``).
+    ``photo_dhash`` is the photo's difference hash (hex), kept for the reuse check of later photos.
 
     Non-finite GPS numbers are dropped first (``finite_gps``; capture already does it) so the saved payload, its
     hash and what is pushed are the same forever. Raises ``DuplicateReadingError`` if the uuid is already saved
@@ -160,6 +166,7 @@ def record_reading(
                     "error_code": None,
                     "error_message": None,
                     "error_is_terminal": False,
+                    "dhash": photo_dhash,
                 }
                 _insert(db, _table(LocalPhoto), photo, dialect=store.engine.dialect, on_conflict_do_nothing=True)
     except sqlite3.IntegrityError as error:

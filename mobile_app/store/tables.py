@@ -179,6 +179,9 @@ class LocalPhoto(LocalBase, table=True):
     error_message: str | None = None
     # A terminal error (the server refused these bytes) stops re-uploads; the reading stays photo pending.
     error_is_terminal: bool = False
+    # Schema v6: the photo's 64-bit difference hash in hex (``photo_checks.DHash.hex``), for the reuse check of
+    # later photos; NULL for photos kept before.
+    dhash: str | None = None
 
 
 class CachedMeter(LocalBase, table=True):

@@ -47,6 +47,8 @@ NEW_METER_COLUMNS = {
     "sanctioned_load_kw": None,
     "period_read_json": None,
 }
+# Version 6: no difference hash for photos kept before (they are not compared for reuse).
+NEW_PHOTO_COLUMNS = {"dhash": None}
 
 
 def _added_columns(table: str, flavour: str) -> dict[str, Any]:
@@ -54,6 +56,8 @@ def _added_columns(table: str, flavour: str) -> dict[str, Any]:
         return NEW_READING_COLUMNS
     if table == "cached_meters":
         return NEW_METER_COLUMNS
+    if table == "local_photos":
+        return NEW_PHOTO_COLUMNS
     return NEW_OUTBOX_COLUMNS if table == "outbox" and flavour == "first release" else {}
 
 
@@ -185,7 +189,7 @@ def test_a_version_2_phone_upgrades_losing_nothing_and_pushes_its_readings_uncha
 
     store = open_store(path=path)
 
-    assert _version(path) == LATEST_VERSION == 5
+    assert _version(path) == LATEST_VERSION == 6
     after = dump(path)
     for table, old_rows in before.items():
         expected = [{**row, **_added_columns(table, "version 2")} for row in old_rows]

@@ -14,11 +14,19 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from mobile_app.store import LocalState, list_readings, mark_server_failure, open_store, pending_outbox
-from mobile_app.store.migrations import LATEST_VERSION, schema_version
+from mobile_app.store import (
+    LocalState,
+    list_readings,
+    mark_server_failure,
+    open_store,
+    pending_outbox,
+    recent_photo_hashes,
+    record_reading,
+)
+from mobile_app.store.migrations import LATEST_VERSION, MIGRATIONS, migrate, schema_version
 from mobile_app.sync.engine import PARK_AFTER
 from shared_billing.protocol import ReadingV1, payload_sha256
-from tests.mobile_app.phone_factories import T0, Clock, FakeServer, make_engine, make_reading
+from tests.mobile_app.phone_factories import T0, Clock, FakeServer, make_engine, make_photo, make_reading
 
 FIRST_RELEASE_SCHEMA = """
 CREATE TABLE local_readings (
@@ -152,3 +160,38 @@ def test_the_new_columns_hold_parking_after_the_upgrade(tmp_path: Path) -> None:
 
     assert (record.server_failures, record.parked_at, record.parked) == (PARK_AFTER, T0, True)
     assert record.next_attempt_at == T0 + timedelta(hours=4)
+
+
+def test_a_version_5_phone_keeps_its_photos_and_compares_only_hashed_ones(tmp_path: Path) -> None:
+    # Schema v6 keeps each photo's difference hash: photos kept before have none and are never compared for reuse;
+    # new ones are, newest first.
+    path = tmp_path / "phone" / "phone.db"
+    path.parent.mkdir(parents=True)
+    assert migrate(path, MIGRATIONS[:5]) == 5
+    old_photo, old_sha = make_photo(tmp_path, b"\xff\xd8old photo\xff\xd9")
+    old = make_reading(photo_sha256=old_sha)
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "INSERT INTO local_readings (uuid, meter_id, read_type, value, captured_at, payload_json, payload_sha256,"
+            " photo_sha256, photo_path, state, flags) VALUES (?, 1, 'actual', '1234.5', '2026-03-01 09:00:00.000000',"
+            " ?, ?, ?, ?, 'saved', '[]')",
+            (str(old.uuid), old.model_dump_json(), payload_sha256(old), old_sha, str(old_photo)),
+        )
+        db.execute(
+            "INSERT INTO local_photos (sha256, local_path, error_is_terminal) VALUES (?, ?, 0)",
+            (old_sha, str(old_photo)),
+        )
+    db.close()
+
+    store = open_store(path=path)
+
+    assert recent_photo_hashes(store=store) == []
+    [record] = list_readings(store=store)
+    assert (record.reading, record.photo_pending) == (old, True)
+    for index in range(3):
+        photo, sha = make_photo(tmp_path, f"new photo {index}".encode())
+        record_reading(
+            store=store, reading=make_reading(photo_sha256=sha), photo_path=photo, photo_dhash=f"{index:016x}"
+        )
+    assert recent_photo_hashes(store=store) == [f"{index:016x}" for index in (2, 1, 0)]
+    assert recent_photo_hashes(store=store, limit=2) == ["0000000000000002", "0000000000000001"]
