@@ -14,6 +14,7 @@ from uuid import UUID
 
 import flet as ft
 
+from mobile_app.capture import CaptureDraft
 from mobile_app.device import Devices
 from mobile_app.field_service import FieldService, SignInError
 from mobile_app.i18n import DEFAULT_LANGUAGE, LANGUAGES, _, ngettext, set_default_language
@@ -21,9 +22,11 @@ from mobile_app.route_model import RereadTask, RouteRow
 from mobile_app.store import ReadingRecord, get_state, set_state
 from mobile_app.ui import theme
 from mobile_app.ui.capture_view import CaptureView
+from mobile_app.ui.common import show_message
 from mobile_app.ui.fonts import register_fonts
 from mobile_app.ui.languages import language_of, set_language
 from mobile_app.ui.meter_detail import MeterDetailView
+from mobile_app.ui.meter_room import MeterRoomView
 from mobile_app.ui.route import RouteView
 from mobile_app.ui.sign_in import SignInView
 from mobile_app.ui.sync_screen import SyncView
@@ -137,7 +140,7 @@ class FieldApp:
         )
         self.sign_in_again.visible = self.service.needs_sign_in()
         if self.route_view is None:
-            self.route_view = RouteView(self.service, open_meter=self.show_detail)
+            self.route_view = RouteView(self.service, open_meter=self.show_detail, meter_room=self.show_meter_room)
         else:
             self.route_view.tick()  # only what changed meanwhile; nothing when nothing did
         self._show(self.route_view, nav=0)
@@ -153,10 +156,36 @@ class FieldApp:
         self.show_capture(row.meter, task=row.reread)
 
     def show_capture(
-        self, meter: MeterAssignment, replaces: UUID | None = None, task: RereadTask | None = None
+        self,
+        meter: MeterAssignment,
+        replaces: UUID | None = None,
+        task: RereadTask | None = None,
+        carried: CaptureDraft | None = None,
     ) -> None:
-        view = CaptureView(self.service, self.devices, meter, on_done=self.show_route, replaces=replaces, task=task)
+        view = CaptureView(
+            self.service,
+            self.devices,
+            meter,
+            on_done=self.show_route,
+            replaces=replaces,
+            task=task,
+            on_switch=self._switch_meter,
+            carried=carried,
+        )
         self._show(view, nav=None)
+
+    def _switch_meter(self, meter: MeterAssignment, carried: CaptureDraft) -> None:
+        """The label named another meter of the route: read that one, with what was already done."""
+        row = self.service.route_row(meter.meter_id)
+        self.show_capture(meter, task=row.reread if row is not None else None, carried=carried)
+
+    def show_meter_room(self) -> None:
+        self._show(MeterRoomView(self.service, self.devices, on_done=self._room_done), nav=None)
+
+    def _room_done(self, message: str | None) -> None:
+        self.show_route()
+        if message:
+            show_message(self.page, message)
 
     # --- language -------------------------------------------------------------------------------------------------
     def _use_language(self, code: str) -> None:

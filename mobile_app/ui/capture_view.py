@@ -3,6 +3,10 @@
 While the engineer types, the screen shows the consumption, whether the value is inside today's expected window
 and an estimate of the unit's own charges. The rules are ``mobile_app.capture``'s; this view only shows them. The
 Save button lives in a bar below the scrolling form, so no question or card can push it out of reach.
+
+Before the engineer leaves the meter: the photo's checks (blurred, or like one already taken) ask for a retake or
+a reason, and the meter's label (scanned on purpose, or found on the meter photo) confirms the meter or names
+another. In a meter room (``room``) the room's fix stands in for "Get location" and Save moves to the next meter.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from mobile_app.capture import (
     BELOW_PREVIOUS_NO_ROLLOVER,
     BELOW_PREVIOUS_QUESTION,
     CORRECT_THE_VALUE,
+    OVERRIDE_MAX_CHARS,
     SKIP_LABELS,
     BelowPreviousAnswer,
     CaptureDraft,
@@ -32,17 +37,21 @@ from mobile_app.capture import (
     distance_m,
     distance_warning,
     is_outside_window,
+    photo_warnings,
 )
 from mobile_app.device import DeviceError, Devices
 from mobile_app.field_service import FieldService
 from mobile_app.i18n import N_, _
+from mobile_app.label_check import check_label, label_message
+from mobile_app.label_scan import LabelVerdict
+from mobile_app.meter_room import RoomStep
 from mobile_app.photos import PhotoError
 from mobile_app.route_model import RereadTask
 from mobile_app.ui import theme
 from mobile_app.ui.camera_dialog import CameraDialog
 from mobile_app.ui.common import local_time, mounted_page, push_update, rupees, show_message, title
 from mobile_app.ui.meter_detail import reread_banner, window_line
-from shared_billing.protocol import MeterAssignment, Replacement, SkipReason
+from shared_billing.protocol import MeterAssignment, ReadingV3, Replacement, SkipReason
 
 __all__ = ["CaptureView"]
 
@@ -57,6 +66,7 @@ NOTED = {
     BelowPreviousAnswer.REPLACED: N_("Noted: replaced meter. Fill in the replacement below, then save."),
 }
 ESTIMATE_LABEL = N_("Estimate: this unit's energy and fixed charge only")
+_LABEL_COLOURS = {LabelVerdict.CONFIRMED: theme.OK, LabelVerdict.OTHER_METER: theme.WARNING}
 
 
 def _number_field(label: str, key: str, **extra: Any) -> ft.TextField:
@@ -80,12 +90,22 @@ class CaptureView(ft.Column):
         on_done: Callable[[], None],
         replaces: UUID | None = None,
         task: RereadTask | None = None,
+        room: RoomStep | None = None,
+        on_saved: Callable[[ReadingV3], None] | None = None,
+        on_switch: Callable[[MeterAssignment, CaptureDraft], None] | None = None,
+        carried: CaptureDraft | None = None,
     ) -> None:
         self.service = service
         self.devices = devices
         self.on_done = on_done
+        self.on_saved = on_saved
+        self.on_switch = on_switch  # open another meter of the route, the label having named it
+        self.room = room
         replaces = task.reading_uuid if task is not None else replaces
         self.draft = CaptureDraft(meter=meter, replaces=replaces, window=service.window(meter))
+        if room is not None:
+            self.draft.fix, self.draft.room_session = room.fix, room.session
+        self.label_from_photo = False  # the label came off the meter photo, not the Scan label button
         previous = (
             _("Previous reading {value} on {date}").format(
                 value=meter.previous.value, date=local_time(meter.previous.captured_at)
@@ -109,6 +129,22 @@ class CaptureView(ft.Column):
         self.gps_warning = ft.Text("", key="gps_warning", color=theme.WARNING, size=theme.BODY_PX)
         self.photo_status = ft.Text(_("No photo yet"), key="photo_status", size=theme.BODY_PX)
         self.photo = ft.Image(src=b"", width=240, height=180, fit=ft.BoxFit.CONTAIN, visible=False, key="photo")
+        self.photo_warning = ft.Text(
+            "", key="photo_warning", size=theme.BODY_PX, color=theme.WARNING, weight=ft.FontWeight.W_600
+        )
+        self.photo_override = ft.TextField(
+            label=_("Reason to keep this photo"),
+            key="photo_override",
+            max_length=OVERRIDE_MAX_CHARS,
+            text_size=theme.BODY_PX,
+            visible=False,
+            on_change=self._override,
+        )
+        self.label_status = ft.Text("", key="label_status", size=theme.BODY_PX, weight=ft.FontWeight.W_600)
+        self.switch = theme.touch(
+            ft.OutlinedButton("", key="switch_meter", icon=ft.Icons.SWAP_HORIZ, visible=False, on_click=self._switch)
+        )
+        self.label_other: MeterAssignment | None = None
         self.skip = ft.Dropdown(
             label=_("Cannot read? Reason"),
             key="skip_reason",
@@ -173,6 +209,17 @@ class CaptureView(ft.Column):
         self.error = theme.error_text("capture_error")
         heading = _("{unit} · {number}").format(unit=meter.unit_code or _("Meter"), number=meter.meter_number)
         top: list[ft.Control] = [title(heading)]
+        if room is not None:
+            top.insert(
+                0,
+                ft.Text(
+                    _("Meter room · {position} of {total}").format(position=room.position, total=room.total),
+                    key="room_progress",
+                    size=18,
+                    weight=ft.FontWeight.W_600,
+                    color=theme.INFO,
+                ),
+            )
         if task is not None:
             top.append(reread_banner(task, "capture_reread"))
         elif replaces is not None:
@@ -192,17 +239,7 @@ class CaptureView(ft.Column):
                 self.question,
                 self.replacement,
                 self.estimate,
-                ft.Row(
-                    [
-                        theme.touch(
-                            ft.OutlinedButton(
-                                _("Get location"), icon=ft.Icons.MY_LOCATION, key="locate", on_click=self._locate
-                            )
-                        ),
-                        self.gps,
-                    ],
-                    wrap=True,
-                ),
+                self._location_row(),
                 self.gps_warning,
                 ft.Row(
                     [
@@ -224,6 +261,24 @@ class CaptureView(ft.Column):
                     wrap=True,
                 ),
                 self.photo,
+                self.photo_warning,
+                self.photo_override,
+                ft.Row(
+                    [
+                        theme.touch(
+                            ft.OutlinedButton(
+                                _("Scan label"),
+                                icon=ft.Icons.QR_CODE_SCANNER,
+                                key="scan_label",
+                                tooltip=_("Read the QR code on the meter's label"),
+                                on_click=self._pick_label,
+                            )
+                        ),
+                        self.label_status,
+                    ],
+                    wrap=True,
+                ),
+                self.switch,
                 self.skip,
                 self.note,
             ],
@@ -242,19 +297,49 @@ class CaptureView(ft.Column):
                         [
                             theme.touch(
                                 ft.FilledButton(
-                                    _("Save"), icon=ft.Icons.SAVE, key="save", expand=True, on_click=self._save
+                                    _("Save & next") if room is not None else _("Save"),
+                                    icon=ft.Icons.SAVE,
+                                    key="save",
+                                    expand=True,
+                                    on_click=self._save,
                                 )
                             ),
-                            theme.touch(ft.TextButton(_("Cancel"), key="cancel", on_click=lambda e: self.on_done())),
+                            theme.touch(
+                                ft.TextButton(
+                                    _("Later") if room is not None else _("Cancel"),
+                                    key="cancel",
+                                    tooltip=_("Leave this meter for later: nothing is saved") if room else None,
+                                    on_click=lambda e: self.on_done(),
+                                )
+                            ),
                         ]
                     ),
                 ],
             ),
         )
         super().__init__(expand=True, spacing=0, controls=[form, self.save_bar])
+        if room is not None:
+            self.gps_warning.value = distance_warning(meter, room.fix, service.check_limits()) or ""
+        if carried is not None:
+            self._carry(carried)
+
+    def _location_row(self) -> ft.Control:
+        if self.room is None:
+            locate = ft.OutlinedButton(
+                _("Get location"), icon=ft.Icons.MY_LOCATION, key="locate", on_click=self._locate
+            )
+            return ft.Row([theme.touch(locate), self.gps], wrap=True)
+        # One fix for the whole room, taken when it started.
+        fix = self.room.fix
+        self.gps.value = (
+            _("The room's location: {lat}, {lon}").format(lat=f"{fix.lat:.5f}", lon=f"{fix.lon:.5f}")
+            if fix is not None
+            else _("The room has no GPS fix")
+        )
+        return self.gps
 
     # --- events ---------------------------------------------------------------------------------------------------
-    def _value(self, _event: ft.Event[Any]) -> None:
+    def _value(self, _event: ft.Event[Any] | None) -> None:
         self.draft.value_text = self.value.value or ""
         self.draft.below_previous_answer = None
         self.replacement.visible = False
@@ -384,18 +469,87 @@ class CaptureView(ft.Column):
         self.photo_status.value = _("Compressing…")
         self.update()
         try:
-            sha256, path = await asyncio.to_thread(self.service.attach_photo, data)
+            attached = await asyncio.to_thread(self.service.attach_checked_photo, data)
         except PhotoError as error:
             self.photo_status.value = _("Photo refused: {reason}").format(reason=error.message)
             push_update(self)
             return
-        self.draft.photo_sha256, self.draft.photo_path = sha256, path
+        path = attached.path
+        self.draft.photo_sha256, self.draft.photo_path = attached.sha256, path
+        self.draft.photo_checks = attached.checks
         self.photo.src = path.read_bytes()
         self.photo.visible = True
         self.photo_status.value = _("Photo {name} ready ({size} KB)").format(
             name=name, size=max(1, round(path.stat().st_size / 1024))
         )
+        warnings = photo_warnings(attached.checks)
+        self.photo_warning.value = " ".join(warnings)
+        self.photo_override.visible = bool(warnings)
         push_update(self)
+        if self.draft.label is None or self.label_from_photo:
+            # The label may be on the meter photo itself: read it there too (~50–120 ms, after the photo shows).
+            scanned = await asyncio.to_thread(self.service.read_label, path.read_bytes())
+            if scanned is not None or self.label_from_photo:
+                self.label_from_photo = scanned is not None
+                self._show_label(scanned, quiet=scanned is None)
+                push_update(self)
+
+    def _override(self, _event: ft.Event[Any]) -> None:
+        self.draft.photo_override = self.photo_override.value or ""
+
+    async def _pick_label(self, _event: ft.Event[Any]) -> None:
+        try:
+            picked = await self.devices.pick_photo()
+        except DeviceError as error:
+            self.label_status.value = error.message
+            return
+        if picked is None:
+            return
+        self.label_status.value = _("Reading the label…")
+        self.label_status.color = theme.TEXT
+        self.update()
+        scanned = await asyncio.to_thread(self.service.read_label, picked[1])
+        self.label_from_photo = False
+        self._show_label(scanned)
+        push_update(self)
+
+    def _show_label(self, scanned: str | None, *, quiet: bool = False) -> None:
+        """The label's verdict on screen and in the draft; ``quiet``: nothing found, and nobody asked."""
+        check = check_label(scanned, self.draft.meter, self.service.meters())
+        self.draft.label = check.scanned
+        self.label_status.value = "" if quiet else label_message(check, self.draft.meter)
+        self.label_status.color = _LABEL_COLOURS.get(check.verdict, theme.WARNING)
+        self.label_other = check.other if self.on_switch is not None else None
+        self.switch.visible = self.label_other is not None
+        if self.label_other is not None:
+            self.switch.content = _("Switch to meter {number}").format(number=self.label_other.meter_number)
+
+    def _switch(self, _event: ft.Event[Any]) -> None:
+        if self.label_other is not None and self.on_switch is not None:
+            self.draft.value_text = self.value.value or ""
+            self.draft.photo_override = self.photo_override.value or ""
+            self.on_switch(self.label_other, self.draft)
+
+    def _carry(self, carried: CaptureDraft) -> None:
+        """What was done at the wrong meter's screen, kept on this one: the value, fix, photo, its reason, label."""
+        draft = self.draft
+        draft.fix = carried.fix
+        draft.photo_sha256, draft.photo_path = carried.photo_sha256, carried.photo_path
+        draft.photo_checks, draft.photo_override = carried.photo_checks, carried.photo_override
+        self.value.value = carried.value_text
+        self._value(None)
+        if draft.photo_path is not None:
+            self.photo.src = draft.photo_path.read_bytes()
+            self.photo.visible = True
+            self.photo_status.value = _("Photo ready")
+            warnings = photo_warnings(draft.photo_checks)
+            self.photo_warning.value = " ".join(warnings)
+            self.photo_override.value = carried.photo_override
+            self.photo_override.visible = bool(warnings)
+        if draft.fix is not None:
+            self.gps.value = f"{draft.fix.lat:.5f}, {draft.fix.lon:.5f}"
+            self.gps_warning.value = distance_warning(draft.meter, draft.fix, self.service.check_limits()) or ""
+        self._show_label(carried.label)
 
     def _replacement(self) -> Replacement | None:
         """The replacement form as the protocol's ``Replacement``; None (and the reason shown) when incomplete."""
@@ -419,6 +573,7 @@ class CaptureView(ft.Column):
         self.draft.note = self.note.value or ""
         self.draft.value_text = self.value.value or ""
         self.draft.confirm_text = self.confirm.value or ""
+        self.draft.photo_override = self.photo_override.value or ""
         try:
             if self.draft.below_previous_answer is BelowPreviousAnswer.REPLACED and self.draft.skip_reason is None:
                 replacement = self._replacement()
@@ -426,17 +581,21 @@ class CaptureView(ft.Column):
                     return
                 # The value is the NEW meter's register: the old meter's window and question do not apply to it.
                 draft = replace(self.draft, window=None, below_previous_answer=None)
-                self.service.save_replacement(draft, replacement)
+                saved = self.service.save_replacement(draft, replacement)
             else:
-                self.service.save(self.draft)
+                saved = self.service.save(self.draft)
         except CaptureError as error:
             self.error.value = error.message
             if error.problem in (CaptureProblem.BELOW_PREVIOUS, CaptureProblem.ROLLOVER_NOT_PLAUSIBLE):
                 self.question.visible = True
             if error.problem in (CaptureProblem.CONFIRMATION_NEEDED, CaptureProblem.CONFIRMATION_MISMATCH):
                 self.confirm.visible = True
+            if error.problem is CaptureProblem.PHOTO_CHECK_REASON:
+                self.photo_override.visible = True
             return
         page = mounted_page(self)
         if page is not None:
             show_message(page, _("Saved on this phone; it will sync when online"))
+        if self.on_saved is not None:
+            self.on_saved(saved)
         self.on_done()

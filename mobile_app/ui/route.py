@@ -57,7 +57,13 @@ def state_words(row: RouteRow) -> str:
 
 
 class RouteView(ft.Column):
-    def __init__(self, service: FieldService, *, open_meter: Callable[[RouteRow], None]) -> None:
+    def __init__(
+        self,
+        service: FieldService,
+        *,
+        open_meter: Callable[[RouteRow], None],
+        meter_room: Callable[[], None] | None = None,
+    ) -> None:
         self.service = service
         self.open_meter = open_meter
         self.route_filter = RouteFilter.ALL
@@ -92,10 +98,20 @@ class RouteView(ft.Column):
         self.redraws = 0  # how many times the list was rebuilt (tests and the benchmark read it)
         self._tiles: dict[int, tuple[RouteRow, ft.Control]] = {}
         self._pending_search: asyncio.Task[None] | None = None
+        heading: ft.Control = title(_("Route"))
+        if meter_room is not None:
+            room = ft.OutlinedButton(
+                _("Meter room"),
+                icon=ft.Icons.MEETING_ROOM,
+                key="meter_room",
+                tooltip=_("Read several meters in one room: one location, then each meter in turn"),
+                on_click=lambda _e: meter_room(),
+            )
+            heading = ft.Row([heading, theme.touch(room)], alignment=ft.MainAxisAlignment.SPACE_BETWEEN, wrap=True)
         super().__init__(
             expand=True,
             controls=[
-                title(_("Route")),
+                heading,
                 self.status_bar,
                 self.search,
                 ft.Row(list(self.chips.values()), wrap=True, spacing=6),

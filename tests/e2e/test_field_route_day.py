@@ -21,7 +21,6 @@ whatever the machine's.
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import shutil
 import sys
@@ -37,7 +36,6 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from PIL import Image
 from playwright.sync_api import Page, Response, sync_playwright
 
 from mobile_app.capture import meter_register
@@ -53,6 +51,7 @@ from tests.support.browser import (
     wait_http_ok,
     wait_settled_screenshot,
 )
+from tests.support.cupboard_photos import cupboard_jpeg
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -118,13 +117,9 @@ def _field_app(server_port: int, port: int, data: Path, log: Path, clock: Societ
     return app
 
 
-def _photo(path: Path, shade: int) -> Path:
-    image = Image.new("RGB", (1200, 900), (shade, shade, shade))
-    for x in range(0, 1200, 40):
-        image.paste((200, 200, 200), (x, 300, x + 20, 600))
-    buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=90)
-    path.write_bytes(buffer.getvalue())
+def _photo(path: Path, seed: int) -> Path:
+    """A meter photo of its own for each ``seed``: the phone flags a picture like one already taken on the route."""
+    path.write_bytes(cupboard_jpeg(f"{seed:05d}", seed=seed))
     return path
 
 
@@ -335,7 +330,7 @@ def test_a_route_worked_offline_and_the_reread_loop(tmp_path: Path) -> None:
             phone.get_by_role("button", name="Save").click()
             phone.wait_for_timeout(1000)
             assert _visible(phone, "Previous reading"), "saved outside the window without a photo"
-            _add_photo(phone, photo)
+            _add_photo(phone, _photo(tmp_path / "outside.jpg", 120))
             _save(phone)
 
             # Below the previous: the meter was replaced.
@@ -388,7 +383,7 @@ def test_a_route_worked_offline_and_the_reread_loop(tmp_path: Path) -> None:
                 _type(phone, "Reading", str(_inside(route[REJECTED], clock) + 3))
                 phone.get_by_role("button", name="Get location").click()
                 _eventually(lambda: _visible(phone, "from the meter"), WAIT, "the GPS fix")
-                _add_photo(phone, _photo(tmp_path / "again.jpg", 90))
+                _add_photo(phone, _photo(tmp_path / "again.jpg", 130))
                 _save(phone)
                 _type(phone, "Search unit or meter number", "")
                 _eventually(

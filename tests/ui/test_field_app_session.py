@@ -14,6 +14,7 @@ from typing import Any
 
 from mobile_app.field_app import field_main
 from mobile_app.field_service import FieldService
+from tests.support.cupboard_photos import cupboard_jpeg
 from tests.support.flet_driver import GPS_ERRORS, FletDriver, picked_file_result, position_result, run_app
 from tests.ui.ui_fixtures import FLAT, Server, go_to_tab, meter_photo, select_option, sign_in, value_of, wait_value
 
@@ -419,7 +420,8 @@ def test_a_rejected_reading_shows_the_reason_and_record_again_opens_a_re_read(
 
         await driver.type_text("value", str(meter.previous + 78))
         await locate_at(driver, meter.lat, meter.lon)
-        await attach_photo(driver, meter_photo(shade=90))
+        # A new photo: the same picture again would be flagged as reused (docs/field-app.md "Photo checks").
+        await attach_photo(driver, cupboard_jpeg("04600", seed=1))
         await driver.click("save")
         await driver.wait_for_text("Saved on this phone")
         assert driver.crashes() == []

@@ -27,6 +27,7 @@ from mobile_app.ui.route import PAGE_SIZE, RouteView
 from shared_billing.charge_estimate import ChargeEstimate
 from shared_billing.plausibility import ExpectedWindow
 from shared_billing.protocol import PreviousReading, PullResponse, ReadingV3, ReadType, UsageWindow
+from tests.support.cupboard_photos import cupboard_jpeg
 from tests.support.flet_driver import FletDriver
 from tests.ui.test_field_app_session import (
     Meter,
@@ -451,7 +452,8 @@ def test_a_rejected_reading_becomes_a_task_on_the_route_and_the_new_read_replace
         assert driver.find("capture_reread_reason").value == f"Supervisor's reason: {reason}"
         await driver.type_text("value", str(meter.previous + 78))
         await locate_at(driver, meter.lat, meter.lon)
-        await attach_photo(driver, meter_photo(shade=90))
+        # A new photo: the same picture again would be flagged as reused (docs/field-app.md "Photo checks").
+        await attach_photo(driver, cupboard_jpeg("04600", seed=1))
         await driver.click("save")
         await driver.wait_for_text("Saved on this phone")
         # The task leaves the route once the replacing read is uploaded (at the latest).
