@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Annotated, Any, Generic, Literal, TypeVar
 from uuid import UUID
 
@@ -102,6 +103,7 @@ __all__ = [
     "Ledger",
     "LedgerLine",
     "LoginRequest",
+    "MatchRule",
     "Me",
     "MembershipEnd",
     "MembershipIn",
@@ -140,6 +142,14 @@ __all__ = [
     "ScheduleChange",
     "ScheduleOut",
     "StaffRole",
+    "StatementCounts",
+    "StatementDismissIn",
+    "StatementImportOut",
+    "StatementLineOut",
+    "StatementLineStatus",
+    "StatementMatchIn",
+    "StatementOutcome",
+    "StatementProblemOut",
     "StatusRefresh",
     "TariffAssigned",
     "TariffAssignmentIn",
@@ -1058,3 +1068,94 @@ class ScheduleChange(BaseModel):
     reason: Reason | None = None
 
     model_config = ConfigDict(extra="forbid")
+
+
+# --- Statements: bank and UPI credits matched to bills (docs/api.md "Reconciliation") ---
+
+
+class StatementLineStatus(StrEnum):
+    UNMATCHED = "unmatched"  # waiting for the accountant
+    MATCHED = "matched"  # its payment is recorded through the ledger
+    DISMISSED = "dismissed"  # not a bill's payment (the accountant said why)
+
+
+class MatchRule(StrEnum):
+    """How a credit found its bill (docs/reconciliation.md "Matching")."""
+
+    REFERENCE = "reference"  # the bill number in the narration or reference (the QR code's tr=)
+    AMOUNT_DATE = "amount_date"  # the one open bill owing the amount, issued shortly before
+    MANUAL = "manual"  # the accountant chose the bill
+
+
+class StatementLineOut(BaseModel):
+    """A statement's credit: its day, narration, reference and amount, and what became of it (matched: the bill
+    and the payment recorded; unmatched: why; dismissed: the accountant's reason)."""
+
+    id: int
+    line: int  # in the file that first brought it (1-based, the header's line counted)
+    txn_date: date
+    narration: str
+    reference: str | None
+    amount: Decimal
+    status: StatementLineStatus
+    rule: MatchRule | None
+    bill_id: int | None
+    bill_number: str | None
+    unit_code: str | None
+    payment_id: int | None
+    reason: str | None
+    resolved_at: datetime | None
+
+
+class StatementProblemOut(BaseModel):
+    """A line of the file that names an amount but could not be read: reported, never recorded."""
+
+    line: int
+    reason: str
+
+
+class StatementOutcome(BaseModel):
+    """One credit of an import, as this import found it (``already_recorded``: matched or dismissed before, or a
+    repeat of an earlier line of the same file; nothing was recorded for it)."""
+
+    line: int
+    outcome: Literal["matched", "unmatched", "already_recorded"]
+    statement_line: StatementLineOut
+
+
+class StatementCounts(BaseModel):
+    credits: int  # credit lines in the file
+    matched: int  # payments recorded by this import
+    unmatched: int  # credits left for the accountant (seen before or not)
+    already_recorded: int  # matched or dismissed before, or a repeat in this file: nothing recorded
+    debits: int  # left out: money going out
+    problems: int  # lines that could not be read
+
+
+class StatementImportOut(BaseModel):
+    """``POST /api/statements``: what importing the file did; the list's items leave ``outcomes`` empty."""
+
+    id: int
+    file_name: str
+    file_sha256: str
+    imported_at: datetime
+    imported_by_id: int
+    counts: StatementCounts
+    problems: list[StatementProblemOut]
+    outcomes: list[StatementOutcome]
+
+
+class StatementMatchIn(BaseModel):
+    """Match an unmatched credit by hand: its payment is recorded against this bill."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    bill_id: Id
+
+
+class StatementDismissIn(BaseModel):
+    """Dismiss an unmatched credit: not a bill's payment (a refund, a deposit, interest); the reason is kept."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[Reason, StringConstraints(max_length=300)]

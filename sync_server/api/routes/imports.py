@@ -20,7 +20,7 @@ from sync_server.imports.upload import ACCEPTED_TYPES, check_upload, clean_file_
 from sync_server.models import ImportJob, ImportKind, ImportStatus, Role, User
 from sync_server.problems import Problem
 
-__all__ = ["job_out", "router"]
+__all__ = ["job_out", "read_limited", "router"]
 
 router = APIRouter(prefix="/imports", tags=["imports"])
 
@@ -65,7 +65,7 @@ def _report_out(kind: ImportKind, stored: dict[str, Any]) -> ImportReportOut:
     )
 
 
-async def _read_limited(request: Request, limit: int) -> bytes:
+async def read_limited(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise Problem("request.too_large", f"The file is {declared} bytes; an import file is at most {limit}")
@@ -131,7 +131,7 @@ async def start(
     if kind != ImportKind.MASTER and (tariff is not None or members_from is not None):
         name = "tariff" if tariff is not None else "members_from"
         raise Problem("request.invalid", f"{name} applies to master-data imports only", {"field": name})
-    data = await _read_limited(request, context.settings.max_import_bytes)
+    data = await read_limited(request, context.settings.max_import_bytes)
     check_upload(kind, request.headers.get("content-type", ""), data)
     options = ImportOptions(kind=kind, dry_run=dry_run, tariff_code=tariff, members_from=members_from)
     name = clean_file_name(file_name or x_file_name)
