@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
-__all__ = ["AGEING_BUCKETS", "AgeBucket", "Charge", "age_account", "bucket_of"]
+__all__ = ["AGEING_BUCKETS", "AgeBucket", "Charge", "age_account", "bucket_of", "oldest_bucket", "overdue_amount"]
 
 
 class AgeBucket(StrEnum):
@@ -62,3 +62,13 @@ def age_account(charges: Iterable[Charge], settled: Decimal, today: date) -> dic
             bucket = bucket_of((today - charge.due_on).days)
             owed[bucket] = owed.get(bucket, Decimal(0)) + remaining
     return owed
+
+
+def overdue_amount(owed: dict[AgeBucket, Decimal]) -> Decimal:
+    """What of an aged account is past its due day (everything but ``not_due``)."""
+    return sum((amount for bucket, amount in owed.items() if bucket != AgeBucket.NOT_DUE), Decimal(0))
+
+
+def oldest_bucket(owed: dict[AgeBucket, Decimal]) -> AgeBucket | None:
+    """The oldest bucket an aged account owes in (None when it owes nothing)."""
+    return max(owed, key=AGEING_BUCKETS.index, default=None)

@@ -21,6 +21,8 @@ __all__ = [
     "CollectionMonth",
     "CollectionReport",
     "ConsumptionReport",
+    "DefaulterRow",
+    "DefaultersReport",
     "EngineerFigures",
     "EngineerReport",
     "SeasonalMonth",
@@ -101,6 +103,27 @@ class AgeingReport(BaseModel):
     rows: list[AgeingRow]  # every bucket, in order, zero included
     total: Decimal
     accounts: int  # accounts owing anything
+
+
+class DefaulterRow(BaseModel):
+    """An account with something past its due day, aged like ``AgeingReport``."""
+
+    unit_id: int
+    unit_code: str
+    block_code: str
+    consumer_name: str | None
+    owed: dict[AgeBucket, Decimal]  # only the buckets it owes in
+    overdue: Decimal  # all but ``not_due``
+    oldest: AgeBucket
+
+
+class DefaultersReport(BaseModel):
+    """The accounts owing past their due day on ``on``, the longest overdue first, then the most."""
+
+    on: date
+    block_id: int | None
+    rows: list[DefaulterRow]
+    overdue: Decimal
 
 
 class EngineerFigures(BaseModel):

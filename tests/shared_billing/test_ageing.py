@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from shared_billing.ageing import AgeBucket, Charge, age_account, bucket_of
+from shared_billing.ageing import AgeBucket, Charge, age_account, bucket_of, oldest_bucket, overdue_amount
 
 
 @pytest.mark.parametrize(
@@ -39,3 +39,12 @@ def test_an_account_in_credit_owes_nothing() -> None:
 def test_a_negative_settlement_pays_nothing() -> None:
     owed = age_account([Charge(date(2025, 1, 10), Decimal("80.00"))], Decimal("-20.00"), date(2025, 1, 5))
     assert owed == {AgeBucket.NOT_DUE: Decimal("80.00")}
+
+
+def test_the_oldest_bucket_and_the_overdue_amount_of_an_aged_account() -> None:
+    owed = {AgeBucket.NOT_DUE: Decimal("50.00"), AgeBucket.DAYS_1_30: Decimal("20.00"), AgeBucket.OVER_90: Decimal(5)}
+    assert oldest_bucket(owed) == AgeBucket.OVER_90
+    assert overdue_amount(owed) == Decimal("25.00")
+    assert oldest_bucket({AgeBucket.NOT_DUE: Decimal(1)}) == AgeBucket.NOT_DUE
+    assert overdue_amount({AgeBucket.NOT_DUE: Decimal(1)}) == 0
+    assert oldest_bucket({}) is None

@@ -245,6 +245,41 @@ def test_billed_against_collected_and_overdue_ageing(client: TestClient) -> None
         assert {row["bucket"]: row["accounts"] for row in ageing["rows"]}[bucket] == len(owing)
 
 
+def test_defaulters_are_the_accounts_past_due_longest_overdue_first(client: TestClient) -> None:
+    bills = _issued_block_b(client)
+    walk = next(bill for bill in bills if bill["unit_code"] == WALKTHROUGH_UNIT)
+    accountant = auth(client, "accountant")
+    part = {"unit_id": walk["unit_id"], "bill_id": walk["id"], "amount": "100.00", "paid_on": "2025-11-20"}
+    assert client.post("/api/payments", json=part | {"mode": "upi"}, headers=accountant).status_code == 201
+    owing = {unit: amount for unit, amount in _balances(client).items() if amount > 0}
+    due_on = date.fromisoformat(walk["due_on"])
+
+    # On the due day nobody is a defaulter, whatever they owe.
+    on_time = _get(client, "defaulters", user="accountant", on=due_on.isoformat())
+    assert (on_time["rows"], Decimal(on_time["overdue"])) == ([], Decimal(0))
+
+    late = _get(client, "defaulters", user="accountant", on=(due_on + timedelta(days=45)).isoformat())
+    assert {row["unit_id"]: Decimal(row["overdue"]) for row in late["rows"]} == owing
+    assert {row["oldest"] for row in late["rows"]} == {"31-60"}
+    assert all(row["owed"] == {"31-60": row["overdue"]} for row in late["rows"])
+    assert [Decimal(row["overdue"]) for row in late["rows"]] == sorted(owing.values(), reverse=True)
+    assert Decimal(late["overdue"]) == sum(owing.values())
+    walk_row = next(row for row in late["rows"] if row["unit_id"] == walk["unit_id"])
+    assert (walk_row["unit_code"], walk_row["block_code"]) == (WALKTHROUGH_UNIT, "B")
+    assert Decimal(walk_row["overdue"]) == Decimal(walk["payable"]) - Decimal(100)
+
+    # A block's own list; the supervisor does not see money.
+    with Session(_engine(client)) as session:
+        blocks = {block.code: block.id for block in session.exec(select(Block)).all()}
+    day = (due_on + timedelta(days=45)).isoformat()
+    block_b = _get(client, "defaulters", user="admin", on=day, block_id=blocks["B"])
+    assert block_b["rows"] == [row for row in late["rows"] if row["block_code"] == "B"] != []
+    for code in blocks.keys() - {"B"}:
+        other = _get(client, "defaulters", user="admin", on=day, block_id=blocks[code])
+        assert all(row["block_code"] == code for row in other["rows"])
+    assert client.get("/api/reports/defaulters", headers=auth(client, "supervisor")).status_code == 403
+
+
 def test_engineers_quality_figures(client: TestClient) -> None:
     """engineer2's November in block C: five readings three minutes apart, then a two-hour break and one more;
     one skip, one read equal to the previous, one rejected, one exactly at the expected value, one far off."""

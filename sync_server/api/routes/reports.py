@@ -16,6 +16,7 @@ from shared_billing.report_models import (
     BlockComparison,
     CollectionReport,
     ConsumptionReport,
+    DefaultersReport,
     EngineerReport,
     SeasonalReport,
 )
@@ -24,7 +25,7 @@ from sync_server.models import Block, Role
 from sync_server.periods import period_of
 from sync_server.problems import Problem
 from sync_server.reports.engineers import engineer_report
-from sync_server.reports.money import ageing_report, collection_report
+from sync_server.reports.money import ageing_report, collection_report, defaulters_report
 from sync_server.reports.usage import block_comparison, consumption_report, seasonal_report
 
 router = APIRouter(prefix="/reports", tags=["reports"])
@@ -35,6 +36,7 @@ MONEY = access(Role.ADMIN, Role.ACCOUNTANT, errors=(404,))
 PeriodParam = Annotated[Period | None, Query(description="The month, YYYY-MM (default: the current one)")]
 UntilParam = Annotated[Period | None, Query(description="The last month shown, YYYY-MM (default: the current one)")]
 MonthsParam = Annotated[int, Query(ge=1, le=36, description="How many months, ending with `until`")]
+OnParam = Annotated[Day | None, Query(description="The day the ages are counted to (default: today)")]
 BlockParam = Annotated[Id | None, Query(description="One block (its units as rows, where the report has rows)")]
 
 
@@ -96,12 +98,25 @@ def ageing(
     session: SessionDep,
     context: ContextDep,
     now: NowDep,
-    on: Annotated[Day | None, Query(description="The day the ages are counted to (default: today)")] = None,
+    on: OnParam = None,
     block_id: BlockParam = None,
 ) -> AgeingReport:
     """What the accounts owe, by days past due (payments settle the oldest charges first)."""
     block = _block(session, block_id)
     return ageing_report(session, on=on or now.astimezone(context.settings.tz).date(), block_id=block)
+
+
+@router.get("/defaulters", **MONEY)
+def defaulters(
+    session: SessionDep,
+    context: ContextDep,
+    now: NowDep,
+    on: OnParam = None,
+    block_id: BlockParam = None,
+) -> DefaultersReport:
+    """The accounts owing past their due day, each aged like ``/ageing``: the longest overdue first."""
+    block = _block(session, block_id)
+    return defaulters_report(session, on=on or now.astimezone(context.settings.tz).date(), block_id=block)
 
 
 @router.get("/engineers", **access(Role.ADMIN, Role.SUPERVISOR))
