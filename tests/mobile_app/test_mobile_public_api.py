@@ -38,6 +38,7 @@ STORE_API = {
     "open_store",
     "pending_outbox",
     "photos_to_upload",
+    "recent_photo_hashes",
     "record_reading",
     "set_state",
 }
