@@ -319,7 +319,8 @@ def _photo_verdict(draft: CaptureDraft) -> PhotoCheckVerdict | None:
     checks = draft.photo_checks
     if checks is None or draft.photo_sha256 is None:
         return None
-    reason = draft.photo_override.strip()[:OVERRIDE_MAX_CHARS].strip() or None
+    # Typed on a phone keyboard, but a pasted NUL would make the reading unsendable: the protocol refuses it.
+    reason = draft.photo_override.replace("\x00", "").strip()[:OVERRIDE_MAX_CHARS].strip() or None
     warnings = photo_warnings(checks)
     if warnings and reason is None:
         raise CaptureError(CaptureProblem.PHOTO_CHECK_REASON, " ".join(warnings))
