@@ -76,6 +76,11 @@ from shared_billing.api_models import (
     RunRequest,
     ScheduleChange,
     ScheduleOut,
+    StatementDismissIn,
+    StatementImportOut,
+    StatementLineOut,
+    StatementLineStatus,
+    StatementMatchIn,
     TariffAssigned,
     TariffAssignmentIn,
     TariffOut,
@@ -558,6 +563,34 @@ def import_page(q: str | None = None, limit: int = 50, offset: int = 0) -> Call[
 def import_quarantine_csv(job_id: int) -> Call[bytes]:
     """The quarantined rows of a done import as CSV (line, unit_id, reason)."""
     return Call("GET", f"/imports/{job_id}/quarantine.csv", read_bytes)
+
+
+# --- Reconciliation: bank and UPI statements (docs/api.md "Reconciliation") ---
+
+
+def import_statement(data: bytes, *, file_name: str, content_type: str) -> Call[StatementImportOut]:
+    """``POST /api/statements`` with the file as the body: what matching its credits did (``201``)."""
+    params: dict[str, str | int] = {"file_name": file_name}
+    return Call(
+        "POST", "/statements", read_model(StatementImportOut), params=params, body=data, content_type=content_type
+    )
+
+
+def statement_line_page(
+    q: str | None = None, limit: int = 50, offset: int = 0, *, status: StatementLineStatus | None = None
+) -> Call[Page[StatementLineOut]]:
+    filters = _paged(q, limit, offset, status=status.value if status else None)
+    return Call("GET", "/statements/lines", read_model(Page[StatementLineOut]), params=filters)
+
+
+def match_statement_line(line_id: int, bill_id: int) -> Call[StatementLineOut]:
+    body = StatementMatchIn.model_construct(bill_id=bill_id)
+    return _write("POST", f"/statements/lines/{line_id}/match", body, read_model(StatementLineOut))
+
+
+def dismiss_statement_line(line_id: int, reason: str) -> Call[StatementLineOut]:
+    body = StatementDismissIn.model_construct(reason=reason)
+    return _write("POST", f"/statements/lines/{line_id}/dismiss", body, read_model(StatementLineOut))
 
 
 # --- Schedules (docs/api.md "Schedules") ---

@@ -25,6 +25,7 @@ from mobile_app.console.imports_admin import ImportsView
 from mobile_app.console.meters_admin import MetersView
 from mobile_app.console.people_admin import PeopleView
 from mobile_app.console.premises_admin import PremisesView
+from mobile_app.console.reconciliation import ReconciliationView
 from mobile_app.console.reports_view import ReportsView
 from mobile_app.console.review import ReviewView
 from mobile_app.console.routes_admin import RoutesView
@@ -140,7 +141,7 @@ class ConsoleApp:
         elif role == Role.ADMIN:
             view = AdminShell(self.client)
         elif role == Role.ACCOUNTANT:
-            view = BillsView(self.client, can_record_payments=True)
+            view = AccountantShell(self.client)
         else:
             view = ft.Text(_("Field engineers use the Fieldmeter app on their phone."), key="wrong_role")
         self.page.appbar = ft.AppBar(
@@ -152,7 +153,7 @@ class ConsoleApp:
         )
         self.body.content = view
         self.page.update()
-        if isinstance(view, ReviewView | AdminShell | BillsView):
+        if isinstance(view, ReviewView | AdminShell | AccountantShell):
             await view.load()
 
     async def _sign_out(self, _event: ft.Event[Any]) -> None:
@@ -171,6 +172,7 @@ AdminSection: TypeAlias = (
     | RoutesView
     | TariffsView
     | ImportsView
+    | ReconciliationView
     | SchedulesView
     | AuditView
     | ReportsView
@@ -192,6 +194,7 @@ class AdminShell(ft.Column):
             "routes": RoutesView(client),
             "tariffs": TariffsView(client),
             "imports": ImportsView(client),
+            "reconciliation": ReconciliationView(client),
             "schedules": SchedulesView(client),
             "audit": AuditView(client),
             "reports": ReportsView(client),
@@ -206,6 +209,7 @@ class AdminShell(ft.Column):
             "routes": _("Routes"),
             "tariffs": _("Tariffs"),
             "imports": _("Import"),
+            "reconciliation": _("Reconciliation"),
             "schedules": _("Schedules"),
             "audit": _("Audit log"),
             "reports": _("Reports"),
@@ -222,6 +226,34 @@ class AdminShell(ft.Column):
 
     async def load(self) -> None:
         await self.sections["runs"].load()
+
+    async def _show(self, name: str, _event: ft.Event[Any]) -> None:
+        self.body.content = self.sections[name]
+        push_update(self)
+        await self.sections[name].load()
+
+
+class AccountantShell(ft.Column):
+    """The accountant's sections: bills with their payments, and the bank statement's reconciliation."""
+
+    def __init__(self, client: AdminClient) -> None:
+        self.sections: dict[str, BillsView | ReconciliationView] = {
+            "bills": BillsView(client, can_record_payments=True),
+            "reconciliation": ReconciliationView(client),
+        }
+        labels = {"bills": _("Bills"), "reconciliation": _("Reconciliation")}
+        self.body = ft.Container(content=self.sections["bills"], expand=True)
+        nav = ft.Row(
+            [
+                ft.TextButton(label, key=f"section-{name}", on_click=partial(self._show, name))
+                for name, label in labels.items()
+            ],
+            wrap=True,
+        )
+        super().__init__([nav, self.body], expand=True, scroll=ft.ScrollMode.AUTO)
+
+    async def load(self) -> None:
+        await self.sections["bills"].load()
 
     async def _show(self, name: str, _event: ft.Event[Any]) -> None:
         self.body.content = self.sections[name]

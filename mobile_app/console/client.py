@@ -71,6 +71,9 @@ from shared_billing.api_models import (
     RunOut,
     ScheduleChange,
     ScheduleOut,
+    StatementImportOut,
+    StatementLineOut,
+    StatementLineStatus,
     TariffAssigned,
     TariffAssignmentIn,
     TariffOut,
@@ -307,6 +310,20 @@ class BillingClient(ConsoleClient):
 
     async def mark_paid(self, bill_ids: list[int], paid_on: date, mode: PaymentMode) -> BulkResult:
         return await self._send(endpoints.mark_paid(bill_ids, paid_on, mode))
+
+    async def import_statement(self, data: bytes, *, file_name: str, content_type: str) -> StatementImportOut:
+        return await self._send(endpoints.import_statement(data, file_name=file_name, content_type=content_type))
+
+    async def statement_lines(
+        self, status: StatementLineStatus | None, q: str | None = None, limit: int = 50, offset: int = 0
+    ) -> Page[StatementLineOut]:
+        return await self._send(endpoints.statement_line_page(q, limit, offset, status=status))
+
+    async def match_statement_line(self, line_id: int, bill_id: int) -> StatementLineOut:
+        return await self._send(endpoints.match_statement_line(line_id, bill_id))
+
+    async def dismiss_statement_line(self, line_id: int, reason: str) -> StatementLineOut:
+        return await self._send(endpoints.dismiss_statement_line(line_id, reason))
 
 
 class AdminClient(BillingClient):
