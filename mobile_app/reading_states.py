@@ -117,6 +117,10 @@ FLAG_WORDS = {
     ReadingFlag.PHOTO_PENDING: N_("photo pending"),
     # docs/domain.md "Expected window and estimate": the engineer typed it twice and a photo shows it.
     ReadingFlag.OUTSIDE_WINDOW: N_("outside the meter's usual range (re-keyed, photo)"),
+    # Protocol 3's evidence (docs/review.md "Evidence"): warnings the engineer overrode with a reason.
+    ReadingFlag.PHOTO_BLURRED: N_("photo blurred (kept with a reason)"),
+    ReadingFlag.PHOTO_REUSED: N_("photo like another (kept with a reason)"),
+    ReadingFlag.LABEL_OTHER_METER: N_("label names another meter"),
 }
 
 

@@ -45,6 +45,7 @@ from shared_billing.api_types import (
     Username,
 )
 from shared_billing.checks import ReadingFlag
+from shared_billing.labels import LabelVerdict
 from shared_billing.protocol import (
     NO_NUL,
     BillStatus,
@@ -57,6 +58,7 @@ from shared_billing.protocol import (
     NoteKind,
     OcrVerdict,
     PaymentMode,
+    PhotoCheckVerdict,
     PreviousReading,
     QualityCheckStatus,
     ReadingStatus,
@@ -125,6 +127,7 @@ __all__ = [
     "ReplacementIn",
     "ReplacementOut",
     "RereadDecision",
+    "ReviewEvidence",
     "ReviewFacets",
     "ReviewFilter",
     "ReviewItem",
@@ -336,6 +339,17 @@ class ReviewOcr(BaseModel):
     confidence: Decimal | None = None
 
 
+class ReviewEvidence(BaseModel):
+    """What a protocol-3 reading carried beyond its value, fix and photo (docs/review.md "Evidence"): the phone's
+    photo checks with the engineer's override reason, the label as scanned with the server's verdict on it (against
+    the meter's number at the push), the meter-room session it was read in."""
+
+    photo_checks: PhotoCheckVerdict | None = None
+    label: str | None = None
+    label_verdict: LabelVerdict | None = None  # None without a label
+    room_session: UUID | None = None
+
+
 class ReviewItem(BaseModel):
     uuid: UUID
     meter_id: int
@@ -375,6 +389,10 @@ class ReviewItem(BaseModel):
     same_period: list[PeriodRead] = []  # the meter's other readings in this period, oldest first
     clean: bool = False  # what bulk approval takes: a value, no flag, its photo in and read, no replacement reported
     ocr: ReviewOcr | None = None  # None: no photo, or not stored yet, or OCR switched off
+    evidence: ReviewEvidence | None = None  # protocol 3: None for a reading that carried none
+    # The meter's label confirmed it: the engineer's presence is proven by it, and the GPS verdict (still in
+    # gps_*/distance_m) raised no flag (``shared_billing.checks.presence_flags``).
+    presence_by_label: bool = False
 
 
 #: A review page's size: up to 500 readings, so a supervisor can scan a whole block's cards.

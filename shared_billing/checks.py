@@ -12,6 +12,11 @@ the save with the society's limits from the last pull, and on the server, which 
 fix and limits get the same verdict. Distance is great-circle (a sphere of the mean Earth radius, as geopy's
 ``great_circle``): within 0.5 % of the ellipsoid at these ranges (half a metre at the 100 m radius), a few
 floating-point operations in the standard library, and cheap enough for 500 readings a push.
+
+A protocol-3 reading may carry evidence (docs/review.md "Evidence"). A label that confirms the meter proves the
+engineer stood at it better than a fix indoors can, so the GPS verdict no longer counts against the reading
+(``presence_flags``); a label naming another meter, and a photo warning the engineer overrode, are flagged for the
+supervisor (``evidence_flags``).
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from enum import StrEnum
 
 from geopy.distance import great_circle
 
+from shared_billing.labels import LabelVerdict
+
 __all__ = [
     "DEFAULT_LIMITS",
     "CheckLimits",
@@ -32,9 +39,12 @@ __all__ = [
     "check_gps_far",
     "check_gps_inaccurate",
     "check_gps_missing",
+    "evidence_flags",
     "fix_distance_m",
     "gps_flags",
     "great_circle_m",
+    "presence_by_label",
+    "presence_flags",
     "reading_flags",
 ]
 
@@ -53,6 +63,11 @@ class ReadingFlag(StrEnum):
     # Outside the window the meter's history expects for the day (``shared_billing.plausibility``); the engineer
     # re-keyed it and a photo proves it (a "verified" read).
     OUTSIDE_WINDOW = "outside_window"
+    # Protocol 3's evidence: the phone warned of a blurred photo, or one like another of the route, and the
+    # engineer kept it with a reason the supervisor reads beside the flag.
+    PHOTO_BLURRED = "photo_blurred"
+    PHOTO_REUSED = "photo_reused"
+    LABEL_OTHER_METER = "label_other_meter"  # the label scanned names another meter than the one read
 
 
 @dataclass(frozen=True)
@@ -162,6 +177,28 @@ def gps_flags(
     return [flag for flag in found if flag is not None]
 
 
+def presence_by_label(label: LabelVerdict | None) -> bool:
+    """Whether the meter's label, scanned at the reading, proves the engineer was at the meter."""
+    return label is LabelVerdict.CONFIRMED
+
+
+def presence_flags(gps: list[ReadingFlag], label: LabelVerdict | None) -> list[ReadingFlag]:
+    """The GPS flags that still count against a reading given its label: none when the label confirms the meter
+    (a meter room's fix is often poor or far; the label is the better proof), all of them otherwise."""
+    return [] if presence_by_label(label) else gps
+
+
+def evidence_flags(*, label: LabelVerdict | None, photo_blurred: bool, photo_reused: bool) -> list[ReadingFlag]:
+    """The flags a reading's evidence raises, in ``ReadingFlag`` order: each photo warning the engineer overrode
+    (a verdict reaches the server only with its reason), and a label that names another meter."""
+    found = [
+        ReadingFlag.PHOTO_BLURRED if photo_blurred else None,
+        ReadingFlag.PHOTO_REUSED if photo_reused else None,
+        ReadingFlag.LABEL_OTHER_METER if label is LabelVerdict.OTHER_METER else None,
+    ]
+    return [flag for flag in found if flag is not None]
+
+
 def reading_flags(
     *,
     value: Decimal | None,
@@ -173,17 +210,18 @@ def reading_flags(
     sent_at: datetime | None = None,
     received_at: datetime | None = None,
     limits: CheckLimits = DEFAULT_LIMITS,
+    label: LabelVerdict | None = None,
 ) -> list[ReadingFlag]:
-    """All advisory flags for one reading, in ``ReadingFlag`` order.
+    """The value's, the fix's and the clock's advisory flags for one reading, in ``ReadingFlag`` order.
 
     GPS fields are required (pass explicit ``None`` when there is no fix, as the protocol does) so that a
-    forgotten argument cannot pass for a missing fix. Without a fix only ``gps_missing`` is reported. The
-    clock check runs only when both ``sent_at`` and ``received_at`` are given (a phone preview has no receipt
-    time).
+    forgotten argument cannot pass for a missing fix. Without a fix only ``gps_missing`` is reported, and with a
+    ``label`` that confirms the meter no GPS flag is (``presence_flags``). The clock check runs only when both
+    ``sent_at`` and ``received_at`` are given (a phone preview has no receipt time).
     """
     flags = [
         check_below_previous(value, previous_value),
-        *gps_flags(gps_lat, gps_lon, gps_accuracy_m, distance_m, limits),
+        *presence_flags(gps_flags(gps_lat, gps_lon, gps_accuracy_m, distance_m, limits), label),
     ]
     if sent_at is not None and received_at is not None:
         flags.append(check_clock_drift(sent_at, received_at, limits))

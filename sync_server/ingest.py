@@ -73,6 +73,7 @@ def _distance_m(meter: _MeterRow, reading: ReadingV3) -> float | None:
 
 class _MeterRow(NamedTuple):
     id: int
+    number: str
     dials: int
     decimals: int
     lat: float | None
@@ -133,7 +134,12 @@ class _BatchFacts:
                 _MeterRow(*row)
                 for row in session.execute(
                     sa_select(
-                        col(Meter.id), col(Meter.dials), col(Meter.decimals), col(Meter.lat), col(Meter.lon)
+                        col(Meter.id),
+                        col(Meter.number),
+                        col(Meter.dials),
+                        col(Meter.decimals),
+                        col(Meter.lat),
+                        col(Meter.lon),
                     ).where(one_of(session, Meter.id, meter_ids, Integer))
                 ).all()
             )
@@ -231,6 +237,7 @@ def _judge_all(
             assert meter.id is not None
             facts_for_meter = MeterFacts(
                 meter_id=meter.id,
+                number=meter.number,
                 dials=meter.dials,
                 decimals=meter.decimals,
                 assigned_to_caller=_assigned_at(facts.spells.get(meter.id, ()), reading.captured_at),
@@ -343,6 +350,11 @@ def _write(
             "replaces": reading.replaces,
             # The pending replacement a supervisor confirms or rejects (docs/domain.md "Meter replacement").
             "replacement": reading.replacement.model_dump(mode="json") if reading.replacement else None,
+            # Protocol 3: the evidence as sent, the label's verdict at the push (the meter's number may change
+            # later; the flags were raised by this one) and the meter-room session, to find its other readings.
+            "evidence": reading.evidence.model_dump(mode="json") if reading.evidence else None,
+            "label_verdict": item.verdict.label,
+            "room_session": reading.evidence.room_session if reading.evidence else None,
             "payload_sha256": item.payload_sha256,
             "source": ReadingSource.CHECK if reading.uuid in checks else ReadingSource.FIELD,
             "status": ReadingStatus.SUBMITTED,

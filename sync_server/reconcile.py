@@ -2,7 +2,7 @@
 
 No database here: ``ingest`` gathers the facts (meter, assignment, existing row, previous value) and applies the
 verdict. Rules: docs/architecture.md "Protocol" and "Limits"; docs/domain.md "Register values", "Advisory checks"
-and "Meter replacement" (a replacement's own checks: sync_server/replacement_check.py).
+and "Meter replacement" (a replacement's own checks: sync_server/replacement_check.py); docs/review.md "Evidence".
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from shared_billing.checks import CheckLimits, ReadingFlag, reading_flags
+from shared_billing.checks import CheckLimits, ReadingFlag, evidence_flags, reading_flags
 from shared_billing.consumption import MeterRegister
 from shared_billing.errors import BillingError
+from shared_billing.labels import LabelVerdict, label_verdict
 from shared_billing.plausibility import Usage, expected_window, outside_window
 from shared_billing.protocol import Outcome, ReadingStatus, ReadingV3, ReadType
 from shared_billing.readings import parse_register_value
@@ -25,6 +26,7 @@ __all__ = ["ExistingReading", "MeterFacts", "Verdict", "judge"]
 @dataclass(frozen=True)
 class MeterFacts:
     meter_id: int
+    number: str  # as painted on it: what a label scanned at the reading should name
     dials: int
     decimals: int
     assigned_to_caller: bool
@@ -49,6 +51,7 @@ class Verdict:
     message: str | None = None
     value: Decimal | None = None
     flags: list[ReadingFlag] = field(default_factory=list)
+    label: LabelVerdict | None = None  # what the label the reading carries says of its meter; None without one
 
 
 def _rejected(code: str, message: str) -> Verdict:
@@ -125,6 +128,7 @@ def judge(
             value = parse_register_value(reading.value, dials=meter.dials, decimals=meter.decimals)
         except BillingError as error:
             return _rejected(error.code, error.message)
+    label = _label(reading, meter)
     # In ReadingFlag order: a replacement's below_previous comes first, as a plain reading's does.
     flags = [*replacement_flags]
     flags += reading_flags(
@@ -137,12 +141,32 @@ def judge(
         sent_at=sent_at,
         received_at=received_at,
         limits=limits,
+        label=label,
     )
     if second_in_period:
         flags.append(ReadingFlag.SECOND_READ_IN_PERIOD)
     if reading.replacement is None and _outside_window(value, meter, reading, flags):
         flags.append(ReadingFlag.OUTSIDE_WINDOW)
-    return Verdict(Outcome.STORED, value=value, flags=flags)
+    checks = reading.evidence.photo_checks if reading.evidence is not None else None
+    flags += evidence_flags(
+        label=label,
+        photo_blurred=checks is not None and checks.blurred,
+        photo_reused=checks is not None and checks.reused,
+    )
+    return Verdict(Outcome.STORED, value=value, flags=flags, label=label)
+
+
+def _label(reading: ReadingV3, meter: MeterFacts) -> LabelVerdict | None:
+    """The verdict on the label the reading carries (``shared_billing.labels``, the phone's rule), None without
+    one. A replacement is pushed against the old meter while the label on the wall may already be the new one's:
+    either number confirms it."""
+    scanned = reading.evidence.label if reading.evidence is not None else None
+    if scanned is None:
+        return None
+    verdict = label_verdict(scanned, meter.number)
+    if verdict is LabelVerdict.OTHER_METER and reading.replacement is not None:
+        return label_verdict(scanned, reading.replacement.new_meter_number)
+    return verdict
 
 
 def _outside_window(value: Decimal | None, meter: MeterFacts, reading: ReadingV3, flags: list[ReadingFlag]) -> bool:

@@ -54,8 +54,9 @@ def ocr_pending() -> ColumnElement[bool]:
 
 def clean_reading() -> ColumnElement[bool]:
     """Nothing for a supervisor to look at, in SQL (``ReviewFacts.is_clean`` in Python): a value (not a skip), no
-    flag, the photo stored or none required and, when the server reads photos, read and not showing another value,
-    no meter replacement reported with it."""
+    flag (a photo warning the engineer overrode and another meter's label are flags; a confirming label raised no
+    GPS flag), the photo stored or none required and, when the server reads photos, read and not showing another
+    value, no meter replacement reported with it."""
     # A JSON column may hold SQL NULL or the JSON null, depending on how the row was written.
     no_replacement = or_(col(Reading.replacement).is_(None), cast(col(Reading.replacement), String) == "null")
     return and_(

@@ -5,6 +5,7 @@ and expected window, the period's other reads, flags in words, photo and map. Th
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -17,11 +18,14 @@ from mobile_app.reading_states import FLAG_WORDS
 from mobile_app.ui.common import day, indian_number, society_time
 from shared_billing.api_models import ReviewItem
 from shared_billing.checks import ReadingFlag
+from shared_billing.labels import LabelVerdict
 from shared_billing.protocol import OcrVerdict
 
 __all__ = [
     "FLAG_TEXT",
     "PHOTO_SIZE",
+    "EvidenceLine",
+    "evidence_lines",
     "fact_lines",
     "flag_chips",
     "flag_words",
@@ -118,6 +122,61 @@ def ocr_line(item: ReviewItem) -> ft.Control | None:
     )
 
 
+@dataclass(frozen=True)
+class EvidenceLine:
+    """One line of what the reading's evidence says (docs/review.md "Evidence"); ``alarm``: drawn in red."""
+
+    key: str
+    words: str
+    alarm: bool = False
+
+
+def evidence_lines(item: ReviewItem) -> list[EvidenceLine]:
+    """The evidence in the card's words: each photo warning the engineer overrode with their reason, what the label
+    said of the meter, the meter-room session. The label's confirmation stands where the GPS distance would."""
+    evidence, uuid = item.evidence, item.uuid
+    if evidence is None:
+        return []
+    lines: list[EvidenceLine] = []
+    checks = evidence.photo_checks
+    reason = checks.override_reason if checks is not None else None
+    if checks is not None and checks.blurred:
+        lines.append(
+            EvidenceLine(f"photo-blurred-{uuid}", _("Photo blurred — engineer: '{reason}'").format(reason=reason))
+        )
+    if checks is not None and checks.reused:
+        lines.append(
+            EvidenceLine(
+                f"photo-reused-{uuid}",
+                _("Photo like another of this route ({bits} bits) — '{reason}'").format(
+                    bits=checks.reuse_distance, reason=reason
+                ),
+            )
+        )
+    if item.presence_by_label:
+        lines.append(EvidenceLine(f"label-{uuid}", _("Label confirms meter {number}").format(number=item.meter_number)))
+    elif evidence.label_verdict is LabelVerdict.OTHER_METER:
+        lines.append(
+            EvidenceLine(
+                f"label-{uuid}", _("Label names another meter: '{text}'").format(text=evidence.label), alarm=True
+            )
+        )
+    if evidence.room_session is not None:
+        # The session's first characters: enough to tell the cards of one meter room from another's.
+        session = str(evidence.room_session)[:8]
+        lines.append(EvidenceLine(f"room-session-{uuid}", _("Meter room session {session}").format(session=session)))
+    return lines
+
+
+def _evidence_text(line: EvidenceLine) -> ft.Control:
+    return ft.Text(
+        line.words,
+        key=line.key,
+        color=ft.Colors.RED_900 if line.alarm else None,
+        weight=ft.FontWeight.BOLD if line.alarm else None,
+    )
+
+
 def _short_day(moment: Any, zone: tzinfo) -> str:
     return day(moment.astimezone(zone).date()) if moment is not None else "—"
 
@@ -165,12 +224,17 @@ def fact_lines(item: ReviewItem, zone: tzinfo, on_flag: Callable[[ReadingFlag], 
         else ""
     )
     accuracy = f" (±{item.gps_accuracy_m:.0f} m)" if item.gps_accuracy_m is not None else ""
+    if item.presence_by_label:
+        # The label proved the engineer was at the meter: the fix (on the map) is not the question any more.
+        where = accuracy = ""
     lines.append(
         ft.Text(
             _("Read {when}").format(when=society_time(item.captured_at, zone)) + where + accuracy,
             key=f"read-{uuid}",
         )
     )
+    # Beside the read line: the label's word on the meter stands where the GPS distance would.
+    lines += [_evidence_text(line) for line in evidence_lines(item)]
     lines.append(ft.Text(_("Engineer: {name}").format(name=item.engineer_name or "—"), key=f"engineer-{uuid}"))
     ocr = ocr_line(item)
     if ocr is not None:

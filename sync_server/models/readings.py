@@ -10,6 +10,7 @@ from sqlalchemy import BigInteger, Column, FetchedValue, Index
 from sqlmodel import Field, SQLModel
 
 from shared_billing.checks import ReadingFlag
+from shared_billing.labels import LabelVerdict
 from shared_billing.protocol import OcrVerdict, ReadingStatus, ReadType, SkipReason
 from sync_server.db_types import JSON, ExactDecimal, StrEnumColumn, Units, UTCDateTime
 
@@ -82,6 +83,12 @@ class Reading(SQLModel, table=True):
     # A rejection's or re-read's due date, in the society's calendar (sync_server/review.py): the phone shows it
     # with the task.
     due_on: date | None = None
+    # Protocol 3: the evidence the reading carried, as ``Evidence.model_dump(mode="json")`` (docs/review.md
+    # "Evidence"); what its label said of the meter when pushed; the meter-room session it was read in (one GPS
+    # fix for the room's meters), a column of its own so the session's readings are found together.
+    evidence: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    label_verdict: LabelVerdict | None = Field(default=None, sa_type=StrEnumColumn(LabelVerdict, 12))
+    room_session: uuid_mod.UUID | None = Field(default=None, index=True)
 
 
 class ReadingFlagRecord(SQLModel, table=True):

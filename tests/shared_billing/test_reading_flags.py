@@ -122,12 +122,16 @@ def test_flags_compose_in_a_stable_order():
     )
     assert flags == ["below_previous", "gps_inaccurate", "gps_far", "clock_drift"]
     # The reading's own checks, in ReadingFlag order; the push adds the ones that need the stored history
-    # (second_read_in_period, outside_window) or the photo's arrival (photo_pending).
+    # (second_read_in_period, outside_window) or the photo's arrival (photo_pending); a protocol-3 reading's
+    # evidence raises its own after them (evidence_flags).
     push_only = (
         ReadingFlag.GPS_MISSING,
         ReadingFlag.SECOND_READ_IN_PERIOD,
         ReadingFlag.PHOTO_PENDING,
         ReadingFlag.OUTSIDE_WINDOW,
+        ReadingFlag.PHOTO_BLURRED,
+        ReadingFlag.PHOTO_REUSED,
+        ReadingFlag.LABEL_OTHER_METER,
     )
     assert flags == [flag for flag in ReadingFlag if flag not in push_only]
     assert all(type(flag) is ReadingFlag for flag in flags)  # members: stored and sent as their value

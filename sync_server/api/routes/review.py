@@ -14,14 +14,17 @@ from shared_billing.api_models import (
     ExpectedRange,
     PeriodRead,
     RereadDecision,
+    ReviewEvidence,
     ReviewFacets,
     ReviewItem,
     ReviewPage,
     ReviewQuery,
     ReviewReplacement,
 )
+from shared_billing.checks import presence_by_label
 from shared_billing.consumption import meter_consumption
 from shared_billing.errors import BillingError
+from shared_billing.protocol import Evidence
 from shared_billing.readings import format_quantity
 from sync_server.deps import ContextDep, CurrentUser, NowDep, SessionDep, access
 from sync_server.models import Meter, Reading, ReadingStatus, Role
@@ -68,6 +71,19 @@ def _replacement(reading: Reading, facts: ReviewFacts) -> ReviewReplacement | No
     if new_meter_id is None and reading.status is not ReadingStatus.SUBMITTED:
         state = "rejected"
     return ReviewReplacement.model_validate({**reading.replacement, "state": state, "new_meter_id": new_meter_id})
+
+
+def _evidence(reading: Reading) -> ReviewEvidence | None:
+    """The evidence the reading carried (protocol 3), with the label's verdict the push judged it by."""
+    if reading.evidence is None:
+        return None
+    sent = Evidence.model_validate(reading.evidence)
+    return ReviewEvidence(
+        photo_checks=sent.photo_checks,
+        label=sent.label,
+        label_verdict=reading.label_verdict,
+        room_session=sent.room_session,
+    )
 
 
 def _item(reading: Reading, facts: ReviewFacts) -> ReviewItem:
@@ -125,6 +141,8 @@ def _item(reading: Reading, facts: ReviewFacts) -> ReviewItem:
         ],
         clean=facts.is_clean(reading),
         ocr=facts.ocr_of(reading),
+        evidence=_evidence(reading),
+        presence_by_label=presence_by_label(reading.label_verdict),
     )
 
 
@@ -155,8 +173,9 @@ def facets(session: SessionDep, status: ReadingStatus = ReadingStatus.SUBMITTED)
 
 @router.post("/readings/approve-clean", **access(Role.SUPERVISOR, errors=(409,)))
 def approve_clean_readings(body: BulkApproval, session: SessionDep, user: CurrentUser, now: NowDep) -> BulkApprovalOut:
-    """Approve every reading the filter selects that has nothing to check (a value, no flag, its photo in, no
-    replacement), if they are still exactly ``expected``: the count the supervisor confirmed."""
+    """Approve every reading the filter selects that has nothing to check (a value, no flag — an overridden photo
+    warning or another meter's label is one — its photo in, no replacement), if they are still exactly
+    ``expected``: the count the supervisor confirmed."""
     return BulkApprovalOut(
         approved=approve_clean(session, body.filter, expected=body.expected, supervisor=user, now=now)
     )
