@@ -210,6 +210,10 @@ CODES: dict[str, ProblemSpec] = {
     "import.superseded": ProblemSpec(
         409, "The import made no progress for several minutes (its server stopped) and a new import replaced it"
     ),
+    # Bank and UPI statements (docs/api.md "Reconciliation"); the file's own refusals are the import codes above.
+    "statement.unreadable": ProblemSpec(422, "The file is not a bank or UPI statement Fieldmeter can read"),
+    "statement.line_not_found": ProblemSpec(404, "No such statement line"),
+    "statement.line_resolved": ProblemSpec(409, "The statement line is matched or dismissed already"),
 }
 
 # One status per domain error class (shared_billing.errors), decided once here instead of at each re-raise:

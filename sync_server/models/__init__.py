@@ -45,6 +45,7 @@ from sync_server.models.readings import (
 )
 from sync_server.models.replacements import MeterReplacement
 from sync_server.models.schedules import ScheduledJob
+from sync_server.models.statements import StatementImport, StatementLine
 from sync_server.models.users import RefreshToken, User
 
 __all__ = [
@@ -87,6 +88,8 @@ __all__ = [
     "ScheduledJob",
     "SharedMeterMember",
     "SkipReason",
+    "StatementImport",
+    "StatementLine",
     "SyncEvent",
     "SyncEventKind",
     "TariffRecord",
