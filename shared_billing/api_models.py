@@ -56,6 +56,10 @@ from shared_billing.protocol import (
     MeterKind,
     MeterStatus,
     NoteKind,
+    NotificationChannel,
+    NotificationEvent,
+    NotificationLanguage,
+    NotificationStatus,
     OcrVerdict,
     PaymentMode,
     PhotoCheckVerdict,
@@ -114,6 +118,7 @@ __all__ = [
     "MeterOut",
     "NoteIn",
     "NoteOut",
+    "NotificationOut",
     "Page",
     "PasswordChange",
     "PasswordReset",
@@ -250,6 +255,10 @@ class UnitOut(BaseModel):
     consumer_name: str | None
     phone: str | None
     email: str | None
+    # How the consumer is told of bills and payments (docs/notifications.md); absent from older servers.
+    notify_language: NotificationLanguage = NotificationLanguage.ENGLISH
+    notify_channels: list[NotificationChannel] = [NotificationChannel.EMAIL, NotificationChannel.SMS]
+    notify_opt_out: bool = False
 
 
 class MeterOut(BaseModel):
@@ -811,7 +820,19 @@ class UnitIn(BaseModel):
     consumer_name: Name | None = None
     phone: Phone | None = None
     email: Email | None = None
+    # Notifications (docs/notifications.md): the language, the channels wanted (each needs its address), opted out.
+    notify_language: NotificationLanguage = NotificationLanguage.ENGLISH
+    notify_channels: Annotated[list[NotificationChannel], Field(max_length=3)] = [
+        NotificationChannel.EMAIL,
+        NotificationChannel.SMS,
+    ]
+    notify_opt_out: bool = False
     reason: Reason | None = None
+
+    @field_validator("notify_channels")
+    @classmethod
+    def _each_channel_once(cls, channels: list[NotificationChannel]) -> list[NotificationChannel]:
+        return list(dict.fromkeys(channels))
 
 
 class MeterIn(BaseModel):
@@ -1177,3 +1198,25 @@ class StatementDismissIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: Annotated[Reason, StringConstraints(max_length=300)]
+
+
+class NotificationOut(BaseModel):
+    """A message of the notifications outbox, as the delivery log lists it (docs/notifications.md)."""
+
+    id: int
+    event: NotificationEvent
+    channel: NotificationChannel
+    unit_id: int
+    unit_code: str
+    bill_id: int | None
+    payment_id: int | None
+    recipient: str
+    language: NotificationLanguage
+    subject: str
+    text: str
+    status: NotificationStatus
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None

@@ -73,6 +73,10 @@ __all__ = [
     "MeterStatus",
     "Note",
     "NoteKind",
+    "NotificationChannel",
+    "NotificationEvent",
+    "NotificationLanguage",
+    "NotificationStatus",
     "NulFreeStr",
     "OcrVerdict",
     "Outcome",
@@ -624,6 +628,35 @@ class ScheduleKind(StrEnum):
     OVERDUE_REFRESH = "overdue-refresh"  # bill statuses (overdue after the due date)
     BACKUP = "backup"  # an archive of the database and photos
     PHOTO_OCR = "photo-ocr"  # the register read off the photos that arrived since
+    NOTIFICATIONS = "notifications"  # reminders and overdue notices enqueued, the outbox delivered
+
+
+class NotificationEvent(StrEnum):
+    """What a consumer is told of (docs/notifications.md)."""
+
+    BILL_ISSUED = "bill_issued"
+    REMINDER = "reminder"  # the due date is near
+    OVERDUE = "overdue"
+    PAYMENT_RECEIVED = "payment_received"
+
+
+class NotificationChannel(StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
+    WHATSAPP = "whatsapp"
+
+
+class NotificationStatus(StrEnum):
+    PENDING = "pending"  # waiting for its (next) attempt
+    SENT = "sent"
+    DEAD = "dead"  # retries used up, or refused for good: ``last_error`` says why
+    SKIPPED = "skipped"  # not sent: the consumer opted out, or the contact is gone
+
+
+class NotificationLanguage(StrEnum):
+    ENGLISH = "en"
+    HINDI = "hi"
+    PUNJABI = "pa"
 
 
 class OcrVerdict(StrEnum):

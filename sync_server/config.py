@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sync_server.client_address import parse_networks
@@ -46,6 +46,22 @@ class Settings(BaseSettings):
     status_refresh_minutes: float = 60.0  # how often the server marks bills overdue by itself (0: never)
     # How often the server reads the registers off the photos that arrived (sync_server/photo_ocr.py; 0: never).
     ocr_every_minutes: float = Field(default=5.0, ge=0)
+    # Notifications (sync_server/notifications, docs/notifications.md): how often the outbox is worked (0: never),
+    # how many days before its due date an open bill is reminded of, and the channels. A channel without its
+    # settings (an SMTP host, a provider URL) is not used: nothing is enqueued for it. Secrets are never logged.
+    notify_every_minutes: float = Field(default=1.0, ge=0)
+    reminder_days: int = Field(default=3, ge=1, le=30)
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True  # upgrade the connection before signing in; off only for a relay on this host
+    smtp_sender: str = "bills@localhost"
+    sms_provider_url: str | None = None
+    sms_provider_token: SecretStr | None = None
+    whatsapp_provider_url: str | None = None
+    whatsapp_provider_token: SecretStr | None = None
+    notify_timeout_s: float = Field(default=10.0, gt=0)  # one SMTP conversation or provider request
     # Schedules (sync_server/scheduling): how often due jobs are looked for, and the default jobs' times, in the
     # society's time zone. The times seed a new database's jobs; the console edits them afterwards.
     schedule_check_seconds: float = Field(default=30.0, gt=0)

@@ -23,6 +23,7 @@ from sync_server.clock import system_clock
 from sync_server.config import Settings
 from sync_server.context import AppContext
 from sync_server.leases import try_acquire
+from sync_server.notifications.job import notify
 from sync_server.photo_ocr import read_waiting_photos
 from sync_server.scheduling.jobs import Action, Outcome, daily_backup, monthly_bill_runs
 from sync_server.scheduling.runner import run_due
@@ -96,6 +97,7 @@ SCHEDULED_ACTIONS: dict[ScheduleKind, Action] = {
     ScheduleKind.OVERDUE_REFRESH: _overdue_refresh,
     ScheduleKind.BACKUP: daily_backup,
     ScheduleKind.PHOTO_OCR: read_waiting_photos,
+    ScheduleKind.NOTIFICATIONS: notify,
 }
 
 

@@ -7,6 +7,8 @@
 - The server's photo OCR job is off unless a test switches it on (``FIELDMETER_OCR_EVERY_MINUTES``, inherited by the
   servers tests start): with it on, every photo waits to be read before bulk approval takes it, and reading costs
   about a second and hundreds of MB a photo — the OCR tests run it on the few photos they are about.
+- The notifications job is off likewise (``FIELDMETER_NOTIFY_EVERY_MINUTES``): the notification tests run its
+  passes themselves, with the clock pinned.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("FIELDMETER_OCR_EVERY_MINUTES", "0")
+os.environ.setdefault("FIELDMETER_NOTIFY_EVERY_MINUTES", "0")
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:

@@ -13,6 +13,7 @@ from sync_server.api.routes import (
     exports,
     health,
     imports,
+    notifications,
     payments,
     photos,
     premises,
@@ -52,6 +53,7 @@ for module in (
     schedules,
     exports,
     reports,
+    notifications,
 ):
     api_router.include_router(module.router)
 api_router.include_router(users.router)

@@ -45,6 +45,7 @@ from sync_server.models import (
     Unit,
     User,
 )
+from sync_server.notifications.enqueue import enqueue, issued_message
 from sync_server.problems import Problem
 from sync_server.sql import one_of, plain_rows, table_of
 
@@ -134,6 +135,8 @@ def issue_bill(session: Session, bill: Bill, *, actor: User, now: datetime, sett
     session.add(bill)
     session.add(LedgerEntry(**charge))
     session.add(AuditEvent(**event))
+    message = issued_message(bill.id, bill.unit_id, bill.period, values, settings)
+    enqueue(session, [message], settings=settings, now=now)
     return bill
 
 
@@ -163,7 +166,8 @@ def issue_drafts(
 
     ``facts`` and ``units`` (unit id → unit and its meter in service) are the block's, so most bills are priced
     with no statement; a bill whose unit is ``facts.alone`` or whose reading is not its unit's meter's is
-    priced by ``price_reading`` alone. Bills, charges and events are written as three bulk statements.
+    priced by ``price_reading`` alone. Bills, charges and events are written as three bulk statements, the
+    consumers' messages as one more (with their contacts read in one: ``notifications.enqueue``).
     """
     if not drafts:
         return
@@ -198,6 +202,12 @@ def issue_drafts(
     )
     session.execute(insert(table_of(LedgerEntry)), [charge for _, charge, _ in written])
     session.execute(insert(table_of(AuditEvent)), [event for _, _, event in written])
+    # The consumers' "bill issued" messages, in the same transaction: one statement for the run's batch.
+    messages = [
+        issued_message(draft.id, draft.unit_id, draft.period, values, settings)
+        for draft, (values, _, _) in zip(drafts, written, strict=True)
+    ]
+    enqueue(session, messages, settings=settings, now=now)
 
 
 def _readings_of(session: Session, drafts: Sequence[DraftRow], facts: BlockFacts) -> dict[int, ReadRow]:

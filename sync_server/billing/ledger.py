@@ -15,6 +15,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from shared_billing.late_payment import LatePaymentPolicy, late_payment_surcharge
+from sync_server.config import Settings
 from sync_server.models import (
     AuditEvent,
     Bill,
@@ -28,6 +29,7 @@ from sync_server.models import (
     Unit,
     User,
 )
+from sync_server.notifications.enqueue import enqueue_payment
 from sync_server.problems import Problem
 from sync_server.sql import one_of
 
@@ -108,8 +110,10 @@ def record_payment(
     actor: User,
     now: datetime,
     late_fee_percent: Decimal,
+    settings: Settings | None = None,
 ) -> Payment:
-    """Book a payment against the account (and a bill, when named); the caller commits.
+    """Book a payment against the account (and a bill, when named), and with ``settings`` (the server's: channels,
+    society name) enqueue the consumer's "payment received" message in the same transaction; the caller commits.
 
     ``late_fee_percent`` is the configured rate (``Settings.late_fee_annual_percent``), with no default here so
     that no caller can silently bill the surcharge at another rate.
@@ -158,6 +162,8 @@ def record_payment(
         )
     )
     session.flush()
+    if settings is not None:
+        enqueue_payment(session, payment, settings=settings, now=now)
     if bill is not None:
         _charge_late_fee(session, bill, payment, owed_before, late_fee_percent, now)
         _set_status(session, bill, bill_status(session, bill, paid_on), actor=actor, now=now)

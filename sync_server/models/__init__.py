@@ -33,6 +33,7 @@ from sync_server.models.billing import (
 from sync_server.models.directory import Assignment, Block, Meter, SharedMeterMember, Unit
 from sync_server.models.imports import ImportJob
 from sync_server.models.leases import JobLease
+from sync_server.models.notifications import Notification
 from sync_server.models.quality import QualityCheck
 from sync_server.models.readings import (
     Photo,
@@ -71,6 +72,7 @@ __all__ = [
     "MeterReplacement",
     "MeterStatus",
     "NoteKind",
+    "Notification",
     "Payment",
     "PaymentMode",
     "Photo",

@@ -3,11 +3,19 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
+from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
 from shared_billing.consumption import MeterRegister
-from shared_billing.protocol import MeterKind, MeterStatus, UnitCategory
+from shared_billing.protocol import MeterKind, MeterStatus, NotificationLanguage, UnitCategory
 from sync_server.db_types import ExactDecimal, StrEnumColumn, UnitRate, Units, UTCDateTime
+
+#: The channels a unit is told on unless its preference says otherwise (each needs its address on the unit).
+DEFAULT_CHANNELS = ("email", "sms")
+
+
+def _default_channels() -> list[str]:
+    return list(DEFAULT_CHANNELS)
 
 
 class Block(SQLModel, table=True):
@@ -29,6 +37,15 @@ class Unit(SQLModel, table=True):
     # Personal data, like the consumer's name: shown to admins and accountants only (docs/domain.md "Directory").
     phone: str | None = Field(default=None, max_length=16)
     email: str | None = Field(default=None, max_length=254)
+    # How the consumer is told of bills and payments (docs/notifications.md): in which language, on which channels
+    # (of those the unit has an address for), or not at all.
+    notify_language: NotificationLanguage = Field(
+        default=NotificationLanguage.ENGLISH, sa_type=StrEnumColumn(NotificationLanguage, 2)
+    )
+    notify_channels: list[str] = Field(
+        default_factory=_default_channels, sa_column=Column(JSON, nullable=False, default=_default_channels)
+    )
+    notify_opt_out: bool = False
     # Needed by tariffs with a per-kW fixed charge.
     sanctioned_load_kw: Decimal | None = Field(default=None, sa_type=ExactDecimal(8, 2))
     tariff_id: int | None = Field(default=None, foreign_key="tariff.id")

@@ -28,6 +28,7 @@ from sync_server.sql import table_of
 __all__ = [
     "BACKUP_JOB",
     "BILL_RUNS_JOB",
+    "NOTIFICATIONS_JOB",
     "OCR_JOB",
     "OVERDUE_JOB",
     "SCHEDULER_USERNAME",
@@ -44,10 +45,12 @@ BILL_RUNS_JOB = "monthly-bill-runs"
 OVERDUE_JOB = "overdue-refresh"
 BACKUP_JOB = "daily-backup"
 OCR_JOB = "photo-ocr"
+NOTIFICATIONS_JOB = "notifications"
 SCHEDULER_USERNAME = f"{BUILT_IN_PREFIX}scheduler"
 # Refresh every hour when FIELDMETER_STATUS_REFRESH_MINUTES=0 switched the job off (if an admin switches it on).
 _FALLBACK_REFRESH_MINUTES = 60.0
 _FALLBACK_OCR_MINUTES = 5.0
+_FALLBACK_NOTIFY_MINUTES = 1.0
 
 
 def cadence_of(job: ScheduledJob) -> Cadence:
@@ -99,6 +102,14 @@ def default_jobs(settings: Settings, *, business: datetime, wall: datetime) -> l
             cadence=ScheduleCadence.INTERVAL,
             enabled=settings.ocr_every_minutes > 0,
             every_minutes=settings.ocr_every_minutes or _FALLBACK_OCR_MINUTES,
+            next_run_at=wall,
+        ),
+        ScheduledJob(
+            name=NOTIFICATIONS_JOB,
+            kind=ScheduleKind.NOTIFICATIONS,
+            cadence=ScheduleCadence.INTERVAL,
+            enabled=settings.notify_every_minutes > 0,
+            every_minutes=settings.notify_every_minutes or _FALLBACK_NOTIFY_MINUTES,
             next_run_at=wall,
         ),
     ]

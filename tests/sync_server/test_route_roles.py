@@ -37,6 +37,7 @@ _PLACEHOLDERS = {
     "name": "daily-backup",
     "dataset": "bills",
     "sheet_format": "csv",
+    "notification_id": "999999",
     "line_id": "999999",
 }
 

@@ -21,6 +21,7 @@ from sync_server.models import AuditEvent, Bill, BillRun, Block, ScheduledJob, U
 from sync_server.scheduling.store import (
     BACKUP_JOB,
     BILL_RUNS_JOB,
+    NOTIFICATIONS_JOB,
     OCR_JOB,
     OVERDUE_JOB,
     SCHEDULER_USERNAME,
@@ -225,7 +226,9 @@ def test_schedules_are_the_admins(client: TestClient, username: str) -> None:
 def test_admin_lists_and_changes_a_schedule(client: TestClient) -> None:
     admin = auth(client, "admin")
     listed = client.get("/api/schedules", headers=admin).json()
-    assert [job["name"] for job in listed] == [BACKUP_JOB, BILL_RUNS_JOB, OVERDUE_JOB, OCR_JOB]
+    assert [job["name"] for job in listed] == [BACKUP_JOB, BILL_RUNS_JOB, NOTIFICATIONS_JOB, OVERDUE_JOB, OCR_JOB]
+    notifications = next(job for job in listed if job["name"] == NOTIFICATIONS_JOB)
+    assert (notifications["cadence"], notifications["enabled"]) == ("interval", False)  # FIELDMETER_NOTIFY_…=0
     ocr = next(job for job in listed if job["name"] == OCR_JOB)
     assert (ocr["cadence"], ocr["enabled"]) == ("interval", False)  # the tests' FIELDMETER_OCR_EVERY_MINUTES=0
     monthly = next(job for job in listed if job["name"] == BILL_RUNS_JOB)

@@ -31,6 +31,7 @@ def create_payment(
         actor=user,
         now=now,
         late_fee_percent=context.settings.late_fee_annual_percent,
+        settings=context.settings,
     )
     session.commit()
     assert payment.id is not None
@@ -108,6 +109,7 @@ def mark_paid(body: BulkPaid, context: ContextDep, session: SessionDep, user: Cu
             actor=user,
             now=now,
             late_fee_percent=context.settings.late_fee_annual_percent,
+            settings=context.settings,
         )
         result.paid.append(bill_id)
     session.commit()
