@@ -53,6 +53,7 @@ from shared_billing.api_models import (
     MembershipOut,
     MeterIn,
     MeterOut,
+    NotificationOut,
     Page,
     PasswordReset,
     PaymentIn,
@@ -400,6 +401,19 @@ def audit_page(query: AuditQuery) -> Call[Page[AuditOut]]:
     return Call(
         "GET", "/audit/events", read_model(Page[AuditOut]), params=query.model_dump(mode="json", exclude_none=True)
     )
+
+
+def notification_page(
+    q: str | None = None, limit: int = 50, offset: int = 0, *, status: str | None = None
+) -> Call[Page[NotificationOut]]:
+    """``GET /api/notifications``: the delivery log, newest first (admin)."""
+    params = _paged(q, limit, offset, status=status)
+    return Call("GET", "/notifications", read_model(Page[NotificationOut]), params=params)
+
+
+def retry_notification(notification_id: int) -> Call[NotificationOut]:
+    """``POST /api/notifications/{id}/retry``: a dead letter sent again (admin)."""
+    return Call("POST", f"/notifications/{notification_id}/retry", read_model(NotificationOut))
 
 
 def audit_check() -> Call[ChainCheck]:

@@ -21,6 +21,7 @@ from mobile_app.console.audit_view import AuditView
 from mobile_app.console.bill_runs import BillRunView
 from mobile_app.console.bills_view import BillsView
 from mobile_app.console.client import AdminClient
+from mobile_app.console.deliveries_view import DeliveriesView
 from mobile_app.console.imports_admin import ImportsView
 from mobile_app.console.meters_admin import MetersView
 from mobile_app.console.people_admin import PeopleView
@@ -175,6 +176,7 @@ AdminSection: TypeAlias = (
     | ReconciliationView
     | SchedulesView
     | AuditView
+    | DeliveriesView
     | ReportsView
 )
 
@@ -197,6 +199,7 @@ class AdminShell(ft.Column):
             "reconciliation": ReconciliationView(client),
             "schedules": SchedulesView(client),
             "audit": AuditView(client),
+            "deliveries": DeliveriesView(client),
             "reports": ReportsView(client),
         }
         labels = {
@@ -212,6 +215,7 @@ class AdminShell(ft.Column):
             "reconciliation": _("Reconciliation"),
             "schedules": _("Schedules"),
             "audit": _("Audit log"),
+            "deliveries": _("Deliveries"),
             "reports": _("Reports"),
         }
         self.body = ft.Container(content=self.sections["runs"], expand=True)

@@ -51,6 +51,7 @@ from shared_billing.api_models import (
     MembershipOut,
     MeterIn,
     MeterOut,
+    NotificationOut,
     Page,
     PasswordReset,
     PaymentOut,
@@ -335,6 +336,14 @@ class AdminClient(BillingClient):
 
     async def audit_page(self, query: AuditQuery) -> Page[AuditOut]:
         return await self._send(endpoints.audit_page(query))
+
+    async def notification_page(
+        self, q: str | None, limit: int, offset: int, *, status: str | None = None
+    ) -> Page[NotificationOut]:
+        return await self._send(endpoints.notification_page(q, limit, offset, status=status))
+
+    async def retry_notification(self, notification_id: int) -> NotificationOut:
+        return await self._send(endpoints.retry_notification(notification_id))
 
     async def audit_check(self) -> ChainCheck:
         return await self._send(endpoints.audit_check())

@@ -15,10 +15,10 @@ import flet as ft
 from mobile_app.console.client import AdminClient, every_item
 from mobile_app.console.forms import Form
 from mobile_app.console.paged_list import PagedList
-from mobile_app.i18n import _
+from mobile_app.i18n import LANGUAGES, N_, _
 from mobile_app.ui.common import indian_number, push_update, title
 from shared_billing.api_models import BlockIn, BlockOut, UnitIn, UnitOut
-from shared_billing.protocol import UnitCategory
+from shared_billing.protocol import NotificationChannel, NotificationLanguage, UnitCategory
 
 __all__ = ["PremisesView", "choices"]
 
@@ -29,6 +29,25 @@ def choices(pairs: list[tuple[str, str]], *, none: str | None = None) -> list[ft
     """Dropdown options from (key, text) pairs, with a first "none" option when ``none`` names it."""
     first = [ft.DropdownOption(key=NONE, text=none)] if none is not None else []
     return first + [ft.DropdownOption(key=key, text=text) for key, text in pairs]
+
+
+OPTED_OUT = "none"  # the notifications dropdown's "not at all"
+DEFAULT_NOTIFY = "email,sms"  # what a new unit is told on (the server's default too)
+# The channel choices the unit form offers (docs/notifications.md): each key the channels, comma-separated.
+NOTIFY_CHOICES: dict[str, str] = {
+    DEFAULT_NOTIFY: N_("Email and SMS"),
+    "email": N_("Email only"),
+    "sms": N_("SMS only"),
+    "whatsapp": N_("WhatsApp only"),
+    "email,whatsapp": N_("Email and WhatsApp"),
+    "email,sms,whatsapp": N_("Email, SMS and WhatsApp"),
+    OPTED_OUT: N_("Opted out of notifications"),
+}
+
+
+def notify_key(channels: list[NotificationChannel], opted_out: bool) -> str:
+    """The dropdown's key for a unit's preference (a combination the form does not list is shown as its own)."""
+    return OPTED_OUT if opted_out else ",".join(channel.value for channel in channels)
 
 
 def _id(text: str | None) -> int | None:
@@ -45,6 +64,7 @@ class PremisesView(ft.Column):
         self.block_id: int | None = None  # the block being edited; None: a new one
         self.unit_id: int | None = None
         self.unit_waived = False  # not on the form: an edit keeps what the unit had
+        self.unit_channels = ["email", "sms"]  # kept while the consumer is opted out, for when they opt back in
         self.block_form = Form(
             "block",
             {"code": _field(_("Block code"), "block_code"), "name": _field(_("Block name"), "block_name", 260)},
@@ -71,11 +91,26 @@ class PremisesView(ft.Column):
                 "consumer_name": _field(_("Consumer name"), "unit_consumer", 260),
                 "phone": _field(_("Phone"), "unit_phone"),
                 "email": _field(_("Email"), "unit_email", 260),
+                "notify_language": ft.Dropdown(
+                    label=_("Language of messages"),
+                    key="unit_notify_language",
+                    width=200,
+                    value=NotificationLanguage.ENGLISH.value,
+                    options=choices([(language.value, LANGUAGES[language.value]) for language in NotificationLanguage]),
+                ),
+                "notify": ft.Dropdown(
+                    label=_("Notifications"),
+                    key="unit_notify",
+                    width=280,
+                    value=DEFAULT_NOTIFY,
+                    options=choices([(key, _(text)) for key, text in NOTIFY_CHOICES.items()]),
+                ),
             },
             rows=[
                 ["code", "block_id", "category", "unit_type", "floor"],
                 ["sanctioned_load_kw", "tariff_id", "rate_override"],
                 ["consumer_name", "phone", "email"],
+                ["notify_language", "notify"],
             ],
             save_label=_("Save unit"),
         )
@@ -165,16 +200,20 @@ class PremisesView(ft.Column):
     async def _new_unit(self, _event: ft.Event[Any] | None = None) -> None:
         self.unit_id = None
         self.unit_waived = False
+        self.unit_channels = ["email", "sms"]
         self.unit_heading.value = _("New unit")
         for name, field in self.unit_form.fields.items():
-            if name != "category":
+            if name not in {"category", "notify_language", "notify"}:
                 field.value = None if isinstance(field, ft.Dropdown) else ""
+        self.unit_form.fields["notify_language"].value = NotificationLanguage.ENGLISH.value
+        self.unit_form.fields["notify"].value = DEFAULT_NOTIFY
         self.unit_form.clear_errors()
         push_update(self)
 
     async def _edit_unit(self, unit: UnitOut, _event: ft.Event[Any] | None = None) -> None:
         self.unit_id = unit.id
         self.unit_waived = unit.fixed_charge_waived
+        self.unit_channels = [channel.value for channel in unit.notify_channels]
         self.unit_heading.value = _("Edit unit {code}").format(code=unit.code)
         shown = {
             "code": unit.code,
@@ -188,7 +227,13 @@ class PremisesView(ft.Column):
             "consumer_name": unit.consumer_name,
             "phone": unit.phone,
             "email": unit.email,
+            "notify_language": unit.notify_language.value,
+            "notify": notify_key(unit.notify_channels, unit.notify_opt_out),
         }
+        notify, preference = self.unit_form.fields["notify"], notify_key(unit.notify_channels, unit.notify_opt_out)
+        assert isinstance(notify, ft.Dropdown)
+        if preference not in NOTIFY_CHOICES:  # set through the API: shown, and kept on Save
+            notify.options = [*(notify.options or []), ft.DropdownOption(key=preference, text=preference)]
         for name, value in shown.items():
             self.unit_form.fields[name].value = "" if value is None else str(value)
         self.unit_form.clear_errors()
@@ -197,8 +242,12 @@ class PremisesView(ft.Column):
     async def _save_unit(self, _event: ft.Event[Any]) -> None:
         form = self.unit_form
         # As typed: the server judges each value and names the field at fault (model_construct validates nothing).
-        typed: dict[str, Any] = {name: form.text(name) for name in form.fields}
+        typed: dict[str, Any] = {name: form.text(name) for name in form.fields if name != "notify"}
+        notify = form.text("notify") or ""
         typed |= {
+            "notify_language": typed["notify_language"] or NotificationLanguage.ENGLISH.value,
+            "notify_channels": self.unit_channels if notify == OPTED_OUT else notify.split(","),
+            "notify_opt_out": notify == OPTED_OUT,
             "code": typed["code"] or "",
             "block_id": _id(typed["block_id"]) or 0,
             "category": typed["category"] or "",

@@ -29,6 +29,7 @@ LABELS = {
     ScheduleKind.OVERDUE_REFRESH: N_("Overdue refresh (bill statuses)"),
     ScheduleKind.BACKUP: N_("Daily backup"),
     ScheduleKind.PHOTO_OCR: N_("Read meter photos (OCR)"),
+    ScheduleKind.NOTIFICATIONS: N_("Notify consumers (reminders, then send the messages waiting)"),
 }
 STATUS_COLOURS = {
     ScheduleStatus.OK: ft.Colors.GREEN_800,
