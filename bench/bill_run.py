@@ -18,8 +18,9 @@ Per backend:
 5. Raw, drafting's rows: the draft rows read back (as they were before issuing), given last month's period and
    last month's reading (so ``uq_bill_unit_period`` and the unique ``reading_id`` hold), inserted with
    ``connection.execute(insert(bill), rows)`` into the same ``bill`` table, one commit per 500 rows.
-6. Raw, issuing's rows: what issuing wrote (the issued bills, their ledger charges, their audit events) read
-   back and inserted the same way (the bills two months back, numbered ``RW/…``, no reading: the unique
+6. Raw, issuing's rows: what issuing wrote (the issued bills, their ledger charges, their audit events, the
+   consumers' outbox rows: email and SMS are configured and every unit has both addresses) read back and inserted
+   the same way (the bills two months back, numbered ``RW/…``, no reading: the unique
    columns hold), one commit per 500 bills with their charges and events.
 
 Each phase is compared with the raw insert of its own rows: drafting ≈ run/raw, issuing ≈ issue/raw.
@@ -74,6 +75,7 @@ from sync_server.models import (
     Meter,
     MeterKind,
     MeterStatus,
+    Notification,
     Reading,
     ReadingSource,
     ReadingStatus,
@@ -208,6 +210,8 @@ def seed_block(engine: Engine, count: int, now: datetime, settings: Settings, rn
                     "unit_type": unit_types[i],
                     "floor": floors[i % 3],
                     "consumer_name": f"Bench resident {i + 1:05d}",
+                    "email": f"resident{i + 1:05d}@bench.invalid",
+                    "phone": f"98{i + 1:08d}",
                     "tariff_id": tariff_id,
                     "rate_override": None,
                     "fixed_charge_waived": False,
@@ -299,7 +303,7 @@ class Result:
     execute_s: float
     issue_s: float
     raw_s: float
-    raw_issue_s: float  # the rows issuing writes (bill, ledger charge, audit event per unit), bulk inserted
+    raw_issue_s: float  # the rows issuing writes (bill, charge, event, outbox rows per unit), bulk inserted
     run_phase: Phase
     issue_phase: Phase
     pace_first_ms: float  # mean ms per unit over the run's first batch
@@ -378,8 +382,10 @@ def maybe_profile(directory: Path | None, name: str) -> Iterator[None]:
 
 
 def raw_issue_insert(engine: Engine, run_id: int, period: str, units: int) -> float:
-    """Seconds to bulk insert again the rows issuing wrote for the run: bills, ledger charges, audit events."""
+    """Seconds to bulk insert again the rows issuing wrote for the run: bills, ledger charges, audit events and the
+    consumers' outbox rows."""
     bills, charges, events = (table_of(model) for model in (Bill, LedgerEntry, AuditEvent))
+    outbox = table_of(Notification)
     with engine.connect() as conn:
         mine = (bills.c.run_id == run_id) & bills.c.bill_number.is_not(None)  # not the raw drafts' copies
         issued = [dict(row) for row in conn.execute(select(bills).where(mine)).mappings()]
@@ -392,6 +398,7 @@ def raw_issue_insert(engine: Engine, run_id: int, period: str, units: int) -> fl
                 select(events).where(events.c.action == "bill.issued", events.c.entity_id.in_(numbers))
             ).mappings()
         ]
+        told = [dict(r) for r in conn.execute(select(outbox).where(outbox.c.bill_id.in_(ids))).mappings()]
     if not len(issued) == len(charged) == len(recorded) == units:
         raise BenchError(f"issuing wrote {len(issued)} bills, {len(charged)} charges, {len(recorded)} events")
     # Unique columns kept apart from the originals: another period, no reading, another number prefix.
@@ -401,14 +408,20 @@ def raw_issue_insert(engine: Engine, run_id: int, period: str, units: int) -> fl
     ]
     charge_rows = [_without(row, "id") for row in charged]
     event_rows = [_without(row, "id", "txid", "seq", "prev_digest", "digest") for row in recorded]
+    # The same messages under another key (each message is unique by it), in batches of the bills' size.
+    outbox_rows = [{**_without(row, "id"), "dedupe_key": "raw:" + row["dedupe_key"]} for row in told]
+    starts = range(0, units, RAW_BATCH)
+    per_batch = -(-len(outbox_rows) // len(starts)) if starts else 0  # spread evenly over the commits
     with engine.connect() as conn:
         conn.execute(select(1)).scalar_one()  # connected (and pragmas applied) before the clock starts
         conn.commit()
         started = time.perf_counter()
-        for start in range(0, units, RAW_BATCH):
+        for batch, start in enumerate(starts):
             conn.execute(insert(bills), bill_rows[start : start + RAW_BATCH])
             conn.execute(insert(charges), charge_rows[start : start + RAW_BATCH])
             conn.execute(insert(events), event_rows[start : start + RAW_BATCH])
+            if told_rows := outbox_rows[batch * per_batch : (batch + 1) * per_batch]:
+                conn.execute(insert(outbox), told_rows)
             conn.commit()
         return time.perf_counter() - started
 
@@ -424,7 +437,9 @@ def _scalar(engine: Engine, stmt: Any) -> int:
 
 def run_backend(backend: str, args: argparse.Namespace) -> Result:
     rng = random.Random(20261127)
-    settings = Settings()
+    # Email and SMS configured (never contacted: no notifications job runs here), so issuing enqueues what a
+    # society that tells its consumers enqueues: two outbox rows a bill.
+    settings = Settings(smtp_host="smtp.bench.invalid", sms_provider_url="https://sms.bench.invalid/send")
     with contextlib.ExitStack() as stack:
         if backend == "postgresql":
             url = stack.enter_context(fresh_pg_database(args.pg_admin_url, driver="postgresql+psycopg"))
@@ -643,7 +658,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{r.backend}: drafting {r.run_rate:,.0f} bills/s vs raw insert of its rows {r.raw_rate:,.0f} bills/s: "
             f"run/raw {r.ratio:.4f}, {_per_unit(r.run_phase, r.units)} statements/unit; issuing "
-            f"{r.issue_rate:,.0f} bills/s vs raw insert of its rows (bill + charge + event) "
+            f"{r.issue_rate:,.0f} bills/s vs raw insert of its rows (bill + charge + event + outbox) "
             f"{r.raw_issue_rate:,.0f} bills/s: issue/raw {r.issue_ratio:.4f}, "
             f"{_per_unit(r.issue_phase, r.units)} statements/unit{note}"
         )
