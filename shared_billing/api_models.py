@@ -79,6 +79,7 @@ from shared_billing.protocol import (
 
 __all__ = [
     "AccountChange",
+    "AccountRole",
     "AssignmentIn",
     "AuditOut",
     "AuditQuery",
@@ -132,6 +133,9 @@ __all__ = [
     "ReplacementIn",
     "ReplacementOut",
     "RereadDecision",
+    "ResidentAccount",
+    "ResidentConsumption",
+    "ResidentPayment",
     "ReviewEvidence",
     "ReviewFacets",
     "ReviewFilter",
@@ -295,6 +299,8 @@ class UserOut(BaseModel):
     role: Role
     active: bool  # False: deactivated, every session ended (POST /users/{id}/reactivate lets them back)
     password_change_required: bool = False  # an admin set the password; the user has not changed it yet
+    unit_id: int | None = None  # a resident's unit (docs/residents.md); None for staff
+    unit_code: str | None = None
 
 
 class AssignmentIn(BaseModel):
@@ -898,18 +904,55 @@ class MembershipOut(BaseModel):
 
 # --- People, routes and tariffs ---
 
-#: The roles an admin gives an account (residents do not sign in to this API's forms).
+#: The society's staff roles.
 StaffRole = Literal[Role.ENGINEER, Role.SUPERVISOR, Role.ADMIN, Role.ACCOUNTANT]
+#: The roles an admin gives an account: staff, or the resident of one unit.
+AccountRole = Literal[Role.ENGINEER, Role.SUPERVISOR, Role.ADMIN, Role.ACCOUNTANT, Role.RESIDENT]
 
 
 class UserIn(BaseModel):
     """``POST /api/users``: a new account. Its password is the admin's choice, so it must be changed at the first
-    sign-in."""
+    sign-in. A resident's account names their unit (``unit_id``); a staff account names none."""
 
     username: NewUsername
     full_name: Name
-    role: StaffRole
+    role: AccountRole
     password: NewPassword
+    unit_id: Id | None = None
+
+
+# --- Residents (docs/residents.md): a resident's own unit, nothing of any other ---
+
+
+class ResidentAccount(BaseModel):
+    """``GET /api/me/account``: the resident's unit and where its account stands."""
+
+    unit_id: int
+    unit_code: str
+    block_code: str
+    consumer_name: str | None
+    balance: Decimal  # the ledger balance: positive owed, negative a credit the next bill uses up
+    overdue: bool  # an issued bill is past its due date with money still owed
+    overdue_since: date | None  # the earliest such due date
+
+
+class ResidentPayment(BaseModel):
+    """A payment booked to the resident's unit (``GET /api/me/payments``)."""
+
+    id: int
+    bill_id: int | None
+    bill_number: str | None
+    amount: Decimal
+    paid_on: date
+    mode: PaymentMode
+    reference: str | None
+
+
+class ResidentConsumption(BaseModel):
+    """``GET /api/me/consumption``: the units on the unit's issued bills month by month, oldest first, up to the
+    society's current month (``units`` null: no issued bill that month) — the figures of a bill's ``history``."""
+
+    months: list[BillMonthUnits]
 
 
 class PasswordReset(BaseModel):

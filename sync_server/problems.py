@@ -62,6 +62,10 @@ CODES: dict[str, ProblemSpec] = {
     "user.cannot_deactivate_self": ProblemSpec(409, "An admin cannot deactivate their own account"),
     "user.username_taken": ProblemSpec(409, "Another account has this username"),
     "user.password_unchanged": ProblemSpec(422, "The new password is the current one"),
+    "user.unit_required": ProblemSpec(422, "A resident's account names their unit"),
+    "user.unit_for_staff": ProblemSpec(422, "Only a resident's account names a unit"),
+    # A resident account made before residents had units (docs/residents.md): it sees nothing until linked.
+    "resident.no_unit": ProblemSpec(404, "This account is not linked to a unit yet: ask the society's office"),
     # Readings: mostly per-item push rejections (the status is what a route raising the code would answer).
     "reading.invalid": ProblemSpec(
         422, "The reading does not match its protocol (a field is missing, malformed, unknown or out of bounds)"

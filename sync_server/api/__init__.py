@@ -20,6 +20,7 @@ from sync_server.api.routes import (
     quality_checks,
     replacements,
     reports,
+    resident,
     review,
     schedules,
     statements,
@@ -54,6 +55,7 @@ for module in (
     exports,
     reports,
     notifications,
+    resident,
 ):
     api_router.include_router(module.router)
 api_router.include_router(users.router)

@@ -22,7 +22,7 @@ from sync_server.models import Bill, BillStatus, Meter, MeterReplacement, Readin
 from sync_server.periods import periods_ending
 from sync_server.problems import Problem
 
-__all__ = ["bill_pdf", "billed_units", "block_pdf", "invoice_for", "usage_history"]
+__all__ = ["bill_pdf", "billed_units", "block_pdf", "invoice_for", "unit_usage", "usage_history"]
 
 
 def _period_days(period: str) -> tuple[date, date]:
@@ -41,15 +41,23 @@ def billed_units(lines: Iterable[BillLine]) -> Decimal:
 def usage_history(session: Session, bill: Bill, months: int = HISTORY_MONTHS) -> list[UsageMonth]:
     """The units billed to the bill's unit in its month and the ``months - 1`` before, oldest first; ``None`` for
     a month without a bill. Earlier months count issued bills only (a draft may still change), the bill itself
-    whatever its state. One query: the invoice and ``GET /api/bills/{id}`` both draw from here."""
-    periods = periods_ending(bill.period, months)
-    rows = session.exec(
-        select(Bill).where(
-            Bill.unit_id == bill.unit_id,
-            col(Bill.period).in_(periods),
-            or_(Bill.status != BillStatus.DRAFT, Bill.id == bill.id),
-        )
-    ).all()
+    whatever its state. The invoice and ``GET /api/bills/{id}`` both draw from here."""
+    return unit_usage(session, bill.unit_id, bill.period, months, including=bill.id)
+
+
+def unit_usage(
+    session: Session, unit_id: int, until: str, months: int, *, including: int | None = None
+) -> list[UsageMonth]:
+    """The units on the unit's issued bills for ``until`` and the ``months - 1`` before, oldest first (``None``: no
+    issued bill that month); the bill ``including`` names counts whatever its state. One query: a bill's history
+    and a resident's consumption chart (``GET /api/me/consumption``) are the same figures."""
+    periods = periods_ending(until, months)
+    shown = (
+        Bill.status != BillStatus.DRAFT
+        if including is None
+        else or_(Bill.status != BillStatus.DRAFT, Bill.id == including)
+    )
+    rows = session.exec(select(Bill).where(Bill.unit_id == unit_id, col(Bill.period).in_(periods), shown)).all()
     billed = {row.period: billed_units(bill_lines(row)) for row in rows}
     return [UsageMonth(period, billed.get(period)) for period in periods]
 

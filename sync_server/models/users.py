@@ -25,6 +25,9 @@ class User(SQLModel, table=True):
     # but changing it, /me and logout answers 403 auth.password_change_required (sync_server/deps.py).
     password_change_required: bool = False
     created_at: datetime = Field(sa_type=UTCDateTime)
+    # A resident's own unit, the one account whose bills, payments and balance they see (sync_server/resident.py);
+    # None for staff. Migration 0021 also checks that only a resident has one.
+    unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
 
 
 class RefreshToken(SQLModel, table=True):

@@ -211,4 +211,6 @@ def test_one_user_model_for_the_list_and_the_account_switches() -> None:
         "role",
         "active",
         "password_change_required",
+        "unit_id",
+        "unit_code",
     ]

@@ -85,9 +85,10 @@ def test_duplicate_username_is_409_and_adds_nothing(client: TestClient) -> None:
     assert client.get("/api/users", headers=admin).json()["total"] == before
 
 
-def test_weak_password_bad_username_and_resident_role_are_422_naming_the_field(client: TestClient) -> None:
+def test_weak_password_bad_username_and_unknown_role_are_422_naming_the_field(client: TestClient) -> None:
+    # A resident without a unit is refused too, naming unit_id (tests/sync_server/test_resident_portal.py).
     admin = auth(client, "admin")
-    for field, value in [("password", "short-9ch"), ("username", "a b"), ("role", "resident"), ("full_name", "")]:
+    for field, value in [("password", "short-9ch"), ("username", "a b"), ("role", "owner"), ("full_name", "")]:
         response = _create(client, admin, **{field: value})
         assert response.status_code == 422, (field, response.text)
         assert field in response.text

@@ -9,11 +9,11 @@ import re
 import uuid
 from pathlib import Path
 
-import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from sync_server.config import Settings
+from sync_server.demo import DEMO_PASSWORD
 from sync_server.deps import PUBLIC
 from sync_server.main import create_app
 from sync_server.models import Role
@@ -68,7 +68,31 @@ def test_every_route_declares_roles(tmp_path: Path) -> None:
     assert all(set(roles) <= known for _, _, roles in operations)
 
 
+def _add_resident(client: TestClient, username: str, unit_code: str | None) -> None:
+    """A resident account straight in the database (its password already their own), of ``unit_code``'s unit."""
+    from sqlmodel import Session, select
+
+    from sync_server.auth import hash_password
+    from sync_server.models import Unit, User
+    from tests.sync_server.factories import NOW
+
+    with Session(client.app.state.context.engine) as session:  # type: ignore[attr-defined]
+        unit = session.exec(select(Unit).where(Unit.code == unit_code)).one() if unit_code else None
+        session.add(
+            User(
+                username=username,
+                full_name="Resident",
+                role=Role.RESIDENT,
+                password_hash=hash_password(DEMO_PASSWORD),
+                created_at=NOW,
+                unit_id=unit.id if unit is not None else None,
+            )
+        )
+        session.commit()
+
+
 def test_route_role_matrix(client: TestClient) -> None:
+    _add_resident(client, "resident", "5BHK-B17-FF")
     tokens = {role.value: auth(client, name) for name, role in _USERS.items()}
     tokens["anonymous"] = {}
     checked = 0
@@ -96,33 +120,20 @@ _USERS = {
     "supervisor": Role.SUPERVISOR,
     "admin": Role.ADMIN,
     "accountant": Role.ACCOUNTANT,
+    "resident": Role.RESIDENT,
 }
 
 
-@pytest.mark.parametrize("role", [Role.RESIDENT])
-def test_resident_role_reaches_only_me(client: TestClient, role: Role) -> None:
-    from sqlmodel import Session
-
-    from sync_server.auth import hash_password
-    from sync_server.models import User
-    from tests.sync_server.factories import NOW
-
-    with Session(client.app.state.context.engine) as session:  # type: ignore[attr-defined]
-        session.add(
-            User(
-                username=f"x-{role}",
-                full_name="X",
-                role=role,
-                password_hash=hash_password("pw-123456"),
-                created_at=NOW,
-            )
-        )
-        session.commit()
-    token = client.post(
-        "/api/auth/login", json={"username": f"x-{role}", "password": "pw-123456", "device_id": "d"}
-    ).json()["access_token"]
-    headers = {"Authorization": f"Bearer {token}"}
+def test_a_resident_without_a_unit_reaches_only_me_and_sees_nothing(client: TestClient) -> None:
+    """A resident account from before residents had units (migration 0021) signs in, and its own routes answer 404
+    ``resident.no_unit``; every other route still 403."""
+    _add_resident(client, "unlinked", None)
+    headers = auth(client, "unlinked")
     for method, path, roles in _operations(client.app):  # type: ignore[arg-type]
-        status = client.request(method, _concrete(path), headers=headers, json={}).status_code
-        if PUBLIC not in roles and role.value not in roles:
-            assert status == 403, f"{method} {path}"
+        answer = client.request(method, _concrete(path), headers=headers, json={})
+        if PUBLIC in roles:
+            continue
+        if Role.RESIDENT.value not in roles:
+            assert answer.status_code == 403, f"{method} {path}"
+        elif path.startswith("/api/me/"):
+            assert (answer.status_code, answer.json()["code"]) == (404, "resident.no_unit"), f"{method} {path}"

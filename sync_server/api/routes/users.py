@@ -18,15 +18,30 @@ from shared_billing.api_types import Id
 from sync_server.api.paging import PageQuery, paginate
 from sync_server.auth import TokenService, hash_password
 from sync_server.deps import ContextDep, CurrentUser, NowDep, SessionDep, access
-from sync_server.models import AuditEvent, Role, User
+from sync_server.models import AuditEvent, Role, Unit, User
 from sync_server.models.users import BUILT_IN_PREFIX
 from sync_server.problems import Problem
 
 router = APIRouter(prefix="/users", tags=["users"])
 
 
-def _user_out(user: User) -> UserOut:
-    return UserOut.model_validate(user, from_attributes=True)
+def _user_out(user: User, unit_code: str | None = None, session: Session | None = None) -> UserOut:
+    """The account as listed; a resident's unit code is ``unit_code``, else looked up through ``session``."""
+    out = UserOut.model_validate(user, from_attributes=True)
+    if unit_code is None and session is not None and user.unit_id is not None:
+        unit = session.get(Unit, user.unit_id)
+        unit_code = unit.code if unit is not None else None
+    out.unit_code = unit_code
+    return out
+
+
+def _unit_codes(session: Session, users: list[User]) -> dict[int, str]:
+    """The codes of the residents' units, in one query."""
+    ids = {user.unit_id for user in users if user.unit_id is not None}
+    if not ids:
+        return {}
+    rows = session.exec(select(Unit.id, Unit.code).where(col(Unit.id).in_(ids))).all()
+    return {unit_id: code for unit_id, code in rows if unit_id is not None}
 
 
 def _account(session: Session, user_id: int) -> User:
@@ -71,7 +86,7 @@ def _set_active(
         **detail,
     )
     session.commit()
-    return _user_out(user)
+    return _user_out(user, session=session)
 
 
 @router.get("", **access(Role.ADMIN))
@@ -81,12 +96,29 @@ def list_users(session: SessionDep, page: PageQuery, role: Role | None = None) -
     if role is not None:
         query = query.where(User.role == role)
     rows, total = paginate(session, query, page, search=[col(User.username), col(User.full_name)])
-    return Page[UserOut](items=[_user_out(u) for u in rows], total=total, limit=page.limit, offset=page.offset)
+    codes = _unit_codes(session, rows)
+    items = [_user_out(u, codes.get(u.unit_id) if u.unit_id is not None else None) for u in rows]
+    return Page[UserOut](items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+def _resident_unit(session: Session, body: UserIn) -> Unit | None:
+    """The unit a new account is linked to: a resident's, which must exist; staff have none."""
+    if body.role != Role.RESIDENT:
+        if body.unit_id is not None:
+            raise Problem("user.unit_for_staff", details={"field": "unit_id"})
+        return None
+    if body.unit_id is None:
+        raise Problem("user.unit_required", details={"field": "unit_id"})
+    unit = session.get(Unit, body.unit_id)
+    if unit is None:
+        raise Problem("request.unknown_reference", f"No unit {body.unit_id}", {"field": "unit_id"})
+    return unit
 
 
 def _create(session: Session, body: UserIn, password_hash: str, admin: User, now: datetime) -> UserOut:
     if session.exec(select(User.id).where(User.username == body.username)).first() is not None:
         raise Problem("user.username_taken", details={"field": "username"})
+    unit = _resident_unit(session, body)
     user = User(
         username=body.username,
         full_name=body.full_name,
@@ -94,26 +126,38 @@ def _create(session: Session, body: UserIn, password_hash: str, admin: User, now
         password_hash=password_hash,
         password_change_required=True,
         created_at=now,
+        unit_id=unit.id if unit is not None else None,
     )
     session.add(user)
     try:
         session.flush()
+        unit_detail = {"unit": unit.code} if unit is not None else {}
         _audit(
-            session, admin, user, now, action="user.created", reason=None, full_name=user.full_name, role=str(user.role)
+            session,
+            admin,
+            user,
+            now,
+            action="user.created",
+            reason=None,
+            full_name=user.full_name,
+            role=str(user.role),
+            **unit_detail,
         )
         session.commit()
     except IntegrityError as error:  # created by a concurrent request since the check above
         session.rollback()
         raise Problem("user.username_taken", details={"field": "username"}) from error
-    return _user_out(user)
+    return _user_out(user, unit.code if unit is not None else None)
 
 
 @router.post("", status_code=201, **access(Role.ADMIN, errors=(409,)))
 async def create_user(
     body: UserIn, context: ContextDep, session: SessionDep, admin: CurrentUser, now: NowDep
 ) -> UserOut:
-    """Create an account (engineer, supervisor, admin or accountant) with a temporary password of at least 10
-    characters: the user chooses their own at the first sign-in. 409 ``user.username_taken``. Audited."""
+    """Create an account (engineer, supervisor, admin, accountant, or a resident of ``unit_id``) with a temporary
+    password of at least 10 characters: the user chooses their own at the first sign-in. 409
+    ``user.username_taken``; 422 ``user.unit_required`` (a resident without a unit), ``user.unit_for_staff``,
+    ``request.unknown_reference`` (no such unit). Audited."""
     password_hash = await context.tokens.hasher.run(hash_password, body.password)
     return await run_in_threadpool(_create, session, body, password_hash, admin, now)
 
@@ -129,7 +173,7 @@ def _reset(
     revoked = TokenService.revoke(session, now, user_id=user_id, everything=True)
     _audit(session, admin, user, now, action="user.password_reset", reason=body.reason, refresh_tokens_revoked=revoked)
     session.commit()
-    return _user_out(user)
+    return _user_out(user, session=session)
 
 
 @router.post("/{user_id}/password", **access(Role.ADMIN, errors=(404, 409)))
