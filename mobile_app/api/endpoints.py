@@ -64,6 +64,9 @@ from shared_billing.api_models import (
     ReplacementIn,
     ReplacementOut,
     RereadDecision,
+    ResidentAccount,
+    ResidentConsumption,
+    ResidentPayment,
     ReviewFacets,
     ReviewFilter,
     ReviewItem,
@@ -137,6 +140,11 @@ __all__ = [
     "members",
     "meter_page",
     "move_route",
+    "my_account",
+    "my_bill_page",
+    "my_bill_pdf_link",
+    "my_consumption",
+    "my_payment_page",
     "photo",
     "photo_upload_state",
     "pull",
@@ -622,3 +630,28 @@ def change_schedule(name: str, change: ScheduleChange) -> Call[ScheduleOut]:
 def run_schedule(name: str) -> Call[ScheduleOut]:
     """``POST /api/schedules/{name}/run``: the job runs at the server's next check."""
     return Call("POST", f"/schedules/{name}/run", read_model(ScheduleOut))
+
+
+# --- A resident's own account (docs/residents.md) ---
+
+
+def my_account() -> Call[ResidentAccount]:
+    return Call("GET", "/me/account", read_model(ResidentAccount))
+
+
+def my_bill_page(q: str | None = None, limit: int = 50, offset: int = 0) -> Call[Page[BillOut]]:
+    """The resident's issued bills, newest first."""
+    return Call("GET", "/me/bills", read_model(Page[BillOut]), params=_paged(q, limit, offset))
+
+
+def my_bill_pdf_link(bill_id: int) -> Call[DownloadLink]:
+    return Call("POST", f"/me/bills/{bill_id}/pdf-link", read_model(DownloadLink))
+
+
+def my_payment_page(q: str | None = None, limit: int = 50, offset: int = 0) -> Call[Page[ResidentPayment]]:
+    return Call("GET", "/me/payments", read_model(Page[ResidentPayment]), params=_paged(q, limit, offset))
+
+
+def my_consumption(months: int = 12) -> Call[ResidentConsumption]:
+    """The units on the resident's bills month by month, up to the society's current month."""
+    return Call("GET", "/me/consumption", read_model(ResidentConsumption), params={"months": months})

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from mobile_app.api.answers import JSON, Answer, Call, error_of, json_body, read_model, read_nothing, unreadable
 from mobile_app.api.errors import ApiError, AuthExpired, TransportError
-from shared_billing.api_models import LoginRequest, Me, RefreshRequest, TokenPair
+from shared_billing.api_models import LoginRequest, Me, PasswordChange, RefreshRequest, TokenPair
 
 __all__ = [
     "REFRESH_IN_USE",
@@ -35,6 +35,7 @@ __all__ = [
     "login_call",
     "logout_call",
     "me_call",
+    "password_call",
     "read_sign_in",
     "refresh_call",
 ]
@@ -90,6 +91,12 @@ def logout_call() -> Call[None]:
 
 def me_call() -> Call[Me]:
     return Call("GET", "/me", read_model(Me))
+
+
+def password_call(current: str, new: str) -> Call[None]:
+    """``POST /api/auth/password``: the caller's own password (``204``; this sign-in goes on)."""
+    body = json_body(PasswordChange.model_construct(current_password=current, new_password=new))
+    return Call("POST", "/auth/password", read_nothing, body=body, content_type=JSON)
 
 
 def refresh_call(current: TokenPair | None, device_id: str | None) -> Call[RefreshOutcome]:

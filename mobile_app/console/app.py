@@ -24,10 +24,12 @@ from mobile_app.console.client import AdminClient
 from mobile_app.console.deliveries_view import DeliveriesView
 from mobile_app.console.imports_admin import ImportsView
 from mobile_app.console.meters_admin import MetersView
+from mobile_app.console.password_change import PasswordChangeView
 from mobile_app.console.people_admin import PeopleView
 from mobile_app.console.premises_admin import PremisesView
 from mobile_app.console.reconciliation import ReconciliationView
 from mobile_app.console.reports_view import ReportsView
+from mobile_app.console.resident_portal import ResidentPortal
 from mobile_app.console.review import ReviewView
 from mobile_app.console.routes_admin import RoutesView
 from mobile_app.console.schedules_admin import SchedulesView
@@ -131,6 +133,13 @@ class ConsoleApp:
             role = await self.client.sign_in(username.strip(), password, self.device_id)
         except ApiClientError as error:
             return _("Wrong username or password") if error.status == 401 else error.message
+        if self.client.must_change_password:
+            # The office chose this password: the server answers nothing else until the user picks their own.
+            self.body.content = PasswordChangeView(
+                self.client, password, partial(self._show_views, username.strip(), role)
+            )
+            self.page.update()
+            return None
         await self._show_views(username.strip(), role)
         return None
 
@@ -143,6 +152,8 @@ class ConsoleApp:
             view = AdminShell(self.client)
         elif role == Role.ACCOUNTANT:
             view = AccountantShell(self.client)
+        elif role == Role.RESIDENT:
+            view = ResidentPortal(self.client)  # their own unit, and nothing else to navigate to
         else:
             view = ft.Text(_("Field engineers use the Fieldmeter app on their phone."), key="wrong_role")
         self.page.appbar = ft.AppBar(
@@ -154,7 +165,7 @@ class ConsoleApp:
         )
         self.body.content = view
         self.page.update()
-        if isinstance(view, ReviewView | AdminShell | AccountantShell):
+        if isinstance(view, ReviewView | AdminShell | AccountantShell | ResidentPortal):
             await view.load()
 
     async def _sign_out(self, _event: ft.Event[Any]) -> None:

@@ -60,6 +60,9 @@ from shared_billing.api_models import (
     QualityCheckRequest,
     ReplacementIn,
     ReplacementOut,
+    ResidentAccount,
+    ResidentConsumption,
+    ResidentPayment,
     ReviewFacets,
     ReviewFilter,
     ReviewItem,
@@ -200,6 +203,17 @@ class ConsoleClient:
             with contextlib.suppress(ApiClientError):
                 call.read(await self._exchange(call, tokens.access_token))
 
+    @property
+    def must_change_password(self) -> bool:
+        """The admin chose this sign-in's password: the server answers nothing else until the user picks their own."""
+        return self.tokens is not None and self.tokens.password_change_required
+
+    async def change_password(self, current: str, new: str) -> None:
+        """Pick one's own password; this sign-in goes on (the server ends every other one)."""
+        await self._send(session.password_call(current, new))
+        if self.tokens is not None:
+            self.tokens = self.tokens.model_copy(update={"password_change_required": False})
+
     async def society_time(self) -> SocietyTime:
         return SocietyTime.of(await self._send(endpoints.clock()))
 
@@ -261,6 +275,23 @@ class ConsoleClient:
 
     async def bills(self) -> list[BillOut]:
         return await every_item(self.bill_page)
+
+    # A resident's own account: every call is scoped by the server to the resident's unit.
+
+    async def my_account(self) -> ResidentAccount:
+        return await self._send(endpoints.my_account())
+
+    async def my_bill_page(self, q: str | None, limit: int, offset: int) -> Page[BillOut]:
+        return await self._send(endpoints.my_bill_page(q, limit, offset))
+
+    async def my_bill_pdf_link(self, bill_id: int) -> str:
+        return (await self._send(endpoints.my_bill_pdf_link(bill_id))).url
+
+    async def my_payment_page(self, q: str | None, limit: int, offset: int) -> Page[ResidentPayment]:
+        return await self._send(endpoints.my_payment_page(q, limit, offset))
+
+    async def my_consumption(self, months: int = 12) -> ResidentConsumption:
+        return await self._send(endpoints.my_consumption(months))
 
 
 class BillingClient(ConsoleClient):

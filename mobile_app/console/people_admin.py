@@ -1,6 +1,7 @@
 """The admin's people: the society's users with their role, and switching an account off and on again (every
 session of a deactivated user ends at once), new accounts and temporary passwords (changed at the next sign-in).
-Each change of an account carries the reason typed above the list: it is audited."""
+A resident's account names their unit by its code (docs/residents.md). Each change of an account carries the reason
+typed above the list: it is audited."""
 
 from __future__ import annotations
 
@@ -16,13 +17,15 @@ from mobile_app.console.forms import Form, Notice
 from mobile_app.console.paged_list import PagedList
 from mobile_app.i18n import _
 from mobile_app.ui.common import push_update, title
-from shared_billing.api_models import PasswordReset, StaffRole, UserIn, UserOut
+from shared_billing.api_models import AccountRole, PasswordReset, UserIn, UserOut
 from shared_billing.protocol import Role
 
 __all__ = ["PeopleView"]
 
 
-ROLES: dict[str, StaffRole] = {r.value: r for r in (Role.ENGINEER, Role.SUPERVISOR, Role.ADMIN, Role.ACCOUNTANT)}
+ROLES: dict[str, AccountRole] = {
+    r.value: r for r in (Role.ENGINEER, Role.SUPERVISOR, Role.ADMIN, Role.ACCOUNTANT, Role.RESIDENT)
+}
 
 
 class PeopleView(ft.Column):
@@ -36,12 +39,15 @@ class PeopleView(ft.Column):
             value=Role.ENGINEER.value,
             options=[ft.DropdownOption(key=key, text=key) for key in ROLES],
         )
+        self.unit = ft.TextField(label=_("Unit code (residents only)"), key="user_unit", width=220)
         self.form = Form(
             "user",
             {
                 "username": ft.TextField(label=_("Username"), key="user_username", width=200),
                 "full_name": ft.TextField(label=_("Full name"), key="user_full_name", width=260),
                 "role": role,
+                # The unit by its code, as the office knows it; the server gets its id (``unit_id``).
+                "unit_id": self.unit,
                 "password": ft.TextField(
                     label=_("Temporary password"),
                     key="user_password",
@@ -85,7 +91,14 @@ class PeopleView(ft.Column):
         )
         return ft.Row(
             [
-                ft.Text(f"{user.username} · {user.full_name} · {user.role} · {state}", key=f"user-{user.id}"),
+                ft.Text(
+                    " · ".join(
+                        part
+                        for part in (user.username, user.full_name, user.role, user.unit_code, state)
+                        if part is not None
+                    ),
+                    key=f"user-{user.id}",
+                ),
                 ft.OutlinedButton(_("Reset password"), key=f"reset-{user.id}", on_click=partial(self._reset, user)),
                 ft.OutlinedButton(
                     label, key=f"{label.lower()}-{user.id}", on_click=partial(self._switch, action, user)
@@ -94,17 +107,40 @@ class PeopleView(ft.Column):
             key=f"userrow-{user.id}",
         )
 
+    async def _unit_id(self, code: str | None) -> int | None:
+        """The id of the unit whose code is exactly ``code``; None (the server then says a resident needs one)
+        when nothing is typed. A code that names no unit is said beside the field."""
+        if code is None:
+            return None
+        try:
+            page = await self.client.unit_page(code, 20, 0)
+        except ApiClientError as error:
+            self.form.show_error(error)
+            push_update(self)
+            return None
+        found = next((unit.id for unit in page.items if unit.code.casefold() == code.casefold()), None)
+        if found is None:
+            self.unit.error = _("No unit has this code")
+            push_update(self)
+        return found
+
     async def _create(self, _event: ft.Event[Any]) -> None:
+        self.form.clear_errors()
+        code = self.form.text("unit_id")
+        unit_id = await self._unit_id(code)
+        if code is not None and unit_id is None:
+            return
         request = UserIn.model_construct(
             username=self.form.text("username") or "",
             full_name=self.form.text("full_name") or "",
             role=ROLES[self.form.text("role") or Role.ENGINEER.value],
             password=self.form.fields["password"].value or "",
+            unit_id=unit_id,
         )
         created = await self.form.submit(lambda: self.client.create_user(request))
         if created is None:
             return
-        for name in ("username", "full_name", "password"):
+        for name in ("username", "full_name", "password", "unit_id"):
             self.form.fields[name].value = ""
         self.form.notice.say(
             _("Account {username} created ({role})").format(username=created.username, role=created.role)
