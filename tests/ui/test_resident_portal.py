@@ -22,6 +22,7 @@ from playwright.sync_api import sync_playwright
 from pypdf import PdfReader
 from sqlmodel import Session, select
 
+from mobile_app.console.app import console_main
 from sync_server.db import create_db_engine
 from sync_server.models import Bill, BillStatus, Unit, User
 from sync_server.periods import previous_period
@@ -36,8 +37,8 @@ from tests.support.browser import (
     wait_http_ok,
     wait_settled_screenshot,
 )
-
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+from tests.support.flet_driver import FletDriver, run_app
+from tests.ui.ui_fixtures import Server, select_option, sign_in, value_of, wait_key
 
 ROOT = Path(__file__).resolve().parents[2]
 FLAT = "5BHK-B17-FF"
@@ -97,6 +98,8 @@ def _earlier_bills(database: Path, period: str) -> None:
         engine.dispose()
 
 
+@pytest.mark.browser
+@pytest.mark.slow
 def test_a_resident_sees_their_own_unit_in_the_portal(tmp_path: Path) -> None:
     shots = tmp_path / "screenshots"
     port = free_port()
@@ -166,3 +169,48 @@ def test_a_resident_sees_their_own_unit_in_the_portal(tmp_path: Path) -> None:
     if os.environ.get("FIELDMETER_E2E_DOCS") == "1":
         shutil.copyfile(shots / "resident-portal.png", ROOT / "docs" / "resident-portal.png")
     print(f"\nscreenshots: {shots}")
+
+
+def test_the_admin_gives_a_resident_access_in_people_and_they_choose_a_password(server: Server) -> None:
+    """Headless (the real console against the real server in-process): a unit code that names no unit is said beside
+    its field and nothing is created; the right one makes the resident's account, whose first sign-in asks for their
+    own password and then opens the portal of their unit."""
+
+    async def scenario(driver: FletDriver) -> None:
+        await sign_in(driver, "admin")
+        await wait_key(driver, "section-people")
+        await driver.click("section-people")
+        await wait_key(driver, "users_range")
+        await select_option(driver, "user_role", "resident")
+        await driver.type_text("user_username", "asha")
+        await driver.type_text("user_full_name", "Asha Rani")
+        await driver.type_text("user_password", TEMPORARY)
+        await driver.type_text("user_unit", "NO-SUCH-UNIT")
+        await driver.click("user_save")
+        await driver.wait_for(lambda: driver.find("user_unit").error == "No unit has this code", message="refused")
+        await driver.type_text("user_unit", FLAT)
+        await driver.click("user_save")
+        await driver.wait_for_text(f"asha · Asha Rani · resident · {FLAT} · active")
+        await driver.click("sign_out")
+        await driver.wait_for(lambda: value_of(driver, "username") == "", message="the sign-in form again")
+
+        await sign_in(driver, "asha", TEMPORARY)
+        await wait_key(driver, "set_password")
+        await driver.type_text("new_password", OWN_PASSWORD)
+        await driver.type_text("new_password_again", "something-else-5")
+        await driver.click("set_password")
+        await driver.wait_for_text("The two passwords differ")
+        await driver.type_text("new_password_again", OWN_PASSWORD)
+        await driver.click("set_password")
+        await driver.wait_for_text(f"My account · {FLAT}")
+        await driver.wait_for_text("No bills yet")
+        assert "Nothing owed" in driver.texts()
+        assert not any(str(c.key or "").startswith("section-") for c in driver.walk())  # nothing else to open
+        assert driver.crashes() == []
+
+    def http_factory() -> httpx.AsyncClient:
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=server.app), base_url="http://t")
+
+    run_app(console_main(http_factory), scenario, timeout=60.0)
+    users = server.http.get("/api/users", params={"q": "asha"}, headers=server.headers("admin")).json()["items"]
+    assert [(u["role"], u["unit_code"], u["password_change_required"]) for u in users] == [("resident", FLAT, False)]
