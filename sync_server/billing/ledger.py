@@ -109,14 +109,13 @@ def record_payment(
     bill_id: int | None,
     actor: User,
     now: datetime,
-    late_fee_percent: Decimal,
-    settings: Settings | None = None,
+    settings: Settings,
 ) -> Payment:
-    """Book a payment against the account (and a bill, when named), and with ``settings`` (the server's: channels,
-    society name) enqueue the consumer's "payment received" message in the same transaction; the caller commits.
+    """Book a payment against the account (and a bill, when named), and enqueue the consumer's "payment received"
+    message in the same transaction; the caller commits.
 
-    ``late_fee_percent`` is the configured rate (``Settings.late_fee_annual_percent``), with no default here so
-    that no caller can silently bill the surcharge at another rate.
+    ``settings`` are the server's, required: the late fee's rate (``late_fee_annual_percent``), so that no caller
+    can silently bill the surcharge at another rate, and the channels a message goes through.
     """
     if amount <= 0:
         raise Problem("payment.invalid_amount", "A payment is a positive amount")
@@ -162,10 +161,9 @@ def record_payment(
         )
     )
     session.flush()
-    if settings is not None:
-        enqueue_payment(session, payment, settings=settings, now=now)
+    enqueue_payment(session, payment, settings=settings, now=now)
     if bill is not None:
-        _charge_late_fee(session, bill, payment, owed_before, late_fee_percent, now)
+        _charge_late_fee(session, bill, payment, owed_before, settings.late_fee_annual_percent, now)
         _set_status(session, bill, bill_status(session, bill, paid_on), actor=actor, now=now)
     return payment
 

@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 
 from shared_billing.api_models import MatchRule, StatementLineStatus
 from sync_server.billing.ledger import OPEN_STATUSES, balance, balances, record_payment
+from sync_server.config import Settings
 from sync_server.models import AuditEvent, Bill, BillStatus, PaymentMode, StatementImport, StatementLine, Unit, User
 from sync_server.problems import Problem
 from sync_server.sql import table_of
@@ -46,7 +47,7 @@ class _Recorder:
 
     actor: User
     now: datetime
-    late_fee_percent: Decimal
+    settings: Settings
 
 
 def import_statement(
@@ -59,7 +60,7 @@ def import_statement(
     actor: User,
     now: datetime,
     tz: ZoneInfo,
-    late_fee_percent: Decimal,
+    settings: Settings,
 ) -> ImportResult:
     """Store and match the statement's credits; the caller commits (one transaction for the file)."""
     record = StatementImport(
@@ -75,7 +76,7 @@ def import_statement(
     session.flush()
     assert record.id is not None
     result = ImportResult(record)
-    recorder = _Recorder(actor, now, late_fee_percent)
+    recorder = _Recorder(actor, now, settings)
     stored = _stored(session, [credit.key for credit in statement.credits])
     book = load_book(session, bill_numbers_in(*(f"{c.narration} {c.reference or ''}" for c in statement.credits)), tz)
     in_file: dict[str, StatementLine] = {}
@@ -148,7 +149,7 @@ def _settle(session: Session, line: StatementLine, credit: Credit, book: BillBoo
         line.reason = match.reason[:300]
         session.add(line)
         return "unmatched"
-    if not _claim(session, line, match.rule, match.bill.bill_id, recorder):
+    if not _claim(session, line, match.rule, match.bill.bill_id, recorder.actor, recorder.now):
         return "already_recorded"  # another import or the accountant took it meanwhile
     _record(session, line, match.bill.unit_id, match.bill.bill_id, recorder)
     book.settle(match.bill.unit_id, balance(session, match.bill.unit_id))
@@ -156,7 +157,7 @@ def _settle(session: Session, line: StatementLine, credit: Credit, book: BillBoo
 
 
 def _claim(
-    session: Session, line: StatementLine, rule: MatchRule | None, bill_id: int | None, recorder: _Recorder
+    session: Session, line: StatementLine, rule: MatchRule | None, bill_id: int | None, actor: User, now: datetime
 ) -> bool:
     """Move the line from unmatched to matched by ``rule`` (dismissed without one), compare-and-set; False when it
     was not unmatched any more."""
@@ -166,8 +167,8 @@ def _claim(
         "status": status.value,
         "rule": rule.value if rule else None,
         "bill_id": bill_id,
-        "resolved_at": recorder.now,
-        "resolved_by_id": recorder.actor.id,
+        "resolved_at": now,
+        "resolved_by_id": actor.id,
     }
     if status == StatementLineStatus.MATCHED:
         values["reason"] = None
@@ -192,7 +193,7 @@ def _record(session: Session, line: StatementLine, unit_id: int, bill_id: int, r
         bill_id=bill_id,
         actor=recorder.actor,
         now=recorder.now,
-        late_fee_percent=recorder.late_fee_percent,
+        settings=recorder.settings,
     )
     line.payment_id = payment.id
     session.add(line)
@@ -251,7 +252,7 @@ def _resolved(line: StatementLine) -> Problem:
 
 
 def match_by_hand(
-    session: Session, line_id: int, bill_id: int, *, actor: User, now: datetime, late_fee_percent: Decimal
+    session: Session, line_id: int, bill_id: int, *, actor: User, now: datetime, settings: Settings
 ) -> StatementLine:
     """The accountant's match of an unmatched credit to an issued bill: its payment recorded; the caller commits."""
     line = _line(session, line_id)
@@ -260,8 +261,8 @@ def match_by_hand(
         raise Problem("bill.not_found", f"No bill {bill_id}")
     if bill.status == BillStatus.DRAFT:
         raise Problem("bill.not_issued", "A draft bill takes no payment: issue it first")
-    recorder = _Recorder(actor, now, late_fee_percent)
-    if not _claim(session, line, MatchRule.MANUAL, bill_id, recorder):
+    recorder = _Recorder(actor, now, settings)
+    if not _claim(session, line, MatchRule.MANUAL, bill_id, recorder.actor, recorder.now):
         raise _resolved(line)
     _record(session, line, bill.unit_id, bill_id, recorder)
     _audit(
@@ -278,8 +279,7 @@ def match_by_hand(
 def dismiss_line(session: Session, line_id: int, reason: str, *, actor: User, now: datetime) -> StatementLine:
     """Set an unmatched credit aside as no bill's payment, with the reason; the caller commits."""
     line = _line(session, line_id)
-    recorder = _Recorder(actor, now, Decimal(0))
-    if not _claim(session, line, None, None, recorder):
+    if not _claim(session, line, None, None, actor, now):
         raise _resolved(line)
     line.reason = reason[:300]
     session.add(line)

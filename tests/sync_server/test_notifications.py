@@ -289,6 +289,29 @@ def test_a_single_bill_and_a_payment_are_told_in_the_consumers_language(
     assert events == ["bill_issued", "payment_received"]
 
 
+def test_a_payment_found_on_a_bank_statement_is_told_like_one_typed_in(
+    client: TestClient, inbox: _Inbox, provider: _Stub
+) -> None:
+    _set_contact(client, WALK, notify_language="en", notify_channels=["sms"])
+    uuid = _approve_walkthrough(client)
+    bill = client.post("/api/bills", json={"reading_uuid": uuid}, headers=auth(client, "admin")).json()
+    statement = (
+        "Txn Date,Narration,UTR,Debit,Credit\n"
+        f"21/11/2025,UPI/CR/412345678901/RAVI/HDFC/tr={bill['bill_number']},412345678901,,{bill['payable']}\n"
+    ).encode()
+    imported = client.post(
+        "/api/statements?file_name=nov.csv",
+        content=statement,
+        headers=auth(client, "accountant") | {"Content-Type": "text/csv"},
+    )
+    assert imported.status_code == 201, imported.text
+    assert imported.json()["counts"]["matched"] == 1
+    assert sorted(m["event"] for m in _log(client)) == ["bill_issued", "payment_received"]
+    _pass(client, NOW)
+    assert len(provider.received) == 2
+    assert inbox.mails == []
+
+
 def test_a_provider_answering_500_is_retried_then_dead_lettered(client: TestClient, provider: _Stub) -> None:
     _set_contact(client, WALK, notify_channels=["sms"])
     provider.status = 500

@@ -30,7 +30,6 @@ def create_payment(
         bill_id=body.bill_id,
         actor=user,
         now=now,
-        late_fee_percent=context.settings.late_fee_annual_percent,
         settings=context.settings,
     )
     session.commit()
@@ -108,7 +107,6 @@ def mark_paid(body: BulkPaid, context: ContextDep, session: SessionDep, user: Cu
             bill_id=bill.id,
             actor=user,
             now=now,
-            late_fee_percent=context.settings.late_fee_annual_percent,
             settings=context.settings,
         )
         result.paid.append(bill_id)

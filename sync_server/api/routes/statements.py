@@ -118,7 +118,7 @@ def _import(context: AppContext, data: bytes, file_name: str, user: User, now: d
                     actor=actor,
                     now=now,
                     tz=context.settings.tz,
-                    late_fee_percent=context.settings.late_fee_annual_percent,
+                    settings=context.settings,
                 )
                 session.commit()
             except IntegrityError:
@@ -201,7 +201,7 @@ def match_line(
         body.bill_id,
         actor=user,
         now=now,
-        late_fee_percent=context.settings.late_fee_annual_percent,
+        settings=context.settings,
     )
     session.commit()
     return _lines_out(session, [line])[0]
