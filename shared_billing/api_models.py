@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from decimal import Decimal
-from enum import StrEnum
 from typing import Annotated, Any, Generic, Literal, TypeVar
 from uuid import UUID
 
@@ -53,6 +52,7 @@ from shared_billing.protocol import (
     ImportKind,
     ImportStatus,
     LedgerEntryKind,
+    MatchRule,
     MeterKind,
     MeterStatus,
     NoteKind,
@@ -74,6 +74,7 @@ from shared_billing.protocol import (
     ScheduleKind,
     ScheduleStatus,
     SkipReason,
+    StatementLineStatus,
     UnitCategory,
 )
 
@@ -110,7 +111,6 @@ __all__ = [
     "Ledger",
     "LedgerLine",
     "LoginRequest",
-    "MatchRule",
     "Me",
     "MembershipEnd",
     "MembershipIn",
@@ -158,7 +158,6 @@ __all__ = [
     "StatementDismissIn",
     "StatementImportOut",
     "StatementLineOut",
-    "StatementLineStatus",
     "StatementMatchIn",
     "StatementOutcome",
     "StatementProblemOut",
@@ -1153,20 +1152,6 @@ class ScheduleChange(BaseModel):
 
 
 # --- Statements: bank and UPI credits matched to bills (docs/api.md "Reconciliation") ---
-
-
-class StatementLineStatus(StrEnum):
-    UNMATCHED = "unmatched"  # waiting for the accountant
-    MATCHED = "matched"  # its payment is recorded through the ledger
-    DISMISSED = "dismissed"  # not a bill's payment (the accountant said why)
-
-
-class MatchRule(StrEnum):
-    """How a credit found its bill (docs/reconciliation.md "Matching")."""
-
-    REFERENCE = "reference"  # the bill number in the narration or reference (the QR code's tr=)
-    AMOUNT_DATE = "amount_date"  # the one open bill owing the amount, issued shortly before
-    MANUAL = "manual"  # the accountant chose the bill
 
 
 class StatementLineOut(BaseModel):

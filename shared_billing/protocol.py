@@ -67,6 +67,7 @@ __all__ = [
     "Latitude",
     "LedgerEntryKind",
     "Longitude",
+    "MatchRule",
     "MeterAssignment",
     "MeterKind",
     "MeterNumber",
@@ -103,6 +104,7 @@ __all__ = [
     "ScheduleKind",
     "ScheduleStatus",
     "SkipReason",
+    "StatementLineStatus",
     "UnitCategory",
     "UsageWindow",
     "as_latest",
@@ -682,3 +684,20 @@ class ScheduleStatus(StrEnum):
     OK = "ok"
     FAILED = "failed"
     SKIPPED = "skipped"  # it ran and found nothing to do
+
+
+# --- Bank statements: credits matched to bills (docs/reconciliation.md) ---
+
+
+class StatementLineStatus(StrEnum):
+    UNMATCHED = "unmatched"  # waiting for the accountant
+    MATCHED = "matched"  # its payment is recorded through the ledger
+    DISMISSED = "dismissed"  # not a bill's payment (the accountant said why)
+
+
+class MatchRule(StrEnum):
+    """How a credit found its bill (docs/reconciliation.md "Matching")."""
+
+    REFERENCE = "reference"  # the bill number in the narration or reference (the QR code's tr=)
+    AMOUNT_DATE = "amount_date"  # the one open bill owing the amount, issued shortly before
+    MANUAL = "manual"  # the accountant chose the bill

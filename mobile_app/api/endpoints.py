@@ -83,7 +83,6 @@ from shared_billing.api_models import (
     StatementDismissIn,
     StatementImportOut,
     StatementLineOut,
-    StatementLineStatus,
     StatementMatchIn,
     TariffAssigned,
     TariffAssignmentIn,
@@ -102,6 +101,7 @@ from shared_billing.protocol import (
     PushResponse,
     ReadingStatus,
     Role,
+    StatementLineStatus,
 )
 
 __all__ = [

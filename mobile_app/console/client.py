@@ -77,7 +77,6 @@ from shared_billing.api_models import (
     ScheduleOut,
     StatementImportOut,
     StatementLineOut,
-    StatementLineStatus,
     TariffAssigned,
     TariffAssignmentIn,
     TariffOut,
@@ -87,7 +86,7 @@ from shared_billing.api_models import (
     UserIn,
     UserOut,
 )
-from shared_billing.protocol import BillStatus, ImportKind, PaymentMode, Role
+from shared_billing.protocol import BillStatus, ImportKind, PaymentMode, Role, StatementLineStatus
 
 __all__ = ["AdminClient", "BillingClient", "ConsoleClient", "PageFetch", "SocietyTime", "every_item"]
 

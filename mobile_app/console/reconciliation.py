@@ -18,7 +18,8 @@ from mobile_app.console.forms import Notice
 from mobile_app.console.imports_admin import content_type_of
 from mobile_app.i18n import N_, _, ngettext
 from mobile_app.ui.common import day, push_update, rupees, title
-from shared_billing.api_models import BillOut, StatementImportOut, StatementLineOut, StatementLineStatus
+from shared_billing.api_models import BillOut, StatementImportOut, StatementLineOut
+from shared_billing.protocol import StatementLineStatus
 
 __all__ = ["ReconciliationView"]
 

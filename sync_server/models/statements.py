@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
 
-from shared_billing.api_models import MatchRule, StatementLineStatus
+from shared_billing.protocol import MatchRule, StatementLineStatus
 from sync_server.db_types import JSON, Money, StrEnumColumn, UTCDateTime
 
 __all__ = ["StatementImport", "StatementLine"]

@@ -20,7 +20,7 @@ from sqlalchemy import CursorResult, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from shared_billing.api_models import MatchRule, StatementLineStatus
+from shared_billing.protocol import MatchRule, StatementLineStatus
 from sync_server.billing.ledger import OPEN_STATUSES, balance, balances, record_payment
 from sync_server.config import Settings
 from sync_server.models import AuditEvent, Bill, BillStatus, PaymentMode, StatementImport, StatementLine, Unit, User

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from shared_billing.api_models import MatchRule
+from shared_billing.protocol import MatchRule
 from sync_server.statements.parse import StatementLine
 
 __all__ = ["MATCH_WINDOW_DAYS", "BillBook", "BillFacts", "Match", "MatchRule", "bill_numbers_in", "match_credit"]

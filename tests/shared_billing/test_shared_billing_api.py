@@ -20,9 +20,12 @@ DOMAIN_MODULES = {
         "check_gps_far",
         "check_gps_inaccurate",
         "check_gps_missing",
+        "evidence_flags",
         "fix_distance_m",
         "gps_flags",
         "great_circle_m",
+        "presence_by_label",
+        "presence_flags",
         "reading_flags",
     },
     "shared_billing.consumption": {

@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from openpyxl import Workbook
 
-from shared_billing.api_models import MatchRule
+from shared_billing.protocol import MatchRule
 from sync_server.statements.match import BillBook, BillFacts, bill_numbers_in, match_credit
 from sync_server.statements.parse import StatementError, parse_statement, parse_statement_day
 from tests.sync_server.factories import NOW, auth, finished_run, jpeg_bytes, meters_by_unit, push, reading, sha256

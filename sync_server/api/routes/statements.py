@@ -19,12 +19,12 @@ from shared_billing.api_models import (
     StatementDismissIn,
     StatementImportOut,
     StatementLineOut,
-    StatementLineStatus,
     StatementMatchIn,
     StatementOutcome,
     StatementProblemOut,
 )
 from shared_billing.api_types import Id
+from shared_billing.protocol import StatementLineStatus
 from sync_server.api.paging import PageQuery, paginate
 from sync_server.api.routes.imports import read_limited
 from sync_server.context import AppContext
