@@ -8,6 +8,7 @@ import secrets
 import tempfile
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -17,9 +18,16 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sync_server.client_address import parse_networks
 from sync_server.clock import Clock, OffsetClock, system_clock
 
-__all__ = ["Settings", "load_secret_key"]
+__all__ = ["PhotoStoreKind", "Settings", "load_secret_key"]
 
 SECRET_FILE = "secret.key"  # noqa: S105 - a file name
+
+
+class PhotoStoreKind(StrEnum):
+    """Where photo bytes are kept (sync_server/photo_blobs.py)."""
+
+    FOLDER = "folder"  # files under the data folder: one machine
+    DATABASE = "database"  # the central database: several stateless machines serve one society
 
 
 class Settings(BaseSettings):
@@ -92,6 +100,7 @@ class Settings(BaseSettings):
     max_import_bytes: int = Field(default=5 * 1024 * 1024, ge=1)
     # Photo decodes at once (PNG/WebP decode in full, ~3 bytes a pixel): bounds the server's memory under uploads.
     photo_decode_concurrency: int = Field(default=2, ge=1)
+    photo_store: PhotoStoreKind = PhotoStoreKind.FOLDER
     gps_accuracy_limit_m: float = 50.0
     gps_radius_m: float = 100.0
     clock_drift_limit_s: int = 600

@@ -115,7 +115,7 @@ def add_default_schedules(context: AppContext) -> bool:
 def purge_partial_uploads(context: AppContext) -> int:
     """Remove photo uploads whose last piece is older than ``PARTIAL_TTL`` (docs/api.md "Photos"); how many."""
     try:
-        removed = context.photos.purge_partials(context.clock())
+        removed = context.photos.blobs.purge_partials(context.clock())
     except OSError:  # a photo folder briefly unreadable must not keep the scheduled jobs from running
         log.warning("expired partial photo uploads could not be removed; the next pass tries again", exc_info=True)
         return 0

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
 
 from fastapi import FastAPI
+from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from sync_server import __version__
@@ -17,7 +18,7 @@ from sync_server.auth import TokenService
 from sync_server.body_limit import install_body_limit
 from sync_server.clock import Clock
 from sync_server.compression import install_compression
-from sync_server.config import Settings, load_secret_key
+from sync_server.config import PhotoStoreKind, Settings, load_secret_key
 from sync_server.context import AppContext
 from sync_server.db import engine_for, migrate
 from sync_server.error_handlers import install_error_handlers
@@ -25,9 +26,16 @@ from sync_server.housekeeping import SCHEDULER_LEASE, add_default_schedules, aud
 from sync_server.invoices import DEFAULT_ASSETS_DIR
 from sync_server.leases import new_holder_id, release
 from sync_server.openapi import install_openapi
+from sync_server.photo_blobs import DatabaseBlobs, FolderBlobs, PhotoBlobs
 from sync_server.photo_store import PhotoStore
 
 __all__ = ["create_app"]
+
+
+def _photo_blobs(settings: Settings, engine: Engine) -> PhotoBlobs:
+    if settings.photo_store == PhotoStoreKind.DATABASE:
+        return DatabaseBlobs(engine)
+    return FolderBlobs(settings.photo_dir)
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None, run_migrations: bool = True) -> FastAPI:
@@ -47,7 +55,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
             hash_concurrency=settings.password_hash_concurrency,
         ),
         photos=PhotoStore(
-            settings.photo_dir,
+            DatabaseBlobs(engine)
+            if settings.photo_store == PhotoStoreKind.DATABASE
+            else FolderBlobs(settings.photo_dir),
             max_bytes=settings.max_photo_bytes,
             max_pixels=settings.max_photo_pixels,
             max_concurrent_decodes=settings.photo_decode_concurrency,

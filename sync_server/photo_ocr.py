@@ -93,7 +93,7 @@ def _waiting(session: Session, limit: int) -> list[str]:
 
 def _read_one(context: AppContext, sha256: str, now: datetime) -> PhotoOcr:
     try:
-        found = read_register(context.photos.read(sha256))
+        found = read_register(context.photos.blobs.read(sha256))
     except (OSError, UnidentifiedImageError, ValueError) as error:
         # A stored photo passed the upload's checks: this is a file gone or damaged since, recorded, not retried.
         log.warning("photo %s could not be read for OCR: %s", sha256, error)

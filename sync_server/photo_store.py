@@ -11,32 +11,28 @@ full, one at a time. At most ``max_concurrent_decodes`` checks run at once (``ch
 the event loop, holding no thread), so eight big photos arriving together cannot take the server past a bound:
 about one full decode plus that many small pictures.
 
-A photo may also arrive in pieces (docs/api.md "Photos": ``Content-Range`` on ``PUT``). The pieces are appended to
-``.partial/<sha256>.<total>`` in the store's folder; the dot keeps them out of backups, and a partial is never a
-photo: only the full checks above, passed on the whole bytes, put a file where ``path_for`` looks. A partial's
-modification time is the server clock's time of its last piece, which ``purge_partials`` expires.
+The checked bytes are kept by the store's ``blobs`` (sync_server/photo_blobs.py: a folder, or the database), which
+also hold the pieces of a photo sent in pieces (docs/api.md "Photos": ``Content-Range`` on ``PUT``); a partial is
+never a photo: only the full checks above, passed on the whole bytes, make it one.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import os
-import tempfile
 import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from pathlib import Path
 
 import anyio
 from PIL import Image, UnidentifiedImageError
 
+from sync_server.photo_blobs import PhotoBlobs
 from sync_server.png_stream import png_stream_problem
 from sync_server.problems import Problem
 
-__all__ = ["CONTENT_TYPES", "PARTIAL_TTL", "CheckedPhoto", "Partial", "PhotoStore"]
+__all__ = ["CONTENT_TYPES", "CheckedPhoto", "PhotoStore"]
 
 CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 # Longest side accepted: a 40 MP budget spent on a 1 × 40,000,000 strip is no photo of a meter, and Pillow's
@@ -44,17 +40,6 @@ CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 MAX_SIDE = 16_384
 # JPEG's DCT scaling goes down to 1/8: the smallest picture libjpeg can build while reading every block.
 _DRAFT_SCALE = 8
-# A partial upload left alone this long is given up: the phone starts that photo over if it ever comes back.
-PARTIAL_TTL = timedelta(hours=48)
-_PARTIAL_DIR = ".partial"
-
-
-@dataclass(frozen=True)
-class Partial:
-    """What has arrived of a photo sent in pieces: ``offset`` bytes of a declared ``total`` (None: nothing yet)."""
-
-    offset: int
-    total: int | None
 
 
 @dataclass(frozen=True)
@@ -67,8 +52,10 @@ class CheckedPhoto:
 
 
 class PhotoStore:
-    def __init__(self, root: Path, *, max_bytes: int, max_pixels: int, max_concurrent_decodes: int = 2) -> None:
-        self.root = root
+    """Checks a photo's bytes (``check``, ``check_bounded``); ``blobs`` keeps them."""
+
+    def __init__(self, blobs: PhotoBlobs, *, max_bytes: int, max_pixels: int, max_concurrent_decodes: int = 2) -> None:
+        self.blobs = blobs
         self.max_bytes = max_bytes
         self.max_pixels = max_pixels
         # Created here, outside any event loop: anyio binds the limiter to the loop that first uses it.
@@ -77,14 +64,6 @@ class PhotoStore:
         self.peak_decodes = 0  # the most decodes seen at once (tests and benchmarks read it)
         self._count_lock = threading.Lock()
         self._full_decoder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="photo-decode")
-        # Pieces of one photo are appended one at a time (a phone retrying while its cut request still runs).
-        self._partial_lock = threading.Lock()
-
-    def path_for(self, sha256: str) -> Path:
-        return self.root / sha256[:2] / sha256
-
-    def exists(self, sha256: str) -> bool:
-        return self.path_for(sha256).is_file()
 
     def check(self, sha256: str, data: bytes) -> CheckedPhoto:
         if len(data) > self.max_bytes:
@@ -146,105 +125,3 @@ class PhotoStore:
         finally:
             with self._count_lock:
                 self._decoding -= 1
-
-    def save(self, sha256: str, data: bytes) -> None:
-        """Write atomically and durably; a repeat of the same hash leaves the existing file alone."""
-        path = self.path_for(sha256)
-        if path.is_file():
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
-        try:
-            with os.fdopen(fd, "wb") as tmp:
-                tmp.write(data)
-                tmp.flush()
-                os.fsync(tmp.fileno())
-            os.replace(tmp_name, path)
-        except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
-            raise
-
-    def read(self, sha256: str) -> bytes:
-        return self.path_for(sha256).read_bytes()
-
-    # --- Photos sent in pieces ---
-
-    @property
-    def partial_dir(self) -> Path:
-        return self.root / _PARTIAL_DIR
-
-    def _partial_file(self, sha256: str) -> Path | None:
-        found = sorted(self.partial_dir.glob(f"{sha256}.*")) if self.partial_dir.is_dir() else []
-        return found[0] if found else None
-
-    def partial(self, sha256: str) -> Partial:
-        """How much of ``sha256`` has arrived in pieces (``Partial(0, None)`` when nothing has)."""
-        with self._partial_lock:
-            return self._partial_unlocked(sha256)
-
-    def _partial_unlocked(self, sha256: str) -> Partial:
-        path = self._partial_file(sha256)
-        if path is None:
-            return Partial(0, None)
-        total = int(path.name.rpartition(".")[2])
-        offset = path.stat().st_size
-        if offset >= total:
-            # Complete but never stored: the server stopped during the checks. Its bytes were never judged, so they
-            # are not trusted; the phone sends the photo again.
-            path.unlink(missing_ok=True)
-            return Partial(0, None)
-        return Partial(offset, total)
-
-    def append_partial(self, sha256: str, start: int, total: int, piece: bytes, now: datetime) -> bytes | None:
-        """Append ``piece`` (bytes ``start``.. of ``total``); the whole photo once it is complete, else None.
-
-        A piece that does not start where the partial ends is refused (409 with the partial's offset), so a piece
-        is never written twice or leaves a gap. A ``total`` other than the partial's means the partial cannot be
-        this photo's (the hash names one content, one size): it is dropped and the upload starts at 0.
-        """
-        with self._partial_lock:
-            current = self._partial_unlocked(sha256)
-            if current.total is not None and current.total != total:
-                self.discard_partial(sha256)
-                current = Partial(0, None)
-            if start != current.offset:
-                raise offset_conflict(current.offset, f"The piece starts at byte {start}")
-            path = self.partial_dir / f"{sha256}.{total}"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("ab") as file:
-                file.write(piece)
-                file.flush()
-                os.fsync(file.fileno())  # the offset the phone is told must survive a crash
-            stamp = now.timestamp()
-            os.utime(path, (stamp, stamp))  # the server clock's time of the last piece: what expiry reads
-            if start + len(piece) < total:
-                return None
-            return path.read_bytes()
-
-    def discard_partial(self, sha256: str) -> None:
-        path = self._partial_file(sha256)
-        if path is not None:
-            path.unlink(missing_ok=True)
-
-    def purge_partials(self, now: datetime, ttl: timedelta = PARTIAL_TTL) -> int:
-        """Remove the partial uploads whose last piece came ``ttl`` or longer before ``now``; how many."""
-        if not self.partial_dir.is_dir():
-            return 0
-        cutoff = (now - ttl).timestamp()
-        removed = 0
-        with self._partial_lock:
-            for path in self.partial_dir.iterdir():
-                if path.is_file() and path.stat().st_mtime <= cutoff:
-                    path.unlink(missing_ok=True)
-                    removed += 1
-        return removed
-
-
-def offset_conflict(offset: int, message: str) -> Problem:
-    """409 naming the offset the server holds, in the body and in ``Upload-Offset``: resume from there."""
-    return Problem(
-        "request.conflict",
-        f"{message}; the server has {offset} bytes of this photo: resume from byte {offset}",
-        details={"offset": offset},
-        headers={"Upload-Offset": str(offset)},
-    )

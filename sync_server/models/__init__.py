@@ -34,6 +34,7 @@ from sync_server.models.directory import Assignment, Block, Meter, SharedMeterMe
 from sync_server.models.imports import ImportJob
 from sync_server.models.leases import JobLease
 from sync_server.models.notifications import Notification
+from sync_server.models.photo_blobs import PhotoBlob, PhotoPartial
 from sync_server.models.quality import QualityCheck
 from sync_server.models.readings import (
     Photo,
@@ -76,7 +77,9 @@ __all__ = [
     "Payment",
     "PaymentMode",
     "Photo",
+    "PhotoBlob",
     "PhotoOcr",
+    "PhotoPartial",
     "QualityCheck",
     "ReadType",
     "Reading",

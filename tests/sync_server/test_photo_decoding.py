@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from PIL import Image
 
 from sync_server.demo import DEMO_PASSWORD
+from sync_server.photo_blobs import FolderBlobs
 from sync_server.photo_store import MAX_SIDE, PhotoStore
 from sync_server.problems import Problem
 from tests.support.live_server import LIVE_NOW, LiveServer
@@ -109,7 +110,7 @@ def test_concurrent_big_photos_in_process_never_decode_more_than_the_limit_at_on
 
 
 def test_photo_with_a_side_over_the_limit_is_refused_from_its_header(tmp_path: Path) -> None:
-    store = PhotoStore(tmp_path, max_bytes=10 * 1024 * 1024, max_pixels=40_000_000)
+    store = PhotoStore(FolderBlobs(tmp_path), max_bytes=10 * 1024 * 1024, max_pixels=40_000_000)
     buffer = io.BytesIO()
     Image.new("L", (MAX_SIDE + 1, 2)).save(buffer, "PNG")
     data = buffer.getvalue()
@@ -120,7 +121,7 @@ def test_photo_with_a_side_over_the_limit_is_refused_from_its_header(tmp_path: P
 
 
 def test_big_jpeg_is_checked_without_a_full_size_picture(tmp_path: Path) -> None:
-    store = PhotoStore(tmp_path, max_bytes=10 * 1024 * 1024, max_pixels=40_000_000)
+    store = PhotoStore(FolderBlobs(tmp_path), max_bytes=10 * 1024 * 1024, max_pixels=40_000_000)
     [(data, _)] = _big_photos(1)
     opened: list[tuple[int, int]] = []
     original_load = Image.Image.load
@@ -154,7 +155,7 @@ def test_concurrent_big_photos_against_a_real_server_are_all_stored(live_server:
 
 
 def test_webp_is_decoded_in_full_and_a_truncated_one_refused(tmp_path: Path) -> None:
-    store = PhotoStore(tmp_path, max_bytes=10 * 1024 * 1024, max_pixels=40_000_000)
+    store = PhotoStore(FolderBlobs(tmp_path), max_bytes=10 * 1024 * 1024, max_pixels=40_000_000)
     buffer = io.BytesIO()
     Image.effect_noise((300, 200), 40).convert("RGB").save(buffer, "WEBP", quality=80)
     good = buffer.getvalue()

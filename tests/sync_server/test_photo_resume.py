@@ -1,5 +1,6 @@
 """Resumable photo uploads (docs/api.md "Photos"): pieces with ``Content-Range``, ``HEAD`` for the offset, the whole
-photo checked once complete, partials expiring in the scheduler's pass. On SQLite and PostgreSQL (``client``)."""
+photo checked once complete, partials expiring in the scheduler's pass. On SQLite and PostgreSQL (``client``), with
+the photos in a folder and in the database (``FIELDMETER_PHOTO_STORE``)."""
 
 from __future__ import annotations
 
@@ -15,11 +16,11 @@ from sqlmodel import Session, func, select
 
 from sync_server import housekeeping
 from sync_server.clock import FixedClock
-from sync_server.config import Settings
+from sync_server.config import PhotoStoreKind, Settings
 from sync_server.context import AppContext
 from sync_server.main import create_app
-from sync_server.models import Photo
-from sync_server.photo_store import PARTIAL_TTL
+from sync_server.models import Photo, PhotoPartial
+from sync_server.photo_blobs import PARTIAL_TTL, FolderBlobs
 from tests.sync_server.factories import auth, meters_by_unit, push, reading, sha256
 
 
@@ -65,9 +66,19 @@ def _photo_rows(client: TestClient) -> int:
         return session.exec(select(func.count()).select_from(Photo)).one()
 
 
-def _partials(client: TestClient) -> list[Path]:
-    folder = _context(client).photos.partial_dir
-    return sorted(folder.iterdir()) if folder.is_dir() else []
+@pytest.fixture(params=list(PhotoStoreKind))
+def settings(settings: Settings, request: pytest.FixtureRequest) -> Settings:
+    """Every test here with each photo store."""
+    return settings.model_copy(update={"photo_store": request.param})
+
+
+def _partials(client: TestClient) -> list[str]:
+    """The partial uploads the store holds, whichever it is."""
+    blobs = _context(client).photos.blobs
+    if isinstance(blobs, FolderBlobs):
+        return sorted(path.name for path in blobs.partial_dir.iterdir()) if blobs.partial_dir.is_dir() else []
+    with Session(_context(client).engine) as session:
+        return sorted(session.exec(select(PhotoPartial.sha256)).all())
 
 
 def test_an_upload_cut_halfway_resumes_from_the_servers_offset(client: TestClient) -> None:
@@ -110,7 +121,7 @@ def test_a_corrupted_resume_is_refused_by_the_hash_and_the_partial_is_dropped(cl
     assert "from byte 0" in body["message"]
     assert body["details"]["offset"] == 0
     assert _photo_rows(client) == 0
-    assert not _context(client).photos.exists(digest)
+    assert not _context(client).photos.blobs.exists(digest)
     assert _partials(client) == []
     assert _offset(client, headers, digest) == (204, 0)
     # The phone starts over and the photo goes in.

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from sync_server.photo_blobs import FolderBlobs
 from sync_server.photo_store import PhotoStore
 from sync_server.png_stream import PNG_SIGNATURE, png_stream_problem
 from sync_server.problems import Problem
@@ -73,7 +74,7 @@ def test_interlaced_is_left_to_a_full_decode() -> None:
 
 
 def test_the_store_refuses_a_damaged_png_without_decoding_it(tmp_path: Path) -> None:
-    store = PhotoStore(tmp_path, max_bytes=10 * 1024 * 1024, max_pixels=40_000_000)
+    store = PhotoStore(FolderBlobs(tmp_path), max_bytes=10 * 1024 * 1024, max_pixels=40_000_000)
     good = _png("RGB", (300, 200))
     assert store.check(sha256(good), good).content_type == "image/png"
     row = b"\x00" + bytes(48)

@@ -21,7 +21,8 @@ from shared_billing.api_types import Sha256 as Sha256Hex
 from sync_server.context import AppContext
 from sync_server.deps import ContextDep, CurrentUser, NowDep, SessionDep, access
 from sync_server.models import AuditEvent, Photo, Reading, Role, User
-from sync_server.photo_store import CheckedPhoto, offset_conflict
+from sync_server.photo_blobs import offset_conflict
+from sync_server.photo_store import CheckedPhoto
 from sync_server.problems import Problem
 
 log = logging.getLogger(__name__)
@@ -96,7 +97,7 @@ def _authorize_upload(session: Session, user: User, sha256: str) -> bool:
 def _store(
     context: AppContext, session: Session, user: User, sha256: str, data: bytes, checked: CheckedPhoto, now: datetime
 ) -> int:
-    context.photos.save(sha256, data)  # the file first: a row never points at a missing blob
+    context.photos.blobs.save(sha256, data)  # the file first: a row never points at a missing blob
     session.add(
         Photo(
             sha256=sha256,
@@ -134,7 +135,7 @@ async def _checked_whole(context: AppContext, sha256: str, data: bytes) -> Check
     try:
         return await context.photos.check_bounded(sha256, data)
     except Problem as refused:
-        await run_in_threadpool(context.photos.discard_partial, sha256)
+        await run_in_threadpool(context.photos.blobs.discard_partial, sha256)
         raise Problem(
             refused.code,
             f"{refused.message}. The pieces received are discarded: send the photo again from byte 0",
@@ -146,19 +147,19 @@ async def _upload_piece(
     context: AppContext, session: Session, user: User, sha256: str, request: Request, now: datetime
 ) -> Response:
     piece = _parse_range(request.headers["content-range"], context.settings.max_photo_bytes)
-    current = await run_in_threadpool(context.photos.partial, sha256)
+    current = await run_in_threadpool(context.photos.blobs.partial, sha256)
     # Refused before the body is read: a phone resuming at the wrong place learns the offset at once. (Another
     # total cannot be this upload: ``append_partial`` drops that partial and expects byte 0.)
     if current.total in (None, piece.total) and piece.start != current.offset:
         raise offset_conflict(current.offset, f"The piece starts at byte {piece.start}")
     data = await _read_piece(request, piece)
-    whole = await run_in_threadpool(context.photos.append_partial, sha256, piece.start, piece.total, data, now)
+    whole = await run_in_threadpool(context.photos.blobs.append_partial, sha256, piece.start, piece.total, data, now)
     if whole is None:
         offset = piece.end + 1
         return Response(status_code=204, headers={"Upload-Offset": str(offset), "Upload-Complete": "?0", **_NO_STORE})
     checked = await _checked_whole(context, sha256, whole)
     status = await run_in_threadpool(_store, context, session, user, sha256, whole, checked, now)
-    await run_in_threadpool(context.photos.discard_partial, sha256)
+    await run_in_threadpool(context.photos.blobs.discard_partial, sha256)
     return Response(status_code=status, headers={"Upload-Offset": str(piece.total), "Upload-Complete": "?1"})
 
 
@@ -200,7 +201,7 @@ async def upload_photo(
     data = await _read_limited(request, context.settings.max_photo_bytes)
     checked = await context.photos.check_bounded(sha256, data)  # decodes bounded in number (photo_store)
     status = await run_in_threadpool(_store, context, session, user, sha256, data, checked, now)
-    await run_in_threadpool(context.photos.discard_partial, sha256)  # a whole upload supersedes any pieces
+    await run_in_threadpool(context.photos.blobs.discard_partial, sha256)  # a whole upload supersedes any pieces
     return Response(status_code=status)
 
 
@@ -225,7 +226,7 @@ def upload_state(sha256: Sha256, context: ContextDep, session: SessionDep, user:
     if size is not None:
         headers = {"Upload-Complete": "?1", "Upload-Offset": str(size), "Upload-Length": str(size)}
         return Response(status_code=200, headers=headers | _NO_STORE)
-    partial = context.photos.partial(sha256)
+    partial = context.photos.blobs.partial(sha256)
     headers = {"Upload-Complete": "?0", "Upload-Offset": str(partial.offset), **_NO_STORE}
     if partial.total is not None:
         headers["Upload-Length"] = str(partial.total)
@@ -253,7 +254,7 @@ def get_photo(sha256: Sha256, context: ContextDep, session: SessionDep, user: Cu
     if user.role == Role.ENGINEER and photo.uploaded_by_id != user.id:
         raise Problem("photo.not_found")
     try:
-        data = context.photos.read(sha256)
+        data = context.photos.blobs.read(sha256)
     except FileNotFoundError:
         # The row outlived its file (a restore without the photo folder, a disk replaced): the operator must
         # know, and the reviewer gets a plain answer rather than a server error.
