@@ -20,6 +20,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictInt,
     StringConstraints,
     ValidationInfo,
     field_validator,
@@ -45,6 +46,7 @@ from shared_billing.api_types import (
 )
 from shared_billing.checks import ReadingFlag
 from shared_billing.labels import LabelVerdict
+from shared_billing.payment_plans import MAX_INSTALMENTS, PlanStanding
 from shared_billing.protocol import (
     NO_NUL,
     BillStatus,
@@ -108,6 +110,7 @@ __all__ = [
     "ImportIssueOut",
     "ImportJobOut",
     "ImportReportOut",
+    "InstalmentOut",
     "Ledger",
     "LedgerLine",
     "LoginRequest",
@@ -125,6 +128,8 @@ __all__ = [
     "PasswordReset",
     "PaymentIn",
     "PaymentOut",
+    "PaymentPlanIn",
+    "PaymentPlanOut",
     "PeriodRead",
     "QualityCheckBatch",
     "QualityCheckOut",
@@ -612,6 +617,36 @@ class PaymentOut(BaseModel):
     paid_on: date
     mode: PaymentMode
     balance: Decimal  # the account's balance after the payment; negative is a credit
+
+
+class PaymentPlanIn(BaseModel):
+    """A payment plan for what the account owes now: ``instalments`` monthly instalments from ``first_due_on``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    instalments: Annotated[StrictInt, Field(ge=1, le=MAX_INSTALMENTS)]
+    first_due_on: Day
+
+
+class InstalmentOut(BaseModel):
+    number: int
+    due_on: date
+    amount: Decimal
+
+
+class PaymentPlanOut(BaseModel):
+    """A plan and where it stands on the society's today (docs/domain.md "Payment plans")."""
+
+    id: int
+    unit_id: int
+    total: Decimal
+    starts_on: date
+    instalments: list[InstalmentOut]
+    paid: Decimal  # payments booked since ``starts_on``
+    standing: PlanStanding | None  # None once cancelled
+    next_due_on: date | None  # the first instalment not yet covered
+    next_amount: Decimal | None  # what is left to pay of it
+    cancelled_at: datetime | None
 
 
 class LedgerLine(BaseModel):

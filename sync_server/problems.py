@@ -196,6 +196,11 @@ CODES: dict[str, ProblemSpec] = {
     "download.invalid": ProblemSpec(404, "The link is not valid or has expired"),
     "payment.invalid_amount": ProblemSpec(422, "A payment is a positive amount"),
     "payment.wrong_bill": ProblemSpec(409, "The bill is not an issued bill of this unit"),
+    # Payment plans (docs/domain.md "Payment plans").
+    "payment_plan.exists": ProblemSpec(409, "The account has a payment plan already: cancel it first"),
+    "payment_plan.nothing_owed": ProblemSpec(409, "The account owes nothing to pay in instalments"),
+    "payment_plan.invalid": ProblemSpec(422, "The first instalment cannot fall before today"),
+    "payment_plan.cancelled": ProblemSpec(409, "The payment plan is cancelled already"),
     # Schedules (docs/api.md "Schedules").
     "schedule.not_found": ProblemSpec(404, "No scheduled job of this name"),
     "schedule.not_applicable": ProblemSpec(422, "This setting does not apply to the job's cadence"),

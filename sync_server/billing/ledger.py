@@ -15,6 +15,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from shared_billing.late_payment import LatePaymentPolicy, late_payment_surcharge
+from sync_server.billing.payment_plans import keeps_current
 from sync_server.config import Settings
 from sync_server.models import (
     AuditEvent,
@@ -62,12 +63,13 @@ def _paid_towards(session: Session, bill: Bill) -> Decimal:
 
 
 def bill_status(session: Session, bill: Bill, today: date) -> BillStatus:
-    """Paid when the account owes nothing; otherwise overdue past the due date, partly paid, or issued."""
+    """Paid when the account owes nothing; otherwise overdue past the due date (unless a payment plan on track
+    covers it), partly paid, or issued."""
     if bill.status == BillStatus.DRAFT:
         return BillStatus.DRAFT
     if balance(session, bill.unit_id) <= 0:
         return BillStatus.PAID
-    if bill.due_on is not None and today > bill.due_on:
+    if bill.due_on is not None and today > bill.due_on and not keeps_current(session, bill, today):
         return BillStatus.OVERDUE
     return BillStatus.PARTLY_PAID if _paid_towards(session, bill) > 0 else BillStatus.ISSUED
 
@@ -90,10 +92,15 @@ def _set_status(session: Session, bill: Bill, status: BillStatus, *, actor: User
     return True
 
 
-def refresh_statuses(session: Session, *, today: date, now: datetime, actor: User | None = None) -> int:
-    """Recompute the status of every open bill (overdue after the due date); returns how many changed."""
+def refresh_statuses(
+    session: Session, *, today: date, now: datetime, actor: User | None = None, unit_id: int | None = None
+) -> int:
+    """Recompute the status of every open bill (of one account: ``unit_id``); returns how many changed."""
     changed = 0
-    for bill in session.exec(select(Bill).where(col(Bill.status).in_(OPEN_STATUSES))).all():
+    query = select(Bill).where(col(Bill.status).in_(OPEN_STATUSES))
+    if unit_id is not None:
+        query = query.where(Bill.unit_id == unit_id)
+    for bill in session.exec(query).all():
         changed += _set_status(session, bill, bill_status(session, bill, today), actor=actor, now=now)
     return changed
 

@@ -34,6 +34,7 @@ from sync_server.models.directory import Assignment, Block, Meter, SharedMeterMe
 from sync_server.models.imports import ImportJob
 from sync_server.models.leases import JobLease
 from sync_server.models.notifications import Notification
+from sync_server.models.payment_plans import PaymentPlan
 from sync_server.models.photo_blobs import PhotoBlob, PhotoPartial
 from sync_server.models.quality import QualityCheck
 from sync_server.models.readings import (
@@ -76,6 +77,7 @@ __all__ = [
     "Notification",
     "Payment",
     "PaymentMode",
+    "PaymentPlan",
     "Photo",
     "PhotoBlob",
     "PhotoOcr",

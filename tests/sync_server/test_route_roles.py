@@ -22,6 +22,7 @@ from tests.sync_server.factories import auth
 _PLACEHOLDERS = {
     "sha256": "0" * 64,
     "reading_uuid": str(uuid.UUID(int=0)),
+    "plan_id": "999999",
     "meter_id": "999999",
     "bill_id": "999999",
     "run_id": "999999",
