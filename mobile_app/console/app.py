@@ -192,12 +192,37 @@ AdminSection: TypeAlias = (
 )
 
 
-class AdminShell(ft.Column):
+class SectionShell(ft.Column):
+    """Sections behind a row of buttons; the first is shown and loaded first, each is loaded when shown."""
+
+    def __init__(self, sections: dict[str, AdminSection], labels: dict[str, str]) -> None:
+        self.sections = sections
+        self.first = next(iter(sections))
+        self.body = ft.Container(content=sections[self.first], expand=True)
+        nav = ft.Row(
+            [
+                ft.TextButton(label, key=f"section-{name}", on_click=partial(self._show, name))
+                for name, label in labels.items()
+            ],
+            wrap=True,
+        )
+        super().__init__([nav, self.body], expand=True, scroll=ft.ScrollMode.AUTO)
+
+    async def load(self) -> None:
+        await self.sections[self.first].load()
+
+    async def _show(self, name: str, _event: ft.Event[Any]) -> None:
+        self.body.content = self.sections[name]
+        push_update(self)
+        await self.sections[name].load()
+
+
+class AdminShell(SectionShell):
     """The admin's sections: bill runs, bills per block, approved readings, and the society's directory (blocks
     and units, meters, people, routes, tariffs)."""
 
     def __init__(self, client: AdminClient) -> None:
-        self.sections: dict[str, AdminSection] = {
+        sections: dict[str, AdminSection] = {
             "runs": BillRunView(client),
             "bills": BillsView(client, can_record_payments=True),
             "readings": AdminView(client),
@@ -229,51 +254,18 @@ class AdminShell(ft.Column):
             "deliveries": _("Deliveries"),
             "reports": _("Reports"),
         }
-        self.body = ft.Container(content=self.sections["runs"], expand=True)
-        nav = ft.Row(
-            [
-                ft.TextButton(label, key=f"section-{name}", on_click=partial(self._show, name))
-                for name, label in labels.items()
-            ],
-            wrap=True,
-        )
-        super().__init__([nav, self.body], expand=True, scroll=ft.ScrollMode.AUTO)
-
-    async def load(self) -> None:
-        await self.sections["runs"].load()
-
-    async def _show(self, name: str, _event: ft.Event[Any]) -> None:
-        self.body.content = self.sections[name]
-        push_update(self)
-        await self.sections[name].load()
+        super().__init__(sections, labels)
 
 
-class AccountantShell(ft.Column):
+class AccountantShell(SectionShell):
     """The accountant's sections: bills with their payments, and the bank statement's reconciliation."""
 
     def __init__(self, client: AdminClient) -> None:
-        self.sections: dict[str, BillsView | ReconciliationView] = {
+        sections: dict[str, AdminSection] = {
             "bills": BillsView(client, can_record_payments=True),
             "reconciliation": ReconciliationView(client),
         }
-        labels = {"bills": _("Bills"), "reconciliation": _("Reconciliation")}
-        self.body = ft.Container(content=self.sections["bills"], expand=True)
-        nav = ft.Row(
-            [
-                ft.TextButton(label, key=f"section-{name}", on_click=partial(self._show, name))
-                for name, label in labels.items()
-            ],
-            wrap=True,
-        )
-        super().__init__([nav, self.body], expand=True, scroll=ft.ScrollMode.AUTO)
-
-    async def load(self) -> None:
-        await self.sections["bills"].load()
-
-    async def _show(self, name: str, _event: ft.Event[Any]) -> None:
-        self.body.content = self.sections[name]
-        push_update(self)
-        await self.sections[name].load()
+        super().__init__(sections, {"bills": _("Bills"), "reconciliation": _("Reconciliation")})
 
 
 def console_main(

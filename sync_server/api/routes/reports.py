@@ -4,7 +4,7 @@ accountant; engineers' quality for the admin and supervisor."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -42,6 +42,10 @@ BlockParam = Annotated[Id | None, Query(description="One block (its units as row
 
 def _month(period: str | None, now: datetime, context: ContextDep) -> str:
     return period or period_of(now, context.settings.tz)
+
+
+def _day(on: date | None, now: datetime, context: ContextDep) -> date:
+    return on or now.astimezone(context.settings.tz).date()
 
 
 def _block(session: Session, block_id: int | None) -> int | None:
@@ -103,7 +107,7 @@ def ageing(
 ) -> AgeingReport:
     """What the accounts owe, by days past due (payments settle the oldest charges first)."""
     block = _block(session, block_id)
-    return ageing_report(session, on=on or now.astimezone(context.settings.tz).date(), block_id=block)
+    return ageing_report(session, on=_day(on, now, context), block_id=block)
 
 
 @router.get("/defaulters", **MONEY)
@@ -116,7 +120,7 @@ def defaulters(
 ) -> DefaultersReport:
     """The accounts owing past their due day, each aged like ``/ageing``: the longest overdue first."""
     block = _block(session, block_id)
-    return defaulters_report(session, on=on or now.astimezone(context.settings.tz).date(), block_id=block)
+    return defaulters_report(session, on=_day(on, now, context), block_id=block)
 
 
 @router.get("/engineers", **access(Role.ADMIN, Role.SUPERVISOR))
