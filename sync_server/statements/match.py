@@ -2,10 +2,11 @@
 
 Pure: a credit and a ``BillBook`` (the facts about bills the caller read) in, a ``Match`` out.
 
-1. **By bill number.** A bill's UPI QR code carries its number as the transaction reference (``tr=FM/2526/000123``,
-   docs/domain.md "Bills"), and banks copy it into the narration, sometimes with the slashes encoded (``%2F``),
-   replaced or dropped. A credit naming exactly one issued bill pays that bill, whatever its status (a second
-   payment of a paid bill stays on the account as a credit, as any payment above the balance does).
+1. **By bill number.** A bill's UPI QR code carries its number as the transaction reference
+   (``tr=FM/2526/000123``, docs/domain.md "Bills: draft, issue, numbers"), and banks copy it into the narration,
+   sometimes with the slashes encoded (``%2F``), replaced or dropped. A credit naming exactly one issued bill pays
+   that bill, whatever its status (a second payment of a paid bill stays on the account as a credit, as any
+   payment above the balance does).
 2. **By amount and date.** Otherwise a credit pays the open bill (issued, partly paid or overdue; a unit's latest)
    whose account owes exactly the amount, issued on or before the credit's day and at most ``MATCH_WINDOW_DAYS``
    before it — when exactly one bill fits. Two flats owing the same sum in one month are common: a tie is never
