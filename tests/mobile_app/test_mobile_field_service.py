@@ -47,7 +47,7 @@ class Server:
             return list(session.exec(select(Photo).where(Photo.sha256 == sha256)).all())
 
     def photo_bytes(self, sha256: str) -> bytes:
-        data: bytes = self.app.state.context.photos.read(sha256)
+        data: bytes = self.app.state.context.photos.blobs.read(sha256)
         return data
 
     def user_id(self, username: str) -> int:
