@@ -21,6 +21,7 @@ from mobile_app.console.audit_view import AuditView
 from mobile_app.console.bill_runs import BillRunView
 from mobile_app.console.bills_view import BillsView
 from mobile_app.console.client import AdminClient
+from mobile_app.console.defaulters_view import DefaultersView
 from mobile_app.console.deliveries_view import DeliveriesView
 from mobile_app.console.imports_admin import ImportsView
 from mobile_app.console.meters_admin import MetersView
@@ -189,6 +190,7 @@ AdminSection: TypeAlias = (
     | AuditView
     | DeliveriesView
     | ReportsView
+    | DefaultersView
 )
 
 
@@ -237,6 +239,7 @@ class AdminShell(SectionShell):
             "audit": AuditView(client),
             "deliveries": DeliveriesView(client),
             "reports": ReportsView(client),
+            "defaulters": DefaultersView(client),
         }
         labels = {
             "runs": _("Bill run"),
@@ -253,19 +256,23 @@ class AdminShell(SectionShell):
             "audit": _("Audit log"),
             "deliveries": _("Deliveries"),
             "reports": _("Reports"),
+            "defaulters": _("Defaulters"),
         }
         super().__init__(sections, labels)
 
 
 class AccountantShell(SectionShell):
-    """The accountant's sections: bills with their payments, and the bank statement's reconciliation."""
+    """The accountant's sections: bills with their payments, the bank statement's reconciliation, and the
+    defaulters with their payment plans."""
 
     def __init__(self, client: AdminClient) -> None:
         sections: dict[str, AdminSection] = {
             "bills": BillsView(client, can_record_payments=True),
             "reconciliation": ReconciliationView(client),
+            "defaulters": DefaultersView(client),
         }
-        super().__init__(sections, {"bills": _("Bills"), "reconciliation": _("Reconciliation")})
+        labels = {"bills": _("Bills"), "reconciliation": _("Reconciliation"), "defaulters": _("Defaulters")}
+        super().__init__(sections, labels)
 
 
 def console_main(

@@ -32,7 +32,7 @@ import httpx
 from pydantic import BaseModel
 
 from mobile_app.api import endpoints, session
-from mobile_app.api.answers import Answer, Call, no_answer
+from mobile_app.api.answers import JSON, Answer, Call, json_body, no_answer, read_list, read_model
 from mobile_app.api.errors import ApiClientError, AuthExpired
 from mobile_app.api.over_httpx import NO_ANSWER, answer_of, request_args
 from shared_billing.api_models import (
@@ -55,6 +55,8 @@ from shared_billing.api_models import (
     Page,
     PasswordReset,
     PaymentOut,
+    PaymentPlanIn,
+    PaymentPlanOut,
     QualityCheckBatch,
     QualityCheckOut,
     QualityCheckRequest,
@@ -87,6 +89,7 @@ from shared_billing.api_models import (
     UserOut,
 )
 from shared_billing.protocol import BillStatus, ImportKind, PaymentMode, Role, StatementLineStatus
+from shared_billing.report_models import DefaultersReport
 
 __all__ = ["AdminClient", "BillingClient", "ConsoleClient", "PageFetch", "SocietyTime", "every_item"]
 
@@ -355,6 +358,30 @@ class BillingClient(ConsoleClient):
 
     async def dismiss_statement_line(self, line_id: int, reason: str) -> StatementLineOut:
         return await self._send(endpoints.dismiss_statement_line(line_id, reason))
+
+    # Defaulters and payment plans (docs/api.md "Reports" and "Payments"; docs/domain.md "Payment plans").
+
+    async def defaulters(self, block_id: int | None = None) -> DefaultersReport:
+        """``GET /api/reports/defaulters``: the accounts owing past their due day on the society's today."""
+        return await self._send(endpoints.report(DefaultersReport, "defaulters", block_id=block_id))
+
+    async def payment_plans(self, unit_id: int) -> list[PaymentPlanOut]:
+        """``GET /api/units/{id}/payment-plans``: the account's plans, the newest first."""
+        return await self._send(Call("GET", f"/units/{unit_id}/payment-plans", read_list(PaymentPlanOut)))
+
+    async def create_payment_plan(self, unit_id: int, plan: PaymentPlanIn) -> PaymentPlanOut:
+        """``POST /api/units/{id}/payment-plans`` (``plan`` as typed, for the server to judge: ``model_construct``)."""
+        call = Call(
+            "POST",
+            f"/units/{unit_id}/payment-plans",
+            read_model(PaymentPlanOut),
+            body=json_body(plan),
+            content_type=JSON,
+        )
+        return await self._send(call)
+
+    async def cancel_payment_plan(self, plan_id: int) -> PaymentPlanOut:
+        return await self._send(Call("POST", f"/payment-plans/{plan_id}/cancel", read_model(PaymentPlanOut)))
 
 
 class AdminClient(BillingClient):
