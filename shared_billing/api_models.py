@@ -50,6 +50,8 @@ from shared_billing.payment_plans import MAX_INSTALMENTS, PlanStanding
 from shared_billing.protocol import (
     NO_NUL,
     BillStatus,
+    EscalationKind,
+    EscalationOutcome,
     ExportFile,
     ImportKind,
     ImportStatus,
@@ -103,6 +105,10 @@ __all__ = [
     "ClosedPeriodOut",
     "DecisionReason",
     "DownloadLink",
+    "EscalationOut",
+    "EscalationStepIn",
+    "EscalationStepOut",
+    "EscalationStepsIn",
     "ExpectedRange",
     "ExportRequest",
     "Facet",
@@ -1283,3 +1289,49 @@ class NotificationOut(BaseModel):
     last_error: str | None
     created_at: datetime
     sent_at: datetime | None
+
+
+# --- Escalation of bills still overdue (docs/notifications.md "Escalation") ---
+
+#: Days after the due date a step is taken on: 1 to 365 (``sync_server.notifications.rules.MAX_STEP_DAYS``).
+StepDays = Annotated[StrictInt, Field(ge=1, le=365)]
+
+
+class EscalationStepIn(BaseModel):
+    kind: EscalationKind
+    days_after: StepDays
+    active: bool = True
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class EscalationStepsIn(BaseModel):
+    """``PUT /api/escalation-steps``: every step (those left out are removed), at most one of each kind, on days
+    of their own, severity rising with the days."""
+
+    steps: Annotated[list[EscalationStepIn], Field(max_length=len(EscalationKind))]
+    reason: Reason | None = None
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class EscalationStepOut(BaseModel):
+    kind: EscalationKind
+    days_after: int
+    active: bool
+
+
+class EscalationOut(BaseModel):
+    """One step of one bill, as the escalation log lists it."""
+
+    id: int
+    bill_id: int
+    bill_number: str | None
+    due_on: date | None
+    unit_id: int
+    unit_code: str
+    kind: EscalationKind
+    days_after: int  # the step's day when it was taken
+    outcome: EscalationOutcome
+    at: datetime
+    messages: int  # outbox rows enqueued (0: nobody could be told)

@@ -58,6 +58,8 @@ __all__ = [
     "Decision",
     "DecisionStatus",
     "DeviceId",
+    "EscalationKind",
+    "EscalationOutcome",
     "Evidence",
     "ExportFile",
     "FieldTariff",
@@ -640,6 +642,26 @@ class NotificationEvent(StrEnum):
     REMINDER = "reminder"  # the due date is near
     OVERDUE = "overdue"
     PAYMENT_RECEIVED = "payment_received"
+    # The escalation steps of a bill still overdue (``EscalationKind``), one event each: each has its own wording.
+    ESCALATION_REMINDER = "escalation_reminder"
+    ESCALATION_NOTICE = "escalation_notice"
+    DISCONNECTION_NOTICE = "disconnection_notice"
+
+
+class EscalationKind(StrEnum):
+    """A step taken for a bill still overdue, mildest first: a later step is more severe (docs/notifications.md
+    "Escalation")."""
+
+    REMINDER = "reminder"
+    NOTICE = "notice"
+    DISCONNECTION_NOTICE = "disconnection_notice"
+
+
+class EscalationOutcome(StrEnum):
+    """What became of a bill's escalation step."""
+
+    FIRED = "fired"  # taken: its message enqueued for whoever can be told
+    SKIPPED = "skipped"  # passed over: a more severe step was taken in its place, or its day was long gone
 
 
 class NotificationChannel(StrEnum):

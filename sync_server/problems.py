@@ -207,6 +207,8 @@ CODES: dict[str, ProblemSpec] = {
     "schedule.disabled": ProblemSpec(409, "The job is switched off: switch it on first"),
     "notification.not_found": ProblemSpec(404, "No such notification"),
     "notification.not_dead": ProblemSpec(409, "Only a dead-lettered notification is retried"),
+    # Escalation steps (docs/notifications.md "Escalation").
+    "escalation.invalid": ProblemSpec(422, "Escalation steps fall on days of their own, severity rising with the days"),
     # Imports from the console (docs/api.md "Imports"); rows of a file are quarantined in its report, not refused.
     "import.in_progress": ProblemSpec(409, "An import of this kind is already running"),
     "import.empty_file": ProblemSpec(422, "The file is empty"),

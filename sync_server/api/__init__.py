@@ -10,6 +10,7 @@ from sync_server.api.routes import (
     clock,
     documents,
     engineer_routes,
+    escalations,
     exports,
     health,
     imports,
@@ -57,6 +58,7 @@ for module in (
     exports,
     reports,
     notifications,
+    escalations,
     resident,
 ):
     api_router.include_router(module.router)

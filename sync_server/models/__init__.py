@@ -31,6 +31,7 @@ from sync_server.models.billing import (
     TariffRecord,
 )
 from sync_server.models.directory import Assignment, Block, Meter, SharedMeterMember, Unit
+from sync_server.models.escalations import Escalation, EscalationStep
 from sync_server.models.imports import ImportJob
 from sync_server.models.leases import JobLease
 from sync_server.models.notifications import Notification
@@ -63,6 +64,8 @@ __all__ = [
     "BillStatus",
     "Block",
     "ClosedPeriod",
+    "Escalation",
+    "EscalationStep",
     "ImportJob",
     "ImportKind",
     "ImportStatus",

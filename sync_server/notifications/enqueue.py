@@ -1,9 +1,10 @@
 """Writing the outbox: in the transaction of the event (a bill issued, a payment recorded) or by the job (reminders,
-overdue notices). Each batch is one statement, and an insert that meets a message already there (its
+overdue notices, escalation steps). Each batch is one statement, and an insert that meets a message already there (its
 ``dedupe_key``) is a no-op, so enqueueing again never sends twice."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -21,7 +22,15 @@ from sync_server.notifications.rules import Contact, addresses, dedupe_key
 from sync_server.notifications.templates import MessageFacts, render
 from sync_server.sql import one_of, plain_rows, table_of
 
-__all__ = ["Message", "bill_message", "configured_channels", "enqueue", "enqueue_payment", "issued_message"]
+__all__ = [
+    "Message",
+    "bill_message",
+    "configured_channels",
+    "enqueue",
+    "enqueue_each",
+    "enqueue_payment",
+    "issued_message",
+]
 
 _NOTIFICATIONS = table_of(Notification)
 _UNITS = table_of(Unit)
@@ -75,8 +84,9 @@ def _rows(
     contacts: dict[int, tuple[str, Contact]],
     channels: Collection[NotificationChannel],
     now: datetime,
-) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
+) -> list[tuple[tuple[NotificationEvent, int], dict[str, Any]]]:
+    """Each row to insert, with the message it tells (its event and subject)."""
+    rows: list[tuple[tuple[NotificationEvent, int], dict[str, Any]]] = []
     for message in messages:
         found = contacts.get(message.unit_id)
         if found is None:
@@ -86,24 +96,27 @@ def _rows(
         for channel, address in addresses(contact, channels):
             subject, text = render(message.event, contact.language, facts)
             rows.append(
-                {
-                    "dedupe_key": dedupe_key(message.event, message.subject_id, channel),
-                    "event": message.event,
-                    "channel": channel,
-                    "unit_id": message.unit_id,
-                    "bill_id": message.bill_id,
-                    "payment_id": message.payment_id,
-                    "recipient": address,
-                    "language": contact.language,
-                    "subject": subject[:200],
-                    "text": text[:1000],
-                    "status": NotificationStatus.PENDING,
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                    "last_error": None,
-                    "created_at": now,
-                    "sent_at": None,
-                }
+                (
+                    (message.event, message.subject_id),
+                    {
+                        "dedupe_key": dedupe_key(message.event, message.subject_id, channel),
+                        "event": message.event,
+                        "channel": channel,
+                        "unit_id": message.unit_id,
+                        "bill_id": message.bill_id,
+                        "payment_id": message.payment_id,
+                        "recipient": address,
+                        "language": contact.language,
+                        "subject": subject[:200],
+                        "text": text[:1000],
+                        "status": NotificationStatus.PENDING,
+                        "attempts": 0,
+                        "next_attempt_at": now,
+                        "last_error": None,
+                        "created_at": now,
+                        "sent_at": None,
+                    },
+                )
             )
     return rows
 
@@ -111,17 +124,29 @@ def _rows(
 def enqueue(session: Session, messages: Sequence[Message], *, settings: Settings, now: datetime) -> int:
     """Add the messages' rows to the outbox in the caller's transaction: the units' contacts in one statement, the
     rows in one more (none when no channel is configured or nobody is to be told); how many rows were offered."""
+    return sum(enqueue_each(session, messages, settings=settings, now=now).values())
+
+
+def enqueue_each(
+    session: Session, messages: Sequence[Message], *, settings: Settings, now: datetime
+) -> Counter[tuple[NotificationEvent, int]]:
+    """``enqueue``, counting the rows offered per message (its event and subject): the escalation log records
+    whether each step reached anyone."""
+    offered: Counter[tuple[NotificationEvent, int]] = Counter()
     channels = configured_channels(settings)
     if not messages or not channels:
-        return 0
+        return offered
     contacts = _contacts(session, {message.unit_id for message in messages})
     rows = _rows(messages, contacts, channels, now)
     if not rows:
-        return 0
+        return offered
     dialect = session.get_bind().dialect.name
     statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_NOTIFICATIONS)
-    session.execute(statement.on_conflict_do_nothing(index_elements=[_NOTIFICATIONS.c.dedupe_key]), rows)
-    return len(rows)
+    session.execute(
+        statement.on_conflict_do_nothing(index_elements=[_NOTIFICATIONS.c.dedupe_key]), [row for _, row in rows]
+    )
+    offered.update(told for told, _ in rows)
+    return offered
 
 
 def bill_message(

@@ -1,5 +1,5 @@
-"""The ``notifications`` job (every minute by default): reminders and overdue notices enqueued, then the outbox
-worked (``deliver``)."""
+"""The ``notifications`` job (every minute by default): reminders, overdue notices and escalation steps
+(``escalation``) enqueued, then the outbox worked (``deliver``)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from sync_server.context import AppContext
 from sync_server.models import Bill, Notification
 from sync_server.notifications.deliver import deliver_due
 from sync_server.notifications.enqueue import bill_message, configured_channels, enqueue
+from sync_server.notifications.escalation import escalate
 from sync_server.notifications.rules import OVERDUE_NOTICE_DAYS, reminder_due
 from sync_server.notifications.senders import senders_for
 from sync_server.scheduling.jobs import Outcome
@@ -81,13 +82,16 @@ def enqueue_reminders(session: Session, *, settings: Settings, now: datetime) ->
 
 
 def notify(context: AppContext, now: datetime) -> Outcome:
-    """The scheduler's ``notifications`` job."""
+    """The scheduler's ``notifications`` job: its firing is claimed once across workers, so the escalation steps
+    are taken once too (and their log is unique per bill and step besides)."""
     with Session(context.engine) as session:
         reminders, overdue = enqueue_reminders(session, settings=context.settings, now=now)
+        taken, passed = escalate(session, settings=context.settings, now=now)
         session.commit()
     done = deliver_due(context, senders_for(context.settings), now)
     return Outcome(
         ScheduleStatus.OK,
-        f"{reminders} reminders, {overdue} overdue notices enqueued; {done['sent']} sent, "
-        f"{done['retrying']} to retry, {done['dead']} dead-lettered, {done['skipped']} skipped",
+        f"{reminders} reminders, {overdue} overdue notices enqueued; {taken} escalation steps taken, {passed} passed "
+        f"over; {done['sent']} sent, {done['retrying']} to retry, {done['dead']} dead-lettered, "
+        f"{done['skipped']} skipped",
     )

@@ -7,7 +7,7 @@ the status counts per operation are printed (``pytest -s``) so a run shows what 
 
 The seed is fixed: a failure reproduces. Examples are capped per operation and mode (eight schema-valid and three
 schema-violating ones for a role the operation admits) to keep the two databases near three minutes together on
-two cores as the API grows (at twelve and five its 102 operations took four and a half); the other tests cover
+two cores as the API grows (at twelve and five its 105 operations took four and a half); the other tests cover
 each route's own cases.
 """
 

@@ -69,6 +69,18 @@ def test_every_route_declares_roles(tmp_path: Path) -> None:
     assert all(set(roles) <= known for _, _, roles in operations)
 
 
+def test_escalation_routes_declare_their_roles(tmp_path: Path) -> None:
+    """The steps are an admin's to set; the log is read by those who chase the debts (docs/notifications.md
+    "Escalation"). The matrix below then holds each route to its rule."""
+    app = create_app(Settings(data_dir=tmp_path, secret_key="r" * 40, mount_web_app=False))
+    declared = {(method, path): roles for method, path, roles in _operations(app) if "escalation" in path}
+    assert declared == {
+        ("GET", "/api/escalation-steps"): ["admin"],
+        ("PUT", "/api/escalation-steps"): ["admin"],
+        ("GET", "/api/escalations"): ["accountant", "admin"],
+    }
+
+
 def _add_resident(client: TestClient, username: str, unit_code: str | None) -> None:
     """A resident account straight in the database (its password already their own), of ``unit_code``'s unit."""
     from sqlmodel import Session, select
