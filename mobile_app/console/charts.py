@@ -1,5 +1,5 @@
-"""Charts for the console's reports (flet-charts): bars in groups and lines over a shared axis, each with a legend,
-tooltips in the console's number formats and a left axis that ends on a round number.
+"""Charts for the console's reports (flet-charts): bars in groups or stacked, and lines over a shared axis, each
+with a legend, tooltips in the console's number formats and a left axis that ends on a round number.
 
 A chart takes its figures as ``Decimal``; flet-charts draws with floats, which is fine for a picture: the exact
 figures are in the report's table and its tooltips.
@@ -17,8 +17,19 @@ import flet_charts as fch
 from babel.dates import format_date
 
 from mobile_app.i18n import current_date_locale
+from mobile_app.ui.common import indian_number
 
-__all__ = ["Series", "bar_chart", "legend", "line_chart", "month_label", "month_name", "round_top"]
+__all__ = [
+    "Series",
+    "bar_chart",
+    "legend",
+    "line_chart",
+    "month_label",
+    "month_name",
+    "round_top",
+    "stacked_bar_chart",
+    "whole_rupees",
+]
 
 CHART_HEIGHT = 260
 PALETTE = (ft.Colors.INDIGO_400, ft.Colors.TEAL_400, ft.Colors.AMBER_700, ft.Colors.RED_400, ft.Colors.PURPLE_300)
@@ -75,6 +86,11 @@ def _axes(labels: Sequence[str], top: Decimal, formatter: Formatter) -> dict[str
             ],
         ),
     }
+
+
+def whole_rupees(value: Decimal) -> str:
+    """An axis' money: whole rupees, Indian grouping ("₹20,000")."""
+    return "₹" + indian_number(value.quantize(Decimal(1)))
 
 
 def legend(series: Sequence[Series]) -> ft.Row:
@@ -165,3 +181,56 @@ def line_chart(key: str, labels: Sequence[str], series: Sequence[Series], format
         **_axes(labels, top, formatter),
     )
     return ft.Column([chart, legend(series)]) if len(series) > 1 else chart
+
+
+def stacked_bar_chart(
+    key: str,
+    labels: Sequence[str],
+    series: Sequence[Series],
+    formatter: Formatter,
+    *,
+    axis_formatter: Formatter | None = None,
+) -> ft.Control:
+    """One bar per label, the series stacked in it from the bottom up, with the legend; the tooltip names the
+    label's total and each part in ``formatter``, the left axis its round figures in ``axis_formatter``."""
+    totals = [sum((s.values[index] or Decimal(0) for s in series), Decimal(0)) for index in range(len(labels))]
+    top = round_top(max(totals, default=Decimal(0)))
+    width = max(8, min(40, 480 // max(1, len(labels))))
+    groups = []
+    for index, label in enumerate(labels):
+        items, bottom = [], Decimal(0)
+        for number, s in enumerate(series):
+            value = s.values[index] or Decimal(0)
+            if value:
+                items.append(
+                    fch.BarChartRodStackItem(
+                        from_y=float(bottom), to_y=float(bottom + value), color=PALETTE[number % len(PALETTE)]
+                    )
+                )
+            bottom += value
+        parts = [f"{s.name}: {formatter(s.values[index] or Decimal(0))}" for s in series if s.values[index]]
+        groups.append(
+            fch.BarChartGroup(
+                x=index,
+                rods=[
+                    fch.BarChartRod(
+                        from_y=0,
+                        to_y=float(totals[index]),
+                        width=width,
+                        stack_items=items,
+                        border_radius=2,
+                        tooltip="\n".join([f"{label}: {formatter(totals[index])}", *parts]),
+                    )
+                ],
+            )
+        )
+    chart = fch.BarChart(
+        key=key,
+        groups=groups,
+        max_y=float(top),
+        min_y=0,
+        height=CHART_HEIGHT,
+        horizontal_grid_lines=fch.ChartGridLines(interval=float(top / 4), color=ft.Colors.GREY_300, width=1),
+        **_axes(labels, top, axis_formatter or formatter),
+    )
+    return ft.Column([chart, legend(series)])

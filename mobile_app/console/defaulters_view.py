@@ -8,28 +8,27 @@ narrows the list here (the report has no such filter, and it comes whole, not a 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from functools import partial
 from typing import Any
 
 import flet as ft
-import flet_charts as fch
 
 from mobile_app.api.errors import ApiClientError
-from mobile_app.console.charts import CHART_HEIGHT, PALETTE, Series, _axes, legend, round_top
+from mobile_app.console.charts import Series, stacked_bar_chart, whole_rupees
 from mobile_app.console.client import BillingClient
 from mobile_app.console.forms import Notice
 from mobile_app.console.paged_list import PagedList
 from mobile_app.console.payment_plans_view import PaymentPlansView
-from mobile_app.console.reports_view import BUCKET_WORDS, _whole_rupees
+from mobile_app.console.reports_view import BUCKET_WORDS
 from mobile_app.i18n import _, ngettext
 from mobile_app.ui.common import indian_number, push_update, rupees, title
 from shared_billing.ageing import AgeBucket
 from shared_billing.api_models import Page
 from shared_billing.report_models import DefaulterRow, DefaultersReport
 
-__all__ = ["OVERDUE_BUCKETS", "DefaultersView", "block_buckets", "stacked_bar_chart"]
+__all__ = ["OVERDUE_BUCKETS", "DefaultersView", "block_buckets"]
 
 _ALL = "all"
 # The buckets past the due day, youngest first: the chart's stack from the bottom up.
@@ -44,54 +43,6 @@ def block_buckets(rows: Sequence[DefaulterRow], blocks: Sequence[str]) -> dict[s
         for bucket in OVERDUE_BUCKETS:
             block[bucket] += row.owed.get(bucket, Decimal(0))
     return sums
-
-
-def stacked_bar_chart(
-    key: str, labels: Sequence[str], series: Sequence[Series], formatter: Callable[[Decimal], str]
-) -> ft.Control:
-    """One bar per label, the series stacked in it from the bottom up in the charts' palette, with the charts'
-    axes and legend; the tooltip names the label's total and each part."""
-    totals = [sum((s.values[index] or Decimal(0) for s in series), Decimal(0)) for index in range(len(labels))]
-    top = round_top(max(totals, default=Decimal(0)))
-    width = max(8, min(40, 480 // max(1, len(labels))))
-    groups = []
-    for index, label in enumerate(labels):
-        items, bottom = [], Decimal(0)
-        for number, s in enumerate(series):
-            value = s.values[index] or Decimal(0)
-            if value:
-                items.append(
-                    fch.BarChartRodStackItem(
-                        from_y=float(bottom), to_y=float(bottom + value), color=PALETTE[number % len(PALETTE)]
-                    )
-                )
-            bottom += value
-        parts = [f"{s.name}: {formatter(s.values[index] or Decimal(0))}" for s in series if s.values[index]]
-        groups.append(
-            fch.BarChartGroup(
-                x=index,
-                rods=[
-                    fch.BarChartRod(
-                        from_y=0,
-                        to_y=float(totals[index]),
-                        width=width,
-                        stack_items=items,
-                        border_radius=2,
-                        tooltip="\n".join([f"{label}: {formatter(totals[index])}", *parts]),
-                    )
-                ],
-            )
-        )
-    chart = fch.BarChart(
-        key=key,
-        groups=groups,
-        max_y=float(top),
-        min_y=0,
-        height=CHART_HEIGHT,
-        horizontal_grid_lines=fch.ChartGridLines(interval=float(top / 4), color=ft.Colors.GREY_300, width=1),
-        **_axes(labels, top, _whole_rupees),
-    )
-    return ft.Column([chart, legend(series)])
 
 
 class DefaultersView(ft.Column):
@@ -184,7 +135,7 @@ class DefaultersView(ft.Column):
         series = [
             Series(_(BUCKET_WORDS[bucket]), [sums[block][bucket] for block in labels]) for bucket in OVERDUE_BUCKETS
         ]
-        self.chart.content = stacked_bar_chart("defaulters_chart", labels, series, rupees)
+        self.chart.content = stacked_bar_chart("defaulters_chart", labels, series, rupees, axis_formatter=whole_rupees)
         push_update(self)
 
     def _rows(self, q: str | None) -> list[DefaulterRow]:

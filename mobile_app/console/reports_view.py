@@ -16,7 +16,7 @@ import flet as ft
 from pydantic import BaseModel
 
 from mobile_app.api.errors import ApiClientError
-from mobile_app.console.charts import Series, bar_chart, line_chart, month_label, month_name
+from mobile_app.console.charts import Series, bar_chart, line_chart, month_label, month_name, whole_rupees
 from mobile_app.console.client import AdminClient
 from mobile_app.i18n import N_, _
 from mobile_app.ui.common import indian_number, push_update, rupees, title
@@ -57,11 +57,6 @@ def percent_text(value: Decimal | None) -> str:
 
 def _units(value: Decimal | None) -> str:
     return "—" if value is None else indian_number(value)
-
-
-def _whole_rupees(value: Decimal) -> str:
-    """An axis' money: whole rupees, Indian grouping ("₹20,000")."""
-    return "₹" + indian_number(value.quantize(Decimal(1)))
 
 
 @dataclass(frozen=True)
@@ -177,7 +172,7 @@ def collection_figures(report: CollectionReport) -> Figures:
         for label, month in zip(labels, report.months, strict=True)
     ]
     rows.append([_("All"), rupees(report.billed), rupees(report.collected), ""])
-    return Figures(bar_chart("report_collection_chart", labels, series, _whole_rupees), header, rows)
+    return Figures(bar_chart("report_collection_chart", labels, series, whole_rupees), header, rows)
 
 
 def ageing_figures(report: AgeingReport) -> Figures:
@@ -188,7 +183,7 @@ def ageing_figures(report: AgeingReport) -> Figures:
         [label, rupees(row.amount), indian_number(row.accounts)] for label, row in zip(labels, report.rows, strict=True)
     ]
     rows.append([_("All"), rupees(report.total), indian_number(report.accounts)])
-    return Figures(bar_chart("report_ageing_chart", labels, series, _whole_rupees), header, rows)
+    return Figures(bar_chart("report_ageing_chart", labels, series, whole_rupees), header, rows)
 
 
 def engineer_figures(report: EngineerReport) -> Figures:
