@@ -26,7 +26,7 @@ import shutil
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -36,7 +36,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from playwright.sync_api import Page, Response, sync_playwright
+from playwright.sync_api import Locator, Page, Response, sync_playwright
 
 from mobile_app.capture import meter_register
 from shared_billing.plausibility import expected_window, usage_from_wire
@@ -214,11 +214,30 @@ def _inside(meter: MeterAssignment, clock: SocietyClock) -> int:
 def _open_meter(phone: Page, unit: str) -> None:
     """From the route: search the unit, open its tile, then its capture screen from the detail."""
     _type(phone, "Search unit or meter number", unit)
-    _eventually(lambda: phone.get_by_text(unit, exact=False).count() == 1, WAIT, f"the search for {unit}")
-    phone.get_by_text(unit, exact=False).first.click()
-    _eventually(lambda: _visible(phone, "Last reads"), WAIT, f"{unit}'s detail")
-    phone.get_by_role("button", name="Read meter").click()
-    _eventually(lambda: _visible(phone, "Previous reading"), WAIT, f"{unit}'s capture screen")
+    tile = phone.get_by_text(unit, exact=False)
+    _eventually(lambda: tile.count() == 1, WAIT, f"the search for {unit}")
+    _click_until(tile.first, lambda: _visible(phone, "Last reads"), f"{unit}'s detail")
+    _click_until(
+        phone.get_by_role("button", name="Read meter"),
+        lambda: _visible(phone, "Previous reading"),
+        f"{unit}'s capture screen",
+    )
+
+
+def _click_until(target: Locator, shown: Callable[[], bool], what: str, attempts: int = 3) -> None:
+    """Click, and click again if the screen has not changed: a tap that lands while Flutter rebuilds the list is
+    dropped (a person taps again; the CI machine once lost one of ten)."""
+    for _attempt in range(attempts):
+        if shown():
+            return
+        if target.count() > 0:
+            target.click()
+        try:
+            _eventually(shown, WAIT / 2, what)
+            return
+        except AssertionError:
+            continue
+    raise AssertionError(f"{what} not shown after {attempts} clicks")
 
 
 def _save(phone: Page) -> None:
