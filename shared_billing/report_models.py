@@ -12,6 +12,7 @@ from decimal import Decimal
 from pydantic import BaseModel
 
 from shared_billing.ageing import AgeBucket
+from shared_billing.payment_plans import PlanStanding
 
 __all__ = [
     "AgeingReport",
@@ -115,6 +116,7 @@ class DefaulterRow(BaseModel):
     owed: dict[AgeBucket, Decimal]  # only the buckets it owes in
     overdue: Decimal  # all but ``not_due``
     oldest: AgeBucket
+    plan: PlanStanding | None = None  # the account's payment plan, where it has one: still owed, but being paid
 
 
 class DefaultersReport(BaseModel):

@@ -20,7 +20,7 @@ from mobile_app.console.charts import Series, stacked_bar_chart, whole_rupees
 from mobile_app.console.client import BillingClient
 from mobile_app.console.forms import Notice
 from mobile_app.console.paged_list import PagedList
-from mobile_app.console.payment_plans_view import PaymentPlansView
+from mobile_app.console.payment_plans_view import STANDING_COLOURS, STANDING_WORDS, PaymentPlansView
 from mobile_app.console.reports_view import BUCKET_WORDS
 from mobile_app.i18n import _, ngettext
 from mobile_app.ui.common import indian_number, push_update, rupees, title
@@ -180,6 +180,7 @@ class DefaultersView(ft.Column):
                                 weight=ft.FontWeight.BOLD,
                             ),
                             ft.Text(" · ".join(older), key=f"defaulter-buckets-{unit}", size=12),
+                            *self._plan(row),
                         ],
                         spacing=2,
                         expand=True,
@@ -200,6 +201,14 @@ class DefaultersView(ft.Column):
                 wrap=True,
             ),
         )
+
+    @staticmethod
+    def _plan(row: DefaulterRow) -> list[ft.Control]:
+        """An account keeping to a plan is still listed (it owes), marked so that nobody chases it."""
+        if row.plan is None:
+            return []
+        words = _("Payment plan: {standing}").format(standing=_(STANDING_WORDS[row.plan]))
+        return [ft.Text(words, key=f"defaulter-plan-{row.unit_id}", size=12, color=STANDING_COLOURS[row.plan])]
 
     async def _open_plans(self, row: DefaulterRow, _event: ft.Event[Any] | None = None) -> None:
         plans = PaymentPlansView(self.client, row, back=self._back)

@@ -25,7 +25,7 @@ from shared_billing.api_models import InstalmentOut, PaymentPlanIn, PaymentPlanO
 from shared_billing.payment_plans import MAX_INSTALMENTS, PlanStanding
 from shared_billing.report_models import DefaulterRow
 
-__all__ = ["STANDING_WORDS", "PaymentPlansView"]
+__all__ = ["STANDING_COLOURS", "STANDING_WORDS", "PaymentPlansView"]
 
 STANDING_WORDS = {
     PlanStanding.ON_TRACK: N_("On track"),

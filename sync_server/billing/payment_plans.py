@@ -7,6 +7,7 @@ not overdue while the plan is on track.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -17,7 +18,7 @@ from shared_billing.payment_plans import Instalment, PlanStanding, next_instalme
 from sync_server.models import AuditEvent, Bill, Payment, PaymentPlan, User
 from sync_server.problems import Problem
 
-__all__ = ["active_plan", "cancel_plan", "create_plan", "keeps_current", "plan_out"]
+__all__ = ["active_plan", "active_standings", "cancel_plan", "create_plan", "keeps_current", "plan_out"]
 
 
 def active_plan(session: Session, unit_id: int) -> PaymentPlan | None:
@@ -47,6 +48,15 @@ def keeps_current(session: Session, bill: Bill, today: date) -> bool:
     if plan is None or bill.issued_at is None or bill.issued_at > plan.created_at:
         return False
     return plan_standing(_instalments(plan), _paid(session, plan), today) != PlanStanding.BEHIND
+
+
+def active_standings(session: Session, unit_ids: Iterable[int], today: date) -> dict[int, PlanStanding]:
+    """Where each of these accounts' plans stands (accounts without a plan absent): the defaulters list says who
+    is already keeping to one."""
+    plans = session.exec(
+        select(PaymentPlan).where(col(PaymentPlan.unit_id).in_(list(unit_ids)), col(PaymentPlan.cancelled_at).is_(None))
+    ).all()
+    return {plan.unit_id: plan_standing(_instalments(plan), _paid(session, plan), today) for plan in plans}
 
 
 def create_plan(

@@ -18,6 +18,7 @@ from shared_billing.report_models import (
     DefaulterRow,
     DefaultersReport,
 )
+from sync_server.billing.payment_plans import active_standings
 from sync_server.models import Bill, Block, LedgerEntry, Payment, Unit
 from sync_server.periods import month_days, periods_ending
 from sync_server.reports.figures import percent
@@ -119,6 +120,7 @@ def defaulters_report(session: Session, *, on: date, block_id: int | None) -> De
         .join(Block, col(Block.id) == col(Unit.block_id))
         .where(col(Unit.id).in_(sorted(aged)))
     ).all()
+    plans = active_standings(session, aged, on)
     rows = []
     for unit_id, unit_code, block_code, consumer_name in units:
         assert unit_id is not None  # a stored unit's
@@ -134,6 +136,7 @@ def defaulters_report(session: Session, *, on: date, block_id: int | None) -> De
                 owed={bucket: owed[bucket] for bucket in AGEING_BUCKETS if bucket in owed},
                 overdue=overdue_amount(owed),
                 oldest=oldest,
+                plan=plans.get(unit_id),
             )
         )
     rows.sort(key=lambda row: (-AGEING_BUCKETS.index(row.oldest), -row.overdue, row.unit_code))

@@ -63,6 +63,12 @@ def test_a_plan_on_track_keeps_its_bills_from_overdue_and_a_missed_instalment_do
     clock.advance(timedelta(days=1))
     assert _statuses(client)["5BHK-B17-FF"] == "overdue"
     assert _plans(client, walk["unit_id"])[0]["standing"] == "behind"
+    # The defaulters list names each account's plan where it has one.
+    answer = client.get("/api/reports/defaulters", headers=auth(client, "accountant"))
+    assert answer.status_code == 200, answer.text
+    defaulters = answer.json()["rows"]
+    plans = {row["unit_code"]: row["plan"] for row in defaulters}
+    assert (plans["5BHK-B17-FF"], plans[other["unit_code"]]) == ("behind", None)
 
     # The instalment is paid (an ordinary payment in the ledger): back on track, the bill partly paid.
     first = plan["instalments"][0]["amount"]

@@ -179,6 +179,13 @@ def test_defaulters_chart_list_and_a_payment_plan(server: Server) -> None:
         await driver.wait_for(lambda: driver.find("plan_error").visible, message="the second plan refused")
         assert value_of(driver, "plan_error") == "The account has a payment plan already: cancel it first"
 
+        # Back on the list: the account still owes, marked as keeping to its plan.
+        await driver.click("plans_back")
+        await driver.wait_for(lambda: _has(driver, f"defaulter-plan-{flat}"), message="the plan on the row")
+        assert value_of(driver, f"defaulter-plan-{flat}") == "Payment plan: On track"
+        await driver.click(f"plans-open-{flat}")
+        await wait_key(driver, f"plan-cancel-{plan_id}")
+
         # Cancelled, after a confirmation that can be turned down.
         await driver.click(f"plan-cancel-{plan_id}")
         await driver.click(f"plan-keep-{plan_id}")
@@ -195,12 +202,17 @@ def test_defaulters_chart_list_and_a_payment_plan(server: Server) -> None:
 
         await driver.click("plans_back")
         await driver.wait_for(lambda: len(_listed(driver)) == 2, message="back to block B's defaulters")
+        await driver.wait_for(lambda: not _has(driver, f"defaulter-plan-{flat}"), message="the plan gone from the row")
         assert driver.crashes() == []
 
     run(server, scenario)
     answer = server.http.get(f"/api/units/{flat}/payment-plans", headers=server.headers("accountant"))
     [plan] = answer.json()
     assert (plan["cancelled_at"] is not None, plan["total"], len(plan["instalments"])) == (True, "1100.00", 4)
+
+
+def _has(driver: FletDriver, key: str) -> bool:
+    return any(str(control.key) == key for control in driver.walk())
 
 
 def _plan_ids(driver: FletDriver) -> list[int]:
