@@ -632,7 +632,7 @@ class ScheduleKind(StrEnum):
     OVERDUE_REFRESH = "overdue-refresh"  # bill statuses (overdue after the due date)
     BACKUP = "backup"  # an archive of the database and photos
     PHOTO_OCR = "photo-ocr"  # the register read off the photos that arrived since
-    NOTIFICATIONS = "notifications"  # reminders and overdue notices enqueued, the outbox delivered
+    NOTIFICATIONS = "notifications"  # reminders, overdue notices and escalation steps enqueued, the outbox delivered
 
 
 class NotificationEvent(StrEnum):
