@@ -27,8 +27,11 @@ import anyio
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from argon2.profiles import RFC_9106_LOW_MEMORY
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Engine, or_, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
 from shared_billing.api_models import TokenPair
@@ -39,12 +42,31 @@ from sync_server.problems import Problem
 __all__ = [
     "AccessClaims",
     "BoundedHasher",
+    "PasswordHashing",
     "TokenService",
     "hash_password",
     "verify_password",
 ]
 
-_hasher = PasswordHasher()
+
+class PasswordHashing(BaseSettings):
+    """argon2id's cost per password (``FIELDMETER_PASSWORD_HASH_*``), argon2-cffi's defaults unless set: RFC 9106's
+    low-memory profile, 64 MiB and three passes over four lanes. A server short of memory may lower them; the test
+    suite sets the floor, or its thousands of sign-ins would take minutes. A stored hash keeps the cost it was made
+    with, and is made again at the owner's next sign-in after a change."""
+
+    model_config = SettingsConfigDict(env_prefix="FIELDMETER_PASSWORD_HASH_", extra="ignore")
+
+    memory_kib: int = Field(default=RFC_9106_LOW_MEMORY.memory_cost, ge=8, le=4 * 1024 * 1024)
+    time_cost: int = Field(default=RFC_9106_LOW_MEMORY.time_cost, ge=1, le=100)
+
+    def hasher(self) -> PasswordHasher:
+        # argon2 needs 8 KiB per lane: a smaller memory runs on fewer lanes.
+        lanes = max(1, min(RFC_9106_LOW_MEMORY.parallelism, self.memory_kib // 8))
+        return PasswordHasher(time_cost=self.time_cost, memory_cost=self.memory_kib, parallelism=lanes)
+
+
+_hasher = PasswordHashing().hasher()
 # Verifying against a real hash for unknown users keeps the timing of "no such user" and "wrong password" alike.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 ALGORITHM = "HS256"
@@ -99,6 +121,11 @@ def _check_password(
         raise Problem("auth.invalid_credentials")
     with engine.begin() as connection:
         record_success(connection, username, address, rule, now)
+        if _hasher.check_needs_rehash(password_hash):
+            # Made at another cost than the server's now: made again while the password is at hand.
+            connection.execute(
+                update(User).where(col(User.id) == user.id).values(password_hash=hash_password(password))
+            )
     return user.id
 
 

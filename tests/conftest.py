@@ -22,6 +22,10 @@ import pytest
 
 os.environ.setdefault("FIELDMETER_OCR_EVERY_MINUTES", "0")
 os.environ.setdefault("FIELDMETER_NOTIFY_EVERY_MINUTES", "0")
+# argon2 at its floor (sync_server.auth.PasswordHashing), here and in the servers the tests start: the suite signs
+# in thousands of times, and at the production cost that was a third of its time. test_auth checks the real profile.
+os.environ.setdefault("FIELDMETER_PASSWORD_HASH_MEMORY_KIB", "8")
+os.environ.setdefault("FIELDMETER_PASSWORD_HASH_TIME_COST", "1")
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:

@@ -6,12 +6,14 @@ from typing import Any
 import httpx
 import jwt
 import pytest
+from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 from sqlmodel import Session, select
 
 import sync_server.auth as auth_module
-from sync_server.auth import verify_password
+from sync_server.auth import PasswordHashing, verify_password
 from sync_server.clock import FixedClock
 from sync_server.config import Settings
 from sync_server.demo import DEMO_PASSWORD
@@ -39,6 +41,38 @@ def test_passwords_are_stored_as_argon2(client: TestClient) -> None:
         hashes = session.exec(select(User.password_hash)).all()
     assert hashes
     assert all(h.startswith("$argon2id$") for h in hashes)
+
+
+def test_the_hash_cost_is_rfc_9106s_low_memory_profile_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FIELDMETER_PASSWORD_HASH_MEMORY_KIB", raising=False)
+    monkeypatch.delenv("FIELDMETER_PASSWORD_HASH_TIME_COST", raising=False)
+    standard = PasswordHashing().hasher()
+    assert (standard.memory_cost, standard.time_cost, standard.parallelism) == (65536, 3, 4)
+    assert standard.hash("a password").startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    monkeypatch.setenv("FIELDMETER_PASSWORD_HASH_MEMORY_KIB", "16")
+    small = PasswordHashing().hasher()  # two lanes of 8 KiB
+    assert (small.memory_cost, small.time_cost, small.parallelism) == (16, 3, 2)
+    monkeypatch.setenv("FIELDMETER_PASSWORD_HASH_MEMORY_KIB", "4")
+    with pytest.raises(ValidationError):
+        PasswordHashing()
+
+
+def test_a_hash_made_at_another_cost_is_made_again_at_sign_in(client: TestClient) -> None:
+    engine = client.app.state.context.engine  # type: ignore[attr-defined]
+    older = PasswordHasher(time_cost=2, memory_cost=16, parallelism=1).hash(DEMO_PASSWORD)
+    with Session(engine) as session:
+        user = session.exec(select(User).where(User.username == "engineer2")).one()
+        user.password_hash = older
+        session.add(user)
+        session.commit()
+    auth(client, "engineer2")
+    with Session(engine) as session:
+        renewed = session.exec(select(User.password_hash).where(User.username == "engineer2")).one()
+    assert renewed != older
+    assert "$m=16,t=2,p=1$" not in renewed
+    assert "$m=8,t=1,p=1$" in renewed  # the suite's cost (tests/conftest.py)
+    assert verify_password(renewed, DEMO_PASSWORD)
+    auth(client, "engineer2")  # and the new hash signs in
 
 
 def test_me_returns_the_caller(client: TestClient) -> None:
