@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Row, Select, Table, any_, bindparam
+from sqlalchemy import Column, ColumnElement, Row, Select, Table, any_, bindparam
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-__all__ = ["one_of", "plain_rows", "table_of"]
+__all__ = ["insert_ignoring", "one_of", "plain_rows", "table_of"]
 
 
 def one_of(session: Session, column: Any, values: Iterable[Any], item_type: Any) -> ColumnElement[bool]:
@@ -36,3 +37,10 @@ def plain_rows(session: Session, query: Select[Any]) -> list[Row[Any]]:
     when a bill run reads a block's thousands of readings (bench/bill_run.py)."""
     session.flush()
     return list(session.connection().execute(query))
+
+
+def insert_ignoring(dialect: str, table: Table, *keys: Column[Any]) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT into ``table`` that skips the rows clashing on the unique ``keys`` (any unique key when none are
+    named): PostgreSQL and SQLite both spell it ON CONFLICT DO NOTHING, each from its own dialect's ``insert``."""
+    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    return insert.on_conflict_do_nothing(index_elements=list(keys) or None)

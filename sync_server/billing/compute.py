@@ -18,8 +18,6 @@ from typing import Any, NamedTuple, Protocol, cast
 
 from sqlalchemy import ColumnElement, Executable, Integer, exists, update
 from sqlalchemy import select as sa_select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, or_, select
 
 from shared_billing.bill_lines import BillLine, tariff_charges
@@ -51,7 +49,7 @@ from sync_server.models import (
 from sync_server.periods import financial_year
 from sync_server.problems import Problem
 from sync_server.readings_query import baseline_last, last_approved
-from sync_server.sql import one_of, plain_rows, table_of
+from sync_server.sql import insert_ignoring, one_of, plain_rows, table_of
 
 __all__ = [
     "METER_ROW",
@@ -416,9 +414,7 @@ def _bump_counter(session: Session, fy: str, count: int) -> int | None:
 
 def _insert_ignore(session: Session, fy: str) -> Executable:
     counter = table_of(BillNumberCounter)
-    dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    return insert(counter).values(financial_year=fy, last_number=0).on_conflict_do_nothing()
+    return insert_ignoring(session.get_bind().dialect.name, counter).values(financial_year=fy, last_number=0)
 
 
 def bill_lines(bill: Bill) -> list[BillLine]:

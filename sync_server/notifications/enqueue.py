@@ -12,7 +12,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Integer, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from shared_billing.protocol import NotificationChannel, NotificationEvent, NotificationStatus
@@ -20,7 +19,7 @@ from sync_server.config import Settings
 from sync_server.models import Notification, Payment, Unit
 from sync_server.notifications.rules import Contact, addresses, dedupe_key
 from sync_server.notifications.templates import MessageFacts, render
-from sync_server.sql import one_of, plain_rows, table_of
+from sync_server.sql import insert_ignoring, one_of, plain_rows, table_of
 
 __all__ = [
     "Message",
@@ -140,11 +139,8 @@ def enqueue_each(
     rows = _rows(messages, contacts, channels, now)
     if not rows:
         return offered
-    dialect = session.get_bind().dialect.name
-    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_NOTIFICATIONS)
-    session.execute(
-        statement.on_conflict_do_nothing(index_elements=[_NOTIFICATIONS.c.dedupe_key]), [row for _, row in rows]
-    )
+    statement = insert_ignoring(session.get_bind().dialect.name, _NOTIFICATIONS, _NOTIFICATIONS.c.dedupe_key)
+    session.execute(statement, [row for _, row in rows])
     offered.update(told for told, _ in rows)
     return offered
 

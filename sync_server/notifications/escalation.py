@@ -14,7 +14,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Integer, delete, exists, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
 from shared_billing.protocol import BillStatus, EscalationKind, EscalationOutcome, NotificationEvent
@@ -24,7 +23,7 @@ from sync_server.models import AuditEvent, Bill, Escalation, EscalationStep, Use
 from sync_server.notifications.enqueue import bill_message, enqueue_each
 from sync_server.notifications.rules import ESCALATION_EVENT, Step, escalation_due, severity, steps_problem
 from sync_server.problems import Problem
-from sync_server.sql import one_of, table_of
+from sync_server.sql import insert_ignoring, one_of, table_of
 
 __all__ = ["escalate", "read_steps", "replace_steps"]
 
@@ -140,9 +139,7 @@ def escalate(session: Session, *, settings: Settings, now: datetime) -> tuple[in
             row["messages"] = offered[(ESCALATION_EVENT[row["kind"]], row["bill_id"])]
     # Insert-or-ignore on (bill, kind): the job's firing is claimed once across workers already; this makes a
     # step logged once even so.
-    dialect = session.get_bind().dialect.name
-    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_LOG)
-    session.execute(statement.on_conflict_do_nothing(index_elements=[_LOG.c.bill_id, _LOG.c.kind]), rows)
+    session.execute(insert_ignoring(session.get_bind().dialect.name, _LOG, _LOG.c.bill_id, _LOG.c.kind), rows)
     return len(taken), len(rows) - len(taken)
 
 

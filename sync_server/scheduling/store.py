@@ -14,7 +14,6 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import CursorResult, Engine, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from shared_billing.protocol import Role, ScheduleCadence, ScheduleKind, ScheduleStatus
@@ -23,7 +22,7 @@ from sync_server.config import Settings
 from sync_server.models import ScheduledJob, User
 from sync_server.models.users import BUILT_IN_PREFIX
 from sync_server.scheduling.calendar import Cadence, next_run, parse_local_time
-from sync_server.sql import table_of
+from sync_server.sql import insert_ignoring, table_of
 
 __all__ = [
     "BACKUP_JOB",
@@ -122,10 +121,9 @@ def ensure_default_jobs(engine: Engine, settings: Settings, *, clock: Clock, wal
     """Insert the default jobs that are missing (insert-or-ignore: safe when several workers start at once); a job
     already stored keeps its cadence, whatever the settings say now (the console edits it)."""
     table = table_of(ScheduledJob)
-    insert = postgresql.insert(table) if engine.dialect.name == "postgresql" else sqlite.insert(table)
     rows = [job.model_dump() for job in default_jobs(settings, business=clock(), wall=wall())]
     with engine.begin() as connection:
-        connection.execute(insert.values(rows).on_conflict_do_nothing(index_elements=[table.c.name]))
+        connection.execute(insert_ignoring(engine.dialect.name, table, table.c.name).values(rows))
 
 
 def claim(engine: Engine, job: ScheduledJob, *, now: datetime, tz: ZoneInfo) -> bool:
@@ -160,7 +158,6 @@ def scheduler_account(engine: Engine, now: datetime) -> User:
         if found is not None:
             return found
     table = table_of(User)
-    insert = postgresql.insert(table) if engine.dialect.name == "postgresql" else sqlite.insert(table)
     values = {
         "username": SCHEDULER_USERNAME,
         "full_name": "Scheduled jobs (built-in)",
@@ -172,6 +169,6 @@ def scheduler_account(engine: Engine, now: datetime) -> User:
         "created_at": now.astimezone(UTC),
     }
     with engine.begin() as connection:
-        connection.execute(insert.values(values).on_conflict_do_nothing(index_elements=[table.c.username]))
+        connection.execute(insert_ignoring(engine.dialect.name, table, table.c.username).values(values))
     with Session(engine, expire_on_commit=False) as session:
         return session.exec(select(User).where(col(User.username) == SCHEDULER_USERNAME)).one()
