@@ -46,6 +46,9 @@ from shared_billing.api_models import (
     ClockOut,
     DecisionReason,
     DownloadLink,
+    EscalationOut,
+    EscalationStepOut,
+    EscalationStepsIn,
     ExportRequest,
     ImportJobOut,
     MembershipEnd,
@@ -422,6 +425,24 @@ def notification_page(
 def retry_notification(notification_id: int) -> Call[NotificationOut]:
     """``POST /api/notifications/{id}/retry``: a dead letter sent again (admin)."""
     return Call("POST", f"/notifications/{notification_id}/retry", read_model(NotificationOut))
+
+
+def escalation_page(
+    q: str | None = None, limit: int = 50, offset: int = 0, *, outcome: str | None = None
+) -> Call[Page[EscalationOut]]:
+    """``GET /api/escalations``: the escalation log, newest first (admin, accountant)."""
+    params = _paged(q, limit, offset, outcome=outcome)
+    return Call("GET", "/escalations", read_model(Page[EscalationOut]), params=params)
+
+
+def escalation_steps() -> Call[list[EscalationStepOut]]:
+    """``GET /api/escalation-steps``: the steps for a bill still overdue, by day (admin)."""
+    return Call("GET", "/escalation-steps", read_list(EscalationStepOut))
+
+
+def replace_escalation_steps(steps: EscalationStepsIn) -> Call[list[EscalationStepOut]]:
+    """``PUT /api/escalation-steps`` (``steps`` as typed, for the server to judge: ``model_construct``)."""
+    return Call("PUT", "/escalation-steps", read_list(EscalationStepOut), body=json_body(steps), content_type=JSON)
 
 
 def audit_check() -> Call[ChainCheck]:

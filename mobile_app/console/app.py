@@ -23,6 +23,7 @@ from mobile_app.console.bills_view import BillsView
 from mobile_app.console.client import AdminClient
 from mobile_app.console.defaulters_view import DefaultersView
 from mobile_app.console.deliveries_view import DeliveriesView
+from mobile_app.console.escalation_view import EscalationView
 from mobile_app.console.imports_admin import ImportsView
 from mobile_app.console.meters_admin import MetersView
 from mobile_app.console.password_change import PasswordChangeView
@@ -191,6 +192,7 @@ AdminSection: TypeAlias = (
     | DeliveriesView
     | ReportsView
     | DefaultersView
+    | EscalationView
 )
 
 
@@ -240,6 +242,7 @@ class AdminShell(SectionShell):
             "deliveries": DeliveriesView(client),
             "reports": ReportsView(client),
             "defaulters": DefaultersView(client),
+            "escalation": EscalationView(client, edits_steps=True),
         }
         labels = {
             "runs": _("Bill run"),
@@ -257,21 +260,28 @@ class AdminShell(SectionShell):
             "deliveries": _("Deliveries"),
             "reports": _("Reports"),
             "defaulters": _("Defaulters"),
+            "escalation": _("Escalation"),
         }
         super().__init__(sections, labels)
 
 
 class AccountantShell(SectionShell):
-    """The accountant's sections: bills with their payments, the bank statement's reconciliation, and the
-    defaulters with their payment plans."""
+    """The accountant's sections: bills with their payments, the bank statement's reconciliation, the
+    defaulters with their payment plans, and the escalation log."""
 
     def __init__(self, client: AdminClient) -> None:
         sections: dict[str, AdminSection] = {
             "bills": BillsView(client, can_record_payments=True),
             "reconciliation": ReconciliationView(client),
             "defaulters": DefaultersView(client),
+            "escalation": EscalationView(client, edits_steps=False),
         }
-        labels = {"bills": _("Bills"), "reconciliation": _("Reconciliation"), "defaulters": _("Defaulters")}
+        labels = {
+            "bills": _("Bills"),
+            "reconciliation": _("Reconciliation"),
+            "defaulters": _("Defaulters"),
+            "escalation": _("Escalation"),
+        }
         super().__init__(sections, labels)
 
 

@@ -44,6 +44,9 @@ from shared_billing.api_models import (
     BulkResult,
     ChainCheck,
     ClockOut,
+    EscalationOut,
+    EscalationStepOut,
+    EscalationStepsIn,
     ExportRequest,
     ImportJobOut,
     MembershipEnd,
@@ -383,6 +386,11 @@ class BillingClient(ConsoleClient):
     async def cancel_payment_plan(self, plan_id: int) -> PaymentPlanOut:
         return await self._send(Call("POST", f"/payment-plans/{plan_id}/cancel", read_model(PaymentPlanOut)))
 
+    async def escalation_page(
+        self, q: str | None, limit: int, offset: int, *, outcome: str | None = None
+    ) -> Page[EscalationOut]:
+        return await self._send(endpoints.escalation_page(q, limit, offset, outcome=outcome))
+
 
 class AdminClient(BillingClient):
     """The admin's directory, people, routes and tariffs. Lists come a page at a time (``q``, ``limit``,
@@ -401,6 +409,12 @@ class AdminClient(BillingClient):
 
     async def retry_notification(self, notification_id: int) -> NotificationOut:
         return await self._send(endpoints.retry_notification(notification_id))
+
+    async def escalation_steps(self) -> list[EscalationStepOut]:
+        return await self._send(endpoints.escalation_steps())
+
+    async def replace_escalation_steps(self, steps: EscalationStepsIn) -> list[EscalationStepOut]:
+        return await self._send(endpoints.replace_escalation_steps(steps))
 
     async def audit_check(self) -> ChainCheck:
         return await self._send(endpoints.audit_check())

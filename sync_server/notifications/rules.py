@@ -118,6 +118,10 @@ def severity(kind: EscalationKind) -> int:
     return list(EscalationKind).index(kind)
 
 
+def _named(kind: EscalationKind) -> str:
+    return kind.value.replace("_", " ")
+
+
 def steps_problem(steps: Sequence[Step]) -> str | None:
     """Why a set of steps cannot stand, or None. Days are 1–365 and no two steps share one; each kind appears once
     and severity rises with the days, so a milder step never follows a severer one (it would take back what that
@@ -128,7 +132,7 @@ def steps_problem(steps: Sequence[Step]) -> str | None:
     kinds = [step.kind for step in steps]
     for kind in set(kinds):
         if kinds.count(kind) > 1:
-            return f"Each kind of step appears once: {kind.value} appears {kinds.count(kind)} times"
+            return f"Each kind of step appears once: the {_named(kind)} appears {kinds.count(kind)} times"
     days = [step.days_after for step in steps]
     for day in set(days):
         if days.count(day) > 1:
@@ -137,8 +141,8 @@ def steps_problem(steps: Sequence[Step]) -> str | None:
     for before, after in pairwise(ordered):
         if severity(after.kind) < severity(before.kind):
             return (
-                f"Severity rises with the days: {after.kind.value} on day {after.days_after} comes after "
-                f"{before.kind.value} on day {before.days_after}"
+                f"Severity rises with the days: the {_named(after.kind)} on day {after.days_after} comes after "
+                f"the {_named(before.kind)} on day {before.days_after}"
             )
     return None
 

@@ -542,6 +542,14 @@ class FletDriver:
         self.session.apply_patch(control._i, {"value": text})
         await self.dispatch(control, "change", text)
 
+    async def check(self, target: Any, value: bool, *, force: bool = False) -> None:
+        """Tick or untick a Checkbox the way the client does (props update, then ``change``)."""
+        control = self._resolve(target)
+        if not force:
+            self._check_interactive(control)
+        self.session.apply_patch(control._i, {"value": value})
+        await self.dispatch(control, "change", str(value).lower())
+
     async def submit(self, target: Any) -> None:
         """Press Enter in a TextField (``submit`` event; data = current value, which handlers rarely read)."""
         control = self._resolve(target)

@@ -17,21 +17,19 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session, select
 
 from shared_billing.protocol import EscalationKind, NotificationChannel
 from sync_server.clock import FixedClock, system_clock
 from sync_server.config import Settings
 from sync_server.context import AppContext
 from sync_server.housekeeping import SCHEDULED_ACTIONS
-from sync_server.models import User
 from sync_server.notifications import job
 from sync_server.notifications.job import notify
 from sync_server.notifications.rules import ESCALATION_LATE_DAYS, Step, escalation_due, steps_problem
 from sync_server.notifications.senders import Senders
 from sync_server.scheduling.runner import run_due
 from sync_server.scheduling.store import NOTIFICATIONS_JOB
-from tests.sync_server import test_bill_runs, test_notifications
+from tests.sync_server.factories import auth
 from tests.sync_server.test_bill_runs import _issued_block_b
 from tests.sync_server.test_notifications import _set_contact
 
@@ -68,20 +66,9 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def headers(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], dict[str, str]]:
-    """A user's bearer header, minted by the server's token service at the pinned clock's now: a sign-in hashes
-    the password (argon2, most of a second here), and these tests sign in a dozen times across moved clocks. The
-    helpers borrowed from other tests use it too."""
-    context = _context(client)
-
-    def minted(client_: TestClient, username: str) -> dict[str, str]:
-        with Session(context.engine) as session:
-            user = session.exec(select(User).where(User.username == username)).one()
-        return {"Authorization": f"Bearer {context.tokens.access_token(user, context.clock())}"}
-
-    for module in (test_bill_runs, test_notifications):
-        monkeypatch.setattr(module, "auth", minted)
-    return lambda username: minted(client, username)
+def headers(client: TestClient) -> Callable[[str], dict[str, str]]:
+    """A user's bearer header, signed in afresh at the pinned clock's now (the clock moves across days)."""
+    return lambda username: auth(client, username)
 
 
 @pytest.fixture

@@ -11,8 +11,7 @@ import httpx
 from mobile_app.console.app import console_main
 from sync_server.scheduling.jobs import monthly_bill_runs
 from tests.support.flet_driver import FletDriver, run_app
-from tests.sync_server.factories import finished_run
-from tests.ui.ui_fixtures import FLAT, Server, meter_photo, sign_in, value_of, wait_key
+from tests.ui.ui_fixtures import Server, sign_in, value_of, wait_key
 
 TIMEOUT = 30.0
 INDIA = ZoneInfo("Asia/Kolkata")
@@ -25,23 +24,8 @@ def run(server: Server, scenario: Any) -> None:
     run_app(console_main(http_factory), scenario, timeout=TIMEOUT)
 
 
-def _walkthrough_approved(server: Server) -> None:
-    reading = server.push_reading(FLAT, above_previous=77, photo=meter_photo())
-    server.decide(reading["uuid"], "approve")
-
-
-def _issued(server: Server) -> list[dict[str, Any]]:
-    admin = server.headers("admin")
-    block = next(b["id"] for b in server.http.get("/api/blocks", headers=admin).json()["items"] if b["code"] == "B")
-    period = server.clock().strftime("%Y-%m")
-    started = server.http.post("/api/billing/runs", json={"block_id": block, "period": period}, headers=admin)
-    run = finished_run(server.http, admin, started.json()["id"])
-    bills: list[dict[str, Any]] = server.http.post(f"/api/billing/runs/{run['id']}/issue", headers=admin).json()
-    return bills
-
-
 def test_admin_runs_billing_sees_progress_and_issues(server: Server) -> None:
-    _walkthrough_approved(server)
+    server.walkthrough_approved()
 
     async def scenario(driver: FletDriver) -> None:
         await sign_in(driver, "admin")
@@ -62,8 +46,8 @@ def test_admin_runs_billing_sees_progress_and_issues(server: Server) -> None:
 
 
 def test_accountant_marks_selected_bills_paid(server: Server) -> None:
-    _walkthrough_approved(server)
-    bills = _issued(server)
+    server.walkthrough_approved()
+    bills = server.issued_block_b()
     chosen = sorted(b["id"] for b in bills)[:2]
 
     async def scenario(driver: FletDriver) -> None:
@@ -87,7 +71,7 @@ def test_accountant_marks_selected_bills_paid(server: Server) -> None:
 def test_admin_finds_the_scheduled_runs_and_issues_one_from_its_row(server: Server) -> None:
     """On the 1st the schedule drafted last month's runs: the console's month is the new one, which has none, so
     the screen lists the latest runs; the admin issues block B's drafts from its row."""
-    _walkthrough_approved(server)
+    server.walkthrough_approved()
     read_on = server.clock().astimezone(INDIA)
     period = read_on.strftime("%Y-%m")
     # The 1st of the next month, 00:30 in India: when the schedule drafts this month's runs (docs/operations.md).

@@ -14,7 +14,6 @@ from mobile_app.console.app import console_main
 from sync_server.models import Unit
 from tests.support.flet_driver import FletDriver, run_app
 from tests.sync_server.test_bill_history import _earlier_bill, _energy
-from tests.ui.test_billing_console_session import _issued, _walkthrough_approved
 from tests.ui.ui_fixtures import FLAT, Server, sign_in, value_of, wait_key
 
 TIMEOUT = 30.0
@@ -40,8 +39,8 @@ def _earlier_bills(server: Server) -> None:
 
 def test_a_bills_usage_opens_under_its_row(server: Server) -> None:
     _earlier_bills(server)
-    _walkthrough_approved(server)
-    bill = next(b for b in _issued(server) if b["unit_code"] == FLAT)
+    server.walkthrough_approved()
+    bill = next(b for b in server.issued_block_b() if b["unit_code"] == FLAT)
     bill_id = bill["id"]
 
     async def scenario(driver: FletDriver) -> None:

@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw
 from sync_server.clock import FixedClock
 from sync_server.demo import DEMO_PASSWORD, WALKTHROUGH_UNIT
 from tests.support.flet_driver import FletDriver
-from tests.sync_server.factories import login, meters_by_unit, push, reading, sha256
+from tests.sync_server.factories import finished_run, login, meters_by_unit, push, reading, sha256
 
 __all__ = [
     "FLAT",
@@ -76,6 +76,21 @@ class Server:
             f"/api/review/readings/{reading_uuid}/{action}", json=body, headers=self.headers("supervisor")
         )
         assert response.status_code == 200, response.text
+
+    def walkthrough_approved(self) -> None:
+        """The walkthrough flat read (77 units, with a photo) and approved: block B has a bill to make."""
+        self.decide(self.push_reading(FLAT, above_previous=77, photo=meter_photo())["uuid"], "approve")
+
+    def issued_block_b(self) -> list[dict[str, Any]]:
+        """Block B's bill run for the clock's month, finished and issued; the bills."""
+        admin = self.headers("admin")
+        blocks = self.http.get("/api/blocks", headers=admin).json()["items"]
+        block = next(b["id"] for b in blocks if b["code"] == "B")
+        period = self.clock().strftime("%Y-%m")
+        started = self.http.post("/api/billing/runs", json={"block_id": block, "period": period}, headers=admin)
+        run = finished_run(self.http, admin, started.json()["id"])
+        bills: list[dict[str, Any]] = self.http.post(f"/api/billing/runs/{run['id']}/issue", headers=admin).json()
+        return bills
 
     def bills(self) -> list[dict[str, Any]]:
         response = self.http.get("/api/bills", params={"limit": 200}, headers=self.headers("admin"))
