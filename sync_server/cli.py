@@ -61,7 +61,7 @@ def serve(
 
     from sync_server.demo import DEMO_PASSWORD, DEMO_USERS
     from sync_server.main import create_app
-    from sync_server.serving import APP_FACTORY, export_to_environment, prepare, workers_refusal
+    from sync_server.serving import APP_FACTORY, export_to_environment, prepare, settle_heap, workers_refusal
 
     settings = settings_from(data_dir, host, port)
     refusal = workers_refusal(settings, workers)
@@ -78,6 +78,7 @@ def serve(
     typer.echo(f"Fieldmeter server: http://{settings.host}:{settings.port}/  (API: /api, health: /api/health)")
     if workers == 1:
         api = create_app(settings, run_migrations=False)
+        settle_heap()
         uvicorn.run(api, host=settings.host, port=settings.port, log_level="info")
         return
     typer.echo(f"Workers: {workers}")

@@ -9,6 +9,7 @@ jobs (audit sealer, bill-status refresh) run under database leases, so one worke
 
 from __future__ import annotations
 
+import gc
 import os
 
 from fastapi import FastAPI
@@ -19,7 +20,14 @@ from sync_server.db import engine_for, migrate
 from sync_server.demo import seed_demo
 from sync_server.main import create_app
 
-__all__ = ["APP_FACTORY", "app_from_environment", "export_to_environment", "prepare", "workers_refusal"]
+__all__ = [
+    "APP_FACTORY",
+    "app_from_environment",
+    "export_to_environment",
+    "prepare",
+    "settle_heap",
+    "workers_refusal",
+]
 
 # The import string uvicorn gives each worker (``factory=True``: it calls this to get the app).
 APP_FACTORY = "sync_server.serving:app_from_environment"
@@ -61,6 +69,17 @@ def export_to_environment(settings: Settings) -> None:
     os.environ["FIELDMETER_PORT"] = str(settings.port)
 
 
+def settle_heap() -> None:
+    """Collect, then move what survived — the modules, the app, their caches: alive as long as the process — out of
+    the cyclic collector's reach (``gc.freeze``). Otherwise every full collection walks that heap again, and work that
+    allocates thousands of containers at once triggers many: issuing a bill run went from 0.23 to 0.30 of the raw
+    insert's speed with it (bench/bill_run.py)."""
+    gc.collect()
+    gc.freeze()
+
+
 def app_from_environment() -> FastAPI:
     """A worker's app: settings from the environment, schema already migrated by the parent."""
-    return create_app(Settings(), run_migrations=False)
+    api = create_app(Settings(), run_migrations=False)
+    settle_heap()
+    return api

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
+from functools import lru_cache
 
 from babel.dates import format_date as babel_format_date
 from babel.numbers import format_currency, format_decimal
@@ -38,11 +39,13 @@ def format_quantity(value: Decimal) -> str:
     return format_decimal(value, locale=_LOCALE, decimal_quantization=False)
 
 
+@lru_cache(maxsize=1024)  # a run's bills share their few days: babel's formatting is the cost
 def format_bill_date(value: date) -> str:
     """``date(2025, 11, 30)`` → ``"30 Nov 2025"``: the month spelt out, so day and month cannot be swapped."""
     return babel_format_date(value, "d MMM yyyy", locale=_LOCALE)
 
 
+@lru_cache(maxsize=1024)
 def format_bill_month(period: str) -> str:
     """``"2025-11"`` → ``"Nov 2025"``: a billing month as the bill names it (its period line, its usage chart)."""
     return babel_format_date(date.fromisoformat(f"{period}-01"), "MMM yyyy", locale=_LOCALE)
