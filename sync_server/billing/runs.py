@@ -236,6 +236,7 @@ def execute_run(engine: Engine, run_id: int, *, clock: Callable[[], datetime]) -
                     _draft_one(session, run, unit, meter, actor, now, facts=facts, drafts=drafts)
                 if drafts:
                     session.execute(insert(table_of(Bill)), drafts)
+                    run.created += len(drafts)
                 run.processed = start + len(chunk)
                 if run.processed < len(units):
                     if not _still_ours(session, run, clock()):
@@ -307,6 +308,7 @@ def _draft_one(
         unit,
         reading,
         lambda: drafts.append(_draft_row(session, facts, run, unit, meter, reading, actor, now)),
+        counted=False,  # the run counts a chunk's rows once they are inserted: one attribute write, not one a unit
     )
 
 
@@ -325,8 +327,16 @@ def _draft_alone(session: Session, run: BillRun, unit: Unit, meter: Meter, actor
     _refusals(session, run, unit, reading, draft)
 
 
-def _refusals(session: Session, run: BillRun, unit: UnitTerms, reading: ReadValue, draft: Callable[[], object]) -> None:
-    """Draft, counting it; or record billing's refusal as the unit's skip reason."""
+def _refusals(
+    session: Session,
+    run: BillRun,
+    unit: UnitTerms,
+    reading: ReadValue,
+    draft: Callable[[], object],
+    *,
+    counted: bool = True,
+) -> None:
+    """Draft, counting it (unless the caller does); or record billing's refusal as the unit's skip reason."""
     try:
         # Every refusal is raised before anything is written, so the run's earlier drafts stay as they are.
         draft()
@@ -335,7 +345,8 @@ def _refusals(session: Session, run: BillRun, unit: UnitTerms, reading: ReadValu
         if problem.code == BelowPrevious.code:  # billing refused a drop: the supervisor sees the reading flagged
             _flag(session, reading, ReadingFlag.BELOW_PREVIOUS)
         return
-    run.created += 1
+    if counted:
+        run.created += 1
 
 
 def _draft_row(
