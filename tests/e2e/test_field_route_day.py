@@ -45,6 +45,7 @@ from tests.e2e.test_offline_reading_to_bill import _eventually, _type, _visible
 from tests.support.browser import (
     ServerProcess,
     enable_flutter_semantics,
+    failure_screenshots,
     first_page,
     free_port,
     launch_browser,
@@ -437,9 +438,7 @@ def test_a_route_worked_offline_and_the_reread_loop(tmp_path: Path) -> None:
                 wait_settled_screenshot(phone, shots / "route-pa.png")
                 _language(phone, "English")
         except BaseException:
-            for index, open_page in enumerate(browser.pages):
-                open_page.screenshot(path=str(shots / f"failure-{index}.png"))
-            print(f"\nscreenshots (failure): {shots}")
+            failure_screenshots(browser.pages, shots)
             raise
         finally:
             browser.close()

@@ -33,6 +33,7 @@ from tests.e2e.test_offline_reading_to_bill import _eventually, _type, _visible
 from tests.support.browser import (
     ServerProcess,
     enable_flutter_semantics,
+    failure_screenshots,
     first_page,
     free_port,
     launch_browser,
@@ -135,9 +136,7 @@ def test_a_meter_room_of_five_meters_is_read_in_one_go(tmp_path: Path) -> None:
             assert items[0]["evidence"]["label"] == f"SN:{room[0].meter_number}"
             assert all(meter.unit_code not in review for meter in left_out)
         except BaseException:
-            for index, open_page in enumerate(browser.pages):
-                open_page.screenshot(path=str(shots / f"failure-{index}.png"))
-            print(f"\nscreenshots (failure): {shots}")
+            failure_screenshots(browser.pages, shots)
             raise
         finally:
             browser.close()

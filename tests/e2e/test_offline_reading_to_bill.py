@@ -30,6 +30,7 @@ from playwright.sync_api import Page, sync_playwright
 from tests.support.browser import (
     ServerProcess,
     enable_flutter_semantics,
+    failure_screenshots,
     first_page,
     free_port,
     launch_browser,
@@ -223,9 +224,7 @@ def test_offline_reading_reaches_approval_and_bill(tmp_path: Path) -> None:
                 wait_settled_screenshot(console, shots / "6-bill.png")
             _kill_hard(app)
         except BaseException:
-            for index, open_page in enumerate(page for context in opened for page in context.pages):
-                open_page.screenshot(path=str(shots / f"failure-{index}.png"))
-            print(f"\nscreenshots (failure): {shots}")
+            failure_screenshots((page for context in opened for page in context.pages), shots)
             raise
         finally:
             for context in opened:

@@ -32,7 +32,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -48,6 +48,7 @@ __all__ = [
     "ServerProcess",
     "chromium_path",
     "enable_flutter_semantics",
+    "failure_screenshots",
     "first_page",
     "free_port",
     "launch_browser",
@@ -186,6 +187,13 @@ def wait_settled_screenshot(page: Page, path: Path, timeout: float = 10.0, inter
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(current)
             raise TimeoutError(f"page did not settle within {timeout} s; last screenshot saved to {path}")
+
+
+def failure_screenshots(pages: Iterable[Page], folder: Path) -> None:
+    """What each open page showed when a test failed, saved as ``failure-N.png`` (the folder is printed)."""
+    for index, page in enumerate(pages):
+        page.screenshot(path=str(folder / f"failure-{index}.png"))
+    print(f"\nscreenshots (failure): {folder}")
 
 
 def free_port(host: str = "127.0.0.1") -> int:
