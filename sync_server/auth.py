@@ -119,13 +119,13 @@ def _check_password(
     # An unknown user is verified against a real hash too: "no such user" and "wrong password" take alike.
     if not verify_password(password_hash, password) or not active or user is None or user.id is None:
         raise Problem("auth.invalid_credentials")
+    # A hash made at another cost than the server's now is made again while the password is at hand (before the
+    # transaction: SQLite's write lock is not held through argon2).
+    renewed = hash_password(password) if _hasher.check_needs_rehash(password_hash) else None
     with engine.begin() as connection:
         record_success(connection, username, address, rule, now)
-        if _hasher.check_needs_rehash(password_hash):
-            # Made at another cost than the server's now: made again while the password is at hand.
-            connection.execute(
-                update(User).where(col(User.id) == user.id).values(password_hash=hash_password(password))
-            )
+        if renewed is not None:
+            connection.execute(update(User).where(col(User.id) == user.id).values(password_hash=renewed))
     return user.id
 
 
