@@ -54,6 +54,7 @@ class ExactDecimal(TypeDecorator[Decimal]):
         super().__init__(precision, scale, asdecimal=True)
         self.precision = precision
         self.scale = scale
+        self._quantum = Decimal(1).scaleb(-scale)
 
     def load_dialect_impl(self, dialect: Dialect) -> Any:
         if dialect.name == "sqlite":
@@ -65,13 +66,13 @@ class ExactDecimal(TypeDecorator[Decimal]):
             return None
         if not isinstance(value, Decimal):
             raise TypeError(f"exact decimal columns take Decimal, not {type(value).__name__}")
-        quantized = value.quantize(Decimal(1).scaleb(-self.scale), rounding=ROUND_HALF_UP)
+        quantized = value.quantize(self._quantum, rounding=ROUND_HALF_UP)
         return str(quantized) if dialect.name == "sqlite" else quantized
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
             return None
-        return Decimal(value).quantize(Decimal(1).scaleb(-self.scale), rounding=ROUND_HALF_UP)
+        return Decimal(value).quantize(self._quantum, rounding=ROUND_HALF_UP)
 
 
 def Money() -> ExactDecimal:
@@ -115,6 +116,8 @@ class StrEnumColumn(TypeDecorator[E]):
         super().__init__(length)
         self.enum_cls = enum_cls
         self.length = length
+        # Looked up here rather than through the enum's call: a block's thousands of rows load two or three each.
+        self._by_value: dict[str, E] = {member.value: member for member in enum_cls}
 
     @property
     def python_type(self) -> type[E]:
@@ -133,4 +136,7 @@ class StrEnumColumn(TypeDecorator[E]):
         return None if value is None else self._member(value).value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> E | None:
-        return None if value is None else self._member(value)
+        if value is None:
+            return None
+        found = self._by_value.get(value)
+        return found if found is not None else self._member(value)
