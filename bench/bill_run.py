@@ -368,7 +368,10 @@ def maybe_profile(directory: Path | None, name: str) -> Iterator[None]:
     if directory is None:
         yield
         return
-    from pyinstrument import Profiler
+    try:
+        from pyinstrument import Profiler
+    except ImportError:  # an optional tool: not a dependency of the project
+        raise BenchError("--profile needs pyinstrument: .venv/bin/pip install pyinstrument") from None
 
     profiler = Profiler(interval=0.001)
     profiler.start()
