@@ -18,7 +18,7 @@ import flet as ft
 from mobile_app.api.errors import ApiClientError
 from mobile_app.console.charts import Series, stacked_bar_chart, whole_rupees
 from mobile_app.console.client import BillingClient
-from mobile_app.console.forms import Notice
+from mobile_app.console.forms import EVERY, Notice, chosen, filter_dropdown
 from mobile_app.console.paged_list import PagedList
 from mobile_app.console.payment_plans_view import STANDING_COLOURS, STANDING_WORDS, PaymentPlansView
 from mobile_app.console.reports_view import BUCKET_WORDS
@@ -30,7 +30,6 @@ from shared_billing.report_models import DefaulterRow, DefaultersReport
 
 __all__ = ["OVERDUE_BUCKETS", "DefaultersView", "block_buckets"]
 
-_ALL = "all"
 # The buckets past the due day, youngest first: the chart's stack from the bottom up.
 OVERDUE_BUCKETS = (AgeBucket.DAYS_1_30, AgeBucket.DAYS_31_60, AgeBucket.DAYS_61_90, AgeBucket.OVER_90)
 
@@ -57,19 +56,16 @@ class DefaultersView(ft.Column):
             tooltip=_("Block"),
             key="defaulters_block",
             width=200,
-            value=_ALL,
-            options=[ft.DropdownOption(key=_ALL, text=_("All blocks"))],
+            value=EVERY,
+            options=[ft.DropdownOption(key=EVERY, text=_("All blocks"))],
             on_select=self._change_block,
         )
-        self.bucket = ft.Dropdown(
-            label=_("Longest overdue"),
-            tooltip=_("Longest overdue"),
-            key="defaulters_bucket",
-            width=200,
-            value=_ALL,
-            options=[ft.DropdownOption(key=_ALL, text=_("Any age"))]
-            + [ft.DropdownOption(key=bucket.value, text=_(BUCKET_WORDS[bucket])) for bucket in OVERDUE_BUCKETS],
-            on_select=self._change_bucket,
+        self.bucket = filter_dropdown(
+            "defaulters_bucket",
+            _("Longest overdue"),
+            _("Any age"),
+            {bucket.value: BUCKET_WORDS[bucket] for bucket in OVERDUE_BUCKETS},
+            self._change_bucket,
         )
         self.notice = Notice("defaulters_notice")
         self.summary = ft.Text("", key="defaulters_summary", weight=ft.FontWeight.BOLD)
@@ -99,13 +95,14 @@ class DefaultersView(ft.Column):
             self.notice.say(error.message, error=True)
             return
         self.block_codes = [block.code for block in blocks]
-        self.block.options = [ft.DropdownOption(key=_ALL, text=_("All blocks"))] + [
+        self.block.options = [ft.DropdownOption(key=EVERY, text=_("All blocks"))] + [
             ft.DropdownOption(key=str(block.id), text=block.code) for block in blocks
         ]
         await self._fetch()
 
     async def _fetch(self) -> None:
-        block_id = None if self.block.value in (None, _ALL) else int(self.block.value)
+        block = chosen(self.block)
+        block_id = None if block is None else int(block)
         try:
             self.report = await self.client.defaulters(block_id)
         except ApiClientError as error:
@@ -116,8 +113,8 @@ class DefaultersView(ft.Column):
             push_update(self)
             return
         self.notice.value = ""
-        chosen = self._block_text()
-        shown = [code for code in self.block_codes if block_id is None or code == chosen]
+        code_shown = self._block_text()
+        shown = [code for code in self.block_codes if block_id is None or code == code_shown]
         self._draw(self.report, shown)
         self.accounts.start = 0
         await self.accounts.load()
@@ -140,8 +137,9 @@ class DefaultersView(ft.Column):
 
     def _rows(self, q: str | None) -> list[DefaulterRow]:
         rows = self.report.rows if self.report is not None else []
-        if self.bucket.value not in (None, _ALL):
-            rows = [row for row in rows if row.oldest == self.bucket.value]
+        bucket = chosen(self.bucket)
+        if bucket is not None:
+            rows = [row for row in rows if row.oldest == bucket]
         if q:
             needle = q.casefold()
             rows = [row for row in rows if needle in f"{row.unit_code} {row.consumer_name or ''}".casefold()]

@@ -11,6 +11,7 @@ import flet as ft
 
 from mobile_app.api.errors import ApiClientError
 from mobile_app.console.client import AdminClient
+from mobile_app.console.forms import chosen, filter_dropdown
 from mobile_app.console.paged_list import PagedList
 from mobile_app.i18n import N_, _
 from mobile_app.ui.common import push_update, society_time, title
@@ -19,7 +20,6 @@ from shared_billing.protocol import NotificationStatus
 
 __all__ = ["STATUS_WORDS", "DeliveriesView"]
 
-_ANY = "any"
 STATUS_WORDS: dict[str, str] = {
     NotificationStatus.PENDING: N_("Waiting"),
     NotificationStatus.SENT: N_("Sent"),
@@ -32,16 +32,7 @@ class DeliveriesView(ft.Column):
     def __init__(self, client: AdminClient) -> None:
         self.client = client
         self.zone: tzinfo | None = None
-        self.status = ft.Dropdown(
-            label=_("Status"),
-            tooltip=_("Status"),
-            key="deliveries_status",
-            width=200,
-            value=_ANY,
-            options=[ft.DropdownOption(key=_ANY, text=_("Any status"))]
-            + [ft.DropdownOption(key=key, text=_(words)) for key, words in STATUS_WORDS.items()],
-            on_select=self._filter,
-        )
+        self.status = filter_dropdown("deliveries_status", _("Status"), _("Any status"), STATUS_WORDS, self._filter)
         self.notice = ft.Text("", key="deliveries_notice")
         self.messages = PagedList(
             "deliveries", self._page, self._row, hint=_("Unit or recipient"), empty=_("No messages yet")
@@ -62,8 +53,7 @@ class DeliveriesView(ft.Column):
         await self.messages.load()
 
     async def _page(self, q: str | None, limit: int, offset: int) -> Page[NotificationOut]:
-        status = self.status.value if self.status.value and self.status.value != _ANY else None
-        return await self.client.notification_page(q, limit, offset, status=status)
+        return await self.client.notification_page(q, limit, offset, status=chosen(self.status))
 
     async def _filter(self, _event: ft.Event[Any] | None = None) -> None:
         self.messages.start = 0

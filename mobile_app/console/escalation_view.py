@@ -11,7 +11,7 @@ import flet as ft
 
 from mobile_app.api.errors import ApiClientError
 from mobile_app.console.client import AdminClient
-from mobile_app.console.forms import Notice
+from mobile_app.console.forms import Notice, chosen, filter_dropdown
 from mobile_app.console.paged_list import PagedList
 from mobile_app.i18n import N_, _, ngettext
 from mobile_app.ui.common import push_update, society_time, title
@@ -20,7 +20,6 @@ from shared_billing.protocol import EscalationKind, EscalationOutcome
 
 __all__ = ["KIND_WORDS", "EscalationView"]
 
-_ANY = "any"
 KIND_WORDS = {
     EscalationKind.REMINDER: N_("Reminder"),
     EscalationKind.NOTICE: N_("Notice"),
@@ -101,15 +100,8 @@ class EscalationView(ft.Column):
         self.client = client
         self.zone: tzinfo | None = None
         self.steps = StepsEditor(client) if edits_steps else None
-        self.outcome = ft.Dropdown(
-            label=_("Outcome"),
-            tooltip=_("Outcome"),
-            key="escalations_outcome",
-            width=200,
-            value=_ANY,
-            options=[ft.DropdownOption(key=_ANY, text=_("Any outcome"))]
-            + [ft.DropdownOption(key=key, text=_(words)) for key, words in OUTCOME_WORDS.items()],
-            on_select=self._filter,
+        self.outcome = filter_dropdown(
+            "escalations_outcome", _("Outcome"), _("Any outcome"), OUTCOME_WORDS, self._filter
         )
         self.notice = ft.Text("", key="escalations_notice")
         self.log = PagedList(
@@ -138,8 +130,7 @@ class EscalationView(ft.Column):
         await self.log.load()
 
     async def _page(self, q: str | None, limit: int, offset: int) -> Page[EscalationOut]:
-        outcome = self.outcome.value if self.outcome.value and self.outcome.value != _ANY else None
-        return await self.client.escalation_page(q, limit, offset, outcome=outcome)
+        return await self.client.escalation_page(q, limit, offset, outcome=chosen(self.outcome))
 
     async def _filter(self, _event: ft.Event[Any] | None = None) -> None:
         self.log.start = 0

@@ -18,7 +18,7 @@ from mobile_app.api.errors import ApiClientError
 from mobile_app.i18n import N_, _
 from mobile_app.ui.common import push_update
 
-__all__ = ["Field", "Form", "Notice", "field_errors"]
+__all__ = ["EVERY", "Field", "Form", "Notice", "chosen", "field_errors", "filter_dropdown"]
 
 T = TypeVar("T")
 Field = ft.TextField | ft.Dropdown
@@ -57,6 +57,31 @@ def _set_error(field: Field, message: str | None) -> None:
         field.error_text = message
     else:
         field.error = message
+
+
+EVERY = "all"  # a list filter's first option: nothing filtered out
+
+
+def filter_dropdown(
+    key: str, label: str, every: str, choices: Mapping[Any, str], on_select: Callable[..., Any]
+) -> ft.Dropdown:
+    """A list's filter: ``every`` (``EVERY``, nothing filtered) first, then ``choices`` (a key or a ``StrEnum``
+    member → its untranslated words)."""
+    return ft.Dropdown(
+        label=label,
+        tooltip=label,
+        key=key,
+        width=200,
+        value=EVERY,
+        options=[ft.DropdownOption(key=EVERY, text=every)]
+        + [ft.DropdownOption(key=str(choice), text=_(words)) for choice, words in choices.items()],
+        on_select=on_select,
+    )
+
+
+def chosen(dropdown: ft.Dropdown) -> str | None:
+    """The filter's choice, None when it filters nothing."""
+    return None if dropdown.value in (None, "", EVERY) else dropdown.value
 
 
 class Notice(ft.Text):
