@@ -10,8 +10,9 @@ tax; the tariff's recurring charges (meter rent, …), pro-rated likewise. Levie
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from typing import Any
 
 from shared_billing.bill_lines import BillLine, LineCode, inr
 from shared_billing.energy import EnergySource, FlatRate, Priced
@@ -32,6 +33,9 @@ class Segment:
     span: DaySpan | None
     version: Tariff
     factor: Decimal
+    # The lines that do not depend on the units (``_standing_lines``), by the account's terms: a bill run prices a
+    # block's hundreds of units with the same segments (``TariffSchedule.cuts``) and a handful of terms.
+    standing: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
 
 def _override_note(rate_override: RateOverride | None) -> str:
@@ -78,6 +82,21 @@ def _fixed(
     )
 
 
+def _standing_lines(
+    segment: Segment, unit_type: str, load_kw: Decimal | None, rate_override: RateOverride | None
+) -> tuple[tuple[BillLine, str], tuple[tuple[BillLine | None, str], ...]]:
+    """The fixed charge and the recurring charges of a segment for the account's terms: whatever its units."""
+    key = repr((unit_type, load_kw, rate_override))  # exact: 5 kW and 5.0 kW are equal but print differently
+    lines = segment.standing.get(key)
+    if lines is None:
+        fixed = _fixed(segment, unit_type, load_kw, rate_override)
+        recurring = tuple(
+            recurring_line(charge, unit_type, segment.factor) for charge in segment.version.recurring_charges
+        )
+        lines = segment.standing[key] = (fixed, recurring)
+    return lines
+
+
 def segment_charges(
     segment: Segment,
     *,
@@ -95,7 +114,7 @@ def segment_charges(
     priced: Priced = list(energy.price(sources, segment.factor, version.limit_places))
     energy_total = sum((line.amount for line, _ in priced if line is not None), Decimal(0))
     priced.append((None, f"Energy subtotal: {inr(energy_total)}"))
-    fixed_line, fixed_trace = _fixed(segment, unit_type, sanctioned_load_kw, rate_override)
+    (fixed_line, fixed_trace), recurring_lines = _standing_lines(segment, unit_type, sanctioned_load_kw, rate_override)
     priced.append((fixed_line, fixed_trace))
     charges = energy_total + fixed_line.amount
     if version.minimum_charge is not None:
@@ -112,8 +131,7 @@ def segment_charges(
     amounts = {LevyBase.ENERGY.value: energy_total, LevyBase.FIXED.value: fixed_line.amount}
     amounts[LevyBase.CHARGES.value] = charges
     subtotal = charges
-    for charge in version.recurring_charges:
-        recurring, trace = recurring_line(charge, unit_type, segment.factor)
+    for charge, (recurring, trace) in zip(version.recurring_charges, recurring_lines, strict=True):
         priced.append((recurring, trace))
         if recurring is not None:
             amounts[charge.code] = recurring.amount

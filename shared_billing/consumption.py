@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from functools import cached_property
 
 from shared_billing.checks import ReadingFlag
 from shared_billing.errors import BelowPrevious, TooManyDigits
@@ -69,10 +70,14 @@ class MeterRegister:
         if not self.multiplier > 0:
             raise ValueError(f"the multiplying factor must be positive, not {self.multiplier}")
 
-    @property
+    @cached_property
     def capacity(self) -> Decimal:
         """10^dials: register values are below it, and it wraps to 0 there."""
         return Decimal(10) ** self.dials
+
+    @cached_property
+    def _plain_multiplier(self) -> Decimal:
+        return _plain(self.multiplier)
 
     def units(self, register_units: Decimal) -> Decimal:
         """Units from a register difference: rounded to the meter's precision (its decimals, half up), times the
@@ -82,9 +87,7 @@ class MeterRegister:
         that precision, a true-up drifts by a paisa from the published arithmetic on whole units. The register is
         what has a precision: a fractional multiplier (a CT ratio of 0.5) still counts every half unit.
         """
-        if not self.multiplier > 0:
-            raise ValueError(f"the multiplying factor must be positive, not {self.multiplier}")
-        return round_units(register_units, self.decimals) * _plain(self.multiplier)
+        return round_units(register_units, self.decimals) * self._plain_multiplier
 
     def check(self, value: Decimal) -> None:
         """``TooManyDigits`` for a value the register cannot show."""

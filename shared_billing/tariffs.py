@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from functools import cached_property
+from types import MappingProxyType
 from typing import Any
 
 from shared_billing.energy import Bands, Energy, FlatRate, Slabs, energy_from_dict
@@ -187,12 +189,13 @@ class Tariff:
                     problem="unknown_levy_base",
                 )
 
-    @property
+    @cached_property
     def charge_names(self) -> Mapping[str, str]:
-        """People's names for the codes a base may use besides the built-in ones: recurring charges and levies."""
+        """People's names for the codes a base may use besides the built-in ones: recurring charges and levies
+        (once per version: every part of every bill it prices asks)."""
         names = {charge.code: charge.name for charge in self.recurring_charges}
         names.update({levy.code: levy.name for levy in self.levies})
-        return names
+        return MappingProxyType(names)
 
     @staticmethod
     def _check_unique(what: str, values: list[str], key: str) -> None:

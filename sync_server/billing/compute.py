@@ -10,7 +10,7 @@ most once (unique constraint), and an approved reading at most once.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -752,6 +752,9 @@ class BlockFacts:
     base: dict[int, ReadRow]  # meter id → the reading its bill measures from (``consumption_base``)
     awaiting: frozenset[int]  # meter ids with a reading ``awaiting_review``
     alone: frozenset[int]  # unit ids priced one by one
+    # The engine's bills so far, by everything it prices from (``price_known``): a block's flats share a tariff and
+    # a period, and many use the same units on the same terms, so each such bill is computed once.
+    priced: dict[str, BillResult] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def billed(self, unit_id: int) -> BilledRow | None:
         """``existing_bill``: the unit's bill for the period, draft or issued."""
@@ -762,8 +765,11 @@ class BlockFacts:
         return next((row for row in self.bills.get(unit_id, ()) if row.period > self.period), None)
 
 
-def block_facts(session: Session, units: Sequence[tuple[UnitTerms, MeterDials]], period: str) -> BlockFacts:
-    """The facts of ``units`` (each with its meter in service during ``period``) for ``period``."""
+def block_facts(
+    session: Session, units: Sequence[tuple[UnitTerms, MeterDials]], period: str, *, earlier: BlockFacts | None = None
+) -> BlockFacts:
+    """The facts of ``units`` (each with its meter in service during ``period``) for ``period``; ``earlier``, the
+    facts of the same run's previous batch, lends its parsed tariffs and the bills it priced."""
     unit_ids = [unit.id for unit, _ in units if unit.id is not None]
     meter_ids = [meter.id for _, meter in units if meter.id is not None]
     bills = _bills_of(session, unit_ids)
@@ -782,15 +788,20 @@ def block_facts(session: Session, units: Sequence[tuple[UnitTerms, MeterDials]],
             bases[meter.id] = last.reading_id
     simple = [meter_id for unit, meter in units if unit.id not in alone and (meter_id := meter.id) is not None]
     current = read_rows(session, _of_meters(session, simple), _approved_in(period))
-    return BlockFacts(
+    tariffs = dict(earlier.tariffs) if earlier is not None else {}
+    tariffs.update(_tariffs(session, {unit.tariff_id for unit, _ in units if unit.tariff_id not in tariffs}))
+    facts = BlockFacts(
         period=period,
-        tariffs=_tariffs(session, {unit.tariff_id for unit, _ in units if unit.tariff_id is not None}),
+        tariffs=tariffs,
         bills=bills,
         current=_newest_per_meter(current),
         base=_base_readings(session, bases, simple, period),
         awaiting=frozenset(_awaiting_meters(session, simple, period)),
         alone=frozenset(alone),
     )
+    if earlier is not None:
+        facts.priced.update(earlier.priced)
+    return facts
 
 
 def price_known(
@@ -811,7 +822,14 @@ def price_known(
     if base is None:
         raise _no_previous_reading(meter)
     consumption = _consumption(session, meter, reading, base)
-    result = _compute(tariff[1], unit, consumption.units, reading.period, arrears=arrears, shared=[], adjustments=[])
+    units, override = consumption.units, rate_override_of(unit)
+    # exact: 5 and 5.0 are equal but print differently in the trace
+    terms = repr((tariff[0], unit.unit_type, units, override, unit.sanctioned_load_kw, reading.period, arrears))
+    result = facts.priced.get(terms)
+    if result is None:
+        result = facts.priced[terms] = _compute(
+            tariff[1], unit, units, reading.period, arrears=arrears, shared=[], adjustments=[]
+        )
     return PricedReading(unit, tariff[0], reading, result, notes=consumption.notes)
 
 
@@ -857,7 +875,10 @@ def _sharing_units(session: Session, unit_ids: list[int], period: str) -> set[in
     return set(rows)
 
 
-def _tariffs(session: Session, tariff_ids: set[int]) -> dict[int, tuple[int, TariffSchedule]]:
+def _tariffs(session: Session, tariff_ids: set[int | None]) -> dict[int, tuple[int, TariffSchedule]]:
+    tariff_ids.discard(None)
+    if not tariff_ids:
+        return {}
     rows = session.exec(select(TariffRecord).where(col(TariffRecord.id).in_(sorted(tariff_ids)))).all()
     return {row.id: (row.id, TariffSchedule((Tariff.from_dict(row.config),))) for row in rows if row.id is not None}
 

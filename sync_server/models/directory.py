@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
@@ -71,7 +72,13 @@ class Meter(SQLModel, table=True):
 
     def register(self) -> MeterRegister:
         """The register the shared rules read: its dials, decimals and multiplying factor."""
-        return MeterRegister(dials=self.dials, decimals=self.decimals, multiplier=self.multiplier)
+        return register_of(self.dials, self.decimals, self.multiplier)
+
+
+@lru_cache(maxsize=64)
+def register_of(dials: int, decimals: int, multiplier: Decimal) -> MeterRegister:
+    """One immutable register per kind of meter: a bill run reads thousands of meters of a few kinds."""
+    return MeterRegister(dials=dials, decimals=decimals, multiplier=multiplier)
 
 
 class SharedMeterMember(SQLModel, table=True):

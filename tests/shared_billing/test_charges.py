@@ -14,6 +14,7 @@ from shared_billing.energy import Bands, FlatRate, Slab, Slabs
 from shared_billing.errors import MissingSanctionedLoad, TariffError
 from shared_billing.levies import Levy, LevyBase, Subsidy
 from shared_billing.periods import BillingPeriod, DayCount
+from shared_billing.schedules import TariffSchedule
 from shared_billing.shared_meters import SharedMeterUse
 from shared_billing.tariffs import FixedBasis, RateOverride, ShareRounding, Tariff
 
@@ -122,6 +123,28 @@ def test_fixed_charge_per_kw_of_sanctioned_load():
     with pytest.raises(MissingSanctionedLoad) as caught:
         compute_bill(tariff, unit_type="x", own_units=D(0), period=period)
     assert caught.value.code == "bill.no_sanctioned_load"
+
+
+def test_a_schedule_reused_across_bills_prices_each_as_a_fresh_one():
+    # A schedule keeps the lines that do not depend on the units for the next bill (a bill run prices hundreds
+    # with one): they must be the account's own, down to how its figures are written (5 and 5.0 kW print apart).
+    tariff = make_tariff(fixed_basis=FixedBasis.KW, fixed_by_unit_type={"*": D(20)}, day_count=DayCount.FIRST_AND_LAST)
+    period = BillingPeriod(date(2015, 6, 17), date(2015, 7, 17))
+    schedule = TariffSchedule((tariff,))
+    terms: list[dict[str, Any]] = [
+        {"sanctioned_load_kw": D(5)},
+        {"sanctioned_load_kw": D("5.0")},
+        {"sanctioned_load_kw": D(5), "rate_override": RateOverride(D(9), D(0))},
+        {"sanctioned_load_kw": D(5), "rate_override": RateOverride(D(9), D(0), reason="staff quarters")},
+        {"sanctioned_load_kw": D(5)},
+    ]
+    for units, account in zip((D(10), D(10), D(120), D(120), D(300)), terms, strict=True):
+        reused = compute_bill(schedule, unit_type="x", own_units=units, period=period, **account)
+        fresh = compute_bill(tariff, unit_type="x", own_units=units, period=period, **account)
+        assert reused == fresh
+    first, second = (compute_bill(schedule, unit_type="x", own_units=D(10), period=period, **terms[i]) for i in (0, 1))
+    assert "(5 kW sanctioned)" in line(first, "fixed").description
+    assert "(5.0 kW sanctioned)" in line(second, "fixed").description
 
 
 def test_shared_meter_share_is_priced_on_the_slabs_with_the_flats_units():

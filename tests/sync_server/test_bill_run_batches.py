@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import Engine, delete, insert
+from sqlalchemy import Engine, delete, insert, update
 from sqlmodel import Session, col, select
 
 from sync_server.audit import chain_key, seal_pending, verify_chain
@@ -38,6 +38,7 @@ from sync_server.models import (
     Block,
     LedgerEntry,
     LedgerEntryKind,
+    Meter,
     Reading,
     ReadingSource,
     ReadingStatus,
@@ -73,16 +74,20 @@ def _blocks(engine: Engine) -> list[int]:
 
 
 def _seed_month(engine: Engine, admin: User) -> None:
-    """This month read on every unit meter with none: mostly a plain rise, some drops (refused and flagged),
-    some waiting for review, some not read (estimated or refused); opening balances and credits as arrears."""
+    """This month read on every unit meter with none: mostly a plain rise (some alike), some drops (refused and
+    flagged), some waiting for review, some not read (estimated or refused); opening balances and credits as
+    arrears."""
     at = NOW - timedelta(hours=1)
     readings: list[dict[str, Any]] = []
     balances: list[dict[str, Any]] = []
+    tenths: list[int] = []  # meters showing a decimal: their units print as 53.0, not 53, however equal
     with Session(engine) as session:
         for block_id in _blocks(engine):
             for index, (unit, meter) in enumerate(runs._units_of_block(session, block_id, PERIOD)):
                 assert unit.id is not None
                 assert meter.id is not None
+                if index % 2:
+                    tenths.append(meter.id)
                 if index % 3:
                     owed = Decimal("-150.00") if index % 3 == 2 else Decimal("412.37") + index
                     balances.append(_opening(unit.id, owed))
@@ -91,12 +96,14 @@ def _seed_month(engine: Engine, admin: User) -> None:
                     continue  # not read this month
                 if approved_in_period(session, meter.id, PERIOD) is not None:
                     continue  # the demo read it already
-                value = previous.value - 5 if index % 11 == 3 else previous.value + 40 + 13 * index
+                # A few consumptions repeat: units on the same terms share a priced bill (``BlockFacts.priced``).
+                value = previous.value - 5 if index % 11 == 3 else previous.value + 40 + 13 * (index % 5)
                 status = ReadingStatus.SUBMITTED if index % 11 == 5 else ReadingStatus.APPROVED
                 readings.append(_reading(meter.id, value, status, admin, at))
     with engine.begin() as connection:
         connection.execute(insert(table_of(Reading)), readings)
         connection.execute(insert(table_of(LedgerEntry)), balances)
+        connection.execute(update(table_of(Meter)).where(table_of(Meter).c.id.in_(tenths)).values(decimals=1))
 
 
 def _reading(meter_id: int, value: Decimal, status: ReadingStatus, admin: User, at: Any) -> dict[str, Any]:
@@ -144,9 +151,15 @@ def _all_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     """The per-unit path: every unit priced by ``price_reading``, one look-up after another."""
     facts_of = block_facts
 
-    def alone(session: Session, units: Sequence[tuple[UnitTerms, MeterDials]], period: str) -> BlockFacts:
+    def alone(
+        session: Session,
+        units: Sequence[tuple[UnitTerms, MeterDials]],
+        period: str,
+        *,
+        earlier: BlockFacts | None = None,
+    ) -> BlockFacts:
         every = frozenset(unit.id for unit, _ in units if unit.id is not None)
-        return dataclasses.replace(facts_of(session, units, period), alone=every)
+        return dataclasses.replace(facts_of(session, units, period, earlier=earlier), alone=every)
 
     monkeypatch.setattr(runs, "block_facts", alone)
 
