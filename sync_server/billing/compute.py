@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any, NamedTuple, Protocol, cast
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import ColumnElement, Executable, Integer, exists, update
 from sqlalchemy import select as sa_select
@@ -46,6 +46,7 @@ from sync_server.models import (
     Unit,
     User,
 )
+from sync_server.models.directory import register_of
 from sync_server.periods import financial_year
 from sync_server.problems import Problem
 from sync_server.readings_query import baseline_last, last_approved
@@ -176,7 +177,7 @@ class MeterRow(NamedTuple):
     multiplier: Decimal
 
     def register(self) -> MeterRegister:
-        return Meter.register(cast(Meter, self))  # the model's one rule, read off the row's columns
+        return register_of(self.dials, self.decimals, self.multiplier)  # the model's one rule (``Meter.register``)
 
 
 UNIT_ROW = tuple(table_of(Unit).c[name] for name in UnitRow._fields)
@@ -454,6 +455,12 @@ class PricedReading:
     result: BillResult
     estimated_units: Decimal | None = None
     notes: tuple[str, ...] = ()  # how the consumption was found, ahead of the engine's trace
+    # The result's lines as a bill stores them (``line_json``); given when a run priced the same bill before.
+    lines: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.lines:
+            object.__setattr__(self, "lines", line_json(self.result))
 
 
 @lru_cache(maxsize=256)
@@ -651,7 +658,7 @@ def result_values(priced: PricedReading) -> dict[str, Any]:
     result = priced.result
     return {
         "tariff_id": priced.tariff_id,
-        "lines": line_json(result),
+        "lines": priced.lines,
         "trace": [*priced.notes, *result.trace],
         "total": result.total,
         "round_off": result.round_off,
@@ -754,7 +761,7 @@ class BlockFacts:
     alone: frozenset[int]  # unit ids priced one by one
     # The engine's bills so far, by everything it prices from (``price_known``): a block's flats share a tariff and
     # a period, and many use the same units on the same terms, so each such bill is computed once.
-    priced: dict[str, BillResult] = field(default_factory=dict, init=False, repr=False, compare=False)
+    priced: dict[tuple[Any, ...], PricedReading] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def billed(self, unit_id: int) -> BilledRow | None:
         """``existing_bill``: the unit's bill for the period, draft or issued."""
@@ -823,14 +830,21 @@ def price_known(
         raise _no_previous_reading(meter)
     consumption = _consumption(session, meter, reading, base)
     units, override = consumption.units, rate_override_of(unit)
-    # exact: 5 and 5.0 are equal but print differently in the trace
-    terms = repr((tariff[0], unit.unit_type, units, override, unit.sanctioned_load_kw, reading.period, arrears))
-    result = facts.priced.get(terms)
-    if result is None:
-        result = facts.priced[terms] = _compute(
-            tariff[1], unit, units, reading.period, arrears=arrears, shared=[], adjustments=[]
-        )
-    return PricedReading(unit, tariff[0], reading, result, notes=consumption.notes)
+    # Exact: 5 and 5.0 are equal decimals but print differently in the trace.
+    terms = (
+        tariff[0],
+        unit.unit_type,
+        str(units),
+        repr(override),
+        str(unit.sanctioned_load_kw),
+        reading.period,
+        str(arrears),
+    )
+    alike = facts.priced.get(terms)
+    if alike is None:
+        result = _compute(tariff[1], unit, units, reading.period, arrears=arrears, shared=[], adjustments=[])
+        alike = facts.priced[terms] = PricedReading(unit, tariff[0], reading, result)
+    return PricedReading(unit, tariff[0], reading, alike.result, notes=consumption.notes, lines=alike.lines)
 
 
 def _bills_of(session: Session, unit_ids: list[int]) -> dict[int, list[BilledRow]]:

@@ -24,6 +24,7 @@ _LOCALE = "en_IN"
 _PAISA = Decimal("0.01")
 
 
+@lru_cache(maxsize=4096)  # a block's bills repeat their amounts (equal amounts format alike: to the paisa)
 def format_inr(amount: Decimal) -> str:
     """``Decimal("123456.5")`` → ``"₹1,23,456.50"``: CLDR's en_IN pattern groups lakhs and crores."""
     return format_currency(amount, "INR", locale=_LOCALE)

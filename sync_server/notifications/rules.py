@@ -55,13 +55,16 @@ class Contact:
     opt_out: bool
 
 
+_CHANNELS = tuple(NotificationChannel)  # iterating the enum class is slow, and a bill run asks once a bill
+
+
 def addresses(contact: Contact, configured: Collection[NotificationChannel]) -> list[tuple[NotificationChannel, str]]:
     """The (channel, address) pairs a message to ``contact`` goes to: none when the consumer opted out; else each
     channel the consumer chose, the server is configured for and the unit has an address for."""
     if contact.opt_out:
         return []
     found: list[tuple[NotificationChannel, str]] = []
-    for channel in NotificationChannel:
+    for channel in _CHANNELS:
         address = contact.email if channel == NotificationChannel.EMAIL else contact.phone
         if channel in configured and channel.value in contact.channels and address:
             found.append((channel, address))
