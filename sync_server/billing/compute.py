@@ -772,14 +772,11 @@ class BlockFacts:
         return next((row for row in self.bills.get(unit_id, ()) if row.period > self.period), None)
 
 
-def block_facts(
-    session: Session, units: Sequence[tuple[UnitTerms, MeterDials]], period: str, *, earlier: BlockFacts | None = None
-) -> BlockFacts:
-    """The facts of ``units`` (each with its meter in service during ``period``) for ``period``; ``earlier``, the
-    facts of the same run's previous batch, lends its parsed tariffs and the bills it priced."""
+def block_facts(session: Session, units: Sequence[tuple[UnitTerms, MeterDials]], period: str) -> BlockFacts:
+    """The facts of ``units`` (each with its meter in service during ``period``) for ``period``."""
     unit_ids = [unit.id for unit, _ in units if unit.id is not None]
     meter_ids = [meter.id for _, meter in units if meter.id is not None]
-    bills = _bills_of(session, unit_ids)
+    bills = _bills_of(session, unit_ids, period)
     replaced = _replaced_meters(session, meter_ids)
     alone = {unit_id for unit, meter in units if meter.id in replaced and (unit_id := unit.id) is not None}
     alone |= _sharing_units(session, unit_ids, period)
@@ -795,20 +792,15 @@ def block_facts(
             bases[meter.id] = last.reading_id
     simple = [meter_id for unit, meter in units if unit.id not in alone and (meter_id := meter.id) is not None]
     current = read_rows(session, _of_meters(session, simple), _approved_in(period))
-    tariffs = dict(earlier.tariffs) if earlier is not None else {}
-    tariffs.update(_tariffs(session, {unit.tariff_id for unit, _ in units if unit.tariff_id not in tariffs}))
-    facts = BlockFacts(
+    return BlockFacts(
         period=period,
-        tariffs=tariffs,
+        tariffs=_tariffs(session, {unit.tariff_id for unit, _ in units if unit.tariff_id is not None}),
         bills=bills,
         current=_newest_per_meter(current),
         base=_base_readings(session, bases, simple, period),
         awaiting=frozenset(_awaiting_meters(session, simple, period)),
         alone=frozenset(alone),
     )
-    if earlier is not None:
-        facts.priced.update(earlier.priced)
-    return facts
 
 
 def price_known(
@@ -847,23 +839,38 @@ def price_known(
     return PricedReading(unit, tariff[0], reading, alike.result, notes=consumption.notes, lines=alike.lines)
 
 
-def _bills_of(session: Session, unit_ids: list[int]) -> dict[int, list[BilledRow]]:
-    rows = session.execute(
-        sa_select(
-            col(Bill.id),
-            col(Bill.unit_id),
-            col(Bill.period),
-            col(Bill.reading_id),
-            col(Bill.estimated_units).is_not(None),
-            col(Bill.status),
-            col(Bill.run_id),
+def _bills_of(session: Session, unit_ids: list[int], period: str) -> dict[int, list[BilledRow]]:
+    """The units' bills pricing reads, by period: the period's and later ones, and before it the last actual bill
+    and every bill since (``last_actual_bill``, ``open_estimates``). Years of older bills stay in the table."""
+    bills, actual = table_of(Bill), table_of(Bill).alias("actual")
+    # An actual bill between a bill and the period settled it: its units were measured again since.
+    settled = (
+        sa_select(actual.c.id)
+        .where(
+            actual.c.unit_id == bills.c.unit_id,
+            actual.c.reading_id.is_not(None),
+            actual.c.period > bills.c.period,
+            actual.c.period < period,
         )
-        .where(one_of(session, Bill.unit_id, unit_ids, Integer))
-        .order_by(col(Bill.unit_id), col(Bill.period))
-    ).all()
+        .exists()
+    )
+    query = (
+        sa_select(
+            bills.c.id,
+            bills.c.unit_id,
+            bills.c.period,
+            bills.c.reading_id,
+            bills.c.estimated_units.is_not(None),
+            bills.c.status,
+            bills.c.run_id,
+        )
+        .where(one_of(session, bills.c.unit_id, unit_ids, Integer), or_(bills.c.period >= period, ~settled))
+        .order_by(bills.c.unit_id, bills.c.period)
+    )
     found: dict[int, list[BilledRow]] = {}
-    for row in rows:
-        found.setdefault(row[1], []).append(BilledRow(*row))
+    for row in plain_rows(session, query):
+        billed = BilledRow._make(row)
+        found.setdefault(billed.unit_id, []).append(billed)
     return found
 
 
@@ -889,10 +896,7 @@ def _sharing_units(session: Session, unit_ids: list[int], period: str) -> set[in
     return set(rows)
 
 
-def _tariffs(session: Session, tariff_ids: set[int | None]) -> dict[int, tuple[int, TariffSchedule]]:
-    tariff_ids.discard(None)
-    if not tariff_ids:
-        return {}
+def _tariffs(session: Session, tariff_ids: set[int]) -> dict[int, tuple[int, TariffSchedule]]:
     rows = session.exec(select(TariffRecord).where(col(TariffRecord.id).in_(sorted(tariff_ids)))).all()
     return {row.id: (row.id, TariffSchedule((Tariff.from_dict(row.config),))) for row in rows if row.id is not None}
 

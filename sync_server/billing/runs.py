@@ -227,10 +227,9 @@ def execute_run(engine: Engine, run_id: int, *, clock: Callable[[], datetime]) -
         unit_code = ""
         try:
             units = _units_of_block(session, run.block_id, run.period)
-            facts: BlockFacts | None = None
+            facts = block_facts(session, units, run.period)
             for start in range(0, len(units), PROGRESS_EVERY):
                 chunk = units[start : start + PROGRESS_EVERY]
-                facts = block_facts(session, chunk, run.period, earlier=facts)
                 now, drafts = clock(), list[dict[str, Any]]()
                 for unit, meter in chunk:
                     unit_code = unit.code

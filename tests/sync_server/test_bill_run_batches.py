@@ -22,11 +22,15 @@ from sqlmodel import Session, col, select
 from sync_server.audit import chain_key, seal_pending, verify_chain
 from sync_server.billing import runs
 from sync_server.billing.compute import (
+    BilledRow,
     BlockFacts,
     MeterDials,
     UnitTerms,
     approved_in_period,
     block_facts,
+    last_actual_bill,
+    later_bill,
+    open_estimates,
     previous_approved,
 )
 from sync_server.billing.issue import issue_bill, run_drafts
@@ -35,6 +39,7 @@ from sync_server.models import (
     AuditEvent,
     Bill,
     BillRun,
+    BillStatus,
     Block,
     LedgerEntry,
     LedgerEntryKind,
@@ -151,15 +156,9 @@ def _all_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     """The per-unit path: every unit priced by ``price_reading``, one look-up after another."""
     facts_of = block_facts
 
-    def alone(
-        session: Session,
-        units: Sequence[tuple[UnitTerms, MeterDials]],
-        period: str,
-        *,
-        earlier: BlockFacts | None = None,
-    ) -> BlockFacts:
+    def alone(session: Session, units: Sequence[tuple[UnitTerms, MeterDials]], period: str) -> BlockFacts:
         every = frozenset(unit.id for unit, _ in units if unit.id is not None)
-        return dataclasses.replace(facts_of(session, units, period, earlier=earlier), alone=every)
+        return dataclasses.replace(facts_of(session, units, period), alone=every)
 
     monkeypatch.setattr(runs, "block_facts", alone)
 
@@ -282,3 +281,68 @@ def test_bulk_issue_numbers_consecutively_once_and_the_audit_chain_verifies(
     report = verify_chain(engine, key)
     assert report.intact, report.message
     assert report.unsealed == 0
+
+
+def _past_bill(unit_id: int, period: str, admin: User, tariff_id: int, reading_id: int | None) -> dict[str, Any]:
+    """A draft for ``period``: on a reading (actual) or on an estimate (``reading_id`` None)."""
+    money = Decimal("100.00")
+    return {
+        "status": BillStatus.DRAFT,
+        "unit_id": unit_id,
+        "period": period,
+        "reading_id": reading_id,
+        "estimated_units": None if reading_id is not None else Decimal(50),
+        "tariff_id": tariff_id,
+        "lines": [],
+        "trace": [],
+        "total": money,
+        "round_off": Decimal("0.00"),
+        "payable": money,
+        "created_at": NOW,
+        "created_by_id": admin.id,
+    }
+
+
+def test_a_batch_reads_the_bills_pricing_needs_and_not_the_settled_past(engine: Engine, admin: User) -> None:
+    # Two units' years before the demo: one read in 2019-01 and 2019-03 with estimates between and after; one only
+    # ever estimated. Billing 2019-06, a batch must agree with the one-unit look-ups and skip what is settled.
+    history = {
+        0: [("2019-01", True), ("2019-02", False), ("2019-03", True), ("2019-04", False), ("2019-05", False)],
+        1: [("2019-02", False), ("2019-04", False), ("2019-07", False)],
+    }
+    with Session(engine) as session:
+        pairs = runs._units_of_block(session, _blocks(engine)[0], "2019-06")[:2]
+        tariff_id = pairs[0][0].tariff_id
+    assert tariff_id is not None
+    bills: list[dict[str, Any]] = []
+    with engine.begin() as connection:
+        for index, (unit, meter) in enumerate(pairs):
+            for period, actual in history[index]:
+                reading_id = None
+                if actual:
+                    row = {**_reading(meter.id, Decimal(100), ReadingStatus.APPROVED, admin, NOW), "period": period}
+                    added = insert(table_of(Reading)).values(row).returning(table_of(Reading).c.id)
+                    reading_id = connection.execute(added).scalar_one()
+                bills.append(_past_bill(unit.id, period, admin, tariff_id, reading_id))
+        connection.execute(insert(table_of(Bill)), bills)
+    with Session(engine) as session:
+        facts = block_facts(session, pairs, "2019-06")
+        for unit, _meter in pairs:
+            read = [row.period for row in facts.bills[unit.id]]
+            last = last_actual_bill(session, unit.id, "2019-06")
+            expected = [last.period] if last is not None else []
+            expected += [bill.period for bill in open_estimates(session, unit.id, "2019-06")]
+            expected += list(session.exec(select(Bill.period).where(Bill.unit_id == unit.id, Bill.period >= "2019-06")))
+            assert read == sorted(expected)
+            assert unit.id in facts.alone  # both have estimates to true up: priced one by one
+            later = later_bill(session, unit.id, "2019-06")
+            assert facts.later(unit.id) == (None if later is None else _billed_row(later))
+    assert [row.period for row in facts.bills[pairs[0][0].id]][:3] == ["2019-03", "2019-04", "2019-05"]
+    assert [row.period for row in facts.bills[pairs[1][0].id]][:3] == ["2019-02", "2019-04", "2019-07"]
+
+
+def _billed_row(bill: Bill) -> BilledRow:
+    assert bill.id is not None
+    return BilledRow(
+        bill.id, bill.unit_id, bill.period, bill.reading_id, bill.estimated_units is not None, bill.status, bill.run_id
+    )
