@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
 from sync_server.background import start_in_background
+from sync_server.db import refresh_statistics
 from sync_server.db_guard import allow_long_statements
 from sync_server.imports.report import ImportReport, Progress
 from sync_server.models import AuditEvent, ImportJob, ImportKind, ImportStatus, User
@@ -325,6 +326,8 @@ def execute_import(
     finally:
         with _live_lock:
             done, total = _live.pop(job_id, (0, 0))
+    if report is not None and not options.dry_run:
+        refresh_statistics(engine)  # a bill run may follow at once
     return _finish(engine, job_id, report, error_code, error, done=done, total=total, now=clock())
 
 

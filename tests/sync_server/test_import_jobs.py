@@ -24,11 +24,12 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from sync_server.auth import hash_password
+from sync_server.db import create_db_engine, refresh_statistics
 from sync_server.demo import DEMO_PASSWORD
 from sync_server.imports import jobs
 from sync_server.imports.jobs import PROGRESS_EVERY, ImportOptions
 from sync_server.imports.report import ImportReport, Progress, RowIssue
-from sync_server.models import AuditEvent, ImportJob, ImportKind, ImportStatus, Role, User
+from sync_server.models import AuditEvent, Block, ImportJob, ImportKind, ImportStatus, Role, Unit, UnitCategory, User
 from sync_server.problems import Problem
 from tests.support.society_file import Quirks, build_society
 from tests.sync_server.factories import NOW, auth
@@ -433,3 +434,51 @@ def test_opening_balances_job_from_csv_then_from_a_workbook(client: TestClient) 
     assert again.status_code == 202, again.text
     counts = _finished(client, again.json()["id"], admin)["report"]["counts"]
     assert (counts["balances_imported"], counts["balances_unchanged"]) == (0, 2)
+
+
+# --- Statistics after a bulk load ---
+
+
+def test_an_import_that_wrote_refreshes_the_planner_statistics(
+    client: TestClient, fake: _CountingImporter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    refreshed: list[Engine] = []
+    monkeypatch.setattr(jobs, "refresh_statistics", refreshed.append)
+    admin = auth(client, "admin")
+    for dry_run in ("true", "false"):
+        started = client.post(
+            "/api/imports/master", params={"dry_run": dry_run}, content=_rows(3), headers=admin | JSONL
+        )
+        assert _finished(client, started.json()["id"], admin)["status"] == "done"
+    monkeypatch.setitem(jobs.IMPORTERS, ImportKind.MASTER, _Refusing())
+    refused = client.post("/api/imports/master", content=_rows(3), headers=admin | JSONL)
+    assert _finished(client, refused.json()["id"], admin)["status"] == "failed"
+    assert refreshed == [_engine(client)]  # the import that wrote, not the dry run nor the refused file
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # SQLite keeps no statistics to refresh
+def test_statistics_count_a_bulk_load_at_once(database_url: str) -> None:
+    engine = create_db_engine(database_url)
+    try:
+        with Session(engine) as session:
+            block = Block(code="BULK", name="Bulk")
+            session.add(block)
+            session.flush()
+            assert block.id is not None
+            units = (
+                Unit(code=f"BULK-{n:04d}", block_id=block.id, category=UnitCategory.FLAT, unit_type="2BHK")
+                for n in range(400)
+            )
+            session.add_all(units)
+            session.commit()
+
+        def planned_units() -> float:
+            with engine.connect() as connection:
+                sql = "SELECT reltuples FROM pg_class WHERE relname = 'unit'"
+                return float(connection.exec_driver_sql(sql).scalar_one())
+
+        assert planned_units() != 400  # what autovacuum has not caught up with yet
+        refresh_statistics(engine)
+        assert planned_units() == 400
+    finally:
+        engine.dispose()
