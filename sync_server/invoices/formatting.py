@@ -24,9 +24,13 @@ _LOCALE = "en_IN"
 _PAISA = Decimal("0.01")
 
 
-@lru_cache(maxsize=4096)  # a block's bills repeat their amounts (equal amounts format alike: to the paisa)
 def format_inr(amount: Decimal) -> str:
     """``Decimal("123456.5")`` → ``"₹1,23,456.50"``: CLDR's en_IN pattern groups lakhs and crores."""
+    return _format_inr(amount, amount.is_signed())  # −0.00 equals 0.00 but prints "-₹0.00"
+
+
+@lru_cache(maxsize=4096)  # a block's bills repeat their amounts: babel's formatting is the cost of a message
+def _format_inr(amount: Decimal, _signed: bool) -> str:
     return format_currency(amount, "INR", locale=_LOCALE)
 
 

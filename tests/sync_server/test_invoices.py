@@ -211,6 +211,17 @@ def test_indian_grouping(amount: Decimal, text: str) -> None:
     assert format_inr(amount) == text
 
 
+def test_equal_amounts_written_apart_format_as_themselves() -> None:
+    # Formatted amounts are remembered (a bill run tells thousands of consumers a few amounts): by value and sign.
+    assert [format_inr(Decimal(text)) for text in ("-0.00", "0.00", "100.5", "100.50", "1E+2")] == [
+        "-₹0.00",
+        "₹0.00",
+        "₹100.50",
+        "₹100.50",
+        "₹100.00",
+    ]
+
+
 def test_rates_keep_their_precision() -> None:
     assert format_rate(Decimal("12")) == "₹12.00"
     assert format_rate(Decimal("0.345")) == "₹0.345"
