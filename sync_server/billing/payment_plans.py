@@ -78,7 +78,8 @@ def create_plan(
     if owed <= 0:
         raise Problem("payment_plan.nothing_owed", f"The account owes nothing (balance {owed})")
     if first_due_on < today:
-        raise Problem("payment_plan.invalid", f"The first instalment cannot fall before today ({today})")
+        message = f"The first instalment cannot fall before today ({today})"
+        raise Problem("payment_plan.invalid", message, {"field": "first_due_on"})
     if active_plan(session, unit_id) is not None:
         raise Problem("payment_plan.exists", "The account has a payment plan already: cancel it first")
     instalments = plan_instalments(owed, count, first_due_on)

@@ -117,6 +117,7 @@ def test_a_plan_is_refused_for_nothing_owed_a_past_first_day_or_a_bad_count(clie
         url, json={"instalments": 3, "first_due_on": (today - timedelta(days=1)).isoformat()}, headers=accountant
     )
     assert (past.status_code, past.json()["code"]) == (422, "payment_plan.invalid")
+    assert past.json()["details"]["field"] == "first_due_on"  # the console marks the date field
     for count in (0, 25, "3"):
         bad = client.post(url, json={"instalments": count, "first_due_on": today.isoformat()}, headers=accountant)
         assert bad.status_code == 422, (count, bad.text)
