@@ -18,7 +18,7 @@ import flet as ft
 from mobile_app.api.errors import ApiClientError
 from mobile_app.console.charts import Series, stacked_bar_chart, whole_rupees
 from mobile_app.console.client import BillingClient
-from mobile_app.console.forms import EVERY, Notice, chosen, filter_dropdown
+from mobile_app.console.forms import Notice, chosen, filter_dropdown
 from mobile_app.console.paged_list import PagedList
 from mobile_app.console.payment_plans_view import STANDING_COLOURS, STANDING_WORDS, PaymentPlansView
 from mobile_app.console.reports_view import BUCKET_WORDS
@@ -51,15 +51,7 @@ class DefaultersView(ft.Column):
         self.client = client
         self.report: DefaultersReport | None = None
         self.block_codes: list[str] = []
-        self.block = ft.Dropdown(
-            label=_("Block"),
-            tooltip=_("Block"),
-            key="defaulters_block",
-            width=200,
-            value=EVERY,
-            options=[ft.DropdownOption(key=EVERY, text=_("All blocks"))],
-            on_select=self._change_block,
-        )
+        self.block = filter_dropdown("defaulters_block", _("Block"), _("All blocks"), {}, self._change_block)
         self.bucket = filter_dropdown(
             "defaulters_bucket",
             _("Longest overdue"),
@@ -95,9 +87,8 @@ class DefaultersView(ft.Column):
             self.notice.say(error.message, error=True)
             return
         self.block_codes = [block.code for block in blocks]
-        self.block.options = [ft.DropdownOption(key=EVERY, text=_("All blocks"))] + [
-            ft.DropdownOption(key=str(block.id), text=block.code) for block in blocks
-        ]
+        every = self.block.options[:1]  # "All blocks", as filter_dropdown made it
+        self.block.options = every + [ft.DropdownOption(key=str(block.id), text=block.code) for block in blocks]
         await self._fetch()
 
     async def _fetch(self) -> None:
